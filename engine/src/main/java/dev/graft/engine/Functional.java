@@ -1,0 +1,397 @@
+package dev.graft.engine;
+
+import dev.graft.engine.backend.Backend;
+import dev.graft.engine.backend.Conv2dSpec;
+import dev.graft.engine.backend.Pool2dSpec;
+import dev.graft.engine.functions.AddFunction;
+import dev.graft.engine.functions.BatchNormInferenceFunction;
+import dev.graft.engine.functions.BatchNormTrainingFunction;
+import dev.graft.engine.functions.Conv2dFunction;
+import dev.graft.engine.functions.GlobalAvgPoolFunction;
+import dev.graft.engine.functions.LogSoftmaxFunction;
+import dev.graft.engine.functions.MatMulFunction;
+import dev.graft.engine.functions.MaxPool2dFunction;
+import dev.graft.engine.functions.MulFunction;
+import dev.graft.engine.functions.NllLossFunction;
+import dev.graft.engine.functions.ReluFunction;
+import dev.graft.engine.functions.ReshapeFunction;
+import dev.graft.engine.functions.ScaleFunction;
+import dev.graft.engine.functions.SumToFunction;
+
+import java.util.Arrays;
+
+/**
+ * The differentiable ops, PyTorch's {@code torch.nn.functional} in spirit. Every shape, device and dtype check
+ * happens here, once, with an error that names the op, the shapes and the rule; kernels trust their inputs.
+ */
+public final class Functional {
+    private Functional() {
+    }
+
+    // ---- elementwise ----------------------------------------------------------------------------------
+
+    /** {@code a + b}; one operand's shape must broadcast (right-aligned) to the other's. */
+    public static Tensor add(Tensor a, Tensor b) {
+        sameDeviceAndType("add", a, b);
+        if (broadcastsTo(b.shape(), a.shape())) {
+            return Tensor.apply(new AddFunction(), a, b);
+        }
+        if (broadcastsTo(a.shape(), b.shape())) {
+            return Tensor.apply(new AddFunction(), b, a);
+        }
+        throw ShapeException.of("add", "one operand's shape must broadcast to the other's (right-aligned, each size equal or 1)",
+                "a", a.shape(), "b", b.shape());
+    }
+
+    /** {@code a * b} elementwise; one operand's shape must broadcast to the other's. */
+    public static Tensor mul(Tensor a, Tensor b) {
+        sameDeviceAndType("mul", a, b);
+        if (broadcastsTo(b.shape(), a.shape())) {
+            return Tensor.apply(new MulFunction(), a, b);
+        }
+        if (broadcastsTo(a.shape(), b.shape())) {
+            return Tensor.apply(new MulFunction(), b, a);
+        }
+        throw ShapeException.of("mul", "one operand's shape must broadcast to the other's (right-aligned, each size equal or 1)",
+                "a", a.shape(), "b", b.shape());
+    }
+
+    public static Tensor scale(Tensor a, double alpha) {
+        floating("mul", a);
+        return Tensor.apply(new ScaleFunction(alpha), a);
+    }
+
+    public static Tensor relu(Tensor x) {
+        floating("relu", x);
+        return Tensor.apply(new ReluFunction(), x);
+    }
+
+    // ---- shape ----------------------------------------------------------------------------------------
+
+    /** A view with a new shape of equal size; one entry may be -1 (inferred). */
+    public static Tensor reshape(Tensor x, int... shape) {
+        int[] dims = shape.clone();
+        int infer = -1;
+        long known = 1;
+        for (int i = 0; i < dims.length; i++) {
+            if (dims[i] == -1 && infer < 0) {
+                infer = i;
+            } else if (dims[i] < 0) {
+                throw ShapeException.of("reshape", "sizes must be >= 0, with at most one -1", "shape", Arrays.toString(shape));
+            } else {
+                known *= dims[i];
+            }
+        }
+        if (infer >= 0) {
+            if (known == 0 || x.numel() % known != 0) {
+                throw ShapeException.of("reshape", "cannot infer the -1 size", "input", x.shape(), "shape", Arrays.toString(shape));
+            }
+            dims[infer] = (int) (x.numel() / known);
+        }
+        Shape to = Shape.of(dims);
+        if (to.numel() != x.numel()) {
+            throw ShapeException.of("reshape", "the new shape must have as many elements as the old one",
+                    "input", x.shape(), "shape", to);
+        }
+        return Tensor.apply(new ReshapeFunction(to), x);
+    }
+
+    /** Flattens dimensions {@code startDim..end} into one, as {@code torch.flatten(x, startDim)}. */
+    public static Tensor flatten(Tensor x, int startDim) {
+        int r = x.shape().rank();
+        int s = startDim < 0 ? r + startDim : startDim;
+        if (s < 0 || s >= Math.max(r, 1)) {
+            throw ShapeException.of("flatten", "startDim must be a dimension of the input", "input", x.shape(), "startDim", startDim);
+        }
+        int[] dims = new int[s + 1];
+        int tail = 1;
+        for (int i = 0; i < r; i++) {
+            if (i < s) {
+                dims[i] = x.dim(i);
+            } else {
+                tail *= x.dim(i);
+            }
+        }
+        dims[s] = tail;
+        return reshape(x, dims);
+    }
+
+    // ---- reductions ---------------------------------------------------------------------------------
+
+    /** Sum of all elements, a scalar. */
+    public static Tensor sum(Tensor x) {
+        floating("sum", x);
+        return Tensor.apply(new SumToFunction(Shape.scalar()), x);
+    }
+
+    /** Sums over the dimensions in which {@code target} (which must broadcast to x) is 1 or absent. */
+    public static Tensor sumTo(Tensor x, int... target) {
+        floating("sumTo", x);
+        Shape t = Shape.of(target);
+        if (!broadcastsTo(t, x.shape())) {
+            throw ShapeException.of("sumTo", "the target shape must broadcast to the input's shape", "input", x.shape(), "target", t);
+        }
+        return Tensor.apply(new SumToFunction(t), x);
+    }
+
+    /** Mean of all elements, a scalar. */
+    public static Tensor mean(Tensor x) {
+        if (x.numel() == 0) {
+            throw ShapeException.of("mean", "needs at least one element", "input", x.shape());
+        }
+        return scale(sum(x), 1.0 / x.numel());
+    }
+
+    // ---- linear algebra -----------------------------------------------------------------------------
+
+    /** {@code op(a) @ op(b)} for 2-D tensors. */
+    public static Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
+        sameDeviceAndType("matmul", a, b);
+        if (a.shape().rank() != 2 || b.shape().rank() != 2) {
+            throw ShapeException.of("matmul", "both operands must be 2-D", "a", a.shape(), "b", b.shape());
+        }
+        int inner = transA ? a.dim(0) : a.dim(1);
+        int innerB = transB ? b.dim(1) : b.dim(0);
+        if (inner != innerB) {
+            throw ShapeException.of("matmul", "the inner dimensions must agree" + (transA || transB ? " after transposes" : ""),
+                    "a" + (transA ? "^T" : ""), a.shape(), "b" + (transB ? "^T" : ""), b.shape());
+        }
+        return Tensor.apply(new MatMulFunction(transA, transB), a, b);
+    }
+
+    /** {@code x @ w^T + b}, as {@code torch.nn.functional.linear}: x [N,in], w [out,in], b [out] or null. */
+    public static Tensor linear(Tensor x, Tensor w, Tensor b) {
+        if (x.shape().rank() != 2 || w.shape().rank() != 2 || x.dim(1) != w.dim(1)) {
+            throw ShapeException.of("linear", "expected input [N, in] and weight [out, in]", "input", x.shape(), "weight", w.shape());
+        }
+        Tensor y = matmul(x, w, false, true);
+        if (b == null) {
+            return y;
+        }
+        if (!b.shape().equals(Shape.of(w.dim(0)))) {
+            throw ShapeException.of("linear", "bias must be [out]", "weight", w.shape(), "bias", b.shape());
+        }
+        return add(y, b);
+    }
+
+    // ---- convolution and pooling --------------------------------------------------------------------
+
+    /** 2-D convolution: x [N,C,H,W], w [K,C/groups,R,S], bias [K] or null. */
+    public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, Conv2dSpec spec) {
+        String op = "conv2d";
+        sameDeviceAndType(op, x, w);
+        if (x.shape().rank() != 4 || w.shape().rank() != 4) {
+            throw ShapeException.of(op, "input must be 4-D [N,C,H,W] and weight 4-D [K,C/groups,R,S]", "input", x.shape(), "weight", w.shape());
+        }
+        if (spec.strideH() < 1 || spec.strideW() < 1 || spec.dilationH() < 1 || spec.dilationW() < 1
+                || spec.padH() < 0 || spec.padW() < 0 || spec.groups() < 1) {
+            throw ShapeException.of(op, "stride, dilation and groups must be >= 1 and padding >= 0", "spec", spec);
+        }
+        int c = x.dim(1);
+        int k = w.dim(0);
+        int g = spec.groups();
+        if (c % g != 0 || k % g != 0) {
+            throw ShapeException.of(op, "input channels and output channels must both be divisible by groups",
+                    "input", x.shape(), "weight", w.shape(), "groups", g);
+        }
+        if (w.dim(1) != c / g) {
+            throw ShapeException.of(op, "weight dim 1 must equal input channels / groups = " + (c / g),
+                    "input", x.shape(), "weight", w.shape(), "groups", g);
+        }
+        int ho = Conv2dSpec.outputSize(x.dim(2), w.dim(2), spec.strideH(), spec.padH(), spec.dilationH());
+        int wo = Conv2dSpec.outputSize(x.dim(3), w.dim(3), spec.strideW(), spec.padW(), spec.dilationW());
+        if (w.dim(2) < 1 || w.dim(3) < 1 || ho < 1 || wo < 1) {
+            throw ShapeException.of(op, "the (dilated) kernel must fit in the padded input",
+                    "input", x.shape(), "weight", w.shape(), "spec", spec);
+        }
+        if (x.dim(0) < 1 || c < 1) {
+            throw ShapeException.of(op, "batch and channels must be >= 1", "input", x.shape());
+        }
+        if (bias != null) {
+            sameDeviceAndType(op, x, bias);
+            if (!bias.shape().equals(Shape.of(k))) {
+                throw ShapeException.of(op, "bias must be [K] where K = weight dim 0", "weight", w.shape(), "bias", bias.shape());
+            }
+        }
+        return Tensor.apply(new Conv2dFunction(spec), x, w, bias);
+    }
+
+    /** Max pooling with PyTorch's rules: padding at most half the kernel, ceil_mode off. */
+    public static Tensor maxPool2d(Tensor x, Pool2dSpec spec) {
+        String op = "max_pool2d";
+        floating(op, x);
+        if (x.shape().rank() != 4) {
+            throw ShapeException.of(op, "input must be 4-D [N,C,H,W]", "input", x.shape());
+        }
+        if (spec.kernelH() < 1 || spec.kernelW() < 1 || spec.strideH() < 1 || spec.strideW() < 1
+                || spec.padH() < 0 || spec.padW() < 0) {
+            throw ShapeException.of(op, "kernel and stride must be >= 1 and padding >= 0", "spec", spec);
+        }
+        if (2 * spec.padH() > spec.kernelH() || 2 * spec.padW() > spec.kernelW()) {
+            throw ShapeException.of(op, "padding must be at most half the kernel size", "spec", spec);
+        }
+        int ho = Conv2dSpec.outputSize(x.dim(2), spec.kernelH(), spec.strideH(), spec.padH(), 1);
+        int wo = Conv2dSpec.outputSize(x.dim(3), spec.kernelW(), spec.strideW(), spec.padW(), 1);
+        if (ho < 1 || wo < 1 || x.numel() == 0) {
+            throw ShapeException.of(op, "the kernel must fit in the padded input", "input", x.shape(), "spec", spec);
+        }
+        return Tensor.apply(new MaxPool2dFunction(spec), x);
+    }
+
+    /** {@code adaptive_avg_pool2d(x, 1)}: [N,C,H,W] -> [N,C,1,1]. */
+    public static Tensor adaptiveAvgPool2d(Tensor x, int outputSize) {
+        String op = "adaptive_avg_pool2d";
+        floating(op, x);
+        if (outputSize != 1) {
+            throw ShapeException.of(op, "only output size 1 (global average pooling, as in ResNets) is supported", "outputSize", outputSize);
+        }
+        if (x.shape().rank() != 4 || x.dim(2) < 1 || x.dim(3) < 1) {
+            throw ShapeException.of(op, "input must be 4-D [N,C,H,W] with H, W >= 1", "input", x.shape());
+        }
+        return Tensor.apply(new GlobalAvgPoolFunction(), x);
+    }
+
+    // ---- batch norm ---------------------------------------------------------------------------------
+
+    /**
+     * Batch norm over dim 1, as {@code torch.nn.functional.batch_norm}. Training: normalise with the batch's
+     * statistics and, when running stats are given, update them in place (momentum, unbiased variance).
+     * Otherwise normalise with the running statistics.
+     */
+    public static Tensor batchNorm2d(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                     boolean training, double momentum, double eps) {
+        String op = "batch_norm";
+        sameDeviceAndType(op, x, weight);
+        sameDeviceAndType(op, x, bias);
+        if (x.shape().rank() != 4) {
+            throw ShapeException.of(op, "input must be 4-D [N,C,H,W]", "input", x.shape());
+        }
+        Shape c = Shape.of(x.dim(1));
+        for (Tensor t : new Tensor[] {weight, bias, runningMean, runningVar}) {
+            if (t != null && !t.shape().equals(c)) {
+                throw ShapeException.of(op, "weight, bias and running statistics must be [C] with C = input dim 1",
+                        "input", x.shape(), "got", t.shape());
+            }
+        }
+        if (training) {
+            long perChannel = (long) x.dim(0) * x.dim(2) * x.dim(3);
+            if (perChannel <= 1) {
+                throw ShapeException.of(op, "training needs more than 1 value per channel (N*H*W > 1)", "input", x.shape());
+            }
+            BatchNormTrainingFunction fn = new BatchNormTrainingFunction(eps);
+            Tensor y = Tensor.apply(fn, x, weight, bias);
+            if (runningMean != null && runningVar != null) {
+                Backend be = x.data().backend();
+                double unbias = perChannel / (double) (perChannel - 1);
+                be.scaleInPlace(runningMean.data(), 1 - momentum);
+                be.axpyInPlace(runningMean.data(), momentum, fn.batchMean());
+                be.scaleInPlace(runningVar.data(), 1 - momentum);
+                be.axpyInPlace(runningVar.data(), momentum * unbias, fn.batchVariance());
+                runningMean.data().buffer().bumpVersion();
+                runningVar.data().buffer().bumpVersion();
+            }
+            return y;
+        }
+        if (runningMean == null || runningVar == null) {
+            throw new ShapeException(op + ": eval mode needs running mean and variance");
+        }
+        sameDeviceAndType(op, x, runningMean);
+        sameDeviceAndType(op, x, runningVar);
+        return Tensor.apply(new BatchNormInferenceFunction(runningMean.data(), runningVar.data(), eps), x, weight, bias);
+    }
+
+    // ---- classification loss --------------------------------------------------------------------------
+
+    public static Tensor logSoftmax(Tensor x) {
+        floating("log_softmax", x);
+        if (x.shape().rank() != 2 || x.dim(1) < 1) {
+            throw ShapeException.of("log_softmax", "input must be [N, C] with C >= 1 (softmax over dim 1)", "input", x.shape());
+        }
+        return Tensor.apply(new LogSoftmaxFunction(), x);
+    }
+
+    /** Mean negative log-likelihood of log-probabilities [N,C]; see {@link #crossEntropy}. */
+    public static Tensor nllLoss(Tensor logProbs, int[] labels, float[] classWeights, double labelSmoothing) {
+        String op = "nll_loss";
+        floating(op, logProbs);
+        if (logProbs.shape().rank() != 2) {
+            throw ShapeException.of(op, "input must be [N, C]", "input", logProbs.shape());
+        }
+        int n = logProbs.dim(0);
+        int c = logProbs.dim(1);
+        if (labels.length != n || n == 0) {
+            throw ShapeException.of(op, "one label per row of a non-empty batch", "input", logProbs.shape(), "labels", labels.length);
+        }
+        for (int i = 0; i < n; i++) {
+            if (labels[i] < 0 || labels[i] >= c) {
+                throw ShapeException.of(op, "labels must be class indices in [0, " + c + ")", "label " + i, labels[i]);
+            }
+        }
+        if (classWeights != null && classWeights.length != c) {
+            throw ShapeException.of(op, "one class weight per class", "classes", c, "weights", classWeights.length);
+        }
+        if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) {
+            throw ShapeException.of(op, "label smoothing must be in [0, 1]", "labelSmoothing", labelSmoothing);
+        }
+        if (classWeights != null) {
+            double total = 0;
+            for (int y : labels) {
+                total += classWeights[y];
+            }
+            if (!(total > 0)) {
+                throw ShapeException.of(op, "the class weights of the batch's labels must have a positive sum", "sum", total);
+            }
+        }
+        return Tensor.apply(new NllLossFunction(labels.clone(), classWeights == null ? null : classWeights.clone(), labelSmoothing),
+                logProbs);
+    }
+
+    /**
+     * {@code torch.nn.CrossEntropyLoss(weight, label_smoothing)} with mean reduction: logits [N,C], class-index
+     * labels, optional per-class weights (the mean divides by the sum of the labels' weights).
+     */
+    public static Tensor crossEntropy(Tensor logits, int[] labels, float[] classWeights, double labelSmoothing) {
+        return nllLoss(logSoftmax(logits), labels, classWeights, labelSmoothing);
+    }
+
+    public static Tensor crossEntropy(Tensor logits, int[] labels) {
+        return crossEntropy(logits, labels, null, 0);
+    }
+
+    // ---- checks -----------------------------------------------------------------------------------------
+
+    /** Right-aligned broadcasting: every dimension of {@code from} equals the target's or is 1. */
+    static boolean broadcastsTo(Shape from, Shape to) {
+        if (from.rank() > to.rank()) {
+            return false;
+        }
+        int off = to.rank() - from.rank();
+        for (int i = 0; i < from.rank(); i++) {
+            int f = from.dim(i);
+            if (f != 1 && f != to.dim(i + off)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void floating(String op, Tensor t) {
+        if (!t.dtype().isFloating()) {
+            throw new DeviceException(op + ": needs a floating-point tensor, got " + t.dtype() + " " + t.shape());
+        }
+    }
+
+    private static void sameDeviceAndType(String op, Tensor a, Tensor b) {
+        if (b == null) {
+            return;
+        }
+        if (!a.device().equals(b.device())) {
+            throw new DeviceException(op + ": operands are on different devices (" + a.device() + " and " + b.device()
+                    + "); move one with tensor.to(device)");
+        }
+        if (a.dtype() != b.dtype()) {
+            throw new DeviceException(op + ": operands have different dtypes (" + a.dtype() + " and " + b.dtype() + ")");
+        }
+        floating(op, a);
+    }
+}

@@ -1,0 +1,180 @@
+package dev.graft.engine.backend;
+
+import dev.graft.engine.DType;
+import dev.graft.engine.Device;
+import dev.graft.engine.Layout;
+import dev.graft.engine.NDArray;
+import dev.graft.engine.Shape;
+
+/**
+ * The kernels one device provides: buffers and shapes in, new arrays out (allocated in the current
+ * {@link dev.graft.engine.Scope}). No autograd here. Inputs were validated at the op boundary
+ * ({@link dev.graft.engine.Functional}), so kernels trust shapes, devices and dtypes; every input is on
+ * this backend. Outputs may be in whatever layout the backend prefers; {@link #toHostFloats} always
+ * returns logical row-major order.
+ *
+ * <p>Conventions, as in PyTorch: activations NCHW (logical), weights OIHW, linear weights [out, in],
+ * batch-norm vectors [C]. Broadcasting is right-aligned: in {@code add(a, b)} every dimension of {@code b}
+ * equals {@code a}'s or is 1, and {@code b} may have lower rank.
+ */
+public interface Backend extends AutoCloseable {
+
+    Device device();
+
+    /** One line for {@code graft doctor}: library, version, ISA, threads. */
+    String description();
+
+    boolean supports(DType dtype);
+
+    /** The layout this backend's kernels produce for 4-D activations. */
+    Layout activationLayout();
+
+    // ---- memory ------------------------------------------------------------------------------------
+
+    /** Uninitialised storage. */
+    NDArray empty(DType dtype, Shape shape, Layout layout);
+
+    default NDArray zeros(DType dtype, Shape shape) {
+        NDArray a = empty(dtype, shape, Layout.ROW_MAJOR);
+        fill(a, 0);
+        return a;
+    }
+
+    /** Row-major host data to a new F32 array. */
+    NDArray fromHost(float[] data, Shape shape);
+
+    /** Row-major host data to a new array of {@code dtype} (F32 rounds). */
+    NDArray fromHost(double[] data, Shape shape, DType dtype);
+
+    /** Overwrites {@code dst} with row-major host data (loading weights in place). */
+    void copyFromHost(NDArray dst, float[] data);
+
+    float[] toHostFloats(NDArray a);
+
+    double[] toHostDoubles(NDArray a);
+
+    /** The same values in another physical layout (a new array, or {@code a} itself if already there). */
+    NDArray toLayout(NDArray a, Layout layout);
+
+    /** Overwrites {@code dst} with {@code src}'s values; shapes are equal, layouts may differ. */
+    void copyInto(NDArray dst, NDArray src);
+
+    default NDArray copy(NDArray a) {
+        NDArray out = empty(a.dtype(), a.shape(), a.layout());
+        copyInto(out, a);
+        return out;
+    }
+
+    void fill(NDArray a, double value);
+
+    /** I64 arrays live on the host whatever the device; no kernel computes on them. */
+    default NDArray fromHostLongs(long[] data, Shape shape) {
+        return new NDArray(this, new HostLongBuffer(data.clone()), shape, Layout.ROW_MAJOR);
+    }
+
+    default long[] toHostLongs(NDArray a) {
+        a.buffer().checkOpen();
+        return ((HostLongBuffer) a.buffer()).data().clone();
+    }
+
+    // ---- elementwise and reductions ------------------------------------------------------------------
+
+    /** {@code a + b}, {@code b} broadcast to {@code a}'s shape. */
+    NDArray add(NDArray a, NDArray b);
+
+    /** {@code a * b}, {@code b} broadcast to {@code a}'s shape. */
+    NDArray mul(NDArray a, NDArray b);
+
+    /** {@code alpha * a}. */
+    NDArray scale(NDArray a, double alpha);
+
+    /** {@code a *= alpha}. */
+    void scaleInPlace(NDArray a, double alpha);
+
+    /** {@code y += alpha * x}, equal shapes. */
+    void axpyInPlace(NDArray y, double alpha, NDArray x);
+
+    NDArray relu(NDArray x);
+
+    /** {@code dy * (y > 0)}, where {@code y} is relu's output. */
+    NDArray reluBackward(NDArray dy, NDArray y);
+
+    /** Sums {@code x} over the dimensions in which {@code target} (which broadcasts to x) is 1 or absent. */
+    NDArray sumTo(NDArray x, Shape target);
+
+    /** Sum of squares of all elements, accumulated in double (gradient clipping, norms). */
+    double sumOfSquares(NDArray x);
+
+    // ---- convolution ------------------------------------------------------------------------------
+
+    /** x [N,C,H,W], w [K,C/g,R,S], bias [K] or null -> [N,K,Ho,Wo]. */
+    NDArray conv2d(NDArray x, NDArray w, NDArray bias, Conv2dSpec spec);
+
+    /** Gradient with respect to the input. */
+    NDArray conv2dBackwardData(NDArray dy, NDArray w, Shape xShape, Conv2dSpec spec);
+
+    /** Gradient with respect to the weights (row-major OIHW). */
+    NDArray conv2dBackwardWeights(NDArray dy, NDArray x, Shape wShape, Conv2dSpec spec);
+
+    // ---- batch norm (per channel of dim 1) --------------------------------------------------------
+
+    /** Normalises with the batch's statistics; returns them too (variance biased, divided by N*H*W). */
+    BatchNormStats batchNormTraining(NDArray x, NDArray gamma, NDArray beta, double eps);
+
+    /** Normalises with given statistics (eval mode). */
+    NDArray batchNormInference(NDArray x, NDArray gamma, NDArray beta, NDArray mean, NDArray variance, double eps);
+
+    /**
+     * Gradients. {@code batchStatistics}: the forward used the batch's own mean and variance (so they
+     * depend on x); otherwise they were constants (eval mode). Entries not needed come back null.
+     */
+    BatchNormGrads batchNormBackward(NDArray dy, NDArray x, NDArray gamma, NDArray mean, NDArray variance,
+                                     double eps, boolean batchStatistics, boolean needInput, boolean needParams);
+
+    // ---- pooling ----------------------------------------------------------------------------------
+
+    /** Max pooling; {@code training} asks for whatever the backward pass will need. */
+    Pooled maxPool2d(NDArray x, Pool2dSpec spec, boolean training);
+
+    NDArray maxPool2dBackward(NDArray dy, NDArray x, Pooled forward, Pool2dSpec spec);
+
+    /** Mean over H and W: [N,C,H,W] -> [N,C,1,1] (adaptive average pooling to 1x1). */
+    NDArray globalAvgPool(NDArray x);
+
+    NDArray globalAvgPoolBackward(NDArray dy, Shape xShape);
+
+    // ---- matrix product ---------------------------------------------------------------------------
+
+    /** {@code op(a) @ op(b)} for 2-D arrays, op = transpose when the flag is set. */
+    NDArray gemm(NDArray a, NDArray b, boolean transA, boolean transB);
+
+    // ---- classification loss ----------------------------------------------------------------------
+
+    /** Log-softmax over dimension 1 of [N,C]. */
+    NDArray logSoftmax(NDArray x);
+
+    /** {@code dy - exp(y) * rowsum(dy)}, where y is log-softmax's output. */
+    NDArray logSoftmaxBackward(NDArray dy, NDArray y);
+
+    /**
+     * Mean negative log-likelihood of [N,C] log-probabilities, as {@code torch.nn.CrossEntropyLoss} defines it
+     * on them: class weights (null = 1), label smoothing eps: loss_i = (1-eps) w[y_i] (-lp[i,y_i]) + (eps/C)
+     * sum_c w[c] (-lp[i,c]), divided by sum_i w[y_i]. Returns a scalar.
+     */
+    NDArray nllLoss(NDArray logProbs, int[] labels, float[] classWeights, double labelSmoothing);
+
+    /** Gradient of {@link #nllLoss} with respect to the log-probabilities, times the scalar {@code dLoss}. */
+    NDArray nllLossBackward(NDArray dLoss, NDArray logProbs, int[] labels, float[] classWeights, double labelSmoothing);
+
+    // ---- fused optimizer updates (in place) -------------------------------------------------------
+
+    /** {@code momentumBuffer} is null when momentum is 0; {@code firstStep} initialises it with the gradient. */
+    void sgdUpdate(NDArray param, NDArray grad, NDArray momentumBuffer, SgdSpec spec, boolean firstStep);
+
+    /** {@code step} counts from 1. */
+    void adamwUpdate(NDArray param, NDArray grad, NDArray m, NDArray v, AdamWSpec spec, long step);
+
+    /** Frees cached primitives and handles. Arrays made by this backend must be freed by their scopes first. */
+    @Override
+    void close();
+}

@@ -1,0 +1,368 @@
+package dev.graft.engine.backend.reference;
+
+import dev.graft.engine.DType;
+import dev.graft.engine.Device;
+import dev.graft.engine.Layout;
+import dev.graft.engine.NDArray;
+import dev.graft.engine.Shape;
+import dev.graft.engine.backend.AdamWSpec;
+import dev.graft.engine.backend.Backend;
+import dev.graft.engine.backend.BatchNormGrads;
+import dev.graft.engine.backend.BatchNormStats;
+import dev.graft.engine.backend.Conv2dSpec;
+import dev.graft.engine.backend.Pool2dSpec;
+import dev.graft.engine.backend.Pooled;
+import dev.graft.engine.backend.SgdSpec;
+
+/**
+ * The oracle: plain, obviously correct Java loops that accumulate in double and round once on store. Every
+ * other backend is tested against this one. Kernels read inputs as logical row-major doubles and write
+ * row-major outputs.
+ */
+public final class ReferenceBackend implements Backend {
+
+    @Override
+    public Device device() {
+        return Device.REFERENCE;
+    }
+
+    @Override
+    public String description() {
+        return "reference: plain Java loops (F32, F64), single-threaded";
+    }
+
+    @Override
+    public boolean supports(DType dtype) {
+        return dtype == DType.F32 || dtype == DType.F64;
+    }
+
+    @Override
+    public Layout activationLayout() {
+        return Layout.ROW_MAJOR;
+    }
+
+    // ---- memory -------------------------------------------------------------------------------------------
+
+    @Override
+    public NDArray empty(DType dtype, Shape shape, Layout layout) {
+        return new NDArray(this, new HeapBuffer(dtype, shape.numel()), shape, layout);
+    }
+
+    @Override
+    public NDArray fromHost(float[] data, Shape shape) {
+        NDArray a = empty(DType.F32, shape, Layout.ROW_MAJOR);
+        System.arraycopy(data, 0, heap(a).floats(), 0, data.length);
+        return a;
+    }
+
+    @Override
+    public NDArray fromHost(double[] data, Shape shape, DType dtype) {
+        return out(dtype, shape, data);
+    }
+
+    @Override
+    public void copyFromHost(NDArray dst, float[] data) {
+        double[] v = new double[data.length];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = data[i];
+        }
+        store(dst, v);
+    }
+
+    @Override
+    public float[] toHostFloats(NDArray a) {
+        double[] d = read(a);
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) {
+            f[i] = (float) d[i];
+        }
+        return f;
+    }
+
+    @Override
+    public double[] toHostDoubles(NDArray a) {
+        return read(a);
+    }
+
+    @Override
+    public NDArray toLayout(NDArray a, Layout layout) {
+        if (a.layout() == layout) {
+            return a;
+        }
+        NDArray out = empty(a.dtype(), a.shape(), layout);
+        store(out, read(a));
+        return out;
+    }
+
+    @Override
+    public void copyInto(NDArray dst, NDArray src) {
+        store(dst, read(src));
+    }
+
+    @Override
+    public void fill(NDArray a, double value) {
+        HeapBuffer h = heap(a);
+        h.checkOpen();
+        for (int i = 0; i < a.numel(); i++) {
+            h.set(i, value);
+        }
+        h.bumpVersion();
+    }
+
+    // ---- elementwise --------------------------------------------------------------------------------------
+
+    @Override
+    public NDArray add(NDArray a, NDArray b) {
+        double[] x = read(a);
+        double[] y = read(b);
+        int[] map = Broadcast.indexMap(b.shape(), a.shape());
+        double[] r = new double[x.length];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = x[i] + y[map[i]];
+        }
+        return out(a.dtype(), a.shape(), r);
+    }
+
+    @Override
+    public NDArray mul(NDArray a, NDArray b) {
+        double[] x = read(a);
+        double[] y = read(b);
+        int[] map = Broadcast.indexMap(b.shape(), a.shape());
+        double[] r = new double[x.length];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = x[i] * y[map[i]];
+        }
+        return out(a.dtype(), a.shape(), r);
+    }
+
+    @Override
+    public NDArray scale(NDArray a, double alpha) {
+        double[] x = read(a);
+        for (int i = 0; i < x.length; i++) {
+            x[i] *= alpha;
+        }
+        return out(a.dtype(), a.shape(), x);
+    }
+
+    @Override
+    public void scaleInPlace(NDArray a, double alpha) {
+        double[] x = read(a);
+        for (int i = 0; i < x.length; i++) {
+            x[i] *= alpha;
+        }
+        store(a, x);
+    }
+
+    @Override
+    public void axpyInPlace(NDArray y, double alpha, NDArray x) {
+        double[] yv = read(y);
+        double[] xv = read(x);
+        for (int i = 0; i < yv.length; i++) {
+            yv[i] += alpha * xv[i];
+        }
+        store(y, yv);
+    }
+
+    @Override
+    public NDArray relu(NDArray x) {
+        double[] v = read(x);
+        for (int i = 0; i < v.length; i++) {
+            // NaN stays NaN, as torch.relu.
+            v[i] = v[i] > 0 || Double.isNaN(v[i]) ? v[i] : 0;
+        }
+        return out(x.dtype(), x.shape(), v);
+    }
+
+    @Override
+    public NDArray reluBackward(NDArray dy, NDArray y) {
+        double[] g = read(dy);
+        double[] out = read(y);
+        for (int i = 0; i < g.length; i++) {
+            g[i] = out[i] > 0 ? g[i] : 0;
+        }
+        return out(dy.dtype(), dy.shape(), g);
+    }
+
+    @Override
+    public NDArray sumTo(NDArray x, Shape target) {
+        double[] v = read(x);
+        int[] map = Broadcast.indexMap(target, x.shape());
+        double[] r = new double[target.numel()];
+        for (int i = 0; i < v.length; i++) {
+            r[map[i]] += v[i];
+        }
+        return out(x.dtype(), target, r);
+    }
+
+    @Override
+    public double sumOfSquares(NDArray x) {
+        double s = 0;
+        for (double v : read(x)) {
+            s += v * v;
+        }
+        return s;
+    }
+
+    // ---- dispatch to the kernel classes -------------------------------------------------------------------
+
+    @Override
+    public NDArray conv2d(NDArray x, NDArray w, NDArray bias, Conv2dSpec spec) {
+        ConvShape s = ConvShape.of(x.shape(), w.shape(), spec);
+        return out(x.dtype(), s.outputShape(), ReferenceConvolution.forward(s, read(x), read(w), bias == null ? null : read(bias)));
+    }
+
+    @Override
+    public NDArray conv2dBackwardData(NDArray dy, NDArray w, Shape xShape, Conv2dSpec spec) {
+        ConvShape s = ConvShape.of(xShape, w.shape(), spec);
+        return out(dy.dtype(), xShape, ReferenceConvolution.backwardData(s, read(dy), read(w)));
+    }
+
+    @Override
+    public NDArray conv2dBackwardWeights(NDArray dy, NDArray x, Shape wShape, Conv2dSpec spec) {
+        ConvShape s = ConvShape.of(x.shape(), wShape, spec);
+        return out(dy.dtype(), wShape, ReferenceConvolution.backwardWeights(s, read(dy), read(x)));
+    }
+
+    @Override
+    public BatchNormStats batchNormTraining(NDArray x, NDArray gamma, NDArray beta, double eps) {
+        double[][] r = ReferenceBatchNorm.training(x.shape(), read(x), read(gamma), read(beta), eps);
+        Shape c = Shape.of(x.shape().dim(1));
+        return new BatchNormStats(out(x.dtype(), x.shape(), r[0]), out(x.dtype(), c, r[1]), out(x.dtype(), c, r[2]));
+    }
+
+    @Override
+    public NDArray batchNormInference(NDArray x, NDArray gamma, NDArray beta, NDArray mean, NDArray variance, double eps) {
+        return out(x.dtype(), x.shape(),
+                ReferenceBatchNorm.inference(x.shape(), read(x), read(gamma), read(beta), read(mean), read(variance), eps));
+    }
+
+    @Override
+    public BatchNormGrads batchNormBackward(NDArray dy, NDArray x, NDArray gamma, NDArray mean, NDArray variance,
+                                            double eps, boolean batchStatistics, boolean needInput, boolean needParams) {
+        double[][] r = ReferenceBatchNorm.backward(dy.shape(), read(dy), read(x), read(gamma), read(mean), read(variance),
+                eps, batchStatistics);
+        Shape c = Shape.of(dy.shape().dim(1));
+        return new BatchNormGrads(needInput ? out(dy.dtype(), dy.shape(), r[0]) : null,
+                needParams ? out(dy.dtype(), c, r[1]) : null, needParams ? out(dy.dtype(), c, r[2]) : null);
+    }
+
+    @Override
+    public Pooled maxPool2d(NDArray x, Pool2dSpec spec, boolean training) {
+        return new Pooled(out(x.dtype(), ReferencePooling.maxOutputShape(x.shape(), spec),
+                ReferencePooling.maxForward(x.shape(), read(x), spec)), null);
+    }
+
+    @Override
+    public NDArray maxPool2dBackward(NDArray dy, NDArray x, Pooled forward, Pool2dSpec spec) {
+        return out(dy.dtype(), x.shape(), ReferencePooling.maxBackward(x.shape(), read(x), read(dy), spec));
+    }
+
+    @Override
+    public NDArray globalAvgPool(NDArray x) {
+        Shape s = x.shape();
+        return out(x.dtype(), Shape.of(s.dim(0), s.dim(1), 1, 1), ReferencePooling.avgForward(s, read(x)));
+    }
+
+    @Override
+    public NDArray globalAvgPoolBackward(NDArray dy, Shape xShape) {
+        return out(dy.dtype(), xShape, ReferencePooling.avgBackward(xShape, read(dy)));
+    }
+
+    @Override
+    public NDArray gemm(NDArray a, NDArray b, boolean transA, boolean transB) {
+        int m = transA ? a.shape().dim(1) : a.shape().dim(0);
+        int k = transA ? a.shape().dim(0) : a.shape().dim(1);
+        int n = transB ? b.shape().dim(0) : b.shape().dim(1);
+        double[] av = read(a);
+        double[] bv = read(b);
+        int lda = a.shape().dim(1);
+        int ldb = b.shape().dim(1);
+        double[] c = new double[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double s = 0;
+                for (int p = 0; p < k; p++) {
+                    double x = transA ? av[p * lda + i] : av[i * lda + p];
+                    double y = transB ? bv[j * ldb + p] : bv[p * ldb + j];
+                    s += x * y;
+                }
+                c[i * n + j] = s;
+            }
+        }
+        return out(a.dtype(), Shape.of(m, n), c);
+    }
+
+    @Override
+    public NDArray logSoftmax(NDArray x) {
+        return out(x.dtype(), x.shape(), ReferenceLoss.logSoftmax(x.shape(), read(x)));
+    }
+
+    @Override
+    public NDArray logSoftmaxBackward(NDArray dy, NDArray y) {
+        return out(dy.dtype(), dy.shape(), ReferenceLoss.logSoftmaxBackward(dy.shape(), read(dy), read(y)));
+    }
+
+    @Override
+    public NDArray nllLoss(NDArray logProbs, int[] labels, float[] classWeights, double labelSmoothing) {
+        double loss = ReferenceLoss.nll(logProbs.shape(), read(logProbs), labels, classWeights, labelSmoothing);
+        return out(logProbs.dtype(), Shape.scalar(), new double[] {loss});
+    }
+
+    @Override
+    public NDArray nllLossBackward(NDArray dLoss, NDArray logProbs, int[] labels, float[] classWeights, double labelSmoothing) {
+        double g = read(dLoss)[0];
+        return out(logProbs.dtype(), logProbs.shape(),
+                ReferenceLoss.nllBackward(logProbs.shape(), g, labels, classWeights, labelSmoothing));
+    }
+
+    @Override
+    public void sgdUpdate(NDArray param, NDArray grad, NDArray momentumBuffer, SgdSpec spec, boolean firstStep) {
+        double[] p = read(param);
+        double[] buf = momentumBuffer == null ? null : read(momentumBuffer);
+        ReferenceOptimizers.sgd(p, read(grad), buf, spec, firstStep);
+        store(param, p);
+        if (buf != null) {
+            store(momentumBuffer, buf);
+        }
+    }
+
+    @Override
+    public void adamwUpdate(NDArray param, NDArray grad, NDArray m, NDArray v, AdamWSpec spec, long step) {
+        double[] p = read(param);
+        double[] mv = read(m);
+        double[] vv = read(v);
+        ReferenceOptimizers.adamw(p, read(grad), mv, vv, spec, step);
+        store(param, p);
+        store(m, mv);
+        store(v, vv);
+    }
+
+    @Override
+    public void close() {
+        // nothing cached
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------------------
+
+    private static HeapBuffer heap(NDArray a) {
+        return (HeapBuffer) a.buffer();
+    }
+
+    /** Values in logical row-major order. */
+    static double[] read(NDArray a) {
+        double[] v = heap(a).toDoubles();
+        return a.layout() == Layout.CHANNELS_LAST ? Broadcast.fromChannelsLast(a.shape(), v) : v;
+    }
+
+    /** Writes logical row-major values into {@code a}, honouring its layout; bumps its version. */
+    private static void store(NDArray a, double[] logical) {
+        heap(a).setAll(a.layout() == Layout.CHANNELS_LAST ? Broadcast.toChannelsLast(a.shape(), logical) : logical);
+        a.buffer().bumpVersion();
+    }
+
+    private NDArray out(DType dtype, Shape shape, double[] values) {
+        NDArray a = empty(dtype, shape, Layout.ROW_MAJOR);
+        heap(a).setAll(values);
+        return a;
+    }
+}
