@@ -1,0 +1,145 @@
+package dev.graft.train;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Classification metrics over a whole set from predicted class probabilities [N][C]. With two classes the
+ * decision is {@code p(positive) >= threshold}; with more it is the arg-max. Undefined ratios (no predicted
+ * positives for PPV, say) are NaN and print as n/a.
+ */
+public record Metrics(
+        List<String> classes,
+        int count,
+        double accuracy,
+        double balancedAccuracy,
+        int[][] confusion,
+        double[] precision,
+        double[] recall,
+        int[] support,
+        Binary binary,
+        double macroAucOneVsRest) {
+
+    /** Two-class figures at the decision threshold, for the positive class. */
+    public record Binary(int positiveClass, double threshold, double sensitivity, double specificity,
+                         double ppv, double npv, Roc roc) {
+    }
+
+    public static Metrics compute(double[][] probs, int[] labels, List<String> classes, int positiveClass, double threshold) {
+        int c = classes.size();
+        int n = labels.length;
+        int[] predicted = new int[n];
+        for (int i = 0; i < n; i++) {
+            predicted[i] = c == 2 ? (probs[i][positiveClass] >= threshold ? positiveClass : 1 - positiveClass) : argmax(probs[i]);
+        }
+        int[][] confusion = new int[c][c];
+        int correct = 0;
+        for (int i = 0; i < n; i++) {
+            confusion[labels[i]][predicted[i]]++;
+            correct += labels[i] == predicted[i] ? 1 : 0;
+        }
+        double[] precision = new double[c], recall = new double[c];
+        int[] support = new int[c];
+        double recallSum = 0;
+        int present = 0;
+        for (int k = 0; k < c; k++) {
+            int tp = confusion[k][k], row = 0, col = 0;
+            for (int j = 0; j < c; j++) {
+                row += confusion[k][j];
+                col += confusion[j][k];
+            }
+            support[k] = row;
+            precision[k] = col == 0 ? Double.NaN : tp / (double) col;
+            recall[k] = row == 0 ? Double.NaN : tp / (double) row;
+            if (row > 0) {
+                recallSum += recall[k];
+                present++;
+            }
+        }
+        Binary binary = null;
+        double macroAuc;
+        if (c == 2) {
+            int neg = 1 - positiveClass;
+            int tp = confusion[positiveClass][positiveClass], fn = confusion[positiveClass][neg];
+            int tn = confusion[neg][neg], fp = confusion[neg][positiveClass];
+            Roc roc = rocFor(probs, labels, positiveClass);
+            binary = new Binary(positiveClass, threshold, ratio(tp, tp + fn), ratio(tn, tn + fp), ratio(tp, tp + fp), ratio(tn, tn + fn), roc);
+            macroAuc = roc.auc();
+        } else {
+            double sum = 0;
+            int defined = 0;
+            for (int k = 0; k < c; k++) {
+                double auc = rocFor(probs, labels, k).auc();
+                if (!Double.isNaN(auc)) {
+                    sum += auc;
+                    defined++;
+                }
+            }
+            macroAuc = defined == 0 ? Double.NaN : sum / defined;
+        }
+        return new Metrics(List.copyOf(classes), n, n == 0 ? Double.NaN : correct / (double) n,
+                present == 0 ? Double.NaN : recallSum / present, confusion, precision, recall, support, binary, macroAuc);
+    }
+
+    public static Roc rocFor(double[][] probs, int[] labels, int positiveClass) {
+        double[] s = new double[labels.length];
+        boolean[] pos = new boolean[labels.length];
+        for (int i = 0; i < labels.length; i++) {
+            s[i] = probs[i][positiveClass];
+            pos[i] = labels[i] == positiveClass;
+        }
+        return Roc.of(s, pos);
+    }
+
+    private static double ratio(int a, int b) {
+        return b == 0 ? Double.NaN : a / (double) b;
+    }
+
+    private static int argmax(double[] p) {
+        int best = 0;
+        for (int i = 1; i < p.length; i++) {
+            if (p[i] > p[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /** A JSON-ready view (NaN becomes null). */
+    public Map<String, Object> toMap() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("count", count);
+        m.put("accuracy", num(accuracy));
+        m.put("balanced_accuracy", num(balancedAccuracy));
+        m.put("roc_auc", num(macroAucOneVsRest));
+        List<Map<String, Object>> per = new ArrayList<>();
+        for (int k = 0; k < classes.size(); k++) {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("class", classes.get(k));
+            e.put("precision", num(precision[k]));
+            e.put("recall", num(recall[k]));
+            e.put("support", support[k]);
+            per.add(e);
+        }
+        m.put("per_class", per);
+        m.put("confusion_matrix", confusion);
+        m.put("confusion_matrix_note", "rows: true class, columns: predicted class, in class order");
+        if (binary != null) {
+            Map<String, Object> b = new LinkedHashMap<>();
+            b.put("positive_class", classes.get(binary.positiveClass()));
+            b.put("threshold", binary.threshold());
+            b.put("sensitivity", num(binary.sensitivity()));
+            b.put("specificity", num(binary.specificity()));
+            b.put("ppv", num(binary.ppv()));
+            b.put("npv", num(binary.npv()));
+            m.put("binary", b);
+        }
+        return m;
+    }
+
+    private static Double num(double v) {
+        return Double.isNaN(v) ? null : v;
+    }
+}

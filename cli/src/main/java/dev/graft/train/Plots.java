@@ -1,0 +1,102 @@
+package dev.graft.train;
+
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.HeatMapChart;
+import org.knowm.xchart.HeatMapChartBuilder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
+import java.awt.Color;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** PNG plots with XChart: training curves, the ROC curve and the confusion matrix. Written atomically. */
+public final class Plots {
+    static {
+        System.setProperty("java.awt.headless", "true");
+    }
+
+    private Plots() {
+    }
+
+    /**
+     * One line per series against epoch number (1-based across both phases); a dashed vertical line marks where
+     * phase 2 (fine-tuning) starts when {@code phaseBoundary > 0}. NaN points are left out.
+     */
+    public static void curves(Path file, String title, String yLabel, Map<String, double[]> series, int phaseBoundary) throws IOException {
+        XYChart chart = new XYChartBuilder().width(720).height(420).title(title).xAxisTitle("epoch").yAxisTitle(yLabel).build();
+        chart.getStyler().setMarkerSize(5);
+        double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
+        for (Map.Entry<String, double[]> e : series.entrySet()) {
+            List<Double> xs = new ArrayList<>(), ys = new ArrayList<>();
+            double[] v = e.getValue();
+            for (int i = 0; i < v.length; i++) {
+                if (Double.isFinite(v[i])) {
+                    xs.add(i + 1.0);
+                    ys.add(v[i]);
+                    lo = Math.min(lo, v[i]);
+                    hi = Math.max(hi, v[i]);
+                }
+            }
+            if (!xs.isEmpty()) {
+                chart.addSeries(e.getKey(), xs, ys);
+            }
+        }
+        if (phaseBoundary > 0 && lo <= hi) {
+            XYSeries s = chart.addSeries("fine-tuning starts", new double[] {phaseBoundary + 0.5, phaseBoundary + 0.5}, new double[] {lo, hi});
+            s.setMarker(SeriesMarkers.NONE);
+            s.setLineColor(Color.GRAY);
+        }
+        save(chart, file);
+    }
+
+    public static void roc(Path file, Roc roc, String positiveClass) throws IOException {
+        XYChart chart = new XYChartBuilder().width(520).height(520)
+                .title(String.format(java.util.Locale.ROOT, "ROC (%s positive), AUC %.4f", positiveClass, roc.auc()))
+                .xAxisTitle("1 - specificity").yAxisTitle("sensitivity").build();
+        XYSeries s = chart.addSeries("ROC", roc.fpr(), roc.tpr());
+        s.setMarker(SeriesMarkers.NONE);
+        XYSeries d = chart.addSeries("chance", new double[] {0, 1}, new double[] {0, 1});
+        d.setMarker(SeriesMarkers.NONE);
+        d.setLineColor(Color.LIGHT_GRAY);
+        chart.getStyler().setXAxisMin(0.0).setXAxisMax(1.0).setYAxisMin(0.0).setYAxisMax(1.0);
+        save(chart, file);
+    }
+
+    public static void confusion(Path file, Metrics m) throws IOException {
+        int c = m.classes().size();
+        HeatMapChart chart = new HeatMapChartBuilder().width(120 * c + 260).height(100 * c + 160)
+                .title("Confusion matrix (rows: true, columns: predicted)").build();
+        List<Number[]> cells = new ArrayList<>();
+        for (int t = 0; t < c; t++) {
+            for (int p = 0; p < c; p++) {
+                // x = predicted, y = true; the y axis is flipped so row 0 sits on top like the printed table.
+                cells.add(new Number[] {p, c - 1 - t, m.confusion()[t][p]});
+            }
+        }
+        List<String> ys = new ArrayList<>(m.classes());
+        java.util.Collections.reverse(ys);
+        chart.getStyler().setShowValue(true).setMin(0);
+        chart.addSeries("count", m.classes(), ys, cells);
+        save(chart, file);
+    }
+
+    private static void save(org.knowm.xchart.internal.chartpart.Chart<?, ?> chart, Path file) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, ".plot", ".png");
+        try {
+            BitmapEncoder.saveBitmap(chart, tmp.toString(), BitmapEncoder.BitmapFormat.PNG);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}
