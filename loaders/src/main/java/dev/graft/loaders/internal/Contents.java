@@ -1,0 +1,11 @@
+package dev.graft.loaders.internal;
+
+import dev.graft.loaders.Format;
+import dev.graft.loaders.SkippedEntry;
+import java.util.List;
+import java.util.Map;
+
+/** What any reader found in a file, before any tensor data is read. */
+public record Contents(Format format, List<StoredTensor> tensors, List<SkippedEntry> skipped, String selectedKey,
+                       Map<String, String> metadata) {
+}

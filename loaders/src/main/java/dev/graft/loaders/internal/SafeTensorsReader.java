@@ -1,0 +1,207 @@
+package dev.graft.loaders.internal;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import dev.graft.engine.HostTensor;
+import dev.graft.engine.Shape;
+import dev.graft.loaders.Format;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * safetensors (huggingface/safetensors README): an 8-byte little-endian header length N, N bytes of UTF-8 JSON
+ * (possibly padded with spaces), then the buffer. Each header entry is {@code name: {dtype, shape,
+ * data_offsets: [begin, end]}} relative to the buffer; {@code __metadata__} is a string map. As in the reference
+ * implementation, the tensors must tile the buffer exactly: sorted by offset, no overlap, no gap, nothing after.
+ */
+public final class SafeTensorsReader {
+    /** The reference implementation's limit (safetensors {@code MAX_HEADER_SIZE}). */
+    static final long MAX_HEADER = 100_000_000;
+    private static final JsonFactory JSON = new JsonFactory();
+
+    private record Entry(String name, ElementType type, Shape shape, long begin, long end, long at) {
+    }
+
+    private SafeTensorsReader() {
+    }
+
+    public static Contents read(Source src) {
+        if (src.size() < 8) {
+            throw src.error(0, "too short for a safetensors header length");
+        }
+        long n = ByteBuffer.wrap(src.read(0, 8, "header length")).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        if (n < 2 || n > MAX_HEADER || n > src.size() - 8) {
+            throw src.error(0, "safetensors header length " + Long.toUnsignedString(n) + " is invalid (file has "
+                    + src.size() + " bytes; at most " + MAX_HEADER + " are allowed for a header)");
+        }
+        byte[] header = src.read(8, n, "safetensors header");
+        long base = 8 + n;
+        Map<String, String> metadata = new LinkedHashMap<>();
+        List<Entry> entries = parse(src, header, metadata);
+        checkTiling(src, entries, src.size() - base);
+        List<StoredTensor> tensors = new ArrayList<>();
+        for (Entry e : entries) {
+            tensors.add(new StoredTensor(e.name(), e.type(), e.shape()) {
+                @Override
+                public HostTensor load() {
+                    ByteBuffer raw = ByteBuffer.wrap(src.read(base + e.begin(), e.end() - e.begin(), "tensor '" + e.name() + "'"))
+                            .order(ByteOrder.LITTLE_ENDIAN);
+                    return Gather.gather(e.type(), raw, 0, e.shape(), Gather.contiguousStrides(e.shape()));
+                }
+            });
+        }
+        return new Contents(Format.SAFETENSORS, tensors, List.of(), "", metadata);
+    }
+
+    private static List<Entry> parse(Source src, byte[] header, Map<String, String> metadata) {
+        List<Entry> entries = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        try (JsonParser p = JSON.createParser(header)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw fail(src, p, "header is not a JSON object");
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                if (!names.add(name)) {
+                    throw fail(src, p, "duplicate header key '" + name + "'");
+                }
+                p.nextToken();
+                if (name.equals("__metadata__")) {
+                    metadata(src, p, metadata);
+                } else {
+                    entries.add(entry(src, p, name));
+                }
+            }
+            if (p.currentToken() != JsonToken.END_OBJECT || p.nextToken() != null) {
+                throw fail(src, p, "unexpected content after the header object");
+            }
+        } catch (JsonProcessingException e) {
+            long at = e.getLocation() == null ? -1 : 8 + Math.max(0, e.getLocation().getByteOffset());
+            throw src.error(at, "safetensors header is not valid JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw src.error(8, "safetensors header unreadable: " + e.getMessage());
+        }
+        return entries;
+    }
+
+    private static void metadata(Source src, JsonParser p, Map<String, String> out) throws IOException {
+        if (p.currentToken() != JsonToken.START_OBJECT) {
+            throw fail(src, p, "__metadata__ must be an object of strings");
+        }
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String key = p.currentName();
+            if (p.nextToken() != JsonToken.VALUE_STRING) {
+                throw fail(src, p, "__metadata__ value for '" + key + "' is not a string");
+            }
+            out.put(key, p.getText());
+        }
+    }
+
+    private static Entry entry(Source src, JsonParser p, String name) throws IOException {
+        long at = offset(p);
+        if (p.currentToken() != JsonToken.START_OBJECT) {
+            throw fail(src, p, "entry '" + name + "' is not an object");
+        }
+        String dtype = null;
+        long[] shape = null;
+        long[] offsets = null;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            p.nextToken();
+            switch (field) {
+                case "dtype" -> {
+                    if (p.currentToken() != JsonToken.VALUE_STRING) {
+                        throw fail(src, p, "dtype of '" + name + "' is not a string");
+                    }
+                    dtype = p.getText();
+                }
+                case "shape" -> shape = longs(src, p, name + ".shape");
+                case "data_offsets" -> offsets = longs(src, p, name + ".data_offsets");
+                default -> p.skipChildren();          // unknown fields are ignored, as the reference reader does
+            }
+        }
+        if (dtype == null || shape == null || offsets == null) {
+            throw src.error(at, "entry '" + name + "' needs dtype, shape and data_offsets");
+        }
+        ElementType type = ElementType.ofSafetensors(dtype);
+        if (type == null) {
+            throw src.error(at, "entry '" + name + "' has dtype " + dtype + "; supported: F64, F32, F16, BF16, I64, I32,"
+                    + " I16, I8, U8, BOOL");
+        }
+        if (offsets.length != 2) {
+            throw src.error(at, "data_offsets of '" + name + "' must be [begin, end]");
+        }
+        Shape s = Shapes.of(src, at, shape, "entry '" + name + "'");
+        if (offsets[0] > offsets[1]) {
+            throw src.error(at, "entry '" + name + "' has data_offsets misordered: begin " + offsets[0] + " > end " + offsets[1]);
+        }
+        long bytes = Shapes.bytes(src, at, s.numel(), type.bytes(), "entry '" + name + "'");
+        if (offsets[1] - offsets[0] != bytes) {
+            throw src.error(at, "entry '" + name + "' (" + dtype + " " + s + ") needs " + bytes + " bytes but data_offsets ["
+                    + offsets[0] + ", " + offsets[1] + ") span " + (offsets[1] - offsets[0]));
+        }
+        return new Entry(name, type, s, offsets[0], offsets[1], at);
+    }
+
+    private static long[] longs(Source src, JsonParser p, String what) throws IOException {
+        if (p.currentToken() != JsonToken.START_ARRAY) {
+            throw fail(src, p, what + " is not an array");
+        }
+        List<Long> out = new ArrayList<>();
+        while (p.nextToken() != JsonToken.END_ARRAY) {
+            if (p.currentToken() != JsonToken.VALUE_NUMBER_INT || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER
+                    || p.getLongValue() < 0) {
+                throw fail(src, p, what + " must hold non-negative 64-bit integers");
+            }
+            if (out.size() > 64) {
+                throw fail(src, p, what + " has too many elements");
+            }
+            out.add(p.getLongValue());
+        }
+        return out.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    /** The tensors, sorted by offset, must cover [0, bufferSize) exactly once. */
+    private static void checkTiling(Source src, List<Entry> entries, long bufferSize) {
+        List<Entry> sorted = new ArrayList<>(entries);
+        sorted.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
+        long expect = 0;
+        for (Entry e : sorted) {
+            if (e.end() > bufferSize) {
+                throw src.error(e.at(), "entry '" + e.name() + "' data_offsets [" + e.begin() + ", " + e.end()
+                        + ") are out of range of the " + bufferSize + "-byte buffer");
+            }
+            if (e.begin() < expect) {
+                throw src.error(e.at(), "entry '" + e.name() + "' overlaps the tensor before it (begins at " + e.begin()
+                        + ", previous ends at " + expect + ")");
+            }
+            if (e.begin() > expect) {
+                throw src.error(e.at(), "gap in the buffer before entry '" + e.name() + "' (bytes " + expect + " to "
+                        + e.begin() + " belong to no tensor)");
+            }
+            expect = e.end();
+        }
+        if (expect != bufferSize) {
+            throw src.error(-1, "the buffer has " + (bufferSize - expect) + " bytes after the last tensor that belong to"
+                    + " no tensor (truncated header or appended data)");
+        }
+    }
+
+    private static long offset(JsonParser p) {
+        return 8 + Math.max(0, p.currentTokenLocation().getByteOffset());
+    }
+
+    private static RuntimeException fail(Source src, JsonParser p, String reason) {
+        return src.error(offset(p), reason);
+    }
+}
