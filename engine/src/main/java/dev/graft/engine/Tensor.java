@@ -146,6 +146,11 @@ public final class Tensor {
         }
         if (grad == null) {
             Scope owner = data.buffer().owner();
+            if (owner == null || data.buffer().isClosed()) {
+                throw new GraftException("backward reached a leaf tensor " + shape() + " whose storage was already "
+                        + "freed (its Scope closed, or close() was called), so its gradient has no owner; keep "
+                        + "parameters in a scope that outlives the step");
+            }
             try (Scope.Entered in = owner.enter()) {
                 grad = g.backend().copy(g.withLayout(data.layout()));
             }
