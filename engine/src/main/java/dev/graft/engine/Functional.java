@@ -187,6 +187,10 @@ public final class Functional {
                 || spec.padH() < 0 || spec.padW() < 0 || spec.groups() < 1) {
             throw ShapeException.of(op, "stride, dilation and groups must be >= 1 and padding >= 0", "spec", spec);
         }
+        if (x.numel() == 0 || w.numel() == 0) {
+            // As PyTorch for H, W, K and the kernel; PyTorch returns an empty batch for N = 0, we refuse it too.
+            throw ShapeException.of(op, "input and weight must have no zero-size dimension", "input", x.shape(), "weight", w.shape());
+        }
         int c = x.dim(1);
         int k = w.dim(0);
         int g = spec.groups();
@@ -200,13 +204,11 @@ public final class Functional {
         }
         int ho = Conv2dSpec.outputSize(x.dim(2), w.dim(2), spec.strideH(), spec.padH(), spec.dilationH());
         int wo = Conv2dSpec.outputSize(x.dim(3), w.dim(3), spec.strideW(), spec.padW(), spec.dilationW());
-        if (w.dim(2) < 1 || w.dim(3) < 1 || ho < 1 || wo < 1) {
+        if (ho < 1 || wo < 1) {
             throw ShapeException.of(op, "the (dilated) kernel must fit in the padded input",
                     "input", x.shape(), "weight", w.shape(), "spec", spec);
         }
-        if (x.dim(0) < 1 || c < 1) {
-            throw ShapeException.of(op, "batch and channels must be >= 1", "input", x.shape());
-        }
+        checkOutputSize(op, (double) x.dim(0) * k * ho * wo, x, spec);
         if (bias != null) {
             sameDeviceAndType(op, x, bias);
             if (!bias.shape().equals(Shape.of(k))) {
@@ -227,7 +229,7 @@ public final class Functional {
                 || spec.padH() < 0 || spec.padW() < 0) {
             throw ShapeException.of(op, "kernel and stride must be >= 1 and padding >= 0", "spec", spec);
         }
-        if (2 * spec.padH() > spec.kernelH() || 2 * spec.padW() > spec.kernelW()) {
+        if (spec.padH() > spec.kernelH() / 2 || spec.padW() > spec.kernelW() / 2) { // 2 * pad would overflow
             throw ShapeException.of(op, "padding must be at most half the kernel size", "spec", spec);
         }
         int ho = Conv2dSpec.outputSize(x.dim(2), spec.kernelH(), spec.strideH(), spec.padH(), 1);
@@ -235,6 +237,7 @@ public final class Functional {
         if (ho < 1 || wo < 1 || x.numel() == 0) {
             throw ShapeException.of(op, "the kernel must fit in the padded input", "input", x.shape(), "spec", spec);
         }
+        checkOutputSize(op, (double) x.dim(0) * x.dim(1) * ho * wo, x, spec);
         return Tensor.apply(new MaxPool2dFunction(spec), x);
     }
 
@@ -373,6 +376,14 @@ public final class Functional {
             }
         }
         return true;
+    }
+
+    /** Huge padding or stride can ask for an output no tensor can hold; say so here, not inside a kernel. */
+    private static void checkOutputSize(String op, double numel, Tensor x, Object spec) {
+        if (numel > Integer.MAX_VALUE - 8) {
+            throw ShapeException.of(op, "the output would have " + (long) numel + " elements, more than the 2^31 - 9 a tensor can hold",
+                    "input", x.shape(), "spec", spec);
+        }
     }
 
     private static void floating(String op, Tensor t) {
