@@ -259,13 +259,16 @@ public final class Functional {
     /**
      * Batch norm over dim 1, as {@code torch.nn.functional.batch_norm}. Training: normalise with the batch's
      * statistics and, when running stats are given, update them in place (momentum, unbiased variance).
-     * Otherwise normalise with the running statistics.
+     * Otherwise normalise with the running statistics. A null weight or bias means none (PyTorch's
+     * {@code weight=None}, {@code affine=False}): scale 1, shift 0.
      */
     public static Tensor batchNorm2d(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
                                      boolean training, double momentum, double eps) {
         String op = "batch_norm";
-        sameDeviceAndType(op, x, weight);
-        sameDeviceAndType(op, x, bias);
+        floating(op, x);
+        for (Tensor t : new Tensor[] {weight, bias, runningMean, runningVar}) {
+            sameDeviceAndType(op, x, t);
+        }
         if (x.shape().rank() != 4) {
             throw ShapeException.of(op, "input must be 4-D [N,C,H,W]", "input", x.shape());
         }
@@ -276,6 +279,9 @@ public final class Functional {
                         "input", x.shape(), "got", t.shape());
             }
         }
+        // The kernels always take gamma and beta; constants stand in for absent ones and get no gradient.
+        weight = weight != null ? weight : Tensor.full(x.device(), x.dtype(), 1, x.dim(1));
+        bias = bias != null ? bias : Tensor.zeros(x.device(), x.dtype(), x.dim(1));
         if (training) {
             long perChannel = (long) x.dim(0) * x.dim(2) * x.dim(3);
             if (perChannel <= 1) {
@@ -298,8 +304,6 @@ public final class Functional {
         if (runningMean == null || runningVar == null) {
             throw new ShapeException(op + ": eval mode needs running mean and variance");
         }
-        sameDeviceAndType(op, x, runningMean);
-        sameDeviceAndType(op, x, runningVar);
         return Tensor.apply(new BatchNormInferenceFunction(runningMean.data(), runningVar.data(), eps), x, weight, bias);
     }
 

@@ -184,6 +184,10 @@ class ForwardValuesTest {
             assertArrayEquals(new double[] {-1.5 * invstd, -0.5 * invstd, 0.5 * invstd, 1.5 * invstd}, y, 1e-15);
             assertEquals(0.1 * 2.5, mean.item(), 1e-15);
             assertEquals(0.9 * 1 + 0.1 * 5.0 / 3, var.item(), 1e-15);
+            // No weight and bias (PyTorch's affine=False): the same as weight 1 and bias 0.
+            assertArrayEquals(y, Functional.batchNorm2d(x, null, null, null, null, true, 0.1, 1e-5).toDoubleArray(), 0);
+            assertArrayEquals(Functional.batchNorm2d(x, one, zero, mean, var, false, 0.1, 1e-5).toDoubleArray(),
+                    Functional.batchNorm2d(x, null, null, mean, var, false, 0.1, 1e-5).toDoubleArray(), 0);
         }
     }
 
