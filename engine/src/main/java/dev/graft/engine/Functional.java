@@ -32,6 +32,7 @@ public final class Functional {
 
     /** {@code a + b}; one operand's shape must broadcast (right-aligned) to the other's. */
     public static Tensor add(Tensor a, Tensor b) {
+        required("add", "a", a, "b", b);
         sameDeviceAndType("add", a, b);
         if (broadcastsTo(b.shape(), a.shape())) {
             return Tensor.apply(new AddFunction(), a, b);
@@ -45,6 +46,7 @@ public final class Functional {
 
     /** {@code a * b} elementwise; one operand's shape must broadcast to the other's. */
     public static Tensor mul(Tensor a, Tensor b) {
+        required("mul", "a", a, "b", b);
         sameDeviceAndType("mul", a, b);
         if (broadcastsTo(b.shape(), a.shape())) {
             return Tensor.apply(new MulFunction(), a, b);
@@ -57,11 +59,13 @@ public final class Functional {
     }
 
     public static Tensor scale(Tensor a, double alpha) {
+        required("mul", "a", a);
         floating("mul", a);
         return Tensor.apply(new ScaleFunction(alpha), a);
     }
 
     public static Tensor relu(Tensor x) {
+        required("relu", "x", x);
         floating("relu", x);
         return Tensor.apply(new ReluFunction(), x);
     }
@@ -70,6 +74,7 @@ public final class Functional {
 
     /** A view with a new shape of equal size; one entry may be -1 (inferred). */
     public static Tensor reshape(Tensor x, int... shape) {
+        required("reshape", "x", x, "shape", shape);
         int[] dims = shape.clone();
         int infer = -1;
         long known = 1;
@@ -98,6 +103,7 @@ public final class Functional {
 
     /** Flattens dimensions {@code startDim..end} into one, as {@code torch.flatten(x, startDim)}. */
     public static Tensor flatten(Tensor x, int startDim) {
+        required("flatten", "x", x);
         int r = x.shape().rank();
         int s = startDim < 0 ? r + startDim : startDim;
         if (s < 0 || s >= Math.max(r, 1)) {
@@ -120,12 +126,14 @@ public final class Functional {
 
     /** Sum of all elements, a scalar. */
     public static Tensor sum(Tensor x) {
+        required("sum", "x", x);
         floating("sum", x);
         return Tensor.apply(new SumToFunction(Shape.scalar()), x);
     }
 
     /** Sums over the dimensions in which {@code target} (which must broadcast to x) is 1 or absent. */
     public static Tensor sumTo(Tensor x, int... target) {
+        required("sumTo", "x", x, "target", target);
         floating("sumTo", x);
         Shape t = Shape.of(target);
         if (!broadcastsTo(t, x.shape())) {
@@ -136,6 +144,7 @@ public final class Functional {
 
     /** Mean of all elements, a scalar. */
     public static Tensor mean(Tensor x) {
+        required("mean", "x", x);
         if (x.numel() == 0) {
             throw ShapeException.of("mean", "needs at least one element", "input", x.shape());
         }
@@ -146,6 +155,7 @@ public final class Functional {
 
     /** {@code op(a) @ op(b)} for 2-D tensors. */
     public static Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
+        required("matmul", "a", a, "b", b);
         sameDeviceAndType("matmul", a, b);
         if (a.shape().rank() != 2 || b.shape().rank() != 2) {
             throw ShapeException.of("matmul", "both operands must be 2-D", "a", a.shape(), "b", b.shape());
@@ -161,6 +171,7 @@ public final class Functional {
 
     /** {@code x @ w^T + b}, as {@code torch.nn.functional.linear}: x [N,in], w [out,in], b [out] or null. */
     public static Tensor linear(Tensor x, Tensor w, Tensor b) {
+        required("linear", "x", x, "w", w);
         if (x.shape().rank() != 2 || w.shape().rank() != 2 || x.dim(1) != w.dim(1)) {
             throw ShapeException.of("linear", "expected input [N, in] and weight [out, in]", "input", x.shape(), "weight", w.shape());
         }
@@ -178,6 +189,7 @@ public final class Functional {
 
     /** 2-D convolution: x [N,C,H,W], w [K,C/groups,R,S], bias [K] or null. */
     public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, Conv2dSpec spec) {
+        required("conv2d", "x", x, "w", w, "spec", spec);
         String op = "conv2d";
         sameDeviceAndType(op, x, w);
         if (x.shape().rank() != 4 || w.shape().rank() != 4) {
@@ -220,6 +232,7 @@ public final class Functional {
 
     /** Max pooling with PyTorch's rules: padding at most half the kernel, ceil_mode off. */
     public static Tensor maxPool2d(Tensor x, Pool2dSpec spec) {
+        required("max_pool2d", "x", x, "spec", spec);
         String op = "max_pool2d";
         floating(op, x);
         if (x.shape().rank() != 4) {
@@ -243,6 +256,7 @@ public final class Functional {
 
     /** {@code adaptive_avg_pool2d(x, 1)}: [N,C,H,W] -> [N,C,1,1]. */
     public static Tensor adaptiveAvgPool2d(Tensor x, int outputSize) {
+        required("adaptive_avg_pool2d", "x", x);
         String op = "adaptive_avg_pool2d";
         floating(op, x);
         if (outputSize != 1) {
@@ -264,6 +278,7 @@ public final class Functional {
      */
     public static Tensor batchNorm2d(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
                                      boolean training, double momentum, double eps) {
+        required("batch_norm", "x", x);
         String op = "batch_norm";
         floating(op, x);
         for (Tensor t : new Tensor[] {weight, bias, runningMean, runningVar}) {
@@ -310,6 +325,7 @@ public final class Functional {
     // ---- classification loss --------------------------------------------------------------------------
 
     public static Tensor logSoftmax(Tensor x) {
+        required("log_softmax", "x", x);
         floating("log_softmax", x);
         if (x.shape().rank() != 2 || x.dim(1) < 1) {
             throw ShapeException.of("log_softmax", "input must be [N, C] with C >= 1 (softmax over dim 1)", "input", x.shape());
@@ -319,6 +335,7 @@ public final class Functional {
 
     /** Mean negative log-likelihood of log-probabilities [N,C]; see {@link #crossEntropy}. */
     public static Tensor nllLoss(Tensor logProbs, int[] labels, float[] classWeights, double labelSmoothing) {
+        required("nll_loss", "logProbs", logProbs, "labels", labels);
         String op = "nll_loss";
         floating(op, logProbs);
         if (logProbs.shape().rank() != 2) {
@@ -387,6 +404,15 @@ public final class Functional {
         if (numel > Integer.MAX_VALUE - 8) {
             throw ShapeException.of(op, "the output would have " + (long) numel + " elements, more than the 2^31 - 9 a tensor can hold",
                     "input", x.shape(), "spec", spec);
+        }
+    }
+
+    /** Pairs of name and value: a null required operand is reported like any other bad input. */
+    private static void required(String op, Object... namesAndValues) {
+        for (int i = 0; i < namesAndValues.length; i += 2) {
+            if (namesAndValues[i + 1] == null) {
+                throw new GraftException(op + ": " + namesAndValues[i] + " is null; it is required");
+            }
         }
     }
 
