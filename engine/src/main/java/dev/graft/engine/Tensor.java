@@ -28,13 +28,13 @@ public final class Tensor {
 
     /** F32 tensor from row-major host data. */
     public static Tensor fromArray(Device device, float[] data, int... shape) {
-        Shape s = checkedShape(data.length, shape);
+        Shape s = checkedShape(data, shape);
         return new Tensor(Backends.get(device).fromHost(data, s));
     }
 
     /** Tensor of {@code dtype} (F32 or F64) from row-major host data. */
     public static Tensor fromArray(Device device, DType dtype, double[] data, int... shape) {
-        Shape s = checkedShape(data.length, shape);
+        Shape s = checkedShape(data, shape);
         Backend b = Backends.get(device);
         if (!b.supports(dtype)) {
             throw new DeviceException(device + " does not compute in " + dtype + "; use the reference device for F64");
@@ -44,7 +44,7 @@ public final class Tensor {
 
     /** I64 tensor (host-resident whatever the device). */
     public static Tensor fromLongs(Device device, long[] data, int... shape) {
-        return new Tensor(Backends.get(device).fromHostLongs(data, checkedShape(data.length, shape)));
+        return new Tensor(Backends.get(device).fromHostLongs(data, checkedShape(data, shape)));
     }
 
     public static Tensor zeros(Device device, DType dtype, int... shape) {
@@ -63,7 +63,12 @@ public final class Tensor {
         return new Tensor(a);
     }
 
-    private static Shape checkedShape(int length, int[] shape) {
+    /** {@code data} is a float[], double[] or long[]. */
+    private static Shape checkedShape(Object data, int[] shape) {
+        if (data == null || shape == null) {
+            throw new GraftException("fromArray: " + (data == null ? "data" : "shape") + " is null; it is required");
+        }
+        int length = java.lang.reflect.Array.getLength(data);
         Shape s = Shape.of(shape);
         if (s.numel() != length) {
             throw ShapeException.of("fromArray", "the data length must equal the product of the shape",
