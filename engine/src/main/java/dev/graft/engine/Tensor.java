@@ -189,6 +189,13 @@ public final class Tensor {
 
     /** Back-propagates {@code gradOutput}, the gradient of some scalar with respect to this tensor. */
     public void backward(Tensor gradOutput) {
+        if (gradOutput == null) {
+            throw new GraftException("backward: gradOutput is null; use backward() for a scalar");
+        }
+        if (!gradOutput.device().equals(device()) || gradOutput.dtype() != dtype()) {
+            throw new DeviceException("backward: the output gradient must have the tensor's device and dtype (tensor "
+                    + dtype() + " on " + device() + ", gradient " + gradOutput.dtype() + " on " + gradOutput.device() + ")");
+        }
         if (!gradOutput.shape().equals(shape())) {
             throw ShapeException.of("backward", "the output gradient must have the tensor's shape",
                     "tensor", shape(), "gradient", gradOutput.shape());
