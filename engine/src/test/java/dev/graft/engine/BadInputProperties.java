@@ -61,7 +61,7 @@ class BadInputProperties {
                     int groups, int biasSize) {
     }
 
-    @Property(tries = 300)
+    @Property(tries = 1000)
     void conv2dAcceptsExactlyTheValidCalls(@ForAll("convDraws") ConvDraw c) {
         int[] x = ints(c.x());
         int[] w = ints(c.w());
@@ -145,7 +145,7 @@ class BadInputProperties {
     record PoolDraw(List<Integer> x, List<Integer> kernel, List<Integer> stride, List<Integer> pad) {
     }
 
-    @Property(tries = 300)
+    @Property(tries = 1000)
     void maxPool2dAcceptsExactlyTheValidCalls(@ForAll("poolDraws") PoolDraw p) {
         int[] x = ints(p.x());
         Pool2dSpec spec = new Pool2dSpec(p.kernel().get(0), p.kernel().get(1), p.stride().get(0), p.stride().get(1),
@@ -194,7 +194,7 @@ class BadInputProperties {
 
     // ---- reshape --------------------------------------------------------------------------------------------
 
-    @Property(tries = 300)
+    @Property(tries = 1000)
     void reshapeAcceptsExactlyTheValidCalls(@ForAll("smallShapes") List<Integer> from,
                                             @ForAll("reshapeTargets") List<Integer> to) {
         int[] f = ints(from);
@@ -237,7 +237,7 @@ class BadInputProperties {
 
     // ---- broadcasting add and mul --------------------------------------------------------------------------
 
-    @Property(tries = 300)
+    @Property(tries = 1000)
     void addAndMulAcceptExactlyBroadcastableShapes(@ForAll("smallShapes") List<Integer> a, @ForAll("smallShapes") List<Integer> b) {
         int[] x = ints(a);
         int[] y = ints(b);
@@ -265,7 +265,7 @@ class BadInputProperties {
     record LossDraw(int n, int c, List<Integer> labels, List<Float> weights, double smoothing) {
     }
 
-    @Property(tries = 300)
+    @Property(tries = 1000)
     void crossEntropyAcceptsExactlyTheValidCalls(@ForAll("lossDraws") LossDraw l) {
         int[] labels = ints(l.labels());
         float[] weights = null;

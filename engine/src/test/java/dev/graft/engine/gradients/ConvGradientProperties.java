@@ -36,13 +36,13 @@ class ConvGradientProperties {
     record ConvCase(int batch, Channels ch, Axis h, Axis w, boolean bias, Wrt wrt, long seed) {
     }
 
-    @Property(tries = 40)
+    @Property(tries = 200)
     void conv2dGradients(@ForAll("convCases") ConvCase c) {
         check(c);
     }
 
     /** groups == C, one input channel per group, channel multiplier 1 or 2 (MobileNet-style). */
-    @Property(tries = 25)
+    @Property(tries = 100)
     void depthwiseConv2dGradients(@ForAll("depthwiseCases") ConvCase c) {
         check(c);
     }

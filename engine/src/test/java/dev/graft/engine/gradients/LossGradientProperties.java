@@ -24,7 +24,7 @@ class LossGradientProperties {
     record SoftmaxCase(int n, int c, double scale, long seed) {
     }
 
-    @Property(tries = 30)
+    @Property(tries = 100)
     void logSoftmaxGradients(@ForAll("softmaxCases") SoftmaxCase c) {
         GradCheck.check("log_softmax " + c, t -> Functional.logSoftmax(t.get(0)),
                 Input.of(Values.uniform(c.n() * c.c(), c.seed(), -c.scale(), c.scale()), c.n(), c.c()));
@@ -49,13 +49,13 @@ class LossGradientProperties {
     }
 
     /** nll_loss is linear in its input, so any values serve as log-probabilities. */
-    @Property(tries = 40)
+    @Property(tries = 150)
     void nllLossGradients(@ForAll("lossCases") LossCase c) {
         GradCheck.check("nll_loss " + c, t -> Functional.nllLoss(t.get(0), c.labels(), c.weights(), c.smoothing()),
                 Input.of(Values.uniform(c.n() * c.c(), c.seed(), -3, 0), c.n(), c.c()));
     }
 
-    @Property(tries = 40)
+    @Property(tries = 150)
     void crossEntropyGradients(@ForAll("lossCases") LossCase c) {
         GradCheck.check("cross_entropy " + c, t -> Functional.crossEntropy(t.get(0), c.labels(), c.weights(), c.smoothing()),
                 Input.of(Values.uniform(c.n() * c.c(), c.seed(), -3, 3), c.n(), c.c()));

@@ -48,7 +48,7 @@ class NormPoolGradientProperties {
      * a channel its values), but a channel needs more than one value. With running statistics passed the
      * in-place update runs too and must not disturb the gradient.
      */
-    @Property(tries = 40)
+    @Property(tries = 150)
     void batchNormTrainingGradients(@ForAll("trainingCases") BatchNormCase c) {
         int ch = c.x().c();
         GradCheck.check("batch_norm(training) " + c, t -> Functional.batchNorm2d(t.get(0), t.get(1), t.get(2),
@@ -61,7 +61,7 @@ class NormPoolGradientProperties {
     }
 
     /** Eval mode: running statistics are constants; gradients flow to x, weight and bias. */
-    @Property(tries = 40)
+    @Property(tries = 150)
     void batchNormEvalGradients(@ForAll("evalCases") BatchNormCase c) {
         int ch = c.x().c();
         GradCheck.check("batch_norm(eval) " + c, t -> Functional.batchNorm2d(t.get(0), t.get(1), t.get(2),
@@ -96,7 +96,7 @@ class NormPoolGradientProperties {
     }
 
     /** Values keep |x| >= 1e-2, far from the kink at 0 where finite differences see half a slope. */
-    @Property(tries = 30)
+    @Property(tries = 50)
     void reluGradients(@ForAll("reluCases") ReluCase c) {
         GradCheck.check("relu " + c, t -> Functional.relu(t.get(0)),
                 Input.of(Values.awayFromZero(Values.numel(c.shape()), c.seed(), 1e-2), c.shape()));
@@ -128,7 +128,7 @@ class NormPoolGradientProperties {
      * shuffled grid 2/numel apart, far wider than the 1e-6 probe, so no probe moves a window's maximum.
      * Padded cells count as minus infinity and every window holds at least one real cell.
      */
-    @Property(tries = 40)
+    @Property(tries = 200)
     void maxPool2dGradients(@ForAll("poolCases") PoolCase c) {
         int[] shape = {c.n(), c.c(), c.h().input(), c.w().input()};
         Pool2dSpec spec = new Pool2dSpec(c.h().kernel(), c.w().kernel(), c.h().stride(), c.w().stride(),
@@ -156,7 +156,7 @@ class NormPoolGradientProperties {
     record AvgPoolCase(Nchw x, long seed) {
     }
 
-    @Property(tries = 25)
+    @Property(tries = 50)
     void adaptiveAvgPool2dGradients(@ForAll("avgPoolCases") AvgPoolCase c) {
         GradCheck.check("adaptive_avg_pool2d " + c, t -> Functional.adaptiveAvgPool2d(t.get(0), 1),
                 Input.of(Values.uniform(c.x().numel(), c.seed()), c.x().dims()));

@@ -39,12 +39,12 @@ class TensorOpGradientProperties {
         }
     }
 
-    @Property(tries = 40)
+    @Property(tries = 150)
     void addGradients(@ForAll("broadcastCases") BroadcastCase c) {
         checkBinary("add", Functional::add, c);
     }
 
-    @Property(tries = 40)
+    @Property(tries = 150)
     void mulGradients(@ForAll("broadcastCases") BroadcastCase c) {
         checkBinary("mul", Functional::mul, c);
     }
@@ -94,7 +94,7 @@ class TensorOpGradientProperties {
         return Combinators.combine(Shapes.dims(0, 4, 3), seeds()).as(ShapeCase::new);
     }
 
-    @Property(tries = 25)
+    @Property(tries = 50)
     void scaleGradients(@ForAll("shapeCases") ShapeCase c, @ForAll("alphas") double alpha) {
         GradCheck.check("scale(" + alpha + ") " + c, t -> Functional.scale(t.get(0), alpha),
                 Input.of(Values.uniform(Values.numel(c.shape()), c.seed()), c.shape()));
@@ -105,20 +105,20 @@ class TensorOpGradientProperties {
         return Arbitraries.doubles().between(-3, 3).ofScale(3);
     }
 
-    @Property(tries = 25)
+    @Property(tries = 50)
     void sumGradients(@ForAll("shapeCases") ShapeCase c) {
         GradCheck.check("sum " + c, t -> Functional.sum(t.get(0)),
                 Input.of(Values.uniform(Values.numel(c.shape()), c.seed()), c.shape()));
     }
 
-    @Property(tries = 25)
+    @Property(tries = 50)
     void meanGradients(@ForAll("shapeCases") ShapeCase c) {
         GradCheck.check("mean " + c, t -> Functional.mean(t.get(0)),
                 Input.of(Values.uniform(Values.numel(c.shape()), c.seed()), c.shape()));
     }
 
     /** sumTo(x, target) for every target that broadcasts to x: the gradient broadcasts back. */
-    @Property(tries = 40)
+    @Property(tries = 100)
     void sumToGradients(@ForAll("broadcastCases") BroadcastCase c) {
         GradCheck.check("sumTo " + c, t -> Functional.sumTo(t.get(0), c.small()),
                 Input.of(Values.uniform(Values.numel(c.big()), c.seed()), c.big()));
@@ -134,7 +134,7 @@ class TensorOpGradientProperties {
         }
     }
 
-    @Property(tries = 30)
+    @Property(tries = 100)
     void reshapeGradients(@ForAll("reshapeCases") ReshapeCase c) {
         GradCheck.check("reshape " + c, t -> Functional.reshape(t.get(0), c.to()),
                 Input.of(Values.uniform(Values.numel(c.from()), c.seed()), c.from()));
@@ -174,7 +174,7 @@ class TensorOpGradientProperties {
     }
 
     /** flatten(x, startDim) with startDim counted from either end, as torch.flatten. */
-    @Property(tries = 25)
+    @Property(tries = 50)
     void flattenGradients(@ForAll("flattenCases") FlattenCase c) {
         GradCheck.check("flatten " + c, t -> Functional.flatten(t.get(0), c.startDim()),
                 Input.of(Values.uniform(Values.numel(c.shape()), c.seed()), c.shape()));
@@ -193,7 +193,7 @@ class TensorOpGradientProperties {
     }
 
     /** op(a) [m,k] @ op(b) [k,n] for all four transpose combinations. */
-    @Property(tries = 40)
+    @Property(tries = 100)
     void matmulGradients(@ForAll("matmulCases") MatMulCase c) {
         int[] a = c.transA() ? new int[] {c.k(), c.m()} : new int[] {c.m(), c.k()};
         int[] b = c.transB() ? new int[] {c.n(), c.k()} : new int[] {c.k(), c.n()};
@@ -212,7 +212,7 @@ class TensorOpGradientProperties {
     record LinearCase(int batch, int in, int out, boolean bias, Wrt wrt, long seed) {
     }
 
-    @Property(tries = 30)
+    @Property(tries = 100)
     void linearGradients(@ForAll("linearCases") LinearCase c) {
         List<Input> inputs = new ArrayList<>(List.of(
                 c.wrt().input(0, Values.uniform(c.batch() * c.in(), c.seed()), c.batch(), c.in()),
