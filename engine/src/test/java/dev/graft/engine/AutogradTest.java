@@ -128,7 +128,7 @@ class AutogradTest {
      * trainable and conv2 frozen: conv2 runs its data gradient only, conv1 its weight gradient only (x needs none).
      */
     @Test
-    void frozenWeightsAndInputsWithoutGradRunNoGradientKernels() throws Exception {
+    void frozenWeightsAndInputsWithoutGradRunNoGradientKernels() {
         try (CountingBackend counts = CountingBackend.install(R); Scope s = Scope.open()) {
             Tensor x = Tensor.full(R, DType.F64, 0.3, 1, 2, 5, 5);
             Tensor w1 = Tensor.full(R, DType.F64, 0.1, 3, 2, 3, 3);
@@ -155,7 +155,7 @@ class AutogradTest {
 
     /** Eval-mode batch norm with frozen affine parameters on an input that needs no grad: no backward kernel. */
     @Test
-    void frozenBatchNormRunsNoBackwardKernel() throws Exception {
+    void frozenBatchNormRunsNoBackwardKernel() {
         try (CountingBackend counts = CountingBackend.install(R); Scope s = Scope.open()) {
             Tensor x = Tensor.full(R, DType.F64, 0.5, 2, 2, 2, 2);
             Tensor ones = Tensor.full(R, DType.F64, 1, 2);

@@ -87,7 +87,11 @@ public final class CountingBackend implements InvocationHandler, AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
-        restore.close();
+    public void close() {
+        try {
+            restore.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("could not restore the backend", e);
+        }
     }
 }
