@@ -42,7 +42,7 @@ public record Device(Kind kind, int index) {
                         // fall through to the error below
                     }
                 }
-                throw new IllegalArgumentException("unknown device '" + text
+                throw new DeviceException("unknown device '" + text
                         + "': expected auto, cpu, reference, cuda or cuda:N");
         }
     }

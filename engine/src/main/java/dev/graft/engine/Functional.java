@@ -32,6 +32,7 @@ public final class Functional {
 
     /** {@code a + b}; one operand's shape must broadcast (right-aligned) to the other's. */
     public static Tensor add(Tensor a, Tensor b) {
+        required("add", "a", a, "b", b);
         sameDeviceAndType("add", a, b);
         if (broadcastsTo(b.shape(), a.shape())) {
             return Tensor.apply(new AddFunction(), a, b);
@@ -45,6 +46,7 @@ public final class Functional {
 
     /** {@code a * b} elementwise; one operand's shape must broadcast to the other's. */
     public static Tensor mul(Tensor a, Tensor b) {
+        required("mul", "a", a, "b", b);
         sameDeviceAndType("mul", a, b);
         if (broadcastsTo(b.shape(), a.shape())) {
             return Tensor.apply(new MulFunction(), a, b);
@@ -57,11 +59,13 @@ public final class Functional {
     }
 
     public static Tensor scale(Tensor a, double alpha) {
+        required("mul", "a", a);
         floating("mul", a);
         return Tensor.apply(new ScaleFunction(alpha), a);
     }
 
     public static Tensor relu(Tensor x) {
+        required("relu", "x", x);
         floating("relu", x);
         return Tensor.apply(new ReluFunction(), x);
     }
@@ -70,6 +74,7 @@ public final class Functional {
 
     /** A view with a new shape of equal size; one entry may be -1 (inferred). */
     public static Tensor reshape(Tensor x, int... shape) {
+        required("reshape", "x", x, "shape", shape);
         int[] dims = shape.clone();
         int infer = -1;
         long known = 1;
@@ -98,6 +103,7 @@ public final class Functional {
 
     /** Flattens dimensions {@code startDim..end} into one, as {@code torch.flatten(x, startDim)}. */
     public static Tensor flatten(Tensor x, int startDim) {
+        required("flatten", "x", x);
         int r = x.shape().rank();
         int s = startDim < 0 ? r + startDim : startDim;
         if (s < 0 || s >= Math.max(r, 1)) {
@@ -120,12 +126,14 @@ public final class Functional {
 
     /** Sum of all elements, a scalar. */
     public static Tensor sum(Tensor x) {
+        required("sum", "x", x);
         floating("sum", x);
         return Tensor.apply(new SumToFunction(Shape.scalar()), x);
     }
 
     /** Sums over the dimensions in which {@code target} (which must broadcast to x) is 1 or absent. */
     public static Tensor sumTo(Tensor x, int... target) {
+        required("sumTo", "x", x, "target", target);
         floating("sumTo", x);
         Shape t = Shape.of(target);
         if (!broadcastsTo(t, x.shape())) {
@@ -136,6 +144,7 @@ public final class Functional {
 
     /** Mean of all elements, a scalar. */
     public static Tensor mean(Tensor x) {
+        required("mean", "x", x);
         if (x.numel() == 0) {
             throw ShapeException.of("mean", "needs at least one element", "input", x.shape());
         }
@@ -146,6 +155,7 @@ public final class Functional {
 
     /** {@code op(a) @ op(b)} for 2-D tensors. */
     public static Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
+        required("matmul", "a", a, "b", b);
         sameDeviceAndType("matmul", a, b);
         if (a.shape().rank() != 2 || b.shape().rank() != 2) {
             throw ShapeException.of("matmul", "both operands must be 2-D", "a", a.shape(), "b", b.shape());
@@ -161,6 +171,7 @@ public final class Functional {
 
     /** {@code x @ w^T + b}, as {@code torch.nn.functional.linear}: x [N,in], w [out,in], b [out] or null. */
     public static Tensor linear(Tensor x, Tensor w, Tensor b) {
+        required("linear", "x", x, "w", w);
         if (x.shape().rank() != 2 || w.shape().rank() != 2 || x.dim(1) != w.dim(1)) {
             throw ShapeException.of("linear", "expected input [N, in] and weight [out, in]", "input", x.shape(), "weight", w.shape());
         }
@@ -178,6 +189,7 @@ public final class Functional {
 
     /** 2-D convolution: x [N,C,H,W], w [K,C/groups,R,S], bias [K] or null. */
     public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, Conv2dSpec spec) {
+        required("conv2d", "x", x, "w", w, "spec", spec);
         String op = "conv2d";
         sameDeviceAndType(op, x, w);
         if (x.shape().rank() != 4 || w.shape().rank() != 4) {
@@ -186,6 +198,10 @@ public final class Functional {
         if (spec.strideH() < 1 || spec.strideW() < 1 || spec.dilationH() < 1 || spec.dilationW() < 1
                 || spec.padH() < 0 || spec.padW() < 0 || spec.groups() < 1) {
             throw ShapeException.of(op, "stride, dilation and groups must be >= 1 and padding >= 0", "spec", spec);
+        }
+        if (x.numel() == 0 || w.numel() == 0) {
+            // As PyTorch for H, W, K and the kernel; PyTorch returns an empty batch for N = 0, we refuse it too.
+            throw ShapeException.of(op, "input and weight must have no zero-size dimension", "input", x.shape(), "weight", w.shape());
         }
         int c = x.dim(1);
         int k = w.dim(0);
@@ -200,13 +216,11 @@ public final class Functional {
         }
         int ho = Conv2dSpec.outputSize(x.dim(2), w.dim(2), spec.strideH(), spec.padH(), spec.dilationH());
         int wo = Conv2dSpec.outputSize(x.dim(3), w.dim(3), spec.strideW(), spec.padW(), spec.dilationW());
-        if (w.dim(2) < 1 || w.dim(3) < 1 || ho < 1 || wo < 1) {
+        if (ho < 1 || wo < 1) {
             throw ShapeException.of(op, "the (dilated) kernel must fit in the padded input",
                     "input", x.shape(), "weight", w.shape(), "spec", spec);
         }
-        if (x.dim(0) < 1 || c < 1) {
-            throw ShapeException.of(op, "batch and channels must be >= 1", "input", x.shape());
-        }
+        checkOutputSize(op, (double) x.dim(0) * k * ho * wo, x, spec);
         if (bias != null) {
             sameDeviceAndType(op, x, bias);
             if (!bias.shape().equals(Shape.of(k))) {
@@ -218,6 +232,7 @@ public final class Functional {
 
     /** Max pooling with PyTorch's rules: padding at most half the kernel, ceil_mode off. */
     public static Tensor maxPool2d(Tensor x, Pool2dSpec spec) {
+        required("max_pool2d", "x", x, "spec", spec);
         String op = "max_pool2d";
         floating(op, x);
         if (x.shape().rank() != 4) {
@@ -227,7 +242,7 @@ public final class Functional {
                 || spec.padH() < 0 || spec.padW() < 0) {
             throw ShapeException.of(op, "kernel and stride must be >= 1 and padding >= 0", "spec", spec);
         }
-        if (2 * spec.padH() > spec.kernelH() || 2 * spec.padW() > spec.kernelW()) {
+        if (spec.padH() > spec.kernelH() / 2 || spec.padW() > spec.kernelW() / 2) { // 2 * pad would overflow
             throw ShapeException.of(op, "padding must be at most half the kernel size", "spec", spec);
         }
         int ho = Conv2dSpec.outputSize(x.dim(2), spec.kernelH(), spec.strideH(), spec.padH(), 1);
@@ -235,11 +250,13 @@ public final class Functional {
         if (ho < 1 || wo < 1 || x.numel() == 0) {
             throw ShapeException.of(op, "the kernel must fit in the padded input", "input", x.shape(), "spec", spec);
         }
+        checkOutputSize(op, (double) x.dim(0) * x.dim(1) * ho * wo, x, spec);
         return Tensor.apply(new MaxPool2dFunction(spec), x);
     }
 
     /** {@code adaptive_avg_pool2d(x, 1)}: [N,C,H,W] -> [N,C,1,1]. */
     public static Tensor adaptiveAvgPool2d(Tensor x, int outputSize) {
+        required("adaptive_avg_pool2d", "x", x);
         String op = "adaptive_avg_pool2d";
         floating(op, x);
         if (outputSize != 1) {
@@ -256,13 +273,17 @@ public final class Functional {
     /**
      * Batch norm over dim 1, as {@code torch.nn.functional.batch_norm}. Training: normalise with the batch's
      * statistics and, when running stats are given, update them in place (momentum, unbiased variance).
-     * Otherwise normalise with the running statistics.
+     * Otherwise normalise with the running statistics. A null weight or bias means none (PyTorch's
+     * {@code weight=None}, {@code affine=False}): scale 1, shift 0.
      */
     public static Tensor batchNorm2d(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
                                      boolean training, double momentum, double eps) {
+        required("batch_norm", "x", x);
         String op = "batch_norm";
-        sameDeviceAndType(op, x, weight);
-        sameDeviceAndType(op, x, bias);
+        floating(op, x);
+        for (Tensor t : new Tensor[] {weight, bias, runningMean, runningVar}) {
+            sameDeviceAndType(op, x, t);
+        }
         if (x.shape().rank() != 4) {
             throw ShapeException.of(op, "input must be 4-D [N,C,H,W]", "input", x.shape());
         }
@@ -273,6 +294,9 @@ public final class Functional {
                         "input", x.shape(), "got", t.shape());
             }
         }
+        // The kernels always take gamma and beta; constants stand in for absent ones and get no gradient.
+        weight = weight != null ? weight : Tensor.full(x.device(), x.dtype(), 1, x.dim(1));
+        bias = bias != null ? bias : Tensor.zeros(x.device(), x.dtype(), x.dim(1));
         if (training) {
             long perChannel = (long) x.dim(0) * x.dim(2) * x.dim(3);
             if (perChannel <= 1) {
@@ -295,14 +319,13 @@ public final class Functional {
         if (runningMean == null || runningVar == null) {
             throw new ShapeException(op + ": eval mode needs running mean and variance");
         }
-        sameDeviceAndType(op, x, runningMean);
-        sameDeviceAndType(op, x, runningVar);
         return Tensor.apply(new BatchNormInferenceFunction(runningMean.data(), runningVar.data(), eps), x, weight, bias);
     }
 
     // ---- classification loss --------------------------------------------------------------------------
 
     public static Tensor logSoftmax(Tensor x) {
+        required("log_softmax", "x", x);
         floating("log_softmax", x);
         if (x.shape().rank() != 2 || x.dim(1) < 1) {
             throw ShapeException.of("log_softmax", "input must be [N, C] with C >= 1 (softmax over dim 1)", "input", x.shape());
@@ -312,6 +335,7 @@ public final class Functional {
 
     /** Mean negative log-likelihood of log-probabilities [N,C]; see {@link #crossEntropy}. */
     public static Tensor nllLoss(Tensor logProbs, int[] labels, float[] classWeights, double labelSmoothing) {
+        required("nll_loss", "logProbs", logProbs, "labels", labels);
         String op = "nll_loss";
         floating(op, logProbs);
         if (logProbs.shape().rank() != 2) {
@@ -373,6 +397,23 @@ public final class Functional {
             }
         }
         return true;
+    }
+
+    /** Huge padding or stride can ask for an output no tensor can hold; say so here, not inside a kernel. */
+    private static void checkOutputSize(String op, double numel, Tensor x, Object spec) {
+        if (numel > Integer.MAX_VALUE - 8) {
+            throw ShapeException.of(op, "the output would have " + (long) numel + " elements, more than the 2^31 - 9 a tensor can hold",
+                    "input", x.shape(), "spec", spec);
+        }
+    }
+
+    /** Pairs of name and value: a null required operand is reported like any other bad input. */
+    private static void required(String op, Object... namesAndValues) {
+        for (int i = 0; i < namesAndValues.length; i += 2) {
+            if (namesAndValues[i + 1] == null) {
+                throw new GraftException(op + ": " + namesAndValues[i] + " is null; it is required");
+            }
+        }
     }
 
     private static void floating(String op, Tensor t) {

@@ -15,10 +15,11 @@ public final class Shape {
             if (d < 0) {
                 throw new ShapeException("shape " + Arrays.toString(dims) + " has a negative size; sizes must be >= 0");
             }
-            n = Math.multiplyExact(n, d);
+            // Saturate at 2^32: a product of ints can overflow a long (65536^4 = 2^64); a later 0 still gives 0.
+            n = Math.min(n * d, 1L << 32);
         }
         if (n > Integer.MAX_VALUE - 8) {
-            throw new ShapeException("shape " + Arrays.toString(dims) + " has " + n
+            throw new ShapeException("shape " + Arrays.toString(dims) + " has " + (n == 1L << 32 ? "at least 2^32" : n)
                     + " elements; at most 2^31 - 9 elements per tensor are supported");
         }
         this.dims = dims;

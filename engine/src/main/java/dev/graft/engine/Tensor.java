@@ -28,13 +28,13 @@ public final class Tensor {
 
     /** F32 tensor from row-major host data. */
     public static Tensor fromArray(Device device, float[] data, int... shape) {
-        Shape s = checkedShape(data.length, shape);
+        Shape s = checkedShape(data, shape);
         return new Tensor(Backends.get(device).fromHost(data, s));
     }
 
     /** Tensor of {@code dtype} (F32 or F64) from row-major host data. */
     public static Tensor fromArray(Device device, DType dtype, double[] data, int... shape) {
-        Shape s = checkedShape(data.length, shape);
+        Shape s = checkedShape(data, shape);
         Backend b = Backends.get(device);
         if (!b.supports(dtype)) {
             throw new DeviceException(device + " does not compute in " + dtype + "; use the reference device for F64");
@@ -44,7 +44,7 @@ public final class Tensor {
 
     /** I64 tensor (host-resident whatever the device). */
     public static Tensor fromLongs(Device device, long[] data, int... shape) {
-        return new Tensor(Backends.get(device).fromHostLongs(data, checkedShape(data.length, shape)));
+        return new Tensor(Backends.get(device).fromHostLongs(data, checkedShape(data, shape)));
     }
 
     public static Tensor zeros(Device device, DType dtype, int... shape) {
@@ -63,7 +63,12 @@ public final class Tensor {
         return new Tensor(a);
     }
 
-    private static Shape checkedShape(int length, int[] shape) {
+    /** {@code data} is a float[], double[] or long[]. */
+    private static Shape checkedShape(Object data, int[] shape) {
+        if (data == null || shape == null) {
+            throw new GraftException("fromArray: " + (data == null ? "data" : "shape") + " is null; it is required");
+        }
+        int length = java.lang.reflect.Array.getLength(data);
         Shape s = Shape.of(shape);
         if (s.numel() != length) {
             throw ShapeException.of("fromArray", "the data length must equal the product of the shape",
@@ -146,6 +151,11 @@ public final class Tensor {
         }
         if (grad == null) {
             Scope owner = data.buffer().owner();
+            if (owner == null || data.buffer().isClosed()) {
+                throw new GraftException("backward reached a leaf tensor " + shape() + " whose storage was already "
+                        + "freed (its Scope closed, or close() was called), so its gradient has no owner; keep "
+                        + "parameters in a scope that outlives the step");
+            }
             try (Scope.Entered in = owner.enter()) {
                 grad = g.backend().copy(g.withLayout(data.layout()));
             }
@@ -179,6 +189,13 @@ public final class Tensor {
 
     /** Back-propagates {@code gradOutput}, the gradient of some scalar with respect to this tensor. */
     public void backward(Tensor gradOutput) {
+        if (gradOutput == null) {
+            throw new GraftException("backward: gradOutput is null; use backward() for a scalar");
+        }
+        if (!gradOutput.device().equals(device()) || gradOutput.dtype() != dtype()) {
+            throw new DeviceException("backward: the output gradient must have the tensor's device and dtype (tensor "
+                    + dtype() + " on " + device() + ", gradient " + gradOutput.dtype() + " on " + gradOutput.device() + ")");
+        }
         if (!gradOutput.shape().equals(shape())) {
             throw ShapeException.of("backward", "the output gradient must have the tensor's shape",
                     "tensor", shape(), "gradient", gradOutput.shape());

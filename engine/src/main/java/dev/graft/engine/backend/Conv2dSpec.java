@@ -14,8 +14,12 @@ public record Conv2dSpec(int strideH, int strideW, int padH, int padW, int dilat
         return new Conv2dSpec(stride, stride, padding, padding, dilation, dilation, groups);
     }
 
-    /** Output size along one axis: floor((in + 2p - d(k-1) - 1) / s) + 1. */
+    /**
+     * Output size along one axis: floor((in + 2p - d(k-1) - 1) / s) + 1, computed in long (huge padding or
+     * dilation must not wrap around to a plausible size) and clamped to the int range.
+     */
     public static int outputSize(int in, int kernel, int stride, int pad, int dilation) {
-        return Math.floorDiv(in + 2 * pad - dilation * (kernel - 1) - 1, stride) + 1;
+        long size = Math.floorDiv((long) in + 2L * pad - (long) dilation * (kernel - 1) - 1, (long) stride) + 1;
+        return (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, size));
     }
 }

@@ -23,7 +23,9 @@ public final class BatchNormInferenceFunction extends Function {
 
     @Override
     protected NDArray forward(NDArray... in) {
-        if (needsInputGrad(1)) {
+        // batchNormBackward takes x whatever is asked of it (the weight gradient reads it; eval-mode dx does
+        // not, but the SPI has no way to say so), so keep it whenever this call is recorded.
+        if (recording()) {
             x = in[0];
         }
         gamma = in[1];
