@@ -38,7 +38,7 @@ final class CpuBatchNorm implements AutoCloseable {
     private static final int AFFINE = normalization_flags.use_scale.value | normalization_flags.use_shift.value;
     private static final int GLOBAL = AFFINE | normalization_flags.use_global_stats.value;
 
-    private enum Kind { TRAINING, INFERENCE, BACKWARD_BATCH, BACKWARD_BATCH_DATA, BACKWARD_FIXED, BACKWARD_FIXED_DATA }
+    private enum Kind { TRAINING, INFERENCE, BACKWARD_BATCH, BACKWARD_FIXED }
 
     private record Key(Shape x, float eps, Kind kind) {
     }
@@ -82,29 +82,28 @@ final class CpuBatchNorm implements AutoCloseable {
         if (!needInput && !needParams) {
             return new BatchNormGrads(null, null, null);
         }
-        Kind kind = batchStatistics ? (needParams ? Kind.BACKWARD_BATCH : Kind.BACKWARD_BATCH_DATA)
-                : (needParams ? Kind.BACKWARD_FIXED : Kind.BACKWARD_FIXED_DATA);
-        Step step = step(new Key(x.shape(), (float) eps, kind));
+        Step step = step(new Key(x.shape(), (float) eps, batchStatistics ? Kind.BACKWARD_BATCH : Kind.BACKWARD_FIXED));
         NDArray xs = reorders.channelsLast(x, backend);
         NDArray dys = reorders.channelsLast(dy, backend);
         Shape c = Shape.of(x.shape().dim(1));
-        // oneDNN always writes dx; when nobody wants it, it goes to a scratch block freed at once.
+        // oneDNN's backward always writes dx, dgamma and dbeta (with backward_data it still expects the
+        // gradient outputs its flags name); what nobody asked for goes to scratch freed at once.
         NDArray dx = needInput ? backend.empty(DType.F32, x.shape(), Layout.CHANNELS_LAST) : null;
+        NDArray dgamma = needParams ? backend.empty(DType.F32, c, Layout.ROW_MAJOR) : null;
+        NDArray dbeta = needParams ? backend.empty(DType.F32, c, Layout.ROW_MAJOR) : null;
         NativeMemory scratch = needInput ? null : new NativeMemory((long) x.numel() * Float.BYTES);
-        Pointer dxp = needInput ? ptr(dx) : scratch.pointer();
-        NDArray dgamma = null;
-        NDArray dbeta = null;
+        NativeMemory scratchParams = needParams ? null : new NativeMemory(2L * c.numel() * Float.BYTES);
         try {
-            if (needParams) {
-                dgamma = backend.empty(DType.F32, c, Layout.ROW_MAJOR);
-                dbeta = backend.empty(DType.F32, c, Layout.ROW_MAJOR);
-                step.run(dnnl, ptr(xs), ptr(mean), ptr(var), ptr(dys), ptr(gamma), dxp, ptr(dgamma), ptr(dbeta));
-            } else {
-                step.run(dnnl, ptr(xs), ptr(mean), ptr(var), ptr(dys), ptr(gamma), dxp);
-            }
+            Pointer dxp = needInput ? ptr(dx) : scratch.pointer();
+            Pointer dgp = needParams ? ptr(dgamma) : scratchParams.pointer();
+            Pointer dbp = needParams ? ptr(dbeta) : scratchParams.pointer().getPointer(c.numel());
+            step.run(dnnl, ptr(xs), ptr(mean), ptr(var), ptr(dys), ptr(gamma), dxp, dgp, dbp);
         } finally {
             if (scratch != null) {
                 scratch.close();
+            }
+            if (scratchParams != null) {
+                scratchParams.close();
             }
             CpuReorders.release(xs, x);
             CpuReorders.release(dys, dy);
@@ -146,32 +145,24 @@ final class CpuBatchNorm implements AutoCloseable {
                         new memory.desc[] {data, vec, vec, vec, vec, data});
             }
             default -> {
-                boolean batch = k.kind() == Kind.BACKWARD_BATCH || k.kind() == Kind.BACKWARD_BATCH_DATA;
-                boolean params = k.kind() == Kind.BACKWARD_BATCH || k.kind() == Kind.BACKWARD_FIXED;
-                int flags = batch ? AFFINE : GLOBAL;
+                boolean batch = k.kind() == Kind.BACKWARD_BATCH;
                 batch_normalization_forward.primitive_desc hint = batch
                         ? (batch_normalization_forward.primitive_desc) step(new Key(k.x(), k.eps(), Kind.TRAINING)).pd
-                        : fixedHint(k, data, flags);
-                int prop = params ? prop_kind.backward.value : prop_kind.backward_data.value;
-                var pd = new batch_normalization_backward.primitive_desc(dnnl.engine, prop, data, data, data, k.eps(),
-                        flags, hint);
-                int[] ids = params
-                        ? new int[] {DNNL_ARG_SRC, DNNL_ARG_MEAN, DNNL_ARG_VARIANCE, DNNL_ARG_DIFF_DST, DNNL_ARG_SCALE,
-                                DNNL_ARG_DIFF_SRC, DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT}
-                        : new int[] {DNNL_ARG_SRC, DNNL_ARG_MEAN, DNNL_ARG_VARIANCE, DNNL_ARG_DIFF_DST, DNNL_ARG_SCALE,
-                                DNNL_ARG_DIFF_SRC};
-                memory.desc[] descs = params
-                        ? new memory.desc[] {data, vec, vec, data, vec, data, vec, vec}
-                        : new memory.desc[] {data, vec, vec, data, vec, data};
-                return new Step(what, dnnl, pd, new batch_normalization_backward(pd), ids, descs);
+                        : fixedHint(k, data);
+                var pd = new batch_normalization_backward.primitive_desc(dnnl.engine, prop_kind.backward.value, data, data,
+                        data, k.eps(), batch ? AFFINE : GLOBAL, hint);
+                return new Step(what, dnnl, pd, new batch_normalization_backward(pd),
+                        new int[] {DNNL_ARG_SRC, DNNL_ARG_MEAN, DNNL_ARG_VARIANCE, DNNL_ARG_DIFF_DST, DNNL_ARG_SCALE,
+                                DNNL_ARG_DIFF_SRC, DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT},
+                        new memory.desc[] {data, vec, vec, data, vec, data, vec, vec});
             }
         }
     }
 
-    private batch_normalization_forward.primitive_desc fixedHint(Key k, memory.desc data, int flags) {
+    private batch_normalization_forward.primitive_desc fixedHint(Key k, memory.desc data) {
         return hints.computeIfAbsent(new Key(k.x(), k.eps(), Kind.INFERENCE), h -> {
             var pd = new batch_normalization_forward.primitive_desc(dnnl.engine, prop_kind.forward_training.value,
-                    data, data, k.eps(), flags);
+                    data, data, k.eps(), GLOBAL);
             pd.retainReference();
             return pd;
         });
