@@ -64,11 +64,13 @@ final class CpuSoftmaxLoss implements AutoCloseable {
         for (int i = 0; i < n; i++) {
             double wy = weights == null ? 1 : weights[labels[i]];
             norm += wy;
-            total += (1 - eps) * wy * -lp.get(i * c + labels[i]);
+            total += (1 - eps) * wy * -(double) lp.get(i * c + labels[i]);
             if (eps > 0) {
                 double smooth = 0;
                 for (int j = 0; j < c; j++) {
-                    smooth += (weights == null ? 1 : weights[j]) * -lp.get(i * c + j);
+                    // Widen before multiplying: float * float would round in float, the reference multiplies doubles.
+                    double wj = weights == null ? 1 : weights[j];
+                    smooth += wj * -(double) lp.get(i * c + j);
                 }
                 total += eps / c * smooth;
             }
