@@ -147,7 +147,11 @@ public final class Tensor {
         if (grad == null) {
             Scope owner = data.buffer().owner();
             try (Scope.Entered in = owner.enter()) {
-                grad = g.backend().copy(g.withLayout(data.layout()));
+                // copyInto changes the layout itself; g.withLayout(...) here would leave a converted temporary
+                // in the owner's (long-lived) scope on every step.
+                NDArray copy = g.backend().empty(g.dtype(), g.shape(), data.layout());
+                g.backend().copyInto(copy, g);
+                grad = copy;
             }
         } else {
             grad.backend().axpyInPlace(grad, 1, g);
