@@ -358,8 +358,11 @@ public final class CpuBackend implements Backend {
 
     // ---- diagnostics (tests, graft doctor) ------------------------------------------------------------------
 
-    /** oneDNN's kernel names for forward, backward-data and backward-weights of one convolution shape. */
-    synchronized List<String> convolutionImplementations(Shape x, Shape w, Conv2dSpec spec) {
+    /**
+     * Diagnostic: oneDNN's kernel names for forward, backward-data and backward-weights of one convolution shape
+     * (builds and caches the primitives). A name with "ref" or "jit_uni_ncsp" marks a slow path.
+     */
+    public synchronized List<String> convolutionImplementations(Shape x, Shape w, Conv2dSpec spec) {
         open();
         return convolution.implementations(x, w, spec);
     }

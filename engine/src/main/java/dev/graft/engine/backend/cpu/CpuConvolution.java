@@ -13,6 +13,7 @@ import org.bytedeco.dnnl.global.dnnl.prop_kind;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.javacpp.Pointer;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -166,7 +167,7 @@ final class CpuConvolution implements AutoCloseable {
         final convolution_forward.primitive_desc hint;
         final memory.desc fwdWeights;
         final Step fwdReorder;
-        private final java.util.List<org.bytedeco.javacpp.Pointer> owned = new java.util.ArrayList<>();
+        private final List<Pointer> owned = new ArrayList<>();
         private Step fwd;
         private Step fwdBias;
         private Step bwdData;
@@ -258,7 +259,7 @@ final class CpuConvolution implements AutoCloseable {
             return reorder == null ? w.pointer() : weights.get(w, layout, reorder);
         }
 
-        private <T extends org.bytedeco.javacpp.Pointer> T keep(T p) {
+        private <T extends Pointer> T keep(T p) {
             p.retainReference();
             owned.add(p);
             return p;
@@ -274,7 +275,7 @@ final class CpuConvolution implements AutoCloseable {
             if (diffWeightsScratch != null) {
                 diffWeightsScratch.close();
             }
-            owned.forEach(org.bytedeco.javacpp.Pointer::close);
+            owned.forEach(Pointer::close);
         }
     }
 }

@@ -50,10 +50,6 @@ class NativeBuffer extends Buffer {
         return memory.ints(start, count);
     }
 
-    long bytesAllocated() {
-        return memory.bytes();
-    }
-
     @Override
     protected final void free() {
         memory.close();

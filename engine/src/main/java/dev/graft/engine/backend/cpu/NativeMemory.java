@@ -44,10 +44,6 @@ final class NativeMemory implements AutoCloseable {
         return IN_USE.get();
     }
 
-    long bytes() {
-        return bytes;
-    }
-
     /** The aligned start, as oneDNN memory objects take it. */
     FloatPointer pointer() {
         if (data == null) {
