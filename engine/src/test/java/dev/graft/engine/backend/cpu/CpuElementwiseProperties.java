@@ -143,6 +143,11 @@ class CpuElementwiseProperties {
             CPU.copyFromHost(dst, x);
             assertExact("copyFromHost " + s, expected, dst);
             assertExact("copy " + s, expected, CPU.copy(dst));
+            double[] wide = new double[x.length];
+            for (int i = 0; i < x.length; i++) {
+                wide[i] = x[i] + (double) Math.ulp(x[i]) / 3;
+            }
+            assertExact("fromHost(double[]) rounds to F32 " + s, REF.fromHost(wide, s, DType.F32), CPU.fromHost(wide, s, DType.F32));
             double[] d = CPU.toHostDoubles(dst);
             for (int i = 0; i < x.length; i++) {
                 if (Double.compare(d[i], x[i]) != 0) {
