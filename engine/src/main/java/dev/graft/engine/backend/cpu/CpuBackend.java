@@ -367,9 +367,19 @@ public final class CpuBackend implements Backend {
         return convolution.implementations(x, w, spec);
     }
 
-    /** Bytes of native memory held by cpu buffers, cached weight copies and scratch, process-wide. */
-    static long nativeBytesInUse() {
+    /** Bytes of native memory held by live cpu buffers, cached weight copies and scratch, process-wide. */
+    public static long nativeBytesInUse() {
         return NativeMemory.bytesInUse();
+    }
+
+    /** Bytes of freed large blocks the caching allocator keeps for reuse (see {@link NativeMemory}). */
+    public static long nativeBytesCached() {
+        return NativeMemory.bytesCached();
+    }
+
+    /** Returns the caching allocator's free blocks to the system. */
+    public static void releaseCachedMemory() {
+        NativeMemory.releaseCached();
     }
 
     synchronized int cachedWeightCopies() {
@@ -391,6 +401,7 @@ public final class CpuBackend implements Backend {
         }
         parallel.close();
         dnnl.close();
+        NativeMemory.releaseCached();
     }
 
     private void open() {
