@@ -57,7 +57,7 @@ final class CpuReorders implements AutoCloseable {
         if (a.layout() == layout) {
             return a;
         }
-        if (storedAs(a, layout) && (layout != Layout.CHANNELS_LAST || a.shape().rank() == 4)) {
+        if (storedAs(a, layout)) {
             return new NDArray(backend, a.buffer(), a.shape(), layout);
         }
         NDArray out = backend.empty(a.dtype(), a.shape(), layout);
