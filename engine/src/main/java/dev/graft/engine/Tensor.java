@@ -157,7 +157,11 @@ public final class Tensor {
                         + "parameters in a scope that outlives the step");
             }
             try (Scope.Entered in = owner.enter()) {
-                grad = g.backend().copy(g.withLayout(data.layout()));
+                // copyInto changes the layout itself; g.withLayout(...) here would leave a converted temporary
+                // in the owner's (long-lived) scope on every step.
+                NDArray copy = g.backend().empty(g.dtype(), g.shape(), data.layout());
+                g.backend().copyInto(copy, g);
+                grad = copy;
             }
         } else {
             grad.backend().axpyInPlace(grad, 1, g);

@@ -1,0 +1,412 @@
+package dev.graft.engine.backend.cpu;
+
+import dev.graft.engine.DType;
+import dev.graft.engine.Device;
+import dev.graft.engine.DeviceException;
+import dev.graft.engine.GraftException;
+import dev.graft.engine.Layout;
+import dev.graft.engine.NDArray;
+import dev.graft.engine.Shape;
+import dev.graft.engine.backend.AdamWSpec;
+import dev.graft.engine.backend.Backend;
+import dev.graft.engine.backend.BatchNormGrads;
+import dev.graft.engine.backend.BatchNormStats;
+import dev.graft.engine.backend.Conv2dSpec;
+import dev.graft.engine.backend.Pool2dSpec;
+import dev.graft.engine.backend.Pooled;
+import dev.graft.engine.backend.SgdSpec;
+
+import java.util.List;
+
+/**
+ * The {@code cpu} device: F32 kernels on oneDNN (through JavaCPP's {@code org.bytedeco.dnnl}) over aligned
+ * off-heap buffers. 4-D activations come out channels-last (NHWC), the layout oneDNN's fast convolution,
+ * batch-norm and pooling kernels share, so a ResNet runs without layout changes between layers; row-major
+ * inputs (an image batch from the host) are reordered once at the first op. Weights stay row-major OIHW.
+ * Primitives are cached by shape, per op family; {@link #close()} frees them.
+ *
+ * <p>Kernel calls are serialised on this object: the cached primitives, argument maps and the oneDNN stream
+ * are single-threaded state. Parallelism is inside each kernel (OpenMP for oneDNN, {@link Parallel} for the
+ * Java loops), with the thread count of {@link #threads()}.
+ */
+public final class CpuBackend implements Backend {
+    private final Dnnl dnnl;
+    private final Parallel parallel;
+    private final CpuReorders reorders;
+    private final CpuElementwise elementwise;
+    private final CpuBinary binary;
+    private final CpuReduction reduction;
+    private final CpuConvolution convolution;
+    private final CpuBatchNorm batchNorm;
+    private final CpuPooling pooling;
+    private final CpuMatmul matmul;
+    private final CpuSoftmaxLoss softmaxLoss;
+    private final CpuOptimizers optimizers;
+    private final String description;
+    private boolean closed;
+
+    CpuBackend() {
+        dnnl = new Dnnl();
+        parallel = new Parallel(threads());
+        reorders = new CpuReorders(dnnl);
+        elementwise = new CpuElementwise(this, reorders, parallel);
+        binary = new CpuBinary(dnnl, this, reorders);
+        reduction = new CpuReduction(dnnl, this, reorders, parallel);
+        convolution = new CpuConvolution(dnnl, this, reorders);
+        batchNorm = new CpuBatchNorm(dnnl, this, reorders);
+        pooling = new CpuPooling(dnnl, this, reorders, reduction);
+        matmul = new CpuMatmul(dnnl, this);
+        softmaxLoss = new CpuSoftmaxLoss(dnnl, this);
+        optimizers = new CpuOptimizers(this, reorders, parallel);
+        description = "cpu: " + runtimeSummary();
+    }
+
+    /** Loads oneDNN, creates and frees an engine, and describes the runtime; throws whatever the loading throws. */
+    static String probe() {
+        try (Dnnl d = new Dnnl()) {
+            return runtimeSummary() + ", engine created";
+        }
+    }
+
+    /** oneDNN version, runtime, ISA and thread count; loads the native library (callers catch failures). */
+    static String runtimeSummary() {
+        return Dnnl.versionAndIsa() + ", " + threads() + " threads"
+                + (System.getenv("OMP_NUM_THREADS") != null ? " (OMP_NUM_THREADS)" : " (one per core; set OMP_NUM_THREADS to change)");
+    }
+
+    /**
+     * Threads oneDNN runs: OMP_NUM_THREADS when set (its OpenMP runtime reads it at load; it cannot be changed
+     * from Java afterwards), else one per available core. The Java loops use the same number.
+     */
+    static int threads() {
+        String env = System.getenv("OMP_NUM_THREADS");
+        if (env != null) {
+            try {
+                int n = Integer.parseInt(env.split(",")[0].trim());
+                if (n > 0) {
+                    return n;
+                }
+            } catch (NumberFormatException e) {
+                // OpenMP ignores a malformed value too; fall through to the core count.
+            }
+        }
+        return Runtime.getRuntime().availableProcessors();
+    }
+
+    @Override
+    public Device device() {
+        return Device.CPU;
+    }
+
+    @Override
+    public String description() {
+        return description;
+    }
+
+    @Override
+    public boolean supports(DType dtype) {
+        return dtype == DType.F32;
+    }
+
+    @Override
+    public Layout activationLayout() {
+        return Layout.CHANNELS_LAST;
+    }
+
+    // ---- memory -------------------------------------------------------------------------------------------
+
+    @Override
+    public synchronized NDArray empty(DType dtype, Shape shape, Layout layout) {
+        open();
+        if (dtype != DType.F32) {
+            throw new DeviceException("the cpu device computes in F32 only, not " + dtype
+                    + "; use the reference device for F64 (I64 tensors are created with fromHostLongs)");
+        }
+        return new NDArray(this, new NativeBuffer(shape.numel()), shape, layout);
+    }
+
+    @Override
+    public synchronized NDArray fromHost(float[] data, Shape shape) {
+        NDArray a = empty(DType.F32, shape, Layout.ROW_MAJOR);
+        NativeBuffer.of(a).pointer().put(data, 0, shape.numel());
+        return a;
+    }
+
+    @Override
+    public synchronized NDArray fromHost(double[] data, Shape shape, DType dtype) {
+        if (dtype != DType.F32) {
+            throw new DeviceException("the cpu device computes in F32 only, not " + dtype + "; use the reference device for F64");
+        }
+        float[] f = new float[data.length];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = (float) data[i];
+        }
+        return fromHost(f, shape);
+    }
+
+    @Override
+    public synchronized void copyFromHost(NDArray dst, float[] data) {
+        open();
+        reorders.fromHost(dst, data);
+    }
+
+    @Override
+    public synchronized float[] toHostFloats(NDArray a) {
+        open();
+        return reorders.toHost(a);
+    }
+
+    @Override
+    public synchronized double[] toHostDoubles(NDArray a) {
+        float[] f = toHostFloats(a);
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) {
+            d[i] = f[i];
+        }
+        return d;
+    }
+
+    @Override
+    public synchronized NDArray toLayout(NDArray a, Layout layout) {
+        open();
+        return reorders.toLayout(a, layout, this);
+    }
+
+    @Override
+    public synchronized void copyInto(NDArray dst, NDArray src) {
+        open();
+        reorders.copy(src, dst);
+    }
+
+    @Override
+    public synchronized void fill(NDArray a, double value) {
+        open();
+        elementwise.fill(a, value);
+    }
+
+    // ---- elementwise and reductions -----------------------------------------------------------------------
+
+    @Override
+    public synchronized NDArray add(NDArray a, NDArray b) {
+        open();
+        return binary.apply(CpuBinary.Op.ADD, a, b);
+    }
+
+    @Override
+    public synchronized NDArray mul(NDArray a, NDArray b) {
+        open();
+        return binary.apply(CpuBinary.Op.MUL, a, b);
+    }
+
+    @Override
+    public synchronized NDArray scale(NDArray a, double alpha) {
+        open();
+        return elementwise.scale(a, alpha);
+    }
+
+    @Override
+    public synchronized void scaleInPlace(NDArray a, double alpha) {
+        open();
+        elementwise.scaleInPlace(a, alpha);
+    }
+
+    @Override
+    public synchronized void axpyInPlace(NDArray y, double alpha, NDArray x) {
+        open();
+        elementwise.axpyInPlace(y, alpha, x);
+    }
+
+    @Override
+    public synchronized NDArray relu(NDArray x) {
+        open();
+        return elementwise.relu(x);
+    }
+
+    @Override
+    public synchronized NDArray reluBackward(NDArray dy, NDArray y) {
+        open();
+        return elementwise.reluBackward(dy, y);
+    }
+
+    @Override
+    public synchronized NDArray sumTo(NDArray x, Shape target) {
+        open();
+        return reduction.sumTo(x, target);
+    }
+
+    @Override
+    public synchronized double sumOfSquares(NDArray x) {
+        open();
+        return reduction.sumOfSquares(x);
+    }
+
+    // ---- convolution --------------------------------------------------------------------------------------
+
+    @Override
+    public synchronized NDArray conv2d(NDArray x, NDArray w, NDArray bias, Conv2dSpec spec) {
+        open();
+        return convolution.forward(x, w, bias, spec);
+    }
+
+    @Override
+    public synchronized NDArray conv2dBackwardData(NDArray dy, NDArray w, Shape xShape, Conv2dSpec spec) {
+        open();
+        return convolution.backwardData(dy, w, xShape, spec);
+    }
+
+    @Override
+    public synchronized NDArray conv2dBackwardWeights(NDArray dy, NDArray x, Shape wShape, Conv2dSpec spec) {
+        open();
+        return convolution.backwardWeights(dy, x, wShape, spec);
+    }
+
+    // ---- batch norm ---------------------------------------------------------------------------------------
+
+    @Override
+    public synchronized BatchNormStats batchNormTraining(NDArray x, NDArray gamma, NDArray beta, double eps) {
+        open();
+        return batchNorm.training(x, gamma, beta, eps);
+    }
+
+    @Override
+    public synchronized NDArray batchNormInference(NDArray x, NDArray gamma, NDArray beta, NDArray mean, NDArray variance,
+                                                   double eps) {
+        open();
+        return batchNorm.inference(x, gamma, beta, mean, variance, eps);
+    }
+
+    @Override
+    public synchronized BatchNormGrads batchNormBackward(NDArray dy, NDArray x, NDArray gamma, NDArray mean, NDArray variance,
+                                                         double eps, boolean batchStatistics, boolean needInput,
+                                                         boolean needParams) {
+        open();
+        return batchNorm.backward(dy, x, gamma, mean, variance, eps, batchStatistics, needInput, needParams);
+    }
+
+    // ---- pooling ------------------------------------------------------------------------------------------
+
+    @Override
+    public synchronized Pooled maxPool2d(NDArray x, Pool2dSpec spec, boolean training) {
+        open();
+        return pooling.maxForward(x, spec, training);
+    }
+
+    @Override
+    public synchronized NDArray maxPool2dBackward(NDArray dy, NDArray x, Pooled forward, Pool2dSpec spec) {
+        open();
+        return pooling.maxBackward(dy, x, forward, spec);
+    }
+
+    @Override
+    public synchronized NDArray globalAvgPool(NDArray x) {
+        open();
+        return pooling.globalAvgForward(x);
+    }
+
+    @Override
+    public synchronized NDArray globalAvgPoolBackward(NDArray dy, Shape xShape) {
+        open();
+        return pooling.globalAvgBackward(dy, xShape);
+    }
+
+    // ---- matrix product and loss --------------------------------------------------------------------------
+
+    @Override
+    public synchronized NDArray gemm(NDArray a, NDArray b, boolean transA, boolean transB) {
+        open();
+        return matmul.gemm(a, b, transA, transB);
+    }
+
+    @Override
+    public synchronized NDArray logSoftmax(NDArray x) {
+        open();
+        return softmaxLoss.logSoftmax(x);
+    }
+
+    @Override
+    public synchronized NDArray logSoftmaxBackward(NDArray dy, NDArray y) {
+        open();
+        return softmaxLoss.logSoftmaxBackward(dy, y);
+    }
+
+    @Override
+    public synchronized NDArray nllLoss(NDArray logProbs, int[] labels, float[] classWeights, double labelSmoothing) {
+        open();
+        return softmaxLoss.nll(logProbs, labels, classWeights, labelSmoothing);
+    }
+
+    @Override
+    public synchronized NDArray nllLossBackward(NDArray dLoss, NDArray logProbs, int[] labels, float[] classWeights,
+                                                double labelSmoothing) {
+        open();
+        return softmaxLoss.nllBackward(dLoss, logProbs, labels, classWeights, labelSmoothing);
+    }
+
+    // ---- optimizers ---------------------------------------------------------------------------------------
+
+    @Override
+    public synchronized void sgdUpdate(NDArray param, NDArray grad, NDArray momentumBuffer, SgdSpec spec, boolean firstStep) {
+        open();
+        optimizers.sgd(param, grad, momentumBuffer, spec, firstStep);
+    }
+
+    @Override
+    public synchronized void adamwUpdate(NDArray param, NDArray grad, NDArray m, NDArray v, AdamWSpec spec, long step) {
+        open();
+        optimizers.adamw(param, grad, m, v, spec, step);
+    }
+
+    // ---- diagnostics (tests, graft doctor) ------------------------------------------------------------------
+
+    /**
+     * Diagnostic: oneDNN's kernel names for forward, backward-data and backward-weights of one convolution shape
+     * (builds and caches the primitives). A name with "ref" or "jit_uni_ncsp" marks a slow path.
+     */
+    public synchronized List<String> convolutionImplementations(Shape x, Shape w, Conv2dSpec spec) {
+        open();
+        return convolution.implementations(x, w, spec);
+    }
+
+    /** Bytes of native memory held by live cpu buffers, cached weight copies and scratch, process-wide. */
+    public static long nativeBytesInUse() {
+        return NativeMemory.bytesInUse();
+    }
+
+    /** Bytes of freed large blocks the caching allocator keeps for reuse (see {@link NativeMemory}). */
+    public static long nativeBytesCached() {
+        return NativeMemory.bytesCached();
+    }
+
+    /** Returns the caching allocator's free blocks to the system. */
+    public static void releaseCachedMemory() {
+        NativeMemory.releaseCached();
+    }
+
+    synchronized int cachedWeightCopies() {
+        return convolution.cachedWeightCopies();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (AutoCloseable c : new AutoCloseable[] {convolution, batchNorm, pooling, binary, reduction, matmul, softmaxLoss, reorders}) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                throw new GraftException("closing the cpu backend failed: " + e.getMessage(), e);
+            }
+        }
+        parallel.close();
+        dnnl.close();
+        NativeMemory.releaseCached();
+    }
+
+    private void open() {
+        if (closed) {
+            throw new GraftException("the cpu backend was closed; get a new one from Backends.get(Device.CPU)");
+        }
+    }
+}

@@ -1,0 +1,281 @@
+package dev.graft.engine.backend.cpu;
+
+import dev.graft.engine.DType;
+import dev.graft.engine.Layout;
+import dev.graft.engine.NDArray;
+import dev.graft.engine.Shape;
+import dev.graft.engine.backend.Conv2dSpec;
+import org.bytedeco.dnnl.convolution_backward_data;
+import org.bytedeco.dnnl.convolution_backward_weights;
+import org.bytedeco.dnnl.convolution_forward;
+import org.bytedeco.dnnl.global.dnnl.algorithm;
+import org.bytedeco.dnnl.global.dnnl.prop_kind;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.javacpp.Pointer;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_BIAS;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_DST;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SRC;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_WEIGHTS;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
+
+/**
+ * Convolution forward, backward-data and backward-weights with oneDNN. Activations are NHWC (channels-last,
+ * inputs reordered at the boundary when they arrive row-major); weights stay plain OIHW ([G, K/G, C/G, R, S]
+ * goihw for groups) in their buffers and every pass asks for {@code format_tag::any} weights, so oneDNN
+ * picks its blocked jit/brgemm kernels (plain NCHW/OIHW primitives pick {@code jit_uni_ncsp}, 100-230x
+ * slower: see the spike). The three passes may choose different weight layouts; each reordered copy is cached
+ * by {@link WeightCache}. Descriptors, primitives, reorders and argument maps are cached by shape.
+ * oneDNN counts dilation from 0, PyTorch from 1; padding is symmetric (PyTorch's floor rule matches
+ * oneDNN's output-size check with padR = padL).
+ */
+final class CpuConvolution implements AutoCloseable {
+    private final Dnnl dnnl;
+    private final CpuBackend backend;
+    private final CpuReorders reorders;
+    private final WeightCache weights;
+    private final Map<Key, Entry> cache = new HashMap<>();
+
+    record Key(int n, int c, int h, int w, int k, int r, int s, Conv2dSpec spec, boolean bias) {
+        static Key of(Shape x, Shape w, Conv2dSpec spec, boolean bias) {
+            return new Key(x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(2), w.dim(3), spec, bias);
+        }
+
+        int p() {
+            return Conv2dSpec.outputSize(h, r, spec.strideH(), spec.padH(), spec.dilationH());
+        }
+
+        int q() {
+            return Conv2dSpec.outputSize(w, s, spec.strideW(), spec.padW(), spec.dilationW());
+        }
+
+        Shape outputShape() {
+            return Shape.of(n, k, p(), q());
+        }
+
+        @Override
+        public String toString() {
+            return "conv2d x [" + n + ", " + c + ", " + h + ", " + w + "] w [" + k + ", " + (c / spec.groups()) + ", " + r
+                    + ", " + s + "] " + spec;
+        }
+    }
+
+    CpuConvolution(Dnnl dnnl, CpuBackend backend, CpuReorders reorders) {
+        this.dnnl = dnnl;
+        this.backend = backend;
+        this.reorders = reorders;
+        this.weights = new WeightCache(dnnl);
+    }
+
+    NDArray forward(NDArray x, NDArray w, NDArray bias, Conv2dSpec spec) {
+        Entry e = entry(Key.of(x.shape(), w.shape(), spec, false));
+        Step step = e.forward(bias != null);
+        NDArray xs = reorders.channelsLast(x, backend);
+        NDArray out = backend.empty(DType.F32, e.key.outputShape(), Layout.CHANNELS_LAST);
+        Pointer wp = e.weightsFor(NativeBuffer.of(w), e.fwdWeights, e.fwdReorder);
+        if (bias == null) {
+            step.run(dnnl, NativeBuffer.of(xs).pointer(), wp, NativeBuffer.of(out).pointer());
+        } else {
+            step.run(dnnl, NativeBuffer.of(xs).pointer(), wp, NativeBuffer.of(bias).pointer(), NativeBuffer.of(out).pointer());
+        }
+        CpuReorders.release(xs, x);
+        return out;
+    }
+
+    NDArray backwardData(NDArray dy, NDArray w, Shape xShape, Conv2dSpec spec) {
+        Entry e = entry(Key.of(xShape, w.shape(), spec, false));
+        Step step = e.backwardData();
+        NDArray dys = reorders.channelsLast(dy, backend);
+        NDArray dx = backend.empty(DType.F32, xShape, Layout.CHANNELS_LAST);
+        Pointer wp = e.weightsFor(NativeBuffer.of(w), e.bwdDataWeights, e.bwdDataReorder);
+        step.run(dnnl, NativeBuffer.of(dys).pointer(), wp, NativeBuffer.of(dx).pointer());
+        CpuReorders.release(dys, dy);
+        return dx;
+    }
+
+    /** The weight gradient, row-major OIHW like the weights. */
+    NDArray backwardWeights(NDArray dy, NDArray x, Shape wShape, Conv2dSpec spec) {
+        Entry e = entry(Key.of(x.shape(), wShape, spec, false));
+        Step step = e.backwardWeights();
+        NDArray xs = reorders.channelsLast(x, backend);
+        NDArray dys = reorders.channelsLast(dy, backend);
+        NDArray dw = backend.empty(DType.F32, wShape, Layout.ROW_MAJOR);
+        Pointer out = NativeBuffer.of(dw).pointer();
+        if (e.diffWeightsReorder == null) {
+            step.run(dnnl, NativeBuffer.of(xs).pointer(), NativeBuffer.of(dys).pointer(), out);
+        } else {
+            step.run(dnnl, NativeBuffer.of(xs).pointer(), NativeBuffer.of(dys).pointer(), e.diffWeightsScratch.pointer());
+            e.diffWeightsReorder.run(dnnl, e.diffWeightsScratch.pointer(), out);
+        }
+        CpuReorders.release(xs, x);
+        CpuReorders.release(dys, dy);
+        return dw;
+    }
+
+    /** The kernels oneDNN picked for forward, backward-data and backward-weights of one shape (diagnostics, tests). */
+    List<String> implementations(Shape x, Shape w, Conv2dSpec spec) {
+        Entry e = entry(Key.of(x, w, spec, false));
+        return List.of(e.forward(false).implementation(), e.backwardData().implementation(),
+                e.backwardWeights().implementation());
+    }
+
+    int cachedShapes() {
+        return cache.size();
+    }
+
+    int cachedWeightCopies() {
+        return weights.size();
+    }
+
+    private Entry entry(Key k) {
+        Entry e = cache.get(k);
+        if (e == null) {
+            e = Dnnl.build("convolution forward for " + k, () -> new Entry(k));
+            cache.put(k, e);
+        }
+        return e;
+    }
+
+    @Override
+    public void close() {
+        cache.values().forEach(Entry::close);
+        cache.clear();
+        weights.close();
+    }
+
+    /**
+     * Everything cached for one shape. The forward descriptor (no bias) is built at once: the backward
+     * passes need it as their hint. Primitives are built on first use, so inference never JITs backward
+     * kernels and a frozen layer never JITs backward-weights.
+     */
+    private final class Entry implements AutoCloseable {
+        final Key key;
+        final long[] strides;
+        final long[] dilates;
+        final long[] pad;
+        final memory.desc src;
+        final memory.desc dst;
+        final memory.desc plainWeights;
+        final memory.desc anyWeights;
+        final convolution_forward.primitive_desc hint;
+        final memory.desc fwdWeights;
+        final Step fwdReorder;
+        private final List<Pointer> owned = new ArrayList<>();
+        private Step fwd;
+        private Step fwdBias;
+        private Step bwdData;
+        memory.desc bwdDataWeights;
+        Step bwdDataReorder;
+        private Step bwdWeights;
+        Step diffWeightsReorder;
+        NativeMemory diffWeightsScratch;
+
+        Entry(Key k) {
+            key = k;
+            Conv2dSpec sp = k.spec();
+            int g = sp.groups();
+            strides = new long[] {sp.strideH(), sp.strideW()};
+            dilates = new long[] {sp.dilationH() - 1, sp.dilationW() - 1};
+            pad = new long[] {sp.padH(), sp.padW()};
+            src = keep(Dnnl.nhwc(new long[] {k.n(), k.c(), k.h(), k.w()}));
+            dst = keep(Dnnl.nhwc(new long[] {k.n(), k.k(), k.p(), k.q()}));
+            long[] wd = g == 1 ? new long[] {k.k(), k.c(), k.r(), k.s()}
+                    : new long[] {g, k.k() / g, k.c() / g, k.r(), k.s()};
+            plainWeights = keep(Dnnl.plain(wd));
+            anyWeights = keep(Dnnl.any(wd));
+            hint = keep(new convolution_forward.primitive_desc(dnnl.engine, prop_kind.forward_training,
+                    algorithm.convolution_direct, src, anyWeights, dst, strides, dilates, pad, pad));
+            fwdWeights = keep(hint.weights_desc());
+            fwdReorder = fwdWeights.equals(plainWeights) ? null
+                    : reorders.reorder("weights reorder for " + k, plainWeights, fwdWeights);
+        }
+
+        Step forward(boolean withBias) {
+            if (!withBias) {
+                if (fwd == null) {
+                    fwd = Dnnl.build("convolution forward for " + key, () -> new Step("convolution forward " + key, dnnl, hint,
+                            new convolution_forward(hint), new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
+                            new memory.desc[] {src, fwdWeights, dst}));
+                }
+                return fwd;
+            }
+            if (fwdBias == null) {
+                fwdBias = Dnnl.build("convolution forward with bias for " + key, () -> {
+                    memory.desc bias = Dnnl.plain(new long[] {key.k()});
+                    convolution_forward.primitive_desc pd = new convolution_forward.primitive_desc(dnnl.engine,
+                            prop_kind.forward_training, algorithm.convolution_direct, src, fwdWeights, bias, dst,
+                            strides, dilates, pad, pad);
+                    return new Step("convolution forward " + key, dnnl, pd, new convolution_forward(pd),
+                            new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
+                            new memory.desc[] {src, fwdWeights, bias, dst});
+                });
+            }
+            return fwdBias;
+        }
+
+        Step backwardData() {
+            if (bwdData == null) {
+                bwdData = Dnnl.build("convolution backward-data for " + key, () -> {
+                    convolution_backward_data.primitive_desc pd = new convolution_backward_data.primitive_desc(dnnl.engine,
+                            algorithm.convolution_direct, src, anyWeights, dst, strides, dilates, pad, pad, hint);
+                    bwdDataWeights = keep(pd.weights_desc());
+                    bwdDataReorder = bwdDataWeights.equals(plainWeights) ? null
+                            : reorders.reorder("weights reorder for backward-data of " + key, plainWeights, bwdDataWeights);
+                    return new Step("convolution backward-data " + key, dnnl, pd, new convolution_backward_data(pd),
+                            new int[] {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC},
+                            new memory.desc[] {dst, bwdDataWeights, src});
+                });
+            }
+            return bwdData;
+        }
+
+        Step backwardWeights() {
+            if (bwdWeights == null) {
+                bwdWeights = Dnnl.build("convolution backward-weights for " + key, () -> {
+                    convolution_backward_weights.primitive_desc pd = new convolution_backward_weights.primitive_desc(
+                            dnnl.engine, algorithm.convolution_direct, src, anyWeights, dst, strides, dilates, pad, pad, hint);
+                    memory.desc chosen = keep(pd.diff_weights_desc());
+                    if (!chosen.equals(plainWeights)) {
+                        diffWeightsReorder = reorders.reorder("weight-gradient reorder for " + key, chosen, plainWeights);
+                        diffWeightsScratch = new NativeMemory(chosen.get_size());
+                    }
+                    return new Step("convolution backward-weights " + key, dnnl, pd, new convolution_backward_weights(pd),
+                            new int[] {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS},
+                            new memory.desc[] {src, dst, chosen});
+                });
+            }
+            return bwdWeights;
+        }
+
+        /** The weights in {@code layout}: the buffer itself when the primitive takes plain weights, else a cached copy. */
+        Pointer weightsFor(NativeBuffer w, memory.desc layout, Step reorder) {
+            return reorder == null ? w.pointer() : weights.get(w, layout, reorder);
+        }
+
+        private <T extends Pointer> T keep(T p) {
+            p.retainReference();
+            owned.add(p);
+            return p;
+        }
+
+        @Override
+        public void close() {
+            for (Step st : new Step[] {fwd, fwdBias, bwdData, bwdWeights, fwdReorder, bwdDataReorder, diffWeightsReorder}) {
+                if (st != null) {
+                    st.close();
+                }
+            }
+            if (diffWeightsScratch != null) {
+                diffWeightsScratch.close();
+            }
+            owned.forEach(Pointer::close);
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package dev.graft.engine.backend.cpu;
+
+import dev.graft.engine.Layout;
+import dev.graft.engine.NDArray;
+import org.bytedeco.javacpp.Pointer;
+
+import java.nio.FloatBuffer;
+
+/**
+ * Unary elementwise kernels and in-place updates as plain loops over the off-heap buffers, split across
+ * threads by {@link Parallel}. They are memory-bound, so Java runs them as fast as oneDNN's eltwise
+ * (measured on this machine, relu of 25.7M floats: 18 ms one Java thread, 14 ms oneDNN on two), and they
+ * can keep PyTorch's exact semantics where oneDNN's kernels do not: oneDNN's jit relu maps NaN to 0 (it is a
+ * vmaxps) and its backward multiplies dy by 0, so an inf or NaN gradient leaks through where torch's
+ * threshold_backward selects 0. Arithmetic is done in double and rounded once, as the reference backend does.
+ * Every in-place kernel bumps the version of what it writes.
+ */
+final class CpuElementwise {
+    private final CpuBackend backend;
+    private final CpuReorders reorders;
+    private final Parallel parallel;
+
+    CpuElementwise(CpuBackend backend, CpuReorders reorders, Parallel parallel) {
+        this.backend = backend;
+        this.reorders = reorders;
+        this.parallel = parallel;
+    }
+
+    /** max(x, 0), NaN kept (torch.relu); 4-D results are channels-last. */
+    NDArray relu(NDArray x) {
+        NDArray src = reorders.toLayout(x, activationLayout(x), backend);
+        NDArray out = output(src, x);
+        NativeBuffer in = NativeBuffer.of(src);
+        NativeBuffer dst = NativeBuffer.of(out);
+        parallel.forEach(x.numel(), (start, n) -> {
+            FloatBuffer a = in.floats(start, n);
+            FloatBuffer y = dst.floats(start, n);
+            for (int i = 0; i < n; i++) {
+                float v = a.get(i);
+                y.put(i, v > 0 || v != v ? v : 0f);
+            }
+        });
+        return out;
+    }
+
+    /** dy where y > 0, else exactly 0 (also where dy is inf or NaN), as torch's threshold_backward. */
+    NDArray reluBackward(NDArray dy, NDArray y) {
+        Layout layout = activationLayout(y);
+        NDArray ys = reorders.toLayout(y, layout, backend);
+        NDArray gs = reorders.toLayout(dy, layout, backend);
+        NDArray out = output(gs, dy);
+        NativeBuffer yb = NativeBuffer.of(ys);
+        NativeBuffer gb = NativeBuffer.of(gs);
+        NativeBuffer ob = NativeBuffer.of(out);
+        parallel.forEach(dy.numel(), (start, n) -> {
+            FloatBuffer yv = yb.floats(start, n);
+            FloatBuffer gv = gb.floats(start, n);
+            FloatBuffer ov = ob.floats(start, n);
+            for (int i = 0; i < n; i++) {
+                ov.put(i, yv.get(i) > 0 ? gv.get(i) : 0f);
+            }
+        });
+        CpuReorders.release(ys, y);
+        return out;
+    }
+
+    /** alpha * a, in a's layout. */
+    NDArray scale(NDArray a, double alpha) {
+        NDArray out = backend.empty(a.dtype(), a.shape(), a.layout());
+        NativeBuffer src = NativeBuffer.of(a);
+        NativeBuffer dst = NativeBuffer.of(out);
+        parallel.forEach(a.numel(), (start, n) -> {
+            FloatBuffer x = src.floats(start, n);
+            FloatBuffer y = dst.floats(start, n);
+            for (int i = 0; i < n; i++) {
+                y.put(i, (float) (x.get(i) * alpha));
+            }
+        });
+        return out;
+    }
+
+    void scaleInPlace(NDArray a, double alpha) {
+        NativeBuffer b = NativeBuffer.of(a);
+        parallel.forEach(a.numel(), (start, n) -> {
+            FloatBuffer x = b.floats(start, n);
+            for (int i = 0; i < n; i++) {
+                x.put(i, (float) (x.get(i) * alpha));
+            }
+        });
+        b.bumpVersion();
+    }
+
+    /** y += alpha * x; x is brought to y's layout first. */
+    void axpyInPlace(NDArray y, double alpha, NDArray x) {
+        NDArray xs = reorders.toLayout(x, y.layout(), backend);
+        NativeBuffer xb = NativeBuffer.of(xs);
+        NativeBuffer yb = NativeBuffer.of(y);
+        parallel.forEach(y.numel(), (start, n) -> {
+            FloatBuffer xv = xb.floats(start, n);
+            FloatBuffer yv = yb.floats(start, n);
+            for (int i = 0; i < n; i++) {
+                yv.put(i, (float) (yv.get(i) + alpha * xv.get(i)));
+            }
+        });
+        CpuReorders.release(xs, x);
+        yb.bumpVersion();
+    }
+
+    void fill(NDArray a, double value) {
+        NativeBuffer b = NativeBuffer.of(a);
+        float v = (float) value;
+        if (Float.floatToRawIntBits(v) == 0) {
+            Pointer.memset(b.pointer(), 0, (long) a.numel() * Float.BYTES);
+        } else {
+            parallel.forEach(a.numel(), (start, n) -> {
+                FloatBuffer x = b.floats(start, n);
+                for (int i = 0; i < n; i++) {
+                    x.put(i, v);
+                }
+            });
+        }
+        b.bumpVersion();
+    }
+
+    /** Layout of an activation result: channels-last for 4-D, row-major otherwise. */
+    static Layout activationLayout(NDArray a) {
+        return a.shape().rank() == 4 ? Layout.CHANNELS_LAST : Layout.ROW_MAJOR;
+    }
+
+    /** Where a kernel writes its result: over {@code src} when it is a temporary copy of {@code input}, else a new array. */
+    private NDArray output(NDArray src, NDArray input) {
+        return src.buffer() != input.buffer() ? src : backend.empty(input.dtype(), input.shape(), src.layout());
+    }
+}

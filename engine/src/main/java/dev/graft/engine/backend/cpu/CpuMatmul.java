@@ -1,0 +1,73 @@
+package dev.graft.engine.backend.cpu;
+
+import dev.graft.engine.DType;
+import dev.graft.engine.Layout;
+import dev.graft.engine.NDArray;
+import dev.graft.engine.Shape;
+import org.bytedeco.dnnl.matmul;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.javacpp.Pointer;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
+
+/**
+ * {@code op(A) @ op(B)} with oneDNN's matmul. Transposes cost nothing: a transposed row-major operand is
+ * described by swapped strides ([M,K] with strides {1, M} is A stored as [K,M]).
+ */
+final class CpuMatmul implements AutoCloseable {
+    private record Key(int m, int k, int n, boolean transA, boolean transB) {
+    }
+
+    private final Dnnl dnnl;
+    private final CpuBackend backend;
+    private final Map<Key, Step> cache = new HashMap<>();
+
+    CpuMatmul(Dnnl dnnl, CpuBackend backend) {
+        this.dnnl = dnnl;
+        this.backend = backend;
+    }
+
+    NDArray gemm(NDArray a, NDArray b, boolean transA, boolean transB) {
+        int m = transA ? a.shape().dim(1) : a.shape().dim(0);
+        int k = transA ? a.shape().dim(0) : a.shape().dim(1);
+        int n = transB ? b.shape().dim(0) : b.shape().dim(1);
+        NDArray c = backend.empty(DType.F32, Shape.of(m, n), Layout.ROW_MAJOR);
+        if (m == 0 || n == 0) {
+            return c;
+        }
+        if (k == 0) {
+            // An empty sum: zeros, as torch.mm gives.
+            Pointer.memset(NativeBuffer.of(c).pointer(), 0, (long) m * n * Float.BYTES);
+            return c;
+        }
+        Key key = new Key(m, k, n, transA, transB);
+        Step step = cache.computeIfAbsent(key, this::build);
+        step.run(dnnl, NativeBuffer.of(a).pointer(), NativeBuffer.of(b).pointer(), NativeBuffer.of(c).pointer());
+        return c;
+    }
+
+    private Step build(Key key) {
+        String what = "matmul " + key;
+        return Dnnl.build(what, () -> {
+            memory.desc a = new memory.desc(new long[] {key.m(), key.k()}, memory.data_type.f32,
+                    key.transA() ? new long[] {1, key.m()} : new long[] {key.k(), 1});
+            memory.desc b = new memory.desc(new long[] {key.k(), key.n()}, memory.data_type.f32,
+                    key.transB() ? new long[] {1, key.k()} : new long[] {key.n(), 1});
+            memory.desc c = Dnnl.plain(new long[] {key.m(), key.n()});
+            matmul.primitive_desc pd = new matmul.primitive_desc(dnnl.engine, a, b, c);
+            return new Step(what, dnnl, pd, new matmul(pd), new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
+                    new memory.desc[] {a, b, c});
+        });
+    }
+
+    @Override
+    public void close() {
+        cache.values().forEach(Step::close);
+        cache.clear();
+    }
+}
