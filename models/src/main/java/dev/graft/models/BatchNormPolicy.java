@@ -8,9 +8,9 @@ import java.util.Locale;
  * choice is explicit, saved with the model ({@link #metadataValue()}), and not undone by a later
  * {@link Module#train()}.
  *
- * <p>A batch-norm layer is frozen when a freeze call selected both its weight and its bias (freezing the
- * layer, its block, a prefix or glob covering both, or the whole model); an unfreeze call that selects either
- * of them unfreezes the layer. The layer remembers this itself ({@link BatchNorm2d#isFrozen()}), because under
+ * <p>A batch-norm layer is frozen once freeze calls have frozen both its weight and its bias (freezing the
+ * layer, its block, a prefix or glob covering both, the whole model, or the two parameters one call at a time);
+ * an unfreeze call that selects either of them unfreezes the layer. The layer remembers this itself ({@link BatchNorm2d#isFrozen()}), because under
  * {@link #AFFINE} its weight and bias stay trainable while the layer counts as frozen. Layers that are not
  * frozen always behave as in PyTorch: batch statistics and running-stat updates in training mode.
  *

@@ -9,8 +9,8 @@ import java.util.Set;
 
 /**
  * Sets trainable flags and the frozen state of batch-norm layers. The frozen state of a layer is decided here,
- * once, by the rule in {@link BatchNormPolicy}: a freeze that selects both weight and bias freezes the layer;
- * an unfreeze that selects either unfreezes it.
+ * once, by the rule in {@link BatchNormPolicy}: a freeze call after which the layer's weight and bias are both
+ * frozen freezes the layer; an unfreeze call that selects either unfreezes it.
  */
 final class Freezing {
     private Freezing() {
@@ -26,10 +26,11 @@ final class Freezing {
             String prefix = e.getKey().isEmpty() ? "" : e.getKey() + ".";
             boolean w = selector.matches(prefix + BatchNorm2d.WEIGHT);
             boolean b = selector.matches(prefix + BatchNorm2d.BIAS);
-            if (freeze && w && b) {
-                e.getValue().setFrozen(true);
+            BatchNorm2d bn = e.getValue();
+            if (freeze && (w || b) && !bn.weight().trainable() && !bn.bias().trainable()) {
+                bn.setFrozen(true);
             } else if (!freeze && (w || b)) {
-                e.getValue().setFrozen(false);
+                bn.setFrozen(false);
             }
         }
     }
