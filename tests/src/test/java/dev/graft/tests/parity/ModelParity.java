@@ -1,5 +1,6 @@
 package dev.graft.tests.parity;
 
+import dev.graft.engine.DType;
 import dev.graft.engine.Device;
 import dev.graft.engine.Functional;
 import dev.graft.engine.Grad;
@@ -41,18 +42,23 @@ final class ModelParity {
     }
 
     static ModelParity run(RawFixture f, ResNetConfig config, Device device) {
+        return run(f, config, device, DType.F32);
+    }
+
+    /** Replays in {@code dtype} (F64 on the reference backend only). */
+    static ModelParity run(RawFixture f, ResNetConfig config, Device device, DType dtype) {
         ModelParity p = new ModelParity();
-        p.replay(f, config, device);
+        p.replay(f, config, device, dtype);
         return p;
     }
 
-    private void replay(RawFixture f, ResNetConfig config, Device device) {
+    private void replay(RawFixture f, ResNetConfig config, Device device, DType dtype) {
         StateDict init = f.stateDict("init/");
-        try (ResNet m = ResNet.builder(config).device(device).initialize(false).build(); Scope s = Scope.open()) {
+        try (ResNet m = ResNet.builder(config).device(device).dtype(dtype).initialize(false).build(); Scope s = Scope.open()) {
             assertEquals(List.copyOf(init.keys()), List.copyOf(m.namedState().keySet()), "state_dict keys and order");
             m.namedState().forEach((k, t) -> assertEquals(init.get(k).shape(), t.shape(), k));
             m.load(init, true);
-            Tensor x = f.get("input").toTensor(device);
+            Tensor x = input(f.get("input"), device, dtype);
             int[] labels = f.labels("labels");
 
             m.eval();
@@ -92,6 +98,18 @@ final class ModelParity {
             wloss.backward();
             params.forEach((n, p) -> add(WEIGHTED_GRADIENTS, n, f.get("weighted_grad/" + n), p.grad()));
         }
+    }
+
+    private static Tensor input(HostTensor x, Device device, DType dtype) {
+        if (dtype == DType.F32) {
+            return x.toTensor(device);
+        }
+        float[] f = x.floats();
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) {
+            d[i] = f[i];
+        }
+        return Tensor.fromArray(device, dtype, d, x.shape().dims());
     }
 
     private void add(String category, String name, HostTensor expected, Tensor actual) {

@@ -11,8 +11,9 @@ import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,8 +33,10 @@ final class RawFixture {
             throw new IllegalArgumentException(json + ": not a raw-f32le-v1 index");
         }
         meta = index.path("meta");
-        ByteBuffer bin = ByteBuffer.wrap(Files.readAllBytes(json.resolveSibling(index.path("bin").asText())))
-                .order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer bin;
+        try (FileChannel ch = FileChannel.open(json.resolveSibling(index.path("bin").asText()), StandardOpenOption.READ)) {
+            bin = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size()).order(ByteOrder.LITTLE_ENDIAN);
+        }
         for (JsonNode e : index.path("tensors")) {
             int[] dims = new int[e.path("shape").size()];
             for (int i = 0; i < dims.length; i++) {
