@@ -90,12 +90,19 @@ public final class ResNet extends Module implements AutoCloseable {
     // ---- construction -------------------------------------------------------------------------------------
 
     /** A builder for a named architecture ({@link ResNetConfig#architectures()}). */
-    public static Builder builder(String architecture) {
-        return new Builder(ResNetConfig.named(architecture, 1000));
+    public static ResNetBuilder builder(String architecture) {
+        return new ResNetBuilder(ResNetConfig.named(architecture, 1000));
     }
 
-    public static Builder builder(ResNetConfig config) {
-        return new Builder(config);
+    public static ResNetBuilder builder(ResNetConfig config) {
+        return new ResNetBuilder(config);
+    }
+
+    /** Allocates the layers (zeros; BN weight 1, running var 1) in a new scope; {@link ResNetBuilder} initialises. */
+    static ResNet allocate(ResNetConfig config, Device device, DType dtype, long headSeed) {
+        ResNet m = new ResNet(config, device, dtype);
+        m.headSeed = headSeed;
+        return m;
     }
 
     /**
@@ -128,78 +135,6 @@ public final class ResNet extends Module implements AutoCloseable {
         } catch (RuntimeException e) {
             m.close();
             throw e;
-        }
-    }
-
-    /** Options for a new model; {@link #build()} allocates it in its own scope. */
-    public static final class Builder {
-        private ResNetConfig config;
-        private Device device = Device.REFERENCE;
-        private DType dtype = DType.F32;
-        private long seed;
-        private boolean zeroInitResidual;
-        private boolean initialize = true;
-        private BatchNormPolicy policy = BatchNormPolicy.TRACK;
-
-        private Builder(ResNetConfig config) {
-            this.config = config;
-        }
-
-        public Builder numClasses(int n) {
-            config = config.withNumClasses(n);
-            return this;
-        }
-
-        /** 1 for a grayscale stem built from scratch; to reuse RGB weights use {@link ResNet#adaptToGrayscale()}. */
-        public Builder inChannels(int n) {
-            config = config.withInChannels(n);
-            return this;
-        }
-
-        public Builder device(Device d) {
-            device = d;
-            return this;
-        }
-
-        /** F32 (default) or F64 (reference backend only: tight gradient checks). */
-        public Builder dtype(DType t) {
-            dtype = t;
-            return this;
-        }
-
-        /** Seed of the Java generator that draws the initial weights. */
-        public Builder seed(long s) {
-            seed = s;
-            return this;
-        }
-
-        public Builder zeroInitResidual(boolean flag) {
-            zeroInitResidual = flag;
-            return this;
-        }
-
-        /** false: skip random initialisation (zeros, BN weight 1) because weights will be loaded. */
-        public Builder initialize(boolean flag) {
-            initialize = flag;
-            return this;
-        }
-
-        public Builder batchNormPolicy(BatchNormPolicy p) {
-            policy = p;
-            return this;
-        }
-
-        public ResNet build() {
-            if (!dtype.isFloating()) {
-                throw new ModelException("a model computes in F32 or F64, not " + dtype);
-            }
-            ResNet m = new ResNet(config, device, dtype);
-            m.headSeed = seed + 1;
-            if (initialize) {
-                Init.torchvision(m, seed, zeroInitResidual);
-            }
-            m.setBatchNormPolicy(policy);
-            return m;
         }
     }
 
