@@ -1,0 +1,43 @@
+package dev.graft.models;
+
+import dev.graft.engine.DType;
+import dev.graft.engine.Device;
+import dev.graft.engine.Tensor;
+
+/**
+ * torchvision's {@code BasicBlock} (expansion 1): conv3x3(stride) bn relu conv3x3 bn, plus the identity or
+ * {@code downsample}, then relu. Keys: conv1, bn1, conv2, bn2, downsample.0, downsample.1.
+ */
+public final class BasicBlock extends Module {
+    public static final int EXPANSION = 1;
+
+    private final Conv2d conv1;
+    private final BatchNorm2d bn1;
+    private final ReLU relu;
+    private final Conv2d conv2;
+    private final BatchNorm2d bn2;
+    private final Module downsample;
+
+    /** {@code downsample} may be null (identity shortcut). */
+    public BasicBlock(int inplanes, int planes, int stride, Module downsample, Device device, DType dtype) {
+        conv1 = registerModule("conv1", new Conv2d(inplanes, planes, 3, stride, 1, 1, false, device, dtype));
+        bn1 = registerModule("bn1", new BatchNorm2d(planes, device, dtype));
+        relu = registerModule("relu", new ReLU());
+        conv2 = registerModule("conv2", new Conv2d(planes, planes, 3, 1, 1, 1, false, device, dtype));
+        bn2 = registerModule("bn2", new BatchNorm2d(planes, device, dtype));
+        this.downsample = downsample == null ? null : registerModule("downsample", downsample);
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        Tensor out = relu.forward(bn1.forward(conv1.forward(x)));
+        out = bn2.forward(conv2.forward(out));
+        Tensor identity = downsample == null ? x : downsample.forward(x);
+        return relu.forward(out.add(identity));
+    }
+
+    /** The batch norm that {@code zero_init_residual} zeroes. */
+    public BatchNorm2d lastBatchNorm() {
+        return bn2;
+    }
+}

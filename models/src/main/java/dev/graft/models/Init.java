@@ -1,0 +1,78 @@
+package dev.graft.models;
+
+import dev.graft.engine.Tensor;
+
+import java.util.SplittableRandom;
+import java.util.random.RandomGenerator;
+
+/**
+ * torchvision's ResNet initialisation with a seeded Java generator (torch's random stream cannot be matched,
+ * so parity tests load torch's initial weights instead): convolutions {@code kaiming_normal_(mode="fan_out",
+ * nonlinearity="relu")}, i.e. N(0, 2 / (out_channels * k * k)); batch norm weight 1, bias 0; {@code fc} keeps
+ * {@code nn.Linear}'s default, U(-1/sqrt(in), 1/sqrt(in)) for weight and bias; {@code zero_init_residual}
+ * zeroes the last batch-norm weight of every block.
+ */
+public final class Init {
+    private Init() {
+    }
+
+    /** Initialises every layer of {@code model} in key order from one generator seeded with {@code seed}. */
+    public static void torchvision(ResNet model, long seed, boolean zeroInitResidual) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        for (Module m : model.namedModules().values()) {
+            if (m instanceof Conv2d c) {
+                kaimingNormalFanOut(c, rng);
+            } else if (m instanceof BatchNorm2d bn) {
+                fill(bn.weight().tensor(), 1);
+                fill(bn.bias().tensor(), 0);
+            } else if (m instanceof Linear l) {
+                linearDefault(l, rng);
+            }
+        }
+        if (zeroInitResidual) {
+            for (Module m : model.namedModules().values()) {
+                if (m instanceof Bottleneck b) {
+                    fill(b.lastBatchNorm().weight().tensor(), 0);
+                } else if (m instanceof BasicBlock b) {
+                    fill(b.lastBatchNorm().weight().tensor(), 0);
+                }
+            }
+        }
+    }
+
+    /** N(0, sqrt(2 / fan_out)), fan_out = out_channels * k * k (grouped or not, as torch computes it). */
+    public static void kaimingNormalFanOut(Conv2d conv, RandomGenerator rng) {
+        Tensor w = conv.weight().tensor();
+        double std = Math.sqrt(2.0 / ((double) conv.outChannels() * conv.kernelSize() * conv.kernelSize()));
+        float[] v = new float[w.numel()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (rng.nextGaussian() * std);
+        }
+        set(w, v);
+    }
+
+    /** {@code nn.Linear.reset_parameters}: kaiming_uniform(a=sqrt(5)) is U(-b, b) with b = 1/sqrt(in); bias the same. */
+    public static void linearDefault(Linear linear, RandomGenerator rng) {
+        double bound = 1.0 / Math.sqrt(linear.inFeatures());
+        uniform(linear.weight().tensor(), bound, rng);
+        if (linear.bias() != null) {
+            uniform(linear.bias().tensor(), bound, rng);
+        }
+    }
+
+    private static void uniform(Tensor t, double bound, RandomGenerator rng) {
+        float[] v = new float[t.numel()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) rng.nextDouble(-bound, bound);
+        }
+        set(t, v);
+    }
+
+    private static void fill(Tensor t, double value) {
+        t.data().backend().fill(t.data(), value);
+    }
+
+    private static void set(Tensor t, float[] values) {
+        t.data().backend().copyFromHost(t.data(), values);
+    }
+}

@@ -1,0 +1,251 @@
+package dev.graft.models;
+
+import dev.graft.engine.DType;
+import dev.graft.engine.Device;
+import dev.graft.engine.Scope;
+import dev.graft.engine.StateDict;
+import dev.graft.engine.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * torchvision's ResNet family (resnet18/34/50/101/152, resnext50_32x4d, resnext101_32x8d, wide_resnet50_2,
+ * wide_resnet101_2, or any {@link ResNetConfig}): conv1 bn1 relu maxpool, layer1..layer4, avgpool, fc, with
+ * torchvision's keys, shapes, order and forward pass ({@code _make_layer}: a 1x1 conv + BN downsample where the
+ * stride or width changes; the stride on the first block of layers 2-4).
+ *
+ * <p>The model owns a detached {@link Scope} for its parameters, buffers and their gradients; close the model
+ * to free them. Activations of a forward pass belong to whatever scope is open when it runs (one per step).
+ * Build on one thread and use it there (scopes are per thread).
+ */
+public final class ResNet extends Module implements AutoCloseable {
+    /** File-metadata keys written by {@link #metadata()}. */
+    public static final String META_ARCHITECTURE = "graft.architecture";
+    public static final String META_CONFIG = "graft.resnet";
+    public static final String META_BATCHNORM_POLICY = "graft.batchnorm_policy";
+
+    private final Scope scope;
+    private final Device device;
+    private final DType dtype;
+    private ResNetConfig config;
+    private final Conv2d conv1;
+    private final BatchNorm2d bn1;
+    private final ReLU relu;
+    private final MaxPool2d maxpool;
+    private final Sequential[] stages = new Sequential[4];
+    private final AdaptiveAvgPool2d avgpool;
+    private Linear fc;
+    private long headSeed;
+
+    private ResNet(ResNetConfig config, Device device, DType dtype) {
+        this.config = config;
+        this.device = device;
+        this.dtype = dtype;
+        this.scope = Scope.detached(config.architecture());
+        try (Scope.Entered in = scope.enter()) {
+            int stem = config.stemChannels();
+            conv1 = registerModule("conv1", new Conv2d(config.inChannels(), stem, 7, 2, 3, 1, false, device, dtype));
+            bn1 = registerModule("bn1", new BatchNorm2d(stem, device, dtype));
+            relu = registerModule("relu", new ReLU());
+            maxpool = registerModule("maxpool", new MaxPool2d(3, 2, 1));
+            int inplanes = stem;
+            for (int s = 0; s < 4; s++) {
+                int planes = config.planes()[s];
+                stages[s] = registerModule("layer" + (s + 1), makeLayer(inplanes, planes, config.layers()[s], s == 0 ? 1 : 2));
+                inplanes = planes * config.block().expansion();
+            }
+            avgpool = registerModule("avgpool", new AdaptiveAvgPool2d());
+            fc = registerModule("fc", new Linear(config.featureWidth(), config.numClasses(), true, device, dtype));
+        } catch (RuntimeException e) {
+            scope.close();
+            throw e;
+        }
+    }
+
+    /** torchvision's {@code _make_layer}. */
+    private Sequential makeLayer(int inplanes, int planes, int blocks, int stride) {
+        int out = planes * config.block().expansion();
+        Module downsample = null;
+        if (stride != 1 || inplanes != out) {
+            downsample = new Sequential(new Conv2d(inplanes, out, 1, stride, 0, 1, false, device, dtype),
+                    new BatchNorm2d(out, device, dtype));
+        }
+        List<Module> layers = new ArrayList<>();
+        layers.add(block(inplanes, planes, stride, downsample));
+        for (int i = 1; i < blocks; i++) {
+            layers.add(block(out, planes, 1, null));
+        }
+        return new Sequential(layers);
+    }
+
+    private Module block(int inplanes, int planes, int stride, Module downsample) {
+        return config.block() == BlockType.BASIC
+                ? new BasicBlock(inplanes, planes, stride, downsample, device, dtype)
+                : new Bottleneck(inplanes, planes, stride, downsample, config.groups(), config.widthPerGroup(), device, dtype);
+    }
+
+    // ---- construction -------------------------------------------------------------------------------------
+
+    /** A builder for a named architecture ({@link ResNetConfig#architectures()}). */
+    public static ResNetBuilder builder(String architecture) {
+        return new ResNetBuilder(ResNetConfig.named(architecture, 1000));
+    }
+
+    public static ResNetBuilder builder(ResNetConfig config) {
+        return new ResNetBuilder(config);
+    }
+
+    /** Allocates the layers (zeros; BN weight 1, running var 1) in a new scope; {@link ResNetBuilder} initialises. */
+    static ResNet allocate(ResNetConfig config, Device device, DType dtype, long headSeed) {
+        ResNet m = new ResNet(config, device, dtype);
+        m.headSeed = headSeed;
+        return m;
+    }
+
+    /**
+     * A model for {@code state}: its architecture from the {@link #META_CONFIG} metadata when present, else
+     * inferred from keys and shapes ({@link ArchitectureInference}); loaded strictly; the batch-norm policy
+     * restored from {@link #META_BATCHNORM_POLICY} when present.
+     */
+    public static ResNet fromStateDict(StateDict state, Device device) {
+        String described = state.metadata().get(META_CONFIG);
+        ResNetConfig config = described != null ? ResNetConfig.parse(described) : ArchitectureInference.infer(state);
+        return fromStateDict(state, config, device);
+    }
+
+    /** As {@link #fromStateDict(StateDict, Device)} with the architecture given (classes and channels still read from the keys). */
+    public static ResNet fromStateDict(StateDict state, String architecture, Device device) {
+        ResNetConfig inferred = ArchitectureInference.infer(state);
+        ResNetConfig named = ResNetConfig.named(architecture, inferred.numClasses()).withInChannels(inferred.inChannels());
+        return fromStateDict(state, named, device);
+    }
+
+    private static ResNet fromStateDict(StateDict state, ResNetConfig config, Device device) {
+        ResNet m = builder(config).device(device).initialize(false).build();
+        try {
+            m.load(state, true);
+            String policy = state.metadata().get(META_BATCHNORM_POLICY);
+            if (policy != null) {
+                m.setBatchNormPolicy(BatchNormPolicy.parse(policy));
+            }
+            return m;
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    // ---- forward ----------------------------------------------------------------------------------------
+
+    /** Logits [N, classes] for images [N, inChannels, H, W]. */
+    @Override
+    public Tensor forward(Tensor x) {
+        return fc.forward(features(x));
+    }
+
+    /** Pooled features [N, featureWidth] that feed {@code fc} (for caching a frozen backbone's output). */
+    public Tensor features(Tensor x) {
+        if (x.shape().rank() != 4 || x.dim(1) != config.inChannels()) {
+            throw new ModelException(config.architecture() + " expects images [N, " + config.inChannels()
+                    + ", H, W], got " + x.shape() + (x.shape().rank() == 4 && x.dim(1) == 3 && config.inChannels() == 1
+                    ? " (the model was adapted to grayscale: pass one channel)" : ""));
+        }
+        Tensor y = maxpool.forward(relu.forward(bn1.forward(conv1.forward(x))));
+        for (Sequential stage : stages) {
+            y = stage.forward(y);
+        }
+        return avgpool.forward(y).flatten(1);
+    }
+
+    // ---- surgery ----------------------------------------------------------------------------------------
+
+    /**
+     * A new {@code fc} for {@code numClasses}, initialised like a fresh {@code nn.Linear}, trainable, in the
+     * model's scope; the old head is freed. Build optimizers after this call.
+     */
+    public ResNet replaceHead(int numClasses) {
+        return replaceHead(numClasses, headSeed++);
+    }
+
+    public ResNet replaceHead(int numClasses, long seed) {
+        Linear old = fc;
+        try (Scope.Entered in = scope.enter()) {
+            Linear head = new Linear(config.featureWidth(), numClasses, true, device, dtype);
+            Init.linearDefault(head, new SplittableRandom(seed));
+            fc = registerModule("fc", head);
+        }
+        for (Parameter p : old.namedParameters().values()) {
+            p.tensor().close();
+        }
+        config = config.withNumClasses(numClasses);
+        return this;
+    }
+
+    /**
+     * Turns the RGB stem into a one-channel stem by summing conv1's kernels over R, G and B (timm's
+     * {@code in_chans=1}, fastai's {@code n_in=1}): a gray image then gives the logits the RGB model gives
+     * that image replicated to three channels. Call after loading RGB weights, before building optimizers.
+     */
+    public ResNet adaptToGrayscale() {
+        if (config.inChannels() == 1) {
+            return this;
+        }
+        if (config.inChannels() != 3) {
+            throw new ModelException("adaptToGrayscale needs an RGB stem, this one takes " + config.inChannels() + " channels");
+        }
+        conv1.sumInputChannels();
+        config = config.withInChannels(1);
+        return this;
+    }
+
+    // ---- description ------------------------------------------------------------------------------------
+
+    public ResNetConfig config() {
+        return config;
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    public Linear fc() {
+        return fc;
+    }
+
+    public Conv2d conv1() {
+        return conv1;
+    }
+
+    /** Architecture name, full configuration and batch-norm policy, for file metadata. */
+    @Override
+    public Map<String, String> metadata() {
+        Map<String, String> m = super.metadata();
+        m.put(META_ARCHITECTURE, config.architecture());
+        m.put(META_CONFIG, config.describe());
+        m.put(META_BATCHNORM_POLICY, batchNormPolicy().metadataValue());
+        return m;
+    }
+
+    /** Bytes of parameter, buffer and gradient storage the model's scope holds. */
+    public long liveBytes() {
+        return scope.liveBytes();
+    }
+
+    /** Frees every parameter, buffer and gradient. */
+    @Override
+    public void close() {
+        scope.close();
+    }
+
+    @Override
+    public String toString() {
+        return config + " on " + device + ", batch norm " + batchNormPolicy().metadataValue();
+    }
+}

@@ -1,0 +1,217 @@
+package dev.graft.models;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The shape of a ResNet, as torchvision's {@code ResNet(block, layers, num_classes, groups, width_per_group)}
+ * plus two widths torchvision fixes: {@code stemChannels} (its {@code inplanes}, 64) and {@code planes}, the
+ * per-stage planes (64, 128, 256, 512). Narrower values build the small models that parity fixtures use; with
+ * the defaults the topology and every key and shape equal torchvision's. {@code inChannels} is 3 (RGB) or 1
+ * (grayscale, see {@link ResNet#adaptToGrayscale()}).
+ */
+public final class ResNetConfig {
+    public static final int[] TORCHVISION_PLANES = {64, 128, 256, 512};
+    public static final int TORCHVISION_STEM = 64;
+
+    private static final Map<String, ResNetConfig> NAMED = new LinkedHashMap<>();
+
+    static {
+        NAMED.put("resnet18", of(BlockType.BASIC, 2, 2, 2, 2));
+        NAMED.put("resnet34", of(BlockType.BASIC, 3, 4, 6, 3));
+        NAMED.put("resnet50", of(BlockType.BOTTLENECK, 3, 4, 6, 3));
+        NAMED.put("resnet101", of(BlockType.BOTTLENECK, 3, 4, 23, 3));
+        NAMED.put("resnet152", of(BlockType.BOTTLENECK, 3, 8, 36, 3));
+        NAMED.put("resnext50_32x4d", of(BlockType.BOTTLENECK, 3, 4, 6, 3).withGroups(32, 4));
+        NAMED.put("resnext101_32x8d", of(BlockType.BOTTLENECK, 3, 4, 23, 3).withGroups(32, 8));
+        NAMED.put("wide_resnet50_2", of(BlockType.BOTTLENECK, 3, 4, 6, 3).withGroups(1, 128));
+        NAMED.put("wide_resnet101_2", of(BlockType.BOTTLENECK, 3, 4, 23, 3).withGroups(1, 128));
+    }
+
+    private final BlockType block;
+    private final int[] layers;
+    private final int groups;
+    private final int widthPerGroup;
+    private final int numClasses;
+    private final int inChannels;
+    private final int stemChannels;
+    private final int[] planes;
+
+    public ResNetConfig(BlockType block, int[] layers, int groups, int widthPerGroup, int numClasses, int inChannels,
+                        int stemChannels, int[] planes) {
+        if (layers.length != 4 || Arrays.stream(layers).anyMatch(n -> n < 1)) {
+            throw new ModelException("a ResNet has 4 stages of at least one block each, got " + Arrays.toString(layers));
+        }
+        if (planes.length != 4 || Arrays.stream(planes).anyMatch(n -> n < 1) || stemChannels < 1) {
+            throw new ModelException("planes must be 4 positive widths and the stem width positive, got planes "
+                    + Arrays.toString(planes) + ", stem " + stemChannels);
+        }
+        if (groups < 1 || widthPerGroup < 1 || numClasses < 1 || inChannels < 1) {
+            throw new ModelException("groups, width per group, classes and input channels must be >= 1");
+        }
+        if (block == BlockType.BASIC && (groups != 1 || widthPerGroup != 64)) {
+            throw new ModelException("BasicBlock only supports groups=1 and width_per_group=64 (as torchvision); "
+                    + "got groups " + groups + ", width_per_group " + widthPerGroup);
+        }
+        for (int p : planes) {
+            if (block == BlockType.BOTTLENECK && Bottleneck.innerWidth(p, groups, widthPerGroup) < 1) {
+                throw new ModelException("bottleneck width floor(" + p + " * " + widthPerGroup + " / 64) * " + groups
+                        + " is 0; use more planes or a larger width per group");
+            }
+        }
+        this.block = block;
+        this.layers = layers.clone();
+        this.groups = groups;
+        this.widthPerGroup = widthPerGroup;
+        this.numClasses = numClasses;
+        this.inChannels = inChannels;
+        this.stemChannels = stemChannels;
+        this.planes = planes.clone();
+    }
+
+    /** torchvision widths, 1000 classes, RGB. */
+    public static ResNetConfig of(BlockType block, int... layers) {
+        return new ResNetConfig(block, layers, 1, 64, 1000, 3, TORCHVISION_STEM, TORCHVISION_PLANES);
+    }
+
+    /** One of {@link #architectures()}, e.g. {@code named("resnet50", 2)}. */
+    public static ResNetConfig named(String architecture, int numClasses) {
+        ResNetConfig c = NAMED.get(architecture.trim().toLowerCase(Locale.ROOT));
+        if (c == null) {
+            throw new ModelException("unknown architecture '" + architecture + "'; known: " + NAMED.keySet());
+        }
+        return c.withNumClasses(numClasses);
+    }
+
+    public static java.util.Set<String> architectures() {
+        return java.util.Collections.unmodifiableSet(NAMED.keySet());
+    }
+
+    /** The torchvision name this config equals (ignoring classes and input channels), or "custom". */
+    public String architecture() {
+        for (Map.Entry<String, ResNetConfig> e : NAMED.entrySet()) {
+            if (e.getValue().withNumClasses(numClasses).withInChannels(inChannels).equals(this)) {
+                return e.getKey();
+            }
+        }
+        return "custom";
+    }
+
+    public ResNetConfig withNumClasses(int n) {
+        return new ResNetConfig(block, layers, groups, widthPerGroup, n, inChannels, stemChannels, planes);
+    }
+
+    public ResNetConfig withInChannels(int n) {
+        return new ResNetConfig(block, layers, groups, widthPerGroup, numClasses, n, stemChannels, planes);
+    }
+
+    public ResNetConfig withGroups(int g, int widthPerGroup) {
+        return new ResNetConfig(block, layers, g, widthPerGroup, numClasses, inChannels, stemChannels, planes);
+    }
+
+    /** Narrower (or wider) stem and stages than torchvision's 64 / (64, 128, 256, 512). */
+    public ResNetConfig withWidths(int stem, int... stagePlanes) {
+        return new ResNetConfig(block, layers, groups, widthPerGroup, numClasses, inChannels, stem, stagePlanes);
+    }
+
+    public BlockType block() {
+        return block;
+    }
+
+    public int[] layers() {
+        return layers.clone();
+    }
+
+    public int groups() {
+        return groups;
+    }
+
+    public int widthPerGroup() {
+        return widthPerGroup;
+    }
+
+    public int numClasses() {
+        return numClasses;
+    }
+
+    public int inChannels() {
+        return inChannels;
+    }
+
+    public int stemChannels() {
+        return stemChannels;
+    }
+
+    public int[] planes() {
+        return planes.clone();
+    }
+
+    /** Width of the pooled features that feed {@code fc}: planes[3] * expansion (512 or 2048 in torchvision). */
+    public int featureWidth() {
+        return planes[3] * block.expansion();
+    }
+
+    /**
+     * One line for file metadata, parsed back by {@link #parse}: {@code block=bottleneck layers=3,4,6,3 groups=32
+     * width_per_group=4 stem=64 planes=64,128,256,512 classes=2 in_channels=3}.
+     */
+    public String describe() {
+        return "block=" + block.key() + " layers=" + join(layers) + " groups=" + groups + " width_per_group="
+                + widthPerGroup + " stem=" + stemChannels + " planes=" + join(planes) + " classes=" + numClasses
+                + " in_channels=" + inChannels;
+    }
+
+    public static ResNetConfig parse(String text) {
+        Map<String, String> f = new LinkedHashMap<>();
+        for (String part : text.trim().split("\\s+")) {
+            int eq = part.indexOf('=');
+            if (eq <= 0) {
+                throw new ModelException("bad ResNet config '" + text + "': expected key=value pairs as describe() writes");
+            }
+            f.put(part.substring(0, eq), part.substring(eq + 1));
+        }
+        try {
+            return new ResNetConfig(BlockType.valueOf(f.get("block").toUpperCase(Locale.ROOT)), ints(f.get("layers")),
+                    Integer.parseInt(f.get("groups")), Integer.parseInt(f.get("width_per_group")),
+                    Integer.parseInt(f.get("classes")), Integer.parseInt(f.get("in_channels")),
+                    Integer.parseInt(f.get("stem")), ints(f.get("planes")));
+        } catch (RuntimeException e) {
+            if (e instanceof ModelException m) {
+                throw m;
+            }
+            throw new ModelException("bad ResNet config '" + text + "': " + e.getMessage());
+        }
+    }
+
+    private static int[] ints(String csv) {
+        return Arrays.stream(csv.split(",")).mapToInt(Integer::parseInt).toArray();
+    }
+
+    private static String join(int[] v) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < v.length; i++) {
+            b.append(i == 0 ? "" : ",").append(v[i]);
+        }
+        return b.toString();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ResNetConfig c && c.block == block && Arrays.equals(c.layers, layers) && c.groups == groups
+                && c.widthPerGroup == widthPerGroup && c.numClasses == numClasses && c.inChannels == inChannels
+                && c.stemChannels == stemChannels && Arrays.equals(c.planes, planes);
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(layers) * 31 + block.hashCode() + 7 * groups + widthPerGroup + 13 * numClasses;
+    }
+
+    @Override
+    public String toString() {
+        String a = architecture();
+        return a.equals("custom") ? "ResNet(" + describe() + ")" : a + "(classes=" + numClasses + ", in_channels=" + inChannels + ")";
+    }
+}
