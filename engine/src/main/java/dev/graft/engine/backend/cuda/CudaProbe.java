@@ -44,6 +44,10 @@ final class CudaProbe {
         cudart.cudaRuntimeGetVersion(runtime);
         int[] count = new int[1];
         int rc = cudart.cudaGetDeviceCount(count);
+        if (rc == cudart.cudaErrorInsufficientDriver && driver[0] == 0) {
+            throw new Unavailable("the NVIDIA driver does not work: libcuda.so.1 loads but reports no CUDA version (a stub, "
+                    + "or no kernel module); the CUDA runtime is " + CudaInfo.cudaVersion(runtime[0]));
+        }
         if (rc == cudart.cudaErrorInsufficientDriver) {
             throw new Unavailable("the NVIDIA driver is too old: it supports CUDA " + CudaInfo.cudaVersion(driver[0])
                     + " but the CUDA runtime is " + CudaInfo.cudaVersion(runtime[0]) + "; CUDA 13 needs driver 580 or newer");
