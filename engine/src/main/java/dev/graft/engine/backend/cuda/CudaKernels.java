@@ -2,8 +2,7 @@ package dev.graft.engine.backend.cuda;
 
 import org.bytedeco.cuda.cudart.CUfunc_st;
 import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.javacpp.LongPointer;
-import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -63,13 +62,21 @@ final class CudaKernels implements AutoCloseable {
         }
         ctx.makeCurrent();
         CUfunc_st f = function(source, kernel);
-        try (BytePointer values = new BytePointer(args.bytes()); LongPointer params = new LongPointer(args.count())) {
-            for (int i = 0; i < args.count(); i++) {
-                params.put(i, values.address() + args.offset(i));
-            }
-            CudaCheck.driver(cuLaunchKernel(f, (int) blocks, 1, 1, BLOCK, 1, 1, 0, ctx.stream(), params, (Pointer) null),
+        // kernelParams: an array of host addresses, one per parameter, each pointing at that parameter's value.
+        // (The PointerPointer overload passes the array itself; the Pointer overload is @ByPtrPtr and would not.)
+        try (BytePointer values = new BytePointer(args.bytes()); PointerPointer<BytePointer> params = parameterArray(values, args)) {
+            CudaCheck.driver(cuLaunchKernel(f, (int) blocks, 1, 1, BLOCK, 1, 1, 0, ctx.stream(), params, (PointerPointer<?>) null),
                     "cuLaunchKernel(" + kernel + ")");
         }
+    }
+
+    /** The {@code kernelParams} array for {@code args} whose packed bytes are in {@code values} (the caller closes both). */
+    static PointerPointer<BytePointer> parameterArray(BytePointer values, KernelArgs args) {
+        PointerPointer<BytePointer> params = new PointerPointer<>(args.count());
+        for (int i = 0; i < args.count(); i++) {
+            params.put(i, DevicePointer.of(values.address() + args.offset(i)));
+        }
+        return params;
     }
 
     private synchronized CUfunc_st function(Source source, String kernel) {

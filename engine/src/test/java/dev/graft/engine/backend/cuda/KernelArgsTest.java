@@ -1,5 +1,7 @@
 package dev.graft.engine.backend.cuda;
 
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.PointerPointer;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -26,6 +28,21 @@ class KernelArgsTest {
         assertEquals(3, b.getLong(32));
         assertEquals(5, b.getLong(48));
         assertEquals(99, b.getLong(56));
+    }
+
+    /** The launch array holds, per parameter, the host address of its value (JavaCPP's native memory; no GPU). */
+    @Test
+    void theParameterArrayPointsAtEachValue() {
+        KernelArgs a = new KernelArgs().ptr(0x7f00001234L).i32(-3).f32(0.25f).struct(new long[] {11, 12}).f64(-1.5);
+        try (BytePointer values = new BytePointer(a.bytes()); PointerPointer<BytePointer> params = CudaKernels.parameterArray(values, a)) {
+            assertEquals(0x7f00001234L, params.get(BytePointer.class, 0).getLong(0));
+            assertEquals(-3, params.get(BytePointer.class, 1).getInt(0));
+            assertEquals(0.25f, params.get(BytePointer.class, 2).getFloat(0));
+            assertEquals(11, params.get(BytePointer.class, 3).getLong(0));
+            assertEquals(12, params.get(BytePointer.class, 3).getLong(8));
+            assertEquals(-1.5, params.get(BytePointer.class, 4).getDouble(0));
+            assertEquals(values.address() + a.offset(4), params.get(4).address());
+        }
     }
 
     @Test
