@@ -6,7 +6,6 @@ import dev.graft.engine.DeviceException;
 import dev.graft.engine.Layout;
 import dev.graft.engine.NDArray;
 import dev.graft.engine.Shape;
-import dev.graft.engine.ShapeException;
 import dev.graft.engine.backend.AdamWSpec;
 import dev.graft.engine.backend.Backend;
 import dev.graft.engine.backend.BatchNormGrads;
@@ -16,7 +15,8 @@ import dev.graft.engine.backend.Pool2dSpec;
 import dev.graft.engine.backend.Pooled;
 import dev.graft.engine.backend.SgdSpec;
 import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.javacpp.IntPointer;
+
+import static dev.graft.engine.backend.cuda.CudaArrays.addr;
 
 /**
  * The cuda backend: cuDNN (convolution, batch norm, pooling, ReLU, log-softmax), cuBLAS (gemm, axpy, scal) and
@@ -39,14 +39,13 @@ public final class CudaBackend implements Backend {
     private final CudaContext ctx;
     private final Device device;
     private final CudnnConvolution conv;
-    private final CudnnBatchNorm bn;
+    private final BatchNormOps bn;
     private final CudnnPooling pool;
     private final CudnnActivation act;
     private final CudnnSoftmax softmax;
     private final CublasOps blas;
     private final ElementwiseKernels ew;
     private final ReductionKernels reduce;
-    private final BatchNormKernels bnKernels;
     private final LossKernels loss;
     private final OptimizerKernels optim;
 
@@ -62,15 +61,14 @@ public final class CudaBackend implements Backend {
         this.device = Device.cuda(index);
         this.ctx = new CudaContext(d, math);
         this.conv = new CudnnConvolution(ctx);
-        this.bn = new CudnnBatchNorm(ctx);
         this.pool = new CudnnPooling(ctx);
         this.act = new CudnnActivation(ctx);
         this.softmax = new CudnnSoftmax(ctx);
         this.blas = new CublasOps(ctx);
+        this.bn = new BatchNormOps(ctx, blas);
         this.ew = new ElementwiseKernels(ctx.kernels);
         this.reduce = new ReductionKernels(ctx);
-        this.bnKernels = new BatchNormKernels(ctx.kernels);
-        this.loss = new LossKernels(ctx.kernels);
+        this.loss = new LossKernels(ctx);
         this.optim = new OptimizerKernels(ctx.kernels);
     }
 
@@ -380,78 +378,29 @@ public final class CudaBackend implements Backend {
 
     @Override
     public BatchNormStats batchNormTraining(NDArray x, NDArray gamma, NDArray beta, double eps) {
-        NDArray xr = rowMajor(x);
-        Shape xs = x.shape();
-        int c = xs.dim(1);
-        long m = (long) xs.numel() / Math.max(1, c);
-        NDArray y = out(xs);
+        int c = x.shape().dim(1);
+        NDArray y = out(x.shape());
         NDArray mean = out(Shape.of(c));
         NDArray variance = out(Shape.of(c));
-        DeviceAllocator.Block invStd = ctx.scratch(4L * c);
-        DeviceAllocator.Block runningMean = ctx.scratch(4L * c);
-        try {
-            bn.training(addr(xr), xs, addr(gamma), addr(beta), eps, addr(y), addr(mean), invStd.address(), runningMean.address(),
-                    addr(variance));
-        } finally {
-            ctx.allocator.release(invStd);
-            ctx.allocator.release(runningMean);
-        }
-        // cuDNN left the unbiased variance (divided by M-1); the SPI returns the biased one (divided by M).
-        if (m > 1) {
-            blas.scal(c, (float) ((m - 1) / (double) m), addr(variance));
-        } else {
-            ctx.zero(addr(variance), 4L * c);
-        }
+        bn.training(rowMajor(x), gamma, beta, eps, y, mean, variance);
         return new BatchNormStats(y, mean, variance);
     }
 
     @Override
     public NDArray batchNormInference(NDArray x, NDArray gamma, NDArray beta, NDArray mean, NDArray variance, double eps) {
-        NDArray xr = rowMajor(x);
         NDArray y = out(x.shape());
-        bn.inference(addr(xr), x.shape(), addr(gamma), addr(beta), addr(mean), addr(variance), eps, addr(y));
+        bn.inference(rowMajor(x), gamma, beta, mean, variance, eps, y);
         return y;
     }
 
     @Override
     public BatchNormGrads batchNormBackward(NDArray dy, NDArray x, NDArray gamma, NDArray mean, NDArray variance,
                                             double eps, boolean batchStatistics, boolean needInput, boolean needParams) {
-        NDArray xr = rowMajor(x);
-        NDArray dyr = rowMajor(dy);
-        Shape xs = x.shape();
-        int n = xs.dim(0);
-        int c = xs.dim(1);
-        long hw = (long) xs.numel() / Math.max(1, (long) n * c);
-        NDArray dx = needInput ? out(xs) : null;
-        NDArray dgamma = needParams ? out(Shape.of(c)) : null;
-        NDArray dbeta = needParams ? out(Shape.of(c)) : null;
-        if (batchStatistics) {
-            // cuDNN always writes dx, dgamma and dbeta: unneeded ones go to scratch (separate blocks keep each aligned).
-            DeviceAllocator.Block invStd = ctx.scratch(4L * c);
-            DeviceAllocator.Block dxScratch = needInput ? DeviceAllocator.Block.EMPTY : ctx.scratch(4L * xs.numel());
-            DeviceAllocator.Block dgScratch = needParams ? DeviceAllocator.Block.EMPTY : ctx.scratch(4L * c);
-            DeviceAllocator.Block dbScratch = needParams ? DeviceAllocator.Block.EMPTY : ctx.scratch(4L * c);
-            try {
-                bnKernels.invStd(invStd.address(), addr(variance), eps, c);
-                bn.backward(addr(dyr), addr(xr), xs, addr(gamma), addr(mean), invStd.address(), eps,
-                        needInput ? addr(dx) : dxScratch.address(),
-                        needParams ? addr(dgamma) : dgScratch.address(),
-                        needParams ? addr(dbeta) : dbScratch.address());
-            } finally {
-                ctx.allocator.release(invStd);
-                ctx.allocator.release(dxScratch);
-                ctx.allocator.release(dgScratch);
-                ctx.allocator.release(dbScratch);
-            }
-        } else {
-            // Fixed statistics (eval mode): the inference formula, dx = dy * gamma * invstd, no terms through the mean.
-            if (needInput) {
-                bnKernels.frozenInputGrad(addr(dx), addr(dyr), addr(gamma), addr(variance), eps, c, hw, xs.numel());
-            }
-            if (needParams) {
-                bnKernels.paramGrads(addr(dgamma), addr(dbeta), addr(dyr), addr(xr), addr(mean), addr(variance), eps, n, c, hw);
-            }
-        }
+        Shape c = Shape.of(x.shape().dim(1));
+        NDArray dx = needInput ? out(x.shape()) : null;
+        NDArray dgamma = needParams ? out(c) : null;
+        NDArray dbeta = needParams ? out(c) : null;
+        bn.backward(rowMajor(dy), rowMajor(x), gamma, mean, variance, eps, batchStatistics, dx, dgamma, dbeta);
         return new BatchNormGrads(dx, dgamma, dbeta);
     }
 
@@ -538,53 +487,16 @@ public final class CudaBackend implements Backend {
 
     @Override
     public NDArray nllLoss(NDArray logProbs, int[] labels, float[] classWeights, double labelSmoothing) {
-        NDArray out = out(Shape.scalar());
-        withLabels(logProbs, labels, classWeights, (lab, w, norm) -> loss.forward(addr(out), addr(logProbs), lab, w,
-                logProbs.shape().dim(0), logProbs.shape().dim(1), labelSmoothing, norm));
-        return out;
+        NDArray loss = out(Shape.scalar());
+        this.loss.forward(loss, logProbs, labels, classWeights, labelSmoothing);
+        return loss;
     }
 
     @Override
     public NDArray nllLossBackward(NDArray dLoss, NDArray logProbs, int[] labels, float[] classWeights, double labelSmoothing) {
         NDArray g = out(logProbs.shape());
-        withLabels(logProbs, labels, classWeights, (lab, w, norm) -> loss.backward(addr(g), addr(dLoss), lab, w,
-                logProbs.shape().dim(0), logProbs.shape().dim(1), labelSmoothing, norm));
+        loss.backward(g, dLoss, labels, classWeights, labelSmoothing);
         return g;
-    }
-
-    private interface LabelsOnDevice {
-        void run(long labels, long weights, double norm);
-    }
-
-    /** Uploads labels (int32) and class weights for one loss kernel; checks labels, since a bad one would read out of bounds. */
-    private void withLabels(NDArray logProbs, int[] labels, float[] weights, LabelsOnDevice body) {
-        int n = logProbs.shape().dim(0);
-        int c = logProbs.shape().dim(1);
-        if (labels.length != n) {
-            throw ShapeException.of("nll_loss", "one label per row", "input", logProbs.shape(), "labels", labels.length);
-        }
-        double norm = 0;
-        for (int y : labels) {
-            if (y < 0 || y >= c) {
-                throw ShapeException.of("nll_loss", "labels must be class indices in [0, " + c + ")", "label", y);
-            }
-            norm += weights == null ? 1 : weights[y];
-        }
-        long labelBytes = 4L * n;
-        DeviceAllocator.Block scratch = ctx.scratch(labelBytes + (weights == null ? 0 : 4L * c));
-        try (IntPointer hostLabels = new IntPointer(labels)) {
-            ctx.upload(scratch.address(), hostLabels, labelBytes);
-            long w = 0;
-            if (weights != null) {
-                w = scratch.address() + labelBytes;
-                try (FloatPointer hostWeights = new FloatPointer(weights)) {
-                    ctx.upload(w, hostWeights, 4L * c);
-                }
-            }
-            body.run(scratch.address(), w, norm);
-        } finally {
-            ctx.allocator.release(scratch);
-        }
     }
 
     // ---- optimizers -------------------------------------------------------------------------------------------
@@ -632,14 +544,6 @@ public final class CudaBackend implements Backend {
     }
 
     // ---- helpers ----------------------------------------------------------------------------------------------
-
-    /** The device address of an array of this backend (checks that its scope is still open). */
-    private static long addr(NDArray a) {
-        if (!(a.buffer() instanceof DeviceBuffer d)) {
-            throw new DeviceException("expected a cuda array, got " + a);
-        }
-        return d.address();
-    }
 
     /** {@code a} in physical row-major (NCHW) order: itself, or a transposed copy in the current scope. */
     private NDArray rowMajor(NDArray a) {
