@@ -13,7 +13,8 @@
 # Results go to $OUT (default .device/out-gpu), at most 8 files: summary.log (everything printed),
 # cuda-libs.txt, TEST-junit-jupiter.xml, graft-conv.json, torch-conv.json, hs_err_pid*.log after a JVM crash.
 # Environment: OUT, QUICK=1 (batch 8, few iterations), SKIP_BENCH=1, BENCH_ARGS (extra CudaConvBench
-# arguments), PYTHON (a python3 with CUDA torch), GPU_REQUIRED (default true), TEST_TIMEOUT (s, default 420).
+# arguments), PYTHON (a python3 with CUDA torch), GPU_REQUIRED (default true), TEST_TIMEOUT (s, default 420),
+# JAVA_OPTS (default -Xmx16g -Dorg.bytedeco.javacpp.nopointergc=true, as the project's Surefire runs).
 # Exit status: 0 when the tests and the doctor passed, else 1.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -29,6 +30,8 @@ OUT=$(cd "$OUT" && pwd)
 SCRATCH=$(mktemp -d)
 step() { printf '\n==== %s  [%s]\n' "$*" "$(date -u +%H:%M:%S)"; }
 export GPU_REQUIRED=${GPU_REQUIRED:-true}
+# As the project's Surefire runs: native memory is freed explicitly, never by JavaCPP's GC thread.
+export JAVA_OPTS=${JAVA_OPTS:--Xmx16g -Dorg.bytedeco.javacpp.nopointergc=true}
 
 main() {
 

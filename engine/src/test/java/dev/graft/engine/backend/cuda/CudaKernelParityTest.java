@@ -159,18 +159,30 @@ class CudaKernelParityTest {
     }
 
     @Test
-    void reluForwardAndBackward() {
+    void reluOfEdgeValues() {
         try (Scope s = Scope.open()) {
-            float[] v = {-2, -0f, 0, 1e-30f, 3, -1e-30f, 7, Float.NaN};
-            NDArray[] x = pair(gpu, v, 8);
-            float[] y = gpu.relu(x[0]).toFloatArray();
-            assertArrayEquals(new float[] {0, 0, 0, 1e-30f, 3, 0, 7, Float.NaN}, y);
-            float[] dy = {1, 2, 3, 4, 5, 6, 7, 8};
-            NDArray[] g = pair(gpu, dy, 8);
-            NDArray[] out = pair(gpu, new float[] {0, 0, 0, 1e-30f, 3, 0, 7, Float.NaN}, 8);
-            assertArrayEquals(new float[] {0, 0, 0, 4, 5, 0, 7, 0}, gpu.reluBackward(g[0], out[0]).toFloatArray());
-            assertArrayEquals(ref.reluBackward(g[1], out[1]).toFloatArray(), gpu.reluBackward(g[0], out[0]).toFloatArray());
+            NDArray[] x = pair(gpu, new float[] {-2, -0f, 0, 1e-30f, 3, -1e-30f, 7}, 7);
+            assertUlps("relu edge values", gpu.relu(x[0]), ref.relu(x[1]), 0);
+            NDArray[] g = pair(gpu, new float[] {1, 2, 3, 4, 5, 6, 7}, 7);
+            NDArray[] y = pair(gpu, new float[] {0, 0, 0, 1e-30f, 3, 0, 7}, 7);
+            assertUlps("relu backward edge values", gpu.reluBackward(g[0], y[0]), ref.reluBackward(g[1], y[1]), 0);
         }
+    }
+
+    /** torch.relu keeps NaN; its backward (threshold_backward: grad where y > 0) gives 0 there. */
+    @Test
+    void reluNaNFollowsTorch() {
+        try (Scope s = Scope.open()) {
+            NDArray[] x = pair(gpu, new float[] {Float.NaN, 1, -1}, 3);
+            assertUlps("relu(NaN)", gpu.relu(x[0]), ref.relu(x[1]), 0);
+            NDArray[] g = pair(gpu, new float[] {5, 5, 5}, 3);
+            NDArray[] y = pair(gpu, new float[] {Float.NaN, 1, 0}, 3);
+            assertUlps("relu backward at NaN", gpu.reluBackward(g[0], y[0]), ref.reluBackward(g[1], y[1]), 0);
+        }
+    }
+
+    @Test
+    void reluForwardAndBackward() {
         Random r = new Random(5);
         try (Scope s = Scope.open()) {
             NDArray[] x = pair(gpu, r, 3, 4, 9, 9);

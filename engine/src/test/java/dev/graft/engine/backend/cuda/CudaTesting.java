@@ -80,7 +80,7 @@ final class CudaTesting {
         return pair(gpu, uniform(r, Shape.of(shape).numel()), shape);
     }
 
-    /** max|gpu - ref| <= relTol * scale, with scale = max|ref| (or 1 when the reference is all zeros). */
+    /** max|gpu - ref| <= relTol * scale, with scale = max|ref| (or 1 when the reference is all zeros); NaN matches NaN. */
     static void assertNear(String what, NDArray gpu, NDArray ref, double relTol) {
         double[] r = ref.toDoubleArray();
         double scale = 0;
@@ -97,6 +97,9 @@ final class CudaTesting {
         int worst = -1;
         double err = 0;
         for (int i = 0; i < r.length; i++) {
+            if (Double.isNaN(r[i]) && Float.isNaN(g[i])) {
+                continue;
+            }
             double e = Math.abs(g[i] - r[i]);
             if (!(e <= err)) {
                 err = e;
@@ -109,12 +112,15 @@ final class CudaTesting {
         }
     }
 
-    /** Per element |gpu - ref| <= ulps * 2^-24 * |ref|: for results that are one rounding of the exact value. */
+    /** Per element |gpu - ref| <= ulps * 2^-24 * |ref| (-0 equals 0, NaN matches NaN): for results that are one rounding of the exact value. */
     static void assertUlps(String what, NDArray gpu, NDArray ref, double ulps) {
         assertEquals(ref.shape(), gpu.shape(), what + ": shape");
         float[] g = gpu.toFloatArray();
         double[] r = ref.toDoubleArray();
         for (int i = 0; i < r.length; i++) {
+            if (Double.isNaN(r[i]) && Float.isNaN(g[i])) {
+                continue;
+            }
             double e = Math.abs(g[i] - r[i]);
             if (!(e <= ulps * U * Math.abs(r[i]) + Float.MIN_NORMAL)) {
                 fail(String.format("%s: element %d: gpu %s, reference %s (error %.3e > %.1f ulps)", what, i, g[i], r[i], e, ulps));
