@@ -158,7 +158,7 @@ final class CudaContext implements AutoCloseable {
                 allHandles.clear();
             }
             allocator.close();
-            cudaStreamDestroy(stream);
+            CudaCheck.cuda(cudaStreamDestroy(stream), "cudaStreamDestroy");
             one.close();
             zero.close();
             closed = true;

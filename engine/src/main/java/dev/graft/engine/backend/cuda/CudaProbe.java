@@ -40,8 +40,9 @@ final class CudaProbe {
         load(cudart.class, "the CUDA runtime");
         int[] driver = new int[1];
         int[] runtime = new int[1];
-        cudart.cudaDriverGetVersion(driver);
-        cudart.cudaRuntimeGetVersion(runtime);
+        // cudaDriverGetVersion succeeds with 0 when there is no working driver; that case is reported below.
+        status(cudart.cudaDriverGetVersion(driver), "cudaDriverGetVersion");
+        status(cudart.cudaRuntimeGetVersion(runtime), "cudaRuntimeGetVersion");
         int[] count = new int[1];
         int rc = cudart.cudaGetDeviceCount(count);
         if (rc == cudart.cudaErrorInsufficientDriver && driver[0] == 0) {
@@ -77,9 +78,9 @@ final class CudaProbe {
         int[] major = new int[1];
         int[] minor = new int[1];
         int[] patch = new int[1];
-        cublas.cublasGetProperty(cudart.MAJOR_VERSION, major);
-        cublas.cublasGetProperty(cudart.MINOR_VERSION, minor);
-        cublas.cublasGetProperty(cudart.PATCH_LEVEL, patch);
+        status(cublas.cublasGetProperty(cudart.MAJOR_VERSION, major), "cublasGetProperty(MAJOR_VERSION)");
+        status(cublas.cublasGetProperty(cudart.MINOR_VERSION, minor), "cublasGetProperty(MINOR_VERSION)");
+        status(cublas.cublasGetProperty(cudart.PATCH_LEVEL, patch), "cublasGetProperty(PATCH_LEVEL)");
         String cublasVersion = major[0] + "." + minor[0] + "." + patch[0];
         load(nvrtc.class, "NVRTC 13");
         int[] nvMajor = new int[1];
@@ -98,6 +99,13 @@ final class CudaProbe {
                 throw new Unavailable("cudaGetDeviceProperties(" + i + ") failed: " + cudart.cudaGetErrorString(rc).getString());
             }
             return new CudaInfo.DeviceInfo(i, p.name().getString().trim(), p.major(), p.minor(), p.totalGlobalMem());
+        }
+    }
+
+    /** A failed query during the probe makes CUDA unavailable, with the call and its code as the reason. */
+    private static void status(int code, String call) throws Unavailable {
+        if (code != 0) {
+            throw new Unavailable(call + " failed with status " + code);
         }
     }
 

@@ -56,7 +56,7 @@ final class CudnnActivation {
         @Override
         public void close() {
             if (!desc.isNull()) {
-                cudnnDestroyActivationDescriptor(desc);
+                CudaCheck.cudnn(cudnnDestroyActivationDescriptor(desc), "cudnnDestroyActivationDescriptor");
                 desc.setNull();
             }
         }

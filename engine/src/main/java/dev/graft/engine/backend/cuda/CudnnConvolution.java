@@ -282,11 +282,11 @@ final class CudnnConvolution {
         @Override
         public void close() {
             if (!conv.isNull()) {
-                cudnnDestroyConvolutionDescriptor(conv);
+                CudaCheck.cudnn(cudnnDestroyConvolutionDescriptor(conv), "cudnnDestroyConvolutionDescriptor");
                 conv.setNull();
             }
             if (!filter.isNull()) {
-                cudnnDestroyFilterDescriptor(filter);
+                CudaCheck.cudnn(cudnnDestroyFilterDescriptor(filter), "cudnnDestroyFilterDescriptor");
                 filter.setNull();
             }
             if (y != null) {

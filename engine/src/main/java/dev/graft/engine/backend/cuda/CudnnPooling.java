@@ -76,7 +76,7 @@ final class CudnnPooling {
         @Override
         public void close() {
             if (!desc.isNull()) {
-                cudnnDestroyPoolingDescriptor(desc);
+                CudaCheck.cudnn(cudnnDestroyPoolingDescriptor(desc), "cudnnDestroyPoolingDescriptor");
                 desc.setNull();
             }
         }

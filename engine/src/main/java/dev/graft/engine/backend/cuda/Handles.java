@@ -42,10 +42,10 @@ final class Handles implements AutoCloseable {
         }
         closed = true;
         if (!cublas.isNull()) {
-            cublasDestroy_v2(cublas);
+            CudaCheck.cublas(cublasDestroy_v2(cublas), "cublasDestroy_v2");
         }
         if (!cudnn.isNull()) {
-            cudnnDestroy(cudnn);
+            CudaCheck.cudnn(cudnnDestroy(cudnn), "cudnnDestroy");
         }
     }
 }

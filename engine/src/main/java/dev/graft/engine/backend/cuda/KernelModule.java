@@ -41,7 +41,7 @@ final class KernelModule implements AutoCloseable {
     public synchronized void close() {
         if (!closed && !module.isNull()) {
             closed = true;
-            cuModuleUnload(module);
+            CudaCheck.driver(cuModuleUnload(module), "cuModuleUnload(" + name + ")");
         }
     }
 }

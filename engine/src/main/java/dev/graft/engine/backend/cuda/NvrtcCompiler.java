@@ -100,7 +100,7 @@ final class NvrtcCompiler {
                 }
                 return new Image(name, bytes, cubin, target, hash);
             } finally {
-                nvrtcDestroyProgram(program);
+                CudaCheck.nvrtc(nvrtcDestroyProgram(program), "nvrtcDestroyProgram(" + name + ")", null);
             }
         }
     }
@@ -111,7 +111,9 @@ final class NvrtcCompiler {
             return "";
         }
         byte[] text = new byte[(int) size.get()];
-        nvrtcGetProgramLog(program, text);
+        if (nvrtcGetProgramLog(program, text) != 0) {
+            return "(nvrtcGetProgramLog failed)";
+        }
         return new String(text, 0, text.length - 1, StandardCharsets.UTF_8);
     }
 

@@ -37,7 +37,7 @@ final class TensorDescriptor implements AutoCloseable {
     @Override
     public void close() {
         if (!desc.isNull()) {
-            cudnnDestroyTensorDescriptor(desc);
+            CudaCheck.cudnn(cudnnDestroyTensorDescriptor(desc), "cudnnDestroyTensorDescriptor");
             desc.setNull();
         }
     }
