@@ -143,25 +143,39 @@ final class CudaContext implements AutoCloseable {
         return allocator.allocate(bytes);
     }
 
+    /** Frees everything this context owns; every step runs even if an earlier one failed, the first failure is thrown. */
     @Override
     public void close() {
         if (closed) {
             return;
         }
-        try {
-            synchronize();
-        } finally {
-            kernels.close();
-            workspace.release();
-            synchronized (allHandles) {
-                allHandles.forEach(Handles::close);
-                allHandles.clear();
+        List<Runnable> steps = new ArrayList<>();
+        steps.add(this::synchronize);
+        steps.add(kernels::close);
+        steps.add(workspace::release);
+        synchronized (allHandles) {
+            allHandles.forEach(h -> steps.add(h::close));
+            allHandles.clear();
+        }
+        steps.add(allocator::close);
+        steps.add(() -> CudaCheck.cuda(cudaStreamDestroy(stream), "cudaStreamDestroy"));
+        steps.add(one::close);
+        steps.add(zero::close);
+        RuntimeException first = null;
+        for (Runnable step : steps) {
+            try {
+                step.run();
+            } catch (RuntimeException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
             }
-            allocator.close();
-            CudaCheck.cuda(cudaStreamDestroy(stream), "cudaStreamDestroy");
-            one.close();
-            zero.close();
-            closed = true;
+        }
+        closed = true;
+        if (first != null) {
+            throw first;
         }
     }
 

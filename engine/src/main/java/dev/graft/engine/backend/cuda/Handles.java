@@ -30,7 +30,11 @@ final class Handles implements AutoCloseable {
             CudaCheck.cublas(cublasSetStream_v2(cublas, stream), "cublasSetStream_v2");
             CudaCheck.cublas(cublasSetMathMode(cublas, math.cublasMathMode()), "cublasSetMathMode");
         } catch (RuntimeException e) {
-            close();
+            try {
+                close();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
             throw e;
         }
     }
