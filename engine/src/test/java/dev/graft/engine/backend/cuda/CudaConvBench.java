@@ -163,6 +163,7 @@ public final class CudaConvBench {
                     total[pass] += ms[pass] * l.count();
                 }
             }
+            gpu.emptyCache(); // outside the timed loops: keeps every layer's sizes from piling up in the cache
             double f = l.flop(batch);
             System.out.printf("%-22s %5d %9.3f (%5.1f) %9.3f (%5.1f) %9.3f (%5.1f) %9.1f%n", l.name(), l.count(),
                     ms[0], f / ms[0] / 1e9, ms[1], f / ms[1] / 1e9, ms[2], f / ms[2] / 1e9, first);
