@@ -245,18 +245,27 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized NDArray conv2d(NDArray x, NDArray w, NDArray bias, Conv2dSpec spec) {
         open();
+        if (PaddingOnlyConvolution.applies(x.shape(), w.shape(), spec)) {
+            return PaddingOnlyConvolution.forward(this, x, w, bias, spec);
+        }
         return convolution.forward(x, w, bias, spec);
     }
 
     @Override
     public synchronized NDArray conv2dBackwardData(NDArray dy, NDArray w, Shape xShape, Conv2dSpec spec) {
         open();
+        if (PaddingOnlyConvolution.applies(xShape, w.shape(), spec)) {
+            return PaddingOnlyConvolution.backwardData(this, dy, w, xShape, spec);
+        }
         return convolution.backwardData(dy, w, xShape, spec);
     }
 
     @Override
     public synchronized NDArray conv2dBackwardWeights(NDArray dy, NDArray x, Shape wShape, Conv2dSpec spec) {
         open();
+        if (PaddingOnlyConvolution.applies(x.shape(), wShape, spec)) {
+            return PaddingOnlyConvolution.backwardWeights(this, dy, x, wShape, spec);
+        }
         return convolution.backwardWeights(dy, x, wShape, spec);
     }
 
