@@ -7,6 +7,9 @@ import picocli.CommandLine.Command;
 @Command(name = "graft", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Transfer learning on images in pure Java: freeze a pretrained ResNet, train a new head, fine-tune.",
         subcommands = {
+            TrainCommand.class,
+            EvaluateCommand.class,
+            PredictCommand.class,
             DoctorCommand.class,
             CommandLine.HelpCommand.class
         })
