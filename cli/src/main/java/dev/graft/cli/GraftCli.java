@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             DoctorCommand.class,
             InspectCommand.class,
+            ConvertCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class GraftCli implements Runnable {
