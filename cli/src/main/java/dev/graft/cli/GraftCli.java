@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
             DoctorCommand.class,
             InspectCommand.class,
             ConvertCommand.class,
+            ForwardCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class GraftCli implements Runnable {
