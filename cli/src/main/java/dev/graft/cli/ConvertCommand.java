@@ -22,8 +22,8 @@ import java.util.concurrent.Callable;
 
 /** {@code graft convert IN OUT}: a state dict from any readable format to safetensors, keys mapped, provenance recorded. */
 @Command(name = "convert", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Convert a state dict to .safetensors: from a PyTorch .pth (zip, legacy or tar format), "
-                + "a .safetensors or a .npy file.",
+        description = {"Convert a state dict (.pth, .safetensors, .npy) to .safetensors, mapping keys.",
+            "Reads PyTorch .pth files (zip, legacy or tar format), .safetensors and .npy.",
             "Keys: known wrapper prefixes (module., model., backbone., _orig_mod.) are stripped while every key "
                 + "carries one, unless --strip-prefix says otherwise; then --rename rules apply.",
             "Values are written as read: float32, float64 and int64 unchanged; float16/bfloat16 widen to float32 "

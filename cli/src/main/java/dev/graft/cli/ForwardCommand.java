@@ -35,7 +35,8 @@ import java.util.concurrent.Callable;
  * parameter's gradient: the tool for comparing Graft with PyTorch on the same weights and inputs.
  */
 @Command(name = "forward", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Run a float32 NCHW batch through a ResNet and write the logits (.npy, float32). With "
+        description = {"Run one batch through a ResNet: logits, and with labels the loss and every gradient (PyTorch parity).",
+            "Runs a float32 NCHW batch through the model and writes the logits (.npy, float32). With "
                 + "--labels, also print the mean cross-entropy loss (torch.nn.CrossEntropyLoss()), back-propagate, "
                 + "and with --grads write every parameter's gradient under its torchvision name (.safetensors).",
             "The architecture comes from the file's graft.resnet metadata, else from its keys and shapes, unless "

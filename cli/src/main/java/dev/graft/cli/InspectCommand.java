@@ -27,8 +27,10 @@ import java.util.concurrent.Callable;
  * read, so a 500 MB checkpoint inspects in milliseconds).
  */
 @Command(name = "inspect", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Show what a weights file holds: format, architecture, parameter count, every key with its "
-                + "stored dtype and shape, metadata, and the entries beside the state dict that are not tensors.",
+        description = {"Show what a weights file holds: format, architecture, keys, shapes, dtypes, metadata.",
+            "Prints the format, the architecture (a torchvision name, a custom ResNet's configuration, or why it is "
+                + "not a ResNet), the parameter count, every key with its stored dtype and shape, the metadata, and "
+                + "the entries beside the state dict that are not tensors.",
             "Reads PyTorch .pth (zip, legacy and tar formats), .safetensors and .npy; tensor data is not read.",
             "Parameters are the floating-point tensors other than batch-norm running statistics; buffers are the "
                 + "running statistics and integer tensors (num_batches_tracked)."})
