@@ -11,6 +11,9 @@ import picocli.CommandLine.Command;
             EvaluateCommand.class,
             PredictCommand.class,
             DoctorCommand.class,
+            InspectCommand.class,
+            ConvertCommand.class,
+            ForwardCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class GraftCli implements Runnable {
