@@ -92,13 +92,15 @@ final class TrainCommand implements Callable<Integer> {
     boolean strict;
     @Option(names = "--no-progress", description = "No progress bars.")
     boolean noProgress;
+    @Option(names = "--no-feature-cache", description = "Run phase 1 through the backbone every epoch even when its features could be cached.")
+    boolean noFeatureCache;
     @Option(names = "--stop-after-epochs", hidden = true, defaultValue = "0", description = "Testing: stop after N epochs of this process, as a kill would.")
     int stopAfterEpochs;
 
     @Override
     public Integer call() {
         Trainer.Options opt = new Trainer.Options(!noProgress && System.console() != null, System.out,
-                w -> System.err.println("warning: " + w), stopAfterEpochs);
+                w -> System.err.println("warning: " + w), stopAfterEpochs, !noFeatureCache);
         if (resume != null) {
             Trainer.resume(resume, device.equals("auto") ? null : device, workers, opt);
             return 0;

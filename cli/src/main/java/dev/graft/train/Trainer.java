@@ -38,8 +38,14 @@ import java.util.function.Consumer;
  */
 public final class Trainer implements AutoCloseable {
 
-    /** How the run talks to the user. {@code stopAfterEpochs} (testing) ends the process's work early, as a kill would. */
-    public record Options(boolean progress, PrintStream out, Consumer<String> warnings, int stopAfterEpochs) {
+    /**
+     * How the run talks to the user. {@code stopAfterEpochs} (testing) ends the process's work early, as a kill
+     * would; {@code featureCache} false computes phase 1 through the backbone every epoch even where caching applies.
+     */
+    public record Options(boolean progress, PrintStream out, Consumer<String> warnings, int stopAfterEpochs, boolean featureCache) {
+        public Options(boolean progress, PrintStream out, Consumer<String> warnings, int stopAfterEpochs) {
+            this(progress, out, warnings, stopAfterEpochs, true);
+        }
     }
 
     /** What a finished (or stopped) run produced. */
@@ -118,6 +124,7 @@ public final class Trainer implements AutoCloseable {
     /** Continues the run in {@code runDir} at the epoch after its last checkpoint. */
     public static Result resume(Path runDir, String device, Integer workers, Options opt) {
         Checkpoint cp = Checkpoint.read(runDir);
+        removeStaleTemporaries(runDir);
         TrainConfig c = cp.config();
         c = new TrainConfig(c.data(), c.val(), c.valFraction(), c.arch(), c.weights(), runDir.toString(), c.imageSize(), c.resizeSize(),
                 c.batchSize(), c.headEpochs(), c.finetuneEpochs(), c.lr(), c.lrMult(), c.optimizer(), c.momentum(), c.weightDecay(),
@@ -127,6 +134,20 @@ public final class Trainer implements AutoCloseable {
         opt.out().printf(Locale.ROOT, "resuming %s after epoch %d of %d%n", runDir, cp.state().epochsDone(), c.headEpochs() + c.finetuneEpochs());
         try (Trainer t = new Trainer(c, opt, cp)) {
             return t.run();
+        }
+    }
+
+    /** A process killed while writing leaves its temporary file ({@code .NAME.HEX.tmp}) behind; the real files are intact. */
+    private static void removeStaleTemporaries(Path runDir) {
+        try (var files = Files.list(runDir)) {
+            for (Path p : files.toList()) {
+                String n = p.getFileName().toString();
+                if (n.startsWith(".") && n.endsWith(".tmp") && Files.isRegularFile(p)) {
+                    Files.delete(p);
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new TrainingException("cannot clean temporary files in " + runDir + ": " + e.getMessage(), e);
         }
     }
 
@@ -140,7 +161,17 @@ public final class Trainer implements AutoCloseable {
                     : ResNet.builder(arch).numClasses(classes);
             m = builder.device(device).seed(cfg.seed()).build();
         } else {
-            m = cfg.arch() == null ? ResNet.fromStateDict(weights, device) : ResNet.fromStateDict(weights, cfg.arch(), device);
+            if (cfg.arch() != null && cfg.arch().contains("=")) {
+                // A full config line: the weights must be that network (their own head size aside).
+                m = ResNet.fromStateDict(weights, device);
+                var want = dev.graft.models.ResNetConfig.parse(cfg.arch()).withNumClasses(m.config().numClasses());
+                if (!want.equals(m.config())) {
+                    m.close();
+                    throw new TrainingException("--weights " + cfg.weights() + " hold " + m.config().describe() + ", not --arch " + cfg.arch());
+                }
+            } else {
+                m = cfg.arch() == null ? ResNet.fromStateDict(weights, device) : ResNet.fromStateDict(weights, cfg.arch(), device);
+            }
             opt.out().println("weights: " + cfg.weights() + " (" + m.config().architecture() + ", " + m.config().numClasses()
                     + " classes in the file)");
             if (m.config().numClasses() != classes) {
@@ -183,7 +214,7 @@ public final class Trainer implements AutoCloseable {
                 if (optimizer == null || !phase.name().equals(optimizerPhase)) {
                     startPhase(phase);
                 }
-                boolean cached = phase.name().equals(Phase.HEAD) && aug.isNone()
+                boolean cached = opt.featureCache() && phase.name().equals(Phase.HEAD) && aug.isNone()
                         && model.batchNormPolicy() == BatchNormPolicy.HOLD;
                 if (cached && trainCache == null) {
                     try (Progress p = Progress.start("features", data.train().size() + data.validation().size(), opt.progress())) {
