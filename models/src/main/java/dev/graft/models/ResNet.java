@@ -153,9 +153,20 @@ public final class ResNet extends Module implements AutoCloseable {
                     + ", H, W], got " + x.shape() + (x.shape().rank() == 4 && x.dim(1) == 3 && config.inChannels() == 1
                     ? " (the model was adapted to grayscale: pass one channel)" : ""));
         }
-        Tensor y = maxpool.forward(relu.forward(bn1.forward(conv1.forward(x))));
+        // Each block runs in its own intermediates scope: what its backward does not read (batch-norm outputs
+        // before relu, the sum before the last relu) is freed when the block returns, and what it does read is
+        // freed as soon as the backward pass has used it. Without a recorded graph (frozen backbone, inference)
+        // a block keeps only its output.
+        Tensor y;
+        try (Scope s = Scope.openIntermediates("stem")) {
+            y = s.keep(maxpool.forward(relu.forward(bn1.forward(conv1.forward(x)))));
+        }
         for (Sequential stage : stages) {
-            y = stage.forward(y);
+            for (Module block : stage.children().values()) {
+                try (Scope s = Scope.openIntermediates("block")) {
+                    y = s.keep(block.forward(y));
+                }
+            }
         }
         return avgpool.forward(y).flatten(1);
     }

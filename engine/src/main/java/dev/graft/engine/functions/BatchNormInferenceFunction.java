@@ -26,9 +26,9 @@ public final class BatchNormInferenceFunction extends Function {
         // batchNormBackward takes x whatever is asked of it (the weight gradient reads it; eval-mode dx does
         // not, but the SPI has no way to say so), so keep it whenever this call is recorded.
         if (recording()) {
-            x = in[0];
+            x = save(in[0]);
         }
-        gamma = in[1];
+        gamma = save(in[1]);
         return in[0].backend().batchNormInference(in[0], in[1], in[2], mean, variance, eps);
     }
 

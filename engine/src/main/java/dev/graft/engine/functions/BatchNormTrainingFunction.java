@@ -23,10 +23,10 @@ public final class BatchNormTrainingFunction extends Function {
     @Override
     protected NDArray forward(NDArray... in) {
         BatchNormStats s = in[0].backend().batchNormTraining(in[0], in[1], in[2], eps);
-        mean = s.mean();
-        variance = s.variance();
-        x = in[0];
-        gamma = in[1];
+        mean = save(s.mean());
+        variance = save(s.variance());
+        x = save(in[0]);
+        gamma = save(in[1]);
         return s.output();
     }
 

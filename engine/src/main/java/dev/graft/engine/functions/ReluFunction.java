@@ -11,7 +11,7 @@ public final class ReluFunction extends Function {
     protected NDArray forward(NDArray... in) {
         NDArray out = in[0].backend().relu(in[0]);
         if (recording()) {
-            y = out;
+            y = save(out);
         }
         return out;
     }
