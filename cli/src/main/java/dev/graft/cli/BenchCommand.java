@@ -137,6 +137,7 @@ final class BenchCommand implements Callable<Integer> {
                 latency ? 300 : cached ? 200 : iters != null ? iters : 5);
         releaseMemory();
         boolean resetOk = ProcessStats.resetPeakRss();
+        resetNativePeaks();
         double rssBefore = ProcessStats.rssMib();
         long t0 = System.nanoTime();
         TimedLoop.Result r;
@@ -151,10 +152,13 @@ final class BenchCommand implements Callable<Integer> {
                 }
             });
             double peak = ProcessStats.peakRssMib();
+            double[] nativePeaks = nativePeaksMib();
             double ips = images / r.median();
-            System.out.printf(Locale.ROOT, "%-18s %-20s median %9.1f ms  %8.2f img/s (%.2f..%.2f)  peak RSS %6.0f MiB%s  n=%d  bg CPU %.2f%n",
+            System.out.printf(Locale.ROOT, "%-15s %-28s median %8.1f ms %9.2f img/s (%.2f..%.2f)  peak RSS %5.0f MiB%s"
+                            + " (at start %.0f; tensors %.0f, +cache %.0f)  n=%d  bg CPU %.2f%n",
                     c.name(), c.kind().label() + (cached ? " (" + images + " img)" : ""), r.median() * 1e3, ips,
-                    images / r.max(), images / r.min(), peak, resetOk ? "" : " (process peak)", r.seconds().size(), r.othersCpu());
+                    images / r.max(), images / r.min(), peak, resetOk ? "" : " (process peak)", rssBefore, nativePeaks[0],
+                    nativePeaks[1], r.seconds().size(), r.othersCpu());
             if (kernels != null) {
                 System.out.print(kernels.report(r.seconds().size(), 25));
             }
@@ -174,6 +178,8 @@ final class BenchCommand implements Callable<Integer> {
             m.put("peak_rss_mib", peak);
             m.put("peak_rss_is_per_config", resetOk);
             m.put("rss_before_mib", rssBefore);
+            m.put("native_peak_in_use_mib", nativePeaks[0]);
+            m.put("native_peak_held_mib", nativePeaks[1]);
             m.put("self_cpu_per_wall", r.selfCpu());
             m.put("others_cpu_per_wall", r.othersCpu());
             return m;
@@ -192,6 +198,23 @@ final class BenchCommand implements Callable<Integer> {
             CpuBackend.releaseCachedMemory();
         } catch (LinkageError e) {
             // no cpu backend on the class path: nothing cached
+        }
+    }
+
+    private static void resetNativePeaks() {
+        try {
+            CpuBackend.resetNativePeaks();
+        } catch (LinkageError e) {
+            // no cpu backend on the class path
+        }
+    }
+
+    /** cpu-backend native memory: peak live, peak live + cached (MiB); NaN without the cpu backend. */
+    private static double[] nativePeaksMib() {
+        try {
+            return new double[] {CpuBackend.nativePeakBytesInUse() / 1048576.0, CpuBackend.nativePeakBytesHeld() / 1048576.0};
+        } catch (LinkageError e) {
+            return new double[] {Double.NaN, Double.NaN};
         }
     }
 

@@ -386,6 +386,20 @@ public final class CpuBackend implements Backend {
         return NativeMemory.bytesCached();
     }
 
+    /** Most bytes of native memory live at once (see {@link #nativeBytesInUse()}) since {@link #resetNativePeaks()}. */
+    public static long nativePeakBytesInUse() {
+        return NativeMemory.peakBytesInUse();
+    }
+
+    /** Most bytes of native memory live or cached at once since {@link #resetNativePeaks()}. */
+    public static long nativePeakBytesHeld() {
+        return NativeMemory.peakBytesHeld();
+    }
+
+    public static void resetNativePeaks() {
+        NativeMemory.resetPeaks();
+    }
+
     /** Returns the caching allocator's free blocks to the system. */
     public static void releaseCachedMemory() {
         NativeMemory.releaseCached();
