@@ -33,7 +33,6 @@ public final class ResNet extends Module implements AutoCloseable {
     private ResNetConfig config;
     private final Conv2d conv1;
     private final BatchNorm2d bn1;
-    private final ReLU relu;
     private final MaxPool2d maxpool;
     private final Sequential[] stages = new Sequential[4];
     private final AdaptiveAvgPool2d avgpool;
@@ -49,7 +48,7 @@ public final class ResNet extends Module implements AutoCloseable {
             int stem = config.stemChannels();
             conv1 = registerModule("conv1", new Conv2d(config.inChannels(), stem, 7, 2, 3, 1, false, device, dtype));
             bn1 = registerModule("bn1", new BatchNorm2d(stem, device, dtype));
-            relu = registerModule("relu", new ReLU());
+            registerModule("relu", new ReLU()); // as torchvision registers it; forward fuses it into bn1
             maxpool = registerModule("maxpool", new MaxPool2d(3, 2, 1));
             int inplanes = stem;
             for (int s = 0; s < 4; s++) {
@@ -153,13 +152,13 @@ public final class ResNet extends Module implements AutoCloseable {
                     + ", H, W], got " + x.shape() + (x.shape().rank() == 4 && x.dim(1) == 3 && config.inChannels() == 1
                     ? " (the model was adapted to grayscale: pass one channel)" : ""));
         }
-        // Each block runs in its own intermediates scope: what its backward does not read (batch-norm outputs
-        // before relu, the sum before the last relu) is freed when the block returns, and what it does read is
+        // Each block runs in its own intermediates scope: what its backward does not read (the last batch norm's
+        // output, which only the fused add + relu reads) is freed when the block returns, and what it does read is
         // freed as soon as the backward pass has used it. Without a recorded graph (frozen backbone, inference)
         // a block keeps only its output.
         Tensor y;
         try (Scope s = Scope.openIntermediates("stem")) {
-            y = s.keep(maxpool.forward(relu.forward(bn1.forward(conv1.forward(x)))));
+            y = s.keep(maxpool.forward(bn1.forwardRelu(conv1.forward(x)))); // bn1 + relu fused
         }
         for (Sequential stage : stages) {
             for (Module block : stage.children().values()) {

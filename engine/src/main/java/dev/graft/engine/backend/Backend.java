@@ -99,6 +99,32 @@ public interface Backend extends AutoCloseable {
     /** {@code dy * (y > 0)}, where {@code y} is relu's output. */
     NDArray reluBackward(NDArray dy, NDArray y);
 
+    /**
+     * {@code relu(a + b)}, b broadcast to a, with exactly {@link #add} and {@link #relu}'s results (a residual
+     * block's tail). Backends override it to make one pass over memory instead of two; this default is the unfused
+     * pair.
+     */
+    default NDArray addRelu(NDArray a, NDArray b) {
+        NDArray sum = add(a, b);
+        NDArray out = relu(sum);
+        if (out.buffer() != sum.buffer()) {
+            sum.buffer().close();
+        }
+        return out;
+    }
+
+    /**
+     * Overwrites {@code x} with {@code relu(x)}, exactly {@link #relu}'s values (for an activation nothing else
+     * has seen, such as a batch norm's fresh output). This default computes out of place and copies back.
+     */
+    default void reluInPlace(NDArray x) {
+        NDArray r = relu(x);
+        if (r.buffer() != x.buffer()) {
+            copyInto(x, r);
+            r.buffer().close();
+        }
+    }
+
     /** Sums {@code x} over the dimensions in which {@code target} (which broadcasts to x) is 1 or absent. */
     NDArray sumTo(NDArray x, Shape target);
 

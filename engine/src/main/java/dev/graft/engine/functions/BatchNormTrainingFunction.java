@@ -8,16 +8,25 @@ import dev.graft.engine.backend.BatchNormStats;
 /**
  * Batch norm with the batch's own statistics (training mode): inputs x [N,C,H,W], gamma [C], beta [C].
  * The batch mean and biased variance stay readable after forward, for the caller's running-stat update.
+ * With {@code relu} the output is {@code relu(bn(x))}, applied in place to the fresh output (no second array),
+ * with exactly the values and gradients of the two primitives in a row.
  */
 public final class BatchNormTrainingFunction extends Function {
     private final double eps;
+    private final boolean relu;
     private NDArray x;
     private NDArray gamma;
     private NDArray mean;
     private NDArray variance;
+    private NDArray y;
 
     public BatchNormTrainingFunction(double eps) {
+        this(eps, false);
+    }
+
+    public BatchNormTrainingFunction(double eps, boolean relu) {
         this.eps = eps;
+        this.relu = relu;
     }
 
     @Override
@@ -27,7 +36,14 @@ public final class BatchNormTrainingFunction extends Function {
         variance = save(s.variance());
         x = save(in[0]);
         gamma = save(in[1]);
-        return s.output();
+        NDArray out = s.output();
+        if (relu) {
+            out.backend().reluInPlace(out);
+            if (recording()) {
+                y = save(out);
+            }
+        }
+        return out;
     }
 
     public NDArray batchMean() {
@@ -40,9 +56,11 @@ public final class BatchNormTrainingFunction extends Function {
 
     @Override
     protected NDArray[] backward(NDArray g) {
+        NDArray gn = relu ? g.backend().reluBackward(g, y) : g;
         boolean params = needsInputGrad(1) || needsInputGrad(2);
-        BatchNormGrads r = g.backend().batchNormBackward(g, x, gamma, mean, variance, eps, true,
+        BatchNormGrads r = g.backend().batchNormBackward(gn, x, gamma, mean, variance, eps, true,
                 needsInputGrad(0), params);
+        ReluGradients.free(gn, g);
         return new NDArray[] {r.input(), needsInputGrad(1) ? r.weight() : null, needsInputGrad(2) ? r.bias() : null};
     }
 
@@ -50,5 +68,6 @@ public final class BatchNormTrainingFunction extends Function {
     protected void release() {
         x = null;
         gamma = null;
+        y = null;
     }
 }

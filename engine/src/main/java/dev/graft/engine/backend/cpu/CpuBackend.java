@@ -229,6 +229,21 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public synchronized NDArray addRelu(NDArray a, NDArray b) {
+        open();
+        if (!a.shape().equals(b.shape())) {
+            return Backend.super.addRelu(a, b);
+        }
+        return elementwise.addRelu(a, b);
+    }
+
+    @Override
+    public synchronized void reluInPlace(NDArray x) {
+        open();
+        elementwise.reluInPlace(x);
+    }
+
+    @Override
     public synchronized NDArray sumTo(NDArray x, Shape target) {
         open();
         return reduction.sumTo(x, target);

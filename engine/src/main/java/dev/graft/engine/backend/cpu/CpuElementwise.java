@@ -43,6 +43,42 @@ final class CpuElementwise {
         return out;
     }
 
+    /** relu over x's own storage (no new array, no read-for-ownership of a second one). */
+    void reluInPlace(NDArray x) {
+        NativeBuffer b = NativeBuffer.of(x);
+        parallel.forEach(x.numel(), (start, n) -> {
+            FloatBuffer v = b.floats(start, n);
+            for (int i = 0; i < n; i++) {
+                v.put(i, Math.max(v.get(i), 0f));
+            }
+        });
+        b.bumpVersion();
+    }
+
+    /**
+     * relu(a + b) for equal shapes in one pass: a float sum is correctly rounded, as oneDNN's binary add, so the
+     * values equal add then relu bit for bit. 4-D results are channels-last; b is brought to a's layout first.
+     */
+    NDArray addRelu(NDArray a, NDArray b) {
+        Layout layout = activationLayout(a);
+        NDArray as = reorders.toLayout(a, layout, backend);
+        NDArray bs = reorders.toLayout(b, layout, backend);
+        NDArray out = as.buffer() != a.buffer() ? as : backend.empty(a.dtype(), a.shape(), layout);
+        NativeBuffer ab = NativeBuffer.of(as);
+        NativeBuffer bb = NativeBuffer.of(bs);
+        NativeBuffer ob = NativeBuffer.of(out);
+        parallel.forEach(a.numel(), (start, n) -> {
+            FloatBuffer av = ab.floats(start, n);
+            FloatBuffer bv = bb.floats(start, n);
+            FloatBuffer ov = ob.floats(start, n);
+            for (int i = 0; i < n; i++) {
+                ov.put(i, Math.max(av.get(i) + bv.get(i), 0f));
+            }
+        });
+        CpuReorders.release(bs, b);
+        return out;
+    }
+
     /** dy where y > 0, else exactly 0 (also where dy is inf or NaN), as torch's threshold_backward. */
     NDArray reluBackward(NDArray dy, NDArray y) {
         Layout layout = activationLayout(y);
