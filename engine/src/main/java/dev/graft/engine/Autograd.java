@@ -42,6 +42,7 @@ final class Autograd {
                 throw new GraftException("backward through the graph a second time: the saved values of '"
                         + node.function.name() + "' were already used and freed; run the forward pass again");
             }
+            node.function.setGradientWritable(holds.soleTemporary(g));
             NDArray[] inputGrads = node.function.backward(g);
             node.released = true;
             node.function.releaseSaved();
@@ -64,6 +65,9 @@ final class Autograd {
                     if (prev == null) {
                         grads.put(in, gk);
                         holds.hold(gk);
+                    } else if (holds.soleTemporary(prev) && prev.shape().equals(gk.shape()) && prev.buffer() != gk.buffer()) {
+                        // prev is ours alone: sum in place (a float sum is the same whichever array holds it).
+                        prev.backend().axpyInPlace(prev, 1, gk);
                     } else {
                         // A new array: prev may be a gradient another node still reads.
                         NDArray sum = prev.backend().add(prev, gk);

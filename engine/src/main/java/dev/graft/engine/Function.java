@@ -18,6 +18,7 @@ import java.util.List;
 public abstract class Function {
     private boolean[] needsInputGrad = new boolean[0];
     private List<Buffer> pinned;
+    private boolean gradientWritable;
 
     /** Computes the output; inputs may contain null for absent optional operands (a bias). */
     protected abstract NDArray forward(NDArray... inputs);
@@ -72,6 +73,18 @@ public abstract class Function {
             }
         }
         return false;
+    }
+
+    /**
+     * True during {@link #backward} when the output gradient is a temporary of this backward pass that nothing else
+     * reads: backward may write its result over it (and return it) instead of allocating.
+     */
+    protected final boolean gradientWritable() {
+        return gradientWritable;
+    }
+
+    final void setGradientWritable(boolean writable) {
+        gradientWritable = writable;
     }
 
     final void setNeedsInputGrad(boolean[] needs) {

@@ -25,8 +25,8 @@ class FusedReluTest {
             if (d.equals(Device.CPU) && !Backends.availability(Device.Kind.CPU).available()) {
                 continue;
             }
-            for (int seed = 0; seed < 4; seed++) {
-                out.add(Arguments.of(d, seed, seed % 2 == 0));
+            for (int seed = 0; seed < 8; seed++) {
+                out.add(Arguments.of(d, seed, seed % 2 == 0, seed % 4 >= 2));
             }
         }
         return out.stream();
@@ -46,13 +46,25 @@ class FusedReluTest {
         return v;
     }
 
+    /**
+     * Back-propagates g into y: as the caller's gradient (which backward must not overwrite), or {@code viaTemporary}
+     * as the gradient of sum(y * g), which reaches y as a temporary of the pass (which it may overwrite).
+     */
+    private static void backward(Tensor y, Tensor g, boolean viaTemporary) {
+        if (viaTemporary) {
+            y.mul(g).sum().backward();
+        } else {
+            y.backward(g);
+        }
+    }
+
     private static int[] shape(Random r) {
         return new int[] {1 + r.nextInt(3), 1 + r.nextInt(9), 1 + r.nextInt(6), 2 + r.nextInt(6)};
     }
 
     @ParameterizedTest
     @MethodSource("cases")
-    void addReluIsAddThenRelu(Device d, int seed, boolean specials) {
+    void addReluIsAddThenRelu(Device d, int seed, boolean specials, boolean viaTemporary) {
         Random r = new Random(seed);
         int[] s = shape(r);
         int n = s[0] * s[1] * s[2] * s[3];
@@ -66,7 +78,7 @@ class FusedReluTest {
                 Tensor a = Tensor.fromArray(d, av, s).requiresGrad(true);
                 Tensor b = Tensor.fromArray(d, bv, s).requiresGrad(true);
                 Tensor y = f == 0 ? Functional.addRelu(a, b) : a.add(b).relu();
-                y.backward(Tensor.fromArray(d, gv, s));
+                backward(y, Tensor.fromArray(d, gv, s), viaTemporary);
                 float[][] into = f == 0 ? fused : plain;
                 into[0] = y.toFloatArray();
                 into[1] = a.grad().toFloatArray();
@@ -80,7 +92,7 @@ class FusedReluTest {
 
     @ParameterizedTest
     @MethodSource("cases")
-    void batchNormReluIsBatchNormThenRelu(Device d, int seed, boolean specials) {
+    void batchNormReluIsBatchNormThenRelu(Device d, int seed, boolean specials, boolean viaTemporary) {
         for (boolean training : new boolean[] {true, false}) {
             Random r = new Random(seed);
             int[] s = shape(r);
@@ -109,7 +121,7 @@ class FusedReluTest {
                     Tensor rv = Tensor.fromArray(d, var, c);
                     Tensor y = f == 0 ? Functional.batchNorm2dRelu(x, w, b, rm, rv, training, 0.1, 1e-5)
                             : Functional.batchNorm2d(x, w, b, rm, rv, training, 0.1, 1e-5).relu();
-                    y.backward(Tensor.fromArray(d, gv, s));
+                    backward(y, Tensor.fromArray(d, gv, s), viaTemporary);
                     float[][] into = f == 0 ? fused : plain;
                     into[0] = y.toFloatArray();
                     into[1] = x.grad().toFloatArray();

@@ -100,6 +100,14 @@ public interface Backend extends AutoCloseable {
     NDArray reluBackward(NDArray dy, NDArray y);
 
     /**
+     * As {@link #reluBackward(NDArray, NDArray)}; with {@code mayOverwriteDy} the caller owns dy and will not read it
+     * again, so the result may be written over it (autograd passes this for a gradient nothing else reads).
+     */
+    default NDArray reluBackward(NDArray dy, NDArray y, boolean mayOverwriteDy) {
+        return reluBackward(dy, y);
+    }
+
+    /**
      * {@code relu(a + b)}, b broadcast to a, with exactly {@link #add} and {@link #relu}'s results (a residual
      * block's tail). Backends override it to make one pass over memory instead of two; this default is the unfused
      * pair.
@@ -156,6 +164,13 @@ public interface Backend extends AutoCloseable {
      */
     BatchNormGrads batchNormBackward(NDArray dy, NDArray x, NDArray gamma, NDArray mean, NDArray variance,
                                      double eps, boolean batchStatistics, boolean needInput, boolean needParams);
+
+    /** As above; with {@code mayOverwriteDy} the input gradient may be written over dy (see {@link #reluBackward(NDArray, NDArray, boolean)}). */
+    default BatchNormGrads batchNormBackward(NDArray dy, NDArray x, NDArray gamma, NDArray mean, NDArray variance,
+                                             double eps, boolean batchStatistics, boolean needInput, boolean needParams,
+                                             boolean mayOverwriteDy) {
+        return batchNormBackward(dy, x, gamma, mean, variance, eps, batchStatistics, needInput, needParams);
+    }
 
     // ---- pooling ----------------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ public final class AddReluFunction extends Function {
 
     @Override
     protected NDArray[] backward(NDArray g) {
-        NDArray gs = g.backend().reluBackward(g, y);
+        NDArray gs = g.backend().reluBackward(g, y, gradientWritable());
         NDArray gb = null;
         if (needsInputGrad(1)) {
             gb = gs.shape().equals(bShape) ? gs : gs.backend().sumTo(gs, bShape);

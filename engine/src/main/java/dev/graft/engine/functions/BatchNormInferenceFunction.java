@@ -49,11 +49,13 @@ public final class BatchNormInferenceFunction extends Function {
 
     @Override
     protected NDArray[] backward(NDArray g) {
-        NDArray gn = relu ? g.backend().reluBackward(g, y) : g;
+        NDArray gn = relu ? g.backend().reluBackward(g, y, gradientWritable()) : g;
+        // The masked gradient is ours (unless it is g itself and g is not writable): dx may go over it.
+        boolean ours = gn.buffer() != g.buffer() || gradientWritable();
         boolean params = needsInputGrad(1) || needsInputGrad(2);
         BatchNormGrads r = g.backend().batchNormBackward(gn, x, gamma, mean, variance, eps, false,
-                needsInputGrad(0), params);
-        ReluGradients.free(gn, g);
+                needsInputGrad(0), params, ours);
+        ReluGradients.free(gn, g, r.input());
         return new NDArray[] {r.input(), needsInputGrad(1) ? r.weight() : null, needsInputGrad(2) ? r.bias() : null};
     }
 

@@ -18,7 +18,7 @@ public final class ReluFunction extends Function {
 
     @Override
     protected NDArray[] backward(NDArray g) {
-        return new NDArray[] {g.backend().reluBackward(g, y)};
+        return new NDArray[] {g.backend().reluBackward(g, y, gradientWritable())};
     }
 
     @Override

@@ -225,7 +225,13 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized NDArray reluBackward(NDArray dy, NDArray y) {
         open();
-        return elementwise.reluBackward(dy, y);
+        return elementwise.reluBackward(dy, y, false);
+    }
+
+    @Override
+    public synchronized NDArray reluBackward(NDArray dy, NDArray y, boolean mayOverwriteDy) {
+        open();
+        return elementwise.reluBackward(dy, y, mayOverwriteDy);
     }
 
     @Override
@@ -304,7 +310,15 @@ public final class CpuBackend implements Backend {
                                                          double eps, boolean batchStatistics, boolean needInput,
                                                          boolean needParams) {
         open();
-        return batchNorm.backward(dy, x, gamma, mean, variance, eps, batchStatistics, needInput, needParams);
+        return batchNorm.backward(dy, x, gamma, mean, variance, eps, batchStatistics, needInput, needParams, false);
+    }
+
+    @Override
+    public synchronized BatchNormGrads batchNormBackward(NDArray dy, NDArray x, NDArray gamma, NDArray mean, NDArray variance,
+                                                         double eps, boolean batchStatistics, boolean needInput,
+                                                         boolean needParams, boolean mayOverwriteDy) {
+        open();
+        return batchNorm.backward(dy, x, gamma, mean, variance, eps, batchStatistics, needInput, needParams, mayOverwriteDy);
     }
 
     // ---- pooling ------------------------------------------------------------------------------------------

@@ -77,8 +77,12 @@ final class CpuBatchNorm implements AutoCloseable {
         return y;
     }
 
+    /**
+     * oneDNN computes batch norm's backward in place (diff_src over diff_dst), so dx goes over dy's channels-last
+     * copy when dy needed one, and over dy itself when the caller allows it ({@code overwriteDy}).
+     */
     BatchNormGrads backward(NDArray dy, NDArray x, NDArray gamma, NDArray mean, NDArray var, double eps,
-                            boolean batchStatistics, boolean needInput, boolean needParams) {
+                            boolean batchStatistics, boolean needInput, boolean needParams, boolean overwriteDy) {
         if (!needInput && !needParams) {
             return new BatchNormGrads(null, null, null);
         }
@@ -88,7 +92,8 @@ final class CpuBatchNorm implements AutoCloseable {
         Shape c = Shape.of(x.shape().dim(1));
         // oneDNN's backward always writes dx, dgamma and dbeta (with backward_data it still expects the
         // gradient outputs its flags name); what nobody asked for goes to scratch freed at once.
-        NDArray dx = needInput ? backend.empty(DType.F32, x.shape(), Layout.CHANNELS_LAST) : null;
+        boolean inPlace = needInput && (dys.buffer() != dy.buffer() || overwriteDy);
+        NDArray dx = !needInput ? null : inPlace ? dys : backend.empty(DType.F32, x.shape(), Layout.CHANNELS_LAST);
         NDArray dgamma = needParams ? backend.empty(DType.F32, c, Layout.ROW_MAJOR) : null;
         NDArray dbeta = needParams ? backend.empty(DType.F32, c, Layout.ROW_MAJOR) : null;
         NativeMemory scratch = needInput ? null : new NativeMemory((long) x.numel() * Float.BYTES);
@@ -106,7 +111,9 @@ final class CpuBatchNorm implements AutoCloseable {
                 scratchParams.close();
             }
             CpuReorders.release(xs, x);
-            CpuReorders.release(dys, dy);
+            if (!inPlace) {
+                CpuReorders.release(dys, dy);
+            }
         }
         return new BatchNormGrads(dx, dgamma, dbeta);
     }

@@ -79,12 +79,15 @@ final class CpuElementwise {
         return out;
     }
 
-    /** dy where y > 0, else exactly 0 (also where dy is inf or NaN), as torch's threshold_backward. */
-    NDArray reluBackward(NDArray dy, NDArray y) {
+    /**
+     * dy where y > 0, else exactly 0 (also where dy is inf or NaN), as torch's threshold_backward; with
+     * {@code overwrite} written over dy's storage when it has the layout of the result.
+     */
+    NDArray reluBackward(NDArray dy, NDArray y, boolean overwrite) {
         Layout layout = activationLayout(y);
         NDArray ys = reorders.toLayout(y, layout, backend);
         NDArray gs = reorders.toLayout(dy, layout, backend);
-        NDArray out = output(gs, dy);
+        NDArray out = overwrite ? gs : output(gs, dy);
         NativeBuffer yb = NativeBuffer.of(ys);
         NativeBuffer gb = NativeBuffer.of(gs);
         NativeBuffer ob = NativeBuffer.of(out);
