@@ -28,13 +28,16 @@ public final class BasicBlock extends Module {
         this.downsample = downsample == null ? null : registerModule("downsample", downsample);
     }
 
-    /** torchvision's forward; each batch norm + relu and the final add + relu run as one fused primitive. */
+    /**
+     * torchvision's forward; each batch norm + relu and the final add + relu run as one fused primitive, and each
+     * convolution's output is freed once its batch norm has run, unless backward reads it ({@link Stages}).
+     */
     @Override
     public Tensor forward(Tensor x) {
-        Tensor out = bn1.forwardRelu(conv1.forward(x));
-        out = bn2.forward(conv2.forward(out));
-        Tensor identity = downsample == null ? x : downsample.forward(x);
-        return Functional.addRelu(out, identity);
+        Tensor a = Stages.run(() -> bn1.forwardRelu(conv1.forward(x)));
+        Tensor b = Stages.consume(a, t -> bn2.forward(conv2.forward(t)));
+        Tensor identity = downsample == null ? x : Stages.run(() -> downsample.forward(x));
+        return Functional.addRelu(b, identity);
     }
 
     /** The batch norm that {@code zero_init_residual} zeroes. */

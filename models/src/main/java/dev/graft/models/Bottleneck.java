@@ -40,14 +40,17 @@ public final class Bottleneck extends Module {
         return (int) (planes * (widthPerGroup / 64.0)) * groups;
     }
 
-    /** torchvision's forward; each batch norm + relu and the final add + relu run as one fused primitive. */
+    /**
+     * torchvision's forward; each batch norm + relu and the final add + relu run as one fused primitive, and each
+     * convolution's output is freed once its batch norm has run, unless backward reads it ({@link Stages}).
+     */
     @Override
     public Tensor forward(Tensor x) {
-        Tensor out = bn1.forwardRelu(conv1.forward(x));
-        out = bn2.forwardRelu(conv2.forward(out));
-        out = bn3.forward(conv3.forward(out));
-        Tensor identity = downsample == null ? x : downsample.forward(x);
-        return Functional.addRelu(out, identity);
+        Tensor a = Stages.run(() -> bn1.forwardRelu(conv1.forward(x)));
+        Tensor b = Stages.consume(a, t -> bn2.forwardRelu(conv2.forward(t)));
+        Tensor c = Stages.consume(b, t -> bn3.forward(conv3.forward(t)));
+        Tensor identity = downsample == null ? x : Stages.run(() -> downsample.forward(x));
+        return Functional.addRelu(c, identity);
     }
 
     /** The batch norm that {@code zero_init_residual} zeroes. */

@@ -152,22 +152,19 @@ public final class ResNet extends Module implements AutoCloseable {
                     + ", H, W], got " + x.shape() + (x.shape().rank() == 4 && x.dim(1) == 3 && config.inChannels() == 1
                     ? " (the model was adapted to grayscale: pass one channel)" : ""));
         }
-        // Each block runs in its own intermediates scope: what its backward does not read (the last batch norm's
-        // output, which only the fused add + relu reads) is freed when the block returns, and what it does read is
-        // freed as soon as the backward pass has used it. Without a recorded graph (frozen backbone, inference)
-        // a block keeps only its output.
-        Tensor y;
-        try (Scope s = Scope.openIntermediates("stem")) {
-            y = s.keep(maxpool.forward(bn1.forwardRelu(conv1.forward(x)))); // bn1 + relu fused
-        }
+        // Each block (and inside it each convolution + batch norm) runs as a Stage that also takes over its input:
+        // what no backward reads (the last batch norm's output, which only the fused add + relu reads; a block's
+        // input once the next block has run) is freed when the stage returns, and what backward reads is freed as
+        // soon as the backward pass has used it. Without a recorded graph (frozen backbone, inference) the forward
+        // pass holds about one block's values at a time.
+        Tensor y = Stages.run(() -> bn1.forwardRelu(conv1.forward(x))); // bn1 + relu fused
+        y = Stages.consume(y, maxpool::forward);
         for (Sequential stage : stages) {
             for (Module block : stage.children().values()) {
-                try (Scope s = Scope.openIntermediates("block")) {
-                    y = s.keep(block.forward(y));
-                }
+                y = Stages.consume(y, block::forward);
             }
         }
-        return avgpool.forward(y).flatten(1);
+        return Stages.consume(y, avgpool::forward).flatten(1);
     }
 
     // ---- surgery ----------------------------------------------------------------------------------------
