@@ -22,12 +22,24 @@ def short(arch):
     return "r" + arch[len("resnet"):] if arch.startswith("resnet") else arch
 
 
-def wait_quiet(max_load, max_wait):
-    waited = 0
-    while float(open("/proc/loadavg").read().split()[0]) > max_load and waited < max_wait:
-        time.sleep(10)
-        waited += 10
-    return waited
+def busy_cpus(seconds=2.0):
+    """CPUs busy over the next `seconds` (from /proc/stat; this driver sleeps meanwhile, so it is other processes)."""
+    def busy():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)
+    hz = os.sysconf("SC_CLK_TCK")
+    b0 = busy()
+    time.sleep(seconds)
+    return (busy() - b0) / hz / seconds
+
+
+def wait_quiet(max_busy, max_wait):
+    """Waits until other processes use less than max_busy CPUs (the load average would count our own last run)."""
+    start = time.time()
+    while busy_cpus() > max_busy and time.time() - start < max_wait:
+        time.sleep(3)
+    return time.time() - start
 
 
 def run(cmd, out_path, env=None):
@@ -52,7 +64,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--channels-last", action="store_true", help="also run PyTorch with channels_last tensors")
     ap.add_argument("--lock", default="/tmp/bench.lock")
-    ap.add_argument("--quiet-load", type=float, default=0.5)
+    ap.add_argument("--quiet-cpus", type=float, default=0.25,
+                    help="wait (up to --quiet-wait s) until other processes use fewer CPUs than this")
     ap.add_argument("--quiet-wait", type=int, default=300)
     ap.add_argument("--noisy", type=float, default=0.15)
     ap.add_argument("--retries", type=int, default=2)
@@ -86,7 +99,7 @@ def main():
     for side, name, arch in jobs:
         attempts = []
         for attempt in range(1 + a.retries):
-            waited = wait_quiet(a.quiet_load, a.quiet_wait)
+            waited = wait_quiet(a.quiet_cpus, a.quiet_wait)
             out = os.path.join(a.out, "%s_%s.json" % (side, name))
             if os.path.exists(out):
                 os.remove(out)

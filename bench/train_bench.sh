@@ -3,7 +3,7 @@
 # (Debian's /usr/bin/python3, torch.set_num_threads(2)) on ResNet-18/50 at 224x224: full fine-tuning step,
 # frozen-backbone step (batch-norm policy HOLD; PyTorch also as its transfer-learning tutorial does it), one
 # epoch of head training on cached features, inference at batch 1 and 32. Every configuration runs in its own
-# process under `flock /tmp/bench.lock` once the 1-minute load average is below 0.5; peak RSS is that process's.
+# process under `flock /tmp/bench.lock` once other processes use less than 0.25 CPU; peak RSS is that process's.
 # Not a test; run by hand from the repository root:
 #
 #   bench/train_bench.sh [--arch resnet18,resnet50] [--batch 32] [--image-size 224] [--only train,frozen,cached,infer]

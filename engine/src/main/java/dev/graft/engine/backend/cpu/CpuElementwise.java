@@ -134,11 +134,20 @@ final class CpuElementwise {
         NDArray xs = reorders.toLayout(x, y.layout(), backend);
         NativeBuffer xb = NativeBuffer.of(xs);
         NativeBuffer yb = NativeBuffer.of(y);
+        boolean sum = alpha == 1;
         parallel.forEach(y.numel(), (start, n) -> {
             FloatBuffer xv = xb.floats(start, n);
             FloatBuffer yv = yb.floats(start, n);
-            for (int i = 0; i < n; i++) {
-                yv.put(i, (float) (yv.get(i) + alpha * xv.get(i)));
+            if (sum) {
+                // A float sum is correctly rounded, as the double sum rounded once is: same bits, a third of the time
+                // (accumulating gradients: 70 ms per ResNet-18 step in double).
+                for (int i = 0; i < n; i++) {
+                    yv.put(i, yv.get(i) + xv.get(i));
+                }
+            } else {
+                for (int i = 0; i < n; i++) {
+                    yv.put(i, (float) (yv.get(i) + alpha * xv.get(i)));
+                }
             }
         });
         CpuReorders.release(xs, x);
