@@ -165,6 +165,34 @@ public interface Backend extends AutoCloseable {
     BatchNormGrads batchNormBackward(NDArray dy, NDArray x, NDArray gamma, NDArray mean, NDArray variance,
                                      double eps, boolean batchStatistics, boolean needInput, boolean needParams);
 
+    /**
+     * {@code relu(batchNormTraining(x))}, exactly: the output has the relu applied, mean and variance are the batch's.
+     * A backend may fuse the relu into the normalisation and return a {@code workspace} for
+     * {@link #batchNormReluBackward}; this default runs the two kernels (relu in place) and returns none.
+     */
+    default BatchNormStats batchNormTrainingRelu(NDArray x, NDArray gamma, NDArray beta, double eps) {
+        BatchNormStats s = batchNormTraining(x, gamma, beta, eps);
+        reluInPlace(s.output());
+        return s;
+    }
+
+    /**
+     * Gradients of {@link #batchNormTrainingRelu} given its output {@code y} and {@code workspace}: exactly
+     * {@link #reluBackward} followed by {@link #batchNormBackward} with batch statistics, which this default runs.
+     */
+    default BatchNormGrads batchNormReluBackward(NDArray dy, NDArray y, Buffer workspace, NDArray x, NDArray gamma,
+                                                 NDArray mean, NDArray variance, double eps, boolean needInput,
+                                                 boolean needParams, boolean mayOverwriteDy) {
+        NDArray masked = reluBackward(dy, y, mayOverwriteDy);
+        // The masked gradient is the caller's to overwrite unless it is dy itself and dy is not.
+        boolean ours = masked.buffer() != dy.buffer() || mayOverwriteDy;
+        BatchNormGrads r = batchNormBackward(masked, x, gamma, mean, variance, eps, true, needInput, needParams, ours);
+        if (masked.buffer() != dy.buffer() && (r.input() == null || r.input().buffer() != masked.buffer())) {
+            masked.buffer().close();
+        }
+        return r;
+    }
+
     /** As above; with {@code mayOverwriteDy} the input gradient may be written over dy (see {@link #reluBackward(NDArray, NDArray, boolean)}). */
     default BatchNormGrads batchNormBackward(NDArray dy, NDArray x, NDArray gamma, NDArray mean, NDArray variance,
                                              double eps, boolean batchStatistics, boolean needInput, boolean needParams,

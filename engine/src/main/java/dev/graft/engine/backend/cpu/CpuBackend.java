@@ -11,6 +11,7 @@ import dev.graft.engine.backend.AdamWSpec;
 import dev.graft.engine.backend.Backend;
 import dev.graft.engine.backend.BatchNormGrads;
 import dev.graft.engine.backend.BatchNormStats;
+import dev.graft.engine.backend.Buffer;
 import dev.graft.engine.backend.Conv2dSpec;
 import dev.graft.engine.backend.Pool2dSpec;
 import dev.graft.engine.backend.Pooled;
@@ -296,6 +297,25 @@ public final class CpuBackend implements Backend {
     public synchronized BatchNormStats batchNormTraining(NDArray x, NDArray gamma, NDArray beta, double eps) {
         open();
         return batchNorm.training(x, gamma, beta, eps);
+    }
+
+    @Override
+    public synchronized BatchNormStats batchNormTrainingRelu(NDArray x, NDArray gamma, NDArray beta, double eps) {
+        open();
+        return batchNorm.trainingRelu(x, gamma, beta, eps, elementwise);
+    }
+
+    @Override
+    public synchronized BatchNormGrads batchNormReluBackward(NDArray dy, NDArray y, Buffer workspace, NDArray x, NDArray gamma,
+                                                             NDArray mean, NDArray variance, double eps, boolean needInput,
+                                                             boolean needParams, boolean mayOverwriteDy) {
+        open();
+        if (!(workspace instanceof NativeBuffer mask)) {
+            // The forward ran unfused (non-finite batch statistics): so does the backward.
+            return Backend.super.batchNormReluBackward(dy, y, null, x, gamma, mean, variance, eps, needInput, needParams,
+                    mayOverwriteDy);
+        }
+        return batchNorm.backwardRelu(dy, mask, x, gamma, mean, variance, eps, needInput, needParams, mayOverwriteDy);
     }
 
     @Override
