@@ -31,7 +31,7 @@ SCRATCH=$(mktemp -d)
 step() { printf '\n==== %s  [%s]\n' "$*" "$(date -u +%H:%M:%S)"; }
 export GPU_REQUIRED=${GPU_REQUIRED:-true}
 # As the project's Surefire runs: native memory is freed explicitly, never by JavaCPP's GC thread.
-export JAVA_OPTS=${JAVA_OPTS:--Xmx16g -Dorg.bytedeco.javacpp.nopointergc=true}
+export JAVA_OPTS=${JAVA_OPTS:--Xmx16g -Dorg.bytedeco.javacpp.nopointergc=true -Dgraft.demo.data=$ROOT/demo/fashion}
 
 main() {
 
@@ -45,7 +45,7 @@ OUT=$SCRATCH/discovery bash "$D/run.sh" --java -version
 cp "$SCRATCH/discovery/cuda-libs.txt" "$OUT/" 2>/dev/null
 
 step "2/4 gpu test suite (GPU_REQUIRED=$GPU_REQUIRED)"
-OUT=$SCRATCH/tests timeout "${TEST_TIMEOUT:-420}" bash "$D/run.sh" --include-tag gpu
+OUT=$SCRATCH/tests timeout "${TEST_TIMEOUT:-420}" bash "$D/run.sh" --include-tag gpu --config jqwik.database="$SCRATCH/jqwik-database"
 TESTS=$?
 cp "$SCRATCH"/tests/junit/TEST-junit-jupiter.xml "$OUT/" 2>/dev/null
 echo "gpu tests exit status: $TESTS"

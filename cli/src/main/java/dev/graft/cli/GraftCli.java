@@ -7,7 +7,14 @@ import picocli.CommandLine.Command;
 @Command(name = "graft", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Transfer learning on images in pure Java: freeze a pretrained ResNet, train a new head, fine-tune.",
         subcommands = {
+            TrainCommand.class,
+            EvaluateCommand.class,
+            PredictCommand.class,
+            DemoCommand.class,
             DoctorCommand.class,
+            InspectCommand.class,
+            ConvertCommand.class,
+            ForwardCommand.class,
             BenchCommand.class,
             CommandLine.HelpCommand.class
         })

@@ -58,15 +58,23 @@ public final class Plots {
     }
 
     public static void roc(Path file, Roc roc, String positiveClass) throws IOException {
-        XYChart chart = new XYChartBuilder().width(520).height(520)
-                .title(String.format(java.util.Locale.ROOT, "ROC (%s positive), AUC %.4f", positiveClass, roc.auc()))
+        rocCurves(file, String.format(java.util.Locale.ROOT, "ROC (%s positive), AUC %.4f", positiveClass, roc.auc()), Map.of("ROC", roc));
+    }
+
+    /** Several ROC curves on one chart (legend: name and AUC). */
+    public static void rocCurves(Path file, String title, Map<String, Roc> curves) throws IOException {
+        XYChart chart = new XYChartBuilder().width(560).height(520).title(title)
                 .xAxisTitle("1 - specificity").yAxisTitle("sensitivity").build();
-        XYSeries s = chart.addSeries("ROC", roc.fpr(), roc.tpr());
-        s.setMarker(SeriesMarkers.NONE);
+        for (Map.Entry<String, Roc> e : curves.entrySet()) {
+            String name = curves.size() == 1 ? e.getKey() : String.format(java.util.Locale.ROOT, "%s (AUC %.3f)", e.getKey(), e.getValue().auc());
+            XYSeries s = chart.addSeries(name, e.getValue().fpr(), e.getValue().tpr());
+            s.setMarker(SeriesMarkers.NONE);
+        }
         XYSeries d = chart.addSeries("chance", new double[] {0, 1}, new double[] {0, 1});
         d.setMarker(SeriesMarkers.NONE);
         d.setLineColor(Color.LIGHT_GRAY);
-        chart.getStyler().setXAxisMin(0.0).setXAxisMax(1.0).setYAxisMin(0.0).setYAxisMax(1.0);
+        chart.getStyler().setXAxisMin(0.0).setXAxisMax(1.0).setYAxisMin(0.0).setYAxisMax(1.0)
+                .setXAxisDecimalPattern("0.0").setYAxisDecimalPattern("0.0").setYAxisTickMarkSpacingHint(60);
         save(chart, file);
     }
 

@@ -1,6 +1,7 @@
 package dev.graft.models;
 
 import dev.graft.engine.Device;
+import dev.graft.engine.testing.CountingBackend;
 import dev.graft.engine.Functional;
 import dev.graft.engine.Scope;
 import dev.graft.engine.Tensor;

@@ -24,6 +24,9 @@ public final class ImageDecoder {
 
     /** Reads one file; an unreadable or corrupt image is a {@link DatasetException} naming the file and the reason. */
     public static FloatImage read(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new DatasetException("cannot read image " + file + ": no such file");
+        }
         BufferedImage img;
         try (InputStream in = Files.newInputStream(file)) {
             img = ImageIO.read(in);

@@ -1,0 +1,45 @@
+package dev.graft.cli;
+
+import dev.graft.demo.Demo;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code graft demo}: transfer learning against random initialisation on data shipped in the repository. */
+@Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {
+            "Fine-tune a small ResNet pretrained on eight Fashion-MNIST classes to tell apart two held-out ones",
+            "(T-shirt/top vs Shirt, 120 labelled images, 3:1), and train the same network from random weights on the same",
+            "images; evaluate both on 1,000 test images and print them side by side. Data: demo/fashion in the repository."})
+final class DemoCommand implements Callable<Integer> {
+    @Option(names = "--data", description = "The demo folder (default: demo/fashion in the Graft checkout).")
+    Path data;
+    @Option(names = "--out", defaultValue = "demo-out", description = "Where reports, models and plots go (default ${DEFAULT-VALUE}); "
+            + "its transfer/ and random-init/ sub-folders are replaced.")
+    Path out;
+    @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, reference or cuda[:N].")
+    String device;
+    @Option(names = "--seed", defaultValue = "1")
+    long seed;
+    @Option(names = "--no-progress", description = "No progress bars.")
+    boolean noProgress;
+    @Option(names = "--remake", description = "Rebuild the shipped demo data and pretrained network from Debian's dataset-fashion-mnist "
+            + "(apt-get install dataset-fashion-mnist) instead of running the demo.")
+    boolean remake;
+    @Option(names = "--fashion-mnist", defaultValue = "/usr/share/datasets/fashion-mnist", description = "IDX files for --remake.")
+    Path fashionMnist;
+
+    @Override
+    public Integer call() {
+        Path dir = data != null ? data : Demo.defaultDataDir();
+        boolean progress = !noProgress && System.console() != null;
+        if (remake) {
+            Demo.remake(fashionMnist, dir, device, progress);
+        } else {
+            Demo.run(dir, out, device, seed, progress);
+        }
+        return 0;
+    }
+}

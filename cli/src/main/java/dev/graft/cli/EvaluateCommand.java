@@ -1,0 +1,79 @@
+package dev.graft.cli;
+
+import dev.graft.engine.backend.Backends;
+import dev.graft.loaders.images.DataLoader;
+import dev.graft.loaders.images.DatasetException;
+import dev.graft.loaders.images.ImageFolder;
+import dev.graft.loaders.images.Sampling;
+import dev.graft.models.ResNet;
+import dev.graft.train.Metrics;
+import dev.graft.train.ModelFile;
+import dev.graft.train.Predictions;
+import dev.graft.train.Progress;
+import dev.graft.train.Report;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code graft evaluate}: metrics of a model file on a labelled image folder. */
+@Command(name = "evaluate", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Evaluate a trained model on DIR/CLASS/* images: table on the terminal, metrics.json and plots on disk.")
+final class EvaluateCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "A model file written by 'graft train' (or torchvision weights).")
+    Path model;
+    @Option(names = "--data", required = true, description = "Labelled images: DIR/CLASS/*.png|jpg|jpeg|bmp, class folders named as in training.")
+    Path data;
+    @Option(names = "--out", description = "Where metrics.json and plots go (default: evaluation/ next to the model file).")
+    Path out;
+    @Option(names = "--threshold", description = "Override the decision threshold stored in the model file.")
+    Double threshold;
+    @Option(names = "--batch-size", defaultValue = "32")
+    int batchSize;
+    @Option(names = "--workers", description = "Image decoding threads (default: cores).")
+    Integer workers;
+    @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, reference or cuda[:N].")
+    String device;
+    @Option(names = "--strict", description = "Fail on an unreadable image instead of skipping it.")
+    boolean strict;
+    @Option(names = "--no-progress", description = "No progress bar.")
+    boolean noProgress;
+
+    @Override
+    public Integer call() throws IOException {
+        ModelFile mf = ModelFile.read(model);
+        ImageFolder folder = ImageFolder.scan(data);
+        if (!folder.classes().equals(mf.classes())) {
+            throw new DatasetException("the class folders of " + data + " " + folder.classes() + " differ from the model's classes "
+                    + mf.classes() + "; name the folders as in training");
+        }
+        var sel = Backends.resolve(device);
+        int threads = workers != null ? workers : Runtime.getRuntime().availableProcessors();
+        double t = threshold != null ? threshold : mf.threshold();
+        Metrics m;
+        try (ResNet net = mf.build(sel.device());
+             DataLoader loader = new DataLoader(folder.samples(), mf.classes().size(), mf.preprocessing().evaluation(),
+                     new DataLoader.Options(batchSize, Sampling.Order.SEQUENTIAL, 0, threads, threads + 1, false, strict),
+                     w -> System.err.println("warning: " + w))) {
+            Predictions p = Predictions.of(net, loader, net.config().inChannels(),
+                    Progress.start("evaluate", folder.samples().size(), !noProgress && System.console() != null));
+            m = Metrics.compute(p.probabilities(), p.labels(), mf.classes(), Math.max(0, mf.positiveClass()), t);
+            Path dir = out != null ? out : model.toAbsolutePath().getParent().resolve("evaluation");
+            Map<String, Object> json = new LinkedHashMap<>();
+            json.put("model", model.toString());
+            json.put("data", data.toString());
+            json.put("mean_loss", Double.isNaN(p.meanLoss()) ? null : p.meanLoss());
+            json.put("metrics", m.toMap());
+            Report.writeJson(dir.resolve("metrics.json"), json);
+            Report.writePlotsFor(dir.resolve("plots"), m);
+            System.out.println("model: " + model + " (" + mf.describe() + ") on " + sel.device());
+            System.out.print(Report.table(m));
+            System.out.println("wrote " + dir.resolve("metrics.json") + " and " + dir.resolve("plots"));
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,82 @@
+package dev.graft.cli;
+
+import dev.graft.engine.Shape;
+import dev.graft.loaders.KeyPrefixes;
+import dev.graft.models.ArchitectureInference;
+import dev.graft.models.ModelException;
+import dev.graft.models.ResNetConfig;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What a state dict's keys and shapes say about its model, read without tensor data: a torchvision ResNet (one of
+ * the named architectures, or a custom configuration) or not a ResNet, and why not. Wrapper prefixes
+ * ({@link KeyPrefixes#KNOWN}) are looked through, as loading would.
+ */
+record ModelGuess(ResNetConfig config, String prefix, String notResNetBecause) {
+    private static final String INFERENCE_PREAMBLE = "cannot infer a torchvision ResNet from this state dict: ";
+    private static final String INFERENCE_ADVICE = " (name the architecture instead";
+
+    static ModelGuess of(Map<String, Shape> shapes) {
+        String prefix = "";
+        Map<String, Shape> keys = shapes;
+        for (String p = commonKnownPrefix(keys); !p.isEmpty(); p = commonKnownPrefix(keys)) {
+            Map<String, Shape> stripped = new LinkedHashMap<>();
+            for (Map.Entry<String, Shape> e : keys.entrySet()) {
+                stripped.put(e.getKey().substring(p.length()), e.getValue());
+            }
+            keys = stripped;
+            prefix += p;
+        }
+        try {
+            return new ModelGuess(ArchitectureInference.infer(keys), prefix, null);
+        } catch (ModelException e) {
+            return new ModelGuess(null, prefix, reason(e.getMessage()));
+        }
+    }
+
+    boolean isResNet() {
+        return config != null;
+    }
+
+    /** "resnet18", "custom ResNet" or "not a ResNet". */
+    String name() {
+        if (config == null) {
+            return "not a ResNet";
+        }
+        String a = config.architecture();
+        return a.equals("custom") ? "custom ResNet" : a;
+    }
+
+    /** One line for the terminal. */
+    String describe() {
+        if (config == null) {
+            return "not a ResNet: " + notResNetBecause;
+        }
+        String a = config.architecture();
+        return (a.equals("custom") ? "custom ResNet (" + config.describe() + ")"
+                : a + " (torchvision), " + config.numClasses() + " classes, " + config.inChannels() + " input channel"
+                        + (config.inChannels() == 1 ? "" : "s"))
+                + (prefix.isEmpty() ? "" : ", keys prefixed '" + prefix + "'");
+    }
+
+    private static String commonKnownPrefix(Map<String, Shape> keys) {
+        if (keys.isEmpty()) {
+            return "";
+        }
+        for (String p : KeyPrefixes.KNOWN) {
+            if (keys.keySet().stream().allMatch(k -> k.startsWith(p) && k.length() > p.length())) {
+                return p;
+            }
+        }
+        return "";
+    }
+
+    /** The inference error without its preamble and its advice to name an architecture. */
+    private static String reason(String message) {
+        String m = message.startsWith(INFERENCE_PREAMBLE) ? message.substring(INFERENCE_PREAMBLE.length()) : message;
+        int advice = m.indexOf(INFERENCE_ADVICE);
+        return advice > 0 ? m.substring(0, advice) : m;
+    }
+}

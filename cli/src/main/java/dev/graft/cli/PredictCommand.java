@@ -1,0 +1,181 @@
+package dev.graft.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.graft.engine.Grad;
+import dev.graft.engine.Scope;
+import dev.graft.engine.Tensor;
+import dev.graft.engine.backend.Backends;
+import dev.graft.loaders.images.DatasetException;
+import dev.graft.loaders.images.FloatImage;
+import dev.graft.loaders.images.ImageDecoder;
+import dev.graft.loaders.images.Transform;
+import dev.graft.models.ResNet;
+import dev.graft.train.ModelFile;
+import dev.graft.train.Predictions;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code graft predict}: class probabilities and the decision for each image, from a model file alone. */
+@Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Classify images with a model file; prints a table (or JSON / CSV). Two-class models decide with the "
+                + "threshold stored in the file.")
+final class PredictCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "A model file written by 'graft train'.")
+    Path model;
+    @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "PNG, JPEG or BMP files.")
+    List<Path> images;
+    @ArgGroup(exclusive = true)
+    FormatChoice format = new FormatChoice();
+    @Option(names = "--threshold", description = "Override the decision threshold stored in the model file.")
+    Double threshold;
+    @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, reference or cuda[:N].")
+    String device;
+    @Option(names = "--batch-size", defaultValue = "16")
+    int batchSize;
+
+    static final class FormatChoice {
+        @Option(names = "--json", description = "JSON on stdout.")
+        boolean json;
+        @Option(names = "--csv", description = "CSV on stdout.")
+        boolean csv;
+    }
+
+    record Row(String file, String predicted, double confidence, double[] probabilities, String error) {
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        ModelFile mf = ModelFile.read(model);
+        var sel = Backends.resolve(device);
+        double t = threshold != null ? threshold : mf.threshold();
+        Transform pipeline = mf.preprocessing().evaluation();
+        List<Row> rows = new ArrayList<>();
+        int failures = 0;
+        try (ResNet net = mf.build(sel.device())) {
+            net.eval();
+            for (int start = 0; start < images.size(); start += batchSize) {
+                List<Path> chunk = images.subList(start, Math.min(images.size(), start + batchSize));
+                List<FloatImage> ok = new ArrayList<>();
+                List<Path> okPaths = new ArrayList<>();
+                for (Path p : chunk) {
+                    try {
+                        ok.add(pipeline.apply(ImageDecoder.read(p), null));
+                        okPaths.add(p);
+                    } catch (DatasetException e) {
+                        rows.add(new Row(p.toString(), null, Double.NaN, null, e.getMessage()));
+                        failures++;
+                    }
+                }
+                if (!ok.isEmpty()) {
+                    classify(net, mf, t, ok, okPaths, rows);
+                }
+            }
+        }
+        print(rows, mf.classes());
+        return failures == 0 ? 0 : ErrorHandler.USER_ERROR;
+    }
+
+    private void classify(ResNet net, ModelFile mf, double t, List<FloatImage> imgs, List<Path> paths, List<Row> rows) {
+        FloatImage first = imgs.get(0);
+        int per = first.data().length;
+        int channels = net.config().inChannels();
+        float[] data = new float[imgs.size() * per / first.channels() * channels];
+        int plane = first.height() * first.width();
+        for (int i = 0; i < imgs.size(); i++) {
+            System.arraycopy(imgs.get(i).data(), 0, data, i * channels * plane, channels * plane);
+        }
+        try (Scope s = Scope.open("predict"); Grad.Mode off = Grad.off()) {
+            Tensor x = Tensor.fromArray(net.device(), data, imgs.size(), channels, first.height(), first.width());
+            float[] logits = net.forward(x).toFloatArray();
+            int c = mf.classes().size();
+            for (int i = 0; i < imgs.size(); i++) {
+                double[] p = Predictions.softmax(logits, i * c, c);
+                int k = decide(p, mf.positiveClass(), t);
+                rows.add(new Row(paths.get(i).toString(), mf.classes().get(k), p[k], p, null));
+            }
+        }
+    }
+
+    /** Two classes: positive when P(positive) >= threshold; otherwise arg-max. */
+    static int decide(double[] p, int positive, double threshold) {
+        if (p.length == 2 && positive >= 0) {
+            return p[positive] >= threshold ? positive : 1 - positive;
+        }
+        int best = 0;
+        for (int j = 1; j < p.length; j++) {
+            if (p[j] > p[best]) {
+                best = j;
+            }
+        }
+        return best;
+    }
+
+    private void print(List<Row> rows, List<String> classes) throws Exception {
+        if (format.json) {
+            List<Map<String, Object>> out = new ArrayList<>();
+            for (Row r : rows) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("file", r.file());
+                if (r.error() != null) {
+                    m.put("error", r.error());
+                } else {
+                    m.put("predicted", r.predicted());
+                    Map<String, Double> probs = new LinkedHashMap<>();
+                    for (int k = 0; k < classes.size(); k++) {
+                        probs.put(classes.get(k), r.probabilities()[k]);
+                    }
+                    m.put("probabilities", probs);
+                }
+                out.add(m);
+            }
+            System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(out));
+            return;
+        }
+        if (format.csv) {
+            StringBuilder b = new StringBuilder("file,predicted");
+            classes.forEach(c -> b.append(",p_").append(c));
+            b.append(",error\n");
+            for (Row r : rows) {
+                b.append(csv(r.file())).append(',').append(r.predicted() == null ? "" : csv(r.predicted()));
+                for (int k = 0; k < classes.size(); k++) {
+                    b.append(',').append(r.probabilities() == null ? "" : String.format(Locale.ROOT, "%.6f", r.probabilities()[k]));
+                }
+                b.append(',').append(r.error() == null ? "" : csv(r.error())).append('\n');
+            }
+            System.out.print(b);
+            return;
+        }
+        String[] head = new String[classes.size() + 2];
+        head[0] = "image";
+        head[1] = "predicted";
+        for (int k = 0; k < classes.size(); k++) {
+            head[k + 2] = "P(" + classes.get(k) + ")";
+        }
+        Table table = new Table(head);
+        for (Row r : rows) {
+            Object[] cells = new Object[head.length];
+            cells[0] = r.file();
+            cells[1] = r.error() != null ? "error: " + r.error() : r.predicted();
+            for (int k = 0; k < classes.size(); k++) {
+                cells[k + 2] = r.probabilities() == null ? "" : Table.num(r.probabilities()[k], 4);
+            }
+            table.row(cells);
+        }
+        System.out.print(table);
+    }
+
+    private static String csv(String s) {
+        return s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+    }
+}

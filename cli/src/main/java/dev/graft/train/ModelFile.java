@@ -1,0 +1,125 @@
+package dev.graft.train;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.graft.engine.Device;
+import dev.graft.engine.StateDict;
+import dev.graft.loaders.StateDicts;
+import dev.graft.loaders.images.Preprocessing;
+import dev.graft.models.Parameter;
+import dev.graft.models.ResNet;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A trained model as one safetensors file whose header metadata holds everything needed to predict from the
+ * file alone: the architecture ({@code graft.resnet}), class names ({@code graft.classes}, a JSON array),
+ * preprocessing ({@code graft.image_size}, {@code graft.resize_size}, {@code graft.mean}, {@code graft.std}),
+ * the decision threshold on the positive class's probability ({@code graft.threshold},
+ * {@code graft.positive_class}), the batch-norm policy, what was frozen and the training configuration.
+ * Files without Graft metadata (torchvision weights) read with numbered classes and ImageNet preprocessing.
+ */
+public record ModelFile(StateDict state, List<String> classes, Preprocessing preprocessing, double threshold, int positiveClass) {
+
+    public static final String META_CLASSES = "graft.classes";
+    public static final String META_THRESHOLD = "graft.threshold";
+    public static final String META_POSITIVE = "graft.positive_class";
+    public static final String META_FROZEN = "graft.frozen";
+    public static final String META_TRAIN_CONFIG = "graft.train_config";
+    public static final String META_FORMAT = "graft.format";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Writes weights and metadata atomically (temp file, fsync, rename). */
+    public static void write(Path file, ResNet model, List<String> classes, Preprocessing pre, double threshold,
+                             int positiveClass, TrainConfig config) {
+        StateDict sd = model.stateDict();
+        Map<String, String> m = sd.metadata();
+        m.putAll(model.metadata());
+        m.putAll(pre.toMetadata());
+        m.put(META_FORMAT, "graft-model-1");
+        m.put(META_CLASSES, json(classes));
+        if (classes.size() == 2) {
+            m.put(META_THRESHOLD, Double.toString(threshold));
+            m.put(META_POSITIVE, classes.get(positiveClass));
+        }
+        List<String> frozen = new ArrayList<>();
+        for (Parameter p : model.parameters()) {
+            if (!p.trainable()) {
+                frozen.add(p.name());
+            }
+        }
+        m.put(META_FROZEN, json(frozen));
+        if (config != null) {
+            m.put(META_TRAIN_CONFIG, config.toJson());
+        }
+        StateDicts.write(file, sd);
+    }
+
+    /** Reads a model file (safetensors or .pth); a file without Graft metadata gets numbered classes. */
+    public static ModelFile read(Path file) {
+        StateDict sd = StateDicts.read(file);
+        Map<String, String> m = sd.metadata();
+        int numClasses = fcRows(sd);
+        List<String> classes;
+        if (m.containsKey(META_CLASSES)) {
+            try {
+                classes = JSON.readValue(m.get(META_CLASSES), new TypeReference<List<String>>() { });
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new TrainingException(file + ": metadata " + META_CLASSES + " is not a JSON list of names");
+            }
+            if (numClasses > 0 && classes.size() != numClasses) {
+                throw new TrainingException(file + ": metadata names " + classes.size() + " classes but the head has " + numClasses + " outputs");
+            }
+        } else {
+            classes = new ArrayList<>();
+            for (int i = 0; i < numClasses; i++) {
+                classes.add(Integer.toString(i));
+            }
+        }
+        Preprocessing pre = Preprocessing.fromMetadata(m, Preprocessing.imagenet(224));
+        int positive = classes.size() == 2 ? 1 : -1;
+        if (m.containsKey(META_POSITIVE)) {
+            positive = classes.indexOf(m.get(META_POSITIVE));
+            if (positive < 0) {
+                throw new TrainingException(file + ": positive class '" + m.get(META_POSITIVE) + "' is not one of " + classes);
+            }
+        }
+        double threshold = 0.5;
+        if (m.containsKey(META_THRESHOLD)) {
+            try {
+                threshold = Double.parseDouble(m.get(META_THRESHOLD));
+            } catch (NumberFormatException e) {
+                throw new TrainingException(file + ": metadata " + META_THRESHOLD + " is not a number");
+            }
+        }
+        return new ModelFile(sd, List.copyOf(classes), pre, threshold, positive);
+    }
+
+    /** Builds the network on {@code device} (architecture from the metadata, else inferred from the keys). */
+    public ResNet build(Device device) {
+        return ResNet.fromStateDict(state, device);
+    }
+
+    public String describe() {
+        return String.format(Locale.ROOT, "%s, %d classes %s, input %dx%d", state.metadata().getOrDefault(ResNet.META_ARCHITECTURE, "resnet"),
+                classes.size(), classes, preprocessing.imageSize(), preprocessing.imageSize());
+    }
+
+    private static int fcRows(StateDict sd) {
+        var fc = sd.get("fc.weight");
+        return fc == null || fc.shape().rank() != 2 ? 0 : fc.shape().dim(0);
+    }
+
+    static String json(Object o) {
+        try {
+            return JSON.writeValueAsString(o);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

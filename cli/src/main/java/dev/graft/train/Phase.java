@@ -1,0 +1,100 @@
+package dev.graft.train;
+
+import dev.graft.models.Parameter;
+import dev.graft.models.ResNet;
+import dev.graft.models.optim.AdamW;
+import dev.graft.models.optim.Optimizer;
+import dev.graft.models.optim.ParamGroup;
+import dev.graft.models.optim.ParamGroups;
+import dev.graft.models.optim.Sgd;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One phase of the recipe: which parameters train, their peak learning rates, and the schedule.
+ * {@code head}: backbone frozen, new head trained at the base rate (fastai: one-cycle, pct_start 0.99).
+ * {@code finetune}: unfrozen (all, or from a named block), half the base rate, discriminative over three groups
+ * (stem..layer2, layer3..layer4, head) from base/2/lrMult to base/2 (fastai: one-cycle, pct_start 0.3, div 5).
+ * {@code train}: random initialisation, everything trains at the base rate (fit_one_cycle defaults).
+ */
+record Phase(String name, int firstEpoch, int epochs) {
+    static final String HEAD = "head";
+    static final String FINETUNE = "finetune";
+    static final String TRAIN = "train";
+
+    static List<Phase> plan(TrainConfig cfg, boolean pretrained) {
+        List<Phase> out = new ArrayList<>();
+        if (!pretrained) {
+            out.add(new Phase(TRAIN, 0, cfg.headEpochs() + cfg.finetuneEpochs()));
+            return out;
+        }
+        if (cfg.headEpochs() > 0) {
+            out.add(new Phase(HEAD, 0, cfg.headEpochs()));
+        }
+        if (cfg.finetuneEpochs() > 0) {
+            out.add(new Phase(FINETUNE, cfg.headEpochs(), cfg.finetuneEpochs()));
+        }
+        return out;
+    }
+
+    boolean contains(int epoch) {
+        return epoch >= firstEpoch && epoch < firstEpoch + epochs;
+    }
+
+    /** Sets the trainable flags for this phase. */
+    void configureFreezing(ResNet model, TrainConfig cfg) {
+        switch (name) {
+            case HEAD -> {
+                model.freeze();
+                model.unfreeze("fc");
+            }
+            case FINETUNE -> {
+                if (cfg.unfreezeFrom() == null || cfg.unfreezeFrom().isBlank()) {
+                    model.unfreeze();
+                } else {
+                    model.freezeUpTo(cfg.unfreezeFrom());
+                }
+            }
+            default -> model.unfreeze();
+        }
+    }
+
+    /** Parameter groups with their peak learning rates. */
+    List<ParamGroup> groups(ResNet model, TrainConfig cfg) {
+        List<ParamGroup> groups = new ArrayList<>();
+        if (name.equals(FINETUNE)) {
+            double hi = cfg.lr() / 2;
+            double lo = hi / cfg.lrMult();
+            double mid = Math.sqrt(lo * hi);
+            groups.add(ParamGroup.of("body0", select(model, "conv1", "bn1", "layer1", "layer2")).lr(lo));
+            groups.add(ParamGroup.of("body1", select(model, "layer3", "layer4")).lr(mid));
+            groups.add(ParamGroup.of("head", select(model, "fc")).lr(hi));
+        } else {
+            groups.add(ParamGroup.of("all", model.parameters()).lr(cfg.lr()));
+        }
+        return ParamGroups.withoutDecayOnNormAndBias(groups);
+    }
+
+    private static List<Parameter> select(ResNet model, String... prefixes) {
+        return model.parameters(prefixes);
+    }
+
+    Optimizer optimizer(ResNet model, TrainConfig cfg) {
+        List<ParamGroup> g = groups(model, cfg);
+        if (cfg.optimizer().equals("sgd")) {
+            return Sgd.builder(cfg.lr()).momentum(cfg.momentum()).weightDecay(cfg.weightDecay()).nesterov(cfg.nesterov()).build(g);
+        }
+        // fastai's default optimiser: Adam with decoupled weight decay, betas (0.9, 0.99), eps 1e-5.
+        return AdamW.builder().lr(cfg.lr()).betas(0.9, 0.99).eps(1e-5).weightDecay(cfg.weightDecay()).build(g);
+    }
+
+    Schedule schedule(TrainConfig cfg, long stepsPerEpoch) {
+        Schedule.OneCycle oneCycle = switch (name) {
+            case HEAD -> new Schedule.OneCycle(0.99, 25, 1e5);
+            case FINETUNE -> new Schedule.OneCycle(0.3, 5, 1e5);
+            default -> new Schedule.OneCycle(0.25, 25, 1e5);
+        };
+        return Schedule.parse(cfg.schedule(), cfg.warmupEpochs() * stepsPerEpoch, stepsPerEpoch, oneCycle);
+    }
+}

@@ -1,0 +1,90 @@
+package dev.graft.train;
+
+import dev.graft.engine.Functional;
+import dev.graft.engine.Grad;
+import dev.graft.engine.Scope;
+import dev.graft.engine.Tensor;
+import dev.graft.loaders.images.Batch;
+import dev.graft.loaders.images.DataLoader;
+import dev.graft.models.ResNet;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+
+/** Class probabilities for a whole set (eval mode, no graph), with labels and the mean cross-entropy. */
+public record Predictions(double[][] probabilities, int[] labels, int[] sampleIndices, double meanLoss) {
+
+    /** Runs the model in eval mode over every batch of {@code loader}'s epoch 0 (use a sequential loader). */
+    public static Predictions of(ResNet model, DataLoader loader, int inputChannels, Progress progress) {
+        boolean wasTraining = model.isTraining();
+        model.eval();
+        List<double[]> probs = new ArrayList<>();
+        List<Integer> labels = new ArrayList<>();
+        List<Integer> idx = new ArrayList<>();
+        double lossSum = 0;
+        try (Grad.Mode off = Grad.off()) {
+            for (Iterator<Batch> it = loader.epoch(0); it.hasNext(); ) {
+                Batch b = it.next();
+                try (Scope s = Scope.open("predict")) {
+                    Tensor x = Batches.images(b, inputChannels, model.device());
+                    Tensor logits = model.forward(x);
+                    lossSum += Functional.crossEntropy(logits, b.labels()).item() * b.size();
+                    collect(logits, b, probs, labels, idx);
+                }
+                progress.step(b.size());
+            }
+        } finally {
+            model.train(wasTraining);
+        }
+        return build(probs, labels, idx, lossSum);
+    }
+
+    static void collect(Tensor logits, Batch b, List<double[]> probs, List<Integer> labels, List<Integer> idx) {
+        float[] l = logits.toFloatArray();
+        int c = logits.dim(1);
+        for (int i = 0; i < b.size(); i++) {
+            probs.add(softmax(l, i * c, c));
+            labels.add(b.labels()[i]);
+            idx.add(b.sampleIndices()[i]);
+        }
+    }
+
+    static Predictions build(List<double[]> probs, List<Integer> labels, List<Integer> idx, double lossSum) {
+        int n = probs.size();
+        return new Predictions(probs.toArray(new double[0][]), labels.stream().mapToInt(Integer::intValue).toArray(),
+                idx.stream().mapToInt(Integer::intValue).toArray(), n == 0 ? Double.NaN : lossSum / n);
+    }
+
+    /** Softmax of one row, computed in double with the max subtracted. */
+    public static double[] softmax(float[] logits, int offset, int c) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < c; j++) {
+            max = Math.max(max, logits[offset + j]);
+        }
+        double[] p = new double[c];
+        double sum = 0;
+        for (int j = 0; j < c; j++) {
+            p[j] = Math.exp(logits[offset + j] - max);
+            sum += p[j];
+        }
+        for (int j = 0; j < c; j++) {
+            p[j] /= sum;
+        }
+        return p;
+    }
+
+    public double accuracy() {
+        int ok = 0;
+        for (int i = 0; i < labels.length; i++) {
+            int best = 0;
+            for (int j = 1; j < probabilities[i].length; j++) {
+                if (probabilities[i][j] > probabilities[i][best]) {
+                    best = j;
+                }
+            }
+            ok += best == labels[i] ? 1 : 0;
+        }
+        return labels.length == 0 ? Double.NaN : ok / (double) labels.length;
+    }
+}

@@ -1,0 +1,437 @@
+package dev.graft.train;
+
+import dev.graft.engine.Device;
+import dev.graft.engine.Functional;
+import dev.graft.engine.Scope;
+import dev.graft.engine.StateDict;
+import dev.graft.engine.Tensor;
+import dev.graft.engine.backend.Backends;
+import dev.graft.loaders.KeyPrefixes;
+import dev.graft.loaders.StateDicts;
+import dev.graft.loaders.images.Augmentation;
+import dev.graft.loaders.images.Batch;
+import dev.graft.loaders.images.DataLoader;
+import dev.graft.loaders.images.ImageFolder.Sample;
+import dev.graft.loaders.images.Preprocessing;
+import dev.graft.loaders.images.Sampling;
+import dev.graft.models.BatchNormPolicy;
+import dev.graft.models.ResNet;
+import dev.graft.models.optim.GradClip;
+import dev.graft.models.optim.Optimizer;
+import dev.graft.models.optim.ParamGroup;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Consumer;
+
+/**
+ * The two-phase transfer-learning recipe: phase 1 trains a new head on a frozen backbone, phase 2 unfreezes
+ * and fine-tunes (see {@link Phase}). After every epoch it validates, writes {@code last.safetensors}, updates
+ * {@code best.safetensors} when the monitored figure improves, and writes a full checkpoint atomically; a run
+ * resumes from the checkpoint at the next epoch and, on the reference backend, ends bit-identical to an
+ * uninterrupted run (data order and augmentation depend only on seed, epoch and position).
+ */
+public final class Trainer implements AutoCloseable {
+
+    /**
+     * How the run talks to the user. {@code stopAfterEpochs} (testing) ends the process's work early, as a kill
+     * would; {@code featureCache} false computes phase 1 through the backbone every epoch even where caching applies.
+     */
+    public record Options(boolean progress, PrintStream out, Consumer<String> warnings, int stopAfterEpochs, boolean featureCache) {
+        public Options(boolean progress, PrintStream out, Consumer<String> warnings, int stopAfterEpochs) {
+            this(progress, out, warnings, stopAfterEpochs, true);
+        }
+    }
+
+    /** What a finished (or stopped) run produced. */
+    public record Result(Path runDir, boolean completed, Report report, List<EpochRecord> history) {
+    }
+
+    private final TrainConfig cfg;
+    private final Options opt;
+    private final Path runDir;
+    private final Device device;
+    private final RunData data;
+    private final Preprocessing pre;
+    private final boolean pretrained;
+    private final List<Phase> phases;
+    private final ResNet model;
+    private final float[] classWeights;
+    private final int inputChannels;
+    private final int firstEpochOfThisProcess;
+    private TrainState state;
+    private Optimizer optimizer;
+    private String optimizerPhase;
+
+    private Trainer(TrainConfig cfg, Options opt, Checkpoint resume) {
+        this.cfg = cfg;
+        this.opt = opt;
+        this.runDir = Path.of(cfg.out());
+        Backends.Selection sel = Backends.resolve(cfg.device());
+        this.device = sel.device();
+        sel.notes().forEach(n -> opt.out().println("device: " + n));
+        this.data = RunData.prepare(cfg);
+        this.classWeights = data.classWeights(cfg.classWeights());
+        this.pretrained = cfg.weights() != null;
+        this.phases = Phase.plan(cfg, pretrained);
+        StateDict weights = pretrained ? KeyPrefixes.stripKnown(StateDicts.read(Path.of(cfg.weights()))) : null;
+        Preprocessing fallback = new Preprocessing(cfg.imageSize(), cfg.resizeSize(), Preprocessing.IMAGENET_MEAN, Preprocessing.IMAGENET_STD);
+        Preprocessing fromWeights = weights == null ? fallback : Preprocessing.fromMetadata(weights.metadata(), fallback);
+        // Size from the run's options; normalisation statistics from the weights' metadata when they carry them.
+        this.pre = new Preprocessing(cfg.imageSize(), cfg.resizeSize(), fromWeights.mean(), fromWeights.std());
+        this.model = resume != null ? ResNet.fromStateDict(resume.model(), device) : initialModel(weights);
+        this.inputChannels = model.config().inChannels();
+        model.setBatchNormPolicy(BatchNormPolicy.parse(cfg.bnPolicy()));
+        this.state = resume != null ? resume.state() : new TrainState(0, null, Double.NaN, -1, new ArrayList<>());
+        this.firstEpochOfThisProcess = state.epochsDone();
+        if (resume != null && resume.optimizer().size() > 0) {
+            this.optimizerPhase = resume.state().optimizerPhase();
+            Phase p = phaseOf(state.epochsDone());
+            if (p != null && p.name().equals(optimizerPhase) && state.epochsDone() > p.firstEpoch()) {
+                p.configureFreezing(model, cfg);
+                optimizer = p.optimizer(model, cfg);
+                optimizer.importState(resume.optimizer());
+            }
+        }
+    }
+
+    /** Starts a new run in {@code cfg.out()}; refuses a folder that already holds a checkpoint. */
+    public static Result train(TrainConfig cfg, Options opt) {
+        Path dir = Path.of(cfg.out());
+        if (Checkpoint.exists(dir)) {
+            throw new TrainingException(dir + " already holds a training run; resume it with --resume " + dir
+                    + " or choose another --out");
+        }
+        try {
+            Files.createDirectories(dir);
+        } catch (java.io.IOException e) {
+            throw new TrainingException("cannot create the run folder " + dir + ": " + e.getMessage(), e);
+        }
+        if (cfg.weights() == null) {
+            opt.warnings().accept("no --weights given: the network starts from random weights, so transfer learning is off "
+                    + "(phase 1 and 2 become one phase that trains everything)");
+        }
+        try (Trainer t = new Trainer(cfg, opt, null)) {
+            return t.run();
+        }
+    }
+
+    /** Continues the run in {@code runDir} at the epoch after its last checkpoint. */
+    public static Result resume(Path runDir, String device, Integer workers, Options opt) {
+        Checkpoint cp = Checkpoint.read(runDir);
+        removeStaleTemporaries(runDir);
+        TrainConfig c = cp.config();
+        c = new TrainConfig(c.data(), c.val(), c.valFraction(), c.arch(), c.weights(), runDir.toString(), c.imageSize(), c.resizeSize(),
+                c.batchSize(), c.headEpochs(), c.finetuneEpochs(), c.lr(), c.lrMult(), c.optimizer(), c.momentum(), c.weightDecay(),
+                c.nesterov(), c.schedule(), c.warmupEpochs(), c.classWeights(), c.labelSmoothing(), c.clipGradNorm(), c.bnPolicy(),
+                c.unfreezeFrom(), c.augment(), c.sampler(), c.seed(), workers != null ? workers : c.workers(),
+                device != null ? device : c.device(), c.monitor(), c.threshold(), c.positiveClass(), c.strict());
+        opt.out().printf(Locale.ROOT, "resuming %s after epoch %d of %d%n", runDir, cp.state().epochsDone(), c.headEpochs() + c.finetuneEpochs());
+        try (Trainer t = new Trainer(c, opt, cp)) {
+            return t.run();
+        }
+    }
+
+    /** A process killed while writing leaves its temporary file ({@code .NAME.HEX.tmp}) behind; the real files are intact. */
+    private static void removeStaleTemporaries(Path runDir) {
+        try (var files = Files.list(runDir)) {
+            for (Path p : files.toList()) {
+                String n = p.getFileName().toString();
+                if (n.startsWith(".") && n.endsWith(".tmp") && Files.isRegularFile(p)) {
+                    Files.delete(p);
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new TrainingException("cannot clean temporary files in " + runDir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private ResNet initialModel(StateDict weights) {
+        int classes = data.classes().size();
+        ResNet m;
+        if (weights == null) {
+            String arch = cfg.arch() == null ? "resnet18" : cfg.arch();
+            // A torchvision name, or a full config line as ResNetConfig.describe() writes it (narrow custom widths).
+            var builder = arch.contains("=") ? ResNet.builder(dev.graft.models.ResNetConfig.parse(arch).withNumClasses(classes))
+                    : ResNet.builder(arch).numClasses(classes);
+            m = builder.device(device).seed(cfg.seed()).build();
+        } else {
+            if (cfg.arch() != null && cfg.arch().contains("=")) {
+                // A full config line: the weights must be that network (their own head size aside).
+                m = ResNet.fromStateDict(weights, device);
+                var want = dev.graft.models.ResNetConfig.parse(cfg.arch()).withNumClasses(m.config().numClasses());
+                if (!want.equals(m.config())) {
+                    m.close();
+                    throw new TrainingException("--weights " + cfg.weights() + " hold " + m.config().describe() + ", not --arch " + cfg.arch());
+                }
+            } else {
+                m = cfg.arch() == null ? ResNet.fromStateDict(weights, device) : ResNet.fromStateDict(weights, cfg.arch(), device);
+            }
+            opt.out().println("weights: " + cfg.weights() + " (" + m.config().architecture() + ", " + m.config().numClasses()
+                    + " classes in the file)");
+            if (m.config().numClasses() != classes) {
+                m.replaceHead(classes, cfg.seed());
+                opt.out().println("head: replaced fc with a new " + classes + "-class layer (initialised like torchvision's Linear)");
+            }
+        }
+        return m;
+    }
+
+    private Phase phaseOf(int epoch) {
+        for (Phase p : phases) {
+            if (p.contains(epoch)) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    private int totalEpochs() {
+        return phases.stream().mapToInt(Phase::epochs).sum();
+    }
+
+    // ---- the loop -------------------------------------------------------------------------------------------
+
+    private Result run() {
+        Augmentation aug = Augmentation.parse(cfg.augment());
+        Sampling.Order order = cfg.sampler().equals("weighted") ? Sampling.Order.WEIGHTED : Sampling.Order.SHUFFLE;
+        boolean dropLast = data.train().size() > cfg.batchSize();
+        int c = data.classes().size();
+        int[] counts = data.trainCounts();
+        opt.out().printf(Locale.ROOT, "data: %d classes %s, %d training images %s, %d validation images, %s on %s%n", c, data.classes(),
+                data.train().size(), java.util.Arrays.toString(counts), data.validation().size(), model.config().architecture(), device);
+        try (DataLoader trainLoader = loader(data.train(), pre.training(aug), order, dropLast);
+             DataLoader valLoader = loader(data.validation(), pre.evaluation(), Sampling.Order.SEQUENTIAL, false)) {
+            FeatureCache trainCache = null;
+            FeatureCache valCache = null;
+            for (int epoch = state.epochsDone(); epoch < totalEpochs(); epoch++) {
+                Phase phase = phaseOf(epoch);
+                if (optimizer == null || !phase.name().equals(optimizerPhase)) {
+                    startPhase(phase);
+                }
+                boolean cached = opt.featureCache() && phase.name().equals(Phase.HEAD) && aug.isNone()
+                        && model.batchNormPolicy() == BatchNormPolicy.HOLD;
+                if (cached && trainCache == null) {
+                    try (Progress p = Progress.start("features", data.train().size() + data.validation().size(), opt.progress())) {
+                        trainCache = FeatureCache.compute(model, loader(data.train(), pre.evaluation(), Sampling.Order.SEQUENTIAL, false), inputChannels, p);
+                        valCache = FeatureCache.compute(model, valLoader, inputChannels, p);
+                    }
+                    opt.out().println("phase 1 runs on cached backbone features (frozen backbone, batch norm held, no augmentation)");
+                }
+                long t0 = System.nanoTime();
+                double[] trained = cached ? trainCachedEpoch(phase, epoch, trainCache, order, dropLast) : trainEpoch(phase, epoch, trainLoader);
+                Predictions val = cached ? predictCached(valCache) : Predictions.of(model, valLoader, inputChannels,
+                        Progress.start("validate", data.validation().size(), opt.progress()));
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                double auc = c == 2 ? Metrics.rocFor(val.probabilities(), val.labels(), data.positiveClass()).auc() : Double.NaN;
+                EpochRecord rec = new EpochRecord(phase.name(), epoch + 1, trained[0], trained[1], val.meanLoss(), val.accuracy(), auc,
+                        trained[2], seconds, trained[3] / seconds, cached);
+                endEpoch(rec, val);
+                if (opt.stopAfterEpochs() > 0 && epoch + 1 - firstEpochOfThisProcess == opt.stopAfterEpochs() && epoch + 1 < totalEpochs()) {
+                    opt.out().println("stopping after " + opt.stopAfterEpochs() + " epoch(s) as asked; resume with --resume " + runDir);
+                    return new Result(runDir, false, null, state.history());
+                }
+            }
+        }
+        Report report = Report.finish(this.cfg, runDir, model, data, pre, inputChannels, state, opt);
+        return new Result(runDir, true, report, state.history());
+    }
+
+    private DataLoader loader(List<Sample> samples, dev.graft.loaders.images.Transform t, Sampling.Order order, boolean dropLast) {
+        return new DataLoader(samples, data.classes().size(), t,
+                new DataLoader.Options(cfg.batchSize(), order, cfg.seed(), cfg.workers(), Math.max(2, cfg.workers() + 1), dropLast, cfg.strict()),
+                opt.warnings());
+    }
+
+    private void startPhase(Phase phase) {
+        if (optimizer != null) {
+            optimizer.close();
+        }
+        phase.configureFreezing(model, cfg);
+        optimizer = phase.optimizer(model, cfg);
+        optimizerPhase = phase.name();
+        long trainable = model.trainableParameters().stream().mapToLong(p -> p.shape().numel()).sum();
+        opt.out().printf(Locale.ROOT, "phase %s: %d epoch(s), %,d of %,d parameters trainable, batch norm %s, peak lr %s%n",
+                phase.name(), phase.epochs(), trainable, model.parameterCount(), model.batchNormPolicy().name().toLowerCase(Locale.ROOT),
+                lrs());
+    }
+
+    private String lrs() {
+        StringBuilder b = new StringBuilder();
+        for (ParamGroup g : optimizer.groups()) {
+            if (!g.name().endsWith("_no_decay")) {
+                b.append(b.isEmpty() ? "" : ", ").append(g.name()).append(' ').append(String.format(Locale.ROOT, "%.2g", optimizer.initialLr(g.name())));
+            }
+        }
+        return b.toString();
+    }
+
+    /** Returns {mean loss, accuracy, last peak-group lr, images}. */
+    private double[] trainEpoch(Phase phase, int epoch, DataLoader loader) {
+        model.train();
+        int steps = loader.batchesPerEpoch();
+        Schedule schedule = phase.schedule(cfg, steps);
+        long total = (long) steps * phase.epochs();
+        double lossSum = 0;
+        int correct = 0;
+        int seen = 0;
+        int batch = 0;
+        double lr = 0;
+        try (Progress p = Progress.start(phase.name() + " " + (epoch + 1) + "/" + totalEpochs(), (long) steps * cfg.batchSize(), opt.progress())) {
+            for (Iterator<Batch> it = loader.epoch(epoch); it.hasNext(); batch++) {
+                Batch b = it.next();
+                long step = (long) (epoch - phase.firstEpoch()) * steps + batch;
+                lr = applySchedule(schedule, step, total);
+                try (Scope s = Scope.open("step")) {
+                    Tensor logits = model.forward(Batches.images(b, inputChannels, device));
+                    double loss = optimize(logits, b.labels(), epoch, batch);
+                    lossSum += loss * b.size();
+                    correct += correctCount(logits, b.labels());
+                }
+                seen += b.size();
+                p.step(b.size());
+                p.extra(String.format(Locale.ROOT, "loss %.4f", lossSum / seen));
+            }
+        }
+        return new double[] {lossSum / Math.max(1, seen), correct / (double) Math.max(1, seen), lr, seen};
+    }
+
+    /** The same epoch over cached features: identical batches, only the head runs. */
+    private double[] trainCachedEpoch(Phase phase, int epoch, FeatureCache cache, Sampling.Order order, boolean dropLast) {
+        model.train();
+        int[] visit = Sampling.epochOrder(order, data.train(), data.classes().size(), cfg.seed(), epoch);
+        int bs = cfg.batchSize();
+        int steps = dropLast ? visit.length / bs : (visit.length + bs - 1) / bs;
+        Schedule schedule = phase.schedule(cfg, steps);
+        long total = (long) steps * phase.epochs();
+        double lossSum = 0;
+        int correct = 0;
+        int seen = 0;
+        double lr = 0;
+        for (int batch = 0; batch < steps; batch++) {
+            int[] rows = java.util.Arrays.stream(visit, batch * bs, Math.min(visit.length, (batch + 1) * bs)).filter(cache::has).toArray();
+            if (rows.length == 0) {
+                continue;
+            }
+            long step = (long) (epoch - phase.firstEpoch()) * steps + batch;
+            lr = applySchedule(schedule, step, total);
+            Batch b = cache.batch(rows);
+            try (Scope s = Scope.open("step")) {
+                Tensor logits = model.fc().forward(FeatureCache.tensor(b, device));
+                double loss = optimize(logits, b.labels(), epoch, batch);
+                lossSum += loss * b.size();
+                correct += correctCount(logits, b.labels());
+            }
+            seen += b.size();
+        }
+        return new double[] {lossSum / Math.max(1, seen), correct / (double) Math.max(1, seen), lr, seen};
+    }
+
+    private Predictions predictCached(FeatureCache cache) {
+        List<double[]> probs = new ArrayList<>();
+        List<Integer> labels = new ArrayList<>();
+        List<Integer> idx = new ArrayList<>();
+        double lossSum = 0;
+        int n = data.validation().size();
+        try (var off = dev.graft.engine.Grad.off()) {
+            for (int start = 0; start < n; start += cfg.batchSize()) {
+                int[] rows = java.util.stream.IntStream.range(start, Math.min(n, start + cfg.batchSize())).filter(cache::has).toArray();
+                if (rows.length == 0) {
+                    continue;
+                }
+                Batch b = cache.batch(rows);
+                try (Scope s = Scope.open("predict")) {
+                    Tensor logits = model.fc().forward(FeatureCache.tensor(b, device));
+                    lossSum += Functional.crossEntropy(logits, b.labels()).item() * b.size();
+                    Predictions.collect(logits, b, probs, labels, idx);
+                }
+            }
+        }
+        return Predictions.build(probs, labels, idx, lossSum);
+    }
+
+    private double applySchedule(Schedule schedule, long step, long total) {
+        double f = schedule.factor(step, total);
+        double top = 0;
+        for (ParamGroup g : optimizer.groups()) {
+            double v = optimizer.initialLr(g.name()) * f;
+            optimizer.setLr(g.name(), v);
+            top = Math.max(top, v);
+        }
+        return top;
+    }
+
+    /** Loss, backward, clipping and the update; a non-finite loss stops the run before anything is written. */
+    private double optimize(Tensor logits, int[] labels, int epoch, int batch) {
+        Tensor loss = Functional.crossEntropy(logits, labels, classWeights, cfg.labelSmoothing());
+        double value = loss.item();
+        if (!Double.isFinite(value)) {
+            throw new TrainingException(String.format(Locale.ROOT,
+                    "the loss became %s at epoch %d, step %d; training stopped and the last good checkpoint in %s is intact "
+                            + "(try a lower --lr or --clip-grad-norm)", value, epoch + 1, batch + 1, runDir));
+        }
+        loss.backward();
+        if (cfg.clipGradNorm() > 0) {
+            GradClip.clipGradNorm(model.trainableParameters(), cfg.clipGradNorm());
+        }
+        optimizer.step();
+        optimizer.zeroGrad();
+        return value;
+    }
+
+    private static int correctCount(Tensor logits, int[] labels) {
+        float[] l = logits.toFloatArray();
+        int c = logits.dim(1);
+        int ok = 0;
+        for (int i = 0; i < labels.length; i++) {
+            int best = 0;
+            for (int j = 1; j < c; j++) {
+                if (l[i * c + j] > l[i * c + best]) {
+                    best = j;
+                }
+            }
+            ok += best == labels[i] ? 1 : 0;
+        }
+        return ok;
+    }
+
+    // ---- epoch end: history, model files, checkpoint ---------------------------------------------------------
+
+    private void endEpoch(EpochRecord rec, Predictions val) {
+        List<EpochRecord> history = new ArrayList<>(state.history());
+        history.add(rec);
+        double score = switch (cfg.monitor()) {
+            case "auc" -> rec.valAuc();
+            case "accuracy" -> rec.valAccuracy();
+            default -> -rec.valLoss();
+        };
+        boolean improved = state.bestEpoch() < 0 || (Double.isFinite(score) && !(score <= state.bestScore()));
+        double best = improved ? score : state.bestScore();
+        int bestEpoch = improved ? rec.epoch() : state.bestEpoch();
+        double threshold = 0.5;
+        ModelFile.write(runDir.resolve("last.safetensors"), model, data.classes(), pre, threshold, Math.max(0, data.positiveClass()), cfg);
+        if (improved) {
+            ModelFile.write(runDir.resolve("best.safetensors"), model, data.classes(), pre, threshold, Math.max(0, data.positiveClass()), cfg);
+        }
+        state = new TrainState(rec.epoch(), optimizerPhase, best, bestEpoch, history);
+        new Checkpoint(cfg, state, model.stateDict(), optimizer.exportState()).write(runDir);
+        opt.out().printf(Locale.ROOT, "%-8s epoch %2d/%d  train loss %.4f acc %5.1f%%  val loss %.4f acc %5.1f%%%s  lr %.2e  %.1fs (%.0f img/s)%s%s%n",
+                rec.phase(), rec.epoch(), totalEpochs(), rec.trainLoss(), 100 * rec.trainAccuracy(), rec.valLoss(), 100 * rec.valAccuracy(),
+                Double.isNaN(rec.valAuc()) ? "" : String.format(Locale.ROOT, " auc %.4f", rec.valAuc()), rec.lr(), rec.seconds(),
+                rec.imagesPerSecond(), rec.cachedFeatures() ? " [cached]" : "", improved ? "  *best" : "");
+    }
+
+    /** Frees the model's and the optimizer's memory. */
+    @Override
+    public void close() {
+        if (optimizer != null) {
+            optimizer.close();
+        }
+        model.close();
+    }
+}

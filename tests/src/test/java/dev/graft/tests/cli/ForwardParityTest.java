@@ -1,0 +1,170 @@
+package dev.graft.tests.cli;
+
+import dev.graft.engine.Device;
+import dev.graft.engine.HostTensor;
+import dev.graft.engine.StateDict;
+import dev.graft.engine.backend.Backends;
+import dev.graft.loaders.Npy;
+import dev.graft.loaders.SafeTensors;
+import dev.graft.loaders.StateDicts;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code graft forward} against torchvision on a committed narrow ResNet (make_cli_fixtures.py: torchvision's
+ * BasicBlock, layers [2,1,1,1], stem 4, planes 4/4/8/8, 3 classes, batch 4 of 24x24), on every available backend.
+ *
+ * <p>Each tensor's deviation is max |graft - torch| / max |torch| over that tensor. Tolerances: logits and loss
+ * 1e-4 (the target); gradients 2e-4. A gradient ends a chain twice as long (the forward pass, then backward
+ * through every layer), and in train mode batch norm divides by standard deviations of as few as 4 values
+ * (layer4 is 1x1 here), which amplifies the float32 rounding differences between torch's summation order and
+ * the backend's (reference accumulates in double; oneDNN blocks its reductions). Measured here: reference
+ * logits <= 3.7e-6, loss <= 5.1e-7, gradients <= 6.0e-6; cpu (oneDNN) logits <= 2.4e-6, loss <= 1.1e-6,
+ * gradients <= 9.9e-6 (each run prints its figures).
+ */
+class ForwardParityTest {
+    static final double LOGITS = 1e-4;
+    static final double LOSS = 1e-4;
+    static final double GRADIENTS = 2e-4;
+    private static final Pattern LOSS_LINE = Pattern.compile("(?m)^loss: (\\S+) ");
+
+    static StateDict expected;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void readExpected() {
+        expected = StateDicts.read(Cli.fixture("expected.pth"));
+    }
+
+    static List<String> devices() {
+        List<String> out = new ArrayList<>();
+        for (Device.Kind k : Device.Kind.values()) {
+            if (Backends.availability(k).available()) {
+                out.add(k.name().toLowerCase(Locale.ROOT));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void oneDnnIsPresentHere() {
+        // The issue asks for reference and cpu; make a silently skipped cpu run visible.
+        assertTrue(devices().contains("cpu"), "oneDNN backend unavailable: " + Backends.availability(Device.Kind.CPU).detail());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("devices")
+    void evalAndTrainModeMatchTorchvision(String device) {
+        List<String> report = new ArrayList<>();
+        for (String mode : new String[] {"eval", "train"}) {
+            Path logits = tmp.resolve(mode + "-logits.npy");
+            Path grads = tmp.resolve(mode + "-grads.safetensors");
+            // int64 labels in eval mode, int32 in train mode: both are accepted
+            List<Object> args = new ArrayList<>(List.of("forward", "--weights", Cli.fixture("narrow.pth"),
+                    "--input", Cli.fixture("input.npy"), "--output", logits, "--grads", grads, "--device", device,
+                    "--labels", Cli.fixture(mode.equals("eval") ? "labels.npy" : "labels_i32.npy")));
+            if (mode.equals("train")) {
+                args.add("--train-mode");
+            }
+            Cli.Run r = Cli.ok(args.toArray());
+            assertTrue(r.out().contains(mode + " mode"), r.out());
+
+            double logitDev = deviation(expected.get("logits_" + mode), Npy.read(logits));
+            assertTrue(logitDev <= LOGITS, mode + " logits deviate " + logitDev);
+
+            double torchLoss = expected.get("loss_" + mode).toFloats()[0];
+            Matcher m = LOSS_LINE.matcher(r.out());
+            assertTrue(m.find(), r.out());
+            double printed = Double.parseDouble(m.group(1));
+            StateDict g = SafeTensors.read(grads);
+            double stored = Double.parseDouble(g.metadata().get("graft.loss"));
+            assertEquals(mode, g.metadata().get("graft.mode"));
+            double lossDev = Math.max(Math.abs(printed - torchLoss), Math.abs(stored - torchLoss)) / Math.abs(torchLoss);
+            assertTrue(lossDev <= LOSS, mode + " loss " + printed + " vs torch " + torchLoss);
+
+            String prefix = "grad_" + mode + "/";
+            List<String> torchNames = expected.keys().stream().filter(k -> k.startsWith(prefix))
+                    .map(k -> k.substring(prefix.length())).toList();
+            assertEquals(torchNames, List.copyOf(g.keys()), "gradient names and order equal named_parameters()");
+            double worst = 0;
+            String worstName = "";
+            for (String name : torchNames) {
+                double d = deviation(expected.get(prefix + name), g.get(name));
+                if (d > worst) {
+                    worst = d;
+                    worstName = name;
+                }
+            }
+            assertTrue(worst <= GRADIENTS, mode + " gradient " + worstName + " deviates " + worst);
+            report.add(String.format(Locale.ROOT, "%s: logits %.2e, loss %.2e, gradients %.2e (%s)", mode, logitDev, lossDev, worst, worstName));
+        }
+        System.out.println("forward parity on " + device + ": " + String.join("; ", report));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("devices")
+    void wrappedLegacyCheckpointGivesTheSameLogits(String device) {
+        Path logits = tmp.resolve("logits.npy");
+        Cli.Run r = Cli.ok("forward", "--weights", Cli.fixture("narrow_wrapped_legacy.pth"), "--input", Cli.fixture("input.npy"),
+                "--output", logits, "--device", device);
+        assertFalse(r.out().contains("loss"), r.out());
+        assertTrue(deviation(expected.get("logits_eval"), Npy.read(logits)) <= LOGITS);
+    }
+
+    @Test
+    void newHeadForOtherClassCountIsSeededAndTrainable() {
+        Path a = tmp.resolve("a.npy");
+        Path b = tmp.resolve("b.npy");
+        Path grads = tmp.resolve("g.safetensors");
+        Path labels = tmp.resolve("labels5.npy");
+        Npy.write(labels, HostTensor.of(new long[] {4, 0, 3, 1}, dev.graft.engine.Shape.of(4)));
+        Cli.Run r = Cli.ok("forward", "--weights", Cli.fixture("narrow.pth"), "--input", Cli.fixture("input.npy"),
+                "--classes", 5, "--seed", 11, "--output", a, "--labels", labels, "--grads", grads, "--device", "reference");
+        assertTrue(r.out().contains("3 -> 5 classes"), r.out());
+        Cli.ok("forward", "--weights", Cli.fixture("narrow.pth"), "--input", Cli.fixture("input.npy"),
+                "--classes", 5, "--seed", 11, "--output", b, "--device", "reference");
+        HostTensor la = Npy.read(a);
+        assertArrayEquals(new int[] {4, 5}, la.shape().dims());
+        assertArrayEquals(la.floats(), Npy.read(b).floats(), "same seed, same head");
+        StateDict g = SafeTensors.read(grads);
+        assertArrayEquals(new int[] {5, 8}, g.get("fc.weight").shape().dims());
+        assertEquals(expected.keys().stream().filter(k -> k.startsWith("grad_eval/")).count(), g.size());
+
+        // the file's own class count keeps the loaded head
+        Cli.ok("forward", "--weights", Cli.fixture("narrow.pth"), "--input", Cli.fixture("input.npy"), "--classes", 3,
+                "--output", a, "--device", "reference");
+        assertTrue(deviation(expected.get("logits_eval"), Npy.read(a)) <= LOGITS);
+    }
+
+    /** max |actual - expected| / max |expected|. */
+    static double deviation(HostTensor expected, HostTensor actual) {
+        assertEquals(expected.shape(), actual.shape());
+        float[] e = expected.toFloats();
+        float[] a = actual.toFloats();
+        double diff = 0;
+        double scale = 0;
+        for (int i = 0; i < e.length; i++) {
+            double d = Math.abs((double) e[i] - a[i]);
+            diff = Double.isNaN(d) ? Double.POSITIVE_INFINITY : Math.max(diff, d);
+            scale = Math.max(scale, Math.abs(e[i]));
+        }
+        return scale == 0 ? (diff == 0 ? 0 : Double.POSITIVE_INFINITY) : diff / scale;
+    }
+}
