@@ -22,7 +22,9 @@ def main(path):
         "config", "Graft", "ms", "PyTorch", "ms", "ratio", "target", "RSS G", "RSS T", "ratio", "bg CPU G/T")
     print("%s, %d threads, batch %d, %dx%d, %s" % (doc["machine"], doc["threads"], doc["batch"], doc["image_size"],
                                                  doc["image_size"], doc["date"]))
-    print("img/s (median) and peak RSS in MiB, each configuration in its own process" + ("; PyTorch NCHW" if cl else ""))
+    rounds = doc.get("rounds", 1)
+    print("img/s (median) and peak RSS in MiB, each configuration in its own process" + ("; PyTorch NCHW" if cl else "")
+          + ("; the median of %d rounds (RSS: the largest), each round's img/s below" % rounds if rounds > 1 else ""))
     print(head)
     print("-" * len(head))
     for c in configs:
@@ -60,6 +62,15 @@ def main(path):
                 "  channels_last", "", "", tc["img_per_s_median"], tc["median_s"] * 1e3,
                 g["img_per_s_median"] / tc["img_per_s_median"], "", "", tc["peak_rss_mib"],
                 g["peak_rss_mib"] / tc["peak_rss_mib"], "", tc["others_cpu_per_wall"]))
+    if rounds > 1:
+        print("\nimg/s of every round (graft | torch | torch-cl):")
+        for c in configs:
+            line = []
+            for side in ("graft", "torch", "torch-cl"):
+                r = by.get((side, c))
+                if r and "rounds" in r:
+                    line.append(" ".join("%.2f" % x["img_per_s_median"] for x in r["rounds"]))
+            print("  %-16s %s" % (c, " | ".join(line)))
     noisy = [r["side"] + " " + r["config"] for r in doc["results"] if r["others_cpu_per_wall"] > 0.15]
     if noisy:
         print("\nNOISY (other processes used > 0.15 CPU during the timed loop; figures not comparable): " + ", ".join(noisy))
