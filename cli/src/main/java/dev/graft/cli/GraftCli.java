@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
             InspectCommand.class,
             ConvertCommand.class,
             ForwardCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class GraftCli implements Runnable {

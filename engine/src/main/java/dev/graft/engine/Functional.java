@@ -4,6 +4,7 @@ import dev.graft.engine.backend.Backend;
 import dev.graft.engine.backend.Conv2dSpec;
 import dev.graft.engine.backend.Pool2dSpec;
 import dev.graft.engine.functions.AddFunction;
+import dev.graft.engine.functions.AddReluFunction;
 import dev.graft.engine.functions.BatchNormInferenceFunction;
 import dev.graft.engine.functions.BatchNormTrainingFunction;
 import dev.graft.engine.functions.Conv2dFunction;
@@ -68,6 +69,23 @@ public final class Functional {
         required("relu", "x", x);
         floating("relu", x);
         return Tensor.apply(new ReluFunction(), x);
+    }
+
+    /**
+     * {@code relu(a + b)} as one primitive (a residual block's tail: no separate sum array); one operand's shape
+     * must broadcast to the other's, as for {@link #add}. Values and gradients equal {@code add(a, b).relu()}'s.
+     */
+    public static Tensor addRelu(Tensor a, Tensor b) {
+        required("add_relu", "a", a, "b", b);
+        sameDeviceAndType("add_relu", a, b);
+        if (broadcastsTo(b.shape(), a.shape())) {
+            return Tensor.apply(new AddReluFunction(), a, b);
+        }
+        if (broadcastsTo(a.shape(), b.shape())) {
+            return Tensor.apply(new AddReluFunction(), b, a);
+        }
+        throw ShapeException.of("add_relu", "one operand's shape must broadcast to the other's (right-aligned, each size equal or 1)",
+                "a", a.shape(), "b", b.shape());
     }
 
     // ---- shape ----------------------------------------------------------------------------------------
@@ -278,6 +296,20 @@ public final class Functional {
      */
     public static Tensor batchNorm2d(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
                                      boolean training, double momentum, double eps) {
+        return batchNorm2d(x, weight, bias, runningMean, runningVar, training, momentum, eps, false);
+    }
+
+    /**
+     * {@code relu(batchNorm2d(...))} as one primitive: the relu is applied in place to the batch norm's fresh output,
+     * so there is no second activation-sized array; values, gradients and running statistics equal the two ops'.
+     */
+    public static Tensor batchNorm2dRelu(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                         boolean training, double momentum, double eps) {
+        return batchNorm2d(x, weight, bias, runningMean, runningVar, training, momentum, eps, true);
+    }
+
+    private static Tensor batchNorm2d(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                      boolean training, double momentum, double eps, boolean relu) {
         required("batch_norm", "x", x);
         String op = "batch_norm";
         floating(op, x);
@@ -302,7 +334,7 @@ public final class Functional {
             if (perChannel <= 1) {
                 throw ShapeException.of(op, "training needs more than 1 value per channel (N*H*W > 1)", "input", x.shape());
             }
-            BatchNormTrainingFunction fn = new BatchNormTrainingFunction(eps);
+            BatchNormTrainingFunction fn = new BatchNormTrainingFunction(eps, relu);
             Tensor y = Tensor.apply(fn, x, weight, bias);
             if (runningMean != null && runningVar != null) {
                 Backend be = x.data().backend();
@@ -319,7 +351,7 @@ public final class Functional {
         if (runningMean == null || runningVar == null) {
             throw new ShapeException(op + ": eval mode needs running mean and variance");
         }
-        return Tensor.apply(new BatchNormInferenceFunction(runningMean.data(), runningVar.data(), eps), x, weight, bias);
+        return Tensor.apply(new BatchNormInferenceFunction(runningMean.data(), runningVar.data(), eps, relu), x, weight, bias);
     }
 
     // ---- classification loss --------------------------------------------------------------------------

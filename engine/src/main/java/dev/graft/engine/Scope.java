@@ -25,13 +25,17 @@ public final class Scope implements AutoCloseable {
 
     private final String name;
     private final Scope parent;
+    private final boolean intermediates;
+    private final boolean detached;
     private final Set<Buffer> buffers = Collections.newSetFromMap(new IdentityHashMap<>());
     private boolean closed;
     private long bytes;
 
-    private Scope(String name, Scope parent) {
+    private Scope(String name, Scope parent, boolean intermediates, boolean detached) {
         this.name = name;
         this.parent = parent;
+        this.intermediates = intermediates;
+        this.detached = detached;
     }
 
     /** Opens a scope on this thread; tensors created until it closes belong to it. */
@@ -40,14 +44,29 @@ public final class Scope implements AutoCloseable {
     }
 
     public static Scope open(String name) {
-        Scope s = new Scope(name, STACK.get().peek());
+        Scope s = new Scope(name, STACK.get().peek(), false, false);
+        STACK.get().push(s);
+        return s;
+    }
+
+    /**
+     * Opens a scope for the intermediate values of one stage of a computation (a residual block), inside the
+     * current scope: {@code try (Scope s = Scope.openIntermediates("layer1.0")) { y = s.keep(block.forward(y)); }}.
+     * Closing it frees at once what nothing needs any more; storage that a recorded backward pass still reads
+     * ({@linkplain Buffer#pin pinned} by a differentiable op) moves to the enclosing scope and is freed as soon as
+     * that backward pass has used it, or with the enclosing scope. Use it only where no caller can see the
+     * intermediate tensors; the result is kept, as with any scope. A training step then holds what PyTorch holds
+     * (saved activations), not every intermediate of the forward pass.
+     */
+    public static Scope openIntermediates(String name) {
+        Scope s = new Scope(name, current(), true, false);
         STACK.get().push(s);
         return s;
     }
 
     /** A scope that is not on any stack: it owns what is allocated while it is {@link #enter entered}. */
     public static Scope detached(String name) {
-        return new Scope(name, null);
+        return new Scope(name, null, false, true);
     }
 
     /** The innermost open scope of this thread. */
@@ -143,6 +162,11 @@ public final class Scope implements AutoCloseable {
         return name;
     }
 
+    /** True for a {@link #detached} scope: its storage lives as long as its owner (backends may allocate it apart). */
+    public boolean isDetached() {
+        return detached;
+    }
+
     public synchronized boolean isClosed() {
         return closed;
     }
@@ -153,7 +177,10 @@ public final class Scope implements AutoCloseable {
         }
     }
 
-    /** Frees every buffer this scope still owns; leaves the thread's stack if this scope is on it. */
+    /**
+     * Frees every buffer this scope still owns (for {@link #openIntermediates}, pinned ones move to the enclosing
+     * scope instead); leaves the thread's stack if this scope is on it.
+     */
     @Override
     public void close() {
         List<Buffer> toFree;
@@ -166,9 +193,15 @@ public final class Scope implements AutoCloseable {
             buffers.clear();
             bytes = 0;
         }
+        boolean handOver = intermediates && parent != null && !parent.isClosed();
         for (Buffer b : toFree) {
             b.setOwner(null);
-            b.close();
+            if (handOver && b.isPinned()) {
+                parent.adopt(b);
+                b.freeWhenUnpinned();
+            } else {
+                b.close();
+            }
         }
         if (STACK.get().contains(this)) {
             pop(this);

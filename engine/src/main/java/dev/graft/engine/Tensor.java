@@ -144,28 +144,38 @@ public final class Tensor {
         }
     }
 
-    /** Adds to the leaf gradient; its storage lives in the scope that owns this tensor. */
-    void accumulateGrad(NDArray g) {
+    /**
+     * Adds to the leaf gradient; its storage lives in the scope that owns this tensor. With {@code adoptable} (g is
+     * a temporary of the backward pass that nothing else reads) the first gradient takes over g's storage instead
+     * of copying it. Returns true when it did.
+     */
+    boolean accumulateGrad(NDArray g, boolean adoptable) {
         if (!g.shape().equals(shape())) {
             throw new IllegalStateException("gradient shape " + g.shape() + " for tensor " + shape());
         }
-        if (grad == null) {
-            Scope owner = data.buffer().owner();
-            if (owner == null || data.buffer().isClosed()) {
-                throw new GraftException("backward reached a leaf tensor " + shape() + " whose storage was already "
-                        + "freed (its Scope closed, or close() was called), so its gradient has no owner; keep "
-                        + "parameters in a scope that outlives the step");
-            }
-            try (Scope.Entered in = owner.enter()) {
-                // copyInto changes the layout itself; g.withLayout(...) here would leave a converted temporary
-                // in the owner's (long-lived) scope on every step.
-                NDArray copy = g.backend().empty(g.dtype(), g.shape(), data.layout());
-                g.backend().copyInto(copy, g);
-                grad = copy;
-            }
-        } else {
+        if (grad != null) {
             grad.backend().axpyInPlace(grad, 1, g);
+            return false;
         }
+        Scope owner = data.buffer().owner();
+        if (owner == null || data.buffer().isClosed()) {
+            throw new GraftException("backward reached a leaf tensor " + shape() + " whose storage was already "
+                    + "freed (its Scope closed, or close() was called), so its gradient has no owner; keep "
+                    + "parameters in a scope that outlives the step");
+        }
+        if (adoptable && g.layout() == data.layout() && g.buffer().numel() == numel()) {
+            Scope.transfer(g.buffer(), owner);
+            grad = g;
+            return true;
+        }
+        try (Scope.Entered in = owner.enter()) {
+            // copyInto changes the layout itself; g.withLayout(...) here would leave a converted temporary
+            // in the owner's (long-lived) scope on every step.
+            NDArray copy = g.backend().empty(g.dtype(), g.shape(), data.layout());
+            g.backend().copyInto(copy, g);
+            grad = copy;
+        }
+        return false;
     }
 
     /** The same values, cut from the graph. */
@@ -185,10 +195,11 @@ public final class Tensor {
             throw new GraftException("backward on a tensor that does not require grad: no input of the graph "
                     + "requires a gradient (everything frozen, or recorded under Grad.off())");
         }
+        long firstTemporary = Buffer.nextSerial();
         Backend b = data.backend();
         NDArray seed = b.empty(dtype(), shape(), Layout.ROW_MAJOR);
         b.fill(seed, 1);
-        Autograd.backward(this, seed);
+        Autograd.backward(this, seed, firstTemporary);
     }
 
     /** Back-propagates {@code gradOutput}, the gradient of some scalar with respect to this tensor. */
@@ -207,7 +218,7 @@ public final class Tensor {
         if (!requiresGrad) {
             throw new GraftException("backward on a tensor that does not require grad");
         }
-        Autograd.backward(this, gradOutput.data);
+        Autograd.backward(this, gradOutput.data, Buffer.nextSerial());
     }
 
     // ---- applying primitives ----------------------------------------------------------------------------
@@ -232,7 +243,7 @@ public final class Tensor {
             out.node = new Node(fn, inputs.clone());
             out.requiresGrad = true;
         } else {
-            fn.release();
+            fn.releaseSaved();
         }
         return out;
     }

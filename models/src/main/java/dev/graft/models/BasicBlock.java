@@ -2,6 +2,7 @@ package dev.graft.models;
 
 import dev.graft.engine.DType;
 import dev.graft.engine.Device;
+import dev.graft.engine.Functional;
 import dev.graft.engine.Tensor;
 
 /**
@@ -13,7 +14,6 @@ public final class BasicBlock extends Module {
 
     private final Conv2d conv1;
     private final BatchNorm2d bn1;
-    private final ReLU relu;
     private final Conv2d conv2;
     private final BatchNorm2d bn2;
     private final Module downsample;
@@ -22,18 +22,22 @@ public final class BasicBlock extends Module {
     public BasicBlock(int inplanes, int planes, int stride, Module downsample, Device device, DType dtype) {
         conv1 = registerModule("conv1", new Conv2d(inplanes, planes, 3, stride, 1, 1, false, device, dtype));
         bn1 = registerModule("bn1", new BatchNorm2d(planes, device, dtype));
-        relu = registerModule("relu", new ReLU());
+        registerModule("relu", new ReLU()); // as torchvision registers it; forward fuses it into bn1 and the add
         conv2 = registerModule("conv2", new Conv2d(planes, planes, 3, 1, 1, 1, false, device, dtype));
         bn2 = registerModule("bn2", new BatchNorm2d(planes, device, dtype));
         this.downsample = downsample == null ? null : registerModule("downsample", downsample);
     }
 
+    /**
+     * torchvision's forward; each batch norm + relu and the final add + relu run as one fused primitive, and each
+     * convolution's output is freed once its batch norm has run, unless backward reads it ({@link Stages}).
+     */
     @Override
     public Tensor forward(Tensor x) {
-        Tensor out = relu.forward(bn1.forward(conv1.forward(x)));
-        out = bn2.forward(conv2.forward(out));
-        Tensor identity = downsample == null ? x : downsample.forward(x);
-        return relu.forward(out.add(identity));
+        Tensor a = Stages.run(() -> bn1.forwardRelu(conv1.forward(x)));
+        Tensor b = Stages.consume(a, t -> bn2.forward(conv2.forward(t)));
+        Tensor identity = downsample == null ? x : Stages.run(() -> downsample.forward(x));
+        return Functional.addRelu(b, identity);
     }
 
     /** The batch norm that {@code zero_init_residual} zeroes. */

@@ -43,13 +43,27 @@ public final class BatchNorm2d extends Module {
 
     @Override
     public Tensor forward(Tensor x) {
-        if (usesBatchStatistics()) {
-            Tensor y = Functional.batchNorm2d(x, weight.tensor(), bias.tensor(), runningMean, runningVar, true, MOMENTUM, EPS);
+        return forward(x, false);
+    }
+
+    /**
+     * {@code relu(forward(x))} with the relu fused (torchvision's bn followed by an in-place ReLU): the same values,
+     * gradients and statistics, one activation-sized array less.
+     */
+    public Tensor forwardRelu(Tensor x) {
+        return forward(x, true);
+    }
+
+    private Tensor forward(Tensor x, boolean relu) {
+        boolean batch = usesBatchStatistics();
+        Tensor y = relu
+                ? Functional.batchNorm2dRelu(x, weight.tensor(), bias.tensor(), runningMean, runningVar, batch, MOMENTUM, EPS)
+                : Functional.batchNorm2d(x, weight.tensor(), bias.tensor(), runningMean, runningVar, batch, MOMENTUM, EPS);
+        if (batch) {
             counter()[0]++;
             numBatchesTracked.data().buffer().bumpVersion();
-            return y;
         }
-        return Functional.batchNorm2d(x, weight.tensor(), bias.tensor(), runningMean, runningVar, false, MOMENTUM, EPS);
+        return y;
     }
 
     /** True when a forward pass now normalises with (and updates) batch statistics. */

@@ -2,6 +2,7 @@ package dev.graft.models;
 
 import dev.graft.engine.DType;
 import dev.graft.engine.Device;
+import dev.graft.engine.Functional;
 import dev.graft.engine.Tensor;
 
 /**
@@ -19,7 +20,6 @@ public final class Bottleneck extends Module {
     private final BatchNorm2d bn2;
     private final Conv2d conv3;
     private final BatchNorm2d bn3;
-    private final ReLU relu;
     private final Module downsample;
 
     public Bottleneck(int inplanes, int planes, int stride, Module downsample, int groups, int widthPerGroup,
@@ -31,7 +31,7 @@ public final class Bottleneck extends Module {
         bn2 = registerModule("bn2", new BatchNorm2d(width, device, dtype));
         conv3 = registerModule("conv3", new Conv2d(width, planes * EXPANSION, 1, 1, 0, 1, false, device, dtype));
         bn3 = registerModule("bn3", new BatchNorm2d(planes * EXPANSION, device, dtype));
-        relu = registerModule("relu", new ReLU());
+        registerModule("relu", new ReLU()); // as torchvision registers it; forward fuses it into bn1, bn2 and the add
         this.downsample = downsample == null ? null : registerModule("downsample", downsample);
     }
 
@@ -40,13 +40,17 @@ public final class Bottleneck extends Module {
         return (int) (planes * (widthPerGroup / 64.0)) * groups;
     }
 
+    /**
+     * torchvision's forward; each batch norm + relu and the final add + relu run as one fused primitive, and each
+     * convolution's output is freed once its batch norm has run, unless backward reads it ({@link Stages}).
+     */
     @Override
     public Tensor forward(Tensor x) {
-        Tensor out = relu.forward(bn1.forward(conv1.forward(x)));
-        out = relu.forward(bn2.forward(conv2.forward(out)));
-        out = bn3.forward(conv3.forward(out));
-        Tensor identity = downsample == null ? x : downsample.forward(x);
-        return relu.forward(out.add(identity));
+        Tensor a = Stages.run(() -> bn1.forwardRelu(conv1.forward(x)));
+        Tensor b = Stages.consume(a, t -> bn2.forwardRelu(conv2.forward(t)));
+        Tensor c = Stages.consume(b, t -> bn3.forward(conv3.forward(t)));
+        Tensor identity = downsample == null ? x : Stages.run(() -> downsample.forward(x));
+        return Functional.addRelu(c, identity);
     }
 
     /** The batch norm that {@code zero_init_residual} zeroes. */

@@ -33,7 +33,6 @@ public final class ResNet extends Module implements AutoCloseable {
     private ResNetConfig config;
     private final Conv2d conv1;
     private final BatchNorm2d bn1;
-    private final ReLU relu;
     private final MaxPool2d maxpool;
     private final Sequential[] stages = new Sequential[4];
     private final AdaptiveAvgPool2d avgpool;
@@ -49,7 +48,7 @@ public final class ResNet extends Module implements AutoCloseable {
             int stem = config.stemChannels();
             conv1 = registerModule("conv1", new Conv2d(config.inChannels(), stem, 7, 2, 3, 1, false, device, dtype));
             bn1 = registerModule("bn1", new BatchNorm2d(stem, device, dtype));
-            relu = registerModule("relu", new ReLU());
+            registerModule("relu", new ReLU()); // as torchvision registers it; forward fuses it into bn1
             maxpool = registerModule("maxpool", new MaxPool2d(3, 2, 1));
             int inplanes = stem;
             for (int s = 0; s < 4; s++) {
@@ -153,11 +152,19 @@ public final class ResNet extends Module implements AutoCloseable {
                     + ", H, W], got " + x.shape() + (x.shape().rank() == 4 && x.dim(1) == 3 && config.inChannels() == 1
                     ? " (the model was adapted to grayscale: pass one channel)" : ""));
         }
-        Tensor y = maxpool.forward(relu.forward(bn1.forward(conv1.forward(x))));
+        // Each block (and inside it each convolution + batch norm) runs as a Stage that also takes over its input:
+        // what no backward reads (the last batch norm's output, which only the fused add + relu reads; a block's
+        // input once the next block has run) is freed when the stage returns, and what backward reads is freed as
+        // soon as the backward pass has used it. Without a recorded graph (frozen backbone, inference) the forward
+        // pass holds about one block's values at a time.
+        Tensor y = Stages.run(() -> bn1.forwardRelu(conv1.forward(x))); // bn1 + relu fused
+        y = Stages.consume(y, maxpool::forward);
         for (Sequential stage : stages) {
-            y = stage.forward(y);
+            for (Module block : stage.children().values()) {
+                y = Stages.consume(y, block::forward);
+            }
         }
-        return avgpool.forward(y).flatten(1);
+        return Stages.consume(y, avgpool::forward).flatten(1);
     }
 
     // ---- surgery ----------------------------------------------------------------------------------------

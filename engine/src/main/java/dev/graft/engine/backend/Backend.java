@@ -99,6 +99,40 @@ public interface Backend extends AutoCloseable {
     /** {@code dy * (y > 0)}, where {@code y} is relu's output. */
     NDArray reluBackward(NDArray dy, NDArray y);
 
+    /**
+     * As {@link #reluBackward(NDArray, NDArray)}; with {@code mayOverwriteDy} the caller owns dy and will not read it
+     * again, so the result may be written over it (autograd passes this for a gradient nothing else reads).
+     */
+    default NDArray reluBackward(NDArray dy, NDArray y, boolean mayOverwriteDy) {
+        return reluBackward(dy, y);
+    }
+
+    /**
+     * {@code relu(a + b)}, b broadcast to a, with exactly {@link #add} and {@link #relu}'s results (a residual
+     * block's tail). Backends override it to make one pass over memory instead of two; this default is the unfused
+     * pair.
+     */
+    default NDArray addRelu(NDArray a, NDArray b) {
+        NDArray sum = add(a, b);
+        NDArray out = relu(sum);
+        if (out.buffer() != sum.buffer()) {
+            sum.buffer().close();
+        }
+        return out;
+    }
+
+    /**
+     * Overwrites {@code x} with {@code relu(x)}, exactly {@link #relu}'s values (for an activation nothing else
+     * has seen, such as a batch norm's fresh output). This default computes out of place and copies back.
+     */
+    default void reluInPlace(NDArray x) {
+        NDArray r = relu(x);
+        if (r.buffer() != x.buffer()) {
+            copyInto(x, r);
+            r.buffer().close();
+        }
+    }
+
     /** Sums {@code x} over the dimensions in which {@code target} (which broadcasts to x) is 1 or absent. */
     NDArray sumTo(NDArray x, Shape target);
 
@@ -130,6 +164,41 @@ public interface Backend extends AutoCloseable {
      */
     BatchNormGrads batchNormBackward(NDArray dy, NDArray x, NDArray gamma, NDArray mean, NDArray variance,
                                      double eps, boolean batchStatistics, boolean needInput, boolean needParams);
+
+    /**
+     * {@code relu(batchNormTraining(x))}, exactly: the output has the relu applied, mean and variance are the batch's.
+     * A backend may fuse the relu into the normalisation and return a {@code workspace} for
+     * {@link #batchNormReluBackward}; this default runs the two kernels (relu in place) and returns none.
+     */
+    default BatchNormStats batchNormTrainingRelu(NDArray x, NDArray gamma, NDArray beta, double eps) {
+        BatchNormStats s = batchNormTraining(x, gamma, beta, eps);
+        reluInPlace(s.output());
+        return s;
+    }
+
+    /**
+     * Gradients of {@link #batchNormTrainingRelu} given its output {@code y} and {@code workspace}: exactly
+     * {@link #reluBackward} followed by {@link #batchNormBackward} with batch statistics, which this default runs.
+     */
+    default BatchNormGrads batchNormReluBackward(NDArray dy, NDArray y, Buffer workspace, NDArray x, NDArray gamma,
+                                                 NDArray mean, NDArray variance, double eps, boolean needInput,
+                                                 boolean needParams, boolean mayOverwriteDy) {
+        NDArray masked = reluBackward(dy, y, mayOverwriteDy);
+        // The masked gradient is the caller's to overwrite unless it is dy itself and dy is not.
+        boolean ours = masked.buffer() != dy.buffer() || mayOverwriteDy;
+        BatchNormGrads r = batchNormBackward(masked, x, gamma, mean, variance, eps, true, needInput, needParams, ours);
+        if (masked.buffer() != dy.buffer() && (r.input() == null || r.input().buffer() != masked.buffer())) {
+            masked.buffer().close();
+        }
+        return r;
+    }
+
+    /** As above; with {@code mayOverwriteDy} the input gradient may be written over dy (see {@link #reluBackward(NDArray, NDArray, boolean)}). */
+    default BatchNormGrads batchNormBackward(NDArray dy, NDArray x, NDArray gamma, NDArray mean, NDArray variance,
+                                             double eps, boolean batchStatistics, boolean needInput, boolean needParams,
+                                             boolean mayOverwriteDy) {
+        return batchNormBackward(dy, x, gamma, mean, variance, eps, batchStatistics, needInput, needParams);
+    }
 
     // ---- pooling ----------------------------------------------------------------------------------
 

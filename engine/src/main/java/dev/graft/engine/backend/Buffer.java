@@ -4,23 +4,74 @@ import dev.graft.engine.DType;
 import dev.graft.engine.GraftException;
 import dev.graft.engine.Scope;
 
+import java.util.concurrent.atomic.AtomicLong;
+
 /**
  * A block of element storage on one device, owned by exactly one {@link Scope}. Closing it frees the
  * memory at once (native buffers are never left to the garbage collector); using it afterwards is a
  * {@link GraftException}, never a JVM crash.
  */
 public abstract class Buffer implements AutoCloseable {
+    private static final AtomicLong SERIALS = new AtomicLong();
+
     private final DType dtype;
     private final int numel;
+    private final long serial;
     private Scope owner;
     private boolean closed;
     private int version;
+    private int pins;
+    private boolean freeWhenUnpinned;
 
     /** Registers the new buffer with the innermost open scope of this thread. */
     protected Buffer(DType dtype, int numel) {
         this.dtype = dtype;
         this.numel = numel;
+        this.serial = SERIALS.getAndIncrement();
         Scope.current().adopt(this);
+    }
+
+    /**
+     * Allocation order, process-wide: a buffer whose serial is at least {@link #nextSerial()} read at some moment
+     * was allocated after that moment (backward uses it to tell its own gradient temporaries from user data).
+     */
+    public final long serial() {
+        return serial;
+    }
+
+    /** The serial the next buffer will get. */
+    public static long nextSerial() {
+        return SERIALS.get();
+    }
+
+    /**
+     * Marks the storage as needed by a recorded backward pass (a differentiable op saved it); each pin is undone by
+     * one {@link #unpin()}. Pins never keep a buffer past its scope; they only stop an early free (see
+     * {@link Scope#openIntermediates}).
+     */
+    public final synchronized void pin() {
+        pins++;
+    }
+
+    /** Drops one pin; frees the buffer if that was the last pin and its scope has already let go of it. */
+    public final void unpin() {
+        boolean free;
+        synchronized (this) {
+            pins--;
+            free = pins == 0 && freeWhenUnpinned;
+        }
+        if (free) {
+            close();
+        }
+    }
+
+    public final synchronized boolean isPinned() {
+        return pins > 0;
+    }
+
+    /** Called by {@link Scope} only: free this buffer as soon as its last pin is dropped. */
+    public final synchronized void freeWhenUnpinned() {
+        freeWhenUnpinned = true;
     }
 
     public final DType dtype() {

@@ -26,10 +26,10 @@ public final class Conv2dFunction extends Function {
         xShape = in[0].shape();
         wShape = in[1].shape();
         if (needsInputGrad(1)) {
-            x = in[0];
+            x = save(in[0]);
         }
         if (needsInputGrad(0)) {
-            w = in[1];
+            w = save(in[1]);
         }
         return in[0].backend().conv2d(in[0], in[1], in[2], spec);
     }

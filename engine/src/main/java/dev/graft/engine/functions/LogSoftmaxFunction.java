@@ -11,7 +11,7 @@ public final class LogSoftmaxFunction extends Function {
     protected NDArray forward(NDArray... in) {
         NDArray out = in[0].backend().logSoftmax(in[0]);
         if (recording()) {
-            y = out;
+            y = save(out);
         }
         return out;
     }

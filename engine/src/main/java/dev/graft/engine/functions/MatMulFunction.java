@@ -21,10 +21,10 @@ public final class MatMulFunction extends Function {
     @Override
     protected NDArray forward(NDArray... in) {
         if (needsInputGrad(1)) {
-            a = in[0];
+            a = save(in[0]);
         }
         if (needsInputGrad(0)) {
-            b = in[1];
+            b = save(in[1]);
         }
         return in[0].backend().gemm(in[0], in[1], transA, transB);
     }

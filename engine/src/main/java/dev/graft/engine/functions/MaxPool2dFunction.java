@@ -20,7 +20,8 @@ public final class MaxPool2dFunction extends Function {
         boolean training = recording();
         pooled = in[0].backend().maxPool2d(in[0], spec, training);
         if (training) {
-            x = in[0];
+            x = save(in[0]);
+            pin(pooled.workspace());
         }
         return pooled.output();
     }

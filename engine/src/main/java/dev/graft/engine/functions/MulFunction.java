@@ -14,10 +14,10 @@ public final class MulFunction extends Function {
     protected NDArray forward(NDArray... in) {
         bShape = in[1].shape();
         if (needsInputGrad(1)) {
-            a = in[0];
+            a = save(in[0]);
         }
         if (needsInputGrad(0)) {
-            b = in[1];
+            b = save(in[1]);
         }
         return in[0].backend().mul(in[0], in[1]);
     }

@@ -18,7 +18,7 @@ public final class NllLossFunction extends Function {
 
     @Override
     protected NDArray forward(NDArray... in) {
-        logProbs = in[0];
+        logProbs = save(in[0]);
         return in[0].backend().nllLoss(in[0], labels, classWeights, smoothing);
     }
 

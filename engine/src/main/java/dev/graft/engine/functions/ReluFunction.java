@@ -11,14 +11,14 @@ public final class ReluFunction extends Function {
     protected NDArray forward(NDArray... in) {
         NDArray out = in[0].backend().relu(in[0]);
         if (recording()) {
-            y = out;
+            y = save(out);
         }
         return out;
     }
 
     @Override
     protected NDArray[] backward(NDArray g) {
-        return new NDArray[] {g.backend().reluBackward(g, y)};
+        return new NDArray[] {g.backend().reluBackward(g, y, gradientWritable())};
     }
 
     @Override

@@ -11,6 +11,7 @@ import dev.graft.engine.backend.AdamWSpec;
 import dev.graft.engine.backend.Backend;
 import dev.graft.engine.backend.BatchNormGrads;
 import dev.graft.engine.backend.BatchNormStats;
+import dev.graft.engine.backend.Buffer;
 import dev.graft.engine.backend.Conv2dSpec;
 import dev.graft.engine.backend.Pool2dSpec;
 import dev.graft.engine.backend.Pooled;
@@ -225,7 +226,28 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized NDArray reluBackward(NDArray dy, NDArray y) {
         open();
-        return elementwise.reluBackward(dy, y);
+        return elementwise.reluBackward(dy, y, false);
+    }
+
+    @Override
+    public synchronized NDArray reluBackward(NDArray dy, NDArray y, boolean mayOverwriteDy) {
+        open();
+        return elementwise.reluBackward(dy, y, mayOverwriteDy);
+    }
+
+    @Override
+    public synchronized NDArray addRelu(NDArray a, NDArray b) {
+        open();
+        if (!a.shape().equals(b.shape())) {
+            return Backend.super.addRelu(a, b);
+        }
+        return elementwise.addRelu(a, b);
+    }
+
+    @Override
+    public synchronized void reluInPlace(NDArray x) {
+        open();
+        elementwise.reluInPlace(x);
     }
 
     @Override
@@ -278,6 +300,25 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public synchronized BatchNormStats batchNormTrainingRelu(NDArray x, NDArray gamma, NDArray beta, double eps) {
+        open();
+        return batchNorm.trainingRelu(x, gamma, beta, eps, elementwise);
+    }
+
+    @Override
+    public synchronized BatchNormGrads batchNormReluBackward(NDArray dy, NDArray y, Buffer workspace, NDArray x, NDArray gamma,
+                                                             NDArray mean, NDArray variance, double eps, boolean needInput,
+                                                             boolean needParams, boolean mayOverwriteDy) {
+        open();
+        if (!(workspace instanceof NativeBuffer mask)) {
+            // The forward ran unfused (non-finite batch statistics): so does the backward.
+            return Backend.super.batchNormReluBackward(dy, y, null, x, gamma, mean, variance, eps, needInput, needParams,
+                    mayOverwriteDy);
+        }
+        return batchNorm.backwardRelu(dy, mask, x, gamma, mean, variance, eps, needInput, needParams, mayOverwriteDy);
+    }
+
+    @Override
     public synchronized NDArray batchNormInference(NDArray x, NDArray gamma, NDArray beta, NDArray mean, NDArray variance,
                                                    double eps) {
         open();
@@ -289,7 +330,15 @@ public final class CpuBackend implements Backend {
                                                          double eps, boolean batchStatistics, boolean needInput,
                                                          boolean needParams) {
         open();
-        return batchNorm.backward(dy, x, gamma, mean, variance, eps, batchStatistics, needInput, needParams);
+        return batchNorm.backward(dy, x, gamma, mean, variance, eps, batchStatistics, needInput, needParams, false);
+    }
+
+    @Override
+    public synchronized BatchNormGrads batchNormBackward(NDArray dy, NDArray x, NDArray gamma, NDArray mean, NDArray variance,
+                                                         double eps, boolean batchStatistics, boolean needInput,
+                                                         boolean needParams, boolean mayOverwriteDy) {
+        open();
+        return batchNorm.backward(dy, x, gamma, mean, variance, eps, batchStatistics, needInput, needParams, mayOverwriteDy);
     }
 
     // ---- pooling ------------------------------------------------------------------------------------------
@@ -384,6 +433,20 @@ public final class CpuBackend implements Backend {
     /** Bytes of freed large blocks the caching allocator keeps for reuse (see {@link NativeMemory}). */
     public static long nativeBytesCached() {
         return NativeMemory.bytesCached();
+    }
+
+    /** Most bytes of native memory live at once (see {@link #nativeBytesInUse()}) since {@link #resetNativePeaks()}. */
+    public static long nativePeakBytesInUse() {
+        return NativeMemory.peakBytesInUse();
+    }
+
+    /** Most bytes of native memory live or cached at once since {@link #resetNativePeaks()}. */
+    public static long nativePeakBytesHeld() {
+        return NativeMemory.peakBytesHeld();
+    }
+
+    public static void resetNativePeaks() {
+        NativeMemory.resetPeaks();
     }
 
     /** Returns the caching allocator's free blocks to the system. */

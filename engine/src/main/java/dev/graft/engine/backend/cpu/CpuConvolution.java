@@ -244,7 +244,7 @@ final class CpuConvolution implements AutoCloseable {
                     memory.desc chosen = keep(pd.diff_weights_desc());
                     if (!chosen.equals(plainWeights)) {
                         diffWeightsReorder = reorders.reorder("weight-gradient reorder for " + key, chosen, plainWeights);
-                        diffWeightsScratch = new NativeMemory(chosen.get_size());
+                        diffWeightsScratch = new NativeMemory(chosen.get_size(), true);
                     }
                     return new Step("convolution backward-weights " + key, dnnl, pd, new convolution_backward_weights(pd),
                             new int[] {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS},

@@ -36,19 +36,58 @@ final class CpuElementwise {
             FloatBuffer a = in.floats(start, n);
             FloatBuffer y = dst.floats(start, n);
             for (int i = 0; i < n; i++) {
-                float v = a.get(i);
-                y.put(i, v > 0 || v != v ? v : 0f);
+                // Math.max keeps NaN and maps -0 to +0, as torch.relu; unlike a ternary it has no branch to mispredict.
+                y.put(i, Math.max(a.get(i), 0f));
             }
         });
         return out;
     }
 
-    /** dy where y > 0, else exactly 0 (also where dy is inf or NaN), as torch's threshold_backward. */
-    NDArray reluBackward(NDArray dy, NDArray y) {
+    /** relu over x's own storage (no new array, no read-for-ownership of a second one). */
+    void reluInPlace(NDArray x) {
+        NativeBuffer b = NativeBuffer.of(x);
+        parallel.forEach(x.numel(), (start, n) -> {
+            FloatBuffer v = b.floats(start, n);
+            for (int i = 0; i < n; i++) {
+                v.put(i, Math.max(v.get(i), 0f));
+            }
+        });
+        b.bumpVersion();
+    }
+
+    /**
+     * relu(a + b) for equal shapes in one pass: a float sum is correctly rounded, as oneDNN's binary add, so the
+     * values equal add then relu bit for bit. 4-D results are channels-last; b is brought to a's layout first.
+     */
+    NDArray addRelu(NDArray a, NDArray b) {
+        Layout layout = activationLayout(a);
+        NDArray as = reorders.toLayout(a, layout, backend);
+        NDArray bs = reorders.toLayout(b, layout, backend);
+        NDArray out = as.buffer() != a.buffer() ? as : backend.empty(a.dtype(), a.shape(), layout);
+        NativeBuffer ab = NativeBuffer.of(as);
+        NativeBuffer bb = NativeBuffer.of(bs);
+        NativeBuffer ob = NativeBuffer.of(out);
+        parallel.forEach(a.numel(), (start, n) -> {
+            FloatBuffer av = ab.floats(start, n);
+            FloatBuffer bv = bb.floats(start, n);
+            FloatBuffer ov = ob.floats(start, n);
+            for (int i = 0; i < n; i++) {
+                ov.put(i, Math.max(av.get(i) + bv.get(i), 0f));
+            }
+        });
+        CpuReorders.release(bs, b);
+        return out;
+    }
+
+    /**
+     * dy where y > 0, else exactly 0 (also where dy is inf or NaN), as torch's threshold_backward; with
+     * {@code overwrite} written over dy's storage when it has the layout of the result.
+     */
+    NDArray reluBackward(NDArray dy, NDArray y, boolean overwrite) {
         Layout layout = activationLayout(y);
         NDArray ys = reorders.toLayout(y, layout, backend);
         NDArray gs = reorders.toLayout(dy, layout, backend);
-        NDArray out = output(gs, dy);
+        NDArray out = overwrite ? gs : output(gs, dy);
         NativeBuffer yb = NativeBuffer.of(ys);
         NativeBuffer gb = NativeBuffer.of(gs);
         NativeBuffer ob = NativeBuffer.of(out);
@@ -57,7 +96,7 @@ final class CpuElementwise {
             FloatBuffer gv = gb.floats(start, n);
             FloatBuffer ov = ob.floats(start, n);
             for (int i = 0; i < n; i++) {
-                ov.put(i, yv.get(i) > 0 ? gv.get(i) : 0f);
+                ov.put(i, Float.intBitsToFloat(Float.floatToRawIntBits(gv.get(i)) & positiveMask(yv.get(i))));
             }
         });
         CpuReorders.release(ys, y);
@@ -95,11 +134,20 @@ final class CpuElementwise {
         NDArray xs = reorders.toLayout(x, y.layout(), backend);
         NativeBuffer xb = NativeBuffer.of(xs);
         NativeBuffer yb = NativeBuffer.of(y);
+        boolean sum = alpha == 1;
         parallel.forEach(y.numel(), (start, n) -> {
             FloatBuffer xv = xb.floats(start, n);
             FloatBuffer yv = yb.floats(start, n);
-            for (int i = 0; i < n; i++) {
-                yv.put(i, (float) (yv.get(i) + alpha * xv.get(i)));
+            if (sum) {
+                // A float sum is correctly rounded, as the double sum rounded once is: same bits, a third of the time
+                // (accumulating gradients: 70 ms per ResNet-18 step in double).
+                for (int i = 0; i < n; i++) {
+                    yv.put(i, yv.get(i) + xv.get(i));
+                }
+            } else {
+                for (int i = 0; i < n; i++) {
+                    yv.put(i, (float) (yv.get(i) + alpha * xv.get(i)));
+                }
             }
         });
         CpuReorders.release(xs, x);
@@ -120,6 +168,17 @@ final class CpuElementwise {
             });
         }
         b.bumpVersion();
+    }
+
+    /**
+     * All ones where {@code y > 0} (+inf included; NaN, both zeros and negatives excluded), else 0, without a
+     * branch: activations are positive about half the time at random, and {@code y > 0 ? dy : 0} mispredicted
+     * so often that relu's backward ran at 150 ms per 25.7M floats instead of 15. With t = bits(y) - 1, y > 0
+     * exactly when 0 <= t <= bits(Float.MAX_VALUE) as signed ints.
+     */
+    static int positiveMask(float y) {
+        int t = Float.floatToRawIntBits(y) - 1;
+        return ~((t | (0x7F7FFFFF - t)) >> 31);
     }
 
     /** Layout of an activation result: channels-last for 4-D, row-major otherwise. */

@@ -3,6 +3,7 @@ package dev.graft.engine.backend.cpu;
 import dev.graft.engine.DType;
 import dev.graft.engine.DeviceException;
 import dev.graft.engine.NDArray;
+import dev.graft.engine.Scope;
 import dev.graft.engine.backend.Buffer;
 import org.bytedeco.javacpp.FloatPointer;
 
@@ -17,10 +18,14 @@ import java.nio.IntBuffer;
 class NativeBuffer extends Buffer {
     private final NativeMemory memory;
 
-    /** {@code numel} floats, uninitialised, registered with the current scope. */
+    /**
+     * {@code numel} floats, uninitialised, registered with the current scope; a detached scope (a model's, an
+     * optimizer's) holds long-lived storage, which bypasses the caching allocator's pool.
+     */
     NativeBuffer(int numel) {
         super(DType.F32, numel);
-        this.memory = new NativeMemory((long) numel * Float.BYTES);
+        Scope owner = owner();
+        this.memory = new NativeMemory((long) numel * Float.BYTES, owner != null && owner.isDetached());
     }
 
     /** The storage of {@code a}, checked open; a typed error if it belongs to another backend. */

@@ -9,11 +9,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
-import java.util.ArrayDeque;
-import java.util.HashMap;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * One block of off-heap memory, 64-byte aligned (oneDNN's preferred alignment: one cache line, one AVX-512
@@ -23,11 +18,15 @@ import java.util.Map;
  *
  * <p>Large blocks go through a caching allocator, as DESIGN.md asks of every device: glibc serves blocks above
  * 32 MiB with a fresh mmap and unmaps them on free, so every new activation of a batch-32 ResNet (a 103 MB
- * tensor at 56x56) used to pay about 25k page faults, roughly 25 ms, on every step. Closed blocks of at least
- * {@link #CACHE_MIN} bytes, rounded up to whole {@link #GRANULE}s, wait on a free list for the next request of
- * the same rounded size, up to {@link #cacheLimit()} bytes in total (oldest dropped first; all dropped before a
- * malloc fails for good). Training steps allocate the same sizes every step, so after the first step they hit.
- * {@link #bytesInUse()} counts live blocks, {@link #bytesCached()} the free lists.
+ * tensor at 56x56) used to pay about 25k page faults, roughly 25 ms, on every step. Blocks of at least
+ * {@link #CACHE_MIN} bytes, rounded up to whole {@link #GRANULE}s, come from a {@link BlockPool}: closed blocks
+ * stay in the process, merged with free neighbours, and later requests of any size are carved from them (best
+ * fit) before anything new is malloc'd. Training steps allocate the same sizes every step, so after the first
+ * step they hit. The first version kept one free list per exact size; blocks of one size then idled while
+ * other sizes were malloc'd fresh (ResNet-18 inference at batch 32: tensors peaked at 453 MiB, tensors and free
+ * lists at 915 MiB). At most {@link #cacheLimit()} free bytes are kept (whole free segments beyond it go back to
+ * the system; all of them before a malloc fails for good). {@link #bytesInUse()} counts live blocks,
+ * {@link #bytesCached()} the free ones.
  */
 final class NativeMemory implements AutoCloseable {
     static final int ALIGN = 64;
@@ -35,26 +34,50 @@ final class NativeMemory implements AutoCloseable {
     static final int MAX_VIEW = 1 << 28;
     /** Smaller blocks are malloc'd and freed directly: glibc recycles them from its heap without page faults. */
     static final long CACHE_MIN = 1L << 20;
-    /** Cached sizes are multiples of 2 MiB (at most 2 MiB of slack per block), so near sizes share a list. */
-    static final long GRANULE = 2L << 20;
+    /** Pooled block sizes are multiples of this. */
+    static final long GRANULE = 64L << 10;
 
     private static final Object LOCK = new Object();
-    /** Free blocks by rounded size; the LinkedHashMap's order is the order they were freed (oldest first). */
-    private static final Map<Long, ArrayDeque<Pointer>> FREE = new HashMap<>();
-    private static final LinkedHashMap<Pointer, Long> FREE_ORDER = new LinkedHashMap<>();
+    private static final long CACHE_LIMIT = limitFromSystem();
+    private static final BlockPool POOL = new BlockPool(CACHE_LIMIT);
     private static long inUse;
-    private static long cached;
+    private static long peakInUse;
+    private static long peakTotal;
 
     private final long blockBytes;
+    /** A directly malloc'd small block, or null. */
     private Pointer raw;
+    /** A pooled large block, or null. */
+    private BlockPool.Block block;
     private Aligned data;
 
+    /** A block for a value that lives about as long as the step that allocates it (activations, gradients). */
     NativeMemory(long bytes) {
-        this.blockBytes = blockSize(bytes);
-        Pointer p = take(blockBytes);
-        raw = p;
-        long offset = (-p.address()) & (ALIGN - 1);
-        data = new Aligned(p, offset, bytes / Float.BYTES);
+        this(bytes, false);
+    }
+
+    /**
+     * {@code longLived}: the block will outlive many steps (parameters, optimizer state, cached weight copies). It
+     * is malloc'd directly: carved from the pool, it would pin the middle of a segment that a step's large
+     * activations need whole again on the next step (measured: the stem's 98 MiB outputs were malloc'd anew every
+     * step because weight copies made during the first forward pass sat inside their freed segments).
+     */
+    NativeMemory(long bytes, boolean longLived) {
+        long size = blockSize(bytes);
+        Pointer base;
+        long offset;
+        if (size < CACHE_MIN || longLived) {
+            raw = malloc(size);
+            base = raw;
+            offset = 0;
+        } else {
+            block = takeBlock(size);
+            base = block.base();
+            offset = block.offset();
+        }
+        blockBytes = block != null ? block.bytes() : size;
+        long start = base.address() + offset;
+        data = new Aligned(base, offset + ((-start) & (ALIGN - 1)), bytes / Float.BYTES);
     }
 
     /** Bytes held by live blocks (tensors, cached weight copies, scratch), process-wide. */
@@ -64,32 +87,48 @@ final class NativeMemory implements AutoCloseable {
         }
     }
 
-    /** Bytes of closed large blocks kept for reuse. */
-    static long bytesCached() {
+    /** Most bytes live blocks held at once since the last {@link #resetPeaks()}. */
+    static long peakBytesInUse() {
         synchronized (LOCK) {
-            return cached;
+            return peakInUse;
         }
     }
 
-    /** Frees every cached block (returns the memory to the system). */
+    /** Most bytes live and cached blocks held together at once since the last {@link #resetPeaks()}. */
+    static long peakBytesHeld() {
+        synchronized (LOCK) {
+            return peakTotal;
+        }
+    }
+
+    static void resetPeaks() {
+        synchronized (LOCK) {
+            peakInUse = inUse;
+            peakTotal = inUse + POOL.freeBytes();
+        }
+    }
+
+    /** Bytes of free pooled blocks kept for reuse. */
+    static long bytesCached() {
+        synchronized (LOCK) {
+            return POOL.freeBytes();
+        }
+    }
+
+    /** Returns every entirely free pooled segment to the system. */
     static void releaseCached() {
         synchronized (LOCK) {
-            FREE_ORDER.keySet().forEach(Pointer::free);
-            FREE_ORDER.clear();
-            FREE.clear();
-            cached = 0;
+            POOL.releaseFreeSegments();
         }
     }
 
     /**
-     * Most bytes the free lists may hold: {@code -Dgraft.cpu.cacheBytes=N} if set (0 turns caching off), else a
-     * quarter of physical memory.
+     * Most free bytes the pool may hold: {@code -Dgraft.cpu.cacheBytes=N} if set (0 returns every free segment at
+     * once), else a quarter of physical memory.
      */
     static long cacheLimit() {
         return CACHE_LIMIT;
     }
-
-    private static final long CACHE_LIMIT = limitFromSystem();
 
     private static long limitFromSystem() {
         String p = System.getProperty("graft.cpu.cacheBytes");
@@ -104,36 +143,53 @@ final class NativeMemory implements AutoCloseable {
         }
     }
 
-    private static long blockSize(long bytes) {
+    /** The bytes a request of {@code bytes} occupies: room to align, and whole granules when pooled. */
+    static long blockSize(long bytes) {
         long b = Math.max(bytes, 1) + ALIGN;
         return b < CACHE_MIN ? b : (b + GRANULE - 1) / GRANULE * GRANULE;
     }
 
-    private static Pointer take(long blockBytes) {
+    private static BlockPool.Block takeBlock(long size) {
         synchronized (LOCK) {
-            ArrayDeque<Pointer> list = FREE.get(blockBytes);
-            if (list != null && !list.isEmpty()) {
-                Pointer p = list.pop();
-                FREE_ORDER.remove(p);
-                cached -= blockBytes;
-                inUse += blockBytes;
-                return p;
+            BlockPool.Block b = POOL.allocate(size);
+            if (b == null) {
+                // Free segments cut for other sizes may be what the system is missing.
+                POOL.releaseFreeSegments();
+                b = POOL.allocate(size);
             }
+            if (b == null) {
+                throw outOfMemory(size);
+            }
+            counted(b.bytes());
+            return b;
         }
-        Pointer p = Pointer.malloc(blockBytes);
+    }
+
+    private static Pointer malloc(long size) {
+        Pointer p = Pointer.malloc(size);
         if (p == null || p.isNull()) {
-            // Cached blocks of other sizes may be what the system is missing.
             releaseCached();
-            p = Pointer.malloc(blockBytes);
+            p = Pointer.malloc(size);
         }
         if (p == null || p.isNull()) {
-            throw new GraftException("out of native memory: malloc of " + blockBytes + " bytes failed on the cpu device; "
-                    + "use a smaller batch or free tensors by closing their Scope earlier");
+            throw outOfMemory(size);
         }
         synchronized (LOCK) {
-            inUse += blockBytes;
+            counted(size);
         }
         return p;
+    }
+
+    /** Holds LOCK. */
+    private static void counted(long bytes) {
+        inUse += bytes;
+        peakInUse = Math.max(peakInUse, inUse);
+        peakTotal = Math.max(peakTotal, inUse + POOL.freeBytes());
+    }
+
+    private static GraftException outOfMemory(long size) {
+        return new GraftException("out of native memory: malloc of " + size + " bytes failed on the cpu device; "
+                + "use a smaller batch or free tensors by closing their Scope earlier");
     }
 
     /** The aligned start, as oneDNN memory objects take it. */
@@ -161,34 +217,20 @@ final class NativeMemory implements AutoCloseable {
 
     @Override
     public void close() {
-        Pointer p = raw;
-        if (p == null) {
+        if (data == null) {
             return;
         }
-        raw = null;
         data = null;
         synchronized (LOCK) {
             inUse -= blockBytes;
-            if (blockBytes >= CACHE_MIN && blockBytes <= CACHE_LIMIT) {
-                FREE.computeIfAbsent(blockBytes, k -> new ArrayDeque<>()).push(p);
-                FREE_ORDER.put(p, blockBytes);
-                cached += blockBytes;
-                trim();
+            if (block != null) {
+                POOL.release(block);
+                block = null;
                 return;
             }
         }
-        Pointer.free(p);
-    }
-
-    /** Drops the oldest cached blocks until the cache fits its limit. Holds LOCK. */
-    private static void trim() {
-        for (Iterator<Map.Entry<Pointer, Long>> it = FREE_ORDER.entrySet().iterator(); cached > CACHE_LIMIT && it.hasNext(); ) {
-            Map.Entry<Pointer, Long> e = it.next();
-            FREE.get(e.getValue()).remove(e.getKey());
-            cached -= e.getValue();
-            it.remove();
-            Pointer.free(e.getKey());
-        }
+        Pointer.free(raw);
+        raw = null;
     }
 
     /** A view at {@code base + offsetBytes} with position 0, so JavaCPP passes exactly the aligned address. */

@@ -30,7 +30,7 @@ final class WeightCache implements AutoCloseable {
         Copy(memory.desc layout) {
             this.layout = layout;
             layout.retainReference();
-            this.memory = new NativeMemory(layout.get_size());
+            this.memory = new NativeMemory(layout.get_size(), true);
         }
 
         void close() {

@@ -29,6 +29,7 @@ class CpuMemoryTest {
     @Test
     void cachingAllocatorReusesFreedBlocks() {
         long size = 3L << 20;
+        CpuBackend.releaseCachedMemory();
         try (Scope s = Scope.open()) {
             Oracle.CPU.empty(dev.graft.engine.DType.F32, Shape.of((int) (size / 4)), dev.graft.engine.Layout.ROW_MAJOR);
         }
@@ -36,7 +37,7 @@ class CpuMemoryTest {
         assertTrue(cached >= size, "a closed 3 MiB block waits for reuse: " + cached);
         try (Scope s = Scope.open()) {
             Oracle.CPU.empty(dev.graft.engine.DType.F32, Shape.of((int) (size / 4)), dev.graft.engine.Layout.ROW_MAJOR);
-            assertEquals(cached - NativeMemory.GRANULE * 2, CpuBackend.nativeBytesCached(), "the same block was taken again");
+            assertEquals(cached - NativeMemory.blockSize(size), CpuBackend.nativeBytesCached(), "the same block was taken again");
         }
         CpuBackend.releaseCachedMemory();
         assertEquals(0, CpuBackend.nativeBytesCached());
@@ -134,8 +135,9 @@ class CpuMemoryTest {
             NDArray big = Oracle.CPU.empty(dev.graft.engine.DType.F32, Shape.of(16, 1024, 1024), dev.graft.engine.Layout.ROW_MAJOR);
             Oracle.CPU.fill(big, 0);
             long grown = CpuBackend.nativeBytesInUse() - before;
-            // The caching allocator rounds large blocks up to whole 2 MiB granules.
-            assertTrue(grown >= 64L << 20 && grown <= (64L << 20) + NativeMemory.GRANULE, "bytes in use grew by " + grown);
+            // The caching allocator rounds large blocks up to whole granules and may leave a small remainder attached.
+            assertTrue(grown >= 64L << 20 && grown <= (64L << 20) + NativeMemory.GRANULE + BlockPool.SPLIT_MIN,
+                    "bytes in use grew by " + grown);
             assertEquals(counted, org.bytedeco.javacpp.Pointer.totalBytes(), "bytes JavaCPP counts");
         }
         assertEquals(before, CpuBackend.nativeBytesInUse());

@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""PyTorch side of bench/train_bench.sh: the work `graft bench` times, one configuration per call.
+
+    /usr/bin/python3 bench/train_bench_torch.py --config r18_train_b32 [--channels-last] [--threads 2] --out FILE
+
+Configurations are named like Graft's: <arch>_<kind>_b<batch> with arch r18 / r50, kinds
+  train          full fine-tuning: model.train(), zero_grad, CrossEntropyLoss(model(x), y), backward,
+                 SGD(all parameters, lr 0.001, momentum 0.9).step()
+  frozen         frozen backbone as Graft's batch-norm policy HOLD: requires_grad=False on the backbone, a new
+                 nn.Linear(.., 2) head, model.train() but every BatchNorm2d in eval mode (running statistics),
+                 SGD over the head
+  frozentrack    the PyTorch transfer-learning tutorial's frozen backbone (BatchNorm in train mode, batch
+                 statistics, running statistics updated): the anchor's "frozen" figure
+  cached         one epoch of head training on cached pooled features: --cached-images images in batches of
+                 --batch (the same cached batch every time, as Graft does)
+  infer          model.eval() under torch.no_grad()
+Data: one fixed synthetic batch (randn, randint labels) reused every iteration, NCHW unless --channels-last.
+Prints one line "RESULT {json}" and writes the same JSON to --out. Peak RSS is ru_maxrss of this process,
+which runs one configuration only. Adapted from /work/shared/bench/torch_bench.py (the PyTorch anchor).
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import time
+
+
+def busy_jiffies():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)
+
+
+def self_cpu():
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def timed_loop(step, warmup, min_iters, min_time_s, max_iters):
+    for _ in range(warmup):
+        step()
+    hz = os.sysconf("SC_CLK_TCK")
+    b0, s0 = busy_jiffies(), self_cpu()
+    times = []
+    start = time.perf_counter()
+    while True:
+        t = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t)
+        if len(times) >= max_iters or (len(times) >= min_iters and time.perf_counter() - start >= min_time_s):
+            break
+    wall = time.perf_counter() - start
+    own = self_cpu() - s0
+    others = max(0.0, (busy_jiffies() - b0) / hz - own) / wall
+    return times, own / wall, others
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--image-size", type=int, default=224)
+    ap.add_argument("--cached-images", type=int, default=320)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--channels-last", action="store_true")
+    ap.add_argument("--iters", type=int)
+    ap.add_argument("--warmup", type=int)
+    ap.add_argument("--min-time", type=float)
+    ap.add_argument("--out")
+    a = ap.parse_args()
+
+    import torch
+    import torchvision
+
+    arch_short, kind, b = a.config.split("_")
+    arch = {"r18": "resnet18", "r50": "resnet50"}.get(arch_short, arch_short)
+    batch = int(b[1:])
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    fmt = torch.channels_last if a.channels_last else torch.contiguous_format
+    model = getattr(torchvision.models, arch)(weights=None, num_classes=2).to(memory_format=fmt)
+    g = torch.Generator().manual_seed(1234)
+    x = torch.randn(batch, 3, a.image_size, a.image_size, generator=g).contiguous(memory_format=fmt)
+    y = torch.randint(0, 2, (batch,), generator=g)
+    crit = torch.nn.CrossEntropyLoss()
+    images = batch
+    latency = kind == "infer" and batch == 1
+
+    if kind == "train":
+        model.train()
+        opt = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
+    elif kind in ("frozen", "frozentrack", "cached"):
+        for p in model.parameters():
+            p.requires_grad = False
+        model.fc = torch.nn.Linear(model.fc.in_features, 2)
+        model.train()
+        if kind != "frozentrack":
+            for m in model.modules():
+                if isinstance(m, torch.nn.BatchNorm2d):
+                    m.eval()
+        opt = torch.optim.SGD(model.fc.parameters(), lr=0.001, momentum=0.9)
+    elif kind == "infer":
+        model.eval()
+    else:
+        raise SystemExit("unknown kind " + kind)
+
+    if kind in ("train", "frozen", "frozentrack"):
+        def step():
+            opt.zero_grad()
+            crit(model(x), y).backward()
+            opt.step()
+    elif kind == "cached":
+        with torch.no_grad():
+            head = model.fc
+            model.fc = torch.nn.Identity()
+            feats = model(x)
+            model.fc = head
+        images = a.cached_images
+
+        def step():
+            for _ in range(0, images, batch):
+                opt.zero_grad()
+                crit(head(feats), y).backward()
+                opt.step()
+    else:
+        def step():
+            with torch.no_grad():
+                model(x)
+
+    warmup = a.warmup if a.warmup is not None else (5 if latency else 2)
+    min_iters = a.iters if a.iters is not None else (20 if latency else 5)
+    min_time = a.min_time if a.min_time is not None else (5.0 if latency or kind == "cached" else 0.0)
+    max_iters = 300 if latency else 200 if kind == "cached" else min_iters
+    times, own, others = timed_loop(step, warmup, min_iters, min_time, max_iters)
+    med = statistics.median(times)
+    res = dict(config=a.config, arch=arch, kind=kind, batch=batch, image_size=a.image_size, images_per_iter=images,
+               channels_last=a.channels_last, threads=torch.get_num_threads(), torch=torch.__version__,
+               times_s=times, median_s=med, min_s=min(times), max_s=max(times), img_per_s_median=images / med,
+               peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+               self_cpu_per_wall=own, others_cpu_per_wall=others)
+    print("RESULT " + json.dumps(res), flush=True)
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump(res, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
