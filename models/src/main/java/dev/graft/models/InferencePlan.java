@@ -1,0 +1,520 @@
+package dev.graft.models;
+
+import dev.graft.engine.DType;
+import dev.graft.engine.Device;
+import dev.graft.engine.DeviceException;
+import dev.graft.engine.NDArray;
+import dev.graft.engine.Scope;
+import dev.graft.engine.Shape;
+import dev.graft.engine.Tensor;
+import dev.graft.engine.backend.Backend;
+import dev.graft.engine.backend.Backends;
+import dev.graft.engine.backend.Buffer;
+import dev.graft.engine.backend.Conv2dSpec;
+import dev.graft.engine.backend.Pool2dSpec;
+import dev.graft.engine.backend.Pooled;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A {@link ResNet} compiled for inference (eval mode, nothing recorded): every batch norm folded into the
+ * convolution before it ({@code w' = w * g / sqrt(v + eps)}, {@code b' = beta - mean * g / sqrt(v + eps)}, computed
+ * in double), and every convolution run with its bias, the block's shortcut and the relu fused into one
+ * {@link Backend#conv2dInference} call (oneDNN post-ops on the cpu backend). {@code fc} runs as a 1x1 convolution
+ * over the pooled [N, C, 1, 1] features. No autograd objects are made: the plan calls backend kernels directly.
+ *
+ * <p>The folded weights are copies in the plan's own scope; the model's parameters are only read. While the plan
+ * is attached to its model, each call first refolds any layer whose parameters or running statistics changed
+ * (buffer versions, or a replaced tensor) since they were last folded, so a model that trains between evaluations
+ * is always run with its current values. {@link #detach()} drops the link, after which the model may be closed.
+ *
+ * <p>Outputs go to the caller's current scope, or into a {@link Workspace}: buffers allocated once for one input
+ * shape, shared between activations whose lifetimes do not overlap, and reused by every call that borrows it.
+ * The plan itself is thread-safe (refolding is serialised); a workspace is used by one call at a time.
+ */
+public final class InferencePlan implements AutoCloseable {
+    private final Device device;
+    private final DType dtype;
+    private final Scope scope;
+    private final List<Step> steps = new ArrayList<>();
+    private final List<FoldedConv> units = new ArrayList<>();
+    private int inChannels;
+    private int values = 1; // value 0 is the input
+    private int features;
+    private int logits;
+    private int[] lastUse;
+    private ResNet model;
+    private boolean closed;
+
+    /** One operation over value ids: reads {@code in} (and {@code residual}), writes {@code out}. */
+    private sealed interface Step permits ConvStep, MaxPoolStep, AvgPoolStep {
+        int out();
+    }
+
+    private record ConvStep(int in, int residual, int out, FoldedConv unit, boolean relu) implements Step {
+    }
+
+    private record MaxPoolStep(int in, int out, Pool2dSpec spec) implements Step {
+    }
+
+    private record AvgPoolStep(int in, int out) implements Step {
+    }
+
+    private InferencePlan(ResNet model) {
+        this.model = model;
+        this.device = model.device();
+        this.dtype = model.dtype();
+        this.inChannels = model.config().inChannels();
+        this.scope = Scope.detached("inference plan of " + model.config().architecture());
+    }
+
+    /** Compiles {@code model}'s topology; weights are folded on first use. */
+    public static InferencePlan compile(ResNet model) {
+        InferencePlan p = new InferencePlan(model);
+        Map<String, Module> top = model.children();
+        int y = p.conv(p.new FoldedConv((Conv2d) top.get("conv1"), (BatchNorm2d) top.get("bn1")), 0, -1, true);
+        y = p.add(new MaxPoolStep(y, p.values++, ((MaxPool2d) top.get("maxpool")).spec()));
+        for (int s = 1; s <= 4; s++) {
+            for (Module block : top.get("layer" + s).children().values()) {
+                y = p.block(block, y);
+            }
+        }
+        p.features = p.add(new AvgPoolStep(y, p.values++));
+        p.logits = p.conv(p.new FoldedConv(model::fc), p.features, -1, false);
+        p.lastUses();
+        return p;
+    }
+
+    /** A residual block: its main path with the shortcut and the final relu fused into the last convolution. */
+    private int block(Module block, int x) {
+        Map<String, Module> c = block.children();
+        Module ds = c.get("downsample");
+        int identity = ds == null ? x
+                : conv(new FoldedConv((Conv2d) ds.children().get("0"), (BatchNorm2d) ds.children().get("1")), x, -1, false);
+        boolean bottleneck = c.containsKey("conv3");
+        int y = conv(new FoldedConv((Conv2d) c.get("conv1"), (BatchNorm2d) c.get("bn1")), x, -1, true);
+        if (bottleneck) {
+            y = conv(new FoldedConv((Conv2d) c.get("conv2"), (BatchNorm2d) c.get("bn2")), y, -1, true);
+            return conv(new FoldedConv((Conv2d) c.get("conv3"), (BatchNorm2d) c.get("bn3")), y, identity, true);
+        }
+        return conv(new FoldedConv((Conv2d) c.get("conv2"), (BatchNorm2d) c.get("bn2")), y, identity, true);
+    }
+
+    private int conv(FoldedConv unit, int in, int residual, boolean relu) {
+        units.add(unit);
+        return add(new ConvStep(in, residual, values++, unit, relu));
+    }
+
+    private int add(Step s) {
+        steps.add(s);
+        return s.out();
+    }
+
+    // ---- running --------------------------------------------------------------------------------------------
+
+    /** Logits [N, classes] for images [N, C, H, W], in the current scope; a leaf that requires no gradient. */
+    public Tensor forward(Tensor x) {
+        NDArray y = run(checked(x), null, logits);
+        return Tensor.of(y.reshape(Shape.of(y.shape().dim(0), y.shape().dim(1))));
+    }
+
+    /** Pooled features [N, featureWidth] (the input of {@code fc}), in the current scope. */
+    public Tensor features(Tensor x) {
+        NDArray f = run(checked(x), null, features);
+        return Tensor.of(f.reshape(Shape.of(f.shape().dim(0), f.shape().dim(1))));
+    }
+
+    /**
+     * Logits [N, classes] computed in {@code workspace}, which must have been made by {@link #workspace} for
+     * {@code x}'s shape. The result lives in the workspace: read it before the workspace's next use.
+     */
+    public NDArray forward(NDArray x, Workspace workspace) {
+        if (workspace.plan != this || !workspace.input.equals(x.shape())) {
+            throw new ModelException("workspace made for input " + workspace.input + " used for " + x.shape());
+        }
+        NDArray y = run(x, workspace, logits);
+        return y.reshape(Shape.of(y.shape().dim(0), y.shape().dim(1)));
+    }
+
+    /** The model's current input channels (grayscale adaptation changes them), fixed once detached. */
+    private synchronized int inChannels() {
+        return model != null ? model.config().inChannels() : inChannels;
+    }
+
+    private NDArray checked(Tensor x) {
+        refresh();
+        int inChannels = inChannels();
+        if (x.shape().rank() != 4 || x.dim(1) != inChannels) {
+            throw new ModelException("the model expects images [N, " + inChannels + ", H, W], got " + x.shape());
+        }
+        if (!x.device().equals(device) || x.dtype() != dtype) {
+            throw new DeviceException("the model runs in " + dtype + " on " + device + ", got an input of " + x.dtype()
+                    + " on " + x.device() + "; move it with tensor.to(device)");
+        }
+        shapes(x.shape()); // throws a ShapeException for inputs whose activations would not fit in a tensor
+        return x.data();
+    }
+
+    /** Runs the steps up to {@code target}; intermediates not in a workspace are freed after their last use. */
+    private NDArray run(NDArray x, Workspace ws, int target) {
+        refresh();
+        Backend be = x.backend();
+        int[] lastUse = lastUses();
+        NDArray[] v = new NDArray[values];
+        v[0] = x;
+        for (int i = 0; i < steps.size(); i++) {
+            Step s = steps.get(i);
+            NDArray out;
+            if (s instanceof ConvStep c) {
+                out = be.conv2dInference(v[c.in()], c.unit().weight, c.unit().bias, c.residual() < 0 ? null : v[c.residual()],
+                        c.relu(), c.unit().spec(), ws == null ? null : ws.slots[c.out()]);
+            } else if (s instanceof MaxPoolStep m) {
+                out = maxPool(be, v[m.in()], m.spec());
+            } else {
+                out = be.globalAvgPool(v[((AvgPoolStep) s).in()]);
+            }
+            v[s.out()] = out;
+            if (s.out() == target) {
+                freeAll(v, ws, target);
+                return out;
+            }
+            for (int id = 1; id < values; id++) {
+                if (v[id] != null && lastUse[id] == i && (ws == null || ws.slots[id] == null)) {
+                    v[id].buffer().close();
+                    v[id] = null;
+                }
+            }
+        }
+        throw new IllegalStateException("value " + target + " is not produced by the plan");
+    }
+
+    private static NDArray maxPool(Backend be, NDArray x, Pool2dSpec spec) {
+        Pooled p = be.maxPool2d(x, spec, false);
+        if (p.workspace() != null) {
+            p.workspace().close();
+        }
+        return p.output();
+    }
+
+    /** Frees every computed intermediate that is not the result and not a workspace buffer. */
+    private void freeAll(NDArray[] v, Workspace ws, int keep) {
+        for (int id = 1; id < values; id++) {
+            if (id != keep && v[id] != null && (ws == null || ws.slots[id] == null)) {
+                v[id].buffer().close();
+            }
+        }
+    }
+
+    /** For each value, the index of the last step that reads it. */
+    private int[] lastUses() {
+        if (lastUse != null) {
+            return lastUse;
+        }
+        int[] last = new int[values];
+        for (int i = 0; i < steps.size(); i++) {
+            Step st = steps.get(i);
+            if (st instanceof ConvStep c) {
+                last[c.in()] = i;
+                if (c.residual() >= 0) {
+                    last[c.residual()] = i;
+                }
+            } else if (st instanceof MaxPoolStep m) {
+                last[m.in()] = i;
+            } else {
+                last[((AvgPoolStep) st).in()] = i;
+            }
+        }
+        lastUse = last;
+        return last;
+    }
+
+    /** The shape of every value for an input shape (ShapeException if one would exceed a tensor's size limit). */
+    private Shape[] shapes(Shape input) {
+        Shape[] s = new Shape[values];
+        s[0] = input;
+        for (Step step : steps) {
+            if (step instanceof ConvStep c) {
+                Shape in = s[c.in()];
+                Conv2dSpec sp = c.unit().spec();
+                int k = c.unit().kernel();
+                s[c.out()] = Shape.of((long) in.dim(0), c.unit().outChannels(),
+                        Conv2dSpec.outputSize(in.dim(2), k, sp.strideH(), sp.padH(), sp.dilationH()),
+                        Conv2dSpec.outputSize(in.dim(3), k, sp.strideW(), sp.padW(), sp.dilationW()));
+            } else if (step instanceof MaxPoolStep m) {
+                Shape in = s[m.in()];
+                Pool2dSpec sp = m.spec();
+                s[m.out()] = Shape.of((long) in.dim(0), in.dim(1),
+                        Conv2dSpec.outputSize(in.dim(2), sp.kernelH(), sp.strideH(), sp.padH(), 1),
+                        Conv2dSpec.outputSize(in.dim(3), sp.kernelW(), sp.strideW(), sp.padW(), 1));
+            } else {
+                Shape in = s[((AvgPoolStep) step).in()];
+                s[step.out()] = Shape.of(in.dim(0), in.dim(1), 1, 1);
+            }
+        }
+        return s;
+    }
+
+    // ---- workspaces -------------------------------------------------------------------------------------------
+
+    /**
+     * Buffers for every convolution output of one input shape, allocated now in their own scope. Activations
+     * whose lifetimes do not overlap share a buffer (ResNet-18 at 1x3x224x224: 6 buffers for 21 convolutions).
+     * Max and average pooling outputs (two small arrays per call) come from the caller's scope.
+     */
+    public Workspace workspace(Shape input) {
+        refresh();
+        int inChannels = inChannels();
+        if (input.rank() != 4 || input.dim(1) != inChannels) {
+            throw new ModelException("the model expects images [N, " + inChannels + ", H, W], got " + input);
+        }
+        return new Workspace(this, input, shapes(input));
+    }
+
+    /** Reusable activation buffers of one plan and input shape; close it to free them. Not thread-safe. */
+    public static final class Workspace implements AutoCloseable {
+        private final InferencePlan plan;
+        private final Shape input;
+        private final NDArray[] slots;
+        private final Scope scope;
+        private final int buffers;
+
+        private Workspace(InferencePlan plan, Shape input, Shape[] shapes) {
+            this.plan = plan;
+            this.input = input;
+            this.slots = new NDArray[plan.values];
+            this.scope = Scope.detached("inference workspace " + input);
+            Backend be = Backends.get(plan.device);
+            int[] last = plan.lastUses();
+            Map<Integer, List<Buffer>> free = new HashMap<>();
+            Buffer[] owner = new Buffer[plan.values];
+            int count = 0;
+            try (Scope.Entered in = scope.enter()) {
+                for (int i = 0; i < plan.steps.size(); i++) {
+                    Step s = plan.steps.get(i);
+                    if (s instanceof ConvStep) {
+                        Shape shape = shapes[s.out()];
+                        List<Buffer> pool = free.get(shape.numel());
+                        NDArray a;
+                        if (pool != null && !pool.isEmpty()) {
+                            a = new NDArray(be, pool.remove(pool.size() - 1), shape, be.activationLayout());
+                        } else {
+                            a = be.empty(plan.dtype, shape, be.activationLayout());
+                            count++;
+                        }
+                        slots[s.out()] = a;
+                        owner[s.out()] = a.buffer();
+                    }
+                    // Buffers whose value was read for the last time by this step are free for later steps.
+                    for (int id = 1; id < plan.values; id++) {
+                        if (owner[id] != null && last[id] == i) {
+                            free.computeIfAbsent(owner[id].numel(), k -> new ArrayList<>()).add(owner[id]);
+                            owner[id] = null;
+                        }
+                    }
+                }
+            } catch (RuntimeException e) {
+                scope.close();
+                throw e;
+            }
+            this.buffers = count;
+        }
+
+        public Shape input() {
+            return input;
+        }
+
+        /** Distinct buffers allocated (fewer than the convolutions: lifetimes that do not overlap share one). */
+        public int buffers() {
+            return buffers;
+        }
+
+        public long bytes() {
+            return scope.liveBytes();
+        }
+
+        @Override
+        public void close() {
+            scope.close();
+        }
+    }
+
+    // ---- folding ------------------------------------------------------------------------------------------------
+
+    /** Refolds every layer whose sources changed; a no-op once detached. */
+    private synchronized void refresh() {
+        if (closed) {
+            throw new ModelException("the inference plan was closed");
+        }
+        if (model == null) {
+            return;
+        }
+        for (FoldedConv u : units) {
+            u.refreshIfStale();
+        }
+    }
+
+    /**
+     * Folds every layer now and cuts the link to the model: later changes to its parameters are not seen, and
+     * the model may be closed. Returns this plan.
+     */
+    public synchronized InferencePlan detach() {
+        refresh();
+        inChannels = model.config().inChannels();
+        model = null;
+        for (FoldedConv u : units) {
+            u.dropSources();
+        }
+        return this;
+    }
+
+    /** Bytes of folded weights the plan holds. */
+    public long weightBytes() {
+        return scope.liveBytes();
+    }
+
+    @Override
+    public synchronized void close() {
+        closed = true;
+        model = null;
+        scope.close();
+    }
+
+    /**
+     * A convolution with the batch norm after it folded in, or {@code fc} as a 1x1 convolution. Keeps the source
+     * tensors it was folded from and their buffer versions, to notice in-place updates and replaced tensors.
+     */
+    private final class FoldedConv {
+        private Conv2d conv;
+        private BatchNorm2d bn;
+        private java.util.function.Supplier<Linear> head;
+        private final Conv2dSpec spec;
+        private final int kernel;
+        private final int outChannels;
+        private Tensor[] sources;
+        private int[] versions;
+        NDArray weight;
+        NDArray bias;
+
+        FoldedConv(Conv2d conv, BatchNorm2d bn) {
+            this.conv = conv;
+            this.bn = bn;
+            this.spec = conv.spec();
+            this.kernel = conv.kernelSize();
+            this.outChannels = conv.outChannels();
+        }
+
+        FoldedConv(java.util.function.Supplier<Linear> head) {
+            this.head = head;
+            this.spec = Conv2dSpec.of(1, 0);
+            this.kernel = 1;
+            this.outChannels = -1;
+        }
+
+        Conv2dSpec spec() {
+            return spec;
+        }
+
+        int kernel() {
+            return kernel;
+        }
+
+        /** Output channels: the convolution's, or the head's classes (read from the model until detached). */
+        int outChannels() {
+            if (head == null) {
+                return outChannels;
+            }
+            return weight != null ? weight.shape().dim(0) : head.get().outFeatures();
+        }
+
+        private Tensor[] currentSources() {
+            if (head != null) {
+                Linear fc = head.get();
+                return new Tensor[] {fc.weight().tensor(), fc.bias() == null ? null : fc.bias().tensor()};
+            }
+            return new Tensor[] {conv.weight().tensor(), conv.bias() == null ? null : conv.bias().tensor(),
+                    bn.weight().tensor(), bn.bias().tensor(), bn.runningMean(), bn.runningVar()};
+        }
+
+        void refreshIfStale() {
+            Tensor[] now = currentSources();
+            if (sources != null && sameVersions(now)) {
+                return;
+            }
+            fold(now);
+            sources = now;
+            versions = new int[now.length];
+            for (int i = 0; i < now.length; i++) {
+                versions[i] = now[i] == null ? 0 : now[i].data().buffer().version();
+            }
+        }
+
+        private boolean sameVersions(Tensor[] now) {
+            for (int i = 0; i < now.length; i++) {
+                if (now[i] != sources[i] || (now[i] != null && now[i].data().buffer().version() != versions[i])) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** Computes the folded weight and bias in double and replaces this unit's copies. */
+        private void fold(Tensor[] src) {
+            double[] w = src[0].toDoubleArray();
+            Shape wShape = src[0].shape();
+            int k = wShape.dim(0);
+            double[] b = src[1] == null ? new double[k] : src[1].toDoubleArray();
+            if (head != null) {
+                wShape = Shape.of(k, wShape.dim(1), 1, 1);
+            } else {
+                double[] gamma = src[2].toDoubleArray();
+                double[] beta = src[3].toDoubleArray();
+                double[] mean = src[4].toDoubleArray();
+                double[] var = src[5].toDoubleArray();
+                int per = w.length / k;
+                for (int o = 0; o < k; o++) {
+                    double scale = gamma[o] / Math.sqrt(var[o] + BatchNorm2d.EPS);
+                    for (int i = o * per; i < (o + 1) * per; i++) {
+                        w[i] *= scale;
+                    }
+                    b[o] = beta[o] + (b[o] - mean[o]) * scale;
+                }
+            }
+            if (weight != null) {
+                weight.buffer().close();
+                bias.buffer().close();
+            }
+            try (Scope.Entered in = scope.enter()) {
+                weight = upload(w, wShape);
+                bias = upload(b, Shape.of(k));
+            }
+        }
+
+        private NDArray upload(double[] v, Shape shape) {
+            Backend be = Backends.get(device);
+            if (dtype == DType.F64) {
+                return be.fromHost(v, shape, DType.F64);
+            }
+            float[] f = new float[v.length];
+            for (int i = 0; i < f.length; i++) {
+                f[i] = (float) v[i];
+            }
+            return be.fromHost(f, shape);
+        }
+
+        void dropSources() {
+            if (head != null) {
+                Linear fc = head.get();
+                int classes = fc.outFeatures();
+                head = () -> {
+                    throw new IllegalStateException("detached plan reads no model (" + classes + " classes)");
+                };
+            }
+            conv = null;
+            bn = null;
+            sources = null;
+        }
+    }
+}
