@@ -2,6 +2,7 @@ package dev.graft.models;
 
 import dev.graft.engine.DType;
 import dev.graft.engine.Device;
+import dev.graft.engine.HostTensor;
 import dev.graft.engine.DeviceException;
 import dev.graft.engine.NDArray;
 import dev.graft.engine.Scope;
@@ -16,8 +17,10 @@ import dev.graft.engine.backend.Pooled;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * A {@link ResNet} compiled for inference (eval mode, nothing recorded): every batch norm folded into the
@@ -63,17 +66,17 @@ public final class InferencePlan implements AutoCloseable {
     private record AvgPoolStep(int in, int out) implements Step {
     }
 
-    private InferencePlan(ResNet model) {
+    private InferencePlan(ResNet model, ResNetConfig config, Device device, DType dtype) {
         this.model = model;
-        this.device = model.device();
-        this.dtype = model.dtype();
-        this.inChannels = model.config().inChannels();
-        this.scope = Scope.detached("inference plan of " + model.config().architecture());
+        this.device = device;
+        this.dtype = dtype;
+        this.inChannels = config.inChannels();
+        this.scope = Scope.detached("inference plan of " + config.architecture());
     }
 
-    /** Compiles {@code model}'s topology; weights are folded on first use. */
+    /** Compiles {@code model}'s topology (its module tree); weights are folded from its tensors on first use. */
     public static InferencePlan compile(ResNet model) {
-        InferencePlan p = new InferencePlan(model);
+        InferencePlan p = new InferencePlan(model, model.config(), model.device(), model.dtype());
         Map<String, Module> top = model.children();
         int y = p.conv(p.new FoldedConv((Conv2d) top.get("conv1"), (BatchNorm2d) top.get("bn1")), 0, -1, true);
         y = p.add(new MaxPoolStep(y, p.values++, ((MaxPool2d) top.get("maxpool")).spec()));
@@ -82,9 +85,7 @@ public final class InferencePlan implements AutoCloseable {
                 y = p.block(block, y);
             }
         }
-        p.features = p.add(new AvgPoolStep(y, p.values++));
-        p.logits = p.conv(p.new FoldedConv(model::fc), p.features, -1, false);
-        p.lastUses();
+        p.finish(y, p.new FoldedConv(model::fc));
         return p;
     }
 
@@ -103,6 +104,92 @@ public final class InferencePlan implements AutoCloseable {
         return conv(new FoldedConv((Conv2d) c.get("conv2"), (BatchNorm2d) c.get("bn2")), y, identity, true);
     }
 
+    /**
+     * Compiles a ResNet of {@code config} straight from host tensors under torchvision's state-dict names
+     * ({@code weights.apply("layer1.0.conv1.weight")}), folding and uploading one layer at a time, so neither the
+     * model's parameters nor the whole state dict ever exist at once (the inference runtime loads files this way).
+     * The topology is torchvision's {@code _make_layer}, the same the {@link ResNet} constructor builds
+     * (InferencePlanTest compares the two). The result is detached and F32; check the names and shapes first with
+     * {@link #stateShapes}.
+     */
+    public static InferencePlan compile(ResNetConfig config, Function<String, HostTensor> weights, Device device) {
+        InferencePlan p = new InferencePlan(null, config, device, DType.F32);
+        try {
+            walk(config, p);
+            for (FoldedConv u : p.units) {
+                u.foldFromHost(weights);
+            }
+            return p;
+        } catch (RuntimeException e) {
+            p.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The tensors a state dict of {@code config} holds, under torchvision's names, with their shapes: what
+     * {@link #compile(ResNetConfig, Function, Device)} reads, plus every {@code num_batches_tracked} (shape [],
+     * not read).
+     */
+    public static Map<String, Shape> stateShapes(ResNetConfig config) {
+        InferencePlan p = new InferencePlan(null, config, Device.REFERENCE, DType.F32);
+        Map<String, Shape> out = new LinkedHashMap<>();
+        try {
+            walk(config, p);
+            for (FoldedConv u : p.units) {
+                out.putAll(u.expectedShapes());
+            }
+        } finally {
+            p.close();
+        }
+        return out;
+    }
+
+    /** torchvision's topology for {@code config}: steps and (unfolded) units named as the state dict names them. */
+    private static void walk(ResNetConfig config, InferencePlan p) {
+        int stem = config.stemChannels();
+        int y = p.conv(p.new FoldedConv("conv1", "bn1", config.inChannels(), stem, 7, Conv2dSpec.of(2, 3)), 0, -1, true);
+        y = p.add(new MaxPoolStep(y, p.values++, Pool2dSpec.of(3, 2, 1)));
+        int expansion = config.block().expansion();
+        int inplanes = stem;
+        for (int s = 0; s < 4; s++) {
+            int planes = config.planes()[s];
+            int out = planes * expansion;
+            for (int b = 0; b < config.layers()[s]; b++) {
+                String prefix = "layer" + (s + 1) + "." + b + ".";
+                int stride = b == 0 && s > 0 ? 2 : 1;
+                int x = y;
+                int identity = x;
+                if (b == 0 && (stride != 1 || inplanes != out)) {
+                    identity = p.conv(p.new FoldedConv(prefix + "downsample.0", prefix + "downsample.1", inplanes, out, 1,
+                            Conv2dSpec.of(stride, 0)), x, -1, false);
+                }
+                if (config.block() == BlockType.BASIC) {
+                    y = p.conv(p.new FoldedConv(prefix + "conv1", prefix + "bn1", inplanes, planes, 3, Conv2dSpec.of(stride, 1)),
+                            x, -1, true);
+                    y = p.conv(p.new FoldedConv(prefix + "conv2", prefix + "bn2", planes, planes, 3, Conv2dSpec.of(1, 1)),
+                            y, identity, true);
+                } else {
+                    int width = Bottleneck.innerWidth(planes, config.groups(), config.widthPerGroup());
+                    y = p.conv(p.new FoldedConv(prefix + "conv1", prefix + "bn1", inplanes, width, 1, Conv2dSpec.of(1, 0)),
+                            x, -1, true);
+                    y = p.conv(p.new FoldedConv(prefix + "conv2", prefix + "bn2", width, width, 3,
+                            Conv2dSpec.of(stride, 1, 1, config.groups())), y, -1, true);
+                    y = p.conv(p.new FoldedConv(prefix + "conv3", prefix + "bn3", width, out, 1, Conv2dSpec.of(1, 0)),
+                            y, identity, true);
+                }
+                inplanes = out;
+            }
+        }
+        p.finish(y, p.new FoldedConv("fc", null, config.featureWidth(), config.numClasses(), 1, Conv2dSpec.of(1, 0)));
+    }
+
+    private void finish(int pooledFrom, FoldedConv head) {
+        features = add(new AvgPoolStep(pooledFrom, values++));
+        logits = conv(head, features, -1, false);
+        lastUses();
+    }
+
     private int conv(FoldedConv unit, int in, int residual, boolean relu) {
         units.add(unit);
         return add(new ConvStep(in, residual, values++, unit, relu));
@@ -111,6 +198,23 @@ public final class InferencePlan implements AutoCloseable {
     private int add(Step s) {
         steps.add(s);
         return s.out();
+    }
+
+    /** One line per step (names, shapes, wiring): how tests compare the two ways of compiling. */
+    public String describe() {
+        StringBuilder b = new StringBuilder();
+        for (Step st : steps) {
+            if (st instanceof ConvStep c) {
+                b.append(String.format("v%d = conv %s%s k%d %s -> %d from v%d%s%s%n", c.out(), c.unit().convName,
+                        c.unit().bnName == null ? "" : "+" + c.unit().bnName, c.unit().kernel(), c.unit().spec(),
+                        c.unit().outChannels(), c.in(), c.residual() < 0 ? "" : " + v" + c.residual(), c.relu() ? " relu" : ""));
+            } else if (st instanceof MaxPoolStep m) {
+                b.append(String.format("v%d = maxpool %s from v%d%n", m.out(), m.spec(), m.in()));
+            } else {
+                b.append(String.format("v%d = avgpool from v%d%n", st.out(), ((AvgPoolStep) st).in()));
+            }
+        }
+        return b.toString();
     }
 
     // ---- running --------------------------------------------------------------------------------------------
@@ -362,7 +466,9 @@ public final class InferencePlan implements AutoCloseable {
      */
     public synchronized InferencePlan detach() {
         refresh();
-        inChannels = model.config().inChannels();
+        if (model != null) {
+            inChannels = model.config().inChannels();
+        }
         model = null;
         for (FoldedConv u : units) {
             u.dropSources();
@@ -383,34 +489,49 @@ public final class InferencePlan implements AutoCloseable {
     }
 
     /**
-     * A convolution with the batch norm after it folded in, or {@code fc} as a 1x1 convolution. Keeps the source
-     * tensors it was folded from and their buffer versions, to notice in-place updates and replaced tensors.
+     * A convolution with the batch norm after it folded in, or {@code fc} as a 1x1 convolution, named as the state
+     * dict names them ({@code layer1.0.conv1} + {@code layer1.0.bn1}, or {@code fc}). Attached to a model, it keeps
+     * the tensors it was folded from and their buffer versions, to notice in-place updates and replaced tensors.
      */
     private final class FoldedConv {
-        private Conv2d conv;
-        private BatchNorm2d bn;
-        private java.util.function.Supplier<Linear> head;
+        final String convName;
+        final String bnName;
         private final Conv2dSpec spec;
         private final int kernel;
+        private final int inChannels;
         private final int outChannels;
+        private java.util.function.Supplier<Tensor[]> live;
+        private java.util.function.Supplier<Linear> head;
         private Tensor[] sources;
         private int[] versions;
         NDArray weight;
         NDArray bias;
 
+        /** A module's convolution and batch norm, read live. */
         FoldedConv(Conv2d conv, BatchNorm2d bn) {
-            this.conv = conv;
-            this.bn = bn;
-            this.spec = conv.spec();
-            this.kernel = conv.kernelSize();
-            this.outChannels = conv.outChannels();
+            this(conv.path(), bn.path(), conv.inChannels(), conv.outChannels(), conv.kernelSize(), conv.spec());
+            live = () -> new Tensor[] {conv.weight().tensor(), conv.bias() == null ? null : conv.bias().tensor(),
+                    bn.weight().tensor(), bn.bias().tensor(), bn.runningMean(), bn.runningVar()};
         }
 
+        /** The model's current head ({@code replaceHead} swaps the module), read live. */
         FoldedConv(java.util.function.Supplier<Linear> head) {
+            this("fc", null, head.get().inFeatures(), -1, 1, Conv2dSpec.of(1, 0));
             this.head = head;
-            this.spec = Conv2dSpec.of(1, 0);
-            this.kernel = 1;
-            this.outChannels = -1;
+            live = () -> {
+                Linear fc = head.get();
+                return new Tensor[] {fc.weight().tensor(), fc.bias() == null ? null : fc.bias().tensor()};
+            };
+        }
+
+        /** A unit of a plan compiled from host tensors: folded once by {@link #foldFromHost}. */
+        FoldedConv(String convName, String bnName, int inChannels, int outChannels, int kernel, Conv2dSpec spec) {
+            this.convName = convName;
+            this.bnName = bnName;
+            this.inChannels = inChannels;
+            this.outChannels = outChannels;
+            this.kernel = kernel;
+            this.spec = spec;
         }
 
         Conv2dSpec spec() {
@@ -423,27 +544,38 @@ public final class InferencePlan implements AutoCloseable {
 
         /** Output channels: the convolution's, or the head's classes (read from the model until detached). */
         int outChannels() {
-            if (head == null) {
+            if (outChannels >= 0) {
                 return outChannels;
             }
             return weight != null ? weight.shape().dim(0) : head.get().outFeatures();
         }
 
-        private Tensor[] currentSources() {
-            if (head != null) {
-                Linear fc = head.get();
-                return new Tensor[] {fc.weight().tensor(), fc.bias() == null ? null : fc.bias().tensor()};
+        /** State-dict names and shapes of what this unit folds (the head's as [classes, features]). */
+        Map<String, Shape> expectedShapes() {
+            Map<String, Shape> m = new LinkedHashMap<>();
+            if (bnName == null) {
+                m.put(convName + ".weight", Shape.of(outChannels(), inChannels));
+                m.put(convName + ".bias", Shape.of(outChannels()));
+                return m;
             }
-            return new Tensor[] {conv.weight().tensor(), conv.bias() == null ? null : conv.bias().tensor(),
-                    bn.weight().tensor(), bn.bias().tensor(), bn.runningMean(), bn.runningVar()};
+            m.put(convName + ".weight", Shape.of(outChannels, inChannels / spec.groups(), kernel, kernel));
+            Shape c = Shape.of(outChannels);
+            for (String k : new String[] {".weight", ".bias", ".running_mean", ".running_var"}) {
+                m.put(bnName + k, c);
+            }
+            m.put(bnName + ".num_batches_tracked", Shape.scalar());
+            return m;
         }
 
         void refreshIfStale() {
-            Tensor[] now = currentSources();
+            if (live == null) {
+                return;
+            }
+            Tensor[] now = live.get();
             if (sources != null && sameVersions(now)) {
                 return;
             }
-            fold(now);
+            foldFromTensors(now);
             sources = now;
             versions = new int[now.length];
             for (int i = 0; i < now.length; i++) {
@@ -460,35 +592,93 @@ public final class InferencePlan implements AutoCloseable {
             return true;
         }
 
-        /** Computes the folded weight and bias in double and replaces this unit's copies. */
-        private void fold(Tensor[] src) {
-            double[] w = src[0].toDoubleArray();
+        /** From the model's tensors: weight [K, ...] or the head's [K, F], conv bias or null, then gamma, beta, mean, var. */
+        private void foldFromTensors(Tensor[] src) {
             Shape wShape = src[0].shape();
             int k = wShape.dim(0);
-            double[] b = src[1] == null ? new double[k] : src[1].toDoubleArray();
-            if (head != null) {
+            if (bnName == null) {
                 wShape = Shape.of(k, wShape.dim(1), 1, 1);
+            }
+            double[] w = src[0].toDoubleArray();
+            double[] b = src[1] == null ? new double[k] : src[1].toDoubleArray();
+            if (bnName != null) {
+                fold(w, b, src[2].toDoubleArray(), src[3].toDoubleArray(), src[4].toDoubleArray(), src[5].toDoubleArray());
+            }
+            replace(w, wShape, b);
+        }
+
+        /**
+         * From host tensors by name, in float arrays (the plan is F32): each weight is multiplied by its channel's
+         * double scale and rounded once, exactly as the double path rounds, without a double copy of the layer.
+         */
+        void foldFromHost(Function<String, HostTensor> weights) {
+            Map<String, Shape> expected = expectedShapes();
+            int k = outChannels();
+            float[] w = floats(weights, convName + ".weight", expected).clone();
+            float[] b = new float[k];
+            if (bnName == null) {
+                b = floats(weights, convName + ".bias", expected).clone();
             } else {
-                double[] gamma = src[2].toDoubleArray();
-                double[] beta = src[3].toDoubleArray();
-                double[] mean = src[4].toDoubleArray();
-                double[] var = src[5].toDoubleArray();
+                float[] gamma = floats(weights, bnName + ".weight", expected);
+                float[] beta = floats(weights, bnName + ".bias", expected);
+                float[] mean = floats(weights, bnName + ".running_mean", expected);
+                float[] var = floats(weights, bnName + ".running_var", expected);
                 int per = w.length / k;
                 for (int o = 0; o < k; o++) {
                     double scale = gamma[o] / Math.sqrt(var[o] + BatchNorm2d.EPS);
                     for (int i = o * per; i < (o + 1) * per; i++) {
-                        w[i] *= scale;
+                        w[i] = (float) (w[i] * scale);
                     }
-                    b[o] = beta[o] + (b[o] - mean[o]) * scale;
+                    b[o] = (float) (beta[o] + (0 - (double) mean[o]) * scale);
                 }
             }
             if (weight != null) {
                 weight.buffer().close();
                 bias.buffer().close();
             }
+            Backend be = Backends.get(device);
+            try (Scope.Entered in = scope.enter()) {
+                weight = be.fromHost(w, Shape.of(k, inChannels / spec.groups(), kernel, kernel));
+                bias = be.fromHost(b, Shape.of(k));
+            }
+        }
+
+        private float[] floats(Function<String, HostTensor> weights, String name, Map<String, Shape> expected) {
+            HostTensor t = weights.apply(name);
+            if (t == null) {
+                throw new ModelException("no tensor '" + name + "' for " + convName);
+            }
+            if (!t.shape().equals(expected.get(name))) {
+                throw new ModelException("tensor '" + name + "' has shape " + t.shape() + ", expected " + expected.get(name));
+            }
+            if (!t.dtype().isFloating()) {
+                throw new ModelException("tensor '" + name + "' holds integers (" + t.sourceType() + ") where weights are expected");
+            }
+            return t.toFloats();
+        }
+
+        /** w *= s[k] per output channel and b = beta + (b - mean) * s, s = gamma / sqrt(var + eps), in double. */
+        private void fold(double[] w, double[] b, double[] gamma, double[] beta, double[] mean, double[] var) {
+            int k = b.length;
+            int per = w.length / k;
+            for (int o = 0; o < k; o++) {
+                double scale = gamma[o] / Math.sqrt(var[o] + BatchNorm2d.EPS);
+                for (int i = o * per; i < (o + 1) * per; i++) {
+                    w[i] *= scale;
+                }
+                b[o] = beta[o] + (b[o] - mean[o]) * scale;
+            }
+        }
+
+        /** Uploads the folded values in the plan's dtype, replacing (and freeing) the previous copies. */
+        private void replace(double[] w, Shape wShape, double[] b) {
+            if (weight != null) {
+                weight.buffer().close();
+                bias.buffer().close();
+            }
             try (Scope.Entered in = scope.enter()) {
                 weight = upload(w, wShape);
-                bias = upload(b, Shape.of(k));
+                bias = upload(b, Shape.of(b.length));
             }
         }
 
@@ -505,15 +695,8 @@ public final class InferencePlan implements AutoCloseable {
         }
 
         void dropSources() {
-            if (head != null) {
-                Linear fc = head.get();
-                int classes = fc.outFeatures();
-                head = () -> {
-                    throw new IllegalStateException("detached plan reads no model (" + classes + " classes)");
-                };
-            }
-            conv = null;
-            bn = null;
+            live = null;
+            head = null;
             sources = null;
         }
     }

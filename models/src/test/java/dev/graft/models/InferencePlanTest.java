@@ -176,6 +176,51 @@ class InferencePlanTest {
         }
     }
 
+    /**
+     * Compiling from a config and host tensors builds the same steps as compiling the module tree, for every named
+     * architecture (narrowed so the models are small) and the tiny test models; the state-dict names and shapes it
+     * expects are the model's; and both plans compute the same logits.
+     */
+    @Test
+    void compilingFromAConfigMatchesTheModuleTree() {
+        java.util.List<ResNetConfig> configs = new java.util.ArrayList<>(java.util.List.of(TinyModels.basic(), TinyModels.bottleneck()));
+        for (String arch : ResNetConfig.architectures()) {
+            configs.add(ResNetConfig.named(arch, 3).withWidths(8, 16, 16, 32, 32));
+        }
+        for (ResNetConfig config : configs) {
+            try (Scope s = Scope.open(); ResNet m = model(config, DType.F32, 21)) {
+                StateDict state = m.stateDict();
+                Map<String, dev.graft.engine.Shape> own = new java.util.HashMap<>();
+                state.tensors().forEach((k, v) -> own.put(k, v.shape()));
+                assertEquals(own, new java.util.HashMap<>(InferencePlan.stateShapes(config)), config + ": state-dict shapes");
+                try (InferencePlan fromTree = InferencePlan.compile(m);
+                     InferencePlan fromConfig = InferencePlan.compile(config, state::get, Device.REFERENCE)) {
+                    assertEquals(fromTree.describe(), fromConfig.describe(), config.toString());
+                    Tensor x = images(1, 3, 16, 8, DType.F32);
+                    try (Grad.Mode g = Grad.off()) {
+                        assertArrayEquals(fromTree.forward(x).toFloatArray(), fromConfig.forward(x).toFloatArray(), config.toString());
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void compilingFromHostTensorsChecksNamesShapesAndTypes() {
+        ResNetConfig config = TinyModels.basic();
+        try (Scope s = Scope.open(); ResNet m = model(config, DType.F32, 2)) {
+            StateDict state = m.stateDict();
+            state.remove("layer2.0.bn1.running_var");
+            ModelException missing = assertThrows(ModelException.class,
+                    () -> InferencePlan.compile(config, state::get, Device.REFERENCE));
+            assertTrue(missing.getMessage().contains("layer2.0.bn1.running_var"), missing.getMessage());
+            state.put("layer2.0.bn1.running_var", HostTensor.of(new float[3], dev.graft.engine.Shape.of(3)));
+            assertThrows(ModelException.class, () -> InferencePlan.compile(config, state::get, Device.REFERENCE));
+            state.put("layer2.0.bn1.running_var", HostTensor.of(new long[8], dev.graft.engine.Shape.of(8)));
+            assertThrows(ModelException.class, () -> InferencePlan.compile(config, state::get, Device.REFERENCE));
+        }
+    }
+
     @Test
     void badInputsAreTypedErrors() {
         try (Scope s = Scope.open(); ResNet m = model(TinyModels.basic(), DType.F32, 1)) {
