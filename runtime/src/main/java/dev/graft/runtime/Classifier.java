@@ -327,7 +327,8 @@ public final class Classifier implements AutoCloseable {
         return t.data();
     }
 
-    private float[] forward(float[] data, Shape shape) {
+    /** Logits of a preprocessed NCHW batch, row-major [N, classes] (the benchmark times this). */
+    float[] forward(float[] data, Shape shape) {
         try (Scope scope = Scope.open("classify"); Grad.Mode off = Grad.off()) {
             Backend be = Backends.get(device);
             NDArray x = be.fromHost(data, shape);
