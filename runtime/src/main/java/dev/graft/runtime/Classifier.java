@@ -236,6 +236,11 @@ public final class Classifier implements AutoCloseable {
 
     /** Decodes a PNG, JPEG or BMP file and classifies it. */
     public Prediction classify(Path imageFile) {
+        return classify(read(imageFile));
+    }
+
+    /** Decodes an image file with ImageIO; an unreadable or undecodable file is an {@link ImageInputException}. */
+    static BufferedImage read(Path imageFile) {
         BufferedImage img;
         try {
             img = ImageIO.read(imageFile.toFile());
@@ -245,7 +250,7 @@ public final class Classifier implements AutoCloseable {
         if (img == null) {
             throw new ImageInputException("cannot decode image " + imageFile + ": not a PNG, JPEG or BMP file ImageIO can read");
         }
-        return classify(img);
+        return img;
     }
 
     /** One prediction per image, in order; images go through the network in batches of at most maxBatch. */
