@@ -115,9 +115,10 @@ wait_quiet
 echo "# load $(cut -d' ' -f1-3 /proc/loadavg)"
 flock -x /tmp/bench.lock bash -c "$(declare -f cold); COLD_RUNS=$COLD_RUNS OUT=$OUT THREADS=$THREADS
 cold 'graft java -jar, default JVM flags' java -jar '$JAR' '$MODEL' '$IMG'
+cold 'graft java -jar, -Xmx128m' java -Xmx128m -jar '$JAR' '$MODEL' '$IMG'
 cold 'graft java -jar, $TUNED' java $TUNED -jar '$JAR' '$MODEL' '$IMG'
 cold 'graft java -jar, tuned + AppCDS archive' java $TUNED -XX:SharedArchiveFile='$CDS' -jar '$JAR' '$MODEL' '$IMG'
-cold 'graft pure Java (no lib/: reference backend), tuned' java $TUNED -jar '$PURE' '$MODEL' '$IMG'
+cold 'graft pure Java (no lib/: reference backend), -Xmx256m' java -Xmx256m -jar '$PURE' '$MODEL' '$IMG'
 cold 'torch script: import, build, load .pth, decode, classify' /usr/bin/python3 bench/inference_bench_torch.py --threads $THREADS --cold-start '$PTH' '$IMG'
 cold 'torch: python3 -c \"import torch, torchvision\" alone' /usr/bin/python3 -c 'import torch, torchvision; print(\"imported\")'
 "
@@ -132,6 +133,7 @@ rss() {
     echo $(( $(tail -1 "$OUT/time.txt") / 1024 ))
 }
 printf '%-58s %4d MiB\n' "graft, default JVM flags" "$(rss java -jar "$JAR" "$MODEL" $IMGS)"
+printf '%-58s %4d MiB\n' "graft, -Xmx128m" "$(rss java -Xmx128m -jar "$JAR" "$MODEL" $IMGS)"
 printf '%-58s %4d MiB\n' "graft, $TUNED" "$(rss java $TUNED -jar "$JAR" "$MODEL" $IMGS)"
 printf '%-58s %4d MiB\n' "torch (30 forward passes, no decoding)" \
     "$(( $(/usr/bin/python3 bench/inference_bench_torch.py --threads "$THREADS" --rss resnet18) / 1024 ))"

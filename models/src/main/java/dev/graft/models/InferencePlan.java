@@ -364,9 +364,10 @@ public final class InferencePlan implements AutoCloseable {
     // ---- workspaces -------------------------------------------------------------------------------------------
 
     /**
-     * Buffers for every convolution output of one input shape, allocated now in their own scope. Activations
-     * whose lifetimes do not overlap share a buffer (ResNet-18 at 1x3x224x224: 6 buffers for 21 convolutions).
-     * Max and average pooling outputs (two small arrays per call) come from the caller's scope.
+     * Buffers for every convolution output of one input shape, allocated now in their own scope. Activations of
+     * equal size whose lifetimes do not overlap share a buffer (ResNet-18 at 1x3x224x224: 14 buffers, 7.7 MB, for 21
+     * convolution outputs). Max and average pooling outputs (two small arrays per call) come from the caller's
+     * scope and are freed before the call returns.
      */
     public Workspace workspace(Shape input) {
         refresh();
