@@ -9,18 +9,16 @@ import dev.graft.engine.Scope;
 import dev.graft.engine.Shape;
 import dev.graft.engine.Tensor;
 import dev.graft.engine.backend.Backend;
-import dev.graft.engine.backend.Backends;
-import dev.graft.engine.backend.Buffer;
 import dev.graft.engine.backend.Conv2dSpec;
 import dev.graft.engine.backend.Pool2dSpec;
 import dev.graft.engine.backend.Pooled;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * A {@link ResNet} compiled for inference (eval mode, nothing recorded): every batch norm folded into the
@@ -34,7 +32,7 @@ import java.util.function.Function;
  * (buffer versions, or a replaced tensor) since they were last folded, so a model that trains between evaluations
  * is always run with its current values. {@link #detach()} drops the link, after which the model may be closed.
  *
- * <p>Outputs go to the caller's current scope, or into a {@link Workspace}: buffers allocated once for one input
+ * <p>Outputs go to the caller's current scope, or into an {@link InferenceWorkspace}: buffers allocated once for one input
  * shape, shared between activations whose lifetimes do not overlap, and reused by every call that borrows it.
  * The plan itself is thread-safe (refolding is serialised); a workspace is used by one call at a time.
  */
@@ -43,7 +41,7 @@ public final class InferencePlan implements AutoCloseable {
     private final DType dtype;
     private final Scope scope;
     private final List<Step> steps = new ArrayList<>();
-    private final List<FoldedConv> units = new ArrayList<>();
+    private final List<FoldedConvolution> units = new ArrayList<>();
     private int inChannels;
     private int values = 1; // value 0 is the input
     private int features;
@@ -53,17 +51,17 @@ public final class InferencePlan implements AutoCloseable {
     private boolean closed;
 
     /** One operation over value ids: reads {@code in} (and {@code residual}), writes {@code out}. */
-    private sealed interface Step permits ConvStep, MaxPoolStep, AvgPoolStep {
+    sealed interface Step permits ConvStep, MaxPoolStep, AvgPoolStep {
         int out();
     }
 
-    private record ConvStep(int in, int residual, int out, FoldedConv unit, boolean relu) implements Step {
+    record ConvStep(int in, int residual, int out, FoldedConvolution unit, boolean relu) implements Step {
     }
 
-    private record MaxPoolStep(int in, int out, Pool2dSpec spec) implements Step {
+    record MaxPoolStep(int in, int out, Pool2dSpec spec) implements Step {
     }
 
-    private record AvgPoolStep(int in, int out) implements Step {
+    record AvgPoolStep(int in, int out) implements Step {
     }
 
     private InferencePlan(ResNet model, ResNetConfig config, Device device, DType dtype) {
@@ -78,14 +76,14 @@ public final class InferencePlan implements AutoCloseable {
     public static InferencePlan compile(ResNet model) {
         InferencePlan p = new InferencePlan(model, model.config(), model.device(), model.dtype());
         Map<String, Module> top = model.children();
-        int y = p.conv(p.new FoldedConv((Conv2d) top.get("conv1"), (BatchNorm2d) top.get("bn1")), 0, -1, true);
+        int y = p.conv(p.unit((Conv2d) top.get("conv1"), (BatchNorm2d) top.get("bn1")), 0, -1, true);
         y = p.add(new MaxPoolStep(y, p.values++, ((MaxPool2d) top.get("maxpool")).spec()));
         for (int s = 1; s <= 4; s++) {
             for (Module block : top.get("layer" + s).children().values()) {
                 y = p.block(block, y);
             }
         }
-        p.finish(y, p.new FoldedConv(model::fc));
+        p.finish(y, p.unit(model::fc));
         return p;
     }
 
@@ -94,14 +92,14 @@ public final class InferencePlan implements AutoCloseable {
         Map<String, Module> c = block.children();
         Module ds = c.get("downsample");
         int identity = ds == null ? x
-                : conv(new FoldedConv((Conv2d) ds.children().get("0"), (BatchNorm2d) ds.children().get("1")), x, -1, false);
+                : conv(unit((Conv2d) ds.children().get("0"), (BatchNorm2d) ds.children().get("1")), x, -1, false);
         boolean bottleneck = c.containsKey("conv3");
-        int y = conv(new FoldedConv((Conv2d) c.get("conv1"), (BatchNorm2d) c.get("bn1")), x, -1, true);
+        int y = conv(unit((Conv2d) c.get("conv1"), (BatchNorm2d) c.get("bn1")), x, -1, true);
         if (bottleneck) {
-            y = conv(new FoldedConv((Conv2d) c.get("conv2"), (BatchNorm2d) c.get("bn2")), y, -1, true);
-            return conv(new FoldedConv((Conv2d) c.get("conv3"), (BatchNorm2d) c.get("bn3")), y, identity, true);
+            y = conv(unit((Conv2d) c.get("conv2"), (BatchNorm2d) c.get("bn2")), y, -1, true);
+            return conv(unit((Conv2d) c.get("conv3"), (BatchNorm2d) c.get("bn3")), y, identity, true);
         }
-        return conv(new FoldedConv((Conv2d) c.get("conv2"), (BatchNorm2d) c.get("bn2")), y, identity, true);
+        return conv(unit((Conv2d) c.get("conv2"), (BatchNorm2d) c.get("bn2")), y, identity, true);
     }
 
     /**
@@ -116,7 +114,7 @@ public final class InferencePlan implements AutoCloseable {
         InferencePlan p = new InferencePlan(null, config, device, DType.F32);
         try {
             walk(config, p);
-            for (FoldedConv u : p.units) {
+            for (FoldedConvolution u : p.units) {
                 u.foldFromHost(weights);
             }
             return p;
@@ -136,7 +134,7 @@ public final class InferencePlan implements AutoCloseable {
         Map<String, Shape> out = new LinkedHashMap<>();
         try {
             walk(config, p);
-            for (FoldedConv u : p.units) {
+            for (FoldedConvolution u : p.units) {
                 out.putAll(u.expectedShapes());
             }
         } finally {
@@ -148,7 +146,7 @@ public final class InferencePlan implements AutoCloseable {
     /** torchvision's topology for {@code config}: steps and (unfolded) units named as the state dict names them. */
     private static void walk(ResNetConfig config, InferencePlan p) {
         int stem = config.stemChannels();
-        int y = p.conv(p.new FoldedConv("conv1", "bn1", config.inChannels(), stem, 7, Conv2dSpec.of(2, 3)), 0, -1, true);
+        int y = p.conv(p.unit("conv1", "bn1", config.inChannels(), stem, 7, Conv2dSpec.of(2, 3)), 0, -1, true);
         y = p.add(new MaxPoolStep(y, p.values++, Pool2dSpec.of(3, 2, 1)));
         int expansion = config.block().expansion();
         int inplanes = stem;
@@ -161,36 +159,68 @@ public final class InferencePlan implements AutoCloseable {
                 int x = y;
                 int identity = x;
                 if (b == 0 && (stride != 1 || inplanes != out)) {
-                    identity = p.conv(p.new FoldedConv(prefix + "downsample.0", prefix + "downsample.1", inplanes, out, 1,
+                    identity = p.conv(p.unit(prefix + "downsample.0", prefix + "downsample.1", inplanes, out, 1,
                             Conv2dSpec.of(stride, 0)), x, -1, false);
                 }
                 if (config.block() == BlockType.BASIC) {
-                    y = p.conv(p.new FoldedConv(prefix + "conv1", prefix + "bn1", inplanes, planes, 3, Conv2dSpec.of(stride, 1)),
+                    y = p.conv(p.unit(prefix + "conv1", prefix + "bn1", inplanes, planes, 3, Conv2dSpec.of(stride, 1)),
                             x, -1, true);
-                    y = p.conv(p.new FoldedConv(prefix + "conv2", prefix + "bn2", planes, planes, 3, Conv2dSpec.of(1, 1)),
+                    y = p.conv(p.unit(prefix + "conv2", prefix + "bn2", planes, planes, 3, Conv2dSpec.of(1, 1)),
                             y, identity, true);
                 } else {
                     int width = Bottleneck.innerWidth(planes, config.groups(), config.widthPerGroup());
-                    y = p.conv(p.new FoldedConv(prefix + "conv1", prefix + "bn1", inplanes, width, 1, Conv2dSpec.of(1, 0)),
+                    y = p.conv(p.unit(prefix + "conv1", prefix + "bn1", inplanes, width, 1, Conv2dSpec.of(1, 0)),
                             x, -1, true);
-                    y = p.conv(p.new FoldedConv(prefix + "conv2", prefix + "bn2", width, width, 3,
+                    y = p.conv(p.unit(prefix + "conv2", prefix + "bn2", width, width, 3,
                             Conv2dSpec.of(stride, 1, 1, config.groups())), y, -1, true);
-                    y = p.conv(p.new FoldedConv(prefix + "conv3", prefix + "bn3", width, out, 1, Conv2dSpec.of(1, 0)),
+                    y = p.conv(p.unit(prefix + "conv3", prefix + "bn3", width, out, 1, Conv2dSpec.of(1, 0)),
                             y, identity, true);
                 }
                 inplanes = out;
             }
         }
-        p.finish(y, p.new FoldedConv("fc", null, config.featureWidth(), config.numClasses(), 1, Conv2dSpec.of(1, 0)));
+        p.finish(y, p.unit("fc", null, config.featureWidth(), config.numClasses(), 1, Conv2dSpec.of(1, 0)));
     }
 
-    private void finish(int pooledFrom, FoldedConv head) {
+    private void finish(int pooledFrom, FoldedConvolution head) {
         features = add(new AvgPoolStep(pooledFrom, values++));
         logits = conv(head, features, -1, false);
         lastUses();
     }
 
-    private int conv(FoldedConv unit, int in, int residual, boolean relu) {
+    private FoldedConvolution unit(Conv2d conv, BatchNorm2d bn) {
+        return new FoldedConvolution(this, conv, bn);
+    }
+
+    private FoldedConvolution unit(Supplier<Linear> head) {
+        return new FoldedConvolution(this, head);
+    }
+
+    private FoldedConvolution unit(String convName, String bnName, int in, int out, int kernel, Conv2dSpec spec) {
+        return new FoldedConvolution(this, convName, bnName, in, out, kernel, spec);
+    }
+
+    Scope scope() {
+        return scope;
+    }
+
+    Device device() {
+        return device;
+    }
+
+    DType dtype() {
+        return dtype;
+    }
+
+    List<Step> steps() {
+        return steps;
+    }
+
+    int values() {
+        return values;
+    }
+
+    private int conv(FoldedConvolution unit, int in, int residual, boolean relu) {
         units.add(unit);
         return add(new ConvStep(in, residual, values++, unit, relu));
     }
@@ -235,7 +265,7 @@ public final class InferencePlan implements AutoCloseable {
      * Logits [N, classes] computed in {@code workspace}, which must have been made by {@link #workspace} for
      * {@code x}'s shape. The result lives in the workspace: read it before the workspace's next use.
      */
-    public NDArray forward(NDArray x, Workspace workspace) {
+    public NDArray forward(NDArray x, InferenceWorkspace workspace) {
         if (workspace.plan != this || !workspace.input.equals(x.shape())) {
             throw new ModelException("workspace made for input " + workspace.input + " used for " + x.shape());
         }
@@ -263,7 +293,7 @@ public final class InferencePlan implements AutoCloseable {
     }
 
     /** Runs the steps up to {@code target}; intermediates not in a workspace are freed after their last use. */
-    private NDArray run(NDArray x, Workspace ws, int target) {
+    private NDArray run(NDArray x, InferenceWorkspace ws, int target) {
         refresh();
         Backend be = x.backend();
         int[] lastUse = lastUses();
@@ -304,7 +334,7 @@ public final class InferencePlan implements AutoCloseable {
     }
 
     /** Frees every computed intermediate that is not the result and not a workspace buffer. */
-    private void freeAll(NDArray[] v, Workspace ws, int keep) {
+    private void freeAll(NDArray[] v, InferenceWorkspace ws, int keep) {
         for (int id = 1; id < values; id++) {
             if (id != keep && v[id] != null && (ws == null || ws.slots[id] == null)) {
                 v[id].buffer().close();
@@ -313,7 +343,7 @@ public final class InferencePlan implements AutoCloseable {
     }
 
     /** For each value, the index of the last step that reads it. */
-    private int[] lastUses() {
+    int[] lastUses() {
         if (lastUse != null) {
             return lastUse;
         }
@@ -336,7 +366,7 @@ public final class InferencePlan implements AutoCloseable {
     }
 
     /** The shape of every value for an input shape (ShapeException if one would exceed a tensor's size limit). */
-    private Shape[] shapes(Shape input) {
+    Shape[] shapes(Shape input) {
         Shape[] s = new Shape[values];
         s[0] = input;
         for (Step step : steps) {
@@ -369,81 +399,13 @@ public final class InferencePlan implements AutoCloseable {
      * convolution outputs). Max and average pooling outputs (two small arrays per call) come from the caller's
      * scope and are freed before the call returns.
      */
-    public Workspace workspace(Shape input) {
+    public InferenceWorkspace workspace(Shape input) {
         refresh();
         int inChannels = inChannels();
         if (input.rank() != 4 || input.dim(1) != inChannels) {
             throw new ModelException("the model expects images [N, " + inChannels + ", H, W], got " + input);
         }
-        return new Workspace(this, input, shapes(input));
-    }
-
-    /** Reusable activation buffers of one plan and input shape; close it to free them. Not thread-safe. */
-    public static final class Workspace implements AutoCloseable {
-        private final InferencePlan plan;
-        private final Shape input;
-        private final NDArray[] slots;
-        private final Scope scope;
-        private final int buffers;
-
-        private Workspace(InferencePlan plan, Shape input, Shape[] shapes) {
-            this.plan = plan;
-            this.input = input;
-            this.slots = new NDArray[plan.values];
-            this.scope = Scope.detached("inference workspace " + input);
-            Backend be = Backends.get(plan.device);
-            int[] last = plan.lastUses();
-            Map<Integer, List<Buffer>> free = new HashMap<>();
-            Buffer[] owner = new Buffer[plan.values];
-            int count = 0;
-            try (Scope.Entered in = scope.enter()) {
-                for (int i = 0; i < plan.steps.size(); i++) {
-                    Step s = plan.steps.get(i);
-                    if (s instanceof ConvStep) {
-                        Shape shape = shapes[s.out()];
-                        List<Buffer> pool = free.get(shape.numel());
-                        NDArray a;
-                        if (pool != null && !pool.isEmpty()) {
-                            a = new NDArray(be, pool.remove(pool.size() - 1), shape, be.activationLayout());
-                        } else {
-                            a = be.empty(plan.dtype, shape, be.activationLayout());
-                            count++;
-                        }
-                        slots[s.out()] = a;
-                        owner[s.out()] = a.buffer();
-                    }
-                    // Buffers whose value was read for the last time by this step are free for later steps.
-                    for (int id = 1; id < plan.values; id++) {
-                        if (owner[id] != null && last[id] == i) {
-                            free.computeIfAbsent(owner[id].numel(), k -> new ArrayList<>()).add(owner[id]);
-                            owner[id] = null;
-                        }
-                    }
-                }
-            } catch (RuntimeException e) {
-                scope.close();
-                throw e;
-            }
-            this.buffers = count;
-        }
-
-        public Shape input() {
-            return input;
-        }
-
-        /** Distinct buffers allocated (fewer than the convolutions: lifetimes that do not overlap share one). */
-        public int buffers() {
-            return buffers;
-        }
-
-        public long bytes() {
-            return scope.liveBytes();
-        }
-
-        @Override
-        public void close() {
-            scope.close();
-        }
+        return new InferenceWorkspace(this, input, shapes(input));
     }
 
     // ---- folding ------------------------------------------------------------------------------------------------
@@ -456,7 +418,7 @@ public final class InferencePlan implements AutoCloseable {
         if (model == null) {
             return;
         }
-        for (FoldedConv u : units) {
+        for (FoldedConvolution u : units) {
             u.refreshIfStale();
         }
     }
@@ -471,7 +433,7 @@ public final class InferencePlan implements AutoCloseable {
             inChannels = model.config().inChannels();
         }
         model = null;
-        for (FoldedConv u : units) {
+        for (FoldedConvolution u : units) {
             u.dropSources();
         }
         return this;
@@ -487,218 +449,5 @@ public final class InferencePlan implements AutoCloseable {
         closed = true;
         model = null;
         scope.close();
-    }
-
-    /**
-     * A convolution with the batch norm after it folded in, or {@code fc} as a 1x1 convolution, named as the state
-     * dict names them ({@code layer1.0.conv1} + {@code layer1.0.bn1}, or {@code fc}). Attached to a model, it keeps
-     * the tensors it was folded from and their buffer versions, to notice in-place updates and replaced tensors.
-     */
-    private final class FoldedConv {
-        final String convName;
-        final String bnName;
-        private final Conv2dSpec spec;
-        private final int kernel;
-        private final int inChannels;
-        private final int outChannels;
-        private java.util.function.Supplier<Tensor[]> live;
-        private java.util.function.Supplier<Linear> head;
-        private Tensor[] sources;
-        private int[] versions;
-        NDArray weight;
-        NDArray bias;
-
-        /** A module's convolution and batch norm, read live. */
-        FoldedConv(Conv2d conv, BatchNorm2d bn) {
-            this(conv.path(), bn.path(), conv.inChannels(), conv.outChannels(), conv.kernelSize(), conv.spec());
-            live = () -> new Tensor[] {conv.weight().tensor(), conv.bias() == null ? null : conv.bias().tensor(),
-                    bn.weight().tensor(), bn.bias().tensor(), bn.runningMean(), bn.runningVar()};
-        }
-
-        /** The model's current head ({@code replaceHead} swaps the module), read live. */
-        FoldedConv(java.util.function.Supplier<Linear> head) {
-            this("fc", null, head.get().inFeatures(), -1, 1, Conv2dSpec.of(1, 0));
-            this.head = head;
-            live = () -> {
-                Linear fc = head.get();
-                return new Tensor[] {fc.weight().tensor(), fc.bias() == null ? null : fc.bias().tensor()};
-            };
-        }
-
-        /** A unit of a plan compiled from host tensors: folded once by {@link #foldFromHost}. */
-        FoldedConv(String convName, String bnName, int inChannels, int outChannels, int kernel, Conv2dSpec spec) {
-            this.convName = convName;
-            this.bnName = bnName;
-            this.inChannels = inChannels;
-            this.outChannels = outChannels;
-            this.kernel = kernel;
-            this.spec = spec;
-        }
-
-        Conv2dSpec spec() {
-            return spec;
-        }
-
-        int kernel() {
-            return kernel;
-        }
-
-        /** Output channels: the convolution's, or the head's classes (read from the model until detached). */
-        int outChannels() {
-            if (outChannels >= 0) {
-                return outChannels;
-            }
-            return weight != null ? weight.shape().dim(0) : head.get().outFeatures();
-        }
-
-        /** State-dict names and shapes of what this unit folds (the head's as [classes, features]). */
-        Map<String, Shape> expectedShapes() {
-            Map<String, Shape> m = new LinkedHashMap<>();
-            if (bnName == null) {
-                m.put(convName + ".weight", Shape.of(outChannels(), inChannels));
-                m.put(convName + ".bias", Shape.of(outChannels()));
-                return m;
-            }
-            m.put(convName + ".weight", Shape.of(outChannels, inChannels / spec.groups(), kernel, kernel));
-            Shape c = Shape.of(outChannels);
-            for (String k : new String[] {".weight", ".bias", ".running_mean", ".running_var"}) {
-                m.put(bnName + k, c);
-            }
-            m.put(bnName + ".num_batches_tracked", Shape.scalar());
-            return m;
-        }
-
-        void refreshIfStale() {
-            if (live == null) {
-                return;
-            }
-            Tensor[] now = live.get();
-            if (sources != null && sameVersions(now)) {
-                return;
-            }
-            foldFromTensors(now);
-            sources = now;
-            versions = new int[now.length];
-            for (int i = 0; i < now.length; i++) {
-                versions[i] = now[i] == null ? 0 : now[i].data().buffer().version();
-            }
-        }
-
-        private boolean sameVersions(Tensor[] now) {
-            for (int i = 0; i < now.length; i++) {
-                if (now[i] != sources[i] || (now[i] != null && now[i].data().buffer().version() != versions[i])) {
-                    return false;
-                }
-            }
-            return true;
-        }
-
-        /** From the model's tensors: weight [K, ...] or the head's [K, F], conv bias or null, then gamma, beta, mean, var. */
-        private void foldFromTensors(Tensor[] src) {
-            Shape wShape = src[0].shape();
-            int k = wShape.dim(0);
-            if (bnName == null) {
-                wShape = Shape.of(k, wShape.dim(1), 1, 1);
-            }
-            double[] w = src[0].toDoubleArray();
-            double[] b = src[1] == null ? new double[k] : src[1].toDoubleArray();
-            if (bnName != null) {
-                fold(w, b, src[2].toDoubleArray(), src[3].toDoubleArray(), src[4].toDoubleArray(), src[5].toDoubleArray());
-            }
-            replace(w, wShape, b);
-        }
-
-        /**
-         * From host tensors by name, in float arrays (the plan is F32): each weight is multiplied by its channel's
-         * double scale and rounded once, exactly as the double path rounds, without a double copy of the layer.
-         */
-        void foldFromHost(Function<String, HostTensor> weights) {
-            Map<String, Shape> expected = expectedShapes();
-            int k = outChannels();
-            float[] w = floats(weights, convName + ".weight", expected).clone();
-            float[] b = new float[k];
-            if (bnName == null) {
-                b = floats(weights, convName + ".bias", expected).clone();
-            } else {
-                float[] gamma = floats(weights, bnName + ".weight", expected);
-                float[] beta = floats(weights, bnName + ".bias", expected);
-                float[] mean = floats(weights, bnName + ".running_mean", expected);
-                float[] var = floats(weights, bnName + ".running_var", expected);
-                int per = w.length / k;
-                for (int o = 0; o < k; o++) {
-                    double scale = gamma[o] / Math.sqrt(var[o] + BatchNorm2d.EPS);
-                    for (int i = o * per; i < (o + 1) * per; i++) {
-                        w[i] = (float) (w[i] * scale);
-                    }
-                    b[o] = (float) (beta[o] + (0 - (double) mean[o]) * scale);
-                }
-            }
-            if (weight != null) {
-                weight.buffer().close();
-                bias.buffer().close();
-            }
-            Backend be = Backends.get(device);
-            try (Scope.Entered in = scope.enter()) {
-                weight = be.fromHost(w, Shape.of(k, inChannels / spec.groups(), kernel, kernel));
-                bias = be.fromHost(b, Shape.of(k));
-            }
-        }
-
-        private float[] floats(Function<String, HostTensor> weights, String name, Map<String, Shape> expected) {
-            HostTensor t = weights.apply(name);
-            if (t == null) {
-                throw new ModelException("no tensor '" + name + "' for " + convName);
-            }
-            if (!t.shape().equals(expected.get(name))) {
-                throw new ModelException("tensor '" + name + "' has shape " + t.shape() + ", expected " + expected.get(name));
-            }
-            if (!t.dtype().isFloating()) {
-                throw new ModelException("tensor '" + name + "' holds integers (" + t.sourceType() + ") where weights are expected");
-            }
-            return t.toFloats();
-        }
-
-        /** w *= s[k] per output channel and b = beta + (b - mean) * s, s = gamma / sqrt(var + eps), in double. */
-        private void fold(double[] w, double[] b, double[] gamma, double[] beta, double[] mean, double[] var) {
-            int k = b.length;
-            int per = w.length / k;
-            for (int o = 0; o < k; o++) {
-                double scale = gamma[o] / Math.sqrt(var[o] + BatchNorm2d.EPS);
-                for (int i = o * per; i < (o + 1) * per; i++) {
-                    w[i] *= scale;
-                }
-                b[o] = beta[o] + (b[o] - mean[o]) * scale;
-            }
-        }
-
-        /** Uploads the folded values in the plan's dtype, replacing (and freeing) the previous copies. */
-        private void replace(double[] w, Shape wShape, double[] b) {
-            if (weight != null) {
-                weight.buffer().close();
-                bias.buffer().close();
-            }
-            try (Scope.Entered in = scope.enter()) {
-                weight = upload(w, wShape);
-                bias = upload(b, Shape.of(b.length));
-            }
-        }
-
-        private NDArray upload(double[] v, Shape shape) {
-            Backend be = Backends.get(device);
-            if (dtype == DType.F64) {
-                return be.fromHost(v, shape, DType.F64);
-            }
-            float[] f = new float[v.length];
-            for (int i = 0; i < f.length; i++) {
-                f[i] = (float) v[i];
-            }
-            return be.fromHost(f, shape);
-        }
-
-        void dropSources() {
-            live = null;
-            head = null;
-            sources = null;
-        }
     }
 }

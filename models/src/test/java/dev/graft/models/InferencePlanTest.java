@@ -145,7 +145,7 @@ class InferencePlanTest {
             long convolutions = m.namedModules().values().stream().filter(mod -> mod instanceof Conv2d).count() + 1; // + fc
             float[] scoped = toFloats(fused(m, x));
             InferencePlan plan = m.inferencePlan();
-            try (InferencePlan.Workspace ws = plan.workspace(x.shape())) {
+            try (InferenceWorkspace ws = plan.workspace(x.shape())) {
                 // Within a stage a block's outputs take turns in three buffers: 14 for these 19 outputs.
                 assertEquals(14, ws.buffers(), "buffers for " + convolutions + " convolution outputs");
                 for (int i = 0; i < 3; i++) {

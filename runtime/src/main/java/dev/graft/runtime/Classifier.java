@@ -9,30 +9,22 @@ import dev.graft.engine.Shape;
 import dev.graft.engine.Tensor;
 import dev.graft.engine.backend.Backend;
 import dev.graft.engine.backend.Backends;
-import dev.graft.loaders.FormatException;
-import dev.graft.loaders.KeyPrefixes;
-import dev.graft.loaders.StateDictFile;
-import dev.graft.loaders.StateDicts;
 import dev.graft.loaders.images.FloatImage;
 import dev.graft.loaders.images.ImageDecoder;
 import dev.graft.loaders.images.Preprocessing;
 import dev.graft.loaders.images.Transform;
-import dev.graft.models.ArchitectureInference;
 import dev.graft.models.InferencePlan;
-import dev.graft.models.ModelException;
+import dev.graft.models.InferenceWorkspace;
 import dev.graft.models.ResNet;
 import dev.graft.models.ResNetConfig;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -66,7 +58,7 @@ public final class Classifier implements AutoCloseable {
     private final InferencePlan plan;
     private final ResNet model;
     private final int idleLimit;
-    private final Deque<InferencePlan.Workspace> idle = new ConcurrentLinkedDeque<>();
+    private final Deque<InferenceWorkspace> idle = new ConcurrentLinkedDeque<>();
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private boolean closed;
 
@@ -124,108 +116,9 @@ public final class Classifier implements AutoCloseable {
      * sits on the Java heap; with {@code optimize} off the plain model is built instead.
      */
     public static Classifier load(Path file, Options options) {
-        String name = String.valueOf(file);
-        if (file == null || !Files.isRegularFile(file)) {
-            throw new ModelFileException("model file " + name + " does not exist or is not a regular file");
-        }
-        try (StateDictFile in = open(file)) {
-            Map<String, String> meta = in.metadata();
-            String declared = meta.get(ResNet.META_ARCHITECTURE);
-            if (declared != null && !declared.equals("custom") && !ResNetConfig.architectures().contains(declared)) {
-                throw new ModelFileException("model file " + name + " holds a '" + declared + "' model; this runtime runs the "
-                        + "ResNet family " + ResNetConfig.architectures());
-            }
-            String prefix = wrapperPrefix(in.shapes().keySet());
-            Map<String, Shape> shapes = new LinkedHashMap<>();
-            in.shapes().forEach((k, v) -> shapes.put(k.substring(prefix.length()), v));
-            ResNetConfig config = config(name, meta, shapes);
-            ModelInfo info = ModelInfo.read(name, meta, config.architecture(), config.numClasses());
-            Backends.Selection sel = Backends.resolve(options.device());
-            String description = Backends.get(sel.device()).description();
-            if (!options.optimize()) {
-                ResNet net = ResNet.fromStateDict(StateDicts.read(file), sel.device());
-                net.eval();
-                net.setFusedInference(false);
-                return new Classifier(name, info, sel.device(), description, config.inChannels(), null, net,
-                        options.maxBatch());
-            }
-            InferencePlan plan;
-            try {
-                plan = InferencePlan.compile(config, key -> in.load(prefix + key), sel.device());
-            } catch (ModelException e) {
-                throw new ModelFileException("model file " + name + ": " + e.getMessage(), e);
-            }
-            return new Classifier(name, info, sel.device(), description, config.inChannels(), plan, null, options.maxBatch());
-        } catch (FormatException e) {
-            throw new ModelFileException("cannot read model file " + name + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static StateDictFile open(Path file) {
-        try {
-            return StateDictFile.open(file);
-        } catch (GraftException e) {
-            throw new ModelFileException("cannot read model file " + file + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** A wrapper prefix ({@code module.} ...) that every key carries, repeated ("" when none), as models strip it. */
-    private static String wrapperPrefix(java.util.Set<String> keys) {
-        StringBuilder prefix = new StringBuilder();
-        for (boolean again = true; again && !keys.isEmpty(); ) {
-            again = false;
-            for (String p : KeyPrefixes.KNOWN) {
-                String full = prefix + p;
-                if (keys.stream().allMatch(k -> k.startsWith(full) && k.length() > full.length())) {
-                    prefix.append(p);
-                    again = true;
-                    break;
-                }
-            }
-        }
-        return prefix.toString();
-    }
-
-    /**
-     * The architecture: the file's {@code graft.resnet} line, else inferred from the tensor names and shapes; then
-     * every tensor it needs must be there with its shape, and nothing else (as a strict {@code load_state_dict}).
-     */
-    private static ResNetConfig config(String file, Map<String, String> meta, Map<String, Shape> shapes) {
-        ResNetConfig config;
-        try {
-            String described = meta.get(ResNet.META_CONFIG);
-            config = described != null ? ResNetConfig.parse(described) : ArchitectureInference.infer(shapes);
-        } catch (ModelException e) {
-            throw new ModelFileException("model file " + file + " is not a ResNet this runtime can run: " + e.getMessage(), e);
-        }
-        Map<String, Shape> expected = InferencePlan.stateShapes(config);
-        List<String> missing = new ArrayList<>();
-        List<String> mismatched = new ArrayList<>();
-        expected.forEach((k, shape) -> {
-            Shape got = shapes.get(k);
-            if (got == null) {
-                if (!k.endsWith(".num_batches_tracked")) {
-                    missing.add(k);
-                }
-            } else if (!got.equals(shape)) {
-                mismatched.add(k + " " + got + " (expected " + shape + ")");
-            }
-        });
-        List<String> unexpected = shapes.keySet().stream().filter(k -> !expected.containsKey(k)).toList();
-        if (!missing.isEmpty() || !mismatched.isEmpty() || !unexpected.isEmpty()) {
-            throw new ModelFileException("model file " + file + " is not a ResNet this runtime can run: its tensors do not fit "
-                    + config + ":" + list(" missing", missing) + list(" wrong shape", mismatched)
-                    + list(" unexpected", unexpected));
-        }
-        return config;
-    }
-
-    private static String list(String what, List<String> keys) {
-        if (keys.isEmpty()) {
-            return "";
-        }
-        return what + " (" + keys.size() + ") " + String.join(", ", keys.subList(0, Math.min(4, keys.size())))
-                + (keys.size() > 4 ? ", ..." : "") + ";";
+        ModelLoading.Loaded m = ModelLoading.load(file, options);
+        return new Classifier(m.file(), m.info(), m.device(), m.description(), m.inChannels(), m.plan(), m.model(),
+                options.maxBatch());
     }
 
     // ---- classification ---------------------------------------------------------------------------------------
@@ -342,7 +235,7 @@ public final class Classifier implements AutoCloseable {
                     return model.forward(Tensor.of(x)).toFloatArray();
                 }
             }
-            InferencePlan.Workspace ws = borrow(shape);
+            InferenceWorkspace ws = borrow(shape);
             try {
                 return plan.forward(x, ws).toFloatArray();
             } finally {
@@ -351,8 +244,8 @@ public final class Classifier implements AutoCloseable {
         }
     }
 
-    private InferencePlan.Workspace borrow(Shape shape) {
-        for (InferencePlan.Workspace ws : idle) {
+    private InferenceWorkspace borrow(Shape shape) {
+        for (InferenceWorkspace ws : idle) {
             if (ws.input().equals(shape) && idle.remove(ws)) {
                 return ws;
             }
@@ -361,10 +254,10 @@ public final class Classifier implements AutoCloseable {
     }
 
     /** Keeps the workspace for the next call (most recent first); beyond the limit the oldest idle one is freed. */
-    private void giveBack(InferencePlan.Workspace ws) {
+    private void giveBack(InferenceWorkspace ws) {
         idle.addFirst(ws);
         while (idle.size() > idleLimit) {
-            InferencePlan.Workspace old = idle.pollLast();
+            InferenceWorkspace old = idle.pollLast();
             if (old != null) {
                 old.close();
             }
@@ -417,7 +310,7 @@ public final class Classifier implements AutoCloseable {
     /** Native bytes held for the model's weights and the idle workspaces. */
     public long nativeBytes() {
         long b = plan != null ? plan.weightBytes() : model.liveBytes();
-        for (InferencePlan.Workspace ws : idle) {
+        for (InferenceWorkspace ws : idle) {
             b += ws.bytes();
         }
         return b;
@@ -432,7 +325,7 @@ public final class Classifier implements AutoCloseable {
                 return;
             }
             closed = true;
-            InferencePlan.Workspace ws;
+            InferenceWorkspace ws;
             while ((ws = idle.pollFirst()) != null) {
                 ws.close();
             }
