@@ -2,6 +2,7 @@ package dev.graft.models;
 
 import dev.graft.engine.DType;
 import dev.graft.engine.Device;
+import dev.graft.engine.Grad;
 import dev.graft.engine.Scope;
 import dev.graft.engine.StateDict;
 import dev.graft.engine.Tensor;
@@ -38,6 +39,8 @@ public final class ResNet extends Module implements AutoCloseable {
     private final AdaptiveAvgPool2d avgpool;
     private Linear fc;
     private long headSeed;
+    private boolean fusedInference = true;
+    private InferencePlan inferencePlan;
 
     private ResNet(ResNetConfig config, Device device, DType dtype) {
         this.config = config;
@@ -139,14 +142,24 @@ public final class ResNet extends Module implements AutoCloseable {
 
     // ---- forward ----------------------------------------------------------------------------------------
 
-    /** Logits [N, classes] for images [N, inChannels, H, W]. */
+    /**
+     * Logits [N, classes] for images [N, inChannels, H, W]. In eval mode, when nothing is recorded (grad off, or
+     * neither the input nor any parameter requires grad), this runs the {@link #inferencePlan()}: batch norm
+     * folded into the convolutions, bias, shortcut and relu fused; {@link #setFusedInference} turns that off.
+     */
     @Override
     public Tensor forward(Tensor x) {
+        if (runsFused(x)) {
+            return inferencePlan().forward(x);
+        }
         return fc.forward(features(x));
     }
 
     /** Pooled features [N, featureWidth] that feed {@code fc} (for caching a frozen backbone's output). */
     public Tensor features(Tensor x) {
+        if (runsFused(x)) {
+            return inferencePlan().features(x);
+        }
         if (x.shape().rank() != 4 || x.dim(1) != config.inChannels()) {
             throw new ModelException(config.architecture() + " expects images [N, " + config.inChannels()
                     + ", H, W], got " + x.shape() + (x.shape().rank() == 4 && x.dim(1) == 3 && config.inChannels() == 1
@@ -165,6 +178,50 @@ public final class ResNet extends Module implements AutoCloseable {
             }
         }
         return Stages.consume(y, avgpool::forward).flatten(1);
+    }
+
+    /** Whether eval-mode forward passes that record nothing may run the fused {@link #inferencePlan()} (default on). */
+    public ResNet setFusedInference(boolean on) {
+        fusedInference = on;
+        return this;
+    }
+
+    public boolean fusedInference() {
+        return fusedInference;
+    }
+
+    /**
+     * This model compiled for inference, built on first use and refolded whenever parameters or running statistics
+     * change; it lives as long as the model. See {@link InferencePlan}.
+     */
+    public InferencePlan inferencePlan() {
+        if (inferencePlan == null) {
+            inferencePlan = InferencePlan.compile(this);
+        }
+        return inferencePlan;
+    }
+
+    /** Eval mode everywhere (no batch norm uses batch statistics) and nothing would be recorded. */
+    private boolean runsFused(Tensor x) {
+        if (!fusedInference || isTraining()) {
+            return false;
+        }
+        if (Grad.enabled() && x.requiresGrad()) {
+            return false;
+        }
+        for (Module m : namedModules().values()) {
+            if (m instanceof BatchNorm2d bn && bn.usesBatchStatistics()) {
+                return false;
+            }
+        }
+        if (Grad.enabled()) {
+            for (Parameter p : namedParameters().values()) {
+                if (p.tensor().requiresGrad()) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     // ---- surgery ----------------------------------------------------------------------------------------
@@ -248,6 +305,9 @@ public final class ResNet extends Module implements AutoCloseable {
     /** Frees every parameter, buffer and gradient. */
     @Override
     public void close() {
+        if (inferencePlan != null) {
+            inferencePlan.close();
+        }
         scope.close();
     }
 

@@ -144,6 +144,38 @@ public interface Backend extends AutoCloseable {
     /** x [N,C,H,W], w [K,C/g,R,S], bias [K] or null -> [N,K,Ho,Wo]. */
     NDArray conv2d(NDArray x, NDArray w, NDArray bias, Conv2dSpec spec);
 
+    /**
+     * Inference-only convolution with its epilogue fused: {@code relu(conv2d(x, w) + bias + residual)}, the relu
+     * only when {@code relu} is set. {@code bias} is [K] or null; {@code residual} is [N,K,Ho,Wo] or null (a ResNet
+     * shortcut, added before the relu). Writes into {@code out} when it is given ([N,K,Ho,Wo], any layout, not
+     * aliasing an input) and returns it, else returns a new array. Saves nothing for a backward pass.
+     *
+     * <p>This default composes {@link #conv2d}, {@link #add} and {@link #relu} (so it rounds after each step);
+     * a backend with fused kernels (oneDNN post-ops) overrides it.
+     */
+    default NDArray conv2dInference(NDArray x, NDArray w, NDArray bias, NDArray residual, boolean relu, Conv2dSpec spec,
+                                    NDArray out) {
+        NDArray y = conv2d(x, w, bias, spec);
+        if (residual != null) {
+            NDArray sum = add(y, residual);
+            y.buffer().close();
+            y = sum;
+        }
+        if (relu) {
+            NDArray r = relu(y);
+            if (r.buffer() != y.buffer()) {
+                y.buffer().close();
+            }
+            y = r;
+        }
+        if (out == null) {
+            return y;
+        }
+        copyInto(out, y);
+        y.buffer().close();
+        return out;
+    }
+
     /** Gradient with respect to the input. */
     NDArray conv2dBackwardData(NDArray dy, NDArray w, Shape xShape, Conv2dSpec spec);
 

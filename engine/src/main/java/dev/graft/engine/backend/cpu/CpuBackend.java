@@ -38,6 +38,7 @@ public final class CpuBackend implements Backend {
     private final CpuBinary binary;
     private final CpuReduction reduction;
     private final CpuConvolution convolution;
+    private final CpuFusedConvolution fusedConvolution;
     private final CpuBatchNorm batchNorm;
     private final CpuPooling pooling;
     private final CpuMatmul matmul;
@@ -54,6 +55,7 @@ public final class CpuBackend implements Backend {
         binary = new CpuBinary(dnnl, this, reorders);
         reduction = new CpuReduction(dnnl, this, reorders, parallel);
         convolution = new CpuConvolution(dnnl, this, reorders);
+        fusedConvolution = new CpuFusedConvolution(dnnl, this, reorders);
         batchNorm = new CpuBatchNorm(dnnl, this, reorders);
         pooling = new CpuPooling(dnnl, this, reorders, reduction);
         matmul = new CpuMatmul(dnnl, this);
@@ -274,6 +276,16 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public synchronized NDArray conv2dInference(NDArray x, NDArray w, NDArray bias, NDArray residual, boolean relu,
+                                                Conv2dSpec spec, NDArray out) {
+        open();
+        if (PaddingOnlyConvolution.applies(x.shape(), w.shape(), spec)) {
+            return Backend.super.conv2dInference(x, w, bias, residual, relu, spec, out);
+        }
+        return fusedConvolution.forward(x, w, bias, residual, relu, spec, out);
+    }
+
+    @Override
     public synchronized NDArray conv2dBackwardData(NDArray dy, NDArray w, Shape xShape, Conv2dSpec spec) {
         open();
         if (PaddingOnlyConvolution.applies(xShape, w.shape(), spec)) {
@@ -425,6 +437,13 @@ public final class CpuBackend implements Backend {
         return convolution.implementations(x, w, spec);
     }
 
+    /** Diagnostic: oneDNN's kernel name for {@link #conv2dInference} of one shape and epilogue. */
+    public synchronized String fusedConvolutionImplementation(Shape x, Shape w, Conv2dSpec spec, boolean bias,
+                                                              boolean residual, boolean relu) {
+        open();
+        return fusedConvolution.implementation(x, w, spec, bias, residual, relu);
+    }
+
     /** Bytes of native memory held by live cpu buffers, cached weight copies and scratch, process-wide. */
     public static long nativeBytesInUse() {
         return NativeMemory.bytesInUse();
@@ -464,7 +483,7 @@ public final class CpuBackend implements Backend {
             return;
         }
         closed = true;
-        for (AutoCloseable c : new AutoCloseable[] {convolution, batchNorm, pooling, binary, reduction, matmul, softmaxLoss, reorders}) {
+        for (AutoCloseable c : new AutoCloseable[] {convolution, fusedConvolution, batchNorm, pooling, binary, reduction, matmul, softmaxLoss, reorders}) {
             try {
                 c.close();
             } catch (Exception e) {

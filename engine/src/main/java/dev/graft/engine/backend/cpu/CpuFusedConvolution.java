@@ -1,0 +1,181 @@
+package dev.graft.engine.backend.cpu;
+
+import dev.graft.engine.DType;
+import dev.graft.engine.Layout;
+import dev.graft.engine.NDArray;
+import dev.graft.engine.Shape;
+import dev.graft.engine.backend.Conv2dSpec;
+import org.bytedeco.dnnl.convolution_forward;
+import org.bytedeco.dnnl.global.dnnl.algorithm;
+import org.bytedeco.dnnl.global.dnnl.prop_kind;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.post_ops;
+import org.bytedeco.dnnl.primitive_attr;
+import org.bytedeco.javacpp.Pointer;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_BIAS;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC_1;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
+
+/**
+ * Inference convolution with the epilogue in oneDNN post-ops: {@code forward_inference}, bias in the kernel,
+ * then a binary-add post-op for the residual (read in place from its own buffer, NHWC or row-major as it is
+ * stored) and an eltwise-relu post-op, so a ResNet block's {@code relu(bn(conv(x)) + identity)} is one primitive
+ * once batch norm has been folded into the weights. Activations NHWC, weights {@code format_tag::any} reordered
+ * once per weight version ({@link WeightCache}), descriptors and primitives cached by shape and epilogue. oneDNN's
+ * relu post-op is a max with 0, so a NaN before it may come out as 0 (torch.relu keeps NaN); finite inputs match.
+ */
+final class CpuFusedConvolution implements AutoCloseable {
+    private final Dnnl dnnl;
+    private final CpuBackend backend;
+    private final CpuReorders reorders;
+    private final WeightCache weights;
+    private final Map<Key, Entry> cache = new HashMap<>();
+
+    /** One primitive: the convolution's shape, whether it has a bias, the residual's layout (null: none), relu. */
+    record Key(CpuConvolution.Key conv, Layout residual, boolean relu) {
+    }
+
+    CpuFusedConvolution(Dnnl dnnl, CpuBackend backend, CpuReorders reorders) {
+        this.dnnl = dnnl;
+        this.backend = backend;
+        this.reorders = reorders;
+        this.weights = new WeightCache(dnnl);
+    }
+
+    NDArray forward(NDArray x, NDArray w, NDArray bias, NDArray residual, boolean relu, Conv2dSpec spec, NDArray out) {
+        CpuConvolution.Key ck = CpuConvolution.Key.of(x.shape(), w.shape(), spec, bias != null);
+        Layout resLayout = residual == null ? null : storedLayout(residual);
+        Entry e = entry(new Key(ck, resLayout, relu));
+        NDArray xs = reorders.channelsLast(x, backend);
+        // Write straight into out when its storage is NHWC order; otherwise through a temporary.
+        boolean direct = out != null && CpuReorders.storedAs(out, Layout.CHANNELS_LAST);
+        NDArray dst = direct ? out : backend.empty(DType.F32, ck.outputShape(), Layout.CHANNELS_LAST);
+        Pointer wp = e.reorder == null ? NativeBuffer.of(w).pointer() : weights.get(NativeBuffer.of(w), e.weights, e.reorder);
+        List<Pointer> args = new ArrayList<>(5);
+        args.add(NativeBuffer.of(xs).pointer());
+        args.add(wp);
+        if (bias != null) {
+            args.add(NativeBuffer.of(bias).pointer());
+        }
+        if (residual != null) {
+            args.add(NativeBuffer.of(residual).pointer());
+        }
+        args.add(NativeBuffer.of(dst).pointer());
+        e.step.run(dnnl, args.toArray(new Pointer[0]));
+        CpuReorders.release(xs, x);
+        NativeBuffer.of(dst).bumpVersion();
+        if (out == null || direct) {
+            return dst;
+        }
+        reorders.copy(dst, out);
+        dst.buffer().close();
+        return out;
+    }
+
+    /** The kernel oneDNN picked for one shape and epilogue (diagnostics, tests). */
+    String implementation(Shape x, Shape w, Conv2dSpec spec, boolean bias, boolean residual, boolean relu) {
+        return entry(new Key(CpuConvolution.Key.of(x, w, spec, bias), residual ? Layout.CHANNELS_LAST : null, relu))
+                .step.implementation();
+    }
+
+    int cachedWeightCopies() {
+        return weights.size();
+    }
+
+    /** The layout whose descriptor matches a's storage order (a relabel-free view when both orders coincide). */
+    private static Layout storedLayout(NDArray a) {
+        return CpuReorders.storedAs(a, Layout.CHANNELS_LAST) ? Layout.CHANNELS_LAST : a.layout();
+    }
+
+    private Entry entry(Key k) {
+        Entry e = cache.get(k);
+        if (e == null) {
+            e = Dnnl.build("fused inference convolution for " + k.conv(), () -> new Entry(k));
+            cache.put(k, e);
+        }
+        return e;
+    }
+
+    @Override
+    public void close() {
+        cache.values().forEach(Entry::close);
+        cache.clear();
+        weights.close();
+    }
+
+    /** The primitive of one key, the weight layout it chose and the plain -> chosen weight reorder (null: plain). */
+    private final class Entry implements AutoCloseable {
+        final Step step;
+        final memory.desc weights;
+        final Step reorder;
+
+        Entry(Key key) {
+            CpuConvolution.Key k = key.conv();
+            Conv2dSpec sp = k.spec();
+            int g = sp.groups();
+            long[] strides = {sp.strideH(), sp.strideW()};
+            long[] dilates = {sp.dilationH() - 1, sp.dilationW() - 1};
+            long[] pad = {sp.padH(), sp.padW()};
+            long[] dstDims = {k.n(), k.k(), k.p(), k.q()};
+            memory.desc src = Dnnl.nhwc(new long[] {k.n(), k.c(), k.h(), k.w()});
+            memory.desc dst = Dnnl.nhwc(dstDims);
+            long[] wd = g == 1 ? new long[] {k.k(), k.c(), k.r(), k.s()}
+                    : new long[] {g, k.k() / g, k.c() / g, k.r(), k.s()};
+            memory.desc plainWeights = Dnnl.plain(wd);
+            memory.desc bias = Dnnl.plain(new long[] {k.k()});
+            primitive_attr attr = new primitive_attr();
+            post_ops ops = new post_ops();
+            memory.desc residual = key.residual() == null ? null : Dnnl.desc(k.outputShape(), key.residual());
+            if (residual != null) {
+                ops.append_binary(algorithm.binary_add, residual);
+            }
+            if (key.relu()) {
+                ops.append_eltwise(algorithm.eltwise_relu, 0f, 0f);
+            }
+            attr.set_post_ops(ops);
+            memory.desc anyWeights = Dnnl.any(wd);
+            convolution_forward.primitive_desc pd = k.bias()
+                    ? new convolution_forward.primitive_desc(dnnl.engine, prop_kind.forward_inference,
+                            algorithm.convolution_direct, src, anyWeights, bias, dst, strides, dilates, pad, pad, attr, false)
+                    : new convolution_forward.primitive_desc(dnnl.engine, prop_kind.forward_inference,
+                            algorithm.convolution_direct, src, anyWeights, dst, strides, dilates, pad, pad, attr, false);
+            weights = pd.weights_desc();
+            weights.retainReference();
+            reorder = weights.equals(plainWeights) ? null
+                    : reorders.reorder("weights reorder for fused inference " + k, plainWeights, weights);
+            List<Integer> ids = new ArrayList<>(List.of(DNNL_ARG_SRC, DNNL_ARG_WEIGHTS));
+            List<memory.desc> descs = new ArrayList<>(List.of(src, weights));
+            if (k.bias()) {
+                ids.add(DNNL_ARG_BIAS);
+                descs.add(bias);
+            }
+            if (residual != null) {
+                ids.add(DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE | DNNL_ARG_SRC_1); // post-op 0's second source
+                descs.add(residual);
+            }
+            ids.add(DNNL_ARG_DST);
+            descs.add(dst);
+            step = new Step("fused inference convolution " + k + (residual != null ? " + residual" : "")
+                    + (key.relu() ? " + relu" : ""), dnnl, pd, new convolution_forward(pd),
+                    ids.stream().mapToInt(Integer::intValue).toArray(), descs.toArray(new memory.desc[0]));
+        }
+
+        @Override
+        public void close() {
+            step.close();
+            if (reorder != null) {
+                reorder.close();
+            }
+            weights.close();
+        }
+    }
+}

@@ -1,0 +1,79 @@
+package dev.graft.loaders;
+
+import dev.graft.engine.GraftException;
+import dev.graft.engine.HostTensor;
+import dev.graft.engine.Shape;
+import dev.graft.loaders.internal.Contents;
+import dev.graft.loaders.internal.Readers;
+import dev.graft.loaders.internal.Source;
+import dev.graft.loaders.internal.StoredTensor;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * An open state-dict file whose tensors are read one at a time, on request: names, shapes and metadata come from
+ * the headers (as {@link StateDicts#inspect}), and {@link #load} reads and converts one tensor. A caller that
+ * converts and drops each tensor in turn (the inference runtime folding weights) never holds the whole state dict
+ * on the Java heap. Any format {@link StateDicts} reads; bad content is a {@link FormatException}.
+ */
+public final class StateDictFile implements AutoCloseable {
+    private final Source source;
+    private final Contents contents;
+    private final Map<String, StoredTensor> tensors = new LinkedHashMap<>();
+    private final Map<String, Shape> shapes = new LinkedHashMap<>();
+
+    private StateDictFile(Source source, Contents contents) {
+        this.source = source;
+        this.contents = contents;
+        for (StoredTensor t : contents.tensors()) {
+            if (tensors.put(t.name(), t) != null) {
+                throw new FormatException(source.name(), "tensor name '" + t.name() + "' appears twice");
+            }
+            shapes.put(t.name(), t.shape());
+        }
+    }
+
+    public static StateDictFile open(Path file) {
+        return open(file, LoadOptions.defaults());
+    }
+
+    public static StateDictFile open(Path file, LoadOptions options) {
+        Source src = Source.open(file);
+        try {
+            return new StateDictFile(src, Readers.open(src, options, StateDicts.stem(file)));
+        } catch (RuntimeException e) {
+            src.close();
+            throw e;
+        }
+    }
+
+    public Format format() {
+        return contents.format();
+    }
+
+    /** Names and shapes in file order. */
+    public Map<String, Shape> shapes() {
+        return Collections.unmodifiableMap(shapes);
+    }
+
+    /** The string metadata (safetensors {@code __metadata__}; empty for other formats). */
+    public Map<String, String> metadata() {
+        return Collections.unmodifiableMap(contents.metadata());
+    }
+
+    /** Reads tensor {@code name} now (widened to F32, F64 or I64 as {@link StateDicts#read} does). */
+    public HostTensor load(String name) {
+        StoredTensor t = tensors.get(name);
+        if (t == null) {
+            throw new GraftException(source.name() + " has no tensor '" + name + "'");
+        }
+        return t.load();
+    }
+
+    @Override
+    public void close() {
+        source.close();
+    }
+}

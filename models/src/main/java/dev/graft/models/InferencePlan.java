@@ -1,0 +1,453 @@
+package dev.graft.models;
+
+import dev.graft.engine.DType;
+import dev.graft.engine.Device;
+import dev.graft.engine.HostTensor;
+import dev.graft.engine.DeviceException;
+import dev.graft.engine.NDArray;
+import dev.graft.engine.Scope;
+import dev.graft.engine.Shape;
+import dev.graft.engine.Tensor;
+import dev.graft.engine.backend.Backend;
+import dev.graft.engine.backend.Conv2dSpec;
+import dev.graft.engine.backend.Pool2dSpec;
+import dev.graft.engine.backend.Pooled;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * A {@link ResNet} compiled for inference (eval mode, nothing recorded): every batch norm folded into the
+ * convolution before it ({@code w' = w * g / sqrt(v + eps)}, {@code b' = beta - mean * g / sqrt(v + eps)}, computed
+ * in double), and every convolution run with its bias, the block's shortcut and the relu fused into one
+ * {@link Backend#conv2dInference} call (oneDNN post-ops on the cpu backend). {@code fc} runs as a 1x1 convolution
+ * over the pooled [N, C, 1, 1] features. No autograd objects are made: the plan calls backend kernels directly.
+ *
+ * <p>The folded weights are copies in the plan's own scope; the model's parameters are only read. While the plan
+ * is attached to its model, each call first refolds any layer whose parameters or running statistics changed
+ * (buffer versions, or a replaced tensor) since they were last folded, so a model that trains between evaluations
+ * is always run with its current values. {@link #detach()} drops the link, after which the model may be closed.
+ *
+ * <p>Outputs go to the caller's current scope, or into an {@link InferenceWorkspace}: buffers allocated once for one input
+ * shape, shared between activations whose lifetimes do not overlap, and reused by every call that borrows it.
+ * The plan itself is thread-safe (refolding is serialised); a workspace is used by one call at a time.
+ */
+public final class InferencePlan implements AutoCloseable {
+    private final Device device;
+    private final DType dtype;
+    private final Scope scope;
+    private final List<Step> steps = new ArrayList<>();
+    private final List<FoldedConvolution> units = new ArrayList<>();
+    private int inChannels;
+    private int values = 1; // value 0 is the input
+    private int features;
+    private int logits;
+    private int[] lastUse;
+    private ResNet model;
+    private boolean closed;
+
+    /** One operation over value ids: reads {@code in} (and {@code residual}), writes {@code out}. */
+    sealed interface Step permits ConvStep, MaxPoolStep, AvgPoolStep {
+        int out();
+    }
+
+    record ConvStep(int in, int residual, int out, FoldedConvolution unit, boolean relu) implements Step {
+    }
+
+    record MaxPoolStep(int in, int out, Pool2dSpec spec) implements Step {
+    }
+
+    record AvgPoolStep(int in, int out) implements Step {
+    }
+
+    private InferencePlan(ResNet model, ResNetConfig config, Device device, DType dtype) {
+        this.model = model;
+        this.device = device;
+        this.dtype = dtype;
+        this.inChannels = config.inChannels();
+        this.scope = Scope.detached("inference plan of " + config.architecture());
+    }
+
+    /** Compiles {@code model}'s topology (its module tree); weights are folded from its tensors on first use. */
+    public static InferencePlan compile(ResNet model) {
+        InferencePlan p = new InferencePlan(model, model.config(), model.device(), model.dtype());
+        Map<String, Module> top = model.children();
+        int y = p.conv(p.unit((Conv2d) top.get("conv1"), (BatchNorm2d) top.get("bn1")), 0, -1, true);
+        y = p.add(new MaxPoolStep(y, p.values++, ((MaxPool2d) top.get("maxpool")).spec()));
+        for (int s = 1; s <= 4; s++) {
+            for (Module block : top.get("layer" + s).children().values()) {
+                y = p.block(block, y);
+            }
+        }
+        p.finish(y, p.unit(model::fc));
+        return p;
+    }
+
+    /** A residual block: its main path with the shortcut and the final relu fused into the last convolution. */
+    private int block(Module block, int x) {
+        Map<String, Module> c = block.children();
+        Module ds = c.get("downsample");
+        int identity = ds == null ? x
+                : conv(unit((Conv2d) ds.children().get("0"), (BatchNorm2d) ds.children().get("1")), x, -1, false);
+        boolean bottleneck = c.containsKey("conv3");
+        int y = conv(unit((Conv2d) c.get("conv1"), (BatchNorm2d) c.get("bn1")), x, -1, true);
+        if (bottleneck) {
+            y = conv(unit((Conv2d) c.get("conv2"), (BatchNorm2d) c.get("bn2")), y, -1, true);
+            return conv(unit((Conv2d) c.get("conv3"), (BatchNorm2d) c.get("bn3")), y, identity, true);
+        }
+        return conv(unit((Conv2d) c.get("conv2"), (BatchNorm2d) c.get("bn2")), y, identity, true);
+    }
+
+    /**
+     * Compiles a ResNet of {@code config} straight from host tensors under torchvision's state-dict names
+     * ({@code weights.apply("layer1.0.conv1.weight")}), folding and uploading one layer at a time, so neither the
+     * model's parameters nor the whole state dict ever exist at once (the inference runtime loads files this way).
+     * The topology is torchvision's {@code _make_layer}, the same the {@link ResNet} constructor builds
+     * (InferencePlanTest compares the two). The result is detached and F32; check the names and shapes first with
+     * {@link #stateShapes}.
+     */
+    public static InferencePlan compile(ResNetConfig config, Function<String, HostTensor> weights, Device device) {
+        InferencePlan p = new InferencePlan(null, config, device, DType.F32);
+        try {
+            walk(config, p);
+            for (FoldedConvolution u : p.units) {
+                u.foldFromHost(weights);
+            }
+            return p;
+        } catch (RuntimeException e) {
+            p.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The tensors a state dict of {@code config} holds, under torchvision's names, with their shapes: what
+     * {@link #compile(ResNetConfig, Function, Device)} reads, plus every {@code num_batches_tracked} (shape [],
+     * not read).
+     */
+    public static Map<String, Shape> stateShapes(ResNetConfig config) {
+        InferencePlan p = new InferencePlan(null, config, Device.REFERENCE, DType.F32);
+        Map<String, Shape> out = new LinkedHashMap<>();
+        try {
+            walk(config, p);
+            for (FoldedConvolution u : p.units) {
+                out.putAll(u.expectedShapes());
+            }
+        } finally {
+            p.close();
+        }
+        return out;
+    }
+
+    /** torchvision's topology for {@code config}: steps and (unfolded) units named as the state dict names them. */
+    private static void walk(ResNetConfig config, InferencePlan p) {
+        int stem = config.stemChannels();
+        int y = p.conv(p.unit("conv1", "bn1", config.inChannels(), stem, 7, Conv2dSpec.of(2, 3)), 0, -1, true);
+        y = p.add(new MaxPoolStep(y, p.values++, Pool2dSpec.of(3, 2, 1)));
+        int expansion = config.block().expansion();
+        int inplanes = stem;
+        for (int s = 0; s < 4; s++) {
+            int planes = config.planes()[s];
+            int out = planes * expansion;
+            for (int b = 0; b < config.layers()[s]; b++) {
+                String prefix = "layer" + (s + 1) + "." + b + ".";
+                int stride = b == 0 && s > 0 ? 2 : 1;
+                int x = y;
+                int identity = x;
+                if (b == 0 && (stride != 1 || inplanes != out)) {
+                    identity = p.conv(p.unit(prefix + "downsample.0", prefix + "downsample.1", inplanes, out, 1,
+                            Conv2dSpec.of(stride, 0)), x, -1, false);
+                }
+                if (config.block() == BlockType.BASIC) {
+                    y = p.conv(p.unit(prefix + "conv1", prefix + "bn1", inplanes, planes, 3, Conv2dSpec.of(stride, 1)),
+                            x, -1, true);
+                    y = p.conv(p.unit(prefix + "conv2", prefix + "bn2", planes, planes, 3, Conv2dSpec.of(1, 1)),
+                            y, identity, true);
+                } else {
+                    int width = Bottleneck.innerWidth(planes, config.groups(), config.widthPerGroup());
+                    y = p.conv(p.unit(prefix + "conv1", prefix + "bn1", inplanes, width, 1, Conv2dSpec.of(1, 0)),
+                            x, -1, true);
+                    y = p.conv(p.unit(prefix + "conv2", prefix + "bn2", width, width, 3,
+                            Conv2dSpec.of(stride, 1, 1, config.groups())), y, -1, true);
+                    y = p.conv(p.unit(prefix + "conv3", prefix + "bn3", width, out, 1, Conv2dSpec.of(1, 0)),
+                            y, identity, true);
+                }
+                inplanes = out;
+            }
+        }
+        p.finish(y, p.unit("fc", null, config.featureWidth(), config.numClasses(), 1, Conv2dSpec.of(1, 0)));
+    }
+
+    private void finish(int pooledFrom, FoldedConvolution head) {
+        features = add(new AvgPoolStep(pooledFrom, values++));
+        logits = conv(head, features, -1, false);
+        lastUses();
+    }
+
+    private FoldedConvolution unit(Conv2d conv, BatchNorm2d bn) {
+        return new FoldedConvolution(this, conv, bn);
+    }
+
+    private FoldedConvolution unit(Supplier<Linear> head) {
+        return new FoldedConvolution(this, head);
+    }
+
+    private FoldedConvolution unit(String convName, String bnName, int in, int out, int kernel, Conv2dSpec spec) {
+        return new FoldedConvolution(this, convName, bnName, in, out, kernel, spec);
+    }
+
+    Scope scope() {
+        return scope;
+    }
+
+    Device device() {
+        return device;
+    }
+
+    DType dtype() {
+        return dtype;
+    }
+
+    List<Step> steps() {
+        return steps;
+    }
+
+    int values() {
+        return values;
+    }
+
+    private int conv(FoldedConvolution unit, int in, int residual, boolean relu) {
+        units.add(unit);
+        return add(new ConvStep(in, residual, values++, unit, relu));
+    }
+
+    private int add(Step s) {
+        steps.add(s);
+        return s.out();
+    }
+
+    /** One line per step (names, shapes, wiring): how tests compare the two ways of compiling. */
+    public String describe() {
+        StringBuilder b = new StringBuilder();
+        for (Step st : steps) {
+            if (st instanceof ConvStep c) {
+                b.append(String.format("v%d = conv %s%s k%d %s -> %d from v%d%s%s%n", c.out(), c.unit().convName,
+                        c.unit().bnName == null ? "" : "+" + c.unit().bnName, c.unit().kernel(), c.unit().spec(),
+                        c.unit().outChannels(), c.in(), c.residual() < 0 ? "" : " + v" + c.residual(), c.relu() ? " relu" : ""));
+            } else if (st instanceof MaxPoolStep m) {
+                b.append(String.format("v%d = maxpool %s from v%d%n", m.out(), m.spec(), m.in()));
+            } else {
+                b.append(String.format("v%d = avgpool from v%d%n", st.out(), ((AvgPoolStep) st).in()));
+            }
+        }
+        return b.toString();
+    }
+
+    // ---- running --------------------------------------------------------------------------------------------
+
+    /** Logits [N, classes] for images [N, C, H, W], in the current scope; a leaf that requires no gradient. */
+    public Tensor forward(Tensor x) {
+        NDArray y = run(checked(x), null, logits);
+        return Tensor.of(y.reshape(Shape.of(y.shape().dim(0), y.shape().dim(1))));
+    }
+
+    /** Pooled features [N, featureWidth] (the input of {@code fc}), in the current scope. */
+    public Tensor features(Tensor x) {
+        NDArray f = run(checked(x), null, features);
+        return Tensor.of(f.reshape(Shape.of(f.shape().dim(0), f.shape().dim(1))));
+    }
+
+    /**
+     * Logits [N, classes] computed in {@code workspace}, which must have been made by {@link #workspace} for
+     * {@code x}'s shape. The result lives in the workspace: read it before the workspace's next use.
+     */
+    public NDArray forward(NDArray x, InferenceWorkspace workspace) {
+        if (workspace.plan != this || !workspace.input.equals(x.shape())) {
+            throw new ModelException("workspace made for input " + workspace.input + " used for " + x.shape());
+        }
+        NDArray y = run(x, workspace, logits);
+        return y.reshape(Shape.of(y.shape().dim(0), y.shape().dim(1)));
+    }
+
+    /** The model's current input channels (grayscale adaptation changes them), fixed once detached. */
+    private synchronized int inChannels() {
+        return model != null ? model.config().inChannels() : inChannels;
+    }
+
+    private NDArray checked(Tensor x) {
+        refresh();
+        int inChannels = inChannels();
+        if (x.shape().rank() != 4 || x.dim(1) != inChannels) {
+            throw new ModelException("the model expects images [N, " + inChannels + ", H, W], got " + x.shape());
+        }
+        if (!x.device().equals(device) || x.dtype() != dtype) {
+            throw new DeviceException("the model runs in " + dtype + " on " + device + ", got an input of " + x.dtype()
+                    + " on " + x.device() + "; move it with tensor.to(device)");
+        }
+        shapes(x.shape()); // throws a ShapeException for inputs whose activations would not fit in a tensor
+        return x.data();
+    }
+
+    /** Runs the steps up to {@code target}; intermediates not in a workspace are freed after their last use. */
+    private NDArray run(NDArray x, InferenceWorkspace ws, int target) {
+        refresh();
+        Backend be = x.backend();
+        int[] lastUse = lastUses();
+        NDArray[] v = new NDArray[values];
+        v[0] = x;
+        for (int i = 0; i < steps.size(); i++) {
+            Step s = steps.get(i);
+            NDArray out;
+            if (s instanceof ConvStep c) {
+                out = be.conv2dInference(v[c.in()], c.unit().weight, c.unit().bias, c.residual() < 0 ? null : v[c.residual()],
+                        c.relu(), c.unit().spec(), ws == null ? null : ws.slots[c.out()]);
+            } else if (s instanceof MaxPoolStep m) {
+                out = maxPool(be, v[m.in()], m.spec());
+            } else {
+                out = be.globalAvgPool(v[((AvgPoolStep) s).in()]);
+            }
+            v[s.out()] = out;
+            if (s.out() == target) {
+                freeAll(v, ws, target);
+                return out;
+            }
+            for (int id = 1; id < values; id++) {
+                if (v[id] != null && lastUse[id] == i && (ws == null || ws.slots[id] == null)) {
+                    v[id].buffer().close();
+                    v[id] = null;
+                }
+            }
+        }
+        throw new IllegalStateException("value " + target + " is not produced by the plan");
+    }
+
+    private static NDArray maxPool(Backend be, NDArray x, Pool2dSpec spec) {
+        Pooled p = be.maxPool2d(x, spec, false);
+        if (p.workspace() != null) {
+            p.workspace().close();
+        }
+        return p.output();
+    }
+
+    /** Frees every computed intermediate that is not the result and not a workspace buffer. */
+    private void freeAll(NDArray[] v, InferenceWorkspace ws, int keep) {
+        for (int id = 1; id < values; id++) {
+            if (id != keep && v[id] != null && (ws == null || ws.slots[id] == null)) {
+                v[id].buffer().close();
+            }
+        }
+    }
+
+    /** For each value, the index of the last step that reads it. */
+    int[] lastUses() {
+        if (lastUse != null) {
+            return lastUse;
+        }
+        int[] last = new int[values];
+        for (int i = 0; i < steps.size(); i++) {
+            Step st = steps.get(i);
+            if (st instanceof ConvStep c) {
+                last[c.in()] = i;
+                if (c.residual() >= 0) {
+                    last[c.residual()] = i;
+                }
+            } else if (st instanceof MaxPoolStep m) {
+                last[m.in()] = i;
+            } else {
+                last[((AvgPoolStep) st).in()] = i;
+            }
+        }
+        lastUse = last;
+        return last;
+    }
+
+    /** The shape of every value for an input shape (ShapeException if one would exceed a tensor's size limit). */
+    Shape[] shapes(Shape input) {
+        Shape[] s = new Shape[values];
+        s[0] = input;
+        for (Step step : steps) {
+            if (step instanceof ConvStep c) {
+                Shape in = s[c.in()];
+                Conv2dSpec sp = c.unit().spec();
+                int k = c.unit().kernel();
+                s[c.out()] = Shape.of((long) in.dim(0), c.unit().outChannels(),
+                        Conv2dSpec.outputSize(in.dim(2), k, sp.strideH(), sp.padH(), sp.dilationH()),
+                        Conv2dSpec.outputSize(in.dim(3), k, sp.strideW(), sp.padW(), sp.dilationW()));
+            } else if (step instanceof MaxPoolStep m) {
+                Shape in = s[m.in()];
+                Pool2dSpec sp = m.spec();
+                s[m.out()] = Shape.of((long) in.dim(0), in.dim(1),
+                        Conv2dSpec.outputSize(in.dim(2), sp.kernelH(), sp.strideH(), sp.padH(), 1),
+                        Conv2dSpec.outputSize(in.dim(3), sp.kernelW(), sp.strideW(), sp.padW(), 1));
+            } else {
+                Shape in = s[((AvgPoolStep) step).in()];
+                s[step.out()] = Shape.of(in.dim(0), in.dim(1), 1, 1);
+            }
+        }
+        return s;
+    }
+
+    // ---- workspaces -------------------------------------------------------------------------------------------
+
+    /**
+     * Buffers for every convolution output of one input shape, allocated now in their own scope. Activations of
+     * equal size whose lifetimes do not overlap share a buffer (ResNet-18 at 1x3x224x224: 14 buffers, 7.7 MB, for 21
+     * convolution outputs). Max and average pooling outputs (two small arrays per call) come from the caller's
+     * scope and are freed before the call returns.
+     */
+    public InferenceWorkspace workspace(Shape input) {
+        refresh();
+        int inChannels = inChannels();
+        if (input.rank() != 4 || input.dim(1) != inChannels) {
+            throw new ModelException("the model expects images [N, " + inChannels + ", H, W], got " + input);
+        }
+        return new InferenceWorkspace(this, input, shapes(input));
+    }
+
+    // ---- folding ------------------------------------------------------------------------------------------------
+
+    /** Refolds every layer whose sources changed; a no-op once detached. */
+    private synchronized void refresh() {
+        if (closed) {
+            throw new ModelException("the inference plan was closed");
+        }
+        if (model == null) {
+            return;
+        }
+        for (FoldedConvolution u : units) {
+            u.refreshIfStale();
+        }
+    }
+
+    /**
+     * Folds every layer now and cuts the link to the model: later changes to its parameters are not seen, and
+     * the model may be closed. Returns this plan.
+     */
+    public synchronized InferencePlan detach() {
+        refresh();
+        if (model != null) {
+            inChannels = model.config().inChannels();
+        }
+        model = null;
+        for (FoldedConvolution u : units) {
+            u.dropSources();
+        }
+        return this;
+    }
+
+    /** Bytes of folded weights the plan holds. */
+    public long weightBytes() {
+        return scope.liveBytes();
+    }
+
+    @Override
+    public synchronized void close() {
+        closed = true;
+        model = null;
+        scope.close();
+    }
+}

@@ -1,0 +1,310 @@
+package dev.graft.models;
+
+import dev.graft.engine.DType;
+import dev.graft.engine.Device;
+import dev.graft.engine.Grad;
+import dev.graft.engine.HostTensor;
+import dev.graft.engine.NDArray;
+import dev.graft.engine.Scope;
+import dev.graft.engine.StateDict;
+import dev.graft.engine.Tensor;
+import dev.graft.models.optim.Sgd;
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The fused inference plan against the plain eval forward pass on the reference backend (the cpu backend's
+ * fused kernels are compared in the engine's and the runtime's tests). Batch-norm statistics and affine
+ * parameters are randomised, so folding is exercised for real. Tolerances, relative to the largest logit:
+ * F64 1e-12 (only the order of two roundings differs), F32 2e-5 (folded weights are rounded to float once per
+ * layer; measured max 4e-7 on these models, and 3e-15 in F64).
+ */
+class InferencePlanTest {
+    private static final double F32_TOL = 2e-5;
+    private static final double F64_TOL = 1e-12;
+
+    @Test
+    void fusedEqualsUnfusedForBasicAndBottleneckBlocks() {
+        for (ResNetConfig config : new ResNetConfig[] {TinyModels.basic(), TinyModels.bottleneck()}) {
+            for (DType dtype : new DType[] {DType.F32, DType.F64}) {
+                try (Scope s = Scope.open(); ResNet m = model(config, dtype, 7)) {
+                    Tensor x = images(2, 3, 19, 1, dtype);
+                    double err = maxRelativeDifference(unfused(m, x), fused(m, x));
+                    assertTrue(err <= (dtype == DType.F64 ? F64_TOL : F32_TOL), config + " " + dtype + ": relative error " + err);
+                }
+            }
+        }
+    }
+
+    @Test
+    void featuresEqualUnfused() {
+        try (Scope s = Scope.open(); ResNet m = model(TinyModels.bottleneck(), DType.F64, 3)) {
+            Tensor x = images(1, 3, 16, 2, DType.F64);
+            m.eval();
+            double[] plain;
+            try (Grad.Mode g = Grad.off()) {
+                m.setFusedInference(false);
+                plain = m.features(x).toDoubleArray();
+                m.setFusedInference(true);
+                double[] folded = m.features(x).toDoubleArray();
+                assertEquals(plain.length, folded.length);
+                assertTrue(maxRelativeDifference(plain, folded) <= F64_TOL);
+            }
+        }
+    }
+
+    @Test
+    void foldingNeverWritesTheModelsParameters() {
+        try (Scope s = Scope.open(); ResNet m = model(TinyModels.basic(), DType.F32, 11)) {
+            StateDict before = m.stateDict();
+            int[] versions = versions(m);
+            fused(m, images(2, 3, 16, 4, DType.F32));
+            StateDict after = m.stateDict();
+            for (Map.Entry<String, HostTensor> e : before.tensors().entrySet()) {
+                assertEquals(e.getValue(), after.get(e.getKey()), e.getKey() + " changed");
+            }
+            assertArrayEquals(versions, versions(m), "a parameter or buffer was written");
+        }
+    }
+
+    @Test
+    void refoldsAfterATrainingStepAndAfterLoading() {
+        try (Scope s = Scope.open(); ResNet m = model(TinyModels.basic(), DType.F64, 5)) {
+            Tensor x = images(2, 3, 16, 6, DType.F64);
+            fused(m, x); // builds and folds the plan
+            // A training step changes weights (optimizer) and running statistics (train-mode forward).
+            m.train();
+            try (Sgd opt = Sgd.builder(0.1).momentum(0.9).build(m.trainableParameters()); Scope step = Scope.open()) {
+                Tensor loss = dev.graft.engine.Functional.crossEntropy(m.forward(x), new int[] {0, 2});
+                loss.backward();
+                opt.step();
+            }
+            assertTrue(maxRelativeDifference(unfused(m, x), fused(m, x)) <= F64_TOL, "stale fold after a training step");
+            // Loading another state dict in place.
+            try (ResNet other = model(TinyModels.basic(), DType.F64, 99)) {
+                m.load(other.stateDict(), true);
+                assertTrue(maxRelativeDifference(unfused(other, x), fused(m, x)) <= F64_TOL, "stale fold after load");
+            }
+        }
+    }
+
+    @Test
+    void headReplacementAndGrayscaleAdaptationAreSeen() {
+        try (Scope s = Scope.open(); ResNet m = model(TinyModels.basic(), DType.F64, 8)) {
+            fused(m, images(1, 3, 16, 1, DType.F64));
+            m.replaceHead(5, 3);
+            Tensor x = images(1, 3, 16, 2, DType.F64);
+            double[] f = fused(m, x);
+            assertEquals(5, f.length);
+            assertTrue(maxRelativeDifference(unfused(m, x), f) <= F64_TOL);
+            m.adaptToGrayscale();
+            Tensor gray = images(1, 1, 16, 3, DType.F64);
+            assertTrue(maxRelativeDifference(unfused(m, gray), fused(m, gray)) <= F64_TOL);
+        }
+    }
+
+    @Test
+    void recordingRunsTheUnfusedPath() {
+        try (Scope s = Scope.open(); ResNet m = model(TinyModels.basic(), DType.F32, 2)) {
+            m.eval();
+            Tensor y = m.forward(images(1, 3, 16, 1, DType.F32)); // grad on, parameters trainable
+            assertTrue(y.requiresGrad(), "eval mode with trainable parameters must still record");
+            m.freeze();
+            assertFalse(m.forward(images(1, 3, 16, 1, DType.F32)).requiresGrad());
+        }
+    }
+
+    @Test
+    void fusedPathRunsNoBatchNormAndNoSeparateAddOrRelu() throws Exception {
+        try (Scope s = Scope.open(); ResNet m = model(TinyModels.bottleneck(), DType.F32, 2)) {
+            m.eval();
+            try (CountingBackend counts = CountingBackend.install(Device.REFERENCE); Grad.Mode g = Grad.off()) {
+                m.forward(images(1, 3, 16, 1, DType.F32)); // made after install: its kernels are counted
+                assertEquals(0, counts.count("batchNormInference"));
+                assertEquals(0, counts.count("gemm"));
+                // 1 stem + 3 per bottleneck (5 blocks) + 4 downsamples + fc
+                assertEquals(1 + 15 + 4 + 1, counts.count("conv2dInference"));
+            }
+        }
+    }
+
+    @Test
+    void workspaceReusesBuffersAndMatchesTheScopedRun() {
+        // Three blocks in layer1 and two in layer2: activations of equal size whose lifetimes do not overlap.
+        ResNetConfig deeper = ResNetConfig.of(BlockType.BASIC, 3, 2, 1, 1).withWidths(4, 4, 8, 8, 16).withNumClasses(3);
+        try (Scope s = Scope.open(); ResNet m = model(deeper, DType.F32, 4)) {
+            Tensor x = images(2, 3, 20, 9, DType.F32);
+            long convolutions = m.namedModules().values().stream().filter(mod -> mod instanceof Conv2d).count() + 1; // + fc
+            float[] scoped = toFloats(fused(m, x));
+            InferencePlan plan = m.inferencePlan();
+            try (InferenceWorkspace ws = plan.workspace(x.shape())) {
+                // Within a stage a block's outputs take turns in three buffers: 14 for these 19 outputs.
+                assertEquals(14, ws.buffers(), "buffers for " + convolutions + " convolution outputs");
+                for (int i = 0; i < 3; i++) {
+                    try (Scope call = Scope.open(); Grad.Mode g = Grad.off()) {
+                        NDArray y = plan.forward(x.data(), ws);
+                        assertArrayEquals(scoped, y.toFloatArray(), "call " + i);
+                        assertEquals(0, call.liveBuffers(), "a call left buffers in the caller's scope");
+                    }
+                }
+                assertThrows(ModelException.class, () -> plan.forward(images(1, 3, 20, 1, DType.F32).data(), ws));
+            }
+        }
+    }
+
+    @Test
+    void detachedPlanOutlivesItsModel() {
+        try (Scope s = Scope.open()) {
+            Tensor x = images(1, 3, 16, 5, DType.F32);
+            InferencePlan plan;
+            double[] expected;
+            try (ResNet m = model(TinyModels.basic(), DType.F32, 6)) {
+                expected = unfused(m, x);
+                plan = InferencePlan.compile(m).detach();
+            }
+            try (plan; Grad.Mode g = Grad.off()) {
+                assertTrue(maxRelativeDifference(expected, plan.forward(x).toDoubleArray()) <= F32_TOL);
+            }
+        }
+    }
+
+    /**
+     * Compiling from a config and host tensors builds the same steps as compiling the module tree, for every named
+     * architecture (narrowed so the models are small) and the tiny test models; the state-dict names and shapes it
+     * expects are the model's; and both plans compute the same logits.
+     */
+    @Test
+    void compilingFromAConfigMatchesTheModuleTree() {
+        java.util.List<ResNetConfig> configs = new java.util.ArrayList<>(java.util.List.of(TinyModels.basic(), TinyModels.bottleneck()));
+        for (String arch : ResNetConfig.architectures()) {
+            configs.add(ResNetConfig.named(arch, 3).withWidths(8, 16, 16, 32, 32));
+        }
+        for (ResNetConfig config : configs) {
+            try (Scope s = Scope.open(); ResNet m = model(config, DType.F32, 21)) {
+                StateDict state = m.stateDict();
+                Map<String, dev.graft.engine.Shape> own = new java.util.HashMap<>();
+                state.tensors().forEach((k, v) -> own.put(k, v.shape()));
+                assertEquals(own, new java.util.HashMap<>(InferencePlan.stateShapes(config)), config + ": state-dict shapes");
+                try (InferencePlan fromTree = InferencePlan.compile(m);
+                     InferencePlan fromConfig = InferencePlan.compile(config, state::get, Device.REFERENCE)) {
+                    assertEquals(fromTree.describe(), fromConfig.describe(), config.toString());
+                    Tensor x = images(1, 3, 16, 8, DType.F32);
+                    try (Grad.Mode g = Grad.off()) {
+                        assertArrayEquals(fromTree.forward(x).toFloatArray(), fromConfig.forward(x).toFloatArray(), config.toString());
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void compilingFromHostTensorsChecksNamesShapesAndTypes() {
+        ResNetConfig config = TinyModels.basic();
+        try (Scope s = Scope.open(); ResNet m = model(config, DType.F32, 2)) {
+            StateDict state = m.stateDict();
+            state.remove("layer2.0.bn1.running_var");
+            ModelException missing = assertThrows(ModelException.class,
+                    () -> InferencePlan.compile(config, state::get, Device.REFERENCE));
+            assertTrue(missing.getMessage().contains("layer2.0.bn1.running_var"), missing.getMessage());
+            state.put("layer2.0.bn1.running_var", HostTensor.of(new float[3], dev.graft.engine.Shape.of(3)));
+            assertThrows(ModelException.class, () -> InferencePlan.compile(config, state::get, Device.REFERENCE));
+            state.put("layer2.0.bn1.running_var", HostTensor.of(new long[8], dev.graft.engine.Shape.of(8)));
+            assertThrows(ModelException.class, () -> InferencePlan.compile(config, state::get, Device.REFERENCE));
+        }
+    }
+
+    @Test
+    void badInputsAreTypedErrors() {
+        try (Scope s = Scope.open(); ResNet m = model(TinyModels.basic(), DType.F32, 1)) {
+            m.eval();
+            try (Grad.Mode g = Grad.off()) {
+                assertThrows(ModelException.class, () -> m.forward(images(1, 1, 16, 1, DType.F32)));
+                assertThrows(dev.graft.engine.DeviceException.class,
+                        () -> m.inferencePlan().forward(images(1, 3, 16, 1, DType.F64)));
+            }
+        }
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------------------------
+
+    /** A model with random weights and random batch-norm statistics and affine parameters. */
+    static ResNet model(ResNetConfig config, DType dtype, long seed) {
+        ResNet m = ResNet.builder(config).device(Device.REFERENCE).dtype(dtype).seed(seed).build();
+        SplittableRandom r = new SplittableRandom(seed * 31 + 1);
+        for (Module mod : m.namedModules().values()) {
+            if (mod instanceof BatchNorm2d bn) {
+                int c = bn.numFeatures();
+                set(bn.weight().tensor(), c, () -> 0.5 + r.nextDouble());
+                set(bn.bias().tensor(), c, () -> r.nextDouble() - 0.5);
+                set(bn.runningMean(), c, () -> r.nextDouble() - 0.5);
+                set(bn.runningVar(), c, () -> 0.2 + r.nextDouble());
+            }
+        }
+        return m;
+    }
+
+    private static void set(Tensor t, int n, java.util.function.DoubleSupplier values) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) values.getAsDouble();
+        }
+        t.data().backend().copyFromHost(t.data(), v);
+    }
+
+    static Tensor images(int n, int c, int size, long seed, DType dtype) {
+        SplittableRandom r = new SplittableRandom(seed);
+        double[] v = new double[n * c * size * size];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = r.nextGaussian();
+        }
+        return Tensor.fromArray(Device.REFERENCE, dtype, v, n, c, size, size);
+    }
+
+    static double[] unfused(ResNet m, Tensor x) {
+        m.eval();
+        m.setFusedInference(false);
+        try (Grad.Mode g = Grad.off()) {
+            return m.forward(x).toDoubleArray();
+        } finally {
+            m.setFusedInference(true);
+        }
+    }
+
+    static double[] fused(ResNet m, Tensor x) {
+        m.eval();
+        try (Grad.Mode g = Grad.off()) {
+            return m.forward(x).toDoubleArray();
+        }
+    }
+
+    static double maxRelativeDifference(double[] expected, double[] actual) {
+        assertEquals(expected.length, actual.length);
+        double scale = 0;
+        double diff = 0;
+        for (int i = 0; i < expected.length; i++) {
+            scale = Math.max(scale, Math.abs(expected[i]));
+            diff = Math.max(diff, Math.abs(expected[i] - actual[i]));
+        }
+        return diff / Math.max(scale, 1e-30);
+    }
+
+    private static float[] toFloats(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) {
+            f[i] = (float) d[i];
+        }
+        return f;
+    }
+
+    private static int[] versions(ResNet m) {
+        return m.namedState().values().stream().mapToInt(t -> t.data().buffer().version()).toArray();
+    }
+}

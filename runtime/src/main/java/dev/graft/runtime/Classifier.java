@@ -1,0 +1,346 @@
+package dev.graft.runtime;
+
+import dev.graft.engine.Device;
+import dev.graft.engine.GraftException;
+import dev.graft.engine.Grad;
+import dev.graft.engine.NDArray;
+import dev.graft.engine.Scope;
+import dev.graft.engine.Shape;
+import dev.graft.engine.Tensor;
+import dev.graft.engine.backend.Backend;
+import dev.graft.engine.backend.Backends;
+import dev.graft.loaders.images.FloatImage;
+import dev.graft.loaders.images.ImageDecoder;
+import dev.graft.loaders.images.Preprocessing;
+import dev.graft.loaders.images.Transform;
+import dev.graft.models.InferencePlan;
+import dev.graft.models.InferenceWorkspace;
+import dev.graft.models.ResNet;
+import dev.graft.models.ResNetConfig;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * A trained model file, ready to classify images: {@code Classifier.load(path)}, then {@link #classify}. The file
+ * (safetensors as the training pipeline writes it, or a torchvision {@code .pth} state dict) gives the ResNet, the
+ * class names, the decision rule and the preprocessing ({@link ModelInfo}).
+ *
+ * <p>By default the model runs as an {@link InferencePlan}: batch norm folded into the convolutions, bias, shortcut
+ * and relu fused (oneDNN post-ops on the cpu device), no autograd, and activation buffers kept in workspaces that
+ * are reused by later calls. The device is {@code auto}: oneDNN when its jars are on the class path, else the
+ * pure-Java reference backend.
+ *
+ * <p>Thread-safe: any number of threads may classify at once (each call borrows its own workspace; the backends
+ * serialise their kernels); results equal sequential ones. {@link #close()} waits for calls in flight and frees
+ * every native buffer.
+ */
+public final class Classifier implements AutoCloseable {
+    /** Idle workspaces kept (most recently used first): enough for a few batch sizes and concurrent callers. */
+    private static final int IDLE_WORKSPACES = 8;
+    /** 2^26 floats (256 MiB): the largest resized image preprocessing makes before it crops. */
+    private static final long MAX_RESIZED_FLOATS = 1L << 26;
+
+    private final String file;
+    private final ModelInfo info;
+    private final Device device;
+    private final String description;
+    private final int inChannels;
+    private final Transform transform;
+    private final int maxBatch;
+    private final InferencePlan plan;
+    private final ResNet model;
+    private final int idleLimit;
+    private final Deque<InferenceWorkspace> idle = new ConcurrentLinkedDeque<>();
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private boolean closed;
+
+    /**
+     * How to load: {@code device} is auto, cpu, reference or cuda[:N]; {@code optimize} false runs the plain eval
+     * forward pass (no folding or fusion: for comparisons); {@code maxBatch} bounds the images per forward pass of
+     * {@link #classify(List)}.
+     */
+    public record Options(String device, boolean optimize, int maxBatch) {
+        public Options {
+            if (maxBatch < 1) {
+                throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
+            }
+        }
+
+        public static Options defaults() {
+            return new Options("auto", true, 16);
+        }
+
+        public Options withDevice(String name) {
+            return new Options(name, optimize, maxBatch);
+        }
+
+        public Options withOptimize(boolean on) {
+            return new Options(device, on, maxBatch);
+        }
+
+        public Options withMaxBatch(int n) {
+            return new Options(device, optimize, n);
+        }
+    }
+
+    private Classifier(String file, ModelInfo info, Device device, String description, int inChannels,
+                       InferencePlan plan, ResNet model, int maxBatch) {
+        this.file = file;
+        this.info = info;
+        this.device = device;
+        this.description = description;
+        this.inChannels = inChannels;
+        this.transform = info.preprocessing().evaluation();
+        this.plan = plan;
+        this.model = model;
+        this.maxBatch = maxBatch;
+        this.idleLimit = IDLE_WORKSPACES;
+    }
+
+    /** Loads a model file with the default options (auto device, optimised). */
+    public static Classifier load(Path file) {
+        return load(file, Options.defaults());
+    }
+
+    /**
+     * Loads a model file. The weights are read, folded and uploaded one layer at a time (see
+     * {@link InferencePlan#compile(ResNetConfig, java.util.function.Function, Device)}), so the whole state dict never
+     * sits on the Java heap; with {@code optimize} off the plain model is built instead.
+     */
+    public static Classifier load(Path file, Options options) {
+        ModelLoading.Loaded m = ModelLoading.load(file, options);
+        return new Classifier(m.file(), m.info(), m.device(), m.description(), m.inChannels(), m.plan(), m.model(),
+                options.maxBatch());
+    }
+
+    // ---- classification ---------------------------------------------------------------------------------------
+
+    public Prediction classify(BufferedImage image) {
+        return classify(List.of(requireImage(image, 0))).get(0);
+    }
+
+    /** Decodes a PNG, JPEG or BMP file and classifies it. */
+    public Prediction classify(Path imageFile) {
+        return classify(read(imageFile));
+    }
+
+    /** Decodes an image file with ImageIO; an unreadable or undecodable file is an {@link ImageInputException}. */
+    static BufferedImage read(Path imageFile) {
+        BufferedImage img;
+        try {
+            img = ImageIO.read(imageFile.toFile());
+        } catch (IOException | RuntimeException e) {
+            throw new ImageInputException("cannot decode image " + imageFile + ": " + e.getMessage(), e);
+        }
+        if (img == null) {
+            throw new ImageInputException("cannot decode image " + imageFile + ": not a PNG, JPEG or BMP file ImageIO can read");
+        }
+        return img;
+    }
+
+    /** One prediction per image, in order; images go through the network in batches of at most maxBatch. */
+    public List<Prediction> classify(List<BufferedImage> images) {
+        if (images == null) {
+            throw new ImageInputException("the list of images is null");
+        }
+        for (int i = 0; i < images.size(); i++) {
+            requireImage(images.get(i), i);
+        }
+        lock.readLock().lock();
+        try {
+            if (closed) {
+                throw new GraftException("the classifier for " + file + " was closed");
+            }
+            List<Prediction> out = new ArrayList<>(images.size());
+            for (int start = 0; start < images.size(); start += maxBatch) {
+                List<BufferedImage> chunk = images.subList(start, Math.min(images.size(), start + maxBatch));
+                out.addAll(classifyBatch(chunk));
+            }
+            return out;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    private List<Prediction> classifyBatch(List<BufferedImage> images) {
+        int n = images.size();
+        int size = info.preprocessing().imageSize();
+        int plane = size * size;
+        float[] batch = new float[n * inChannels * plane];
+        for (int i = 0; i < n; i++) {
+            float[] chw = preprocess(images.get(i), i);
+            if (inChannels == 3) {
+                System.arraycopy(chw, 0, batch, i * 3 * plane, 3 * plane);
+            } else {
+                // A one-channel model (ResNet.adaptToGrayscale) takes the mean of the normalised channels.
+                for (int p = 0; p < plane; p++) {
+                    batch[i * plane + p] = (chw[p] + chw[plane + p] + chw[2 * plane + p]) / 3f;
+                }
+            }
+        }
+        float[] logits = forward(batch, Shape.of(n, inChannels, size, size));
+        int classes = info.classes().size();
+        List<Prediction> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            float[] row = java.util.Arrays.copyOfRange(logits, i * classes, (i + 1) * classes);
+            double[] p = softmax(row);
+            float[] pf = new float[classes];
+            for (int c = 0; c < classes; c++) {
+                pf[c] = (float) p[c];
+            }
+            int k = info.decide(p);
+            out.add(new Prediction(info.classes().get(k), k, pf, row, info.classes()));
+        }
+        return out;
+    }
+
+    /** The evaluation transform of the model file: CHW floats, 3 channels, imageSize x imageSize. */
+    private float[] preprocess(BufferedImage image, int index) {
+        Preprocessing pre = info.preprocessing();
+        long w = image.getWidth();
+        long h = image.getHeight();
+        long shortSide = Math.min(w, h);
+        long resizedLong = pre.resizeSize() * Math.max(w, h) / shortSide;
+        // The decoded image must fit one Java array; the resized one (before the crop) gets a saner bound, so an
+        // extremely elongated image is refused rather than blown up to gigabytes.
+        if (3 * w * h > Integer.MAX_VALUE - 8 || 3L * pre.resizeSize() * resizedLong > MAX_RESIZED_FLOATS) {
+            throw new ImageInputException("image " + index + " (" + w + "x" + h + ") is too large or too elongated to "
+                    + "preprocess (resize to " + pre.resizeSize() + " on the short side); crop or downscale it first");
+        }
+        FloatImage rgb;
+        try {
+            rgb = ImageDecoder.toRgb(image);
+        } catch (RuntimeException e) {
+            throw new ImageInputException("image " + index + " cannot be converted to RGB: " + e.getMessage(), e);
+        }
+        FloatImage t = transform.apply(rgb, null); // the evaluation transform draws no random numbers
+        return t.data();
+    }
+
+    /** Logits of a preprocessed NCHW batch, row-major [N, classes] (the benchmark times this). */
+    float[] forward(float[] data, Shape shape) {
+        try (Scope scope = Scope.open("classify"); Grad.Mode off = Grad.off()) {
+            Backend be = Backends.get(device);
+            NDArray x = be.fromHost(data, shape);
+            if (plan == null) {
+                synchronized (model) {
+                    return model.forward(Tensor.of(x)).toFloatArray();
+                }
+            }
+            InferenceWorkspace ws = borrow(shape);
+            try {
+                return plan.forward(x, ws).toFloatArray();
+            } finally {
+                giveBack(ws);
+            }
+        }
+    }
+
+    private InferenceWorkspace borrow(Shape shape) {
+        for (InferenceWorkspace ws : idle) {
+            if (ws.input().equals(shape) && idle.remove(ws)) {
+                return ws;
+            }
+        }
+        return plan.workspace(shape);
+    }
+
+    /** Keeps the workspace for the next call (most recent first); beyond the limit the oldest idle one is freed. */
+    private void giveBack(InferenceWorkspace ws) {
+        idle.addFirst(ws);
+        while (idle.size() > idleLimit) {
+            InferenceWorkspace old = idle.pollLast();
+            if (old != null) {
+                old.close();
+            }
+        }
+    }
+
+    private static double[] softmax(float[] logits) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : logits) {
+            max = Math.max(max, v);
+        }
+        double[] p = new double[logits.length];
+        double sum = 0;
+        for (int i = 0; i < p.length; i++) {
+            p[i] = Math.exp(logits[i] - max);
+            sum += p[i];
+        }
+        for (int i = 0; i < p.length; i++) {
+            p[i] /= sum;
+        }
+        return p;
+    }
+
+    private static BufferedImage requireImage(BufferedImage image, int index) {
+        if (image == null) {
+            throw new ImageInputException("image " + index + " is null");
+        }
+        return image;
+    }
+
+    // ---- description --------------------------------------------------------------------------------------------
+
+    public ModelInfo info() {
+        return info;
+    }
+
+    public List<String> classes() {
+        return info.classes();
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    /** The device and its backend ("cpu: oneDNN 3.11.0 ..." or "reference: plain Java loops ..."). */
+    public String description() {
+        return device + " (" + description + ")" + (plan == null ? ", unoptimised" : ", folded and fused");
+    }
+
+    /** Native bytes held for the model's weights and the idle workspaces. */
+    public long nativeBytes() {
+        long b = plan != null ? plan.weightBytes() : model.liveBytes();
+        for (InferenceWorkspace ws : idle) {
+            b += ws.bytes();
+        }
+        return b;
+    }
+
+    /** Waits for calls in flight, then frees the weights and workspaces. */
+    @Override
+    public void close() {
+        lock.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            InferenceWorkspace ws;
+            while ((ws = idle.pollFirst()) != null) {
+                ws.close();
+            }
+            if (plan != null) {
+                plan.close();
+            } else {
+                model.close();
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Classifier[" + file + ", " + info.architecture() + ", " + info.classes().size() + " classes, " + description() + "]";
+    }
+}

@@ -1,0 +1,114 @@
+package dev.graft.runtime;
+
+import dev.graft.engine.GraftException;
+import dev.graft.engine.backend.Backends;
+
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code java -jar graft-runtime-standalone.jar [--device auto|cpu|reference] [--timing] MODEL IMAGE...}: loads the
+ * model file once and prints one line per image, {@code IMAGE<TAB>LABEL<TAB>PROBABILITY}. With {@code --timing},
+ * the phases (load, first and later images) go to standard error. Exit status 0, 1 on an error (one line, no stack
+ * trace), 2 on bad usage.
+ */
+public final class Main {
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    static int run(String[] args) {
+        long t0 = System.nanoTime();
+        if (System.getProperty("org.bytedeco.javacpp.nopointergc") == null) {
+            // Graft frees native memory itself; JavaCPP's GC-driven deallocator thread is not needed.
+            System.setProperty("org.bytedeco.javacpp.nopointergc", "true");
+        }
+        String device = "auto";
+        boolean timing = false;
+        List<String> files = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--device" -> {
+                    if (i + 1 >= args.length) {
+                        return usage("--device needs a value");
+                    }
+                    device = args[++i];
+                }
+                case "--timing" -> timing = true;
+                case "-h", "--help" -> {
+                    usage(null);
+                    return 0;
+                }
+                default -> {
+                    if (args[i].startsWith("--")) {
+                        return usage("unknown option " + args[i]);
+                    }
+                    files.add(args[i]);
+                }
+            }
+        }
+        if (files.size() < 2) {
+            return usage("give a model file and at least one image");
+        }
+        // Loading oneDNN (about 150 ms) overlaps decoding the first image; Classifier.load waits for it.
+        String name = device;
+        Thread probe = new Thread(() -> {
+            try {
+                Backends.resolve(name);
+            } catch (RuntimeException e) {
+                // reported by Classifier.load, on the main thread
+            }
+        }, "graft-device-probe");
+        probe.setDaemon(true);
+        probe.start();
+        BufferedImage first;
+        try {
+            first = Classifier.read(Path.of(files.get(1)));
+        } catch (GraftException e) {
+            System.err.println("error: " + e.getMessage());
+            return 1;
+        }
+        try (Classifier c = Classifier.load(Path.of(files.get(0)), Classifier.Options.defaults().withDevice(device))) {
+            long loaded = System.nanoTime();
+            if (timing) {
+                System.err.printf(Locale.ROOT, "# loaded %s on %s in %.0f ms (from main)%n", files.get(0),
+                        c.description(), ms(t0, loaded));
+            }
+            long prev = loaded;
+            for (String image : files.subList(1, files.size())) {
+                BufferedImage img = first != null ? first : Classifier.read(Path.of(image));
+                first = null;
+                Prediction p = c.classify(img);
+                System.out.printf(Locale.ROOT, "%s\t%s\t%.4f%n", image, p.label(), p.probability());
+                long now = System.nanoTime();
+                if (timing) {
+                    System.err.printf(Locale.ROOT, "# %s: %.1f ms%n", image, ms(prev, now));
+                }
+                prev = now;
+            }
+            return 0;
+        } catch (GraftException e) {
+            System.err.println("error: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    private static double ms(long from, long to) {
+        return (to - from) / 1e6;
+    }
+
+    private static int usage(String problem) {
+        if (problem != null) {
+            System.err.println("error: " + problem);
+        }
+        System.err.println("usage: java -jar graft-runtime-standalone.jar [--device auto|cpu|reference] [--timing] MODEL IMAGE...");
+        System.err.println("  prints IMAGE<TAB>LABEL<TAB>PROBABILITY per image; oneDNN is used when its jars are in lib/ beside the jar");
+        return problem == null ? 0 : 2;
+    }
+}

@@ -1,0 +1,140 @@
+package dev.graft.runtime;
+
+import dev.graft.engine.HostTensor;
+import dev.graft.engine.Shape;
+import dev.graft.engine.StateDict;
+import dev.graft.loaders.SafeTensors;
+import dev.graft.models.BlockType;
+import dev.graft.models.ResNet;
+import dev.graft.models.ResNetConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Bad model files and bad images are typed errors whose message names the file and the reason. */
+class ClassifierErrorsTest {
+    private static final ResNetConfig SMALL =
+            ResNetConfig.of(BlockType.BASIC, 1, 1, 1, 1).withWidths(8, 8, 16, 16, 32).withNumClasses(2);
+
+    @TempDir
+    Path dir;
+
+    private Path small(Map<String, String> meta) {
+        return ModelFiles.write(dir.resolve("m" + meta.hashCode() + ".safetensors"), SMALL, 1, 32, meta);
+    }
+
+    private static void assertMessage(RuntimeException e, String... parts) {
+        for (String p : parts) {
+            assertTrue(e.getMessage().contains(p), "message '" + e.getMessage() + "' should mention '" + p + "'");
+        }
+    }
+
+    @Test
+    void missingFile() {
+        Path f = dir.resolve("nope.safetensors");
+        assertMessage(assertThrows(ModelFileException.class, () -> Classifier.load(f)), "nope.safetensors", "does not exist");
+    }
+
+    @Test
+    void anImageGivenAsTheModel() throws IOException {
+        Path png = dir.resolve("xray.png");
+        ImageIO.write(ModelFiles.image(8, 8, 1), "png", png.toFile());
+        assertMessage(assertThrows(ModelFileException.class, () -> Classifier.load(png)), "xray.png", "unrecognized format");
+    }
+
+    @Test
+    void aStateDictOfAnotherArchitecture() {
+        StateDict s = new StateDict();
+        s.put("encoder.layer.0.attention.query.weight", HostTensor.of(new float[16], Shape.of(4, 4)));
+        s.put("classifier.weight", HostTensor.of(new float[8], Shape.of(2, 4)));
+        Path f = dir.resolve("bert.safetensors");
+        SafeTensors.write(f, s);
+        assertMessage(assertThrows(ModelFileException.class, () -> Classifier.load(f)), "bert.safetensors", "not a ResNet",
+                "conv1.weight");
+    }
+
+    @Test
+    void metadataNamingAnotherArchitecture() {
+        Path f = small(Map.of(ResNet.META_ARCHITECTURE, "vit_b_16"));
+        assertMessage(assertThrows(ModelFileException.class, () -> Classifier.load(f)), "vit_b_16", "ResNet family");
+    }
+
+    @Test
+    void metadataThatContradictsTheWeights() {
+        // The header says resnet50's configuration; the tensors are a small basic-block network's.
+        Path f = small(Map.of(ResNet.META_CONFIG, ResNetConfig.named("resnet50", 2).describe()));
+        assertMessage(assertThrows(ModelFileException.class, () -> Classifier.load(f)), "not a ResNet this runtime can run");
+    }
+
+    @Test
+    void classNamesThatDoNotFit() {
+        Path three = small(Map.of(ModelInfo.META_CLASSES, "[\"a\",\"b\",\"c\"]"));
+        assertMessage(assertThrows(ModelFileException.class, () -> Classifier.load(three)), "names 3 classes", "2 outputs");
+        Path bad = small(Map.of(ModelInfo.META_CLASSES, "normal,pneumonia"));
+        assertMessage(assertThrows(ModelFileException.class, () -> Classifier.load(bad)), "graft.classes");
+        Path threshold = small(Map.of(ModelInfo.META_THRESHOLD, "1.5"));
+        assertMessage(assertThrows(ModelFileException.class, () -> Classifier.load(threshold)), "graft.threshold");
+        Path positive = small(Map.of(ModelInfo.META_CLASSES, "[\"normal\",\"pneumonia\"]", ModelInfo.META_POSITIVE_CLASS, "covid"));
+        assertMessage(assertThrows(ModelFileException.class, () -> Classifier.load(positive)), "covid");
+    }
+
+    @Test
+    void unknownDevice() {
+        Path f = small(Map.of());
+        assertThrows(dev.graft.engine.DeviceException.class,
+                () -> Classifier.load(f, Classifier.Options.defaults().withDevice("tpu")));
+    }
+
+    @Test
+    void badImages() throws IOException {
+        try (Classifier c = Classifier.load(small(Map.of()), Classifier.Options.defaults().withDevice("reference"))) {
+            assertMessage(assertThrows(ImageInputException.class, () -> c.classify((BufferedImage) null)), "null");
+            assertMessage(assertThrows(ImageInputException.class, () -> c.classify(java.util.Arrays.asList(
+                    ModelFiles.image(10, 10, 1), null))), "image 1");
+            Path text = Files.writeString(dir.resolve("notes.png"), "not an image");
+            assertMessage(assertThrows(ImageInputException.class, () -> c.classify(text)), "notes.png");
+            BufferedImage sliver = new BufferedImage(100_000, 1, BufferedImage.TYPE_BYTE_GRAY);
+            assertMessage(assertThrows(ImageInputException.class, () -> c.classify(sliver)), "too large or too elongated");
+        }
+    }
+
+    @Test
+    void everyCommonImageTypeClassifies() {
+        try (Classifier c = Classifier.load(small(Map.of()), Classifier.Options.defaults().withDevice("reference"))) {
+            for (int type : new int[] {BufferedImage.TYPE_BYTE_GRAY, BufferedImage.TYPE_USHORT_GRAY, BufferedImage.TYPE_INT_ARGB,
+                    BufferedImage.TYPE_3BYTE_BGR, BufferedImage.TYPE_BYTE_INDEXED, BufferedImage.TYPE_BYTE_BINARY}) {
+                BufferedImage img = new BufferedImage(40, 30, type);
+                img.getGraphics().drawImage(ModelFiles.image(40, 30, type), 0, 0, null);
+                Prediction p = c.classify(img);
+                assertEquals(2, p.probabilities().length, "type " + type);
+            }
+        }
+    }
+
+    @Test
+    void thresholdAndPositiveClassDecide() {
+        Map<String, String> meta = new HashMap<>();
+        meta.put(ModelInfo.META_CLASSES, "[\"normal\",\"pneumonia\"]");
+        meta.put(ModelInfo.META_THRESHOLD, "0.3");
+        meta.put(ModelInfo.META_POSITIVE_CLASS, "pneumonia");
+        ModelInfo info = ModelInfo.read("f", meta, "resnet18", 2);
+        assertEquals(1, info.decide(new double[] {0.65, 0.35}));
+        assertEquals(0, info.decide(new double[] {0.75, 0.25}));
+        ModelInfo plain = ModelInfo.read("f", Map.of(), "resnet18", 3);
+        assertEquals(List.of("0", "1", "2"), plain.classes());
+        assertEquals(1, plain.decide(new double[] {0.2, 0.5, 0.3}));
+        assertEquals(0, plain.decide(new double[] {0.4, 0.4, 0.2}), "ties go to the first maximum, as torch.argmax");
+    }
+}
