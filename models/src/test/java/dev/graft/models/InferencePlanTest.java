@@ -8,6 +8,7 @@ import dev.graft.engine.NDArray;
 import dev.graft.engine.Scope;
 import dev.graft.engine.StateDict;
 import dev.graft.engine.Tensor;
+import dev.graft.engine.testing.CountingBackend;
 import dev.graft.models.optim.Sgd;
 import org.junit.jupiter.api.Test;
 

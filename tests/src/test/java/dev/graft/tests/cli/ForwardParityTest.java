@@ -142,7 +142,10 @@ class ForwardParityTest {
                 "--classes", 5, "--seed", 11, "--output", b, "--device", "reference");
         HostTensor la = Npy.read(a);
         assertArrayEquals(new int[] {4, 5}, la.shape().dims());
-        assertArrayEquals(la.floats(), Npy.read(b).floats(), "same seed, same head");
+        // The first run records a graph for --grads and so runs the plain eval pass; the second records nothing and
+        // runs the folded InferencePlan (batch norm folded into the weights), which rounds differently: 1e-6 of
+        // the largest logit covers float rounding (observed: 8e-8 relative).
+        assertTrue(deviation(la, Npy.read(b)) <= 1e-6, "same seed, same head: " + deviation(la, Npy.read(b)));
         StateDict g = SafeTensors.read(grads);
         assertArrayEquals(new int[] {5, 8}, g.get("fc.weight").shape().dims());
         assertEquals(expected.keys().stream().filter(k -> k.startsWith("grad_eval/")).count(), g.size());

@@ -151,6 +151,7 @@ class CpuTrainingStepTest {
     void inferenceHoldsOnlyWhatTheNextBlockReads() {
         try (ResNet m = ResNet.builder("resnet18").numClasses(2).device(Device.CPU).seed(3).build(); Scope outer = Scope.open("test")) {
             m.eval();
+            m.setFusedInference(false); // the staged block-by-block pass, not the folded InferencePlan (tested apart)
             Tensor x = images(Device.CPU, 8, 64);
             long[] peaks = new long[2];
             float[][] logits = new float[2][];
