@@ -12,6 +12,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -19,12 +20,12 @@ import java.util.regex.Pattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * The embedding example of {@code docs/embedding.md} is {@link ClassifyXray}, character for character (the doc's
- * first Java block equals the class's source without its package line), and running it on a model file and a PNG
- * prints the label and probability the classifier gives.
+ * The embedding example of {@code README.md} and {@code docs/embedding.md} is {@link ClassifyXray}, character for
+ * character (each document's first Java block equals the class's source without its package line), and running it
+ * on a model file and a PNG prints the label and probability the classifier gives.
  */
 class EmbeddingExampleTest {
-    private static final Path DOC = Path.of("..", "docs", "embedding.md");
+    private static final List<Path> DOCS = List.of(Path.of("..", "README.md"), Path.of("..", "docs", "embedding.md"));
     private static final Path SOURCE = Path.of("src", "test", "java", "dev", "graft", "runtime", "example", "ClassifyXray.java");
 
     @TempDir
@@ -32,12 +33,14 @@ class EmbeddingExampleTest {
 
     @Test
     void theDocumentedCodeIsThisClass() throws IOException {
-        Matcher m = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL).matcher(Files.readString(DOC));
-        if (!m.find()) {
-            throw new AssertionError(DOC + " has no ```java block");
-        }
         String source = Files.readString(SOURCE).replaceFirst("(?s)^package [^;]+;\\s*", "");
-        assertEquals(source, m.group(1), "docs/embedding.md and ClassifyXray.java differ");
+        for (Path doc : DOCS) {
+            Matcher m = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL).matcher(Files.readString(doc));
+            if (!m.find()) {
+                throw new AssertionError(doc + " has no ```java block");
+            }
+            assertEquals(source, m.group(1), doc + " and ClassifyXray.java differ");
+        }
     }
 
     @Test
