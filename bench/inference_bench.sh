@@ -65,6 +65,19 @@ done
 CP="$OUT/runtime-test-classes:$OUT/runtime-classes:engine/target/classes:models/target/classes:loaders/target/classes"
 CP="$CP:$(tr ':' '\n' < "$OUT/runtime-classpath.txt" | grep -v '/dev/graft/' | paste -sd:)"
 
+TUNED="-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx64m"   # JVM flags for a small, quick start
+# The files the cold-start and RSS parts read (the latency part writes the safetensors models too).
+MODEL="$OUT/models/resnet18.safetensors"
+PTH="$OUT/models/resnet18.pth"
+IMG="$OUT/chest.png"
+if [[ " $SECTIONS " == *" cold "* || " $SECTIONS " == *" rss "* ]]; then
+    [ -f "$MODEL" ] || java -cp "$CP" dev.graft.runtime.InferenceBench --models "$OUT/models" --arch resnet18 --models-only true
+    [ -f "$PTH" ] || /usr/bin/python3 bench/inference_bench_torch.py --save-pth resnet18 "$PTH"
+    [ -f "$IMG" ] || /usr/bin/python3 -c "
+import numpy as np; from PIL import Image
+Image.fromarray((np.random.default_rng(0).random((512, 512, 3)) * 255).astype('uint8')).save('$IMG')"
+fi
+
 if [[ " $SECTIONS " == *" latency "* ]]; then
 echo
 echo "## 1. latency"
@@ -83,14 +96,6 @@ fi
 if [[ " $SECTIONS " == *" cold "* ]]; then
 echo
 echo "## 2. cold start (median of $COLD_RUNS, process start to printed label; peak RSS of the last run)"
-MODEL="$OUT/models/resnet18.safetensors"
-PTH="$OUT/models/resnet18.pth"
-IMG="$OUT/chest.png"
-[ -f "$PTH" ] || /usr/bin/python3 bench/inference_bench_torch.py --save-pth resnet18 "$PTH"
-[ -f "$IMG" ] || /usr/bin/python3 -c "
-import numpy as np; from PIL import Image
-Image.fromarray((np.random.default_rng(0).random((512, 512, 3)) * 255).astype('uint8')).save('$IMG')"
-TUNED="-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx64m"
 CDS="$RT/graft-runtime.jsa"
 # An application class-data archive: one run records the classes it loads, later runs map them.
 rm -f "$CDS"
@@ -129,14 +134,14 @@ echo
 echo "## 3. peak RSS, ResNet-18 batch-1 workload (load the model, classify 30 images)"
 IMGS=$(for _ in $(seq 30); do printf '%s ' "$IMG"; done)
 rss() {
-    /usr/bin/time -f "%M" -o "$OUT/time.txt" env OMP_NUM_THREADS="$THREADS" "$@" >/dev/null 2>&1
+    flock -x /tmp/bench.lock /usr/bin/time -f "%M" -o "$OUT/time.txt" env OMP_NUM_THREADS="$THREADS" "$@" >/dev/null 2>&1
     echo $(( $(tail -1 "$OUT/time.txt") / 1024 ))
 }
 printf '%-58s %4d MiB\n' "graft, default JVM flags" "$(rss java -jar "$JAR" "$MODEL" $IMGS)"
 printf '%-58s %4d MiB\n' "graft, -Xmx128m" "$(rss java -Xmx128m -jar "$JAR" "$MODEL" $IMGS)"
 printf '%-58s %4d MiB\n' "graft, $TUNED" "$(rss java $TUNED -jar "$JAR" "$MODEL" $IMGS)"
 printf '%-58s %4d MiB\n' "torch (30 forward passes, no decoding)" \
-    "$(( $(/usr/bin/python3 bench/inference_bench_torch.py --threads "$THREADS" --rss resnet18) / 1024 ))"
+    "$(( $(flock -x /tmp/bench.lock /usr/bin/python3 bench/inference_bench_torch.py --threads "$THREADS" --rss resnet18) / 1024 ))"
 fi
 
 if [[ " $SECTIONS " == *" jar "* ]]; then

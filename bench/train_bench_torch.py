@@ -15,6 +15,9 @@ Configurations are named like Graft's: <arch>_<kind>_b<batch> with arch r18 / r5
                  --batch (the same cached batch every time, as Graft does)
   infer          model.eval() under torch.no_grad()
 Data: one fixed synthetic batch (randn, randint labels) reused every iteration, NCHW unless --channels-last.
+--device cuda runs on the GPU (each timed step ends by reading the loss or a logit back, as `graft bench` does,
+which waits for the queued kernels); there --tf32 allows TF32 in cuDNN and cuBLAS, and without it both are off
+(exact FP32, Graft's default math). cudnn.benchmark stays off (PyTorch's default).
 Prints one line "RESULT {json}" and writes the same JSON to --out. Peak RSS is ru_maxrss of this process,
 which runs one configuration only. Adapted from /work/shared/bench/torch_bench.py (the PyTorch anchor).
 """
@@ -66,6 +69,8 @@ def main():
     ap.add_argument("--iters", type=int)
     ap.add_argument("--warmup", type=int)
     ap.add_argument("--min-time", type=float)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--tf32", action="store_true", help="on cuda: allow TF32 math (default: exact FP32)")
     ap.add_argument("--out")
     a = ap.parse_args()
 
@@ -77,11 +82,16 @@ def main():
     batch = int(b[1:])
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
+    dev = torch.device(a.device)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = a.tf32
+        torch.backends.cudnn.allow_tf32 = a.tf32
     fmt = torch.channels_last if a.channels_last else torch.contiguous_format
     model = getattr(torchvision.models, arch)(weights=None, num_classes=2).to(memory_format=fmt)
     g = torch.Generator().manual_seed(1234)
     x = torch.randn(batch, 3, a.image_size, a.image_size, generator=g).contiguous(memory_format=fmt)
     y = torch.randint(0, 2, (batch,), generator=g)
+    model, x, y = model.to(dev), x.to(dev), y.to(dev)
     crit = torch.nn.CrossEntropyLoss()
     images = batch
     latency = kind == "infer" and batch == 1
@@ -92,7 +102,7 @@ def main():
     elif kind in ("frozen", "frozentrack", "cached"):
         for p in model.parameters():
             p.requires_grad = False
-        model.fc = torch.nn.Linear(model.fc.in_features, 2)
+        model.fc = torch.nn.Linear(model.fc.in_features, 2).to(dev)
         model.train()
         if kind != "frozentrack":
             for m in model.modules():
@@ -107,8 +117,10 @@ def main():
     if kind in ("train", "frozen", "frozentrack"):
         def step():
             opt.zero_grad()
-            crit(model(x), y).backward()
+            loss = crit(model(x), y)
+            loss.backward()
             opt.step()
+            return loss.item()
     elif kind == "cached":
         with torch.no_grad():
             head = model.fc
@@ -120,12 +132,14 @@ def main():
         def step():
             for _ in range(0, images, batch):
                 opt.zero_grad()
-                crit(head(feats), y).backward()
+                loss = crit(head(feats), y)
+                loss.backward()
                 opt.step()
+            return loss.item()
     else:
         def step():
             with torch.no_grad():
-                model(x)
+                return model(x)[0, 0].item()
 
     warmup = a.warmup if a.warmup is not None else (5 if latency else 2)
     min_iters = a.iters if a.iters is not None else (20 if latency else 5)
@@ -135,6 +149,8 @@ def main():
     med = statistics.median(times)
     res = dict(config=a.config, arch=arch, kind=kind, batch=batch, image_size=a.image_size, images_per_iter=images,
                channels_last=a.channels_last, threads=torch.get_num_threads(), torch=torch.__version__,
+               device=str(dev), tf32=a.tf32 if dev.type == "cuda" else None,
+               gpu=torch.cuda.get_device_name(dev) if dev.type == "cuda" else None,
                times_s=times, median_s=med, min_s=min(times), max_s=max(times), img_per_s_median=images / med,
                peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
                self_cpu_per_wall=own, others_cpu_per_wall=others)

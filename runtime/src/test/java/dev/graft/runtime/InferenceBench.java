@@ -53,6 +53,10 @@ public final class InferenceBench {
         Path models = Path.of(o.getOrDefault("--models", "bench/out/models"));
         String device = o.getOrDefault("--device", "cpu");
         Files.createDirectories(models);
+        if (o.containsKey("--models-only")) { // write the model files the cold-start and RSS parts read, nothing else
+            archs.forEach(arch -> System.out.println(model(models, arch)));
+            return;
+        }
 
         StringBuilder json = new StringBuilder("{\n  \"device\": \"" + device + "\", \"batch\": " + batch + ",\n  \"results\": [\n");
         System.out.printf("%-10s %-16s %9s %9s %9s %9s %5s %8s%n", "arch", "what", "median ms", "p10", "p90", "min", "n", "bg CPU");
