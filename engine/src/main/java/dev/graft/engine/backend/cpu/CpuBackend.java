@@ -269,8 +269,8 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized NDArray conv2d(NDArray x, NDArray w, NDArray bias, Conv2dSpec spec) {
         open();
-        if (PaddingOnlyConvolution.applies(x.shape(), w.shape(), spec)) {
-            return PaddingOnlyConvolution.forward(this, x, w, bias, spec);
+        if (ReferenceRoutedConvolution.routesForward(x.shape(), w.shape(), spec)) {
+            return ReferenceRoutedConvolution.forward(this, x, w, bias, spec);
         }
         return convolution.forward(x, w, bias, spec);
     }
@@ -279,7 +279,7 @@ public final class CpuBackend implements Backend {
     public synchronized NDArray conv2dInference(NDArray x, NDArray w, NDArray bias, NDArray residual, boolean relu,
                                                 Conv2dSpec spec, NDArray out) {
         open();
-        if (PaddingOnlyConvolution.applies(x.shape(), w.shape(), spec)) {
+        if (ReferenceRoutedConvolution.routesForward(x.shape(), w.shape(), spec)) {
             return Backend.super.conv2dInference(x, w, bias, residual, relu, spec, out);
         }
         return fusedConvolution.forward(x, w, bias, residual, relu, spec, out);
@@ -288,8 +288,8 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized NDArray conv2dBackwardData(NDArray dy, NDArray w, Shape xShape, Conv2dSpec spec) {
         open();
-        if (PaddingOnlyConvolution.applies(xShape, w.shape(), spec)) {
-            return PaddingOnlyConvolution.backwardData(this, dy, w, xShape, spec);
+        if (ReferenceRoutedConvolution.routesBackward(xShape, w.shape(), spec)) {
+            return ReferenceRoutedConvolution.backwardData(this, dy, w, xShape, spec);
         }
         return convolution.backwardData(dy, w, xShape, spec);
     }
@@ -297,8 +297,8 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized NDArray conv2dBackwardWeights(NDArray dy, NDArray x, Shape wShape, Conv2dSpec spec) {
         open();
-        if (PaddingOnlyConvolution.applies(x.shape(), wShape, spec)) {
-            return PaddingOnlyConvolution.backwardWeights(this, dy, x, wShape, spec);
+        if (ReferenceRoutedConvolution.routesBackward(x.shape(), wShape, spec)) {
+            return ReferenceRoutedConvolution.backwardWeights(this, dy, x, wShape, spec);
         }
         return convolution.backwardWeights(dy, x, wShape, spec);
     }

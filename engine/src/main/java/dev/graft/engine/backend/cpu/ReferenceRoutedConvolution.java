@@ -8,18 +8,37 @@ import dev.graft.engine.backend.Backends;
 import dev.graft.engine.backend.Conv2dSpec;
 
 /**
- * Convolutions in which some output row or column reads nothing but padding (padding wider than the dilated
- * kernel reaches, e.g. input width 1, kernel 1, padding 1). oneDNN 3.11's brgemm kernels dereference null in
- * that case and take the JVM down (found by BadInputProperties: x [2,6,3,1], w [6,3,2,1], stride (1,2),
- * padding 1, dilation 2, groups 2). PyTorch accepts such calls, so we compute them exactly on the reference
- * backend and copy back. No real network has this shape, so speed does not matter here.
+ * Convolutions oneDNN 3.11 gets wrong, computed exactly on the reference backend and copied back. No ResNet has
+ * these shapes, so speed does not matter here; PyTorch accepts them, so we must too.
+ * <ul>
+ *   <li>Some output row or column reads nothing but padding (padding wider than the dilated kernel reaches, e.g.
+ *       input width 1, kernel 1, padding 1): the brgemm kernels dereference null and take the JVM down, in every
+ *       pass (found by BadInputProperties: x [2,6,3,1], w [6,3,2,1], stride (1,2), padding 1, dilation 2,
+ *       groups 2).</li>
+ *   <li>One input channel, no groups, stride 1 along H and more than 1 along W: {@code brg_conv_fwd} returns wrong
+ *       values in the forward pass (found by CpuFusedConvolutionProperties: x [1,1,2,1], w [1,1,2,2], stride
+ *       (1,2), padding 1 gives 0.330 where 0.602 is right). A sweep of every shape with H, W up to 4, kernels up to
+ *       3, strides up to 3, padding up to 2 and dilation up to 2 found wrong forward values in 448 of 3,362
+ *       such shapes and in no other; backward-data and backward-weights were right everywhere, and depthwise
+ *       convolutions (one channel per group) too.</li>
+ * </ul>
  */
-final class PaddingOnlyConvolution {
-    private PaddingOnlyConvolution() {
+final class ReferenceRoutedConvolution {
+    private ReferenceRoutedConvolution() {
+    }
+
+    /** Whether the forward pass (plain or fused) must avoid oneDNN. */
+    static boolean routesForward(Shape x, Shape w, Conv2dSpec s) {
+        return readsOnlyPadding(x, w, s) || (x.dim(1) == 1 && s.groups() == 1 && s.strideH() == 1 && s.strideW() > 1);
+    }
+
+    /** Whether backward-data and backward-weights must avoid oneDNN. */
+    static boolean routesBackward(Shape x, Shape w, Conv2dSpec s) {
+        return readsOnlyPadding(x, w, s);
     }
 
     /** True when an output position along H or W has its whole kernel window in the padding. */
-    static boolean applies(Shape x, Shape w, Conv2dSpec s) {
+    private static boolean readsOnlyPadding(Shape x, Shape w, Conv2dSpec s) {
         return readsOnlyPadding(x.dim(2), w.dim(2), s.strideH(), s.padH(), s.dilationH())
                 || readsOnlyPadding(x.dim(3), w.dim(3), s.strideW(), s.padW(), s.dilationW());
     }
