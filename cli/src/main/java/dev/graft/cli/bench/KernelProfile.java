@@ -2,16 +2,9 @@ package dev.graft.cli.bench;
 
 import dev.graft.engine.Device;
 import dev.graft.engine.NDArray;
-import dev.graft.engine.backend.Backend;
-import dev.graft.engine.backend.Backends;
-import dev.graft.engine.backend.BatchNormGrads;
-import dev.graft.engine.backend.BatchNormStats;
-import dev.graft.engine.backend.Pooled;
+import dev.graft.engine.backend.BackendInterceptor;
 
-import java.lang.reflect.InvocationHandler;
-import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
-import java.lang.reflect.Proxy;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -19,31 +12,19 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * {@code graft bench --profile}: wall time per backend kernel, through a {@link Proxy} installed with
- * {@link Backends#decorate}. Arrays remember the backend that made them and later kernels dispatch on their
- * inputs' backend, so every array a kernel returns is re-wrapped to point at the proxy. The time between kernels
- * (autograd, scopes, Java glue) is what the step takes beyond the sum printed here.
+ * {@code graft bench --profile}: wall time per backend kernel, seen through a {@link BackendInterceptor}. The time
+ * between kernels (autograd, scopes, Java glue) is what the step takes beyond the sum printed here. On an
+ * asynchronous device (cuda) a kernel's time is its launch's, not its work's.
  */
-public final class KernelProfile implements InvocationHandler, AutoCloseable {
-    private final Backend target;
+public final class KernelProfile extends BackendInterceptor {
     private final Map<String, long[]> byKernel = new HashMap<>();
-    private Backend proxy;
-    private AutoCloseable restore;
     private int depth;
 
-    private KernelProfile(Backend target) {
-        this.target = target;
+    private KernelProfile() {
     }
 
     public static KernelProfile install(Device device) {
-        KernelProfile[] made = new KernelProfile[1];
-        AutoCloseable restore = Backends.decorate(device, b -> {
-            made[0] = new KernelProfile(b);
-            made[0].proxy = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, made[0]);
-            return made[0].proxy;
-        });
-        made[0].restore = restore;
-        return made[0];
+        return install(device, new KernelProfile());
     }
 
     public void reset() {
@@ -51,17 +32,15 @@ public final class KernelProfile implements InvocationHandler, AutoCloseable {
     }
 
     @Override
-    public Object invoke(Object self, Method method, Object[] args) throws Throwable {
+    protected Object intercept(Method kernel, Object[] args, Call call) throws Throwable {
         long t = System.nanoTime();
         depth++;
         try {
-            return rewrap(method.invoke(target, args));
-        } catch (InvocationTargetException e) {
-            throw e.getCause();
+            return call.proceed();
         } finally {
             depth--;
             if (depth == 0) {
-                String key = method.getName();
+                String key = kernel.getName();
                 if (args != null && args.length > 0 && args[0] instanceof NDArray a) {
                     key += " " + a.shape();
                 }
@@ -100,34 +79,5 @@ public final class KernelProfile implements InvocationHandler, AutoCloseable {
                     e.getValue()[1] / 1e6 / iterations, e.getValue()[0] / iterations));
         }
         return b.toString();
-    }
-
-    private Object rewrap(Object r) {
-        if (r instanceof NDArray a) {
-            return wrap(a);
-        }
-        if (r instanceof BatchNormStats s) {
-            return new BatchNormStats(wrap(s.output()), wrap(s.mean()), wrap(s.variance()));
-        }
-        if (r instanceof BatchNormGrads g) {
-            return new BatchNormGrads(wrap(g.input()), wrap(g.weight()), wrap(g.bias()));
-        }
-        if (r instanceof Pooled p) {
-            return new Pooled(wrap(p.output()), p.workspace());
-        }
-        return r;
-    }
-
-    private NDArray wrap(NDArray a) {
-        return a == null || a.backend() == proxy ? a : new NDArray(proxy, a.buffer(), a.shape(), a.layout());
-    }
-
-    @Override
-    public void close() {
-        try {
-            restore.close();
-        } catch (Exception e) {
-            throw new IllegalStateException("could not restore the backend", e);
-        }
     }
 }

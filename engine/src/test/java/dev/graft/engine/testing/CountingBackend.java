@@ -1,46 +1,25 @@
 package dev.graft.engine.testing;
 
 import dev.graft.engine.Device;
-import dev.graft.engine.NDArray;
 import dev.graft.engine.backend.Backend;
-import dev.graft.engine.backend.Backends;
-import dev.graft.engine.backend.BatchNormGrads;
-import dev.graft.engine.backend.BatchNormStats;
-import dev.graft.engine.backend.Pooled;
+import dev.graft.engine.backend.BackendInterceptor;
 
-import java.lang.reflect.InvocationHandler;
-import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
-import java.lang.reflect.Proxy;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Counts kernel calls on a device, installed with {@link Backends#decorate} around a {@link Proxy}. An array
- * remembers the backend that made it and later kernels dispatch on their inputs' backend, so every array a
- * kernel returns is re-wrapped to point at the proxy: all work that starts from arrays made after
+ * Counts kernel calls on a device (a {@link BackendInterceptor}): all work that starts from arrays made after
  * {@link #install} is counted. Close to restore the plain backend.
  */
-public final class CountingBackend implements InvocationHandler, AutoCloseable {
-    private final Backend target;
+public final class CountingBackend extends BackendInterceptor {
     private final Map<String, Integer> counts = new TreeMap<>();
-    private Backend proxy;
-    private AutoCloseable restore;
 
-    private CountingBackend(Backend target) {
-        this.target = target;
+    private CountingBackend() {
     }
 
     public static CountingBackend install(Device device) {
-        CountingBackend[] made = new CountingBackend[1];
-        AutoCloseable restore = Backends.decorate(device, b -> {
-            made[0] = new CountingBackend(b);
-            made[0].proxy = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(),
-                    new Class<?>[] {Backend.class}, made[0]);
-            return made[0].proxy;
-        });
-        made[0].restore = restore;
-        return made[0];
+        return install(device, new CountingBackend());
     }
 
     /** Calls of the kernel named {@code method} (a {@link Backend} method name) since install or reset. */
@@ -57,41 +36,8 @@ public final class CountingBackend implements InvocationHandler, AutoCloseable {
     }
 
     @Override
-    public Object invoke(Object self, Method method, Object[] args) throws Throwable {
-        counts.merge(method.getName(), 1, Integer::sum);
-        try {
-            return rewrap(method.invoke(target, args));
-        } catch (InvocationTargetException e) {
-            throw e.getCause();
-        }
-    }
-
-    private Object rewrap(Object r) {
-        if (r instanceof NDArray a) {
-            return wrap(a);
-        }
-        if (r instanceof BatchNormStats s) {
-            return new BatchNormStats(wrap(s.output()), wrap(s.mean()), wrap(s.variance()));
-        }
-        if (r instanceof BatchNormGrads g) {
-            return new BatchNormGrads(wrap(g.input()), wrap(g.weight()), wrap(g.bias()));
-        }
-        if (r instanceof Pooled p) {
-            return new Pooled(wrap(p.output()), p.workspace());
-        }
-        return r;
-    }
-
-    private NDArray wrap(NDArray a) {
-        return a == null || a.backend() == proxy ? a : new NDArray(proxy, a.buffer(), a.shape(), a.layout());
-    }
-
-    @Override
-    public void close() {
-        try {
-            restore.close();
-        } catch (Exception e) {
-            throw new IllegalStateException("could not restore the backend", e);
-        }
+    protected Object intercept(Method kernel, Object[] args, Call call) throws Throwable {
+        counts.merge(kernel.getName(), 1, Integer::sum);
+        return call.proceed();
     }
 }
