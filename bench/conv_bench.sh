@@ -18,17 +18,7 @@ QUIET_WAIT_S=${QUIET_WAIT_S:-600}
 OUT=bench/out
 mkdir -p "$OUT"
 
-wait_quiet() {
-    local waited=0
-    while awk -v l="$QUIET_LOAD" '{exit !($1 > l)}' /proc/loadavg; do
-        if [ "$waited" -ge "$QUIET_WAIT_S" ]; then
-            echo "# machine still busy after ${waited}s (load $(cut -d' ' -f1-3 /proc/loadavg)); measuring anyway" >&2
-            return
-        fi
-        sleep 10
-        waited=$((waited + 10))
-    done
-}
+. bench/quiet.sh
 
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
 mvn -q -B -o -pl engine test-compile
