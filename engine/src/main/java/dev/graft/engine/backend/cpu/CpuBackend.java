@@ -59,7 +59,7 @@ public final class CpuBackend implements Backend {
         batchNorm = new CpuBatchNorm(dnnl, this, reorders);
         pooling = new CpuPooling(dnnl, this, reorders, reduction);
         matmul = new CpuMatmul(dnnl, this);
-        softmaxLoss = new CpuSoftmaxLoss(dnnl, this);
+        softmaxLoss = new CpuSoftmaxLoss(this);
         optimizers = new CpuOptimizers(this, reorders, parallel);
         description = "cpu: " + runtimeSummary();
     }
@@ -483,7 +483,7 @@ public final class CpuBackend implements Backend {
             return;
         }
         closed = true;
-        for (AutoCloseable c : new AutoCloseable[] {convolution, fusedConvolution, batchNorm, pooling, binary, reduction, matmul, softmaxLoss, reorders}) {
+        for (AutoCloseable c : new AutoCloseable[] {convolution, fusedConvolution, batchNorm, pooling, binary, reduction, matmul, reorders}) {
             try {
                 c.close();
             } catch (Exception e) {

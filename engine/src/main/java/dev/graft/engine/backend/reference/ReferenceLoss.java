@@ -1,6 +1,7 @@
 package dev.graft.engine.backend.reference;
 
 import dev.graft.engine.Shape;
+import dev.graft.engine.backend.LogSoftmax;
 
 /** Log-softmax over the class dimension of [N,C] and the weighted, smoothed negative log-likelihood. */
 final class ReferenceLoss {
@@ -11,18 +12,7 @@ final class ReferenceLoss {
         int n = s.dim(0), c = s.dim(1);
         double[] y = new double[x.length];
         for (int i = 0; i < n; i++) {
-            double max = Double.NEGATIVE_INFINITY;
-            for (int j = 0; j < c; j++) {
-                max = Math.max(max, x[i * c + j]);
-            }
-            double sum = 0;
-            for (int j = 0; j < c; j++) {
-                sum += Math.exp(x[i * c + j] - max);
-            }
-            double lse = max + Math.log(sum);
-            for (int j = 0; j < c; j++) {
-                y[i * c + j] = x[i * c + j] - lse;
-            }
+            System.arraycopy(LogSoftmax.forward(java.util.Arrays.copyOfRange(x, i * c, i * c + c)), 0, y, i * c, c);
         }
         return y;
     }
@@ -31,13 +21,8 @@ final class ReferenceLoss {
         int n = s.dim(0), c = s.dim(1);
         double[] dx = new double[dy.length];
         for (int i = 0; i < n; i++) {
-            double sum = 0;
-            for (int j = 0; j < c; j++) {
-                sum += dy[i * c + j];
-            }
-            for (int j = 0; j < c; j++) {
-                dx[i * c + j] = dy[i * c + j] - Math.exp(y[i * c + j]) * sum;
-            }
+            System.arraycopy(LogSoftmax.backward(java.util.Arrays.copyOfRange(dy, i * c, i * c + c),
+                    java.util.Arrays.copyOfRange(y, i * c, i * c + c)), 0, dx, i * c, c);
         }
         return dx;
     }

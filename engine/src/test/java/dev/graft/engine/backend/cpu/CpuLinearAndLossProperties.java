@@ -84,6 +84,52 @@ class CpuLinearAndLossProperties {
         }
     }
 
+    /**
+     * A confident classifier's rows: the labelled logit 8-40 above the rest. The cross-entropy gradient of that logit
+     * is p - 1 = -s / (1 + s), s being the sum of the other exponentials, tiny; every weight gradient is proportional
+     * to it, so it must keep its relative precision (the network fuzzer found oneDNN's float log-softmax returning it
+     * with an absolute error of 6e-8, wrong in every digit, which put fc gradients 1e-4 off). The oracle is that closed
+     * form, written here in double from the float logits: (p_j - [j = label]) / N. The cpu's composed gradient (nll
+     * backward, then log-softmax backward) must be within 128 u of it relative to each element's own magnitude: the
+     * log-probabilities pass through float (relative error u of values up to |40|, so up to 40 u in exp of them) plus
+     * a few roundings.
+     */
+    @Property(tries = 40)
+    void saturatedCrossEntropyGradientKeepsRelativePrecision(@ForAll @IntRange(min = 1, max = 6) int n,
+                                                            @ForAll @IntRange(min = 2, max = 20) int c,
+                                                            @ForAll @IntRange(min = 8, max = 40) int gap, @ForAll long seed) {
+        Shape s = Shape.of(n, c);
+        Random r = new Random(seed);
+        float[] x = random(s.numel(), seed);
+        int[] labels = new int[n];
+        double[] expected = new double[x.length];
+        for (int i = 0; i < n; i++) {
+            labels[i] = r.nextInt(c);
+            x[i * c + labels[i]] += gap;
+            double top = x[i * c + labels[i]];
+            double others = 0;
+            for (int j = 0; j < c; j++) {
+                if (j != labels[i]) {
+                    others += Math.exp(x[i * c + j] - top);
+                }
+            }
+            for (int j = 0; j < c; j++) {
+                expected[i * c + j] = (j == labels[i] ? -others / (1 + others) : Math.exp(x[i * c + j] - top) / (1 + others)) / n;
+            }
+        }
+        try (Scope scope = Scope.open()) {
+            NDArray lp = CPU.logSoftmax(cpu(x, s));
+            NDArray actual = CPU.logSoftmaxBackward(CPU.nllLossBackward(CPU.fromHost(new float[] {1}, Shape.scalar()), lp,
+                    labels, null, 0), lp);
+            double[] tol = new double[expected.length];
+            for (int i = 0; i < tol.length; i++) {
+                tol[i] = 128 * U * Math.abs(expected[i]);
+            }
+            assertClose("saturated cross-entropy gradient " + s + " gap " + gap, REF.fromHost(expected, s, dev.graft.engine.DType.F64),
+                    actual, tol);
+        }
+    }
+
     @Property(tries = 30)
     void nllLossIsExact(@ForAll @IntRange(min = 1, max = 8) int n, @ForAll @IntRange(min = 1, max = 12) int c,
                         @ForAll boolean weighted, @ForAll("smoothing") double smoothing, @ForAll long seed) {
