@@ -13,6 +13,7 @@ import org.bytedeco.dnnl.global.dnnl.prop_kind;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.javacpp.Pointer;
 
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -100,8 +101,55 @@ final class CpuConvolution implements AutoCloseable {
         return dx;
     }
 
+    /**
+     * Whether the weight gradient goes through {@link #subsampled}: a 1x1 convolution with stride > 1 and no padding
+     * (a ResNet downsample). oneDNN 3.11's {@code jit_1x1} backward-weights handles the stride by copying the strided
+     * input into per-thread scratch ("reduce to unit stride"), and on 2 threads that path overruns the native heap
+     * (glibc aborts with {@code free(): invalid pointer} a few calls later, or the JVM takes SIGSEGV inside
+     * libdnnl). Found by the network fuzzer; reproduced at kernel level (CpuStridedPointwiseTest): batch 1, 2-12
+     * input channels, e.g. x [1,7,22,14], w [14,7,1,1], stride 2; batch 2, 1, 15 and 16+ input channels, odd input
+     * sizes, stride 1 and one thread did not crash, but the edge of that region is not known, so every such shape is
+     * routed.
+     */
+    static boolean routesStridedPointwise(Shape wShape, Conv2dSpec spec) {
+        return wShape.dim(2) == 1 && wShape.dim(3) == 1 && spec.padH() == 0 && spec.padW() == 0
+                && (spec.strideH() > 1 || spec.strideW() > 1);
+    }
+
+    /**
+     * The weight gradient of a strided 1x1 convolution without padding as that of a unit-stride one on the input
+     * positions it reads, x[:, :, ::sh, ::sw] (the same products), copied in Java: no JIT kernel sees a stride. (A
+     * oneDNN reorder from a strided view would do the copy, but oneDNN sizes such a view as dims x strides, past the
+     * end of x when H or W is odd, which the argument-size check rightly refuses.)
+     */
+    private NDArray subsampled(NDArray dy, NDArray x, Shape wShape, Conv2dSpec spec) {
+        Shape xsh = x.shape();
+        int n = xsh.dim(0), c = xsh.dim(1), h = xsh.dim(2), w = xsh.dim(3);
+        int p = dy.shape().dim(2), q = dy.shape().dim(3);
+        NDArray xs = reorders.channelsLast(x, backend);
+        NDArray picked = backend.empty(DType.F32, Shape.of(n, c, p, q), Layout.CHANNELS_LAST);
+        FloatBuffer from = NativeBuffer.of(xs).floats(0, xs.numel());
+        FloatBuffer to = NativeBuffer.of(picked).floats(0, picked.numel());
+        for (int b = 0; b < n; b++) {
+            for (int i = 0; i < p; i++) {
+                for (int j = 0; j < q; j++) {
+                    // NHWC: position (b, i*sh, j*sw) of x to position (b, i, j) of the copy, C floats each.
+                    to.put(((b * p + i) * q + j) * c, from, ((b * h + i * spec.strideH()) * w + j * spec.strideW()) * c, c);
+                }
+            }
+        }
+        CpuReorders.release(xs, x);
+        Conv2dSpec unit = new Conv2dSpec(1, 1, 0, 0, spec.dilationH(), spec.dilationW(), spec.groups());
+        NDArray dw = backwardWeights(dy, picked, wShape, unit);
+        picked.buffer().close();
+        return dw;
+    }
+
     /** The weight gradient, row-major OIHW like the weights. */
     NDArray backwardWeights(NDArray dy, NDArray x, Shape wShape, Conv2dSpec spec) {
+        if (routesStridedPointwise(wShape, spec)) {
+            return subsampled(dy, x, wShape, spec);
+        }
         Entry e = entry(Key.of(x.shape(), wShape, spec, false));
         Step step = e.backwardWeights();
         NDArray xs = reorders.channelsLast(x, backend);
