@@ -44,6 +44,26 @@ final class NativeMemory implements AutoCloseable {
     private static long peakInUse;
     private static long peakTotal;
 
+    /**
+     * With {@code -Dgraft.cpu.guardBytes=N} (tests set it) every block is followed by N bytes of canary, checked when
+     * the block is freed and, through {@link #checkGuards}, after every oneDNN primitive: a kernel that writes past the
+     * end of a buffer is then reported at once, naming the primitive, instead of corrupting glibc's heap and aborting
+     * the JVM much later. 0 (the default) turns it off.
+     */
+    static final int GUARD_BYTES = Math.max(0, Integer.getInteger("graft.cpu.guardBytes", 0)) / 4 * 4;
+    private static final float CANARY = Float.intBitsToFloat(0x7fc0beef); // a NaN payload no kernel produces
+    private static final java.util.Set<NativeMemory> GUARDED = GUARD_BYTES > 0
+            ? java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()) : null;
+    /**
+     * With guards on and {@code -Dgraft.cpu.quarantineBytes=N}, freed blocks stay poisoned (up to N bytes of them, the
+     * oldest released first) and are checked after every primitive too, so a write after free is caught (slow: a
+     * debugging aid, off by default).
+     */
+    private static final java.util.ArrayDeque<NativeMemory> QUARANTINE = new java.util.ArrayDeque<>();
+    private static final long QUARANTINE_BYTES = GUARD_BYTES > 0 ? Math.max(0, Long.getLong("graft.cpu.quarantineBytes", 0)) : 0;
+    private static long quarantined;
+
+    private final long bytes;
     private final long blockBytes;
     /** A directly malloc'd small block, or null. */
     private Pointer raw;
@@ -63,7 +83,8 @@ final class NativeMemory implements AutoCloseable {
      * step because weight copies made during the first forward pass sat inside their freed segments).
      */
     NativeMemory(long bytes, boolean longLived) {
-        long size = blockSize(bytes);
+        this.bytes = bytes;
+        long size = blockSize(bytes + GUARD_BYTES);
         Pointer base;
         long offset;
         if (size < CACHE_MIN || longLived) {
@@ -78,6 +99,67 @@ final class NativeMemory implements AutoCloseable {
         blockBytes = block != null ? block.bytes() : size;
         long start = base.address() + offset;
         data = new Aligned(base, offset + ((-start) & (ALIGN - 1)), bytes / Float.BYTES);
+        if (GUARD_BYTES > 0) {
+            FloatBuffer g = guard();
+            for (int i = 0; i < g.capacity(); i++) {
+                g.put(i, CANARY);
+            }
+            synchronized (LOCK) {
+                GUARDED.add(this);
+            }
+        }
+    }
+
+    /** The canary bytes right after the block's {@code bytes}. */
+    private FloatBuffer guard() {
+        Aligned view = new Aligned(data, bytes, GUARD_BYTES / Float.BYTES);
+        return view.asByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    private void checkGuard(String after) {
+        FloatBuffer g = guard();
+        for (int i = 0; i < g.capacity(); i++) {
+            if (Float.floatToRawIntBits(g.get(i)) != Float.floatToRawIntBits(CANARY)) {
+                int last = i;
+                for (int j = i; j < g.capacity(); j++) {
+                    if (Float.floatToRawIntBits(g.get(j)) != Float.floatToRawIntBits(CANARY)) {
+                        last = j;
+                    }
+                }
+                throw new IllegalStateException("native buffer overrun " + after + ": bytes " + (bytes + 4L * i) + ".."
+                        + (bytes + 4L * last + 3) + " past the end of a " + bytes + "-byte buffer were written");
+            }
+        }
+    }
+
+    /** With guards on, checks every live block's canary and every quarantined block's poison. */
+    static void checkGuards(String after) {
+        if (GUARD_BYTES == 0) {
+            return;
+        }
+        synchronized (LOCK) {
+            for (NativeMemory m : GUARDED) {
+                m.checkGuard(after);
+            }
+            for (NativeMemory m : QUARANTINE) {
+                m.checkPoison(after);
+            }
+        }
+    }
+
+    private FloatBuffer whole() {
+        Aligned view = new Aligned(data, 0, (bytes + GUARD_BYTES) / Float.BYTES);
+        return view.asByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    private void checkPoison(String after) {
+        FloatBuffer f = whole();
+        for (int i = 0; i < f.capacity(); i++) {
+            if (Float.floatToRawIntBits(f.get(i)) != Float.floatToRawIntBits(CANARY)) {
+                throw new IllegalStateException("write after free " + after + ": byte " + 4L * i + " of a freed "
+                        + bytes + "-byte buffer was written");
+            }
+        }
     }
 
     /** Bytes held by live blocks (tensors, cached weight copies, scratch), process-wide. */
@@ -220,6 +302,33 @@ final class NativeMemory implements AutoCloseable {
         if (data == null) {
             return;
         }
+        if (GUARD_BYTES > 0) {
+            synchronized (LOCK) {
+                GUARDED.remove(this);
+            }
+            checkGuard("found when freeing it");
+        }
+        if (QUARANTINE_BYTES > 0) {
+            FloatBuffer f = whole();
+            for (int i = 0; i < f.capacity(); i++) {
+                f.put(i, CANARY);
+            }
+            synchronized (LOCK) {
+                QUARANTINE.add(this);
+                quarantined += bytes;
+                while (quarantined > QUARANTINE_BYTES) {
+                    NativeMemory old = QUARANTINE.poll();
+                    quarantined -= old.bytes;
+                    old.checkPoison("found when leaving quarantine");
+                    old.release();
+                }
+            }
+            return;
+        }
+        release();
+    }
+
+    private void release() {
         data = null;
         synchronized (LOCK) {
             inUse -= blockBytes;

@@ -46,6 +46,9 @@ final class Step implements AutoCloseable {
     /** Binds the arguments to {@code data} (in constructor order) and runs the primitive to completion. */
     void run(Dnnl dnnl, Pointer... data) {
         for (int i = 0; i < mems.length; i++) {
+            checkRoom(i, data[i]);
+        }
+        for (int i = 0; i < mems.length; i++) {
             mems[i].set_data_handle(data[i]);
         }
         try {
@@ -53,6 +56,24 @@ final class Step implements AutoCloseable {
             dnnl.stream._wait();
         } catch (RuntimeException e) {
             throw Dnnl.executeFailed(what, e);
+        }
+        if (NativeMemory.GUARD_BYTES > 0) {
+            NativeMemory.checkGuards("after " + what + " (" + implementation() + ")");
+        }
+    }
+
+    /**
+     * A primitive writes (and reads) {@code bytes[i]} bytes of argument i, which for a blocked or padded layout is more
+     * than the logical tensor's; a buffer that cannot hold them would be overrun silently and corrupt the native heap.
+     * Buffers of this backend carry their size (a JavaCPP limit); an argument without one is not checked.
+     */
+    private void checkRoom(int i, Pointer p) {
+        if (p == null || p.limit() <= 0) {
+            return;
+        }
+        long room = (p.limit() - p.position()) * p.sizeof();
+        if (room < bytes[i]) {
+            throw new IllegalStateException(what + ": argument " + i + " needs " + bytes[i] + " bytes, its buffer holds " + room);
         }
     }
 
