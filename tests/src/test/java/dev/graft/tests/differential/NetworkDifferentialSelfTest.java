@@ -1,0 +1,98 @@
+package dev.graft.tests.differential;
+
+import dev.graft.engine.Device;
+import dev.graft.engine.NDArray;
+import dev.graft.engine.backend.BackendInterceptor;
+import dev.graft.models.BatchNormPolicy;
+import dev.graft.models.BlockType;
+import dev.graft.models.ResNetConfig;
+import org.junit.jupiter.api.Test;
+
+import java.lang.reflect.Method;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The harness can fail: bugs injected into the cpu backend (through an interceptor, so the real kernels stay
+ * untouched) are caught, both a slightly wrong gradient and a relu that zeroes a value it should pass, which adopting
+ * the tested run's piece could otherwise hide.
+ */
+class NetworkDifferentialSelfTest {
+    private static final NetworkCase DRAW = new NetworkCase(
+            new ResNetConfig(BlockType.BASIC, new int[] {1, 2, 1, 1}, 1, 64, 3, 3, 6, new int[] {6, 12, 24, 48}),
+            2, 41, 37, true, null, BatchNormPolicy.TRACK, 5);
+
+    /** Runs one kernel's call number {@code which} (counting from 0) through {@code bug}. */
+    private static final class Bug extends BackendInterceptor {
+        interface Effect {
+            void apply(NDArray out);
+        }
+
+        private final String kernel;
+        private final int which;
+        private final Effect effect;
+        private int seen;
+
+        private Bug(String kernel, int which, Effect effect) {
+            this.kernel = kernel;
+            this.which = which;
+            this.effect = effect;
+        }
+
+        static Bug on(String kernel, int which, Effect effect) {
+            return install(Device.CPU, new Bug(kernel, which, effect));
+        }
+
+        @Override
+        protected Object intercept(Method k, Object[] args, Call call) throws Throwable {
+            Object r = call.proceed();
+            if (k.getName().equals(kernel) && seen++ == which) {
+                effect.apply((NDArray) r);
+            }
+            return r;
+        }
+    }
+
+    private static void edit(NDArray a, java.util.function.UnaryOperator<float[]> f) {
+        a.backend().copyFromHost(a, f.apply(a.backend().toHostFloats(a)));
+    }
+
+    @Test
+    void aCleanDrawPasses() {
+        NetworkDifferential.Outcome o = NetworkDifferential.run(DRAW, Device.CPU);
+        assertTrue(o.failures().isEmpty(), o.report());
+    }
+
+    @Test
+    void aWeightGradientOffBy1e3IsCaught() {
+        NetworkDifferential.Outcome o;
+        try (Bug b = Bug.on("conv2dBackwardWeights", 2, a -> edit(a, v -> {
+            for (int i = 0; i < v.length; i++) {
+                v[i] *= 1.001f;
+            }
+            return v;
+        }))) {
+            o = NetworkDifferential.run(DRAW, Device.CPU);
+        }
+        assertFalse(o.failures().isEmpty(), "a 1e-3 relative error in one weight gradient passed:\n" + o.report());
+    }
+
+    @Test
+    void aReluThatZeroesALargeValueIsCaughtThoughThePieceIsAdopted() {
+        AssertionError e = assertThrows(AssertionError.class, () -> {
+            try (Bug b = Bug.on("addRelu", 1, a -> edit(a, v -> {
+                int largest = 0;
+                for (int i = 0; i < v.length; i++) {
+                    largest = v[i] > v[largest] ? i : largest;
+                }
+                v[largest] = 0;
+                return v;
+            }))) {
+                NetworkDifferential.run(DRAW, Device.CPU);
+            }
+        });
+        assertTrue(e.getMessage().contains("wrong side beyond rounding"), e.getMessage());
+    }
+}

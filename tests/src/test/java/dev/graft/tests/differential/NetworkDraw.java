@@ -1,0 +1,88 @@
+package dev.graft.tests.differential;
+
+import dev.graft.engine.DType;
+import dev.graft.engine.Device;
+import dev.graft.engine.Functional;
+import dev.graft.engine.Grad;
+import dev.graft.engine.Scope;
+import dev.graft.engine.StateDict;
+import dev.graft.engine.Tensor;
+import dev.graft.models.BatchNormPolicy;
+import dev.graft.models.Parameter;
+import dev.graft.models.ResNet;
+import dev.graft.models.ResNetConfig;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What the network-level differential harness runs: a ResNet configuration with its weights, a batch of images with
+ * labels, the mode, what is frozen and the batch-norm policy. {@link NetworkCase} draws them from a seed; a torchvision
+ * checkpoint can supply them too.
+ */
+interface NetworkDraw {
+    ResNetConfig config();
+
+    int batch();
+
+    int height();
+
+    int width();
+
+    boolean train();
+
+    /** {@code null}: everything trains; {@code "all"}: nothing does (the forward alone is compared); else a module for freezeUpTo. */
+    String frozenUpTo();
+
+    BatchNormPolicy policy();
+
+    /** Every value representable in float, so the F32 and F64 models hold the same numbers. */
+    StateDict weights();
+
+    /** [batch, inChannels, height, width], row-major. */
+    float[] images();
+
+    int[] labels();
+
+    /** Logits, loss and the gradient of every trainable parameter (row-major doubles), in the model's order. */
+    record Result(Map<String, double[]> tensors) {
+    }
+
+    /** Runs the draw on {@code device} in {@code dtype}: forward, cross-entropy and, if anything trains, backward. */
+    default Result run(Device device, DType dtype, StateDict weights) {
+        Map<String, double[]> out = new LinkedHashMap<>();
+        try (ResNet m = ResNet.builder(config()).device(device).dtype(dtype).initialize(false).batchNormPolicy(policy()).build();
+             Scope scope = Scope.open("differential")) {
+            m.load(weights, true);
+            if ("all".equals(frozenUpTo())) {
+                m.freeze();
+            } else if (frozenUpTo() != null) {
+                m.freezeUpTo(frozenUpTo());
+            }
+            m.train(train());
+            float[] f = images();
+            double[] x = new double[f.length];
+            for (int i = 0; i < f.length; i++) {
+                x[i] = f[i];
+            }
+            Tensor images = Tensor.fromArray(device, dtype, x, batch(), config().inChannels(), height(), width());
+            boolean trains = !m.trainableParameters().isEmpty();
+            Tensor logits;
+            try (Grad.Mode g = trains ? Grad.on() : Grad.off()) {
+                logits = m.forward(images);
+            }
+            out.put("logits", logits.toDoubleArray());
+            Tensor loss = Functional.crossEntropy(logits, labels());
+            out.put("loss", loss.toDoubleArray());
+            if (trains) {
+                loss.backward();
+                for (Map.Entry<String, Parameter> e : m.namedParameters().entrySet()) {
+                    if (e.getValue().trainable()) {
+                        out.put("grad " + e.getKey(), e.getValue().grad().toDoubleArray());
+                    }
+                }
+            }
+        }
+        return new Result(out);
+    }
+}
