@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * Full-size torchvision resnet18 and resnet50 (5 classes, batch 2 of 64x64 images) against references that
  * {@code make_parity_fixtures.py --full} writes into a temporary directory. Opt-in: tagged {@code slow}
- * (excluded by default; run with {@code -Dsurefire.excludedGroups=gpu -Dgroups=slow}) and skipped unless
+ * (excluded by default; run with {@code -Dgroups=slow}) and skipped unless
  * {@code /usr/bin/python3} imports torch and torchvision.
  *
  * <p>The reference is computed by torch in float64 (see the script's note: torch's own float32 gradients of
