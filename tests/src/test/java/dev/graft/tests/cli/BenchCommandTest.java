@@ -119,6 +119,9 @@ class BenchCommandTest {
         Cli.userError(tiny("--only", "training"), "--only [training] selects nothing", "train, frozen, cached, infer");
         Cli.userError(tiny("--device", "tpu"), "unknown device 'tpu'");
         Cli.userError(tiny("--arch", "resnet19"), "unknown architecture 'resnet19'", "resnet50");
+        // a misspelt second architecture is refused before the first one is timed
+        Cli.Run mixed = Cli.userError(tiny("--arch", "resnet18,resnet19"), "unknown architecture 'resnet19'");
+        assertEquals(List.of(), names(mixed), mixed::toString);
         // picocli's own parse errors: exit 2, the offending value named, no stack trace
         Cli.Run r = Cli.run(tiny("--batch", "three"));
         assertEquals(2, r.exitCode(), r::toString);
