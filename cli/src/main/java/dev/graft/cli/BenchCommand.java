@@ -10,6 +10,7 @@ import dev.graft.engine.Device;
 import dev.graft.engine.GraftException;
 import dev.graft.engine.backend.Backends;
 import dev.graft.engine.backend.cpu.CpuBackend;
+import dev.graft.models.ResNetConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -83,6 +84,9 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (batch < 1 || imageSize < 32 || cachedImages < 1) {
             throw new GraftException("bench: --batch and --cached-images must be >= 1 and --image-size >= 32");
+        }
+        for (String arch : archs) {
+            ResNetConfig.named(arch, 2); // a misspelt architecture fails now, not after the others were timed
         }
         Device d = Backends.resolve(device).device();
         List<Config> configs = configs();
