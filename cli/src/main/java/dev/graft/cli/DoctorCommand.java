@@ -9,7 +9,10 @@ import dev.graft.engine.backend.Availability;
 import dev.graft.engine.backend.Backends;
 import dev.graft.engine.backend.Conv2dSpec;
 import dev.graft.engine.backend.Pool2dSpec;
+import dev.graft.engine.backend.cuda.CudaDoctor;
+import dev.graft.engine.backend.cuda.SmokeCheck;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -19,13 +22,22 @@ import java.util.concurrent.Callable;
 /**
  * Self-check: reports every backend (version, or exactly why it is unavailable), then runs a small
  * conv-bn-relu-pool-linear network forward and backward on each available one and compares the loss and
- * gradients with the reference backend.
+ * gradients with the reference backend; where CUDA is usable, also {@link CudaDoctor}'s smoke run, output by output
+ * within {@link SmokeCheck}'s tolerance. Exit 0 when everything available agrees with the reference, else 1; with
+ * {@code --require-cuda} also 1 when CUDA is unusable.
  */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
         description = "Report backends and run a forward and backward pass on each available one.")
 final class DoctorCommand implements Callable<Integer> {
     /** F32 agreement with the reference (which accumulates in double) on a network this small. */
     private static final double TOLERANCE = 1e-4;
+
+    @Option(names = "--require-cuda", description = "Exit 1 unless CUDA is usable and its smoke run matches the reference.")
+    boolean requireCuda;
+
+    /** The exit code and the last line: what passed, or what failed and why. */
+    record Verdict(int exitCode, String message) {
+    }
 
     @Override
     public Integer call() {
@@ -54,8 +66,40 @@ final class DoctorCommand implements Callable<Integer> {
             System.out.printf("  %-9s forward+backward: loss %.6f, %d gradients, max relative difference to reference %.2e  %s%n",
                     d, c.loss, c.grads.size(), diff, pass ? "OK" : "FAILED (tolerance " + TOLERANCE + ")");
         }
-        System.out.println(ok ? "doctor: all available backends agree" : "doctor: a backend disagrees with the reference");
-        return ok ? 0 : 1;
+        Availability cuda = Backends.availability(Device.Kind.CUDA);
+        CudaDoctor.Smoke smoke = null;
+        if (cuda.available()) {
+            try {
+                smoke = CudaDoctor.smoke();
+                CudaDoctor.print(smoke);
+            } catch (RuntimeException e) {
+                System.out.println("cuda smoke run FAILED: " + e);
+            }
+        }
+        Verdict v = verdict(ok, requireCuda, cuda, smoke);
+        (v.exitCode() == 0 ? System.out : System.err).println("graft doctor: " + v.message());
+        return v.exitCode();
+    }
+
+    /**
+     * 0 when every available backend agrees with the reference and, where CUDA is available, its smoke run ran
+     * ({@code smoke} not null) and passed; else 1. {@code requireCuda} makes an unavailable CUDA a failure too.
+     */
+    static Verdict verdict(boolean backendsAgree, boolean requireCuda, Availability cuda, CudaDoctor.Smoke smoke) {
+        if (!backendsAgree) {
+            return new Verdict(1, "a backend disagrees with the reference");
+        }
+        if (cuda.available() && smoke == null) {
+            return new Verdict(1, "the cuda smoke run failed with an error (above)");
+        }
+        if (smoke != null && !smoke.passed()) {
+            List<String> failed = smoke.checks().stream().filter(c -> !c.passed()).map(SmokeCheck::what).toList();
+            return new Verdict(1, "the cuda smoke run differs from the reference beyond its tolerance: " + String.join(", ", failed));
+        }
+        if (requireCuda && !cuda.available()) {
+            return new Verdict(1, "--require-cuda: CUDA is not usable here: " + cuda.detail());
+        }
+        return new Verdict(0, "all available backends agree" + (smoke != null ? ", cuda smoke run included" : ""));
     }
 
     private record Check(double loss, List<float[]> grads) {

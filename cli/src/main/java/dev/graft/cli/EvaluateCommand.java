@@ -5,6 +5,7 @@ import dev.graft.loaders.images.DataLoader;
 import dev.graft.loaders.images.DatasetException;
 import dev.graft.loaders.images.ImageFolder;
 import dev.graft.loaders.images.Sampling;
+import dev.graft.models.DecisionRule;
 import dev.graft.models.ResNet;
 import dev.graft.train.Metrics;
 import dev.graft.train.ModelFile;
@@ -30,7 +31,7 @@ final class EvaluateCommand implements Callable<Integer> {
     Path data;
     @Option(names = "--out", description = "Where metrics.json and plots go (default: evaluation/ next to the model file).")
     Path out;
-    @Option(names = "--threshold", description = "Override the decision threshold stored in the model file.")
+    @Option(names = "--threshold", description = "Decide P(positive class) >= this instead of the model file's rule; in [0, 1].")
     Double threshold;
     @Option(names = "--batch-size", defaultValue = "32")
     int batchSize;
@@ -46,6 +47,7 @@ final class EvaluateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         ModelFile mf = ModelFile.read(model);
+        DecisionRule rule = threshold != null ? mf.decision().withThreshold(threshold, "--threshold") : mf.decision();
         ImageFolder folder = ImageFolder.scan(data);
         if (!folder.classes().equals(mf.classes())) {
             throw new DatasetException("the class folders of " + data + " " + folder.classes() + " differ from the model's classes "
@@ -53,7 +55,6 @@ final class EvaluateCommand implements Callable<Integer> {
         }
         var sel = Backends.resolve(device);
         int threads = workers != null ? workers : Runtime.getRuntime().availableProcessors();
-        double t = threshold != null ? threshold : mf.threshold();
         Metrics m;
         try (ResNet net = mf.build(sel.device());
              DataLoader loader = new DataLoader(folder.samples(), mf.classes().size(), mf.preprocessing().evaluation(),
@@ -61,7 +62,7 @@ final class EvaluateCommand implements Callable<Integer> {
                      w -> System.err.println("warning: " + w))) {
             Predictions p = Predictions.of(net, loader, net.config().inChannels(),
                     Progress.start("evaluate", folder.samples().size(), !noProgress && System.console() != null));
-            m = Metrics.compute(p.probabilities(), p.labels(), mf.classes(), Math.max(0, mf.positiveClass()), t);
+            m = Metrics.compute(p.probabilities(), p.labels(), rule);
             Path dir = out != null ? out : model.toAbsolutePath().getParent().resolve("evaluation");
             Map<String, Object> json = new LinkedHashMap<>();
             json.put("model", model.toString());

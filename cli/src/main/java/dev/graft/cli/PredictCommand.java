@@ -10,6 +10,7 @@ import dev.graft.loaders.images.DatasetException;
 import dev.graft.loaders.images.FloatImage;
 import dev.graft.loaders.images.ImageDecoder;
 import dev.graft.loaders.images.Transform;
+import dev.graft.models.DecisionRule;
 import dev.graft.models.ResNet;
 import dev.graft.train.ModelFile;
 import dev.graft.train.Predictions;
@@ -28,8 +29,8 @@ import java.util.concurrent.Callable;
 
 /** {@code graft predict}: class probabilities and the decision for each image, from a model file alone. */
 @Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Classify images with a model file; prints a table (or JSON / CSV). Two-class models decide with the "
-                + "threshold stored in the file.")
+        description = "Classify images with a model file; prints a table (or JSON / CSV). The decision is the model file's: "
+                + "P(positive class) >= its graft.threshold, or the most probable class when it has none (as the runtime).")
 final class PredictCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "A model file written by 'graft train'.")
     Path model;
@@ -37,7 +38,7 @@ final class PredictCommand implements Callable<Integer> {
     List<Path> images;
     @ArgGroup(exclusive = true)
     FormatChoice format = new FormatChoice();
-    @Option(names = "--threshold", description = "Override the decision threshold stored in the model file.")
+    @Option(names = "--threshold", description = "Decide P(positive class) >= this instead of the model file's rule; in [0, 1].")
     Double threshold;
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, reference or cuda[:N].")
     String device;
@@ -58,7 +59,7 @@ final class PredictCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ModelFile mf = ModelFile.read(model);
         var sel = Backends.resolve(device);
-        double t = threshold != null ? threshold : mf.threshold();
+        DecisionRule rule = threshold != null ? mf.decision().withThreshold(threshold, "--threshold") : mf.decision();
         Transform pipeline = mf.preprocessing().evaluation();
         List<Row> rows = new ArrayList<>();
         int failures = 0;
@@ -78,7 +79,7 @@ final class PredictCommand implements Callable<Integer> {
                     }
                 }
                 if (!ok.isEmpty()) {
-                    classify(net, mf, t, ok, okPaths, rows);
+                    classify(net, mf, rule, ok, okPaths, rows);
                 }
             }
         }
@@ -86,7 +87,7 @@ final class PredictCommand implements Callable<Integer> {
         return failures == 0 ? 0 : ErrorHandler.USER_ERROR;
     }
 
-    private void classify(ResNet net, ModelFile mf, double t, List<FloatImage> imgs, List<Path> paths, List<Row> rows) {
+    private void classify(ResNet net, ModelFile mf, DecisionRule rule, List<FloatImage> imgs, List<Path> paths, List<Row> rows) {
         FloatImage first = imgs.get(0);
         int per = first.data().length;
         int channels = net.config().inChannels();
@@ -101,24 +102,10 @@ final class PredictCommand implements Callable<Integer> {
             int c = mf.classes().size();
             for (int i = 0; i < imgs.size(); i++) {
                 double[] p = Predictions.softmax(logits, i * c, c);
-                int k = decide(p, mf.positiveClass(), t);
+                int k = rule.decide(p);
                 rows.add(new Row(paths.get(i).toString(), mf.classes().get(k), p[k], p, null));
             }
         }
-    }
-
-    /** Two classes: positive when P(positive) >= threshold; otherwise arg-max. */
-    static int decide(double[] p, int positive, double threshold) {
-        if (p.length == 2 && positive >= 0) {
-            return p[positive] >= threshold ? positive : 1 - positive;
-        }
-        int best = 0;
-        for (int j = 1; j < p.length; j++) {
-            if (p[j] > p[best]) {
-                best = j;
-            }
-        }
-        return best;
     }
 
     private void print(List<Row> rows, List<String> classes) throws Exception {

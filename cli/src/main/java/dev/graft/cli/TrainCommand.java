@@ -1,5 +1,6 @@
 package dev.graft.cli;
 
+import dev.graft.models.DecisionRule;
 import dev.graft.train.TrainConfig;
 import dev.graft.train.Trainer;
 import dev.graft.train.TrainingException;
@@ -110,6 +111,9 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (targetSensitivity != null && threshold != null) {
             throw new TrainingException("--target-sensitivity and --threshold exclude each other");
+        }
+        if (threshold != null) {
+            DecisionRule.checkThreshold(threshold, "--threshold", "leave it out to choose one on validation");
         }
         String rule = threshold != null ? Double.toString(threshold)
                 : targetSensitivity != null ? "sensitivity:" + targetSensitivity : "youden";

@@ -1,14 +1,17 @@
 package dev.graft.train;
 
+import dev.graft.models.DecisionRule;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Classification metrics over a whole set from predicted class probabilities [N][C]. With two classes the
- * decision is {@code p(positive) >= threshold}; with more it is the arg-max. Undefined ratios (no predicted
- * positives for PPV, say) are NaN and print as n/a.
+ * Classification metrics over a whole set from predicted class probabilities [N][C], each image decided by the
+ * model's {@link DecisionRule} (as {@code graft predict} and the runtime decide). Two-class figures are for the
+ * rule's positive class at its threshold (0.5 for argmax). Undefined ratios (no predicted positives for PPV, say)
+ * are NaN and print as n/a.
  */
 public record Metrics(
         List<String> classes,
@@ -27,12 +30,13 @@ public record Metrics(
                          double ppv, double npv, Roc roc) {
     }
 
-    public static Metrics compute(double[][] probs, int[] labels, List<String> classes, int positiveClass, double threshold) {
+    public static Metrics compute(double[][] probs, int[] labels, DecisionRule rule) {
+        List<String> classes = rule.classes();
         int c = classes.size();
         int n = labels.length;
         int[] predicted = new int[n];
         for (int i = 0; i < n; i++) {
-            predicted[i] = c == 2 ? (probs[i][positiveClass] >= threshold ? positiveClass : 1 - positiveClass) : argmax(probs[i]);
+            predicted[i] = rule.decide(probs[i]);
         }
         int[][] confusion = new int[c][c];
         int correct = 0;
@@ -61,6 +65,8 @@ public record Metrics(
         Binary binary = null;
         double macroAuc;
         if (c == 2) {
+            int positiveClass = rule.positiveIndex();
+            double threshold = rule.effectiveThreshold();
             int neg = 1 - positiveClass;
             int tp = confusion[positiveClass][positiveClass], fn = confusion[positiveClass][neg];
             int tn = confusion[neg][neg], fp = confusion[neg][positiveClass];
@@ -95,16 +101,6 @@ public record Metrics(
 
     private static double ratio(int a, int b) {
         return b == 0 ? Double.NaN : a / (double) b;
-    }
-
-    private static int argmax(double[] p) {
-        int best = 0;
-        for (int i = 1; i < p.length; i++) {
-            if (p[i] > p[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     /** A JSON-ready view (NaN becomes null). */

@@ -6,6 +6,7 @@ import dev.graft.engine.Device;
 import dev.graft.engine.StateDict;
 import dev.graft.loaders.StateDicts;
 import dev.graft.loaders.images.Preprocessing;
+import dev.graft.models.DecisionRule;
 import dev.graft.models.Parameter;
 import dev.graft.models.ResNet;
 
@@ -20,14 +21,15 @@ import java.util.Map;
  * file alone: the architecture ({@code graft.resnet}), class names ({@code graft.classes}, a JSON array),
  * preprocessing ({@code graft.image_size}, {@code graft.resize_size}, {@code graft.mean}, {@code graft.std}),
  * the decision threshold on the positive class's probability ({@code graft.threshold},
- * {@code graft.positive_class}), the batch-norm policy, what was frozen and the training configuration.
- * Files without Graft metadata (torchvision weights) read with numbered classes and ImageNet preprocessing.
+ * {@code graft.positive_class}, read and applied by {@link DecisionRule}, as the runtime does), the batch-norm
+ * policy, what was frozen and the training configuration. Files without Graft metadata (torchvision weights) read
+ * with numbered classes, ImageNet preprocessing and the argmax rule.
  */
-public record ModelFile(StateDict state, List<String> classes, Preprocessing preprocessing, double threshold, int positiveClass) {
+public record ModelFile(StateDict state, List<String> classes, Preprocessing preprocessing, DecisionRule decision) {
 
     public static final String META_CLASSES = "graft.classes";
-    public static final String META_THRESHOLD = "graft.threshold";
-    public static final String META_POSITIVE = "graft.positive_class";
+    public static final String META_THRESHOLD = DecisionRule.META_THRESHOLD;
+    public static final String META_POSITIVE = DecisionRule.META_POSITIVE_CLASS;
     public static final String META_FROZEN = "graft.frozen";
     public static final String META_TRAIN_CONFIG = "graft.train_config";
     public static final String META_FORMAT = "graft.format";
@@ -44,8 +46,7 @@ public record ModelFile(StateDict state, List<String> classes, Preprocessing pre
         m.put(META_FORMAT, "graft-model-1");
         m.put(META_CLASSES, json(classes));
         if (classes.size() == 2) {
-            m.put(META_THRESHOLD, Double.toString(threshold));
-            m.put(META_POSITIVE, classes.get(positiveClass));
+            m.putAll(DecisionRule.of(classes, positiveClass, threshold, "--threshold").toMetadata());
         }
         List<String> frozen = new ArrayList<>();
         for (Parameter p : model.parameters()) {
@@ -82,22 +83,8 @@ public record ModelFile(StateDict state, List<String> classes, Preprocessing pre
             }
         }
         Preprocessing pre = Preprocessing.fromMetadata(m, Preprocessing.imagenet(224));
-        int positive = classes.size() == 2 ? 1 : -1;
-        if (m.containsKey(META_POSITIVE)) {
-            positive = classes.indexOf(m.get(META_POSITIVE));
-            if (positive < 0) {
-                throw new TrainingException(file + ": positive class '" + m.get(META_POSITIVE) + "' is not one of " + classes);
-            }
-        }
-        double threshold = 0.5;
-        if (m.containsKey(META_THRESHOLD)) {
-            try {
-                threshold = Double.parseDouble(m.get(META_THRESHOLD));
-            } catch (NumberFormatException e) {
-                throw new TrainingException(file + ": metadata " + META_THRESHOLD + " is not a number");
-            }
-        }
-        return new ModelFile(sd, List.copyOf(classes), pre, threshold, positive);
+        DecisionRule decision = DecisionRule.fromMetadata(file.toString(), m, classes);
+        return new ModelFile(sd, List.copyOf(classes), pre, decision);
     }
 
     /** Builds the network on {@code device} (architecture from the metadata, else inferred from the keys). */

@@ -6,6 +6,7 @@ import dev.graft.cli.Table;
 import dev.graft.loaders.images.DataLoader;
 import dev.graft.loaders.images.Preprocessing;
 import dev.graft.loaders.images.Sampling;
+import dev.graft.models.DecisionRule;
 import dev.graft.models.ResNet;
 
 import java.io.IOException;
@@ -43,7 +44,9 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
                         : Predictions.of(best, val, inputChannels, Progress.start("best model", val.size(), opt.progress()));
                 bestThreshold = chooseThreshold(cfg.threshold(), bestPred, data.positiveClass());
                 ModelFile.write(runDir.resolve("best.safetensors"), best, data.classes(), pre, bestThreshold, Math.max(0, data.positiveClass()), cfg);
-                bestMetrics = Metrics.compute(bestPred.probabilities(), bestPred.labels(), data.classes(), Math.max(0, data.positiveClass()), bestThreshold);
+                DecisionRule rule = data.positiveClass() < 0 ? DecisionRule.argmax(data.classes())
+                        : DecisionRule.of(data.classes(), data.positiveClass(), bestThreshold, "--threshold");
+                bestMetrics = Metrics.compute(bestPred.probabilities(), bestPred.labels(), rule);
             }
         }
         Path metricsFile = runDir.resolve("metrics.json");

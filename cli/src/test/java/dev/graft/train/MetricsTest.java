@@ -1,5 +1,6 @@
 package dev.graft.train;
 
+import dev.graft.models.DecisionRule;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
@@ -90,7 +91,7 @@ class MetricsTest {
         for (int i = 0; i < 8; i++) {
             probs[i] = new double[] {1 - p1[i], p1[i]};
         }
-        Metrics m = Metrics.compute(probs, y, List.of("normal", "pneumonia"), 1, 0.5);
+        Metrics m = Metrics.compute(probs, y, new DecisionRule(List.of("normal", "pneumonia"), 1, 0.5));
         // predicted positive: 0.9, 0.8, 0.6, 0.7 -> TP 3 (0.9, 0.8, 0.7), FP 1 (0.6), FN 1 (0.3), TN 3
         assertArrayEquals(new int[][] {{3, 1}, {1, 3}}, m.confusion());
         assertEquals(0.75, m.accuracy(), 1e-12);
@@ -108,7 +109,7 @@ class MetricsTest {
     void balancedAccuracyAveragesRecallOverPresentClasses() {
         double[][] probs = {{0.8, 0.1, 0.1}, {0.8, 0.1, 0.1}, {0.8, 0.1, 0.1}, {0.1, 0.8, 0.1}, {0.8, 0.1, 0.1}};
         int[] y = {0, 0, 0, 1, 1};
-        Metrics m = Metrics.compute(probs, y, List.of("a", "b", "c"), 1, 0.5);
+        Metrics m = Metrics.compute(probs, y, DecisionRule.argmax(List.of("a", "b", "c")));
         assertEquals(0.8, m.accuracy(), 1e-12);
         assertEquals((1.0 + 0.5) / 2, m.balancedAccuracy(), 1e-12);
         assertTrue(Double.isNaN(m.recall()[2]));

@@ -196,7 +196,7 @@ public final class Classifier implements AutoCloseable {
             for (int c = 0; c < classes; c++) {
                 pf[c] = (float) p[c];
             }
-            int k = info.decide(p);
+            int k = info.decision().decide(p);
             out.add(new Prediction(info.classes().get(k), k, pf, row, info.classes()));
         }
         return out;

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.graft.loaders.images.DatasetException;
 import dev.graft.loaders.images.Preprocessing;
+import dev.graft.models.DecisionRule;
+import dev.graft.models.DecisionRuleException;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -14,17 +16,16 @@ import java.util.Map;
 /**
  * What a model file says besides its weights, read from its safetensors {@code __metadata__}: class names
  * ({@code graft.classes}, a JSON array of strings; default "0".."N-1"), the decision rule ({@code graft.threshold}
- * on the probability of {@code graft.positive_class}, a class name or index, default index 1; without a
- * threshold the most probable class wins) and the preprocessing ({@code graft.image_size}, {@code graft.resize_size},
- * {@code graft.mean}, {@code graft.std}; default torchvision's ImageNet evaluation transform at 224).
- *
- * @param threshold the positive class wins when its probability is at least this; NaN: plain argmax
+ * on the probability of {@code graft.positive_class}; read, validated and applied by {@link DecisionRule}, the same
+ * code {@code graft predict} and {@code graft evaluate} use; without a threshold the most probable class wins) and
+ * the preprocessing ({@code graft.image_size}, {@code graft.resize_size}, {@code graft.mean}, {@code graft.std};
+ * default torchvision's ImageNet evaluation transform at 224). Bad decision metadata is a {@link ModelFileException}
+ * whose cause is the {@link DecisionRuleException} (same message) the command line reports.
  */
-public record ModelInfo(String architecture, List<String> classes, Preprocessing preprocessing, double threshold,
-                        int positiveIndex) {
+public record ModelInfo(String architecture, List<String> classes, Preprocessing preprocessing, DecisionRule decision) {
     public static final String META_CLASSES = "graft.classes";
-    public static final String META_THRESHOLD = "graft.threshold";
-    public static final String META_POSITIVE_CLASS = "graft.positive_class";
+    public static final String META_THRESHOLD = DecisionRule.META_THRESHOLD;
+    public static final String META_POSITIVE_CLASS = DecisionRule.META_POSITIVE_CLASS;
 
     private static final JsonFactory JSON = new JsonFactory();
 
@@ -45,58 +46,13 @@ public record ModelInfo(String architecture, List<String> classes, Preprocessing
         } catch (DatasetException | IllegalArgumentException e) {
             throw new ModelFileException(file + ": bad preprocessing metadata: " + e.getMessage(), e);
         }
-        double threshold = Double.NaN;
-        int positive = numClasses > 1 ? 1 : 0;
-        if (meta.containsKey(META_THRESHOLD)) {
-            try {
-                threshold = Double.parseDouble(meta.get(META_THRESHOLD).trim());
-            } catch (NumberFormatException e) {
-                threshold = -1;
-            }
-            if (!(threshold >= 0 && threshold <= 1)) {
-                throw new ModelFileException(file + ": " + META_THRESHOLD + " must be a probability in [0, 1], got '"
-                        + meta.get(META_THRESHOLD) + "'");
-            }
+        DecisionRule decision;
+        try {
+            decision = DecisionRule.fromMetadata(file, meta, classes);
+        } catch (DecisionRuleException e) {
+            throw new ModelFileException(e.getMessage(), e);
         }
-        String pos = meta.get(META_POSITIVE_CLASS);
-        if (pos != null) {
-            positive = classes.indexOf(pos);
-            if (positive < 0) {
-                try {
-                    positive = Integer.parseInt(pos.trim());
-                } catch (NumberFormatException e) {
-                    positive = -1;
-                }
-            }
-            if (positive < 0 || positive >= numClasses) {
-                throw new ModelFileException(file + ": " + META_POSITIVE_CLASS + " '" + pos + "' is neither a class name "
-                        + classes + " nor an index below " + numClasses);
-            }
-        }
-        return new ModelInfo(architecture, classes, pre, threshold, positive);
-    }
-
-    /** The predicted index for softmax probabilities: threshold rule when set, else the first maximum (torch.argmax). */
-    int decide(double[] probs) {
-        if (!Double.isNaN(threshold)) {
-            if (probs[positiveIndex] >= threshold) {
-                return positiveIndex;
-            }
-            int best = -1;
-            for (int i = 0; i < probs.length; i++) {
-                if (i != positiveIndex && (best < 0 || probs[i] > probs[best])) {
-                    best = i;
-                }
-            }
-            return best < 0 ? positiveIndex : best;
-        }
-        int best = 0;
-        for (int i = 1; i < probs.length; i++) {
-            if (probs[i] > probs[best]) {
-                best = i;
-            }
-        }
-        return best;
+        return new ModelInfo(architecture, classes, pre, decision);
     }
 
     private static List<String> defaultClasses(int n) {
