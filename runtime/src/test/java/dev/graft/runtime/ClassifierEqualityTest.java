@@ -20,13 +20,31 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The optimised classifier (folded, fused, workspaces) against the unoptimised eval forward pass, on full-size
  * torchvision architectures with random batch-norm statistics, through the whole runtime (file, preprocessing,
- * softmax). Error = max |logit difference| / max |logit| over the batch. Tolerances: cpu 1e-4 (folded weights
- * are rounded to float once per layer and the fused kernels round in another order than conv, then add, then relu;
- * measured 6.3e-7 on ResNet-18 and 1.8e-6 on ResNet-50 at 224x224), reference 1e-5 (measured 1.4e-7 on ResNet-18 at
- * 64x64), cpu fused against the unfused reference oracle 1e-4 (measured 6.5e-7). Labels must agree wherever the
- * top two logits are not within 1e-3 of each other.
+ * softmax). Error = max |logit difference| / max |logit| over the batch; each case prints its figure. Folded weights
+ * are rounded to float once per layer, and the fused kernels round in another order than conv, then add, then
+ * relu. Labels must agree wherever the top two logits are not within 1e-3 of each other.
+ *
+ * <p>Tolerances are about 10x the error measured on an AMD EPYC (oneDNN 3.11, ISA avx512_core_bf16, 2 threads), also
+ * with 1 and 4 threads (same figures) and with {@code ONEDNN_MAX_CPU_ISA=AVX2} (given where it differs). Each case
+ * uses one fixed model and batch; the spread over other seeds (5 models and batches on avx512, 3 on avx2; 3 for the
+ * reference) is quoted so that the bound is not tuned to a lucky draw.
  */
 class ClassifierEqualityTest {
+    /** ResNet-18 at 224x224 on cpu: measured 5.8e-7, avx2 6.3e-7 (9.5x that); other seeds up to 1.2e-6. */
+    private static final double CPU_RESNET18 = 6e-6;
+    /** ResNet-50 at 224x224 on cpu: measured 1.3e-6, avx2 2.5e-6 (10x that); other seeds up to 2.3e-6. */
+    private static final double CPU_RESNET50 = 2.5e-5;
+    /**
+     * ResNet-18 at 64x64 on the reference backend (plain Java, the same on every machine): measured 1.4e-7, but other
+     * seeds reach 5.0e-7, so 2e-6 (15x this case, 4x the worst draw) rather than 10x a draw at the low end.
+     */
+    private static final double REFERENCE_RESNET18 = 2e-6;
+    /**
+     * Small grouped bottleneck model, cpu fused against the reference unfused: measured 6.5e-7, avx2 the same (9.3x
+     * that); other seeds up to 6.8e-7.
+     */
+    private static final double CPU_AGAINST_REFERENCE = 6e-6;
+
     @TempDir
     Path dir;
 
@@ -36,8 +54,9 @@ class ClassifierEqualityTest {
         for (String arch : new String[] {"resnet18", "resnet50"}) {
             Path model = ModelFiles.write(dir.resolve(arch + ".safetensors"), ResNetConfig.named(arch, 3), 11, 224, Map.of());
             double err = maxError(model, "cpu", "cpu", images(3, 300, 260));
-            report(arch + " cpu fused vs unfused", err);
-            assertTrue(err <= 1e-4, arch + ": relative logit error " + err);
+            double tolerance = arch.equals("resnet18") ? CPU_RESNET18 : CPU_RESNET50;
+            report(arch + " cpu fused vs unfused", err, tolerance);
+            assertTrue(err <= tolerance, arch + ": relative logit error " + err);
         }
     }
 
@@ -46,8 +65,8 @@ class ClassifierEqualityTest {
         ResNetConfig config = ResNetConfig.named("resnet18", 2);
         Path model = ModelFiles.write(dir.resolve("r18.safetensors"), config, 5, 64, Map.of());
         double err = maxError(model, "reference", "reference", images(2, 80, 70));
-        report("resnet18@64 reference fused vs unfused", err);
-        assertTrue(err <= 1e-5, "relative logit error " + err);
+        report("resnet18@64 reference fused vs unfused", err, REFERENCE_RESNET18);
+        assertTrue(err <= REFERENCE_RESNET18, "relative logit error " + err);
     }
 
     @Test
@@ -57,8 +76,8 @@ class ClassifierEqualityTest {
                 .withNumClasses(4);
         Path model = ModelFiles.write(dir.resolve("small.safetensors"), config, 3, 96, Map.of());
         double err = maxError(model, "cpu", "reference", images(3, 120, 100));
-        report("small bottleneck cpu fused vs reference unfused", err);
-        assertTrue(err <= 1e-4, "relative logit error " + err);
+        report("small bottleneck cpu fused vs reference unfused", err, CPU_AGAINST_REFERENCE);
+        assertTrue(err <= CPU_AGAINST_REFERENCE, "relative logit error " + err);
     }
 
     /** Optimised on {@code fusedDevice} against unoptimised on {@code plainDevice}: max relative logit error. */
@@ -93,7 +112,7 @@ class ClassifierEqualityTest {
         return out;
     }
 
-    private static void report(String what, double err) {
-        System.out.printf("%s: max relative logit error %.2e%n", what, err);
+    private static void report(String what, double err, double tolerance) {
+        System.out.printf("%s: max relative logit error %.2e (tolerance %.1e)%n", what, err, tolerance);
     }
 }

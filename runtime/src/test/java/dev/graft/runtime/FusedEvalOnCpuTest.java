@@ -25,10 +25,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * {@link ResNet#forward} in eval mode on the cpu backend (the fused plan, on by default) while the model trains: the
  * model's parameters and buffers are never written by folding (values and buffer versions), and after each
- * training step the fused result follows the new weights (relative logit error against the unfused pass <= 1e-4;
- * measured 5e-7 to 8e-7). The reference backend's version of this is models' InferencePlanTest.
+ * training step the fused result follows the new weights (relative logit error against the unfused pass, printed
+ * per step, within {@link #TOLERANCE}). The reference backend's version of this is models' InferencePlanTest.
  */
 class FusedEvalOnCpuTest {
+    /**
+     * Folded weights are rounded to float once per layer and oneDNN's fused kernels round in another order. Measured
+     * on an AMD EPYC (oneDNN 3.11, avx512_core_bf16): 5.3e-7 to 8.2e-7 over the three steps with 2 threads, up to
+     * 1.09e-6 with 1 thread (the training steps, and so the weights, differ with the thread count), 1.0e-6 with
+     * {@code ONEDNN_MAX_CPU_ISA=AVX2}. 1e-5 is 9x the largest. Other seeds for the model and the images (8 on
+     * avx512, 4 on avx2, 3 steps each) reached 1.9e-6, still 5x inside.
+     */
+    private static final double TOLERANCE = 1e-5;
     @Test
     void trainingModelIsNeverWrittenAndEvalFollowsIt() {
         Assumptions.assumeTrue(Backends.availability(Device.Kind.CPU).available(), "oneDNN not on the class path");
@@ -66,7 +74,9 @@ class FusedEvalOnCpuTest {
                     scale = Math.max(scale, Math.abs(plain[i]));
                     diff = Math.max(diff, Math.abs(plain[i] - fused[i]));
                 }
-                assertTrue(diff <= 1e-4 * scale, "step " + step + ": relative logit error " + diff / scale);
+                System.out.printf("fused eval on cpu, after step %d: relative logit error %.2e (tolerance %.0e)%n", step,
+                        diff / scale, TOLERANCE);
+                assertTrue(diff <= TOLERANCE * scale, "step " + step + ": relative logit error " + diff / scale);
             }
         }
     }

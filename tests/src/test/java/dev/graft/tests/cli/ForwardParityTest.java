@@ -29,18 +29,36 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code graft forward} against torchvision on a committed narrow ResNet (make_cli_fixtures.py: torchvision's
  * BasicBlock, layers [2,1,1,1], stem 4, planes 4/4/8/8, 3 classes, batch 4 of 24x24), on every available backend.
  *
- * <p>Each tensor's deviation is max |graft - torch| / max |torch| over that tensor. Tolerances: logits and loss
- * 1e-4 (the target); gradients 2e-4. A gradient ends a chain twice as long (the forward pass, then backward
- * through every layer), and in train mode batch norm divides by standard deviations of as few as 4 values
- * (layer4 is 1x1 here), which amplifies the float32 rounding differences between torch's summation order and
- * the backend's (reference accumulates in double; oneDNN blocks its reductions). Measured here: reference
- * logits <= 3.7e-6, loss <= 5.1e-7, gradients <= 6.0e-6; cpu (oneDNN) logits <= 2.4e-6, loss <= 1.1e-6,
- * gradients <= 9.9e-6 (each run prints its figures).
+ * <p>Each tensor's deviation is max |graft - torch| / max |torch| over that tensor; each run prints its figures.
+ * A gradient ends a chain twice as long (the forward pass, then backward through every layer), and train mode
+ * deviates more than eval mode: batch norm divides by standard deviations of as few as 4 values (layer4 is 1x1
+ * here), which amplifies the float32 rounding differences between torch's summation order and the backend's
+ * (reference accumulates in double; oneDNN blocks its reductions, differently for each thread count). So each mode
+ * has its own bounds, about 10x the largest deviation measured on an AMD EPYC with the reference backend and the
+ * cpu backend (oneDNN 3.11, avx512_core_bf16) at 1, 2, 3, 4, 8 and 16 threads, and with
+ * {@code ONEDNN_MAX_CPU_ISA=AVX2} (the same figures as avx512 here):
+ *
+ * <pre>
+ *                eval logits  loss    gradients   train logits   loss            gradients
+ *   reference    7.9e-7       9.8e-8  1.8e-6      3.7e-6         5.1e-7          6.0e-6
+ *   cpu          1.0e-6 (*)   2.4e-9  1.0-1.3e-6  1.4e-6-3.8e-6  8.6e-8-4.3e-7   7.9e-6-1.4e-5 (1 thread)
+ *   bound        1e-5         1e-6    2e-5        4e-5           5e-6            1.5e-4
+ *   factor       9.7x         10x     11x         10x            9.8x            11x
+ * </pre>
+ *
+ * (*) the folded inference plan, which runs when nothing is recorded (no {@code --grads}: the wrapped checkpoint);
+ * the plain eval pass deviates 2.4e-7. The cuda backend was not measured (no GPU was at hand then) and keeps the
+ * bounds all backends had before: 1e-4 for logits and loss, 2e-4 for gradients.
  */
 class ForwardParityTest {
-    static final double LOGITS = 1e-4;
-    static final double LOSS = 1e-4;
-    static final double GRADIENTS = 2e-4;
+    /** Bounds on one tensor's deviation, for one mode. */
+    record Bounds(double logits, double loss, double gradients) {
+    }
+
+    static final Bounds EVAL = new Bounds(1e-5, 1e-6, 2e-5);
+    static final Bounds TRAIN = new Bounds(4e-5, 5e-6, 1.5e-4);
+    /** cuda, not yet measured: the earlier bounds, for both modes. */
+    static final Bounds UNMEASURED = new Bounds(1e-4, 1e-4, 2e-4);
     private static final Pattern LOSS_LINE = Pattern.compile("(?m)^loss: (\\S+) ");
 
     static StateDict expected;
@@ -51,6 +69,13 @@ class ForwardParityTest {
     @BeforeAll
     static void readExpected() {
         expected = StateDicts.read(Cli.fixture("expected.pth"));
+    }
+
+    static Bounds bounds(String device, String mode) {
+        if (device.equals("cuda")) {
+            return UNMEASURED;
+        }
+        return mode.equals("train") ? TRAIN : EVAL;
     }
 
     static List<String> devices() {
@@ -85,9 +110,10 @@ class ForwardParityTest {
             }
             Cli.Run r = Cli.ok(args.toArray());
             assertTrue(r.out().contains(mode + " mode"), r.out());
+            Bounds bounds = bounds(device, mode);
 
             double logitDev = deviation(expected.get("logits_" + mode), Npy.read(logits));
-            assertTrue(logitDev <= LOGITS, mode + " logits deviate " + logitDev);
+            assertTrue(logitDev <= bounds.logits(), mode + " logits deviate " + logitDev);
 
             double torchLoss = expected.get("loss_" + mode).toFloats()[0];
             Matcher m = LOSS_LINE.matcher(r.out());
@@ -97,7 +123,7 @@ class ForwardParityTest {
             double stored = Double.parseDouble(g.metadata().get("graft.loss"));
             assertEquals(mode, g.metadata().get("graft.mode"));
             double lossDev = Math.max(Math.abs(printed - torchLoss), Math.abs(stored - torchLoss)) / Math.abs(torchLoss);
-            assertTrue(lossDev <= LOSS, mode + " loss " + printed + " vs torch " + torchLoss);
+            assertTrue(lossDev <= bounds.loss(), mode + " loss " + printed + " vs torch " + torchLoss);
 
             String prefix = "grad_" + mode + "/";
             List<String> torchNames = expected.keys().stream().filter(k -> k.startsWith(prefix))
@@ -112,7 +138,7 @@ class ForwardParityTest {
                     worstName = name;
                 }
             }
-            assertTrue(worst <= GRADIENTS, mode + " gradient " + worstName + " deviates " + worst);
+            assertTrue(worst <= bounds.gradients(), mode + " gradient " + worstName + " deviates " + worst);
             report.add(String.format(Locale.ROOT, "%s: logits %.2e, loss %.2e, gradients %.2e (%s)", mode, logitDev, lossDev, worst, worstName));
         }
         System.out.println("forward parity on " + device + ": " + String.join("; ", report));
@@ -125,7 +151,9 @@ class ForwardParityTest {
         Cli.Run r = Cli.ok("forward", "--weights", Cli.fixture("narrow_wrapped_legacy.pth"), "--input", Cli.fixture("input.npy"),
                 "--output", logits, "--device", device);
         assertFalse(r.out().contains("loss"), r.out());
-        assertTrue(deviation(expected.get("logits_eval"), Npy.read(logits)) <= LOGITS);
+        double dev = deviation(expected.get("logits_eval"), Npy.read(logits));
+        System.out.printf("wrapped checkpoint on %s (folded plan): eval logits %.2e%n", device, dev);
+        assertTrue(dev <= bounds(device, "eval").logits(), "eval logits deviate " + dev);
     }
 
     @Test
@@ -144,8 +172,10 @@ class ForwardParityTest {
         assertArrayEquals(new int[] {4, 5}, la.shape().dims());
         // The first run records a graph for --grads and so runs the plain eval pass; the second records nothing and
         // runs the folded InferencePlan (batch norm folded into the weights), which rounds differently: 1e-6 of
-        // the largest logit covers float rounding (observed: 8e-8 relative).
-        assertTrue(deviation(la, Npy.read(b)) <= 1e-6, "same seed, same head: " + deviation(la, Npy.read(b)));
+        // the largest logit covers float rounding (measured 1.4e-7 relative on the reference backend, 7x inside).
+        double plainVsFolded = deviation(la, Npy.read(b));
+        System.out.printf("new head, plain vs folded eval pass: %.2e%n", plainVsFolded);
+        assertTrue(plainVsFolded <= 1e-6, "same seed, same head: " + plainVsFolded);
         StateDict g = SafeTensors.read(grads);
         assertArrayEquals(new int[] {5, 8}, g.get("fc.weight").shape().dims());
         assertEquals(expected.keys().stream().filter(k -> k.startsWith("grad_eval/")).count(), g.size());
@@ -153,7 +183,7 @@ class ForwardParityTest {
         // the file's own class count keeps the loaded head
         Cli.ok("forward", "--weights", Cli.fixture("narrow.pth"), "--input", Cli.fixture("input.npy"), "--classes", 3,
                 "--output", a, "--device", "reference");
-        assertTrue(deviation(expected.get("logits_eval"), Npy.read(a)) <= LOGITS);
+        assertTrue(deviation(expected.get("logits_eval"), Npy.read(a)) <= EVAL.logits());
     }
 
     /** max |actual - expected| / max |expected|. */

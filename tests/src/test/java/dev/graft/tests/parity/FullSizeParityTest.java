@@ -37,6 +37,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class FullSizeParityTest {
     private static final String PYTHON = "/usr/bin/python3";
     static final double F64_ANY = 1e-5;
+    /** F32 logits and losses (the narrow models' TorchvisionParityTest bounds are tighter than full-size nets need). */
+    static final double F32_LOGITS_AND_LOSS = 1e-4;
     static final double F32_RUNNING_STATS = 1e-4;
 
     @TempDir
@@ -84,10 +86,10 @@ class FullSizeParityTest {
                 ModelParity.RUNNING_STATS, ModelParity.SGD_STEP, ModelParity.WEIGHTED_LOSS, ModelParity.WEIGHTED_GRADIENTS)) {
             TorchvisionParityTest.within(exact, category, F64_ANY);
         }
-        TorchvisionParityTest.within(f32, ModelParity.EVAL_LOGITS, TorchvisionParityTest.LOGITS);
-        TorchvisionParityTest.within(f32, ModelParity.TRAIN_LOGITS, TorchvisionParityTest.LOGITS);
-        TorchvisionParityTest.within(f32, ModelParity.LOSS, TorchvisionParityTest.LOSS);
-        TorchvisionParityTest.within(f32, ModelParity.WEIGHTED_LOSS, TorchvisionParityTest.LOSS);
+        TorchvisionParityTest.within(f32, ModelParity.EVAL_LOGITS, F32_LOGITS_AND_LOSS);
+        TorchvisionParityTest.within(f32, ModelParity.TRAIN_LOGITS, F32_LOGITS_AND_LOSS);
+        TorchvisionParityTest.within(f32, ModelParity.LOSS, F32_LOGITS_AND_LOSS);
+        TorchvisionParityTest.within(f32, ModelParity.WEIGHTED_LOSS, F32_LOGITS_AND_LOSS);
         TorchvisionParityTest.within(f32, ModelParity.RUNNING_STATS, F32_RUNNING_STATS);
     }
 
