@@ -144,10 +144,14 @@ class CpuRealisticBatchNormProperties {
         }
     }
 
-    /** Batch statistics as the forward returned them (the batch's own), or fixed ones near them, as in eval. */
+    /**
+     * Batch statistics as the forward returned them (the batch's own), or fixed ones near them, as in eval. With
+     * {@code mayOverwriteDy} the kernel may write dx over dy (oneDNN's in-place backward); without it, dy and x must
+     * come back untouched.
+     */
     @Property(tries = 30, edgeCases = EdgeCasesMode.NONE)
     void backwardMatchesReference(@ForAll("cases") Case cs, @ForAll Data kind, @ForAll boolean batchStatistics,
-                                  @ForAll boolean channelsLast, @ForAll long seed) {
+                                  @ForAll boolean channelsLast, @ForAll boolean mayOverwriteDy, @ForAll long seed) {
         Shape s = cs.shape();
         Shape vs = Shape.of(cs.c());
         try (Scope scope = Scope.open()) {
@@ -167,16 +171,20 @@ class CpuRealisticBatchNormProperties {
             }
             BatchNormGrads e = REF.batchNormBackward(ref64(dy, s), ref64(x, s), ref64(g, vs), ref64(mean, vs), ref64(var, vs),
                     EPS, batchStatistics, true, true);
-            BatchNormGrads a = CPU.batchNormBackward(cpu(dy, s, channelsLast), cpu(x, s, !channelsLast), cpu(g, vs),
-                    cpu(mean, vs), cpu(var, vs), EPS, batchStatistics, true, true);
-            assertGradients("batch norm backward" + (batchStatistics ? " " : " (fixed statistics) ") + s + " " + kind,
-                    e, a, x, dy, g, mean, var, batchStatistics);
+            NDArray dyc = cpu(dy, s, channelsLast);
+            NDArray xc = cpu(x, s, !channelsLast);
+            BatchNormGrads a = CPU.batchNormBackward(dyc, xc, cpu(g, vs), cpu(mean, vs), cpu(var, vs), EPS, batchStatistics,
+                    true, true, mayOverwriteDy);
+            String what = "batch norm backward" + (batchStatistics ? " " : " (fixed statistics) ") + s + " " + kind
+                    + (mayOverwriteDy ? ", dy may be overwritten" : "");
+            assertGradients(what, e, a, x, dy, g, mean, var, batchStatistics);
+            assertIntact(what, x, xc, mayOverwriteDy ? null : dy, dyc);
         }
     }
 
     @Property(tries = 30, edgeCases = EdgeCasesMode.NONE)
     void reluBackwardMatchesReference(@ForAll("cases") Case cs, @ForAll Data kind, @ForAll boolean channelsLast,
-                                      @ForAll long seed) {
+                                      @ForAll boolean mayOverwriteDy, @ForAll long seed) {
         Shape s = cs.shape();
         Shape vs = Shape.of(cs.c());
         try (Scope scope = Scope.open()) {
@@ -198,14 +206,25 @@ class CpuRealisticBatchNormProperties {
                     ref64(var, vs), EPS, true, true, true);
             NDArray dyc = cpu(dy, s, !channelsLast);
             BatchNormGrads a = CPU.batchNormReluBackward(dyc, f.output(), f.workspace(), xc, gc, f.mean(), f.variance(),
-                    EPS, true, true, false);
-            String what = "batch norm + relu backward " + s + " " + kind;
+                    EPS, true, true, mayOverwriteDy);
+            String what = "batch norm + relu backward " + s + " " + kind + (mayOverwriteDy ? ", dy may be overwritten" : "");
             assertGradients(what, e, a, x, masked, g, mean, var, true);
-            BatchNormGrads u = CPU.batchNormBackward(CPU.reluBackward(dyc, f.output()), xc, gc, f.mean(), f.variance(),
-                    EPS, true, true, true);
+            assertIntact(what, x, xc, mayOverwriteDy ? null : dy, dyc);
+            BatchNormGrads u = CPU.batchNormBackward(CPU.reluBackward(cpu(dy, s, !channelsLast), f.output()), xc, gc,
+                    f.mean(), f.variance(), EPS, true, true, true);
             assertExact(what + ": fused dx vs reluBackward then batchNormBackward", u.input(), a.input());
             assertExact(what + ": fused dgamma vs unfused", u.weight(), a.weight());
             assertExact(what + ": fused dbeta vs unfused", u.bias(), a.bias());
+        }
+    }
+
+    /** The backward read x and, unless it was allowed to overwrite it (dy null here), dy without writing them. */
+    private static void assertIntact(String what, float[] x, NDArray xc, float[] dy, NDArray dyc) {
+        if (!java.util.Arrays.equals(x, xc.toFloatArray())) {
+            throw new AssertionError(what + ": the backward changed x");
+        }
+        if (dy != null && !java.util.Arrays.equals(dy, dyc.toFloatArray())) {
+            throw new AssertionError(what + ": the backward changed dy, which it was not allowed to overwrite");
         }
     }
 
