@@ -168,12 +168,12 @@ class CpuRealisticConvolutionProperties {
      * and its first block's stride-2 3x3 and downsample (256 -> 512, 14x14 -> 7x7), layer3's 3x3 (256 -> 256) at
      * 7x7, and ResNeXt-50 32x4d's layer3 grouped 3x3 (512 -> 512, 32 groups of 16) at 7x7; all three passes, the
      * layout alternating. On integers only: at these reduction lengths the float bound (about 0.3 at L = 4608)
-     * says less than exactness, and the reference, which costs about 1 s per 115 M multiply-adds here, runs once
-     * instead of twice.
+     * says less than exactness, and the reference (about 0.15 s per 115 M multiply-adds on an idle core, several
+     * times that on a busy machine) runs once instead of twice.
      */
     @Property(generation = GenerationMode.EXHAUSTIVE)
     void resnetLayerShapesMatchReferenceExactly(@ForAll("resnetLayers") Case c) {
-        long seed = c.hashCode();
+        long seed = c.toString().hashCode(); // the same data every run (an enum's hashCode is not)
         boolean channelsLast = (seed & 1) == 0;
         forward(c, channelsLast, true, true, seed);
         backwardData(c, !channelsLast, true, seed + 10);
