@@ -105,7 +105,7 @@ class CpuRealisticBatchNormProperties {
         return v;
     }
 
-    @Property(tries = 30, edgeCases = EdgeCasesMode.NONE)
+    @Property(tries = 60, edgeCases = EdgeCasesMode.NONE)
     void trainingForwardMatchesReference(@ForAll("cases") Case cs, @ForAll Data kind, @ForAll boolean relu,
                                          @ForAll boolean channelsLast, @ForAll long seed) {
         Shape s = cs.shape();
@@ -149,7 +149,7 @@ class CpuRealisticBatchNormProperties {
      * {@code mayOverwriteDy} the kernel may write dx over dy (oneDNN's in-place backward); without it, dy and x must
      * come back untouched.
      */
-    @Property(tries = 30, edgeCases = EdgeCasesMode.NONE)
+    @Property(tries = 60, edgeCases = EdgeCasesMode.NONE)
     void backwardMatchesReference(@ForAll("cases") Case cs, @ForAll Data kind, @ForAll boolean batchStatistics,
                                   @ForAll boolean channelsLast, @ForAll boolean mayOverwriteDy, @ForAll long seed) {
         Shape s = cs.shape();
@@ -182,7 +182,7 @@ class CpuRealisticBatchNormProperties {
         }
     }
 
-    @Property(tries = 30, edgeCases = EdgeCasesMode.NONE)
+    @Property(tries = 60, edgeCases = EdgeCasesMode.NONE)
     void reluBackwardMatchesReference(@ForAll("cases") Case cs, @ForAll Data kind, @ForAll boolean channelsLast,
                                       @ForAll boolean mayOverwriteDy, @ForAll long seed) {
         Shape s = cs.shape();

@@ -145,19 +145,19 @@ class CpuRealisticConvolutionProperties {
         return exact ? integers(n, 8, seed) : random(n, seed);
     }
 
-    @Property(tries = 30, edgeCases = EdgeCasesMode.NONE)
+    @Property(tries = 60, edgeCases = EdgeCasesMode.NONE)
     void forwardMatchesReference(@ForAll("cases") Case c, @ForAll boolean channelsLast, @ForAll boolean bias,
                                  @ForAll("exact") boolean exact, @ForAll long seed) {
         forward(c, channelsLast, bias, exact, seed);
     }
 
-    @Property(tries = 30, edgeCases = EdgeCasesMode.NONE)
+    @Property(tries = 60, edgeCases = EdgeCasesMode.NONE)
     void backwardDataMatchesReference(@ForAll("cases") Case c, @ForAll boolean channelsLast, @ForAll("exact") boolean exact,
                                       @ForAll long seed) {
         backwardData(c, channelsLast, exact, seed);
     }
 
-    @Property(tries = 30, edgeCases = EdgeCasesMode.NONE)
+    @Property(tries = 60, edgeCases = EdgeCasesMode.NONE)
     void backwardWeightsMatchesReference(@ForAll("cases") Case c, @ForAll boolean channelsLast, @ForAll("exact") boolean exact,
                                          @ForAll long seed) {
         backwardWeights(c, channelsLast, exact, seed);

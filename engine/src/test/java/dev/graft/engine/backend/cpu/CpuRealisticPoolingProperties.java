@@ -81,7 +81,7 @@ class CpuRealisticPoolingProperties {
         return v;
     }
 
-    @Property(tries = 40, edgeCases = EdgeCasesMode.NONE)
+    @Property(tries = 100, edgeCases = EdgeCasesMode.NONE)
     void maxPoolMatchesReference(@ForAll @IntRange(min = 1, max = 4) int n, @ForAll("channels") int c,
                                  @ForAll @IntRange(min = 1, max = 16) int h, @ForAll @IntRange(min = 1, max = 16) int w,
                                  @ForAll Data kind, @ForAll boolean training, @ForAll boolean channelsLast,
