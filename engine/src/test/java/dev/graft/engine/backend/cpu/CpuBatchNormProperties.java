@@ -5,6 +5,7 @@ import dev.graft.engine.Scope;
 import dev.graft.engine.Shape;
 import dev.graft.engine.backend.BatchNormGrads;
 import dev.graft.engine.backend.BatchNormStats;
+import dev.graft.engine.backend.cpu.BatchNormBounds.Stats;
 import net.jqwik.api.Assume;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
@@ -12,6 +13,8 @@ import net.jqwik.api.constraints.IntRange;
 
 import java.util.Random;
 
+import static dev.graft.engine.backend.cpu.BatchNormBounds.perChannel;
+import static dev.graft.engine.backend.cpu.BatchNormBounds.sumAbs;
 import static dev.graft.engine.backend.cpu.Oracle.CPU;
 import static dev.graft.engine.backend.cpu.Oracle.REF;
 import static dev.graft.engine.backend.cpu.Oracle.U;
@@ -28,54 +31,10 @@ import static dev.graft.engine.backend.cpu.Oracle.ref;
  * at most about M*u*A in the mean and M*u*A^2 in the variance, which moves y = gamma*(x - mean)/sigma + beta by
  * about M*u*|gamma|*(K + K^2). The backward formulas have the same structure (sums over M of dy and dy*xhat,
  * times gamma/sigma). A safety factor of 8 covers the few extra roundings per element; everything is
- * computed from the inputs, so a well-conditioned channel gets a tolerance of a few 1e-6.
+ * computed from the inputs, so a well-conditioned channel gets a tolerance of a few 1e-6. The formulas live in
+ * {@link BatchNormBounds}, shared with CpuRealisticBatchNormProperties.
  */
 class CpuBatchNormProperties {
-
-    /** Per-channel statistics of x in double: mean, biased variance, A, M. */
-    private record Stats(double[] mean, double[] var, double[] a, int m) {
-        static Stats of(float[] x, Shape s) {
-            int n = s.dim(0), c = s.dim(1), hw = s.dim(2) * s.dim(3);
-            double[] mean = new double[c];
-            double[] var = new double[c];
-            double[] max = new double[c];
-            for (int ch = 0; ch < c; ch++) {
-                double sum = 0;
-                for (int b = 0; b < n; b++) {
-                    for (int p = 0; p < hw; p++) {
-                        double v = x[(b * c + ch) * hw + p];
-                        sum += v;
-                        max[ch] = Math.max(max[ch], Math.abs(v));
-                    }
-                }
-                mean[ch] = sum / (n * hw);
-                double sq = 0;
-                for (int b = 0; b < n; b++) {
-                    for (int p = 0; p < hw; p++) {
-                        double d = x[(b * c + ch) * hw + p] - mean[ch];
-                        sq += d * d;
-                    }
-                }
-                var[ch] = sq / (n * hw);
-                max[ch] += Math.abs(mean[ch]);
-            }
-            return new Stats(mean, var, max, n * hw);
-        }
-
-        double k(int ch, double variance, double eps) {
-            return a[ch] / Math.sqrt(variance + eps);
-        }
-    }
-
-    /** tol for every element of an [N,C,H,W] array from a per-channel value. */
-    private static double[] perChannel(Shape s, double[] tolC) {
-        int n = s.dim(0), c = s.dim(1), hw = s.dim(2) * s.dim(3);
-        double[] t = new double[s.numel()];
-        for (int i = 0; i < t.length; i++) {
-            t[i] = tolC[(i / hw) % c];
-        }
-        return t;
-    }
 
     private static float[] uniform(int n, double lo, double hi, long seed) {
         Random r = new Random(seed);
@@ -106,9 +65,9 @@ class CpuBatchNormProperties {
             double[] tolVar = new double[c];
             for (int ch = 0; ch < c; ch++) {
                 double k = st.k(ch, st.var()[ch], eps);
-                tolY[ch] = 8 * (m + 2) * U * (Math.abs(g[ch]) * (k + k * k) + Math.abs(b[ch]));
-                tolMean[ch] = 8 * (m + 2) * U * st.a()[ch];
-                tolVar[ch] = 8 * (m + 2) * U * st.a()[ch] * st.a()[ch];
+                tolY[ch] = BatchNormBounds.trainingOutput(m, g[ch], b[ch], k);
+                tolMean[ch] = BatchNormBounds.mean(m, st.a()[ch]);
+                tolVar[ch] = BatchNormBounds.variance(m, st.a()[ch]);
             }
             assertClose("batch norm training y", e.output(), a.output(), perChannel(s, tolY));
             assertClose("batch norm training mean", e.mean(), a.mean(), tolMean);
@@ -173,10 +132,10 @@ class CpuBatchNormProperties {
                 double k = a1 / sigma;
                 double sumAbsDy = sumAbs(dy, s, ch);
                 tolDx[ch] = batchStatistics
-                        ? 8 * (m + 2) * U * Math.abs(g[ch]) / sigma * (1 + k) * (1 + k)
-                        : 8 * U * Math.abs(g[ch]) / sigma;
-                tolDg[ch] = 8 * (m + 2) * U * sumAbsDy * k * (1 + k);
-                tolDb[ch] = (m + 2) * U * sumAbsDy;
+                        ? BatchNormBounds.inputGradientBatch(m, g[ch], sigma, k)
+                        : BatchNormBounds.inputGradientFixed(g[ch], sigma);
+                tolDg[ch] = BatchNormBounds.weightGradient(m, sumAbsDy, k);
+                tolDb[ch] = BatchNormBounds.biasGradient(m, sumAbsDy);
             }
             if (needInput) {
                 assertClose("batch norm backward dx", e.input(), a.input(), perChannel(s, tolDx));
@@ -190,17 +149,6 @@ class CpuBatchNormProperties {
                 throw new AssertionError("parameter gradients were not asked for but came back");
             }
         }
-    }
-
-    private static double sumAbs(float[] v, Shape s, int ch) {
-        int n = s.dim(0), c = s.dim(1), hw = s.dim(2) * s.dim(3);
-        double t = 0;
-        for (int b = 0; b < n; b++) {
-            for (int p = 0; p < hw; p++) {
-                t += Math.abs(v[(b * c + ch) * hw + p]);
-            }
-        }
-        return t;
     }
 
     @net.jqwik.api.Provide

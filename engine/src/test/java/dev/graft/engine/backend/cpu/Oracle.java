@@ -1,5 +1,6 @@
 package dev.graft.engine.backend.cpu;
 
+import dev.graft.engine.DType;
 import dev.graft.engine.Device;
 import dev.graft.engine.Layout;
 import dev.graft.engine.NDArray;
@@ -70,6 +71,18 @@ final class Oracle {
         return REF.fromHost(data, shape);
     }
 
+    /**
+     * The same data on the reference backend in F64: its kernels then return the double result unrounded, an oracle
+     * one rounding better than F32's (as cheap: the reference computes in double either way).
+     */
+    static NDArray ref64(float[] data, Shape shape) {
+        double[] d = new double[data.length];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = data[i];
+        }
+        return REF.fromHost(d, shape, DType.F64);
+    }
+
     /** The same data on cpu, channels-last when asked and the array is 4-D. */
     static NDArray cpu(float[] data, Shape shape, boolean channelsLast) {
         NDArray a = CPU.fromHost(data, shape);
@@ -85,19 +98,22 @@ final class Oracle {
         assertClose(what, expected, actual, new double[expected.numel()]);
     }
 
-    /** |actual - expected| <= tol[i] element by element (logical order); NaN must match NaN. */
+    /**
+     * |actual - expected| <= tol[i] element by element (logical order), in double, so an F64 expected value is
+     * compared unrounded; NaN must match NaN.
+     */
     static void assertClose(String what, NDArray expected, NDArray actual, double[] tol) {
         if (!expected.shape().equals(actual.shape())) {
             throw new AssertionError(what + ": shape " + actual.shape() + ", expected " + expected.shape());
         }
-        float[] e = expected.toFloatArray();
-        float[] a = actual.toFloatArray();
+        double[] e = expected.toDoubleArray();
+        double[] a = actual.toDoubleArray();
         for (int i = 0; i < e.length; i++) {
-            boolean ok = Float.isNaN(e[i]) ? Float.isNaN(a[i])
-                    : (e[i] == a[i] || Math.abs((double) a[i] - e[i]) <= tol[i]);
+            boolean ok = Double.isNaN(e[i]) ? Double.isNaN(a[i])
+                    : (e[i] == a[i] || Math.abs(a[i] - e[i]) <= tol[i]);
             if (!ok) {
                 throw new AssertionError(what + " " + expected.shape() + ": element " + i + " is " + a[i] + ", expected "
-                        + e[i] + " (difference " + Math.abs((double) a[i] - e[i]) + ", tolerance " + tol[i] + ")");
+                        + e[i] + " (difference " + Math.abs(a[i] - e[i]) + ", tolerance " + tol[i] + ")");
             }
         }
     }
