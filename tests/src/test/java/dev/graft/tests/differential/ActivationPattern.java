@@ -153,7 +153,12 @@ final class ActivationPattern {
 
     /** Makes the reference backend follow this pattern, in call order, until closed. */
     Replayer replay() {
-        return Replayer.on(this);
+        return Replayer.on(this, null);
+    }
+
+    /** As {@link #replay()}, with every summing kernel's output moved by float32-sized rounding ({@link RoundingPerturbation}). */
+    Replayer replayPerturbed(long seed) {
+        return Replayer.on(this, new RoundingPerturbation(Replayer.RAW, seed));
     }
 
     static final class Replayer extends BackendInterceptor {
@@ -161,17 +166,24 @@ final class ActivationPattern {
         private static final Backend RAW = new ReferenceBackend();
 
         private final ActivationPattern pattern;
+        private final RoundingPerturbation perturbation;
         /** Host masks by output buffer: arrays made during the forward may belong to a block's inner scope. */
         private final Map<Buffer, double[]> masks = new IdentityHashMap<>();
         private final Map<Buffer, int[]> argmaxes = new IdentityHashMap<>();
         private int next;
 
-        private Replayer(ActivationPattern pattern) {
+        private Replayer(ActivationPattern pattern, RoundingPerturbation perturbation) {
             this.pattern = pattern;
+            this.perturbation = perturbation;
         }
 
-        static Replayer on(ActivationPattern pattern) {
-            return install(Device.REFERENCE, new Replayer(pattern));
+        static Replayer on(ActivationPattern pattern, RoundingPerturbation perturbation) {
+            return install(Device.REFERENCE, new Replayer(pattern, perturbation));
+        }
+
+        /** The pre-activation of a kink op, moved by rounding in a perturbed replay. */
+        private double[] perturbed(String kernel, Object[] args, double[] pre) {
+            return perturbation == null ? pre : perturbation.perturb(kernel, args, pre);
         }
 
         /** Every recorded kink op was replayed. */
@@ -201,19 +213,37 @@ final class ActivationPattern {
                     return force(name, (NDArray) call.proceed(), pre);
                 }
                 case "batchNormTrainingRelu" -> {
-                    double[] pre = host(RAW.batchNormTraining((NDArray) args[0], (NDArray) args[1], (NDArray) args[2],
-                            (Double) args[3]).output());
+                    double[] pre = perturbed(name, args, host(RAW.batchNormTraining((NDArray) args[0], (NDArray) args[1],
+                            (NDArray) args[2], (Double) args[3]).output()));
                     BatchNormStats s = (BatchNormStats) call.proceed();
                     force(name, s.output(), pre);
                     return s;
                 }
                 case "conv2dInference" -> {
                     if (!(Boolean) args[4]) {
-                        return call.proceed();
+                        NDArray y = (NDArray) call.proceed();
+                        if (perturbation != null) {
+                            overwrite(y, perturbation.perturb(name, args, host(y)));
+                        }
+                        return y;
                     }
-                    double[] pre = host(RAW.conv2dInference((NDArray) args[0], (NDArray) args[1], (NDArray) args[2],
-                            (NDArray) args[3], false, (Conv2dSpec) args[5], null));
+                    double[] pre = perturbed(name, args, host(RAW.conv2dInference((NDArray) args[0], (NDArray) args[1],
+                            (NDArray) args[2], (NDArray) args[3], false, (Conv2dSpec) args[5], null)));
                     return force(name, (NDArray) call.proceed(), pre);
+                }
+                case "conv2d", "conv2dBackwardData", "conv2dBackwardWeights", "gemm" -> {
+                    NDArray y = (NDArray) call.proceed();
+                    if (perturbation != null) {
+                        overwrite(y, perturbation.perturb(name, args, host(y)));
+                    }
+                    return y;
+                }
+                case "batchNormTraining" -> {
+                    BatchNormStats st = (BatchNormStats) call.proceed();
+                    if (perturbation != null) {
+                        overwrite(st.output(), perturbation.perturb(name, args, host(st.output())));
+                    }
+                    return st;
                 }
                 case "maxPool2d" -> {
                     double[] x = host((NDArray) args[0]);
@@ -224,7 +254,7 @@ final class ActivationPattern {
                     for (int o = 0; o < forced.length; o++) {
                         forced[o] = x[e.argmax()[o]];
                     }
-                    pattern.checkPooling(e, own, forced, p.output().dtype());
+                    pattern.checkPooling(e, own, forced, p.output().dtype() == DType.F64 && perturbation == null);
                     overwrite(p.output(), forced);
                     argmaxes.put(((NDArray) args[0]).buffer(), e.argmax());
                     return p;
@@ -283,7 +313,7 @@ final class ActivationPattern {
                 forced[i] = e.mask()[i] ? pre[i] : 0;
                 maskValues[i] = e.mask()[i] ? 1 : 0;
             }
-            pattern.checkRelu(e, pre, forced, y.dtype());
+            pattern.checkRelu(e, pre, forced, y.dtype() == DType.F64 && perturbation == null);
             overwrite(y, forced);
             masks.put(y.buffer(), maskValues);
             return y;
@@ -303,23 +333,24 @@ final class ActivationPattern {
         return d;
     }
 
-    private void checkRelu(Event e, double[] pre, double[] forced, DType dtype) {
+    /** {@code exact}: the plain F64 replay, whose disagreements with the recorded piece are the ones reported. */
+    private void checkRelu(Event e, double[] pre, double[] forced, boolean exact) {
         double band = FLIP_BAND * observed(e.output(), forced);
         for (int i = 0; i < pre.length; i++) {
             if (e.mask()[i] != pre[i] > 0) {
-                String what = String.format("%s %s element %d: recorded %s, %s pre-activation %.3e, band %.3e",
-                        e.kernel(), e.shape(), i, e.mask()[i] ? "through" : "zeroed", dtype, pre[i], band);
+                String what = String.format("%s %s element %d: recorded %s, pre-activation %.3e, band %.3e",
+                        e.kernel(), e.shape(), i, e.mask()[i] ? "through" : "zeroed", pre[i], band);
                 if (Math.abs(pre[i]) > band) {
                     throw new AssertionError("the recorded run put a relu element on the wrong side beyond rounding: " + what);
                 }
-                if (dtype == DType.F64) {
+                if (exact) {
                     flips.add(what);
                 }
             }
         }
     }
 
-    private void checkPooling(Event e, double[] own, double[] forced, DType dtype) {
+    private void checkPooling(Event e, double[] own, double[] forced, boolean exact) {
         double band = FLIP_BAND * observed(e.output(), forced);
         for (int o = 0; o < own.length; o++) {
             double gap = own[o] - forced[o]; // >= 0: own is the window's true maximum
@@ -329,7 +360,7 @@ final class ActivationPattern {
                 if (gap > band) {
                     throw new AssertionError("the recorded run chose a pooling element beyond rounding: " + what);
                 }
-                if (dtype == DType.F64) {
+                if (exact) {
                     flips.add(what);
                 }
             }
