@@ -6,6 +6,7 @@ import dev.graft.loaders.images.DatasetException;
 import dev.graft.loaders.images.ImageFolder;
 import dev.graft.loaders.images.Sampling;
 import dev.graft.models.DecisionRule;
+import dev.graft.models.PrintableText;
 import dev.graft.models.ResNet;
 import dev.graft.train.Metrics;
 import dev.graft.train.ModelFile;
@@ -46,7 +47,7 @@ final class EvaluateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        ModelFile mf = ModelFile.read(model);
+        ModelFile mf = ModelFile.read(FileChecks.input("--model", model));
         DecisionRule rule = threshold != null ? mf.decision().withThreshold(threshold, "--threshold") : mf.decision();
         ImageFolder folder = ImageFolder.scan(data);
         if (!folder.classes().equals(mf.classes())) {
@@ -59,7 +60,7 @@ final class EvaluateCommand implements Callable<Integer> {
         try (ResNet net = mf.build(sel.device());
              DataLoader loader = new DataLoader(folder.samples(), mf.classes().size(), mf.preprocessing().evaluation(),
                      new DataLoader.Options(batchSize, Sampling.Order.SEQUENTIAL, 0, threads, threads + 1, false, strict),
-                     w -> System.err.println("warning: " + w))) {
+                     w -> System.err.println("warning: " + PrintableText.escape(w)))) {
             Predictions p = Predictions.of(net, loader, net.config().inChannels(),
                     Progress.start("evaluate", folder.samples().size(), !noProgress && System.console() != null));
             m = Metrics.compute(p.probabilities(), p.labels(), rule);

@@ -1,6 +1,7 @@
 package dev.graft.cli;
 
 import dev.graft.models.DecisionRule;
+import dev.graft.models.PrintableText;
 import dev.graft.train.TrainConfig;
 import dev.graft.train.Trainer;
 import dev.graft.train.TrainingException;
@@ -101,7 +102,7 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Trainer.Options opt = new Trainer.Options(!noProgress && System.console() != null, System.out,
-                w -> System.err.println("warning: " + w), stopAfterEpochs, !noFeatureCache);
+                w -> System.err.println("warning: " + PrintableText.escape(w)), stopAfterEpochs, !noFeatureCache);
         if (resume != null) {
             Trainer.resume(resume, device.equals("auto") ? null : device, workers, opt);
             return 0;

@@ -15,6 +15,8 @@ import dev.graft.loaders.images.ImageFolder.Sample;
 import dev.graft.loaders.images.Preprocessing;
 import dev.graft.loaders.images.Sampling;
 import dev.graft.models.BatchNormPolicy;
+import dev.graft.models.ModelMetadata;
+import dev.graft.models.PrintableText;
 import dev.graft.models.ResNet;
 import dev.graft.models.optim.GradClip;
 import dev.graft.models.optim.Optimizer;
@@ -27,6 +29,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -80,10 +83,11 @@ public final class Trainer implements AutoCloseable {
         this.pretrained = cfg.weights() != null;
         this.phases = Phase.plan(cfg, pretrained);
         StateDict weights = pretrained ? KeyPrefixes.stripKnown(StateDicts.read(Path.of(cfg.weights()))) : null;
-        Preprocessing fallback = new Preprocessing(cfg.imageSize(), cfg.resizeSize(), Preprocessing.IMAGENET_MEAN, Preprocessing.IMAGENET_STD);
-        Preprocessing fromWeights = weights == null ? fallback : Preprocessing.fromMetadata(weights.metadata(), fallback);
-        // Size from the run's options; normalisation statistics from the weights' metadata when they carry them.
-        this.pre = new Preprocessing(cfg.imageSize(), cfg.resizeSize(), fromWeights.mean(), fromWeights.std());
+        // Size from the run's options; normalisation statistics from the weights' metadata when they carry them
+        // (checked as a model file's are), else ImageNet's.
+        Map<String, String> weightsMeta = weights == null ? Map.of() : weights.metadata();
+        this.pre = new Preprocessing(cfg.imageSize(), cfg.resizeSize(), ModelMetadata.mean(String.valueOf(cfg.weights()), weightsMeta),
+                ModelMetadata.std(String.valueOf(cfg.weights()), weightsMeta));
         this.model = resume != null ? ResNet.fromStateDict(resume.model(), device) : initialModel(weights);
         this.inputChannels = model.config().inChannels();
         model.setBatchNormPolicy(BatchNormPolicy.parse(cfg.bnPolicy()));
@@ -203,7 +207,8 @@ public final class Trainer implements AutoCloseable {
         boolean dropLast = data.train().size() > cfg.batchSize();
         int c = data.classes().size();
         int[] counts = data.trainCounts();
-        opt.out().printf(Locale.ROOT, "data: %d classes %s, %d training images %s, %d validation images, %s on %s%n", c, data.classes(),
+        opt.out().printf(Locale.ROOT, "data: %d classes %s, %d training images %s, %d validation images, %s on %s%n", c,
+                PrintableText.escape(data.classes().toString()),
                 data.train().size(), java.util.Arrays.toString(counts), data.validation().size(), model.config().architecture(), device);
         try (DataLoader trainLoader = loader(data.train(), pre.training(aug), order, dropLast);
              DataLoader valLoader = loader(data.validation(), pre.evaluation(), Sampling.Order.SEQUENTIAL, false)) {
@@ -348,7 +353,7 @@ public final class Trainer implements AutoCloseable {
                 try (Scope s = Scope.open("predict")) {
                     Tensor logits = model.fc().forward(FeatureCache.tensor(b, device));
                     lossSum += Functional.crossEntropy(logits, b.labels()).item() * b.size();
-                    Predictions.collect(logits, b, probs, labels, idx);
+                    Predictions.collect(logits, b, probs, labels, idx, i -> data.validation().get(i).path().toString());
                 }
             }
         }
