@@ -10,6 +10,7 @@ import dev.graft.models.PrintableText;
 import dev.graft.models.ResNet;
 import dev.graft.train.Metrics;
 import dev.graft.train.ModelFile;
+import dev.graft.train.OptionChecks;
 import dev.graft.train.Predictions;
 import dev.graft.train.Progress;
 import dev.graft.train.Report;
@@ -34,9 +35,9 @@ final class EvaluateCommand implements Callable<Integer> {
     Path out;
     @Option(names = "--threshold", description = "Decide P(positive class) >= this instead of the model file's rule; in [0, 1].")
     Double threshold;
-    @Option(names = "--batch-size", defaultValue = "32")
+    @Option(names = "--batch-size", defaultValue = "32", description = "Images per forward pass, >= 1 (default ${DEFAULT-VALUE}).")
     int batchSize;
-    @Option(names = "--workers", description = "Image decoding threads (default: cores).")
+    @Option(names = "--workers", description = "Image decoding threads, 1 to 256 (default: cores).")
     Integer workers;
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, reference or cuda[:N].")
     String device;
@@ -47,6 +48,9 @@ final class EvaluateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        OptionChecks.batchSize("--batch-size", batchSize);
+        int threads = workers != null ? OptionChecks.workers("--workers", workers)
+                : Math.min(OptionChecks.MAX_WORKERS, Runtime.getRuntime().availableProcessors());
         ModelFile mf = ModelFile.read(FileChecks.input("--model", model));
         DecisionRule rule = threshold != null ? mf.decision().withThreshold(threshold, "--threshold") : mf.decision();
         ImageFolder folder = ImageFolder.scan(data);
@@ -55,7 +59,6 @@ final class EvaluateCommand implements Callable<Integer> {
                     + mf.classes() + "; name the folders as in training");
         }
         var sel = Backends.resolve(device);
-        int threads = workers != null ? workers : Runtime.getRuntime().availableProcessors();
         Metrics m;
         try (ResNet net = mf.build(sel.device());
              DataLoader loader = new DataLoader(folder.samples(), mf.classes().size(), mf.preprocessing().evaluation(),

@@ -15,6 +15,7 @@ import dev.graft.models.DecisionRule;
 import dev.graft.models.NonFiniteOutputException;
 import dev.graft.models.ResNet;
 import dev.graft.train.ModelFile;
+import dev.graft.train.OptionChecks;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -43,7 +44,7 @@ final class PredictCommand implements Callable<Integer> {
     Double threshold;
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, reference or cuda[:N].")
     String device;
-    @Option(names = "--batch-size", defaultValue = "16")
+    @Option(names = "--batch-size", defaultValue = "16", description = "Images per forward pass, >= 1 (default ${DEFAULT-VALUE}).")
     int batchSize;
 
     static final class FormatChoice {
@@ -61,6 +62,7 @@ final class PredictCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        OptionChecks.batchSize("--batch-size", batchSize);
         ModelFile mf = ModelFile.read(FileChecks.input("--model", model));
         var sel = Backends.resolve(device);
         DecisionRule rule = threshold != null ? mf.decision().withThreshold(threshold, "--threshold") : mf.decision();

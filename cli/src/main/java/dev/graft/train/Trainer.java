@@ -91,6 +91,15 @@ public final class Trainer implements AutoCloseable {
         this.model = resume != null ? ResNet.fromStateDict(resume.model(), device) : initialModel(weights);
         this.inputChannels = model.config().inChannels();
         model.setBatchNormPolicy(BatchNormPolicy.parse(cfg.bnPolicy()));
+        if (cfg.unfreezeFrom() != null) {
+            try {
+                model.module(cfg.unfreezeFrom()); // checked now, not when phase 2 starts
+            } catch (dev.graft.models.ModelException e) {
+                model.close();
+                throw new OptionException("--unfreeze-from '" + cfg.unfreezeFrom() + "': " + e.getMessage()
+                        + " (blocks are named as in torchvision: layer3, layer4.1, ...)");
+            }
+        }
         this.state = resume != null ? resume.state() : new TrainState(0, null, Double.NaN, -1, new ArrayList<>());
         this.firstEpochOfThisProcess = state.epochsDone();
         if (resume != null && resume.optimizer().size() > 0) {
@@ -125,8 +134,11 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
-    /** Continues the run in {@code runDir} at the epoch after its last checkpoint. */
-    public static Result resume(Path runDir, String device, Integer workers, Options opt) {
+    /**
+     * Continues the run in {@code runDir} at the epoch after its last checkpoint, with its saved settings except
+     * {@code device} and {@code workers} (null: the saved ones) and {@code strict} (true turns it on).
+     */
+    public static Result resume(Path runDir, String device, Integer workers, boolean strict, Options opt) {
         Checkpoint cp = Checkpoint.read(runDir);
         removeStaleTemporaries(runDir);
         TrainConfig c = cp.config();
@@ -134,7 +146,7 @@ public final class Trainer implements AutoCloseable {
                 c.batchSize(), c.headEpochs(), c.finetuneEpochs(), c.lr(), c.lrMult(), c.optimizer(), c.momentum(), c.weightDecay(),
                 c.nesterov(), c.schedule(), c.warmupEpochs(), c.classWeights(), c.labelSmoothing(), c.clipGradNorm(), c.bnPolicy(),
                 c.unfreezeFrom(), c.augment(), c.sampler(), c.seed(), workers != null ? workers : c.workers(),
-                device != null ? device : c.device(), c.monitor(), c.threshold(), c.positiveClass(), c.strict());
+                device != null ? device : c.device(), c.monitor(), c.threshold(), c.positiveClass(), c.strict() || strict);
         opt.out().printf(Locale.ROOT, "resuming %s after epoch %d of %d%n", runDir, cp.state().epochsDone(), c.headEpochs() + c.finetuneEpochs());
         try (Trainer t = new Trainer(c, opt, cp)) {
             return t.run();

@@ -120,7 +120,7 @@ class CliErrorsTest {
 
     /** A device or a FIFO is not "no such file": it exists, and reading it may never end. */
     @Test
-    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void aDeviceOrFifoIsNotARegularFile() throws Exception {
         Path zero = Path.of("/dev/zero");
         assumeTrue(Files.exists(zero), "no /dev/zero here");

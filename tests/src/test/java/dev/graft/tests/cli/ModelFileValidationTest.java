@@ -33,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * errors, a 30-second build of a 20000-block network, or a confident answer (P=0.887 for every image). And an image
  * whose output is NaN or infinite gets an error naming it, never a class.
  */
-@Timeout(value = 120, unit = TimeUnit.SECONDS)
+@Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class ModelFileValidationTest {
     @TempDir
     Path dir;
