@@ -14,6 +14,7 @@ import dev.graft.train.OptionChecks;
 import dev.graft.train.Predictions;
 import dev.graft.train.Progress;
 import dev.graft.train.Report;
+import dev.graft.train.UsableImages;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -66,6 +67,7 @@ final class EvaluateCommand implements Callable<Integer> {
                      w -> System.err.println("warning: " + PrintableText.escape(w)))) {
             Predictions p = Predictions.of(net, loader, net.config().inChannels(),
                     Progress.start("evaluate", folder.samples().size(), !noProgress && System.console() != null));
+            UsableImages.check("evaluation", data.toString(), folder.samples(), folder.classes(), loader.skipped());
             m = Metrics.compute(p.probabilities(), p.labels(), rule);
             Path dir = out != null ? out : model.toAbsolutePath().getParent().resolve("evaluation");
             Map<String, Object> json = new LinkedHashMap<>();

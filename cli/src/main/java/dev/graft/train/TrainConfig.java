@@ -176,6 +176,9 @@ public record TrainConfig(
         try {
             return JSON.readValue(json, TrainConfig.class);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            if (e.getCause() instanceof OptionException broken) {
+                throw broken; // readable, but a setting breaks a rule
+            }
             throw new TrainingException("the saved training configuration is unreadable: " + e.getOriginalMessage());
         }
     }

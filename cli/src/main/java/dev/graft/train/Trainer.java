@@ -26,10 +26,12 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -70,6 +72,8 @@ public final class Trainer implements AutoCloseable {
     private TrainState state;
     private Optimizer optimizer;
     private String optimizerPhase;
+    /** Files the feature cache's loader skipped (phase 1 on cached features never runs the training loader). */
+    private final Set<String> skippedByCache = new HashSet<>();
 
     private Trainer(TrainConfig cfg, Options opt, Checkpoint resume) {
         this.cfg = cfg;
@@ -234,9 +238,11 @@ public final class Trainer implements AutoCloseable {
                 boolean cached = opt.featureCache() && phase.name().equals(Phase.HEAD) && aug.isNone()
                         && model.batchNormPolicy() == BatchNormPolicy.HOLD;
                 if (cached && trainCache == null) {
-                    try (Progress p = Progress.start("features", data.train().size() + data.validation().size(), opt.progress())) {
-                        trainCache = FeatureCache.compute(model, loader(data.train(), pre.evaluation(), Sampling.Order.SEQUENTIAL, false), inputChannels, p);
+                    try (Progress p = Progress.start("features", data.train().size() + data.validation().size(), opt.progress());
+                         DataLoader features = loader(data.train(), pre.evaluation(), Sampling.Order.SEQUENTIAL, false)) {
+                        trainCache = FeatureCache.compute(model, features, inputChannels, p);
                         valCache = FeatureCache.compute(model, valLoader, inputChannels, p);
+                        skippedByCache.addAll(features.skipped());
                     }
                     opt.out().println("phase 1 runs on cached backbone features (frozen backbone, batch norm held, no augmentation)");
                 }
@@ -244,6 +250,7 @@ public final class Trainer implements AutoCloseable {
                 double[] trained = cached ? trainCachedEpoch(phase, epoch, trainCache, order, dropLast) : trainEpoch(phase, epoch, trainLoader);
                 Predictions val = cached ? predictCached(valCache) : Predictions.of(model, valLoader, inputChannels,
                         Progress.start("validate", data.validation().size(), opt.progress()));
+                checkUsable(trainLoader, valLoader);
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 double auc = c == 2 ? Metrics.rocFor(val.probabilities(), val.labels(), data.positiveClass()).auc() : Double.NaN;
                 EpochRecord rec = new EpochRecord(phase.name(), epoch + 1, trained[0], trained[1], val.meanLoss(), val.accuracy(), auc,
@@ -257,6 +264,15 @@ public final class Trainer implements AutoCloseable {
         }
         Report report = Report.finish(this.cfg, runDir, model, data, pre, inputChannels, state, opt);
         return new Result(runDir, true, report, state.history());
+    }
+
+    /** Unreadable images skipped so far must leave images, and every class, to train on and to validate with. */
+    private void checkUsable(DataLoader train, DataLoader validation) {
+        Set<String> skipped = new HashSet<>(train.skipped());
+        skipped.addAll(skippedByCache);
+        UsableImages.check("training", cfg.data(), data.train(), data.classes(), skipped);
+        UsableImages.check("validation", cfg.val() != null ? cfg.val() : cfg.data(), data.validation(), data.classes(),
+                validation.skipped());
     }
 
     private DataLoader loader(List<Sample> samples, dev.graft.loaders.images.Transform t, Sampling.Order order, boolean dropLast) {
@@ -388,9 +404,19 @@ public final class Trainer implements AutoCloseable {
         Tensor loss = Functional.crossEntropy(logits, labels, classWeights, cfg.labelSmoothing());
         double value = loss.item();
         if (!Double.isFinite(value)) {
-            throw new TrainingException(String.format(Locale.ROOT,
-                    "the loss became %s at epoch %d, step %d; training stopped and the last good checkpoint in %s is intact "
-                            + "(try a lower --lr or --clip-grad-norm)", value, epoch + 1, batch + 1, runDir));
+            String what = String.format(Locale.ROOT, "the loss became %s at epoch %d, step %d; training stopped", value, epoch + 1, batch + 1);
+            int done = state.epochsDone();
+            if (done == 0) {
+                throw new TrainingException(what + " before the first epoch ended, so nothing was written; try a lower --lr or --clip-grad-norm");
+            }
+            if (epoch == firstEpochOfThisProcess && firstEpochOfThisProcess > 0) {
+                // No epoch finished since resuming: the checkpoint resumed from is the prime suspect, not a good state.
+                throw new TrainingException(what + " in the first epoch after resuming from " + runDir.resolve(Checkpoint.FILE)
+                        + " (epoch " + done + "), so that checkpoint may itself be bad (damaged, or its weights already diverging); "
+                        + "nothing was written; start a new run with --out, with a lower --lr or --clip-grad-norm");
+            }
+            throw new TrainingException(what + "; the checkpoint of epoch " + done + " in " + runDir + " is intact, but resuming it "
+                    + "repeats the same steps: start a new run with a lower --lr or --clip-grad-norm");
         }
         loss.backward();
         if (cfg.clipGradNorm() > 0) {
