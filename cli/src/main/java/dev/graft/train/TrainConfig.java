@@ -5,6 +5,7 @@ import dev.graft.engine.Device;
 import dev.graft.engine.GraftException;
 import dev.graft.loaders.images.Augmentation;
 import dev.graft.loaders.images.DatasetException;
+import dev.graft.models.BatchNormPolicy;
 import dev.graft.models.DecisionRule;
 import dev.graft.models.ModelException;
 import dev.graft.models.ModelMetadata;
@@ -58,7 +59,8 @@ public record TrainConfig(
     public static final List<String> OPTIMIZERS = List.of("adamw", "sgd");
     public static final List<String> SAMPLERS = List.of("shuffle", "weighted");
     public static final List<String> MONITORS = List.of("loss", "auc", "accuracy");
-    public static final List<String> BN_POLICIES = List.of("hold", "track", "affine");
+    public static final List<String> BN_POLICIES =
+            java.util.Arrays.stream(BatchNormPolicy.values()).map(BatchNormPolicy::metadataValue).toList();
 
     private static final ObjectMapper JSON = new ObjectMapper();
 

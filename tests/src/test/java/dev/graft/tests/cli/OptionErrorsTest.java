@@ -93,7 +93,7 @@ class OptionErrorsTest {
             "--sampler           | foo        | --sampler 'foo' is not one of the accepted values: shuffle, weighted",
             "--optimizer         | adam       | --optimizer 'adam' is not one of the accepted values: adamw, sgd",
             "--monitor           | f1         | --monitor 'f1' is not one of the accepted values: loss, auc, accuracy",
-            "--bn-policy         | freeze     | --bn-policy 'freeze' is not one of the accepted values: hold, track, affine",
+            "--bn-policy         | freeze     | --bn-policy 'freeze' is not one of the accepted values: track, hold, affine",
             "--schedule          | linear     | unknown schedule 'linear': use onecycle, cosine, step[:EPOCHS[:GAMMA]]",
             "--schedule          | step:0     | malformed schedule 'step:0'",
             "--schedule          | step:1:2   | malformed schedule 'step:1:2'",
