@@ -68,6 +68,15 @@ class UntrustedTextTest {
         assertFalse(r.err().contains(ESC));
     }
 
+    /** inspect prints every metadata value: one holding an escape sequence or a newline is escaped too. */
+    @Test
+    void inspectEscapesMetadata() {
+        Path m = model(Map.of("note", "clear" + ESC + "[2J\nforged line"));
+        Cli.Run r = Cli.ok("inspect", m);
+        assertFalse(r.out().contains(ESC), r.out());
+        assertTrue(r.out().contains("  note") && r.out().contains("clear\\u001b[2J\\nforged line"), r.out());
+    }
+
     /** A strict RFC 4180 reader (LF or CRLF record ends): fields, quoted fields with doubled quotes and line breaks. */
     static List<List<String>> parseCsv(String text) {
         List<List<String>> records = new ArrayList<>();
