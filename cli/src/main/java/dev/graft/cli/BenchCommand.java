@@ -10,7 +10,10 @@ import dev.graft.engine.Device;
 import dev.graft.engine.GraftException;
 import dev.graft.engine.backend.Backends;
 import dev.graft.engine.backend.cpu.CpuBackend;
+import dev.graft.models.ModelMetadata;
 import dev.graft.models.ResNetConfig;
+import dev.graft.train.OptionChecks;
+import dev.graft.train.OptionException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -82,8 +85,33 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (batch < 1 || imageSize < 32 || cachedImages < 1) {
-            throw new GraftException("bench: --batch and --cached-images must be >= 1 and --image-size >= 32");
+        OptionChecks.batchSize("--batch", batch);
+        OptionChecks.between("--image-size", imageSize, 32, ModelMetadata.MAX_IMAGE_SIZE, "the square image size");
+        OptionChecks.between("--cached-images", cachedImages, 1, Integer.MAX_VALUE, "the images per cached-head epoch");
+        if (iters != null) {
+            OptionChecks.between("--iters", iters, 1, Integer.MAX_VALUE, "the minimum number of timed iterations");
+        }
+        if (warmup != null) {
+            OptionChecks.between("--warmup", warmup, 0, Integer.MAX_VALUE, "the number of warm-up iterations");
+        }
+        if (minTime != null) {
+            OptionChecks.between("--min-time", minTime, 0, Double.POSITIVE_INFINITY, "the minimum seconds of timed iterations");
+        }
+        if (only != null) {
+            List<String> known = new ArrayList<>();
+            for (Workload.Kind k : Workload.Kind.values()) {
+                known.add(k.name().toLowerCase(Locale.ROOT));
+                for (String arch : archs) {
+                    known.add(new Config(arch, k, batch).name());
+                    known.add(new Config(arch, k, 1).name());
+                }
+            }
+            for (String o : only) {
+                if (!known.contains(o)) {
+                    throw new OptionException("--only '" + o + "' is neither a kind (train, frozen, cached, infer) nor one of this "
+                            + "run's configurations, e.g. " + new Config(archs.get(0), Workload.Kind.INFER, 1).name());
+                }
+            }
         }
         for (String arch : archs) {
             ResNetConfig.named(arch, 2); // a misspelt architecture fails now, not after the others were timed

@@ -6,12 +6,15 @@ import dev.graft.loaders.images.DatasetException;
 import dev.graft.loaders.images.ImageFolder;
 import dev.graft.loaders.images.Sampling;
 import dev.graft.models.DecisionRule;
+import dev.graft.models.PrintableText;
 import dev.graft.models.ResNet;
 import dev.graft.train.Metrics;
 import dev.graft.train.ModelFile;
+import dev.graft.train.OptionChecks;
 import dev.graft.train.Predictions;
 import dev.graft.train.Progress;
 import dev.graft.train.Report;
+import dev.graft.train.UsableImages;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -33,9 +36,9 @@ final class EvaluateCommand implements Callable<Integer> {
     Path out;
     @Option(names = "--threshold", description = "Decide P(positive class) >= this instead of the model file's rule; in [0, 1].")
     Double threshold;
-    @Option(names = "--batch-size", defaultValue = "32")
+    @Option(names = "--batch-size", defaultValue = "32", description = "Images per forward pass, >= 1 (default ${DEFAULT-VALUE}).")
     int batchSize;
-    @Option(names = "--workers", description = "Image decoding threads (default: cores).")
+    @Option(names = "--workers", description = "Image decoding threads, 1 to 256 (default: cores).")
     Integer workers;
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, reference or cuda[:N].")
     String device;
@@ -46,7 +49,10 @@ final class EvaluateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        ModelFile mf = ModelFile.read(model);
+        OptionChecks.batchSize("--batch-size", batchSize);
+        int threads = workers != null ? OptionChecks.workers("--workers", workers)
+                : Math.min(OptionChecks.MAX_WORKERS, Runtime.getRuntime().availableProcessors());
+        ModelFile mf = ModelFile.read(FileChecks.input("--model", model));
         DecisionRule rule = threshold != null ? mf.decision().withThreshold(threshold, "--threshold") : mf.decision();
         ImageFolder folder = ImageFolder.scan(data);
         if (!folder.classes().equals(mf.classes())) {
@@ -54,14 +60,14 @@ final class EvaluateCommand implements Callable<Integer> {
                     + mf.classes() + "; name the folders as in training");
         }
         var sel = Backends.resolve(device);
-        int threads = workers != null ? workers : Runtime.getRuntime().availableProcessors();
         Metrics m;
         try (ResNet net = mf.build(sel.device());
              DataLoader loader = new DataLoader(folder.samples(), mf.classes().size(), mf.preprocessing().evaluation(),
                      new DataLoader.Options(batchSize, Sampling.Order.SEQUENTIAL, 0, threads, threads + 1, false, strict),
-                     w -> System.err.println("warning: " + w))) {
+                     w -> System.err.println("warning: " + PrintableText.escape(w)))) {
             Predictions p = Predictions.of(net, loader, net.config().inChannels(),
                     Progress.start("evaluate", folder.samples().size(), !noProgress && System.console() != null));
+            UsableImages.check("evaluation", data.toString(), folder.samples(), folder.classes(), loader.skipped());
             m = Metrics.compute(p.probabilities(), p.labels(), rule);
             Path dir = out != null ? out : model.toAbsolutePath().getParent().resolve("evaluation");
             Map<String, Object> json = new LinkedHashMap<>();

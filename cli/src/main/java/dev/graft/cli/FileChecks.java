@@ -12,19 +12,49 @@ final class FileChecks {
     private FileChecks() {
     }
 
-    /** An existing regular file; {@code option} names it in messages ("" for a positional parameter). */
+    /** An existing, readable regular file; {@code option} names it in messages ("" for a positional parameter). */
     static Path input(String option, Path file) {
-        String lead = option.isEmpty() ? "" : option + ": ";
-        if (Files.isDirectory(file)) {
-            throw new GraftException(lead + file + " is a folder, not a file");
-        }
-        if (!Files.isRegularFile(file)) {
-            throw new GraftException(lead + "no such file: " + file);
-        }
-        if (!Files.isReadable(file)) {
-            throw new GraftException(lead + "cannot read " + file + " (permission denied)");
+        String problem = problem(file);
+        if (problem != null) {
+            throw new GraftException((option.isEmpty() ? "" : option + ": ") + problem);
         }
         return file;
+    }
+
+    /**
+     * What keeps {@code file} from being read as a file, or null: missing, a folder, something else that is not a
+     * regular file (a device such as /dev/zero, a FIFO, a socket: reading one may never end), or unreadable.
+     */
+    static String problem(Path file) {
+        if (Files.isDirectory(file)) {
+            return file + " is a folder, not a file";
+        }
+        if (!Files.exists(file)) {
+            return "no such file: " + file;
+        }
+        if (!Files.isRegularFile(file)) {
+            return file + " is not a regular file (" + kind(file) + "); give a file";
+        }
+        if (!Files.isReadable(file)) {
+            return "cannot read " + file + " (permission denied)";
+        }
+        return null;
+    }
+
+    private static String kind(Path file) {
+        try {
+            Object mode = Files.getAttribute(file, "unix:mode");
+            int type = (Integer) mode & 0170000;
+            return switch (type) {
+                case 0020000 -> "a character device";
+                case 0060000 -> "a block device";
+                case 0010000 -> "a FIFO";
+                case 0140000 -> "a socket";
+                default -> "not a plain file";
+            };
+        } catch (java.io.IOException | UnsupportedOperationException | IllegalArgumentException | ClassCastException e) {
+            return "a device, FIFO or socket";
+        }
     }
 
     /** Runs a read, prefixing a failure's message (which names the file) with the option that gave the file. */

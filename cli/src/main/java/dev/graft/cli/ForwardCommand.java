@@ -89,6 +89,9 @@ final class ForwardCommand implements Callable<Integer> {
         if (classes != null && classes < 1) {
             throw new GraftException("--classes must be at least 1, got " + classes);
         }
+        if (classes != null && classes > ResNetConfig.MAX_CLASSES) {
+            throw new GraftException("--classes must be at most " + ResNetConfig.MAX_CLASSES + ", got " + classes);
+        }
         if (grads != null && labels == null) {
             throw new GraftException("--grads needs --labels: the gradients are those of the cross-entropy loss");
         }

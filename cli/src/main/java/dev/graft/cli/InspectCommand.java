@@ -10,6 +10,7 @@ import dev.graft.loaders.SkippedEntry;
 import dev.graft.loaders.StateDictSummary;
 import dev.graft.loaders.StateDicts;
 import dev.graft.loaders.TensorInfo;
+import dev.graft.models.PrintableText;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -108,7 +109,9 @@ final class InspectCommand implements Callable<Integer> {
             // key/value lines rather than a Table: values are free text, and numbers would be right-aligned
             out.println("metadata");
             int width = s.metadata().keySet().stream().mapToInt(String::length).max().orElse(0);
-            new TreeMap<>(s.metadata()).forEach((k, v) -> out.println("  " + k + " ".repeat(width - k.length()) + "  " + v));
+            // Escaped: metadata is the file author's text, and may hold escape sequences.
+            new TreeMap<>(s.metadata()).forEach((k, v) -> out.println("  " + PrintableText.escape(k)
+                    + " ".repeat(Math.max(0, width - k.length())) + "  " + PrintableText.escape(v)));
         }
         if (!s.skipped().isEmpty()) {
             out.println();
@@ -121,7 +124,7 @@ final class InspectCommand implements Callable<Integer> {
     }
 
     private static void field(PrintStream out, String name, String value) {
-        out.printf("%-13s %s%n", name, value);
+        out.printf("%-13s %s%n", name, PrintableText.escape(value));
     }
 
     private static ObjectNode toJson(StateDictSummary s, ModelGuess guess, Counts c) {

@@ -10,10 +10,12 @@ import dev.graft.loaders.images.DatasetException;
 import dev.graft.loaders.images.FloatImage;
 import dev.graft.loaders.images.ImageDecoder;
 import dev.graft.loaders.images.Transform;
+import dev.graft.models.ClassProbabilities;
 import dev.graft.models.DecisionRule;
+import dev.graft.models.NonFiniteOutputException;
 import dev.graft.models.ResNet;
 import dev.graft.train.ModelFile;
-import dev.graft.train.Predictions;
+import dev.graft.train.OptionChecks;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -42,7 +44,7 @@ final class PredictCommand implements Callable<Integer> {
     Double threshold;
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, reference or cuda[:N].")
     String device;
-    @Option(names = "--batch-size", defaultValue = "16")
+    @Option(names = "--batch-size", defaultValue = "16", description = "Images per forward pass, >= 1 (default ${DEFAULT-VALUE}).")
     int batchSize;
 
     static final class FormatChoice {
@@ -53,41 +55,49 @@ final class PredictCommand implements Callable<Integer> {
     }
 
     record Row(String file, String predicted, double confidence, double[] probabilities, String error) {
+        static Row failed(Path file, String error) {
+            return new Row(file.toString(), null, Double.NaN, null, error);
+        }
     }
 
     @Override
     public Integer call() throws Exception {
-        ModelFile mf = ModelFile.read(model);
+        OptionChecks.batchSize("--batch-size", batchSize);
+        ModelFile mf = ModelFile.read(FileChecks.input("--model", model));
         var sel = Backends.resolve(device);
         DecisionRule rule = threshold != null ? mf.decision().withThreshold(threshold, "--threshold") : mf.decision();
         Transform pipeline = mf.preprocessing().evaluation();
-        List<Row> rows = new ArrayList<>();
-        int failures = 0;
+        Row[] rows = new Row[images.size()];
         try (ResNet net = mf.build(sel.device())) {
             net.eval();
             for (int start = 0; start < images.size(); start += batchSize) {
-                List<Path> chunk = images.subList(start, Math.min(images.size(), start + batchSize));
                 List<FloatImage> ok = new ArrayList<>();
-                List<Path> okPaths = new ArrayList<>();
-                for (Path p : chunk) {
+                List<Integer> okIndex = new ArrayList<>();
+                for (int i = start; i < Math.min(images.size(), start + batchSize); i++) {
+                    Path p = images.get(i);
+                    String problem = FileChecks.problem(p);
+                    if (problem != null) {
+                        rows[i] = Row.failed(p, problem);
+                        continue;
+                    }
                     try {
                         ok.add(pipeline.apply(ImageDecoder.read(p), null));
-                        okPaths.add(p);
+                        okIndex.add(i);
                     } catch (DatasetException e) {
-                        rows.add(new Row(p.toString(), null, Double.NaN, null, e.getMessage()));
-                        failures++;
+                        rows[i] = Row.failed(p, e.getMessage());
                     }
                 }
                 if (!ok.isEmpty()) {
-                    classify(net, mf, rule, ok, okPaths, rows);
+                    classify(net, mf, rule, ok, okIndex, rows);
                 }
             }
         }
-        print(rows, mf.classes());
-        return failures == 0 ? 0 : ErrorHandler.USER_ERROR;
+        print(List.of(rows), mf.classes());
+        return java.util.Arrays.stream(rows).allMatch(r -> r.error() == null) ? 0 : ErrorHandler.USER_ERROR;
     }
 
-    private void classify(ResNet net, ModelFile mf, DecisionRule rule, List<FloatImage> imgs, List<Path> paths, List<Row> rows) {
+    /** Decides each image of the batch; an image whose output is not finite gets an error row, never a class. */
+    private void classify(ResNet net, ModelFile mf, DecisionRule rule, List<FloatImage> imgs, List<Integer> index, Row[] rows) {
         FloatImage first = imgs.get(0);
         int per = first.data().length;
         int channels = net.config().inChannels();
@@ -101,9 +111,14 @@ final class PredictCommand implements Callable<Integer> {
             float[] logits = net.forward(x).toFloatArray();
             int c = mf.classes().size();
             for (int i = 0; i < imgs.size(); i++) {
-                double[] p = Predictions.softmax(logits, i * c, c);
-                int k = rule.decide(p);
-                rows.add(new Row(paths.get(i).toString(), mf.classes().get(k), p[k], p, null));
+                Path file = images.get(index.get(i));
+                try {
+                    double[] p = ClassProbabilities.softmax(logits, i * c, c, file.toString());
+                    int k = rule.decide(p);
+                    rows[index.get(i)] = new Row(file.toString(), mf.classes().get(k), p[k], p, null);
+                } catch (NonFiniteOutputException e) {
+                    rows[index.get(i)] = Row.failed(file, e.getMessage());
+                }
             }
         }
     }
@@ -130,15 +145,18 @@ final class PredictCommand implements Callable<Integer> {
             return;
         }
         if (format.csv) {
-            StringBuilder b = new StringBuilder("file,predicted");
-            classes.forEach(c -> b.append(",p_").append(c));
-            b.append(",error\n");
+            StringBuilder b = new StringBuilder();
+            List<String> header = new ArrayList<>(List.of("file", "predicted"));
+            classes.forEach(c -> header.add("p_" + c));
+            header.add("error");
+            b.append(Csv.record(header));
             for (Row r : rows) {
-                b.append(csv(r.file())).append(',').append(r.predicted() == null ? "" : csv(r.predicted()));
+                List<String> fields = new ArrayList<>(List.of(r.file(), r.predicted() == null ? "" : r.predicted()));
                 for (int k = 0; k < classes.size(); k++) {
-                    b.append(',').append(r.probabilities() == null ? "" : String.format(Locale.ROOT, "%.6f", r.probabilities()[k]));
+                    fields.add(r.probabilities() == null ? "" : String.format(Locale.ROOT, "%.6f", r.probabilities()[k]));
                 }
-                b.append(',').append(r.error() == null ? "" : csv(r.error())).append('\n');
+                fields.add(r.error() == null ? "" : r.error());
+                b.append(Csv.record(fields));
             }
             System.out.print(b);
             return;
@@ -160,9 +178,5 @@ final class PredictCommand implements Callable<Integer> {
             table.row(cells);
         }
         System.out.print(table);
-    }
-
-    private static String csv(String s) {
-        return s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
     }
 }

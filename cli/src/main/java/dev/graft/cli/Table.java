@@ -1,21 +1,31 @@
 package dev.graft.cli;
 
+import dev.graft.models.PrintableText;
+
 import java.util.ArrayList;
 import java.util.List;
 
-/** A plain-text table with aligned columns for terminal output (numbers right-aligned). */
+/**
+ * A plain-text table with aligned columns for terminal output (numbers right-aligned). Every cell is printed through
+ * {@link PrintableText}: a class name or file name with control characters cannot break the layout or reach the
+ * terminal as an escape sequence.
+ */
 public final class Table {
     private final List<String> header;
     private final List<List<String>> rows = new ArrayList<>();
 
     public Table(String... header) {
-        this.header = List.of(header);
+        List<String> h = new ArrayList<>();
+        for (String c : header) {
+            h.add(PrintableText.escape(c));
+        }
+        this.header = List.copyOf(h);
     }
 
     public Table row(Object... cells) {
         List<String> r = new ArrayList<>();
         for (Object c : cells) {
-            r.add(c == null ? "" : c.toString());
+            r.add(c == null ? "" : PrintableText.escape(c.toString()));
         }
         rows.add(r);
         return this;

@@ -1,13 +1,21 @@
 package dev.graft.cli;
 
 import dev.graft.models.DecisionRule;
+import dev.graft.models.PrintableText;
 import dev.graft.train.TrainConfig;
 import dev.graft.train.Trainer;
 import dev.graft.train.TrainingException;
+import dev.graft.train.OptionChecks;
+import dev.graft.train.OptionException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code graft train}: the two-phase transfer-learning recipe on an image folder. */
@@ -16,13 +24,16 @@ import java.util.concurrent.Callable;
             "Train a classifier on DIR/CLASS/*.png|jpg|jpeg|bmp: phase 1 freezes the pretrained backbone and trains a new head,",
             "phase 2 unfreezes and fine-tunes with lower, discriminative learning rates (fastai's fine_tune recipe).",
             "Writes best.safetensors and last.safetensors (usable alone by 'graft predict'), checkpoint.safetensors (for --resume),",
-            "metrics.json, history.json and plots/ in the run folder."})
+            "metrics.json, history.json and plots/ in the run folder. Every option is checked before work starts.",
+            "--resume RUN_DIR continues a run with the settings saved in its checkpoint: only --device, --workers, --strict,",
+            "--no-progress and --no-feature-cache may be given with it (they change how it runs, not what it computes; --strict",
+            "only turns a skipped unreadable image into an error); any other option is refused by name."})
 final class TrainCommand implements Callable<Integer> {
     @Option(names = "--data", description = "Training images: DIR/CLASS/*.png|jpg|jpeg|bmp.")
     Path data;
     @Option(names = "--val", description = "Validation images in the same layout (default: a seeded stratified split of --data).")
     Path val;
-    @Option(names = "--val-fraction", defaultValue = "0.2", description = "Share of --data held out when --val is absent (default ${DEFAULT-VALUE}).")
+    @Option(names = "--val-fraction", defaultValue = "0.2", description = "Share of --data held out when --val is absent, strictly between 0 and 1 (default ${DEFAULT-VALUE}).")
     double valFraction;
     @Option(names = "--arch", description = "resnet18/34/50/101/152, resnext50_32x4d, resnext101_32x8d, wide_resnet50_2, wide_resnet101_2 "
             + "(default: inferred from --weights, else resnet18).")
@@ -31,39 +42,39 @@ final class TrainCommand implements Callable<Integer> {
     Path weights;
     @Option(names = "--out", description = "Run folder (default runs/<data folder name>).")
     Path out;
-    @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue the run in RUN_DIR from its last checkpoint.")
+    @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue the run in RUN_DIR from its last checkpoint, with its saved settings (see above).")
     Path resume;
-    @Option(names = "--image-size", defaultValue = "224", description = "Crop size fed to the network (default ${DEFAULT-VALUE}).")
+    @Option(names = "--image-size", defaultValue = "224", description = "Crop size fed to the network, 8 to 4096 (default ${DEFAULT-VALUE}).")
     int imageSize;
-    @Option(names = "--resize-size", description = "Shorter side before the centre crop (default image size * 256/224).")
+    @Option(names = "--resize-size", description = "Shorter side before the centre crop, image size to 4096 (default image size * 256/224).")
     Integer resizeSize;
-    @Option(names = "--batch-size", defaultValue = "32", description = "Default ${DEFAULT-VALUE}.")
+    @Option(names = "--batch-size", defaultValue = "32", description = "Images per step, >= 1 (default ${DEFAULT-VALUE}).")
     int batchSize;
-    @Option(names = "--head-epochs", defaultValue = "1", description = "Phase 1 epochs, backbone frozen (default ${DEFAULT-VALUE}, as fastai's freeze_epochs).")
+    @Option(names = "--head-epochs", defaultValue = "1", description = "Phase 1 epochs, backbone frozen, 0 to 10000 (default ${DEFAULT-VALUE}, as fastai's freeze_epochs).")
     int headEpochs;
-    @Option(names = "--finetune-epochs", defaultValue = "3", description = "Phase 2 epochs, unfrozen (default ${DEFAULT-VALUE}).")
+    @Option(names = "--finetune-epochs", defaultValue = "3", description = "Phase 2 epochs, unfrozen, 0 to 10000, not both 0 (default ${DEFAULT-VALUE}).")
     int finetuneEpochs;
-    @Option(names = "--lr", defaultValue = "2e-3", description = "Base learning rate (default ${DEFAULT-VALUE}, fastai's base_lr).")
+    @Option(names = "--lr", defaultValue = "2e-3", description = "Base learning rate, > 0 (default ${DEFAULT-VALUE}, fastai's base_lr).")
     double lr;
-    @Option(names = "--lr-mult", defaultValue = "100", description = "Phase 2 spread: earliest layers get lr/2/lr-mult (default ${DEFAULT-VALUE}).")
+    @Option(names = "--lr-mult", defaultValue = "100", description = "Phase 2 spread, >= 1: earliest layers get lr/2/lr-mult (default ${DEFAULT-VALUE}).")
     double lrMult;
     @Option(names = "--optimizer", defaultValue = "adamw", description = "adamw (betas 0.9/0.99, eps 1e-5) or sgd (default ${DEFAULT-VALUE}).")
     String optimizer;
-    @Option(names = "--momentum", defaultValue = "0.9", description = "SGD momentum (default ${DEFAULT-VALUE}).")
+    @Option(names = "--momentum", defaultValue = "0.9", description = "SGD momentum, in [0, 1) (default ${DEFAULT-VALUE}).")
     double momentum;
     @Option(names = "--nesterov", description = "Nesterov momentum for SGD.")
     boolean nesterov;
-    @Option(names = "--weight-decay", defaultValue = "0.01", description = "Decoupled for AdamW, L2 for SGD; never on batch-norm and bias parameters (default ${DEFAULT-VALUE}).")
+    @Option(names = "--weight-decay", defaultValue = "0.01", description = "Weight decay, >= 0: decoupled for AdamW, L2 for SGD; never on batch-norm and bias parameters (default ${DEFAULT-VALUE}).")
     double weightDecay;
-    @Option(names = "--schedule", defaultValue = "onecycle", description = "onecycle, cosine, step[:EPOCHS[:GAMMA]] or constant (default ${DEFAULT-VALUE}).")
+    @Option(names = "--schedule", defaultValue = "onecycle", description = "onecycle, cosine, step[:EPOCHS[:GAMMA]] (EPOCHS >= 1, GAMMA in (0, 1]) or constant (default ${DEFAULT-VALUE}).")
     String schedule;
-    @Option(names = "--warmup-epochs", defaultValue = "0", description = "Linear warm-up for cosine, step and constant schedules.")
+    @Option(names = "--warmup-epochs", defaultValue = "0", description = "Linear warm-up epochs for cosine, step and constant schedules, 0 to 10000.")
     int warmupEpochs;
-    @Option(names = "--class-weights", defaultValue = "none", description = "none, auto (inverse class frequency) or a comma list, one per class.")
+    @Option(names = "--class-weights", defaultValue = "none", description = "none, auto (inverse class frequency) or a comma list of numbers >= 0, one per class.")
     String classWeights;
-    @Option(names = "--label-smoothing", defaultValue = "0", description = "Cross-entropy label smoothing (default ${DEFAULT-VALUE}).")
+    @Option(names = "--label-smoothing", defaultValue = "0", description = "Cross-entropy label smoothing, in [0, 1] (default ${DEFAULT-VALUE}).")
     double labelSmoothing;
-    @Option(names = "--clip-grad-norm", defaultValue = "0", description = "Clip the gradients' global 2-norm to this (0: off).")
+    @Option(names = "--clip-grad-norm", defaultValue = "0", description = "Clip the gradients' global 2-norm to this, >= 0 (0: off).")
     double clipGradNorm;
     @Option(names = "--bn-policy", defaultValue = "hold", description = "Frozen batch norm: hold (keep running stats), track (PyTorch's default) "
             + "or affine (hold stats, train gamma/beta) (default ${DEFAULT-VALUE}).")
@@ -77,7 +88,7 @@ final class TrainCommand implements Callable<Integer> {
     String sampler;
     @Option(names = "--seed", defaultValue = "0", description = "Seed for the split, head init, order and augmentation (default ${DEFAULT-VALUE}).")
     long seed;
-    @Option(names = "--workers", description = "Image decoding threads (default: cores).")
+    @Option(names = "--workers", description = "Image decoding threads, 1 to 256 (default: cores).")
     Integer workers;
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, reference or cuda[:N] (default ${DEFAULT-VALUE}).")
     String device;
@@ -98,12 +109,47 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--stop-after-epochs", hidden = true, defaultValue = "0", description = "Testing: stop after N epochs of this process, as a kill would.")
     int stopAfterEpochs;
 
+    /**
+     * Options that apply to a resumed run: they change how it runs, not what it computes (the batches are the same
+     * whatever the device's thread count or the number of decoding threads; cached and uncached head epochs agree),
+     * or, for --strict, only turn a skipped unreadable image into an error. Every other option would change the
+     * run's saved settings half-way (its data, split, model, schedule or decision), so it is refused.
+     */
+    static final List<String> RESUMABLE = List.of("--resume", "--device", "--workers", "--strict", "--no-progress",
+            "--no-feature-cache", "--stop-after-epochs");
+
+    @Spec
+    CommandSpec spec;
+
+    private boolean given(String option) {
+        return spec.commandLine().getParseResult().hasMatchedOption(option);
+    }
+
+    private void checkResumeOptions() {
+        List<String> refused = new ArrayList<>();
+        for (OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
+            if (!RESUMABLE.contains(o.longestName()) && !refused.contains(o.longestName())) {
+                refused.add(o.longestName());
+            }
+        }
+        if (!refused.isEmpty()) {
+            throw new OptionException("--resume " + resume + " continues that run with the settings saved in its checkpoint; "
+                    + String.join(", ", refused) + " would change them and cannot be given with it. Leave " + (refused.size() == 1 ? "it" : "them") + " out (a resumed run takes only --device, "
+                    + "--workers, --strict, --no-progress and --no-feature-cache), or start a new run with --out");
+        }
+        if (workers != null) {
+            OptionChecks.workers("--workers", workers);
+        }
+    }
+
     @Override
     public Integer call() {
+        OptionChecks.between("--stop-after-epochs", stopAfterEpochs, 0, OptionChecks.MAX_EPOCHS, "the epochs to run before stopping");
         Trainer.Options opt = new Trainer.Options(!noProgress && System.console() != null, System.out,
-                w -> System.err.println("warning: " + w), stopAfterEpochs, !noFeatureCache);
+                w -> System.err.println("warning: " + PrintableText.escape(w)), stopAfterEpochs, !noFeatureCache);
         if (resume != null) {
-            Trainer.resume(resume, device.equals("auto") ? null : device, workers, opt);
+            checkResumeOptions();
+            Trainer.resume(resume, given("--device") ? device : null, workers, strict, opt);
             return 0;
         }
         if (data == null) {
@@ -122,7 +168,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         Path runDir = out != null ? out : Path.of("runs", data.toAbsolutePath().normalize().getFileName().toString());
         int resize = resizeSize != null ? resizeSize : (int) Math.round(imageSize * 256.0 / 224.0);
-        int threads = workers != null ? workers : Runtime.getRuntime().availableProcessors();
+        int threads = workers != null ? workers : Math.min(OptionChecks.MAX_WORKERS, Runtime.getRuntime().availableProcessors());
         TrainConfig cfg = new TrainConfig(data.toString(), val == null ? null : val.toString(), valFraction, arch,
                 weights == null ? null : weights.toString(), runDir.toString(), imageSize, resize, batchSize, headEpochs, finetuneEpochs,
                 lr, lrMult, optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing,

@@ -61,6 +61,39 @@ public record Checkpoint(TrainConfig config, TrainState state, StateDict model, 
                 optim.metadata().put(k.substring(6), v);
             }
         });
-        return new Checkpoint(TrainConfig.fromJson(meta.get(ModelFile.META_TRAIN_CONFIG)), TrainState.fromJson(meta.get(META_STATE)), model, optim);
+        requireFinite(file, "model.", model);
+        requireFinite(file, "optim.", optim);
+        TrainConfig config;
+        try {
+            config = TrainConfig.fromJson(meta.get(ModelFile.META_TRAIN_CONFIG));
+        } catch (OptionException e) {
+            throw new TrainingException(file + " holds a training setting that breaks a rule (" + e.getMessage()
+                    + "); the file is damaged or from another version: start a new run with --out");
+        } catch (TrainingException e) {
+            throw new TrainingException(file + ": " + e.getMessage() + "; start a new run with --out", e);
+        }
+        return new Checkpoint(config, TrainState.fromJson(meta.get(META_STATE)), model, optim);
+    }
+
+    /**
+     * A checkpoint is written only after a finite loss, so a NaN or infinite weight or optimizer value means the file
+     * was damaged after it was written; resuming from it would fail with "the loss became NaN", blaming the
+     * training. Refused here, naming the tensor.
+     */
+    private static void requireFinite(Path file, String prefix, StateDict part) {
+        for (Map.Entry<String, HostTensor> e : part.tensors().entrySet()) {
+            HostTensor t = e.getValue();
+            if (t.dtype() == dev.graft.engine.DType.I64) {
+                continue;
+            }
+            float[] v = t.toFloats();
+            for (int i = 0; i < v.length; i++) {
+                if (!Float.isFinite(v[i])) {
+                    throw new TrainingException(file + " is corrupt: tensor " + prefix + e.getKey() + " holds " + v[i] + " at index " + i
+                            + " (a checkpoint is only written after a finite loss); resume from a copy of the run made earlier, "
+                            + "or start a new run with --out");
+                }
+            }
+        }
     }
 }

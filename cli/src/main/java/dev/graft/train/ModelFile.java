@@ -1,14 +1,18 @@
 package dev.graft.train;
 
-import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.graft.engine.Device;
 import dev.graft.engine.StateDict;
 import dev.graft.loaders.StateDicts;
 import dev.graft.loaders.images.Preprocessing;
+import dev.graft.models.ArchitectureInference;
 import dev.graft.models.DecisionRule;
+import dev.graft.models.ModelException;
+import dev.graft.models.ModelMetadata;
 import dev.graft.models.Parameter;
+import dev.graft.models.PrintableText;
 import dev.graft.models.ResNet;
+import dev.graft.models.ResNetConfig;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,13 +25,14 @@ import java.util.Map;
  * file alone: the architecture ({@code graft.resnet}), class names ({@code graft.classes}, a JSON array),
  * preprocessing ({@code graft.image_size}, {@code graft.resize_size}, {@code graft.mean}, {@code graft.std}),
  * the decision threshold on the positive class's probability ({@code graft.threshold},
- * {@code graft.positive_class}, read and applied by {@link DecisionRule}, as the runtime does), the batch-norm
- * policy, what was frozen and the training configuration. Files without Graft metadata (torchvision weights) read
- * with numbered classes, ImageNet preprocessing and the argmax rule.
+ * {@code graft.positive_class}, applied by {@link DecisionRule}), the batch-norm policy, what was frozen and the
+ * training configuration. Reading checks the metadata with {@link ModelMetadata}, the class the runtime uses too.
+ * Files without Graft metadata (torchvision weights) read with numbered classes, ImageNet preprocessing and the
+ * argmax rule.
  */
 public record ModelFile(StateDict state, List<String> classes, Preprocessing preprocessing, DecisionRule decision) {
 
-    public static final String META_CLASSES = "graft.classes";
+    public static final String META_CLASSES = ModelMetadata.META_CLASSES;
     public static final String META_THRESHOLD = DecisionRule.META_THRESHOLD;
     public static final String META_POSITIVE = DecisionRule.META_POSITIVE_CLASS;
     public static final String META_FROZEN = "graft.frozen";
@@ -61,30 +66,22 @@ public record ModelFile(StateDict state, List<String> classes, Preprocessing pre
         StateDicts.write(file, sd);
     }
 
-    /** Reads a model file (safetensors or .pth); a file without Graft metadata gets numbered classes. */
+    /**
+     * Reads a model file (safetensors or .pth) and checks its metadata with {@link ModelMetadata}, the rules the
+     * runtime applies too; a file without Graft metadata gets numbered classes, ImageNet preprocessing and argmax.
+     */
     public static ModelFile read(Path file) {
         StateDict sd = StateDicts.read(file);
-        Map<String, String> m = sd.metadata();
-        int numClasses = fcRows(sd);
-        List<String> classes;
-        if (m.containsKey(META_CLASSES)) {
+        ResNetConfig config = ModelMetadata.architecture(file.toString(), sd.metadata(), () -> {
             try {
-                classes = JSON.readValue(m.get(META_CLASSES), new TypeReference<List<String>>() { });
-            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                throw new TrainingException(file + ": metadata " + META_CLASSES + " is not a JSON list of names");
+                return ArchitectureInference.infer(sd);
+            } catch (ModelException e) {
+                throw new ModelException(file + ": " + e.getMessage());
             }
-            if (numClasses > 0 && classes.size() != numClasses) {
-                throw new TrainingException(file + ": metadata names " + classes.size() + " classes but the head has " + numClasses + " outputs");
-            }
-        } else {
-            classes = new ArrayList<>();
-            for (int i = 0; i < numClasses; i++) {
-                classes.add(Integer.toString(i));
-            }
-        }
-        Preprocessing pre = Preprocessing.fromMetadata(m, Preprocessing.imagenet(224));
-        DecisionRule decision = DecisionRule.fromMetadata(file.toString(), m, classes);
-        return new ModelFile(sd, List.copyOf(classes), pre, decision);
+        });
+        ModelMetadata meta = ModelMetadata.read(file.toString(), sd.metadata(), config);
+        Preprocessing pre = new Preprocessing(meta.imageSize(), meta.resizeSize(), meta.mean(), meta.std());
+        return new ModelFile(sd, meta.classes(), pre, meta.decision());
     }
 
     /** Builds the network on {@code device} (architecture from the metadata, else inferred from the keys). */
@@ -92,14 +89,10 @@ public record ModelFile(StateDict state, List<String> classes, Preprocessing pre
         return ResNet.fromStateDict(state, device);
     }
 
+    /** One line for the terminal: architecture, classes (escaped, see {@link PrintableText}) and input size. */
     public String describe() {
-        return String.format(Locale.ROOT, "%s, %d classes %s, input %dx%d", state.metadata().getOrDefault(ResNet.META_ARCHITECTURE, "resnet"),
-                classes.size(), classes, preprocessing.imageSize(), preprocessing.imageSize());
-    }
-
-    private static int fcRows(StateDict sd) {
-        var fc = sd.get("fc.weight");
-        return fc == null || fc.shape().rank() != 2 ? 0 : fc.shape().dim(0);
+        return PrintableText.escape(String.format(Locale.ROOT, "%s, %d classes %s, input %dx%d", state.metadata().getOrDefault(ResNet.META_ARCHITECTURE, "resnet"),
+                classes.size(), classes, preprocessing.imageSize(), preprocessing.imageSize()));
     }
 
     static String json(Object o) {

@@ -6,13 +6,18 @@ import dev.graft.engine.Scope;
 import dev.graft.engine.Tensor;
 import dev.graft.loaders.images.Batch;
 import dev.graft.loaders.images.DataLoader;
+import dev.graft.models.ClassProbabilities;
 import dev.graft.models.ResNet;
 
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.function.IntFunction;
 
-/** Class probabilities for a whole set (eval mode, no graph), with labels and the mean cross-entropy. */
+/**
+ * Class probabilities for a whole set (eval mode, no graph), with labels and the mean cross-entropy. A non-finite
+ * output is a {@link dev.graft.models.NonFiniteOutputException} naming the image's file.
+ */
 public record Predictions(double[][] probabilities, int[] labels, int[] sampleIndices, double meanLoss) {
 
     /** Runs the model in eval mode over every batch of {@code loader}'s epoch 0 (use a sequential loader). */
@@ -30,7 +35,7 @@ public record Predictions(double[][] probabilities, int[] labels, int[] sampleIn
                     Tensor x = Batches.images(b, inputChannels, model.device());
                     Tensor logits = model.forward(x);
                     lossSum += Functional.crossEntropy(logits, b.labels()).item() * b.size();
-                    collect(logits, b, probs, labels, idx);
+                    collect(logits, b, probs, labels, idx, i -> loader.samples().get(i).path().toString());
                 }
                 progress.step(b.size());
             }
@@ -40,11 +45,12 @@ public record Predictions(double[][] probabilities, int[] labels, int[] sampleIn
         return build(probs, labels, idx, lossSum);
     }
 
-    static void collect(Tensor logits, Batch b, List<double[]> probs, List<Integer> labels, List<Integer> idx) {
+    /** Probabilities of each image of {@code b}; {@code name} gives a sample's file, for the error on a non-finite output. */
+    static void collect(Tensor logits, Batch b, List<double[]> probs, List<Integer> labels, List<Integer> idx, IntFunction<String> name) {
         float[] l = logits.toFloatArray();
         int c = logits.dim(1);
         for (int i = 0; i < b.size(); i++) {
-            probs.add(softmax(l, i * c, c));
+            probs.add(ClassProbabilities.softmax(l, i * c, c, name.apply(b.sampleIndices()[i])));
             labels.add(b.labels()[i]);
             idx.add(b.sampleIndices()[i]);
         }
@@ -54,24 +60,6 @@ public record Predictions(double[][] probabilities, int[] labels, int[] sampleIn
         int n = probs.size();
         return new Predictions(probs.toArray(new double[0][]), labels.stream().mapToInt(Integer::intValue).toArray(),
                 idx.stream().mapToInt(Integer::intValue).toArray(), n == 0 ? Double.NaN : lossSum / n);
-    }
-
-    /** Softmax of one row, computed in double with the max subtracted. */
-    public static double[] softmax(float[] logits, int offset, int c) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int j = 0; j < c; j++) {
-            max = Math.max(max, logits[offset + j]);
-        }
-        double[] p = new double[c];
-        double sum = 0;
-        for (int j = 0; j < c; j++) {
-            p[j] = Math.exp(logits[offset + j] - max);
-            sum += p[j];
-        }
-        for (int j = 0; j < c; j++) {
-            p[j] /= sum;
-        }
-        return p;
     }
 
     public double accuracy() {

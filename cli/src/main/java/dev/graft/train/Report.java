@@ -146,7 +146,7 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
             Plots.curves(dir.resolve("accuracy.png"), "Accuracy per epoch", "accuracy", acc, boundary);
             writePlotsFor(dir, m);
         } catch (IOException e) {
-            throw new TrainingException("cannot write plots to " + dir + ": " + e.getMessage(), e);
+            throw new TrainingException(e.getMessage(), e); // names the plot file
         }
     }
 

@@ -68,18 +68,33 @@ public sealed interface Schedule {
      * steps per epoch turn epoch-based settings into steps. {@code oneCycle} gives the phase's fastai defaults.
      */
     static Schedule parse(String text, long warmupSteps, long stepsPerEpoch, OneCycle oneCycle) {
-        String[] p = text.trim().toLowerCase(Locale.ROOT).split(":");
+        String[] p = text.trim().toLowerCase(Locale.ROOT).split(":", -1);
+        String usage = "use onecycle, cosine, step[:EPOCHS[:GAMMA]] (EPOCHS a whole number >= 1, GAMMA in (0, 1]) or constant";
         try {
+            if (!p[0].equals("step") && p.length > 1) {
+                throw new TrainingException("malformed schedule '" + text + "': only step takes parameters; " + usage);
+            }
             return switch (p[0]) {
                 case "onecycle", "one-cycle" -> oneCycle;
                 case "cosine" -> new Cosine(warmupSteps);
                 case "constant" -> new Constant(warmupSteps);
-                case "step" -> new StepDecay(stepsPerEpoch * (p.length > 1 ? Long.parseLong(p[1]) : 1),
-                        p.length > 2 ? Double.parseDouble(p[2]) : 0.1, warmupSteps);
-                default -> throw new TrainingException("unknown schedule '" + text + "': use onecycle, cosine, step[:EPOCHS[:GAMMA]] or constant");
+                case "step" -> {
+                    long every = p.length > 1 ? Long.parseLong(p[1].trim()) : 1;
+                    double gamma = p.length > 2 ? Double.parseDouble(p[2].trim()) : 0.1;
+                    if (p.length > 3 || every < 1 || every > OptionChecks.MAX_EPOCHS || !(gamma > 0 && gamma <= 1)) {
+                        throw new TrainingException("malformed schedule '" + text + "': " + usage);
+                    }
+                    yield new StepDecay(stepsPerEpoch * every, gamma, warmupSteps);
+                }
+                default -> throw new TrainingException("unknown schedule '" + text + "': " + usage);
             };
         } catch (NumberFormatException e) {
             throw new TrainingException("malformed schedule '" + text + "': step takes step:EPOCHS:GAMMA, e.g. step:2:0.1");
         }
+    }
+
+    /** Refuses a schedule {@link #parse} would refuse (the settings are checked before any work starts). */
+    static void check(String text) {
+        parse(text, 0, 1, new OneCycle(0.25, 25, 1e5));
     }
 }

@@ -1,6 +1,17 @@
 package dev.graft.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.graft.engine.Device;
+import dev.graft.engine.GraftException;
+import dev.graft.loaders.images.Augmentation;
+import dev.graft.loaders.images.DatasetException;
+import dev.graft.models.BatchNormPolicy;
+import dev.graft.models.DecisionRule;
+import dev.graft.models.ModelException;
+import dev.graft.models.ModelMetadata;
+import dev.graft.models.ResNetConfig;
+
+import java.util.List;
 
 /**
  * Everything that shapes a training run; saved as JSON in checkpoints and model files so a run can be resumed
@@ -45,29 +56,113 @@ public record TrainConfig(
         String positiveClass,
         boolean strict) {
 
+    public static final List<String> OPTIMIZERS = List.of("adamw", "sgd");
+    public static final List<String> SAMPLERS = List.of("shuffle", "weighted");
+    public static final List<String> MONITORS = List.of("loss", "auc", "accuracy");
+    public static final List<String> BN_POLICIES =
+            java.util.Arrays.stream(BatchNormPolicy.values()).map(BatchNormPolicy::metadataValue).toList();
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /**
+     * Every rule of {@code graft train}'s settings, checked before any work starts; a checkpoint's saved settings are
+     * checked again on {@code --resume}. Enumerated values are matched case-insensitively and stored in lower case.
+     */
     public TrainConfig {
-        require(batchSize >= 1, "--batch-size must be >= 1");
-        require(headEpochs >= 0 && finetuneEpochs >= 0 && headEpochs + finetuneEpochs >= 1,
-                "--head-epochs and --finetune-epochs must be >= 0 and not both 0");
-        require(imageSize >= 8, "--image-size must be >= 8");
-        require(resizeSize >= imageSize, "--resize-size must be >= --image-size");
-        require(lr > 0 && Double.isFinite(lr), "--lr must be a positive number");
-        require(lrMult >= 1, "--lr-mult must be >= 1");
-        require(weightDecay >= 0 && momentum >= 0 && momentum < 1, "--weight-decay must be >= 0 and --momentum in [0, 1)");
-        require(labelSmoothing >= 0 && labelSmoothing <= 1, "--label-smoothing must be in [0, 1]");
-        require(clipGradNorm >= 0, "--clip-grad-norm must be >= 0 (0 turns it off)");
-        require(valFraction > 0 && valFraction < 1, "--val-fraction must be in (0, 1)");
-        require(workers >= 1, "--workers must be >= 1");
-        require(warmupEpochs >= 0, "--warmup-epochs must be >= 0");
-        require(optimizer.equals("adamw") || optimizer.equals("sgd"), "--optimizer must be adamw or sgd");
-        require(monitor.equals("loss") || monitor.equals("auc") || monitor.equals("accuracy"), "--monitor must be loss, auc or accuracy");
+        require(data != null && !data.isBlank(), "--data DIR is required");
+        require(valFraction > 0 && valFraction < 1, "--val-fraction " + valFraction + " is out of range: the share of --data held out "
+                + "for validation must be a finite number strictly between 0 and 1");
+        checkArchitecture(arch);
+        String sizes = ModelMetadata.imageSizeProblem(imageSize, resizeSize);
+        require(sizes == null, "--image-size " + imageSize + " / --resize-size " + resizeSize + ": " + sizes);
+        OptionChecks.batchSize("--batch-size", batchSize);
+        OptionChecks.between("--head-epochs", headEpochs, 0, OptionChecks.MAX_EPOCHS, "the number of phase 1 epochs");
+        OptionChecks.between("--finetune-epochs", finetuneEpochs, 0, OptionChecks.MAX_EPOCHS, "the number of phase 2 epochs");
+        require(headEpochs + finetuneEpochs >= 1, "--head-epochs and --finetune-epochs are both 0: nothing would train; give at least one epoch");
+        OptionChecks.positive("--lr", lr, "the learning rate");
+        OptionChecks.between("--lr-mult", lrMult, 1, Double.POSITIVE_INFINITY, "the spread of phase 2's learning rates");
+        optimizer = OptionChecks.oneOf("--optimizer", optimizer, OPTIMIZERS);
+        require(momentum >= 0 && momentum < 1, "--momentum " + momentum + " is out of range: SGD's momentum must be a finite number in [0, 1)");
+        OptionChecks.between("--weight-decay", weightDecay, 0, Double.POSITIVE_INFINITY, "the weight decay");
+        Schedule.check(schedule);
+        OptionChecks.between("--warmup-epochs", warmupEpochs, 0, OptionChecks.MAX_EPOCHS, "the number of warm-up epochs");
+        checkClassWeights(classWeights);
+        OptionChecks.between("--label-smoothing", labelSmoothing, 0, 1, "the label smoothing");
+        OptionChecks.between("--clip-grad-norm", clipGradNorm, 0, Double.POSITIVE_INFINITY, "the gradient norm to clip to (0: off)");
+        bnPolicy = OptionChecks.oneOf("--bn-policy", bnPolicy, BN_POLICIES);
+        require(unfreezeFrom == null || !unfreezeFrom.isBlank(), "--unfreeze-from is empty; name a block such as layer3, or leave it out");
+        try {
+            Augmentation.parse(augment);
+        } catch (DatasetException e) {
+            throw new OptionException("--augment: " + e.getMessage());
+        }
+        sampler = OptionChecks.oneOf("--sampler", sampler, SAMPLERS);
+        OptionChecks.workers("--workers", workers);
+        if (!device.trim().equalsIgnoreCase("auto")) {
+            try {
+                Device.parse(device); // the syntax; whether the device is usable is checked when it is opened
+            } catch (GraftException e) {
+                throw new OptionException("--device: " + e.getMessage());
+            }
+        }
+        monitor = OptionChecks.oneOf("--monitor", monitor, MONITORS);
+        checkThresholdRule(threshold);
+        require(positiveClass == null || !positiveClass.isBlank(), "--positive-class is empty; name one of the class folders");
     }
 
     private static void require(boolean ok, String message) {
         if (!ok) {
-            throw new TrainingException(message);
+            throw new OptionException(message);
+        }
+    }
+
+    /** A torchvision name or a config line as {@link ResNetConfig#describe()} writes it; null: inferred or resnet18. */
+    private static void checkArchitecture(String arch) {
+        if (arch == null) {
+            return;
+        }
+        try {
+            if (arch.contains("=")) {
+                ResNetConfig.parse(arch);
+            } else {
+                ResNetConfig.named(arch, 2);
+            }
+        } catch (ModelException e) {
+            throw new OptionException("--arch: " + e.getMessage());
+        }
+    }
+
+    /** none, auto, or a comma list of finite numbers >= 0 (their count is checked against the classes later). */
+    private static void checkClassWeights(String spec) {
+        if (spec == null || spec.equals("none") || spec.equals("auto")) {
+            return;
+        }
+        for (String part : spec.split(",", -1)) {
+            double w;
+            try {
+                w = Double.parseDouble(part.trim());
+            } catch (NumberFormatException e) {
+                throw new OptionException("--class-weights '" + spec + "': '" + part.trim() + "' is not a number; give none, auto, "
+                        + "or one finite number >= 0 per class, comma-separated");
+            }
+            OptionChecks.between("--class-weights", w, 0, Double.POSITIVE_INFINITY, "a class weight");
+        }
+    }
+
+    /** "youden", "sensitivity:S" with S in (0, 1], or a fixed threshold in [0, 1]. */
+    private static void checkThresholdRule(String rule) {
+        if (rule == null || rule.equals("youden")) {
+            return;
+        }
+        try {
+            if (rule.startsWith("sensitivity:")) {
+                double s = Double.parseDouble(rule.substring("sensitivity:".length()));
+                require(s > 0 && s <= 1, "--target-sensitivity " + s + " is out of range: the sensitivity to reach must be in (0, 1]");
+            } else {
+                DecisionRule.checkThreshold(Double.parseDouble(rule), "--threshold", "leave it out to choose one on validation");
+            }
+        } catch (NumberFormatException e) {
+            throw new OptionException("the threshold rule '" + rule + "' is not youden, sensitivity:S or a number");
         }
     }
 
@@ -83,6 +178,9 @@ public record TrainConfig(
         try {
             return JSON.readValue(json, TrainConfig.class);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            if (e.getCause() instanceof OptionException broken) {
+                throw broken; // readable, but a setting breaks a rule
+            }
             throw new TrainingException("the saved training configuration is unreadable: " + e.getOriginalMessage());
         }
     }

@@ -15,6 +15,8 @@ import dev.graft.loaders.images.ImageFolder.Sample;
 import dev.graft.loaders.images.Preprocessing;
 import dev.graft.loaders.images.Sampling;
 import dev.graft.models.BatchNormPolicy;
+import dev.graft.models.ModelMetadata;
+import dev.graft.models.PrintableText;
 import dev.graft.models.ResNet;
 import dev.graft.models.optim.GradClip;
 import dev.graft.models.optim.Optimizer;
@@ -24,9 +26,12 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -67,6 +72,8 @@ public final class Trainer implements AutoCloseable {
     private TrainState state;
     private Optimizer optimizer;
     private String optimizerPhase;
+    /** Files the feature cache's loader skipped (phase 1 on cached features never runs the training loader). */
+    private final Set<String> skippedByCache = new HashSet<>();
 
     private Trainer(TrainConfig cfg, Options opt, Checkpoint resume) {
         this.cfg = cfg;
@@ -80,13 +87,23 @@ public final class Trainer implements AutoCloseable {
         this.pretrained = cfg.weights() != null;
         this.phases = Phase.plan(cfg, pretrained);
         StateDict weights = pretrained ? KeyPrefixes.stripKnown(StateDicts.read(Path.of(cfg.weights()))) : null;
-        Preprocessing fallback = new Preprocessing(cfg.imageSize(), cfg.resizeSize(), Preprocessing.IMAGENET_MEAN, Preprocessing.IMAGENET_STD);
-        Preprocessing fromWeights = weights == null ? fallback : Preprocessing.fromMetadata(weights.metadata(), fallback);
-        // Size from the run's options; normalisation statistics from the weights' metadata when they carry them.
-        this.pre = new Preprocessing(cfg.imageSize(), cfg.resizeSize(), fromWeights.mean(), fromWeights.std());
+        // Size from the run's options; normalisation statistics from the weights' metadata when they carry them
+        // (checked as a model file's are), else ImageNet's.
+        Map<String, String> weightsMeta = weights == null ? Map.of() : weights.metadata();
+        this.pre = new Preprocessing(cfg.imageSize(), cfg.resizeSize(), ModelMetadata.mean(String.valueOf(cfg.weights()), weightsMeta),
+                ModelMetadata.std(String.valueOf(cfg.weights()), weightsMeta));
         this.model = resume != null ? ResNet.fromStateDict(resume.model(), device) : initialModel(weights);
         this.inputChannels = model.config().inChannels();
         model.setBatchNormPolicy(BatchNormPolicy.parse(cfg.bnPolicy()));
+        if (cfg.unfreezeFrom() != null) {
+            try {
+                model.module(cfg.unfreezeFrom()); // checked now, not when phase 2 starts
+            } catch (dev.graft.models.ModelException e) {
+                model.close();
+                throw new OptionException("--unfreeze-from '" + cfg.unfreezeFrom() + "': " + e.getMessage()
+                        + " (blocks are named as in torchvision: layer3, layer4.1, ...)");
+            }
+        }
         this.state = resume != null ? resume.state() : new TrainState(0, null, Double.NaN, -1, new ArrayList<>());
         this.firstEpochOfThisProcess = state.epochsDone();
         if (resume != null && resume.optimizer().size() > 0) {
@@ -121,8 +138,11 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
-    /** Continues the run in {@code runDir} at the epoch after its last checkpoint. */
-    public static Result resume(Path runDir, String device, Integer workers, Options opt) {
+    /**
+     * Continues the run in {@code runDir} at the epoch after its last checkpoint, with its saved settings except
+     * {@code device} and {@code workers} (null: the saved ones) and {@code strict} (true turns it on).
+     */
+    public static Result resume(Path runDir, String device, Integer workers, boolean strict, Options opt) {
         Checkpoint cp = Checkpoint.read(runDir);
         removeStaleTemporaries(runDir);
         TrainConfig c = cp.config();
@@ -130,7 +150,7 @@ public final class Trainer implements AutoCloseable {
                 c.batchSize(), c.headEpochs(), c.finetuneEpochs(), c.lr(), c.lrMult(), c.optimizer(), c.momentum(), c.weightDecay(),
                 c.nesterov(), c.schedule(), c.warmupEpochs(), c.classWeights(), c.labelSmoothing(), c.clipGradNorm(), c.bnPolicy(),
                 c.unfreezeFrom(), c.augment(), c.sampler(), c.seed(), workers != null ? workers : c.workers(),
-                device != null ? device : c.device(), c.monitor(), c.threshold(), c.positiveClass(), c.strict());
+                device != null ? device : c.device(), c.monitor(), c.threshold(), c.positiveClass(), c.strict() || strict);
         opt.out().printf(Locale.ROOT, "resuming %s after epoch %d of %d%n", runDir, cp.state().epochsDone(), c.headEpochs() + c.finetuneEpochs());
         try (Trainer t = new Trainer(c, opt, cp)) {
             return t.run();
@@ -203,7 +223,8 @@ public final class Trainer implements AutoCloseable {
         boolean dropLast = data.train().size() > cfg.batchSize();
         int c = data.classes().size();
         int[] counts = data.trainCounts();
-        opt.out().printf(Locale.ROOT, "data: %d classes %s, %d training images %s, %d validation images, %s on %s%n", c, data.classes(),
+        opt.out().printf(Locale.ROOT, "data: %d classes %s, %d training images %s, %d validation images, %s on %s%n", c,
+                PrintableText.escape(data.classes().toString()),
                 data.train().size(), java.util.Arrays.toString(counts), data.validation().size(), model.config().architecture(), device);
         try (DataLoader trainLoader = loader(data.train(), pre.training(aug), order, dropLast);
              DataLoader valLoader = loader(data.validation(), pre.evaluation(), Sampling.Order.SEQUENTIAL, false)) {
@@ -217,9 +238,11 @@ public final class Trainer implements AutoCloseable {
                 boolean cached = opt.featureCache() && phase.name().equals(Phase.HEAD) && aug.isNone()
                         && model.batchNormPolicy() == BatchNormPolicy.HOLD;
                 if (cached && trainCache == null) {
-                    try (Progress p = Progress.start("features", data.train().size() + data.validation().size(), opt.progress())) {
-                        trainCache = FeatureCache.compute(model, loader(data.train(), pre.evaluation(), Sampling.Order.SEQUENTIAL, false), inputChannels, p);
+                    try (Progress p = Progress.start("features", data.train().size() + data.validation().size(), opt.progress());
+                         DataLoader features = loader(data.train(), pre.evaluation(), Sampling.Order.SEQUENTIAL, false)) {
+                        trainCache = FeatureCache.compute(model, features, inputChannels, p);
                         valCache = FeatureCache.compute(model, valLoader, inputChannels, p);
+                        skippedByCache.addAll(features.skipped());
                     }
                     opt.out().println("phase 1 runs on cached backbone features (frozen backbone, batch norm held, no augmentation)");
                 }
@@ -227,6 +250,7 @@ public final class Trainer implements AutoCloseable {
                 double[] trained = cached ? trainCachedEpoch(phase, epoch, trainCache, order, dropLast) : trainEpoch(phase, epoch, trainLoader);
                 Predictions val = cached ? predictCached(valCache) : Predictions.of(model, valLoader, inputChannels,
                         Progress.start("validate", data.validation().size(), opt.progress()));
+                checkUsable(trainLoader, valLoader);
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 double auc = c == 2 ? Metrics.rocFor(val.probabilities(), val.labels(), data.positiveClass()).auc() : Double.NaN;
                 EpochRecord rec = new EpochRecord(phase.name(), epoch + 1, trained[0], trained[1], val.meanLoss(), val.accuracy(), auc,
@@ -240,6 +264,15 @@ public final class Trainer implements AutoCloseable {
         }
         Report report = Report.finish(this.cfg, runDir, model, data, pre, inputChannels, state, opt);
         return new Result(runDir, true, report, state.history());
+    }
+
+    /** Unreadable images skipped so far must leave images, and every class, to train on and to validate with. */
+    private void checkUsable(DataLoader train, DataLoader validation) {
+        Set<String> skipped = new HashSet<>(train.skipped());
+        skipped.addAll(skippedByCache);
+        UsableImages.check("training", cfg.data(), data.train(), data.classes(), skipped);
+        UsableImages.check("validation", cfg.val() != null ? cfg.val() : cfg.data(), data.validation(), data.classes(),
+                validation.skipped());
     }
 
     private DataLoader loader(List<Sample> samples, dev.graft.loaders.images.Transform t, Sampling.Order order, boolean dropLast) {
@@ -348,7 +381,7 @@ public final class Trainer implements AutoCloseable {
                 try (Scope s = Scope.open("predict")) {
                     Tensor logits = model.fc().forward(FeatureCache.tensor(b, device));
                     lossSum += Functional.crossEntropy(logits, b.labels()).item() * b.size();
-                    Predictions.collect(logits, b, probs, labels, idx);
+                    Predictions.collect(logits, b, probs, labels, idx, i -> data.validation().get(i).path().toString());
                 }
             }
         }
@@ -371,9 +404,19 @@ public final class Trainer implements AutoCloseable {
         Tensor loss = Functional.crossEntropy(logits, labels, classWeights, cfg.labelSmoothing());
         double value = loss.item();
         if (!Double.isFinite(value)) {
-            throw new TrainingException(String.format(Locale.ROOT,
-                    "the loss became %s at epoch %d, step %d; training stopped and the last good checkpoint in %s is intact "
-                            + "(try a lower --lr or --clip-grad-norm)", value, epoch + 1, batch + 1, runDir));
+            String what = String.format(Locale.ROOT, "the loss became %s at epoch %d, step %d; training stopped", value, epoch + 1, batch + 1);
+            int done = state.epochsDone();
+            if (done == 0) {
+                throw new TrainingException(what + " before the first epoch ended, so nothing was written; try a lower --lr or --clip-grad-norm");
+            }
+            if (epoch == firstEpochOfThisProcess && firstEpochOfThisProcess > 0) {
+                // No epoch finished since resuming: the checkpoint resumed from is the prime suspect, not a good state.
+                throw new TrainingException(what + " in the first epoch after resuming from " + runDir.resolve(Checkpoint.FILE)
+                        + " (epoch " + done + "), so that checkpoint may itself be bad (damaged, or its weights already diverging); "
+                        + "nothing was written; start a new run with --out, with a lower --lr or --clip-grad-norm");
+            }
+            throw new TrainingException(what + "; the checkpoint of epoch " + done + " in " + runDir + " is intact, but resuming it "
+                    + "repeats the same steps: start a new run with a lower --lr or --clip-grad-norm");
         }
         loss.backward();
         if (cfg.clipGradNorm() > 0) {

@@ -113,9 +113,13 @@ public final class ResNet extends Module implements AutoCloseable {
      * restored from {@link #META_BATCHNORM_POLICY} when present.
      */
     public static ResNet fromStateDict(StateDict state, Device device) {
+        return fromStateDict(state, configOf(state), device);
+    }
+
+    /** The architecture of {@code state}: its {@link #META_CONFIG} line, else inferred from the keys and shapes. */
+    public static ResNetConfig configOf(StateDict state) {
         String described = state.metadata().get(META_CONFIG);
-        ResNetConfig config = described != null ? ResNetConfig.parse(described) : ArchitectureInference.infer(state);
-        return fromStateDict(state, config, device);
+        return described != null ? ResNetConfig.parse(described) : ArchitectureInference.infer(state);
     }
 
     /** As {@link #fromStateDict(StateDict, Device)} with the architecture given (classes and channels still read from the keys). */

@@ -15,6 +15,19 @@ import java.util.Map;
 public final class ResNetConfig {
     public static final int[] TORCHVISION_PLANES = {64, 128, 256, 512};
     public static final int TORCHVISION_STEM = 64;
+    /**
+     * Most blocks in one stage: torchvision's deepest stage has 36 (resnet152's layer3), the deepest published
+     * ResNets (timm's resnet200/269) 36 and 48. A config from a file asking for 20000 used to build block after block
+     * for half a minute until native memory ran out.
+     */
+    public static final int MAX_BLOCKS_PER_STAGE = 64;
+    /**
+     * Widest stem, stage planes and bottleneck inner width: twice torchvision's widest convolution (2048 channels,
+     * resnext101_32x8d's layer4); one 3x3 convolution this wide already holds 151 million weights.
+     */
+    public static final int MAX_WIDTH = 4096;
+    /** Most classes: ImageNet-21k has 21,841. */
+    public static final int MAX_CLASSES = 100_000;
 
     private static final Map<String, ResNetConfig> NAMED = new LinkedHashMap<>();
 
@@ -51,11 +64,26 @@ public final class ResNetConfig {
         if (groups < 1 || widthPerGroup < 1 || numClasses < 1 || inChannels < 1) {
             throw new ModelException("groups, width per group, classes and input channels must be >= 1");
         }
+        if (Arrays.stream(layers).anyMatch(n -> n > MAX_BLOCKS_PER_STAGE)) {
+            throw new ModelException("a ResNet stage has at most " + MAX_BLOCKS_PER_STAGE + " blocks (torchvision's deepest has 36), got "
+                    + Arrays.toString(layers));
+        }
+        if (stemChannels > MAX_WIDTH || Arrays.stream(planes).anyMatch(n -> n > MAX_WIDTH) || inChannels > MAX_WIDTH) {
+            throw new ModelException("ResNet widths are at most " + MAX_WIDTH + " channels (torchvision's widest is 2048), got stem "
+                    + stemChannels + ", planes " + Arrays.toString(planes) + ", input channels " + inChannels);
+        }
+        if (numClasses > MAX_CLASSES) {
+            throw new ModelException("a ResNet head has at most " + MAX_CLASSES + " classes, got " + numClasses);
+        }
         if (block == BlockType.BASIC && (groups != 1 || widthPerGroup != 64)) {
             throw new ModelException("BasicBlock only supports groups=1 and width_per_group=64 (as torchvision); "
                     + "got groups " + groups + ", width_per_group " + widthPerGroup);
         }
         for (int p : planes) {
+            if (block == BlockType.BOTTLENECK && (long) p * widthPerGroup / 64 * groups > MAX_WIDTH) {
+                throw new ModelException("bottleneck width floor(" + p + " * " + widthPerGroup + " / 64) * " + groups
+                        + " is over " + MAX_WIDTH + " channels (torchvision's widest is 2048)");
+            }
             if (block == BlockType.BOTTLENECK && Bottleneck.innerWidth(p, groups, widthPerGroup) < 1) {
                 throw new ModelException("bottleneck width floor(" + p + " * " + widthPerGroup + " / 64) * " + groups
                         + " is 0; use more planes or a larger width per group");

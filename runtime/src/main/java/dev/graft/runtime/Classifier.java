@@ -13,8 +13,10 @@ import dev.graft.loaders.images.FloatImage;
 import dev.graft.loaders.images.ImageDecoder;
 import dev.graft.loaders.images.Preprocessing;
 import dev.graft.loaders.images.Transform;
+import dev.graft.models.ClassProbabilities;
 import dev.graft.models.InferencePlan;
 import dev.graft.models.InferenceWorkspace;
+import dev.graft.models.NonFiniteOutputException;
 import dev.graft.models.ResNet;
 import dev.graft.models.ResNetConfig;
 
@@ -27,6 +29,7 @@ import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.IntFunction;
 
 /**
  * A trained model file, ready to classify images: {@code Classifier.load(path)}, then {@link #classify}. The file
@@ -124,12 +127,12 @@ public final class Classifier implements AutoCloseable {
     // ---- classification ---------------------------------------------------------------------------------------
 
     public Prediction classify(BufferedImage image) {
-        return classify(List.of(requireImage(image, 0))).get(0);
+        return classify(List.of(requireImage(image, 0)), i -> "the image").get(0);
     }
 
     /** Decodes a PNG, JPEG or BMP file and classifies it. */
     public Prediction classify(Path imageFile) {
-        return classify(read(imageFile));
+        return classify(List.of(read(imageFile)), i -> "image " + imageFile).get(0);
     }
 
     /** Decodes an image file with ImageIO; an unreadable or undecodable file is an {@link ImageInputException}. */
@@ -146,8 +149,15 @@ public final class Classifier implements AutoCloseable {
         return img;
     }
 
-    /** One prediction per image, in order; images go through the network in batches of at most maxBatch. */
+    /**
+     * One prediction per image, in order; images go through the network in batches of at most maxBatch. An image whose
+     * output is NaN or infinite is a {@link NonFiniteOutputException} naming it ("image 3"), never a prediction.
+     */
     public List<Prediction> classify(List<BufferedImage> images) {
+        return classify(images, i -> "image " + i);
+    }
+
+    private List<Prediction> classify(List<BufferedImage> images, IntFunction<String> name) {
         if (images == null) {
             throw new ImageInputException("the list of images is null");
         }
@@ -162,7 +172,7 @@ public final class Classifier implements AutoCloseable {
             List<Prediction> out = new ArrayList<>(images.size());
             for (int start = 0; start < images.size(); start += maxBatch) {
                 List<BufferedImage> chunk = images.subList(start, Math.min(images.size(), start + maxBatch));
-                out.addAll(classifyBatch(chunk));
+                out.addAll(classifyBatch(chunk, start, name));
             }
             return out;
         } finally {
@@ -170,13 +180,13 @@ public final class Classifier implements AutoCloseable {
         }
     }
 
-    private List<Prediction> classifyBatch(List<BufferedImage> images) {
+    private List<Prediction> classifyBatch(List<BufferedImage> images, int first, IntFunction<String> name) {
         int n = images.size();
         int size = info.preprocessing().imageSize();
         int plane = size * size;
         float[] batch = new float[n * inChannels * plane];
         for (int i = 0; i < n; i++) {
-            float[] chw = preprocess(images.get(i), i);
+            float[] chw = preprocess(images.get(i), name.apply(first + i));
             if (inChannels == 3) {
                 System.arraycopy(chw, 0, batch, i * 3 * plane, 3 * plane);
             } else {
@@ -191,7 +201,7 @@ public final class Classifier implements AutoCloseable {
         List<Prediction> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             float[] row = java.util.Arrays.copyOfRange(logits, i * classes, (i + 1) * classes);
-            double[] p = softmax(row);
+            double[] p = ClassProbabilities.softmax(row, 0, classes, name.apply(first + i));
             float[] pf = new float[classes];
             for (int c = 0; c < classes; c++) {
                 pf[c] = (float) p[c];
@@ -203,7 +213,7 @@ public final class Classifier implements AutoCloseable {
     }
 
     /** The evaluation transform of the model file: CHW floats, 3 channels, imageSize x imageSize. */
-    private float[] preprocess(BufferedImage image, int index) {
+    private float[] preprocess(BufferedImage image, String name) {
         Preprocessing pre = info.preprocessing();
         long w = image.getWidth();
         long h = image.getHeight();
@@ -212,14 +222,14 @@ public final class Classifier implements AutoCloseable {
         // The decoded image must fit one Java array; the resized one (before the crop) gets a saner bound, so an
         // extremely elongated image is refused rather than blown up to gigabytes.
         if (3 * w * h > Integer.MAX_VALUE - 8 || 3L * pre.resizeSize() * resizedLong > MAX_RESIZED_FLOATS) {
-            throw new ImageInputException("image " + index + " (" + w + "x" + h + ") is too large or too elongated to "
+            throw new ImageInputException(name + " (" + w + "x" + h + ") is too large or too elongated to "
                     + "preprocess (resize to " + pre.resizeSize() + " on the short side); crop or downscale it first");
         }
         FloatImage rgb;
         try {
             rgb = ImageDecoder.toRgb(image);
         } catch (RuntimeException e) {
-            throw new ImageInputException("image " + index + " cannot be converted to RGB: " + e.getMessage(), e);
+            throw new ImageInputException(name + " cannot be converted to RGB: " + e.getMessage(), e);
         }
         FloatImage t = transform.apply(rgb, null); // the evaluation transform draws no random numbers
         return t.data();
@@ -262,23 +272,6 @@ public final class Classifier implements AutoCloseable {
                 old.close();
             }
         }
-    }
-
-    private static double[] softmax(float[] logits) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : logits) {
-            max = Math.max(max, v);
-        }
-        double[] p = new double[logits.length];
-        double sum = 0;
-        for (int i = 0; i < p.length; i++) {
-            p[i] = Math.exp(logits[i] - max);
-            sum += p[i];
-        }
-        for (int i = 0; i < p.length; i++) {
-            p[i] /= sum;
-        }
-        return p;
     }
 
     private static BufferedImage requireImage(BufferedImage image, int index) {

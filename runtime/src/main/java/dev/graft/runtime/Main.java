@@ -2,6 +2,7 @@ package dev.graft.runtime;
 
 import dev.graft.engine.GraftException;
 import dev.graft.engine.backend.Backends;
+import dev.graft.models.PrintableText;
 
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
@@ -11,7 +12,8 @@ import java.util.Locale;
 
 /**
  * {@code java -jar graft-runtime-standalone.jar [--device auto|cpu|reference] [--timing] MODEL IMAGE...}: loads the
- * model file once and prints one line per image, {@code IMAGE<TAB>LABEL<TAB>PROBABILITY}. With {@code --timing},
+ * model file once and prints one line per image, {@code IMAGE<TAB>LABEL<TAB>PROBABILITY} (control characters in a
+ * name escaped, see {@link PrintableText}). With {@code --timing},
  * the phases (load, first and later images) go to standard error. Exit status 0, 1 on an error (one line, no stack
  * trace), 2 on bad usage.
  */
@@ -71,7 +73,7 @@ public final class Main {
         try {
             first = Classifier.read(Path.of(files.get(1)));
         } catch (GraftException e) {
-            System.err.println("error: " + e.getMessage());
+            System.err.println("error: " + PrintableText.escape(e.getMessage()));
             return 1;
         }
         try (Classifier c = Classifier.load(Path.of(files.get(0)), Classifier.Options.defaults().withDevice(device))) {
@@ -85,7 +87,10 @@ public final class Main {
                 BufferedImage img = first != null ? first : Classifier.read(Path.of(image));
                 first = null;
                 Prediction p = c.classify(img);
-                System.out.printf(Locale.ROOT, "%s\t%s\t%.4f%n", image, p.label(), p.probability());
+                // Escaped: a class name (or file name) with a tab, newline or escape sequence cannot break the line or
+                // reach the terminal.
+                System.out.printf(Locale.ROOT, "%s\t%s\t%.4f%n", PrintableText.escape(image), PrintableText.escape(p.label()),
+                        p.probability());
                 long now = System.nanoTime();
                 if (timing) {
                     System.err.printf(Locale.ROOT, "# %s: %.1f ms%n", image, ms(prev, now));
@@ -94,7 +99,7 @@ public final class Main {
             }
             return 0;
         } catch (GraftException e) {
-            System.err.println("error: " + e.getMessage());
+            System.err.println("error: " + PrintableText.escape(e.getMessage()));
             return 1;
         }
     }

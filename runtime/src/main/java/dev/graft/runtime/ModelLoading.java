@@ -11,6 +11,8 @@ import dev.graft.loaders.StateDicts;
 import dev.graft.models.ArchitectureInference;
 import dev.graft.models.InferencePlan;
 import dev.graft.models.ModelException;
+import dev.graft.models.ModelMetadata;
+import dev.graft.models.ModelMetadataException;
 import dev.graft.models.ResNet;
 import dev.graft.models.ResNetConfig;
 
@@ -54,7 +56,7 @@ final class ModelLoading {
             Map<String, Shape> shapes = new LinkedHashMap<>();
             in.shapes().forEach((k, v) -> shapes.put(k.substring(prefix.length()), v));
             ResNetConfig config = config(name, meta, shapes);
-            ModelInfo info = ModelInfo.read(name, meta, config.architecture(), config.numClasses());
+            ModelInfo info = ModelInfo.read(name, meta, config);
             Backends.Selection sel = Backends.resolve(options.device());
             String description = Backends.get(sel.device()).description();
             if (!options.optimize()) {
@@ -107,8 +109,9 @@ final class ModelLoading {
     private static ResNetConfig config(String file, Map<String, String> meta, Map<String, Shape> shapes) {
         ResNetConfig config;
         try {
-            String described = meta.get(ResNet.META_CONFIG);
-            config = described != null ? ResNetConfig.parse(described) : ArchitectureInference.infer(shapes);
+            config = ModelMetadata.architecture(file, meta, () -> ArchitectureInference.infer(shapes));
+        } catch (ModelMetadataException e) {
+            throw new ModelFileException(e.getMessage(), e);
         } catch (ModelException e) {
             throw new ModelFileException("model file " + file + " is not a ResNet this runtime can run: " + e.getMessage(), e);
         }

@@ -129,10 +129,10 @@ class ClassifierErrorsTest {
         meta.put(ModelInfo.META_CLASSES, "[\"normal\",\"pneumonia\"]");
         meta.put(ModelInfo.META_THRESHOLD, "0.3");
         meta.put(ModelInfo.META_POSITIVE_CLASS, "pneumonia");
-        ModelInfo info = ModelInfo.read("f", meta, "resnet18", 2);
+        ModelInfo info = ModelInfo.read("f", meta, ResNetConfig.named("resnet18", 2));
         assertEquals(1, info.decision().decide(new double[] {0.65, 0.35}));
         assertEquals(0, info.decision().decide(new double[] {0.75, 0.25}));
-        ModelInfo plain = ModelInfo.read("f", Map.of(), "resnet18", 3);
+        ModelInfo plain = ModelInfo.read("f", Map.of(), ResNetConfig.named("resnet18", 3));
         assertEquals(List.of("0", "1", "2"), plain.classes());
         assertEquals(1, plain.decision().decide(new double[] {0.2, 0.5, 0.3}));
         assertEquals(0, plain.decision().decide(new double[] {0.4, 0.4, 0.2}), "ties go to the first maximum, as torch.argmax");

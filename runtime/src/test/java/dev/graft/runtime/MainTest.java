@@ -59,6 +59,22 @@ class MainTest {
         assertTrue(r.err().contains("# loaded"), r.err());
     }
 
+    /** Class names come from the model file: a tab, newline or escape sequence is printed escaped, one line per image. */
+    @Test
+    void hostileClassNamesStayOneLineOfThreeFields() throws IOException {
+        ResNetConfig config = ResNetConfig.of(BlockType.BASIC, 1, 1, 1, 1).withWidths(8, 8, 16, 16, 32).withNumClasses(2);
+        Path model = ModelFiles.write(dir.resolve("m.safetensors"), config, 4, 32,
+                Map.of(ModelInfo.META_CLASSES, "[\"a\\tb\\u001b[2J\",\"c\\nfake\\t0.9999\"]"));
+        Path a = dir.resolve("a.png");
+        ImageIO.write(ModelFiles.image(50, 40, 1), "png", a.toFile());
+        Run r = run("--device", "reference", model.toString(), a.toString());
+        assertEquals(0, r.status(), r.err());
+        assertEquals(1, r.out().lines().count(), r.out());
+        String[] fields = r.out().strip().split("\t");
+        assertEquals(3, fields.length, r.out());
+        assertTrue(fields[1].equals("a\\tb\\u001b[2J") || fields[1].equals("c\\nfake\\t0.9999"), fields[1]);
+    }
+
     @Test
     void errorsAndUsage() throws IOException {
         Path notModel = Files.writeString(dir.resolve("model.safetensors"), "garbage");

@@ -116,6 +116,23 @@ public abstract class Buffer implements AutoCloseable {
         this.owner = scope;
     }
 
+    /**
+     * Undoes the registration of a buffer whose storage could not be allocated: a subclass constructor calls it
+     * before rethrowing, so the scope never holds (and later tries to free) a buffer that has no memory, and the
+     * caller sees the allocation failure itself ("out of native memory"), not a failure to free.
+     */
+    protected final void abandon() {
+        Scope from;
+        synchronized (this) {
+            closed = true;
+            from = owner;
+            owner = null;
+        }
+        if (from != null) {
+            from.forget(this);
+        }
+    }
+
     @Override
     public final void close() {
         Scope from;

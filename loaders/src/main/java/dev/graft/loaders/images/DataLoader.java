@@ -179,6 +179,11 @@ public final class DataLoader implements AutoCloseable {
         return new Batch(data, labels, indices, first.channels(), first.height(), first.width());
     }
 
+    /** The files skipped so far because they could not be read (none when strict: those fail instead). */
+    public Set<String> skipped() {
+        return Set.copyOf(warned);
+    }
+
     @Override
     public void close() {
         pool.shutdownNow();

@@ -59,6 +59,7 @@ public record Preprocessing(int imageSize, int resizeSize, float[] mean, float[]
         return Transform.compose(steps);
     }
 
+    /** The metadata keys a model file stores this in; read back (and checked) by {@code dev.graft.models.ModelMetadata}. */
     public Map<String, String> toMetadata() {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("graft.image_size", Integer.toString(imageSize));
@@ -68,32 +69,7 @@ public record Preprocessing(int imageSize, int resizeSize, float[] mean, float[]
         return m;
     }
 
-    /** Reads what {@link #toMetadata} wrote; {@code fallback} when the keys are absent. */
-    public static Preprocessing fromMetadata(Map<String, String> m, Preprocessing fallback) {
-        if (!m.containsKey("graft.image_size")) {
-            return fallback;
-        }
-        try {
-            int size = Integer.parseInt(m.get("graft.image_size"));
-            int resize = Integer.parseInt(m.getOrDefault("graft.resize_size", Integer.toString(size)));
-            float[] mean = m.containsKey("graft.mean") ? split(m.get("graft.mean")) : IMAGENET_MEAN;
-            float[] std = m.containsKey("graft.std") ? split(m.get("graft.std")) : IMAGENET_STD;
-            return new Preprocessing(size, resize, mean, std);
-        } catch (NumberFormatException e) {
-            throw new DatasetException("model metadata has malformed preprocessing values: " + e.getMessage());
-        }
-    }
-
     private static String join(float[] v) {
         return String.format(Locale.ROOT, "%s,%s,%s", v[0], v[1], v[2]);
-    }
-
-    private static float[] split(String s) {
-        String[] p = s.split(",");
-        float[] v = new float[p.length];
-        for (int i = 0; i < p.length; i++) {
-            v[i] = Float.parseFloat(p[i].trim());
-        }
-        return v;
     }
 }

@@ -113,10 +113,10 @@ class BenchCommandTest {
 
     @Test
     void badOptionsAreOneLineErrors() {
-        Cli.userError(tiny("--batch", 0), "--batch and --cached-images must be >= 1");
-        Cli.userError(tiny("--cached-images", 0), "--batch and --cached-images must be >= 1");
-        Cli.userError(tiny("--image-size", 16), "--image-size >= 32");
-        Cli.userError(tiny("--only", "training"), "--only [training] selects nothing", "train, frozen, cached, infer");
+        Cli.userError(tiny("--batch", 0), "--batch 0 is out of range", ">= 1");
+        Cli.userError(tiny("--cached-images", 0), "--cached-images 0 is out of range", ">= 1");
+        Cli.userError(tiny("--image-size", 16), "--image-size 16 is out of range", "from 32 to 4096");
+        Cli.userError(tiny("--only", "training"), "--only 'training' is neither a kind (train, frozen, cached, infer)");
         Cli.userError(tiny("--device", "tpu"), "unknown device 'tpu'");
         Cli.userError(tiny("--arch", "resnet19"), "unknown architecture 'resnet19'", "resnet50");
         // a misspelt second architecture is refused before the first one is timed

@@ -4,13 +4,20 @@ import dev.graft.engine.HostTensor;
 import dev.graft.engine.Shape;
 import dev.graft.loaders.Npy;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Bad input to inspect, convert and forward: exit code 2 and one line that names the problem and the file; no stack trace. */
 class CliErrorsTest {
@@ -109,5 +116,48 @@ class CliErrorsTest {
                 "conv1.weight (model [64, 3, 7, 7], file [4, 3, 7, 7])", "--arch");
         Cli.userError(Cli.args("forward", "--weights", Cli.fixture("narrow.pth"), "--input", Cli.fixture("input.npy"),
                 "--output", tmp.resolve("l.npy"), "--device", "tpu"), "unknown device 'tpu'");
+    }
+
+    /** A device or a FIFO is not "no such file": it exists, and reading it may never end. */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aDeviceOrFifoIsNotARegularFile() throws Exception {
+        Path zero = Path.of("/dev/zero");
+        assumeTrue(Files.exists(zero), "no /dev/zero here");
+        Cli.userError(Cli.args("inspect", zero), "/dev/zero is not a regular file (a character device)");
+        Cli.userError(Cli.args("convert", zero, tmp.resolve("out.safetensors")), "/dev/zero is not a regular file");
+        Cli.userError(Cli.args("predict", "--model", zero, zero), "--model: /dev/zero is not a regular file");
+
+        Path fifo = tmp.resolve("pipe.safetensors");
+        Process mk = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        assumeTrue(mk.waitFor() == 0, "mkfifo is unavailable");
+        Cli.userError(Cli.args("inspect", fifo), fifo + " is not a regular file (a FIFO)");
+
+        // An image argument that is a device is that image's error, and the command does not hang reading it.
+        Path model = DecisionFixtures.model(tmp.resolve("m.safetensors"), 1, Map.of());
+        Path image = DecisionFixtures.images(tmp.resolve("images"), 1).get(0);
+        Cli.Run r = Cli.run("predict", "--model", model, "--csv", "--device", "reference", image, zero, fifo);
+        assertEquals(2, r.exitCode(), r::toString);
+        List<String> lines = r.out().strip().lines().toList();
+        assertEquals(4, lines.size(), r::toString);
+        assertTrue(lines.get(1).startsWith(image + ",") && lines.get(1).endsWith(","), lines.get(1));
+        assertTrue(lines.get(2).startsWith("/dev/zero,,,,/dev/zero is not a regular file (a character device)"), lines.get(2));
+        assertTrue(lines.get(3).contains("is not a regular file (a FIFO)"), lines.get(3));
+    }
+
+    /** A plot that cannot be written names the file, not just ImageIO's "I/O error writing PNG file!". */
+    @Test
+    void aPlotThatCannotBeWrittenIsNamed() throws IOException {
+        Path model = DecisionFixtures.model(tmp.resolve("m.safetensors"), 1, Map.of());
+        Path image = DecisionFixtures.images(tmp.resolve("images"), 1).get(0);
+        Path data = tmp.resolve("data");
+        for (String c : DecisionFixtures.CLASSES) {
+            Files.createDirectories(data.resolve(c));
+            Files.copy(image, data.resolve(c).resolve("0.png"));
+        }
+        Path out = Files.createDirectories(tmp.resolve("eval"));
+        Files.writeString(out.resolve("plots"), "a file where the plots folder should be");
+        Cli.userError(Cli.args("evaluate", "--model", model, "--data", data, "--out", out, "--device", "reference", "--no-progress"),
+                "cannot write the plot " + out.resolve("plots"), ".png", out.resolve("plots") + " exists and is not a folder");
     }
 }

@@ -35,7 +35,13 @@ final class DecisionFixtures {
 
     /** {@link #TINY} with seed {@code seed}, class names, 32x32 preprocessing and {@code decision} metadata. */
     static Path model(Path file, long seed, Map<String, String> decision) {
+        return model(file, seed, decision, m -> { });
+    }
+
+    /** As {@link #model(Path, long, Map)}, with {@code edit} applied to the network before it is saved. */
+    static Path model(Path file, long seed, Map<String, String> decision, java.util.function.Consumer<ResNet> edit) {
         try (ResNet m = ResNet.builder(TINY).device(Device.REFERENCE).seed(seed).build()) {
+            edit.accept(m);
             StateDict state = m.stateDict();
             state.metadata().putAll(m.metadata());
             state.metadata().putAll(Preprocessing.imagenet(32).toMetadata());

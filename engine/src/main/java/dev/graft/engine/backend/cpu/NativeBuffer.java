@@ -23,9 +23,22 @@ class NativeBuffer extends Buffer {
      * optimizer's) holds long-lived storage, which bypasses the caching allocator's pool.
      */
     NativeBuffer(int numel) {
+        this(numel, (long) numel * Float.BYTES);
+    }
+
+    /**
+     * {@code numel} floats backed by a request of {@code bytes}; differs from {@code numel * 4} only in tests, which
+     * ask for more than malloc can give. A failed allocation leaves the scope as it was (see {@link #abandon()}).
+     */
+    NativeBuffer(int numel, long bytes) {
         super(DType.F32, numel);
         Scope owner = owner();
-        this.memory = new NativeMemory((long) numel * Float.BYTES, owner != null && owner.isDetached());
+        try {
+            this.memory = new NativeMemory(bytes, owner != null && owner.isDetached());
+        } catch (RuntimeException | Error e) {
+            abandon();
+            throw e;
+        }
     }
 
     /** The storage of {@code a}, checked open; a typed error if it belongs to another backend. */

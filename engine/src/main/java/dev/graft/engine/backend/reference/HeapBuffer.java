@@ -10,12 +10,17 @@ final class HeapBuffer extends Buffer {
 
     HeapBuffer(DType dtype, int numel) {
         super(dtype, numel);
-        if (dtype == DType.F32) {
-            f = new float[numel];
-        } else if (dtype == DType.F64) {
-            d = new double[numel];
-        } else {
-            throw new IllegalArgumentException("heap buffers hold F32 or F64, not " + dtype);
+        try {
+            if (dtype == DType.F32) {
+                f = new float[numel];
+            } else if (dtype == DType.F64) {
+                d = new double[numel];
+            } else {
+                throw new IllegalArgumentException("heap buffers hold F32 or F64, not " + dtype);
+            }
+        } catch (RuntimeException | OutOfMemoryError e) {
+            abandon(); // the scope must not keep a buffer without storage
+            throw e;
         }
     }
 

@@ -43,6 +43,37 @@ class CpuMemoryTest {
         assertEquals(0, CpuBackend.nativeBytesCached());
     }
 
+    /**
+     * A request malloc cannot serve (2^62 bytes) is "out of native memory", and the scope it was made in stays
+     * usable and closes cleanly: the failed buffer never stays registered without memory (closing the scope used to
+     * throw a NullPointerException from NativeMemory.close, hiding the real error). Both paths: pooled (a step's
+     * scope) and malloc'd directly (a detached, long-lived scope).
+     */
+    @Test
+    void aFailedAllocationIsOutOfMemoryAndLeavesItsScopeClean() {
+        long huge = 1L << 62;
+        long inUse = CpuBackend.nativeBytesInUse();
+        Scope step = Scope.open("step");
+        try {
+            GraftException e = assertThrows(GraftException.class, () -> new NativeBuffer(1, huge));
+            assertTrue(e.getMessage().startsWith("out of native memory"), e.getMessage());
+            assertEquals(0, step.liveBuffers());
+            assertEquals(0, step.liveBytes());
+            new NativeBuffer(4); // the scope still works
+            assertEquals(1, step.liveBuffers());
+        } finally {
+            step.close();
+        }
+        try (Scope model = Scope.detached("model")) {
+            try (Scope.Entered in = model.enter()) {
+                GraftException e = assertThrows(GraftException.class, () -> new NativeBuffer(1, huge));
+                assertTrue(e.getMessage().startsWith("out of native memory"), e.getMessage());
+            }
+            assertEquals(0, model.liveBuffers());
+        }
+        assertEquals(inUse, CpuBackend.nativeBytesInUse(), "nothing was counted for the failed requests");
+    }
+
     /** One SGD step of SmallNet on 16x16 inputs inside its own scope; parameters live in {@code model}. */
     private static float step(SmallNet net, Scope model, boolean gcInTheMiddle) {
         try (Scope step = Scope.open("step")) {

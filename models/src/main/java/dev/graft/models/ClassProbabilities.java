@@ -1,0 +1,41 @@
+package dev.graft.models;
+
+import java.util.Arrays;
+
+/**
+ * Class probabilities from one image's logits: softmax in double with the maximum subtracted (as
+ * {@code torch.softmax}), shared by {@code graft predict}, {@code graft evaluate}, training's validation and the
+ * runtime's {@code Classifier}. A logit that is NaN or infinite (weights that hold NaN, an overflow) is a
+ * {@link NonFiniteOutputException} naming the image: such an output has no meaningful probabilities, and deciding on
+ * it anyway gives a confident-looking answer (NaN compares false, so the rule would pick a class by accident). With
+ * finite logits every probability is finite and they sum to 1, so checking the logits is enough.
+ */
+public final class ClassProbabilities {
+    private ClassProbabilities() {
+    }
+
+    /** Softmax of {@code logits[offset, offset + count)}, the output for {@code image} (a file name, "image 3"). */
+    public static double[] softmax(float[] logits, int offset, int count, String image) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < count; j++) {
+            float v = logits[offset + j];
+            if (!Float.isFinite(v)) {
+                throw new NonFiniteOutputException(image + ": the model's output is not finite (logits "
+                        + Arrays.toString(Arrays.copyOfRange(logits, offset, offset + count)) + "), so no class can be decided; "
+                        + "the model's weights or preprocessing yield NaN or infinity for this image (check the model file, "
+                        + "e.g. with 'graft inspect', or retrain it)");
+            }
+            max = Math.max(max, v);
+        }
+        double[] p = new double[count];
+        double sum = 0;
+        for (int j = 0; j < count; j++) {
+            p[j] = Math.exp(logits[offset + j] - max);
+            sum += p[j];
+        }
+        for (int j = 0; j < count; j++) {
+            p[j] /= sum;
+        }
+        return p;
+    }
+}
