@@ -19,23 +19,32 @@ import java.util.function.Consumer;
 /**
  * Decodes and transforms batches on worker threads with a bounded number of batches in flight. Every sample's
  * random augmentation draws from a generator seeded by (seed, epoch, position in the epoch), so the batches are
- * identical for a seed whatever the thread count. An unreadable image is skipped with one warning naming the
- * file and the reason, or fails the run when {@code strict}.
+ * identical for a seed whatever the thread count. Images are read through an {@link ImagePipeline}. An unreadable
+ * image is skipped with one warning naming the file and the reason, or fails the run when {@code strict}.
  */
 public final class DataLoader implements AutoCloseable {
 
-    /** Everything that shapes the batches. */
-    public record Options(int batchSize, Sampling.Order order, long seed, int workers, int prefetch, boolean dropLast, boolean strict) {
+    /** Everything that shapes the batches; {@code decoding} sets the pixel limit and lenient reading. */
+    public record Options(int batchSize, Sampling.Order order, long seed, int workers, int prefetch, boolean dropLast, boolean strict,
+                          ImageDecoder.Options decoding) {
         public Options {
             if (batchSize < 1 || workers < 1 || prefetch < 1) {
                 throw new DatasetException("batch size, workers and prefetch must be >= 1");
             }
+            if (decoding == null) {
+                throw new DatasetException("image decoding options are required");
+            }
+        }
+
+        /** With the default decoding options ({@link ImageDecoder.Options#defaults()}). */
+        public Options(int batchSize, Sampling.Order order, long seed, int workers, int prefetch, boolean dropLast, boolean strict) {
+            this(batchSize, order, seed, workers, prefetch, dropLast, strict, ImageDecoder.Options.defaults());
         }
     }
 
     private final List<Sample> samples;
     private final int numClasses;
-    private final Transform transform;
+    private final ImagePipeline pipeline;
     private final Options options;
     private final Consumer<String> warnings;
     private final ExecutorService pool;
@@ -47,9 +56,9 @@ public final class DataLoader implements AutoCloseable {
         }
         this.samples = List.copyOf(samples);
         this.numClasses = numClasses;
-        this.transform = transform;
         this.options = options;
         this.warnings = warnings;
+        this.pipeline = new ImagePipeline(transform, options.decoding(), this::warnOnce);
         this.pool = Executors.newFixedThreadPool(options.workers(), r -> {
             Thread t = new Thread(r, "graft-decode");
             t.setDaemon(true);
@@ -145,9 +154,8 @@ public final class DataLoader implements AutoCloseable {
         for (int p : positions) {
             Sample s = samples.get(order[p]);
             try {
-                FloatImage img = ImageDecoder.read(s.path());
                 SplittableRandom rng = new SplittableRandom(Seeds.mix(options.seed(), epoch, p));
-                images.add(transform.apply(img, rng));
+                images.add(pipeline.load(s.path(), rng));
                 kept.add(order[p]);
             } catch (DatasetException e) {
                 if (options.strict()) {
@@ -177,6 +185,13 @@ public final class DataLoader implements AutoCloseable {
             labels[i] = samples.get(indices[i]).label();
         }
         return new Batch(data, labels, indices, first.channels(), first.height(), first.width());
+    }
+
+    /** A lenient read's warning, once per run rather than once per epoch. */
+    private void warnOnce(String warning) {
+        if (warned.add(warning)) {
+            warnings.accept(warning);
+        }
     }
 
     @Override
