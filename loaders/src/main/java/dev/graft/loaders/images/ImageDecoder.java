@@ -19,7 +19,8 @@ import java.util.function.Consumer;
 
 /**
  * Decodes PNG, JPEG and BMP with ImageIO into 3-channel RGB in [0, 1]. Grayscale (8 or 16 bits per sample)
- * is replicated to three channels, keeping 16-bit precision; alpha is dropped; palettes are expanded.
+ * is replicated to three channels, keeping 16-bit precision; alpha is dropped; palettes are expanded; CMYK and
+ * YCCK JPEGs are converted ({@link CmykJpeg}).
  *
  * <p>Before any pixel is decoded, the header's width and height are checked: both at least 1 and their product at
  * most {@link Options#maxPixels()}, so a file declaring 30000 x 30000 is a clear error rather than an out-of-memory
@@ -129,7 +130,9 @@ public final class ImageDecoder {
 
     private static FloatImage decode(ImageReader reader, ImageInputStream in, Path file, Transform next, Options options,
                                      Consumer<String> warnings) throws IOException {
-        reader.setInput(in, true, true);
+        boolean jpeg = "jpeg".equalsIgnoreCase(reader.getFormatName());
+        // Metadata stays unread (no text chunks inflated) except for JPEG, whose Adobe marker says how CMYK is stored.
+        reader.setInput(in, true, !jpeg);
         int w = reader.getWidth(0);
         int h = reader.getHeight(0);
         checkSize(file, w, h, options.maxPixels());
@@ -152,18 +155,10 @@ public final class ImageDecoder {
         if (f > 1) {
             param.setSourceSubsampling(f, f, offset, offset);
         }
+        CmykJpeg.Layout cmyk = jpeg ? CmykJpeg.layout(reader) : null;
         ReadDamage damage = ReadDamage.watch(reader); // after the header: only what goes wrong in the pixel data counts
-        BufferedImage dest = destination(reader, file, dw, dh);
-        param.setDestination(dest);
-        try {
-            reader.read(0, param);
-        } catch (IOException | RuntimeException e) {
-            // The destination keeps the rows decoded before the failure: usable when lenient, if there are any.
-            if (!damage.progressed()) {
-                throw e;
-            }
-            damage.failed(reason(e));
-        }
+        FloatImage image = cmyk != null ? CmykJpeg.toRgb(reader.readRaster(0, param), cmyk, file)
+                : toRgb(readInto(destination(reader, file, dw, dh), reader, param, damage));
         if (damage.any()) {
             String what = "image " + file + " is truncated or damaged (" + damage + ")";
             if (!options.lenient()) {
@@ -171,7 +166,22 @@ public final class ImageDecoder {
             }
             warnings.accept(what + "; using the part that decoded" + (damage.readFailed() ? ", the rest is black" : ""));
         }
-        return toRgb(dest);
+        return image;
+    }
+
+    /** Decodes into {@code dest}, which keeps the rows decoded before a failure: usable when lenient, if there are any. */
+    private static BufferedImage readInto(BufferedImage dest, ImageReader reader, ImageReadParam param, ReadDamage damage)
+            throws IOException {
+        param.setDestination(dest);
+        try {
+            reader.read(0, param);
+        } catch (IOException | RuntimeException e) {
+            if (!damage.progressed()) {
+                throw e;
+            }
+            damage.failed(reason(e));
+        }
+        return dest;
     }
 
     /** Both sides at least 1, the product within {@code maxPixels}; in long arithmetic, so nothing overflows. */
