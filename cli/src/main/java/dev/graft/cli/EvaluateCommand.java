@@ -13,6 +13,7 @@ import dev.graft.train.Predictions;
 import dev.graft.train.Progress;
 import dev.graft.train.Report;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -41,6 +42,8 @@ final class EvaluateCommand implements Callable<Integer> {
     String device;
     @Option(names = "--strict", description = "Fail on an unreadable image instead of skipping it.")
     boolean strict;
+    @Mixin
+    ImageOptions images;
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
 
@@ -58,7 +61,8 @@ final class EvaluateCommand implements Callable<Integer> {
         Metrics m;
         try (ResNet net = mf.build(sel.device());
              DataLoader loader = new DataLoader(folder.samples(), mf.classes().size(), mf.preprocessing().evaluation(),
-                     new DataLoader.Options(batchSize, Sampling.Order.SEQUENTIAL, 0, threads, threads + 1, false, strict),
+                     new DataLoader.Options(batchSize, Sampling.Order.SEQUENTIAL, 0, threads, threads + 1, false, strict,
+                             images.decoding()),
                      w -> System.err.println("warning: " + w))) {
             Predictions p = Predictions.of(net, loader, net.config().inChannels(),
                     Progress.start("evaluate", folder.samples().size(), !noProgress && System.console() != null));

@@ -8,14 +8,14 @@ import dev.graft.engine.Tensor;
 import dev.graft.engine.backend.Backends;
 import dev.graft.loaders.images.DatasetException;
 import dev.graft.loaders.images.FloatImage;
-import dev.graft.loaders.images.ImageDecoder;
-import dev.graft.loaders.images.Transform;
+import dev.graft.loaders.images.ImagePipeline;
 import dev.graft.models.DecisionRule;
 import dev.graft.models.ResNet;
 import dev.graft.train.ModelFile;
 import dev.graft.train.Predictions;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -27,7 +27,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code graft predict}: class probabilities and the decision for each image, from a model file alone. */
+/**
+ * {@code graft predict}: class probabilities and the decision for each image, from a model file alone. An image that
+ * cannot be used gets a row with its error and the others are still predicted; the exit code is then 2.
+ */
 @Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Classify images with a model file; prints a table (or JSON / CSV). The decision is the model file's: "
                 + "P(positive class) >= its graft.threshold, or the most probable class when it has none (as the runtime).")
@@ -44,6 +47,8 @@ final class PredictCommand implements Callable<Integer> {
     String device;
     @Option(names = "--batch-size", defaultValue = "16")
     int batchSize;
+    @Mixin
+    ImageOptions imageOptions;
 
     static final class FormatChoice {
         @Option(names = "--json", description = "JSON on stdout.")
@@ -60,7 +65,8 @@ final class PredictCommand implements Callable<Integer> {
         ModelFile mf = ModelFile.read(model);
         var sel = Backends.resolve(device);
         DecisionRule rule = threshold != null ? mf.decision().withThreshold(threshold, "--threshold") : mf.decision();
-        Transform pipeline = mf.preprocessing().evaluation();
+        ImagePipeline pipeline = new ImagePipeline(mf.preprocessing().evaluation(), imageOptions.decoding(),
+                w -> System.err.println("warning: " + w));
         List<Row> rows = new ArrayList<>();
         int failures = 0;
         try (ResNet net = mf.build(sel.device())) {
@@ -71,7 +77,7 @@ final class PredictCommand implements Callable<Integer> {
                 List<Path> okPaths = new ArrayList<>();
                 for (Path p : chunk) {
                     try {
-                        ok.add(pipeline.apply(ImageDecoder.read(p), null));
+                        ok.add(pipeline.load(p, null));
                         okPaths.add(p);
                     } catch (DatasetException e) {
                         rows.add(new Row(p.toString(), null, Double.NaN, null, e.getMessage()));

@@ -1,6 +1,7 @@
 package dev.graft.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.graft.loaders.images.ImageDecoder;
 
 /**
  * Everything that shapes a training run; saved as JSON in checkpoints and model files so a run can be resumed
@@ -8,7 +9,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * weight decay 0.01, none on batch-norm and bias parameters), base learning rate 2e-3, phase 1 one-cycle with
  * pct_start 0.99 on the head, phase 2 at half the base rate with discriminative rates from base/2/lrMult to
  * base/2 over three groups (stem..layer2, layer3..layer4, head), one-cycle with pct_start 0.3 and div 5.
- * Unlike fastai, frozen batch norm holds its statistics (policy HOLD) by default.
+ * Unlike fastai, frozen batch norm holds its statistics (policy HOLD) by default. {@code maxImagePixels} null means
+ * the default limit ({@link ImageDecoder.Options#defaults()}); configurations saved before it existed read as null and
+ * false.
  */
 public record TrainConfig(
         String data,
@@ -43,7 +46,9 @@ public record TrainConfig(
         String monitor,
         String threshold,
         String positiveClass,
-        boolean strict) {
+        boolean strict,
+        Long maxImagePixels,
+        boolean lenient) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -63,6 +68,12 @@ public record TrainConfig(
         require(warmupEpochs >= 0, "--warmup-epochs must be >= 0");
         require(optimizer.equals("adamw") || optimizer.equals("sgd"), "--optimizer must be adamw or sgd");
         require(monitor.equals("loss") || monitor.equals("auc") || monitor.equals("accuracy"), "--monitor must be loss, auc or accuracy");
+        require(maxImagePixels == null || maxImagePixels >= 1, "--max-image-pixels must be >= 1");
+    }
+
+    /** How the run reads its images: the pixel limit and lenient reading. */
+    public ImageDecoder.Options imageDecoding() {
+        return ImageDecoder.Options.defaults().withMaxPixels(maxImagePixels).withLenient(lenient);
     }
 
     private static void require(boolean ok, String message) {
