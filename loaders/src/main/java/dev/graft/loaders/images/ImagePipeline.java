@@ -30,12 +30,4 @@ public final class ImagePipeline {
             throw new DatasetException("cannot use image " + file + ": " + e.getMessage(), e);
         }
     }
-
-    public Transform transform() {
-        return transform;
-    }
-
-    public ImageDecoder.Options options() {
-        return options;
-    }
 }
