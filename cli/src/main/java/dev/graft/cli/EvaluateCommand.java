@@ -16,6 +16,7 @@ import dev.graft.train.Progress;
 import dev.graft.train.Report;
 import dev.graft.train.UsableImages;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -44,6 +45,8 @@ final class EvaluateCommand implements Callable<Integer> {
     String device;
     @Option(names = "--strict", description = "Fail on an unreadable image instead of skipping it.")
     boolean strict;
+    @Mixin
+    ImageOptions images;
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
 
@@ -63,7 +66,8 @@ final class EvaluateCommand implements Callable<Integer> {
         Metrics m;
         try (ResNet net = mf.build(sel.device());
              DataLoader loader = new DataLoader(folder.samples(), mf.classes().size(), mf.preprocessing().evaluation(),
-                     new DataLoader.Options(batchSize, Sampling.Order.SEQUENTIAL, 0, threads, threads + 1, false, strict),
+                     new DataLoader.Options(batchSize, Sampling.Order.SEQUENTIAL, 0, threads, threads + 1, false, strict,
+                             images.decoding()),
                      w -> System.err.println("warning: " + PrintableText.escape(w)))) {
             Predictions p = Predictions.of(net, loader, net.config().inChannels(),
                     Progress.start("evaluate", folder.samples().size(), !noProgress && System.console() != null));

@@ -8,16 +8,17 @@ import dev.graft.engine.Tensor;
 import dev.graft.engine.backend.Backends;
 import dev.graft.loaders.images.DatasetException;
 import dev.graft.loaders.images.FloatImage;
-import dev.graft.loaders.images.ImageDecoder;
-import dev.graft.loaders.images.Transform;
+import dev.graft.loaders.images.ImagePipeline;
 import dev.graft.models.ClassProbabilities;
 import dev.graft.models.DecisionRule;
 import dev.graft.models.NonFiniteOutputException;
+import dev.graft.models.PrintableText;
 import dev.graft.models.ResNet;
 import dev.graft.train.ModelFile;
 import dev.graft.train.OptionChecks;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -29,7 +30,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code graft predict}: class probabilities and the decision for each image, from a model file alone. */
+/**
+ * {@code graft predict}: class probabilities and the decision for each image, from a model file alone. An image that
+ * cannot be used gets a row with its error and the others are still predicted; the exit code is then 2.
+ */
 @Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Classify images with a model file; prints a table (or JSON / CSV). The decision is the model file's: "
                 + "P(positive class) >= its graft.threshold, or the most probable class when it has none (as the runtime).")
@@ -46,6 +50,8 @@ final class PredictCommand implements Callable<Integer> {
     String device;
     @Option(names = "--batch-size", defaultValue = "16", description = "Images per forward pass, >= 1 (default ${DEFAULT-VALUE}).")
     int batchSize;
+    @Mixin
+    ImageOptions imageOptions;
 
     static final class FormatChoice {
         @Option(names = "--json", description = "JSON on stdout.")
@@ -66,7 +72,8 @@ final class PredictCommand implements Callable<Integer> {
         ModelFile mf = ModelFile.read(FileChecks.input("--model", model));
         var sel = Backends.resolve(device);
         DecisionRule rule = threshold != null ? mf.decision().withThreshold(threshold, "--threshold") : mf.decision();
-        Transform pipeline = mf.preprocessing().evaluation();
+        ImagePipeline pipeline = new ImagePipeline(mf.preprocessing().evaluation(), imageOptions.decoding(),
+                w -> System.err.println("warning: " + PrintableText.escape(w)));
         Row[] rows = new Row[images.size()];
         try (ResNet net = mf.build(sel.device())) {
             net.eval();
@@ -81,7 +88,7 @@ final class PredictCommand implements Callable<Integer> {
                         continue;
                     }
                     try {
-                        ok.add(pipeline.apply(ImageDecoder.read(p), null));
+                        ok.add(pipeline.load(p, null));
                         okIndex.add(i);
                     } catch (DatasetException e) {
                         rows[i] = Row.failed(p, e.getMessage());

@@ -10,6 +10,7 @@ import dev.graft.train.OptionException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -102,6 +103,8 @@ final class TrainCommand implements Callable<Integer> {
     String positiveClass;
     @Option(names = "--strict", description = "Fail on an unreadable image instead of skipping it with a warning.")
     boolean strict;
+    @Mixin
+    ImageOptions images;
     @Option(names = "--no-progress", description = "No progress bars.")
     boolean noProgress;
     @Option(names = "--no-feature-cache", description = "Run phase 1 through the backbone every epoch even when its features could be cached.")
@@ -172,7 +175,8 @@ final class TrainCommand implements Callable<Integer> {
         TrainConfig cfg = new TrainConfig(data.toString(), val == null ? null : val.toString(), valFraction, arch,
                 weights == null ? null : weights.toString(), runDir.toString(), imageSize, resize, batchSize, headEpochs, finetuneEpochs,
                 lr, lrMult, optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing,
-                clipGradNorm, bnPolicy, unfreezeFrom, augment, sampler, seed, threads, device, monitor, rule, positiveClass, strict);
+                clipGradNorm, bnPolicy, unfreezeFrom, augment, sampler, seed, threads, device, monitor, rule, positiveClass, strict,
+                images.maxImagePixels, images.lenient);
         Trainer.train(cfg, opt);
         return 0;
     }

@@ -73,7 +73,7 @@ public final class Demo {
         return new TrainConfig(dataDir.resolve("task/train").toString(), dataDir.resolve("task/val").toString(), 0.2, arch, weights,
                 runDir.toString(), size, size, DemoRecipe.BATCH, DemoRecipe.HEAD_EPOCHS, DemoRecipe.FINETUNE_EPOCHS, 2e-3,
                 DemoRecipe.LR_MULT, "adamw", 0.9, 0.01, false, "onecycle", 0, "none", 0, 0, "hold", null, "none", "shuffle", seed,
-                Runtime.getRuntime().availableProcessors(), device, "auc", "youden", DemoRecipe.POSITIVE, false);
+                Runtime.getRuntime().availableProcessors(), device, "auc", "youden", DemoRecipe.POSITIVE, false, null, false);
     }
 
     private static Arm arm(String name, TrainConfig cfg, Path dataDir, boolean progress) {
@@ -203,7 +203,7 @@ public final class Demo {
         TrainConfig cfg = new TrainConfig(work.resolve("train").toString(), work.resolve("val").toString(), 0.2, DemoRecipe.ARCH, null,
                 work.resolve("run").toString(), DemoRecipe.IMAGE_SIZE, DemoRecipe.IMAGE_SIZE, 64, 4, 4, 2e-3, 100, "adamw", 0.9, 0.01, false,
                 "onecycle", 0, "none", 0, 0, "hold", null, "crop=0.8,flip=0.5", "shuffle", 0, Runtime.getRuntime().availableProcessors(),
-                device, "loss", "youden", null, true);
+                device, "loss", "youden", null, true, null, false);
         Trainer.Result r = Trainer.train(cfg, new Trainer.Options(progress, System.out, w -> System.err.println("warning: " + w), 0));
         try {
             Files.copy(r.runDir().resolve("best.safetensors"), dataDir.resolve("pretrained.safetensors"),

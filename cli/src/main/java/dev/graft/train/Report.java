@@ -31,7 +31,8 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
         Metrics bestMetrics;
         double bestThreshold;
         try (DataLoader val = new DataLoader(data.validation(), data.classes().size(), pre.evaluation(),
-                new DataLoader.Options(cfg.batchSize(), Sampling.Order.SEQUENTIAL, cfg.seed(), cfg.workers(), cfg.workers() + 1, false, cfg.strict()),
+                new DataLoader.Options(cfg.batchSize(), Sampling.Order.SEQUENTIAL, cfg.seed(), cfg.workers(), cfg.workers() + 1, false, cfg.strict(),
+                        cfg.imageDecoding()),
                 opt.warnings())) {
             // The last model is in memory; the best one is read back from its file.
             Predictions lastPred = Predictions.of(last, val, inputChannels, Progress.start("final validation", val.size(), opt.progress()));

@@ -5,6 +5,7 @@ import dev.graft.engine.Device;
 import dev.graft.engine.GraftException;
 import dev.graft.loaders.images.Augmentation;
 import dev.graft.loaders.images.DatasetException;
+import dev.graft.loaders.images.ImageDecoder;
 import dev.graft.models.BatchNormPolicy;
 import dev.graft.models.DecisionRule;
 import dev.graft.models.ModelException;
@@ -19,7 +20,9 @@ import java.util.List;
  * weight decay 0.01, none on batch-norm and bias parameters), base learning rate 2e-3, phase 1 one-cycle with
  * pct_start 0.99 on the head, phase 2 at half the base rate with discriminative rates from base/2/lrMult to
  * base/2 over three groups (stem..layer2, layer3..layer4, head), one-cycle with pct_start 0.3 and div 5.
- * Unlike fastai, frozen batch norm holds its statistics (policy HOLD) by default.
+ * Unlike fastai, frozen batch norm holds its statistics (policy HOLD) by default. {@code maxImagePixels} null means
+ * the default limit ({@link ImageDecoder.Options#defaults()}); configurations saved before it existed read as null and
+ * false.
  */
 public record TrainConfig(
         String data,
@@ -54,7 +57,9 @@ public record TrainConfig(
         String monitor,
         String threshold,
         String positiveClass,
-        boolean strict) {
+        boolean strict,
+        Long maxImagePixels,
+        boolean lenient) {
 
     public static final List<String> OPTIMIZERS = List.of("adamw", "sgd");
     public static final List<String> SAMPLERS = List.of("shuffle", "weighted");
@@ -108,6 +113,13 @@ public record TrainConfig(
         monitor = OptionChecks.oneOf("--monitor", monitor, MONITORS);
         checkThresholdRule(threshold);
         require(positiveClass == null || !positiveClass.isBlank(), "--positive-class is empty; name one of the class folders");
+        require(maxImagePixels == null || maxImagePixels >= 1, "--max-image-pixels " + maxImagePixels
+                + " is out of range: the largest image to decode, in pixels, must be at least 1");
+    }
+
+    /** How the run reads its images: the pixel limit and lenient reading. */
+    public ImageDecoder.Options imageDecoding() {
+        return ImageDecoder.Options.defaults().withMaxPixels(maxImagePixels).withLenient(lenient);
     }
 
     private static void require(boolean ok, String message) {

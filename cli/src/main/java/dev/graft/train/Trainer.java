@@ -150,7 +150,8 @@ public final class Trainer implements AutoCloseable {
                 c.batchSize(), c.headEpochs(), c.finetuneEpochs(), c.lr(), c.lrMult(), c.optimizer(), c.momentum(), c.weightDecay(),
                 c.nesterov(), c.schedule(), c.warmupEpochs(), c.classWeights(), c.labelSmoothing(), c.clipGradNorm(), c.bnPolicy(),
                 c.unfreezeFrom(), c.augment(), c.sampler(), c.seed(), workers != null ? workers : c.workers(),
-                device != null ? device : c.device(), c.monitor(), c.threshold(), c.positiveClass(), c.strict() || strict);
+                device != null ? device : c.device(), c.monitor(), c.threshold(), c.positiveClass(), c.strict() || strict,
+                c.maxImagePixels(), c.lenient());
         opt.out().printf(Locale.ROOT, "resuming %s after epoch %d of %d%n", runDir, cp.state().epochsDone(), c.headEpochs() + c.finetuneEpochs());
         try (Trainer t = new Trainer(c, opt, cp)) {
             return t.run();
@@ -277,7 +278,8 @@ public final class Trainer implements AutoCloseable {
 
     private DataLoader loader(List<Sample> samples, dev.graft.loaders.images.Transform t, Sampling.Order order, boolean dropLast) {
         return new DataLoader(samples, data.classes().size(), t,
-                new DataLoader.Options(cfg.batchSize(), order, cfg.seed(), cfg.workers(), Math.max(2, cfg.workers() + 1), dropLast, cfg.strict()),
+                new DataLoader.Options(cfg.batchSize(), order, cfg.seed(), cfg.workers(), Math.max(2, cfg.workers() + 1), dropLast, cfg.strict(),
+                        cfg.imageDecoding()),
                 opt.warnings());
     }
 

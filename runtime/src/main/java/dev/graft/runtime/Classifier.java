@@ -9,9 +9,10 @@ import dev.graft.engine.Shape;
 import dev.graft.engine.Tensor;
 import dev.graft.engine.backend.Backend;
 import dev.graft.engine.backend.Backends;
+import dev.graft.loaders.images.DatasetException;
 import dev.graft.loaders.images.FloatImage;
 import dev.graft.loaders.images.ImageDecoder;
-import dev.graft.loaders.images.Preprocessing;
+import dev.graft.loaders.images.ImagePipeline;
 import dev.graft.loaders.images.Transform;
 import dev.graft.models.ClassProbabilities;
 import dev.graft.models.InferencePlan;
@@ -20,9 +21,7 @@ import dev.graft.models.NonFiniteOutputException;
 import dev.graft.models.ResNet;
 import dev.graft.models.ResNetConfig;
 
-import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -48,8 +47,6 @@ import java.util.function.IntFunction;
 public final class Classifier implements AutoCloseable {
     /** Idle workspaces kept (most recently used first): enough for a few batch sizes and concurrent callers. */
     private static final int IDLE_WORKSPACES = 8;
-    /** 2^26 floats (256 MiB): the largest resized image preprocessing makes before it crops. */
-    private static final long MAX_RESIZED_FLOATS = 1L << 26;
 
     private final String file;
     private final ModelInfo info;
@@ -57,6 +54,7 @@ public final class Classifier implements AutoCloseable {
     private final String description;
     private final int inChannels;
     private final Transform transform;
+    private final ImagePipeline files;
     private final int maxBatch;
     private final InferencePlan plan;
     private final ResNet model;
@@ -102,6 +100,8 @@ public final class Classifier implements AutoCloseable {
         this.description = description;
         this.inChannels = inChannels;
         this.transform = info.preprocessing().evaluation();
+        // Files are read as graft train/evaluate/predict read them: header checked, subsampled for the resize, strict.
+        this.files = new ImagePipeline(transform, ImageDecoder.Options.defaults(), w -> { });
         this.plan = plan;
         this.model = model;
         this.maxBatch = maxBatch;
@@ -130,23 +130,23 @@ public final class Classifier implements AutoCloseable {
         return classify(List.of(requireImage(image, 0)), i -> "the image").get(0);
     }
 
-    /** Decodes a PNG, JPEG or BMP file and classifies it. */
+    /**
+     * Decodes a PNG, JPEG or BMP file and classifies it. The header's size is checked first (at most
+     * {@code -Dgraft.image.maxPixels}, default {@value ImageDecoder#DEFAULT_MAX_PIXELS}), a large image is decoded
+     * subsampled to twice the resize, and a truncated or damaged file is refused.
+     */
     public Prediction classify(Path imageFile) {
-        return classify(List.of(read(imageFile)), i -> "image " + imageFile).get(0);
-    }
-
-    /** Decodes an image file with ImageIO; an unreadable or undecodable file is an {@link ImageInputException}. */
-    static BufferedImage read(Path imageFile) {
-        BufferedImage img;
+        if (imageFile == null) {
+            throw new ImageInputException("the image path is null");
+        }
+        float[] input;
         try {
-            img = ImageIO.read(imageFile.toFile());
-        } catch (IOException | RuntimeException e) {
-            throw new ImageInputException("cannot decode image " + imageFile + ": " + e.getMessage(), e);
+            input = files.load(imageFile, null).data();
+        } catch (DatasetException e) {
+            throw new ImageInputException(e.getMessage(), e);
         }
-        if (img == null) {
-            throw new ImageInputException("cannot decode image " + imageFile + ": not a PNG, JPEG or BMP file ImageIO can read");
-        }
-        return img;
+        String name = "image " + imageFile;
+        return locked(() -> classifyBatch(List.of(input), 0, i -> name)).get(0);
     }
 
     /**
@@ -164,29 +164,40 @@ public final class Classifier implements AutoCloseable {
         for (int i = 0; i < images.size(); i++) {
             requireImage(images.get(i), i);
         }
+        return locked(() -> {
+            List<Prediction> out = new ArrayList<>(images.size());
+            for (int start = 0; start < images.size(); start += maxBatch) {
+                List<float[]> chunk = new ArrayList<>();
+                for (int i = start; i < Math.min(images.size(), start + maxBatch); i++) {
+                    chunk.add(preprocess(images.get(i), name.apply(i)));
+                }
+                out.addAll(classifyBatch(chunk, start, name));
+            }
+            return out;
+        });
+    }
+
+    /** Runs {@code work} while the classifier cannot be closed. */
+    private List<Prediction> locked(java.util.function.Supplier<List<Prediction>> work) {
         lock.readLock().lock();
         try {
             if (closed) {
                 throw new GraftException("the classifier for " + file + " was closed");
             }
-            List<Prediction> out = new ArrayList<>(images.size());
-            for (int start = 0; start < images.size(); start += maxBatch) {
-                List<BufferedImage> chunk = images.subList(start, Math.min(images.size(), start + maxBatch));
-                out.addAll(classifyBatch(chunk, start, name));
-            }
-            return out;
+            return work.get();
         } finally {
             lock.readLock().unlock();
         }
     }
 
-    private List<Prediction> classifyBatch(List<BufferedImage> images, int first, IntFunction<String> name) {
-        int n = images.size();
+    /** Preprocessed images (CHW floats, 3 x imageSize x imageSize each) in one forward pass. */
+    private List<Prediction> classifyBatch(List<float[]> inputs, int first, IntFunction<String> name) {
+        int n = inputs.size();
         int size = info.preprocessing().imageSize();
         int plane = size * size;
         float[] batch = new float[n * inChannels * plane];
         for (int i = 0; i < n; i++) {
-            float[] chw = preprocess(images.get(i), name.apply(first + i));
+            float[] chw = inputs.get(i);
             if (inChannels == 3) {
                 System.arraycopy(chw, 0, batch, i * 3 * plane, 3 * plane);
             } else {
@@ -212,18 +223,13 @@ public final class Classifier implements AutoCloseable {
         return out;
     }
 
-    /** The evaluation transform of the model file: CHW floats, 3 channels, imageSize x imageSize. */
+    /** The evaluation transform of the model file on a decoded image: CHW floats, 3 channels, imageSize x imageSize. */
     private float[] preprocess(BufferedImage image, String name) {
-        Preprocessing pre = info.preprocessing();
         long w = image.getWidth();
         long h = image.getHeight();
-        long shortSide = Math.min(w, h);
-        long resizedLong = pre.resizeSize() * Math.max(w, h) / shortSide;
-        // The decoded image must fit one Java array; the resized one (before the crop) gets a saner bound, so an
-        // extremely elongated image is refused rather than blown up to gigabytes.
-        if (3 * w * h > Integer.MAX_VALUE - 8 || 3L * pre.resizeSize() * resizedLong > MAX_RESIZED_FLOATS) {
-            throw new ImageInputException(name + " (" + w + "x" + h + ") is too large or too elongated to "
-                    + "preprocess (resize to " + pre.resizeSize() + " on the short side); crop or downscale it first");
+        // The RGB copy must fit one Java array; the resize refuses extremely elongated images itself.
+        if (3 * w * h > Integer.MAX_VALUE - 8) {
+            throw new ImageInputException(name + " (" + w + "x" + h + ") is too large to preprocess; downscale it first");
         }
         FloatImage rgb;
         try {
@@ -231,8 +237,11 @@ public final class Classifier implements AutoCloseable {
         } catch (RuntimeException e) {
             throw new ImageInputException(name + " cannot be converted to RGB: " + e.getMessage(), e);
         }
-        FloatImage t = transform.apply(rgb, null); // the evaluation transform draws no random numbers
-        return t.data();
+        try {
+            return transform.apply(rgb, null).data(); // the evaluation transform draws no random numbers
+        } catch (DatasetException e) {
+            throw new ImageInputException(name + " (" + w + "x" + h + ") cannot be preprocessed: " + e.getMessage(), e);
+        }
     }
 
     /** Logits of a preprocessed NCHW batch, row-major [N, classes] (the benchmark times this). */

@@ -4,7 +4,6 @@ import dev.graft.engine.GraftException;
 import dev.graft.engine.backend.Backends;
 import dev.graft.models.PrintableText;
 
-import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,7 +14,8 @@ import java.util.Locale;
  * model file once and prints one line per image, {@code IMAGE<TAB>LABEL<TAB>PROBABILITY} (control characters in a
  * name escaped, see {@link PrintableText}). With {@code --timing},
  * the phases (load, first and later images) go to standard error. Exit status 0, 1 on an error (one line, no stack
- * trace), 2 on bad usage.
+ * trace), 2 on bad usage. Images are read as {@link Classifier#classify(Path)} reads them; {@code -Dgraft.image.maxPixels=N}
+ * moves the pixel limit.
  */
 public final class Main {
     private Main() {
@@ -58,7 +58,8 @@ public final class Main {
         if (files.size() < 2) {
             return usage("give a model file and at least one image");
         }
-        // Loading oneDNN (about 150 ms) overlaps decoding the first image; Classifier.load waits for it.
+        // Loading oneDNN (about 150 ms) overlaps reading the model file's header; Classifier.load waits for it. The first
+        // image is decoded after the model, because how far it may be subsampled depends on the model's preprocessing.
         String name = device;
         Thread probe = new Thread(() -> {
             try {
@@ -69,14 +70,7 @@ public final class Main {
         }, "graft-device-probe");
         probe.setDaemon(true);
         probe.start();
-        BufferedImage first;
-        try {
-            first = Classifier.read(Path.of(files.get(1)));
-        } catch (GraftException e) {
-            System.err.println("error: " + PrintableText.escape(e.getMessage()));
-            return 1;
-        }
-        try (Classifier c = Classifier.load(Path.of(files.get(0)), Classifier.Options.defaults().withDevice(device))) {
+        try (Classifier c = Classifier.load(path(files.get(0)), Classifier.Options.defaults().withDevice(device))) {
             long loaded = System.nanoTime();
             if (timing) {
                 System.err.printf(Locale.ROOT, "# loaded %s on %s in %.0f ms (from main)%n", files.get(0),
@@ -84,9 +78,7 @@ public final class Main {
             }
             long prev = loaded;
             for (String image : files.subList(1, files.size())) {
-                BufferedImage img = first != null ? first : Classifier.read(Path.of(image));
-                first = null;
-                Prediction p = c.classify(img);
+                Prediction p = c.classify(path(image));
                 // Escaped: a class name (or file name) with a tab, newline or escape sequence cannot break the line or
                 // reach the terminal.
                 System.out.printf(Locale.ROOT, "%s\t%s\t%.4f%n", PrintableText.escape(image), PrintableText.escape(p.label()),
@@ -101,6 +93,14 @@ public final class Main {
         } catch (GraftException e) {
             System.err.println("error: " + PrintableText.escape(e.getMessage()));
             return 1;
+        }
+    }
+
+    private static Path path(String name) {
+        try {
+            return Path.of(name);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new GraftException("'" + name + "' is not a valid path: " + e.getReason());
         }
     }
 

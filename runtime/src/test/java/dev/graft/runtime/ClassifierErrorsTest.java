@@ -106,7 +106,39 @@ class ClassifierErrorsTest {
             Path text = Files.writeString(dir.resolve("notes.png"), "not an image");
             assertMessage(assertThrows(ImageInputException.class, () -> c.classify(text)), "notes.png");
             BufferedImage sliver = new BufferedImage(100_000, 1, BufferedImage.TYPE_BYTE_GRAY);
-            assertMessage(assertThrows(ImageInputException.class, () -> c.classify(sliver)), "too large or too elongated");
+            assertMessage(assertThrows(ImageInputException.class, () -> c.classify(sliver)), "image 0", "too elongated");
+        }
+    }
+
+    /** A valid 16 x 16 PNG whose IHDR (CRC recomputed) declares w x h. */
+    private static byte[] pngDeclaring(int w, int h) throws IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        ImageIO.write(new BufferedImage(16, 16, BufferedImage.TYPE_BYTE_GRAY), "png", out);
+        byte[] b = out.toByteArray();
+        java.nio.ByteBuffer.wrap(b).putInt(16, w).putInt(20, h);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(b, 12, 17);
+        java.nio.ByteBuffer.wrap(b).putInt(29, (int) crc.getValue());
+        return b;
+    }
+
+    @Test
+    void imageFilesAreReadAsTheCommandLineReadsThem() throws IOException {
+        try (Classifier c = Classifier.load(small(Map.of()), Classifier.Options.defaults().withDevice("reference"))) {
+            // Was OutOfMemoryError / NegativeArraySizeException: now refused from the header.
+            Path big = Files.write(dir.resolve("big.png"), pngDeclaring(30_000, 30_000));
+            assertMessage(assertThrows(ImageInputException.class, () -> c.classify(big)), "big.png", "30000 x 30000",
+                    "-Dgraft.image.maxPixels");
+            Path png = dir.resolve("ok.png");
+            ImageIO.write(ModelFiles.image(60, 50, 1), "png", png.toFile());
+            byte[] bytes = Files.readAllBytes(png);
+            Path cut = Files.write(dir.resolve("cut.png"), java.util.Arrays.copyOf(bytes, bytes.length / 2));
+            assertMessage(assertThrows(ImageInputException.class, () -> c.classify(cut)), "cut.png", "truncated or damaged");
+            Path sliver = dir.resolve("sliver.png");
+            ImageIO.write(new BufferedImage(1, 600_000, BufferedImage.TYPE_BYTE_GRAY), "png", sliver.toFile());
+            assertMessage(assertThrows(ImageInputException.class, () -> c.classify(sliver)), "sliver.png", "too elongated");
+            // Within twice the resize size nothing is subsampled: a file and its decoded image classify alike.
+            org.junit.jupiter.api.Assertions.assertArrayEquals(c.classify(ImageIO.read(png.toFile())).logits(), c.classify(png).logits());
         }
     }
 

@@ -87,4 +87,18 @@ class MainTest {
         assertEquals(2, run("--frobnicate", notModel.toString(), img.toString()).status());
         assertEquals(1, run(notModel.toString(), dir.resolve("missing.png").toString()).status());
     }
+
+    @Test
+    void aTruncatedImageIsAOneLineError() throws IOException {
+        ResNetConfig config = ResNetConfig.of(BlockType.BASIC, 1, 1, 1, 1).withWidths(8, 8, 16, 16, 32).withNumClasses(2);
+        Path model = ModelFiles.write(dir.resolve("m.safetensors"), config, 4, 32, Map.of());
+        Path png = dir.resolve("a.png");
+        ImageIO.write(ModelFiles.image(50, 40, 1), "png", png.toFile());
+        byte[] bytes = Files.readAllBytes(png);
+        Path cut = Files.write(dir.resolve("cut.png"), java.util.Arrays.copyOf(bytes, bytes.length / 2));
+        Run r = run("--device", "reference", model.toString(), png.toString(), cut.toString());
+        assertEquals(1, r.status(), r.err());
+        assertTrue(r.out().startsWith(png + "\t"), r.out());
+        assertTrue(r.err().startsWith("error: image " + cut + " is truncated or damaged") && r.err().strip().lines().count() == 1, r.err());
+    }
 }

@@ -101,5 +101,15 @@ final class Crops {
         public boolean isRandom() {
             return true;
         }
+
+        /**
+         * A crop covers at least scaleMin of the area at an aspect within [ratioMin, ratioMax], so its shorter side is
+         * at least sqrt(scaleMin * min(ratioMin, 1/ratioMax)) of the image's shorter side; that side becomes {@code size}.
+         */
+        @Override
+        public int inputSideNeeded() {
+            double shortest = Math.sqrt(scaleMin * Math.min(ratioMin, 1 / ratioMax));
+            return (int) Math.min(Integer.MAX_VALUE, Math.ceil(size / shortest));
+        }
     }
 }

@@ -19,27 +19,38 @@ import java.util.function.Consumer;
 /**
  * Decodes and transforms batches on worker threads with a bounded number of batches in flight. Every sample's
  * random augmentation draws from a generator seeded by (seed, epoch, position in the epoch), so the batches are
- * identical for a seed whatever the thread count. An unreadable image is skipped with one warning naming the
- * file and the reason, or fails the run when {@code strict}.
+ * identical for a seed whatever the thread count. Images are read through an {@link ImagePipeline}. An unreadable
+ * image is skipped with one warning naming the file and the reason, or fails the run when {@code strict}.
  */
 public final class DataLoader implements AutoCloseable {
 
-    /** Everything that shapes the batches. */
-    public record Options(int batchSize, Sampling.Order order, long seed, int workers, int prefetch, boolean dropLast, boolean strict) {
+    /** Everything that shapes the batches; {@code decoding} sets the pixel limit and lenient reading. */
+    public record Options(int batchSize, Sampling.Order order, long seed, int workers, int prefetch, boolean dropLast, boolean strict,
+                          ImageDecoder.Options decoding) {
         public Options {
             if (batchSize < 1 || workers < 1 || prefetch < 1) {
                 throw new DatasetException("batch size, workers and prefetch must be >= 1");
             }
+            if (decoding == null) {
+                throw new DatasetException("image decoding options are required");
+            }
+        }
+
+        /** With the default decoding options ({@link ImageDecoder.Options#defaults()}). */
+        public Options(int batchSize, Sampling.Order order, long seed, int workers, int prefetch, boolean dropLast, boolean strict) {
+            this(batchSize, order, seed, workers, prefetch, dropLast, strict, ImageDecoder.Options.defaults());
         }
     }
 
     private final List<Sample> samples;
     private final int numClasses;
-    private final Transform transform;
+    private final ImagePipeline pipeline;
     private final Options options;
     private final Consumer<String> warnings;
     private final ExecutorService pool;
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
+    /** Warnings of images used as far as they decoded (--lenient), each given once. */
+    private final Set<String> lenientWarned = ConcurrentHashMap.newKeySet();
 
     public DataLoader(List<Sample> samples, int numClasses, Transform transform, Options options, Consumer<String> warnings) {
         if (samples.isEmpty()) {
@@ -47,9 +58,9 @@ public final class DataLoader implements AutoCloseable {
         }
         this.samples = List.copyOf(samples);
         this.numClasses = numClasses;
-        this.transform = transform;
         this.options = options;
         this.warnings = warnings;
+        this.pipeline = new ImagePipeline(transform, options.decoding(), this::warnOnce);
         this.pool = Executors.newFixedThreadPool(options.workers(), r -> {
             Thread t = new Thread(r, "graft-decode");
             t.setDaemon(true);
@@ -145,9 +156,8 @@ public final class DataLoader implements AutoCloseable {
         for (int p : positions) {
             Sample s = samples.get(order[p]);
             try {
-                FloatImage img = ImageDecoder.read(s.path());
                 SplittableRandom rng = new SplittableRandom(Seeds.mix(options.seed(), epoch, p));
-                images.add(transform.apply(img, rng));
+                images.add(pipeline.load(s.path(), rng));
                 kept.add(order[p]);
             } catch (DatasetException e) {
                 if (options.strict()) {
@@ -182,6 +192,13 @@ public final class DataLoader implements AutoCloseable {
     /** The files skipped so far because they could not be read (none when strict: those fail instead). */
     public Set<String> skipped() {
         return Set.copyOf(warned);
+    }
+
+    /** A lenient read's warning, once per run rather than once per epoch. */
+    private void warnOnce(String warning) {
+        if (lenientWarned.add(warning)) {
+            warnings.accept(warning);
+        }
     }
 
     @Override

@@ -6,6 +6,9 @@ package dev.graft.loaders.images;
  * their fine detail averaged rather than aliased.
  */
 final class Resampler {
+    /** 2^26 floats (256 MiB): the largest image a resize may make, so an extremely elongated input is refused. */
+    static final long MAX_RESIZED_VALUES = 1L << 26;
+
     private Resampler() {
     }
 

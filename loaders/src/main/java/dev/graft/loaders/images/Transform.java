@@ -16,6 +16,22 @@ public interface Transform {
         return false;
     }
 
+    /**
+     * The shorter input side, in pixels, that keeps all the detail this transform passes on: a decoder may subsample
+     * a larger image towards it ({@link ImageDecoder} keeps at least twice this). 0, the default, means every source
+     * pixel matters.
+     */
+    default int inputSideNeeded() {
+        return 0;
+    }
+
+    /**
+     * Refuses, from the header's size alone and before anything is decoded, an input this transform cannot process
+     * (a {@link DatasetException} saying why); the default accepts every size.
+     */
+    default void checkInput(int height, int width) {
+    }
+
     /** Applies transforms in order. */
     static Transform compose(List<Transform> steps) {
         List<Transform> copy = List.copyOf(steps);
@@ -33,19 +49,54 @@ public interface Transform {
             public boolean isRandom() {
                 return copy.stream().anyMatch(Transform::isRandom);
             }
+
+            // The first step sees the decoded image; the ones after it see what it made.
+            @Override
+            public int inputSideNeeded() {
+                return copy.isEmpty() ? 0 : copy.get(0).inputSideNeeded();
+            }
+
+            @Override
+            public void checkInput(int height, int width) {
+                if (!copy.isEmpty()) {
+                    copy.get(0).checkInput(height, width);
+                }
+            }
         };
     }
 
-    /** {@code Resize(size)}: the shorter side becomes {@code size}, aspect kept (longer = floor(size*long/short)). */
+    /**
+     * {@code Resize(size)}: the shorter side becomes {@code size}, aspect kept (longer = floor(size*long/short)). An
+     * image so elongated that the result would pass {@link Resampler#MAX_RESIZED_VALUES} values is refused.
+     */
     static Transform resize(int size) {
-        return (img, rng) -> {
-            int h = img.height(), w = img.width();
-            if (Math.min(h, w) == size) {
-                return img;
+        return new Transform() {
+            @Override
+            public FloatImage apply(FloatImage img, RandomGenerator rng) {
+                int h = img.height(), w = img.width();
+                if (Math.min(h, w) == size) {
+                    return img;
+                }
+                checkInput(h, w);
+                int oh = h <= w ? size : (int) ((long) size * h / w);
+                int ow = h <= w ? (int) ((long) size * w / h) : size;
+                return Resampler.resize(img, 0, 0, h, w, Math.max(1, oh), Math.max(1, ow));
             }
-            int oh = h <= w ? size : (int) ((long) size * h / w);
-            int ow = h <= w ? (int) ((long) size * w / h) : size;
-            return Resampler.resize(img, 0, 0, h, w, Math.max(1, oh), Math.max(1, ow));
+
+            @Override
+            public int inputSideNeeded() {
+                return size;
+            }
+
+            @Override
+            public void checkInput(int h, int w) {
+                long longer = (long) size * Math.max(h, w) / Math.max(1, Math.min(h, w));
+                if (3 * longer * size > Resampler.MAX_RESIZED_VALUES) {
+                    throw new DatasetException("a " + w + " x " + h + " image is too elongated to resize: its shorter side at " + size
+                            + " pixels makes the longer one " + longer + " pixels (at most " + Resampler.MAX_RESIZED_VALUES / (3L * size)
+                            + "); crop it to a less elongated shape first");
+                }
+            }
         };
     }
 

@@ -1,0 +1,46 @@
+package dev.graft.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.graft.loaders.images.ImageDecoder;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The image reading settings travel with the saved configuration, and older configurations still resume. */
+class TrainConfigJsonTest {
+    private static TrainConfig config(Long maxImagePixels, boolean lenient) {
+        return new TrainConfig("data", null, 0.2, null, null, "runs/x", 224, 256, 32, 1, 3, 2e-3, 100, "adamw", 0.9, 0.01, false,
+                "onecycle", 0, "none", 0, 0, "hold", null, "default", "shuffle", 0, 2, "auto", "loss", "youden", null, false,
+                maxImagePixels, lenient);
+    }
+
+    @Test
+    void imageSettingsRoundTrip() {
+        TrainConfig c = TrainConfig.fromJson(config(400_000_000L, true).toJson());
+        assertEquals(400_000_000L, c.maxImagePixels());
+        assertTrue(c.lenient());
+        assertEquals(new ImageDecoder.Options(400_000_000L, true), c.imageDecoding());
+    }
+
+    @Test
+    void configurationsSavedBeforeThemReadAsTheDefaults() throws Exception {
+        ObjectNode old = (ObjectNode) new ObjectMapper().readTree(config(5L, true).toJson());
+        old.remove("maxImagePixels");
+        old.remove("lenient");
+        TrainConfig c = TrainConfig.fromJson(old.toString());
+        assertNull(c.maxImagePixels());
+        assertFalse(c.lenient());
+        assertEquals(ImageDecoder.Options.defaults(), c.imageDecoding());
+    }
+
+    @Test
+    void aLimitBelowOneIsRefused() {
+        TrainingException e = assertThrows(TrainingException.class, () -> config(0L, false));
+        assertTrue(e.getMessage().contains("--max-image-pixels"), e.getMessage());
+    }
+}
