@@ -13,7 +13,9 @@ import java.util.List;
 /**
  * The loaders' entry point: reads a state dict from any supported file, telling the format from its content
  * ({@link Format}), and summarizes files for {@code graft inspect}. Bad content is a {@link FormatException}
- * (file, byte offset, reason); an unreadable file is a {@link GraftException}.
+ * (file, byte offset, reason); an unreadable file is a {@link GraftException}. A load first adds up the heap its
+ * tensors will take and refuses with a {@link LoadLimitException} when that exceeds {@link LoadOptions#budget()},
+ * before reading any data.
  */
 public final class StateDicts {
     private StateDicts() {
@@ -43,15 +45,28 @@ public final class StateDicts {
 
     private static LoadResult load(Source src, LoadOptions options, String stem) {
         Contents c = Readers.open(src, options, stem);
+        long budget = options.budget();
+        long total = 0;
+        for (StoredTensor t : c.tensors()) {
+            total = saturatedAdd(total, t.heapBytes());
+        }
+        if (total > budget) {
+            throw new LoadLimitException("loading the " + c.tensors().size() + " tensors of " + src.name(), total, budget);
+        }
         StateDict dict = new StateDict();
         for (StoredTensor t : c.tensors()) {
             if (dict.contains(t.name())) {
                 throw new FormatException(src.name(), "tensor name '" + t.name() + "' appears twice");
             }
-            dict.put(t.name(), t.load());
+            dict.put(t.name(), t.load(budget));
         }
         dict.metadata().putAll(c.metadata());
         return new LoadResult(c.format(), dict, c.selectedKey(), c.skipped());
+    }
+
+    private static long saturatedAdd(long a, long b) {
+        long s = a + b;
+        return s < 0 ? Long.MAX_VALUE : s;
     }
 
     public static StateDictSummary inspect(Path file) {

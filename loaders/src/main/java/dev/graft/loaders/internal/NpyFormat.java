@@ -78,13 +78,9 @@ public final class NpyFormat {
         long bytes = Shapes.bytes(src, dataAt, shape.numel(), type.bytes(), "npy array");
         src.require(dataAt, bytes, "npy data (" + descr + " " + shape + ")");
         long[] strides = fortran ? columnMajor(dims) : Gather.contiguousStrides(shape);
-        StoredTensor t = new StoredTensor(name, type, shape) {
-            @Override
-            public HostTensor load() {
-                ByteBuffer raw = ByteBuffer.wrap(src.read(dataAt, bytes, "npy data")).order(order);
-                return Gather.gather(type, raw, 0, shape, strides);
-            }
-        };
+        StoredTensor t = Gather.isContiguous(shape, strides)
+                ? new ContiguousTensor(src, name, type, shape, dataAt, order)
+                : new StridedTensor(src, name, type, shape, dataAt, bytes, order, strides);
         return new Contents(Format.NPY, List.of(t), List.of(), "", Map.of());
     }
 

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
-import dev.graft.engine.HostTensor;
 import dev.graft.engine.Shape;
 import dev.graft.loaders.Format;
 import java.io.IOException;
@@ -51,14 +50,7 @@ public final class SafeTensorsReader {
         checkTiling(src, entries, src.size() - base);
         List<StoredTensor> tensors = new ArrayList<>();
         for (Entry e : entries) {
-            tensors.add(new StoredTensor(e.name(), e.type(), e.shape()) {
-                @Override
-                public HostTensor load() {
-                    ByteBuffer raw = ByteBuffer.wrap(src.read(base + e.begin(), e.end() - e.begin(), "tensor '" + e.name() + "'"))
-                            .order(ByteOrder.LITTLE_ENDIAN);
-                    return Gather.gather(e.type(), raw, 0, e.shape(), Gather.contiguousStrides(e.shape()));
-                }
-            });
+            tensors.add(new ContiguousTensor(src, e.name(), e.type(), e.shape(), base + e.begin(), ByteOrder.LITTLE_ENDIAN));
         }
         return new Contents(Format.SAFETENSORS, tensors, List.of(), "", metadata);
     }
