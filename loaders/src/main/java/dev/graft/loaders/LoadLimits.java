@@ -15,10 +15,16 @@ import java.util.Locale;
  * each). The system property {@value #MAX_BYTES_PROPERTY} sets it: bytes with an optional k, m or g suffix
  * ({@code 12g}) or a share of the max heap ({@code 80%}); the {@code graft} launcher passes it through
  * {@code GRAFT_JAVA_OPTS}. The other half of the heap is left for what the loaded tensors are copied into.
+ *
+ * <p><b>Rank.</b> At most {@value #MAX_RANK} dimensions, for reading and writing alike, so Graft never writes a
+ * file it would refuse to read. NumPy 2 allows 64 (NumPy 1 allows 32); PyTorch and the safetensors reference
+ * implementation set no limit (torch 1.13 saves and loads rank-100000 tensors); oneDNN kernels take at most 12.
  */
 public final class LoadLimits {
     /** System property for the heap budget of one load. */
     public static final String MAX_BYTES_PROPERTY = "graft.loaders.maxBytes";
+    /** Dimensions a tensor may have in any file Graft reads or writes. */
+    public static final int MAX_RANK = 64;
     private static final int DEFAULT_PERCENT = 50;
 
     private LoadLimits() {

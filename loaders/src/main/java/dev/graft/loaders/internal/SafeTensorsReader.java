@@ -2,31 +2,37 @@ package dev.graft.loaders.internal;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.graft.engine.Shape;
 import dev.graft.loaders.Format;
+import dev.graft.loaders.LoadLimits;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * safetensors (huggingface/safetensors README): an 8-byte little-endian header length N, N bytes of UTF-8 JSON
  * (possibly padded with spaces), then the buffer. Each header entry is {@code name: {dtype, shape,
  * data_offsets: [begin, end]}} relative to the buffer; {@code __metadata__} is a string map. As in the reference
  * implementation, the tensors must tile the buffer exactly: sorted by offset, no overlap, no gap, nothing after.
+ *
+ * <p>Stricter than the reference: a key that appears twice anywhere in the header is an error (the reference
+ * refuses a repeated field inside an entry and a repeated {@code __metadata__}, but keeps the last of two equal
+ * tensor entries and the last value of a repeated metadata key), and shapes have at most
+ * {@link LoadLimits#MAX_RANK} dimensions (the reference sets no limit).
  */
 public final class SafeTensorsReader {
     /** The reference implementation's limit (safetensors {@code MAX_HEADER_SIZE}). */
     static final long MAX_HEADER = 100_000_000;
-    private static final JsonFactory JSON = new JsonFactory();
+    private static final JsonFactory JSON = JsonFactory.builder().enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
     private record Entry(String name, ElementType type, Shape shape, long begin, long end, long at) {
     }
@@ -57,16 +63,12 @@ public final class SafeTensorsReader {
 
     private static List<Entry> parse(Source src, byte[] header, Map<String, String> metadata) {
         List<Entry> entries = new ArrayList<>();
-        Set<String> names = new HashSet<>();
         try (JsonParser p = JSON.createParser(header)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw fail(src, p, "header is not a JSON object");
             }
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String name = p.currentName();
-                if (!names.add(name)) {
-                    throw fail(src, p, "duplicate header key '" + name + "'");
-                }
                 p.nextToken();
                 if (name.equals("__metadata__")) {
                     metadata(src, p, metadata);
@@ -79,11 +81,39 @@ public final class SafeTensorsReader {
             }
         } catch (JsonProcessingException e) {
             long at = e.getLocation() == null ? -1 : 8 + Math.max(0, e.getLocation().getByteOffset());
+            String duplicate = duplicate(e);
+            if (duplicate != null) {
+                throw src.error(at, "safetensors header has a duplicate key: " + duplicate + " appears twice; each key may"
+                        + " appear only once");
+            }
             throw src.error(at, "safetensors header is not valid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
             throw src.error(8, "safetensors header unreadable: " + e.getMessage());
         }
         return entries;
+    }
+
+    /** "'k' in entry 'w'"-style, when Jackson refused a repeated key (STRICT_DUPLICATE_DETECTION); else null. */
+    private static String duplicate(JsonProcessingException e) {
+        String m = e.getOriginalMessage();
+        if (!(e instanceof JsonParseException pe) || m == null || !m.startsWith("Duplicate field '") || !m.endsWith("'")) {
+            return null;
+        }
+        String key = m.substring("Duplicate field ".length());
+        List<String> path = new ArrayList<>();
+        JsonParser p = pe.getProcessor();
+        if (p != null) {
+            for (JsonStreamContext c = p.getParsingContext().getParent(); c != null && !c.inRoot(); c = c.getParent()) {
+                if (c.getCurrentName() != null) {
+                    path.add(0, c.getCurrentName());
+                }
+            }
+        }
+        if (path.isEmpty()) {
+            return key + " at the top level";
+        }
+        String where = path.get(0).equals("__metadata__") ? "__metadata__" : "entry '" + path.get(0) + "'";
+        return key + " in " + where + (path.size() > 1 ? " (under " + String.join(".", path.subList(1, path.size())) + ")" : "");
     }
 
     private static void metadata(Source src, JsonParser p, Map<String, String> out) throws IOException {
@@ -117,8 +147,8 @@ public final class SafeTensorsReader {
                     }
                     dtype = p.getText();
                 }
-                case "shape" -> shape = longs(src, p, name + ".shape");
-                case "data_offsets" -> offsets = longs(src, p, name + ".data_offsets");
+                case "shape" -> shape = longs(src, p, "shape of '" + name + "'", LoadLimits.MAX_RANK);
+                case "data_offsets" -> offsets = longs(src, p, "data_offsets of '" + name + "'", 2);
                 default -> p.skipChildren();          // unknown fields are ignored, as the reference reader does
             }
         }
@@ -145,7 +175,8 @@ public final class SafeTensorsReader {
         return new Entry(name, type, s, offsets[0], offsets[1], at);
     }
 
-    private static long[] longs(Source src, JsonParser p, String what) throws IOException {
+    /** A JSON array of at most {@code max} non-negative 64-bit integers. */
+    private static long[] longs(Source src, JsonParser p, String what, int max) throws IOException {
         if (p.currentToken() != JsonToken.START_ARRAY) {
             throw fail(src, p, what + " is not an array");
         }
@@ -155,8 +186,9 @@ public final class SafeTensorsReader {
                     || p.getLongValue() < 0) {
                 throw fail(src, p, what + " must hold non-negative 64-bit integers");
             }
-            if (out.size() > 64) {
-                throw fail(src, p, what + " has too many elements");
+            if (out.size() == max) {
+                throw fail(src, p, what + " has more than " + max + " elements"
+                        + (max == LoadLimits.MAX_RANK ? " (dimensions); at most " + max + " are supported" : ""));
             }
             out.add(p.getLongValue());
         }
