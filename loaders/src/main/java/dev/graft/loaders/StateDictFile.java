@@ -66,9 +66,15 @@ public final class StateDictFile implements AutoCloseable {
         return Collections.unmodifiableMap(contents.metadata());
     }
 
+    /** Whether the file records a SHA-256 per tensor, which {@link #load} checks. */
+    public boolean recordsDigests() {
+        return contents.recordsDigests();
+    }
+
     /**
      * Reads tensor {@code name} now (widened to F32, F64 or I64 as {@link StateDicts#read} does), refusing with a
-     * {@link LoadLimitException} one that alone exceeds the budget.
+     * {@link LoadLimitException} one that alone exceeds the budget, and checking its recorded digest if any
+     * ({@link IntegrityException}).
      */
     public HostTensor load(String name) {
         StoredTensor t = tensors.get(name);

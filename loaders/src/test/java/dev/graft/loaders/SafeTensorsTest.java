@@ -184,7 +184,7 @@ class SafeTensorsTest {
     }
 
     @Test
-    void stringsThatAreNotUnicodeAreRefusedBeforeWriting() {
+    void stringsThatAreNotUnicodeAndReservedNamesAreRefusedBeforeWriting() {
         Path f = dir.resolve("u.safetensors");
         StateDict name = new StateDict().put("bad\uD800name", HostTensor.of(new float[] {1}, Shape.of(1)));
         assertTrue(assertThrows(dev.graft.engine.GraftException.class, () -> SafeTensors.write(f, name)).getMessage()
@@ -193,6 +193,10 @@ class SafeTensorsTest {
         value.metadata().put("k", "x\uDC00");
         assertTrue(assertThrows(dev.graft.engine.GraftException.class, () -> SafeTensors.write(f, value)).getMessage()
                 .contains("metadata value of 'k'"));
+        StateDict reserved = new StateDict().put("a", HostTensor.of(new float[] {1}, Shape.of(1)));
+        reserved.metadata().put(SafeTensors.META_SHA256, "{}");
+        assertTrue(assertThrows(dev.graft.engine.GraftException.class, () -> SafeTensors.write(f, reserved)).getMessage()
+                .contains("'graft.sha256' is reserved"));
         assertFalse(Files.exists(f));
         StateDict pairs = new StateDict().put("\uD83D\uDE00", HostTensor.of(new float[] {1}, Shape.of(1)));
         pairs.metadata().put("\u00e9t\u00e9", "\uD834\uDD1E \u4e2d\u6587");

@@ -86,7 +86,7 @@ public final class NpyFormat {
         src.require(dataAt, bytes, "npy data (" + descr + " " + shape + ")");
         long[] strides = fortran ? columnMajor(dims) : Gather.contiguousStrides(shape);
         StoredTensor t = Gather.isContiguous(shape, strides)
-                ? new ContiguousTensor(src, name, type, shape, dataAt, order)
+                ? new ContiguousTensor(src, name, type, shape, dataAt, order, null)
                 : new StridedTensor(src, name, type, shape, dataAt, bytes, order, strides);
         return new Contents(Format.NPY, List.of(t), List.of(), "", Map.of());
     }

@@ -9,14 +9,17 @@ import com.fasterxml.jackson.core.JsonToken;
 import dev.graft.engine.Shape;
 import dev.graft.loaders.Format;
 import dev.graft.loaders.LoadLimits;
+import dev.graft.loaders.SafeTensors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * safetensors (huggingface/safetensors README): an 8-byte little-endian header length N, N bytes of UTF-8 JSON
@@ -27,7 +30,9 @@ import java.util.Map;
  * <p>Stricter than the reference: a key that appears twice anywhere in the header is an error (the reference
  * refuses a repeated field inside an entry and a repeated {@code __metadata__}, but keeps the last of two equal
  * tensor entries and the last value of a repeated metadata key), and shapes have at most
- * {@link LoadLimits#MAX_RANK} dimensions (the reference sets no limit).
+ * {@link LoadLimits#MAX_RANK} dimensions (the reference sets no limit). A {@code graft.sha256} metadata entry
+ * (see {@link SafeTensorsWriter}) is taken out of the metadata and checked against each tensor's bytes as they
+ * are read.
  */
 public final class SafeTensorsReader {
     /** The reference implementation's limit (safetensors {@code MAX_HEADER_SIZE}). */
@@ -54,11 +59,57 @@ public final class SafeTensorsReader {
         Map<String, String> metadata = new LinkedHashMap<>();
         List<Entry> entries = parse(src, header, metadata);
         checkTiling(src, entries, src.size() - base);
+        Map<String, String> digests = digests(src, metadata.remove(SafeTensors.META_SHA256), entries);
         List<StoredTensor> tensors = new ArrayList<>();
         for (Entry e : entries) {
-            tensors.add(new ContiguousTensor(src, e.name(), e.type(), e.shape(), base + e.begin(), ByteOrder.LITTLE_ENDIAN));
+            tensors.add(new ContiguousTensor(src, e.name(), e.type(), e.shape(), base + e.begin(), ByteOrder.LITTLE_ENDIAN,
+                    digests == null ? null : digests.get(e.name())));
         }
-        return new Contents(Format.SAFETENSORS, tensors, List.of(), "", metadata);
+        return new Contents(Format.SAFETENSORS, tensors, List.of(), "", metadata, digests != null);
+    }
+
+    /**
+     * The {@code graft.sha256} record: a JSON object from every tensor's name to the SHA-256 of its bytes; null when
+     * the file has none (not written by Graft). One that does not cover exactly the file's tensors is an error.
+     */
+    private static Map<String, String> digests(Source src, String record, List<Entry> entries) {
+        if (record == null) {
+            return null;
+        }
+        String what = "__metadata__ " + SafeTensors.META_SHA256;
+        Map<String, String> out = new LinkedHashMap<>();
+        try (JsonParser p = JSON.createParser(record)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw src.error(8, what + " is not a JSON object of tensor names to SHA-256 digests");
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                if (p.nextToken() != JsonToken.VALUE_STRING || !Sha256.isHex(p.getText())) {
+                    throw src.error(8, what + " for '" + name + "' is not 64 lowercase hex digits");
+                }
+                out.put(name, p.getText());
+            }
+            if (p.nextToken() != null) {
+                throw src.error(8, what + " has content after its object");
+            }
+        } catch (JsonProcessingException e) {
+            throw src.error(8, what + " is not valid JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw src.error(8, what + " unreadable: " + e.getMessage());
+        }
+        for (Entry e : entries) {
+            if (!out.containsKey(e.name())) {
+                throw src.error(e.at(), what + " records no digest for tensor '" + e.name() + "' (the record or the header"
+                        + " was edited after the file was written)");
+            }
+        }
+        if (out.size() != entries.size()) {
+            Set<String> names = new HashSet<>();
+            entries.forEach(e -> names.add(e.name()));
+            String extra = out.keySet().stream().filter(k -> !names.contains(k)).findFirst().orElse("?");
+            throw src.error(8, what + " records a digest for '" + extra + "', which is not a tensor of the file");
+        }
+        return out;
     }
 
     private static List<Entry> parse(Source src, byte[] header, Map<String, String> metadata) {

@@ -7,7 +7,8 @@ import dev.graft.loaders.LoadLimitException;
 /**
  * A tensor found in a file and already checked against it (its bytes exist), whose values are read only
  * when {@link #load} is called: inspecting a file never reads its data. Loading first checks what the tensor
- * will take on the heap ({@link #heapBytes()}) against the caller's budget.
+ * will take on the heap ({@link #heapBytes()}) against the caller's budget, and verifies the stored bytes against
+ * their recorded SHA-256 where the file has one ({@link #sha256()}).
  */
 public abstract class StoredTensor {
     private final String name;
@@ -41,6 +42,20 @@ public abstract class StoredTensor {
     /** Stored bytes held at once while reading (a strided view's whole span; 0 when read in bounded chunks). */
     protected long spanBytesHeld() {
         return 0;
+    }
+
+    /** The SHA-256 (lowercase hex) recorded for the stored bytes, or null when the file records none. */
+    public String sha256() {
+        return null;
+    }
+
+    /**
+     * Hashes the stored bytes in bounded chunks (no values are made) and compares them with {@link #sha256()}.
+     * @return false when no digest is recorded, true when it matches
+     * @throws dev.graft.loaders.IntegrityException when it does not
+     */
+    public boolean verify() {
+        return false;
     }
 
     /**

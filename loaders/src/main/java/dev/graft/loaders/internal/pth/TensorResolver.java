@@ -81,7 +81,7 @@ public final class TensorResolver {
         long spanStart = data.offset() + (s.base() + first) * type.bytes();
         long spanBytes = (last - first + 1) * type.bytes();
         if (Gather.isContiguous(shape, stride)) {
-            return new ContiguousTensor(source, name, type, shape, spanStart, data.order());
+            return new ContiguousTensor(source, name, type, shape, spanStart, data.order(), null);
         }
         return new StridedTensor(source, name, type, shape, spanStart, spanBytes, data.order(), stride);
     }
