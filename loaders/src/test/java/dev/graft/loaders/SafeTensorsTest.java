@@ -205,4 +205,17 @@ class SafeTensorsTest {
         assertEquals(pairs.get("\uD83D\uDE00"), back.get("\uD83D\uDE00"));
         assertEquals(pairs.metadata(), back.metadata());
     }
+
+    /** Whatever fits the 100 MB header reads back: Jackson's own default caps (names of 50,000 chars, strings of 20M) do not apply. */
+    @Test
+    void longNamesAndMetadataWithinTheHeaderLimitRoundTrip() {
+        Path f = dir.resolve("long.safetensors");
+        String name = "n".repeat(60_000);
+        StateDict sd = new StateDict().put(name, HostTensor.of(new float[] {1}, Shape.of(1)));
+        sd.metadata().put("k".repeat(60_000), "v".repeat(21_000_000));
+        SafeTensors.write(f, sd);
+        StateDict back = SafeTensors.read(f);
+        assertEquals(sd.get(name), back.get(name));
+        assertEquals(sd.metadata(), back.metadata());
+    }
 }

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import dev.graft.engine.Shape;
 import dev.graft.loaders.Format;
 import dev.graft.loaders.LoadLimits;
@@ -37,7 +39,15 @@ import java.util.Set;
 public final class SafeTensorsReader {
     /** The reference implementation's limit (safetensors {@code MAX_HEADER_SIZE}). */
     static final long MAX_HEADER = 100_000_000;
-    private static final JsonFactory JSON = JsonFactory.builder().enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+    /**
+     * Repeated keys are errors; Jackson's own caps on name and string length (50,000 and 20,000,000 chars) are
+     * lifted to the header limit, so whatever fits a header reads (the writer checks only that limit).
+     */
+    private static final JsonFactory JSON = JsonFactory.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .streamReadConstraints(StreamReadConstraints.builder().maxNameLength((int) MAX_HEADER)
+                    .maxStringLength((int) MAX_HEADER).build())
+            .build();
 
     private record Entry(String name, ElementType type, Shape shape, long begin, long end, long at) {
     }
