@@ -218,4 +218,34 @@ class SafeTensorsTest {
         assertEquals(sd.get(name), back.get(name));
         assertEquals(sd.metadata(), back.metadata());
     }
+
+    /**
+     * Format detection sees safetensors first: a written header may put "ustar" (the tar magic) at byte 257, and a
+     * header of 67,324,752 bytes starts with the zip signature "PK\\3\\4" as its little-endian length.
+     */
+    @Test
+    void writtenFilesAreNeverTakenForAnotherFormat() throws IOException {
+        Path f = dir.resolve("magic.safetensors");
+        StateDict tar = new StateDict().put("a", HostTensor.of(new float[] {1}, Shape.of(1)));
+        tar.metadata().put("k", "x".repeat(257 - 30) + "ustar");          // the value starts at byte 30
+        SafeTensors.write(f, tar);
+        assertEquals("ustar", new String(Files.readAllBytes(f), 257, 5, StandardCharsets.US_ASCII));
+        assertEquals(tar.metadata(), SafeTensors.read(f).metadata());
+
+        long zipMagic = 0x04034b50L;                                        // "PK\3\4" read as a little-endian length
+        StateDict zip = new StateDict().put("a", HostTensor.of(new float[] {1}, Shape.of(1)));
+        zip.metadata().put("k", "");
+        SafeTensors.write(f, zip);
+        long unpadded = ByteBuffer.wrap(Files.readAllBytes(f), 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        byte[] head = Files.readAllBytes(f);
+        while (head[(int) (8 + unpadded - 1)] == ' ') {
+            unpadded--;
+        }
+        zip.metadata().put("k", "z".repeat((int) (zipMagic - unpadded)));
+        SafeTensors.write(f, zip);
+        byte[] b = Files.readAllBytes(f);
+        assertEquals("PK\u0003\u0004", new String(b, 0, 4, StandardCharsets.ISO_8859_1));
+        assertEquals(Format.SAFETENSORS, StateDicts.detect(f));
+        assertEquals(zip.metadata(), SafeTensors.read(f).metadata());
+    }
 }
