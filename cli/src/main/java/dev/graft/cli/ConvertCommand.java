@@ -5,6 +5,7 @@ import dev.graft.engine.Shape;
 import dev.graft.engine.StateDict;
 import dev.graft.loaders.LoadOptions;
 import dev.graft.loaders.LoadResult;
+import dev.graft.loaders.SafeTensors;
 import dev.graft.loaders.SkippedEntry;
 import dev.graft.loaders.StateDicts;
 import dev.graft.models.ResNet;
@@ -30,7 +31,8 @@ import java.util.concurrent.Callable;
                 + "and other integer types to int64.",
             "Metadata: the source's own (safetensors __metadata__) is kept, and graft.source, graft.source_format, "
                 + "graft.source_key, graft.key_mapping and, for a ResNet, graft.architecture and graft.resnet are "
-                + "added. The output is written atomically and never replaces a file without --force."})
+                + "added, with graft.sha256: the SHA-256 of each tensor's bytes, checked whenever the file is read. The "
+                + "output is written atomically and never replaces a file without --force."})
 final class ConvertCommand implements Callable<Integer> {
     static final String META_SOURCE = "graft.source";
     static final String META_SOURCE_FORMAT = "graft.source_format";
@@ -93,6 +95,7 @@ final class ConvertCommand implements Callable<Integer> {
         }
         System.out.println("  keys: " + (mapped.description().isEmpty() ? "unchanged" : mapped.description()));
         System.out.println("  architecture: " + guess.describe());
+        System.out.println("  integrity: the SHA-256 of each tensor is recorded (" + SafeTensors.META_SHA256 + ")");
         List<String> widened = new ArrayList<>();
         for (Map.Entry<String, HostTensor> e : dict.tensors().entrySet()) {
             if (!e.getValue().sourceType().equals(e.getValue().dtype().torchName())) {

@@ -5,9 +5,9 @@ import dev.graft.engine.GraftException;
 /**
  * A file's content is not what its format allows: the message names the file, the byte offset where the
  * problem was found (when one is meaningful) and the reason. Nothing in a bad file surfaces as any other
- * runtime exception.
+ * runtime exception. {@link IntegrityException} is the kind for data that does not match its recorded digest.
  */
-public final class FormatException extends GraftException {
+public class FormatException extends GraftException {
     private final String file;
     private final long offset;
 

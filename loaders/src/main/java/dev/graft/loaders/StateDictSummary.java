@@ -5,10 +5,11 @@ import java.util.Map;
 
 /**
  * What a file holds, read from its headers and pickle without reading tensor data: for {@code graft inspect}.
- * {@code selectedKey} is where the state dict sat in a wrapped checkpoint ("" at the top level).
+ * {@code selectedKey} is where the state dict sat in a wrapped checkpoint ("" at the top level);
+ * {@code recordsDigests}: the file records a SHA-256 per tensor ({@link TensorInfo#sha256()}).
  */
 public record StateDictSummary(String file, Format format, String selectedKey, List<TensorInfo> tensors,
-                               List<SkippedEntry> skipped, Map<String, String> metadata) {
+                               List<SkippedEntry> skipped, Map<String, String> metadata, boolean recordsDigests) {
     public StateDictSummary {
         tensors = List.copyOf(tensors);
         skipped = List.copyOf(skipped);

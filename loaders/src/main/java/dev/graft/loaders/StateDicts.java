@@ -13,7 +13,9 @@ import java.util.List;
 /**
  * The loaders' entry point: reads a state dict from any supported file, telling the format from its content
  * ({@link Format}), and summarizes files for {@code graft inspect}. Bad content is a {@link FormatException}
- * (file, byte offset, reason); an unreadable file is a {@link GraftException}.
+ * (file, byte offset, reason; an {@link IntegrityException} for bytes that do not match their recorded digest);
+ * an unreadable file is a {@link GraftException}. A load first adds up the heap its tensors will take and refuses
+ * with a {@link LoadLimitException} when that exceeds {@link LoadOptions#budget()}, before reading any data.
  */
 public final class StateDicts {
     private StateDicts() {
@@ -43,30 +45,71 @@ public final class StateDicts {
 
     private static LoadResult load(Source src, LoadOptions options, String stem) {
         Contents c = Readers.open(src, options, stem);
+        long budget = options.budget();
+        long total = 0;
+        for (StoredTensor t : c.tensors()) {
+            total = saturatedAdd(total, t.heapBytes());
+        }
+        if (total > budget) {
+            throw new LoadLimitException("loading the " + c.tensors().size() + " tensors of " + src.name(), total, budget);
+        }
         StateDict dict = new StateDict();
         for (StoredTensor t : c.tensors()) {
             if (dict.contains(t.name())) {
                 throw new FormatException(src.name(), "tensor name '" + t.name() + "' appears twice");
             }
-            dict.put(t.name(), t.load());
+            dict.put(t.name(), t.load(budget));
         }
         dict.metadata().putAll(c.metadata());
         return new LoadResult(c.format(), dict, c.selectedKey(), c.skipped());
+    }
+
+    private static long saturatedAdd(long a, long b) {
+        long s = a + b;
+        return s < 0 ? Long.MAX_VALUE : s;
     }
 
     public static StateDictSummary inspect(Path file) {
         return inspect(file, LoadOptions.defaults());
     }
 
-    /** Names, stored types and shapes, without reading tensor data. */
+    /** Names, stored types, shapes and recorded digests, without reading tensor data. */
     public static StateDictSummary inspect(Path file, LoadOptions options) {
         try (Source src = Source.open(file)) {
             Contents c = Readers.open(src, options, stem(file));
             List<TensorInfo> infos = new ArrayList<>();
             for (StoredTensor t : c.tensors()) {
-                infos.add(new TensorInfo(t.name(), t.type().torchName(), t.shape()));
+                infos.add(new TensorInfo(t.name(), t.type().torchName(), t.shape(), t.sha256() == null ? "" : t.sha256()));
             }
-            return new StateDictSummary(file.toString(), c.format(), c.selectedKey(), infos, c.skipped(), c.metadata());
+            return new StateDictSummary(file.toString(), c.format(), c.selectedKey(), infos, c.skipped(), c.metadata(),
+                    c.recordsDigests());
+        }
+    }
+
+    /**
+     * Reads every tensor's stored bytes in bounded chunks and checks them against the SHA-256 digests the file
+     * records (files Graft writes do; see {@link SafeTensors}). Nothing is converted, so this takes little heap
+     * whatever the file's size; it costs one read of the data.
+     */
+    public static Verification verify(Path file, LoadOptions options) {
+        try (Source src = Source.open(file)) {
+            Contents c = Readers.open(src, options, stem(file));
+            int verified = 0;
+            long bytes = 0;
+            List<IntegrityException> failures = new ArrayList<>();
+            if (c.recordsDigests()) {
+                for (StoredTensor t : c.tensors()) {
+                    try {
+                        if (t.verify()) {
+                            verified++;
+                            bytes += (long) t.shape().numel() * t.type().bytes();
+                        }
+                    } catch (IntegrityException e) {
+                        failures.add(e);
+                    }
+                }
+            }
+            return new Verification(file.toString(), c.recordsDigests(), verified, bytes, failures);
         }
     }
 

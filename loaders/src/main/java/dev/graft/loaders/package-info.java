@@ -5,6 +5,10 @@
  * format from the content and returns an engine {@link dev.graft.engine.StateDict}; this module does not know
  * the models. Float16 and bfloat16 widen to float32 and integer types to int64, with the stored type kept in
  * {@link dev.graft.engine.HostTensor#sourceType()}. Bad content is a {@link dev.graft.loaders.FormatException}
- * naming the file, the byte offset and the reason. The {@code internal} packages are not API.
+ * naming the file, the byte offset and the reason. Before any tensor data is read, a load is checked against a
+ * heap budget ({@link dev.graft.loaders.LoadLimits}, {@link dev.graft.loaders.LoadLimitException}); safetensors
+ * files Graft writes record a SHA-256 per tensor that every load checks
+ * ({@link dev.graft.loaders.SafeTensors}, {@link dev.graft.loaders.IntegrityException}). The {@code internal}
+ * packages are not API.
  */
 package dev.graft.loaders;

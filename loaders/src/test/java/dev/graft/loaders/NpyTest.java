@@ -2,6 +2,7 @@ package dev.graft.loaders;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -91,5 +92,53 @@ class NpyTest {
         FormatException e = assertThrows(FormatException.class,
                 () -> StateDicts.load(s.getBytes(StandardCharsets.ISO_8859_1), "x.npy", LoadOptions.defaults()));
         assertTrue(e.getMessage().contains("'<c8' is not supported"), e.getMessage());
+    }
+
+    /** A version-1.0 .npy file with this header dict (padded as NumPy pads) and {@code dataBytes} zero bytes. */
+    static byte[] npy(String dict, int dataBytes) {
+        int total = (10 + dict.length() + 1 + 63) / 64 * 64;
+        String header = dict + " ".repeat(total - 10 - dict.length() - 1) + "\n";
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(total + dataBytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0}).putShort((short) header.length());
+        b.put(header.getBytes(StandardCharsets.ISO_8859_1));
+        return b.array();
+    }
+
+    private static String error(String shape, int dataBytes) {
+        byte[] f = npy("{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }", dataBytes);
+        return assertThrows(FormatException.class, () -> StateDicts.load(f, "x.npy", LoadOptions.defaults())).getMessage();
+    }
+
+    @Test
+    void sizesInTheHeaderAreRangeChecked() {
+        // 19 digits overflowed Long.parseLong (NumberFormatException) before
+        assertTrue(error("(9999999999999999999,)", 4).contains("shape dimension 9999999999999999999 has more than 18 digits"));
+        assertTrue(error("(3, 123456789012345678901234567890)", 4).contains("shape dimension 123456789012345678901234... has more"));
+        assertTrue(error("(999999999999999999,)", 4).contains("has a size outside [0, 2^31)"));
+        assertTrue(error("(65536, 65536)", 4).contains("at most 2^31 - 9 elements"));
+        assertTrue(error("(-1,)", 4).contains("shape must hold non-negative integers"));
+        assertTrue(error("(1x,)", 4).contains("expected ',' or ')' in shape"));
+        assertTrue(error("(2,)", 4).contains("npy data (<f4 [2]) needs 8 bytes"));
+        String rank65 = "(" + "1, ".repeat(65) + ")";
+        assertTrue(error(rank65, 4).contains("shape has more than 64 dimensions"));
+        assertEquals(64, StateDicts.load(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (" + "1, ".repeat(64) + "), }", 4),
+                "x.npy", LoadOptions.defaults()).stateDict().get("x").shape().rank());
+        // version 2 with a 3 GB header length: refused before reading it
+        byte[] v2 = new byte[64];
+        System.arraycopy(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 2, 0, 0, 0, 0, (byte) 0xC0}, 0, v2, 0, 12);
+        assertTrue(assertThrows(FormatException.class, () -> StateDicts.load(v2, "x.npy", LoadOptions.defaults())).getMessage()
+                .contains("npy header length 3221225472 is more than the 1048576 bytes Graft reads"));
+    }
+
+    @Test
+    void theWriterRefusesWhatTheReaderWould() {
+        Path f = dir.resolve("r.npy");
+        HostTensor ok = HostTensor.of(new float[] {2}, SafeTensorsTest.ones(64));
+        Npy.write(f, ok);
+        assertEquals(ok, Npy.read(f));
+        HostTensor tooMany = HostTensor.of(new float[] {2}, SafeTensorsTest.ones(65));
+        assertTrue(assertThrows(dev.graft.engine.GraftException.class, () -> Npy.write(dir.resolve("s.npy"), tooMany)).getMessage()
+                .contains("it has 65 dimensions and Graft reads at most 64"));
+        assertFalse(Files.exists(dir.resolve("s.npy")));
     }
 }

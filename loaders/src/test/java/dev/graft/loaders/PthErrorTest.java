@@ -78,4 +78,46 @@ class PthErrorTest {
         }
         assertTrue(fail(w.op('.')).getMessage().contains("tuple of 1, not a dict"));
     }
+
+    @Test
+    void rankIsBoundedAsForEveryFormat() {
+        long[] ones = new long[100_000];
+        java.util.Arrays.fill(ones, 1);
+        FormatException e = fail(dictWith("FloatStorage", 1, 0, ones, ones).bytes(), Map.of("0", new byte[4]));
+        assertTrue(e.getMessage().contains("tensor 't' has 100000 dimensions; at most 64 are supported"), e.getMessage());
+        long[] rank64 = java.util.Arrays.copyOf(ones, 64);
+        byte[] zip = PickleWriter.zip("x", dictWith("FloatStorage", 1, 0, rank64, rank64).bytes(), Map.of("0", new byte[4]));
+        assertEquals(64, StateDicts.load(zip, "ok.pth", LoadOptions.defaults()).stateDict().get("t").shape().rank());
+    }
+
+    @Test
+    void aPickleThatMakesMoreValuesThanAnyStateDictIsRefused() {
+        byte[] pickle = new byte[2 + (1 << 22) + 2];
+        java.util.Arrays.fill(pickle, (byte) 'N');            // NONE: one byte, one value
+        pickle[0] = (byte) 0x80;
+        pickle[1] = 2;
+        pickle[pickle.length - 1] = '.';
+        assertTrue(fail(pickle, Map.of()).getMessage().contains("the pickle makes more than 4194304 values"));
+    }
+
+    @Test
+    void aHugeZipCentralDirectoryIsRefusedBeforeReadingIt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws java.io.IOException {
+        // a sparse file whose end record claims a 65 MiB central directory at offset 0
+        java.nio.file.Path f = dir.resolve("cd.pth");
+        long cd = 65L << 20;
+        try (java.io.RandomAccessFile out = new java.io.RandomAccessFile(f.toFile(), "rw")) {
+            out.setLength(cd);
+            out.seek(cd);
+            java.nio.ByteBuffer eocd = java.nio.ByteBuffer.allocate(22).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            eocd.putInt(0x06054b50).putShort((short) 0).putShort((short) 0).putShort((short) 1).putShort((short) 1)
+                    .putInt((int) cd).putInt(0).putShort((short) 0);
+            out.write(eocd.array());
+        }
+        // detected as a zip only by its first bytes: give it a local-header signature
+        try (java.io.RandomAccessFile out = new java.io.RandomAccessFile(f.toFile(), "rw")) {
+            out.write(new byte[] {'P', 'K', 3, 4});
+        }
+        FormatException e = assertThrows(FormatException.class, () -> StateDicts.read(f));
+        assertTrue(e.getMessage().contains("zip central directory of 68157440 bytes is larger than the 67108864"), e.getMessage());
+    }
 }

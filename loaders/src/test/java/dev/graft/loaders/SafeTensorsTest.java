@@ -1,6 +1,8 @@
 package dev.graft.loaders;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -121,5 +123,129 @@ class SafeTensorsTest {
         assertTrue(e.getMessage().contains("unrecognized format") || e.getMessage().contains("header length"), e.getMessage());
         byte[] g = file("{\"a\":{\"dtype\":\"F32\",\"shape\":[1000000000,1000000000],\"data_offsets\":[0,4]}}", 4);
         assertTrue(error(g).contains("unsupported shape"));
+    }
+
+    @Test
+    void aKeyTwiceAnywhereInTheHeaderIsAnError() {
+        String a = "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}";
+        // the reference implementation keeps the last of two equal entries; Graft refuses
+        assertTrue(error(file("{" + a + "," + a + "}", 4)).contains("duplicate key: 'a' at the top level appears twice"));
+        // inside an entry (the reference refuses too)
+        assertTrue(error(file("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"shape\":[1],\"data_offsets\":[0,4]}}", 4))
+                .contains("duplicate key: 'shape' in entry 'a' appears twice"));
+        assertTrue(error(file("{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F16\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4))
+                .contains("'dtype' in entry 'a'"));
+        // __metadata__ twice, and a key twice inside it (the reference keeps the last value)
+        assertTrue(error(file("{\"__metadata__\":{\"k\":\"1\"},\"__metadata__\":{\"k\":\"2\"}," + a + "}", 4))
+                .contains("'__metadata__' at the top level"));
+        assertTrue(error(file("{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}," + a + "}", 4))
+                .contains("duplicate key: 'k' in __metadata__ appears twice"));
+        // inside a field the reader otherwise ignores
+        assertTrue(error(file("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"x\":{\"y\":1,\"y\":2}}}", 4))
+                .contains("'y' in entry 'a' (under x)"));
+        // and the same file without the repetition loads
+        assertEquals(1, StateDicts.load(file("{" + a + "}", 4), "t.safetensors", LoadOptions.defaults()).stateDict().size());
+    }
+
+    /** {@code rank} dimensions of size 1. */
+    static Shape ones(int rank) {
+        int[] d = new int[rank];
+        java.util.Arrays.fill(d, 1);
+        return Shape.of(d);
+    }
+
+    /** A file whose tensor has {@code rank} dimensions of size 1. */
+    private static byte[] rank(int rank) {
+        return file("{\"a\":{\"dtype\":\"F32\",\"shape\":[" + "1,".repeat(rank).replaceAll(",$", "")
+                + "],\"data_offsets\":[0,4]}}", 4);
+    }
+
+    @Test
+    void atMost64DimensionsAreReadAndWritten() throws IOException {
+        assertEquals(64, StateDicts.load(rank(64), "t.safetensors", LoadOptions.defaults()).stateDict().get("a").shape().rank());
+        assertTrue(error(rank(65)).contains("shape of 'a' has more than 64 elements (dimensions); at most 64 are supported"), error(rank(65)));
+        assertTrue(error(rank(100_000)).contains("more than 64"));
+
+        Path f = dir.resolve("r.safetensors");
+        StateDict ok = new StateDict().put("a", HostTensor.of(new float[] {5}, ones(64)));
+        SafeTensors.write(f, ok);
+        assertEquals(ok.get("a"), SafeTensors.read(f).get("a"));
+        byte[] before = Files.readAllBytes(f);
+        StateDict tooMany = new StateDict().put("a", HostTensor.of(new float[] {5}, ones(65)));
+        dev.graft.engine.GraftException e = assertThrows(dev.graft.engine.GraftException.class, () -> SafeTensors.write(f, tooMany));
+        assertTrue(e.getMessage().contains("tensor 'a' cannot be stored: it has 65 dimensions and Graft reads at most 64"), e.getMessage());
+        assertArrayEquals(before, Files.readAllBytes(f), "the file is left as it was");
+        StateDict huge = new StateDict().put("a", HostTensor.of(new float[] {5}, ones(100_000)));
+        assertThrows(dev.graft.engine.GraftException.class, () -> SafeTensors.write(dir.resolve("huge.safetensors"), huge));
+        assertFalse(Files.exists(dir.resolve("huge.safetensors")));
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(List.of(f), files.toList(), "no temporary file is left behind");
+        }
+    }
+
+    @Test
+    void stringsThatAreNotUnicodeAndReservedNamesAreRefusedBeforeWriting() {
+        Path f = dir.resolve("u.safetensors");
+        StateDict name = new StateDict().put("bad\uD800name", HostTensor.of(new float[] {1}, Shape.of(1)));
+        assertTrue(assertThrows(dev.graft.engine.GraftException.class, () -> SafeTensors.write(f, name)).getMessage()
+                .contains("tensor name 'bad?name' has a lone UTF-16 surrogate at index 3"));
+        StateDict value = new StateDict().put("a", HostTensor.of(new float[] {1}, Shape.of(1)));
+        value.metadata().put("k", "x\uDC00");
+        assertTrue(assertThrows(dev.graft.engine.GraftException.class, () -> SafeTensors.write(f, value)).getMessage()
+                .contains("metadata value of 'k'"));
+        StateDict reserved = new StateDict().put("a", HostTensor.of(new float[] {1}, Shape.of(1)));
+        reserved.metadata().put(SafeTensors.META_SHA256, "{}");
+        assertTrue(assertThrows(dev.graft.engine.GraftException.class, () -> SafeTensors.write(f, reserved)).getMessage()
+                .contains("'graft.sha256' is reserved"));
+        assertFalse(Files.exists(f));
+        StateDict pairs = new StateDict().put("\uD83D\uDE00", HostTensor.of(new float[] {1}, Shape.of(1)));
+        pairs.metadata().put("\u00e9t\u00e9", "\uD834\uDD1E \u4e2d\u6587");
+        SafeTensors.write(f, pairs);
+        StateDict back = SafeTensors.read(f);
+        assertEquals(pairs.get("\uD83D\uDE00"), back.get("\uD83D\uDE00"));
+        assertEquals(pairs.metadata(), back.metadata());
+    }
+
+    /** Whatever fits the 100 MB header reads back: Jackson's own default caps (names of 50,000 chars, strings of 20M) do not apply. */
+    @Test
+    void longNamesAndMetadataWithinTheHeaderLimitRoundTrip() {
+        Path f = dir.resolve("long.safetensors");
+        String name = "n".repeat(60_000);
+        StateDict sd = new StateDict().put(name, HostTensor.of(new float[] {1}, Shape.of(1)));
+        sd.metadata().put("k".repeat(60_000), "v".repeat(21_000_000));
+        SafeTensors.write(f, sd);
+        StateDict back = SafeTensors.read(f);
+        assertEquals(sd.get(name), back.get(name));
+        assertEquals(sd.metadata(), back.metadata());
+    }
+
+    /**
+     * Format detection sees safetensors first: a written header may put "ustar" (the tar magic) at byte 257, and a
+     * header of 67,324,752 bytes starts with the zip signature "PK\\3\\4" as its little-endian length.
+     */
+    @Test
+    void writtenFilesAreNeverTakenForAnotherFormat() throws IOException {
+        Path f = dir.resolve("magic.safetensors");
+        StateDict tar = new StateDict().put("a", HostTensor.of(new float[] {1}, Shape.of(1)));
+        tar.metadata().put("k", "x".repeat(257 - 30) + "ustar");          // the value starts at byte 30
+        SafeTensors.write(f, tar);
+        assertEquals("ustar", new String(Files.readAllBytes(f), 257, 5, StandardCharsets.US_ASCII));
+        assertEquals(tar.metadata(), SafeTensors.read(f).metadata());
+
+        long zipMagic = 0x04034b50L;                                        // "PK\3\4" read as a little-endian length
+        StateDict zip = new StateDict().put("a", HostTensor.of(new float[] {1}, Shape.of(1)));
+        zip.metadata().put("k", "");
+        SafeTensors.write(f, zip);
+        long unpadded = ByteBuffer.wrap(Files.readAllBytes(f), 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        byte[] head = Files.readAllBytes(f);
+        while (head[(int) (8 + unpadded - 1)] == ' ') {
+            unpadded--;
+        }
+        zip.metadata().put("k", "z".repeat((int) (zipMagic - unpadded)));
+        SafeTensors.write(f, zip);
+        byte[] b = Files.readAllBytes(f);
+        assertEquals("PK\u0003\u0004", new String(b, 0, 4, StandardCharsets.ISO_8859_1));
+        assertEquals(Format.SAFETENSORS, StateDicts.detect(f));
+        assertEquals(zip.metadata(), SafeTensors.read(f).metadata());
     }
 }

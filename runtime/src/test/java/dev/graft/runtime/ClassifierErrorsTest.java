@@ -169,4 +169,30 @@ class ClassifierErrorsTest {
         assertEquals(1, plain.decision().decide(new double[] {0.2, 0.5, 0.3}));
         assertEquals(0, plain.decision().decide(new double[] {0.4, 0.4, 0.2}), "ties go to the first maximum, as torch.argmax");
     }
+
+    /**
+     * One flipped bit in a tensor's data: the streaming load (weights folded one tensor at a time) and the plain one
+     * both refuse the file, naming the tensor, instead of predicting with a damaged weight.
+     */
+    @Test
+    void aFlippedBitInTheWeights() throws IOException {
+        Path f = small(Map.of());
+        byte[] b = Files.readAllBytes(f);
+        long headerEnd = 8 + java.nio.ByteBuffer.wrap(b, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        try (dev.graft.loaders.StateDictFile in = dev.graft.loaders.StateDictFile.open(f)) {
+            assertTrue(in.recordsDigests());
+        }
+        // fc.weight's first byte, found through the header's data_offsets
+        String header = new String(b, 8, (int) (headerEnd - 8), java.nio.charset.StandardCharsets.UTF_8);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"fc\\.weight\":\\{[^}]*\"data_offsets\":\\[(\\d+),").matcher(header);
+        assertTrue(m.find(), header);
+        long fcWeight = headerEnd + Long.parseLong(m.group(1));
+        b[(int) fcWeight + 5] ^= 0x04;
+        Files.write(f, b);
+        for (boolean optimize : new boolean[] {true, false}) {
+            Classifier.Options options = Classifier.Options.defaults().withDevice("reference").withOptimize(optimize);
+            assertMessage(assertThrows(ModelFileException.class, () -> Classifier.load(f, options)), f.toString(),
+                    "tensor 'fc.weight' (bytes " + String.format(java.util.Locale.ROOT, "%,d", fcWeight), "does not match the SHA-256");
+        }
+    }
 }

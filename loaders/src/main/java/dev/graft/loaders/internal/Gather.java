@@ -21,23 +21,9 @@ public final class Gather {
         int rank = size.length;
         int[] index = new int[rank];
         long element = offset;
-        float[] f = type.target() == dev.graft.engine.DType.F32 ? new float[n] : null;
-        double[] d = type.target() == dev.graft.engine.DType.F64 ? new double[n] : null;
-        long[] l = type.target() == dev.graft.engine.DType.I64 ? new long[n] : null;
+        Values out = new Values(type, n);
         for (int i = 0; i < n; i++) {
-            int at = Math.toIntExact(element * type.bytes());
-            switch (type) {
-                case F16 -> f[i] = halfToFloat(raw.getShort(at));
-                case BF16 -> f[i] = Float.intBitsToFloat((raw.getShort(at) & 0xFFFF) << 16);
-                case F32 -> f[i] = raw.getFloat(at);
-                case F64 -> d[i] = raw.getDouble(at);
-                case I8 -> l[i] = raw.get(at);
-                case U8 -> l[i] = raw.get(at) & 0xFF;
-                case BOOL -> l[i] = raw.get(at) != 0 ? 1 : 0;
-                case I16 -> l[i] = raw.getShort(at);
-                case I32 -> l[i] = raw.getInt(at);
-                case I64 -> l[i] = raw.getLong(at);
-            }
+            out.put(i, raw, Math.toIntExact(element * type.bytes()));
             // odometer over the view's indices, last dimension fastest (row-major output)
             for (int k = rank - 1; k >= 0; k--) {
                 element += stride[k];
@@ -48,8 +34,7 @@ public final class Gather {
                 index[k] = 0;
             }
         }
-        HostTensor t = f != null ? HostTensor.of(f, shape) : d != null ? HostTensor.of(d, shape) : HostTensor.of(l, shape);
-        return type.torchName().equals(type.target().torchName()) ? t : t.withSourceType(type.torchName());
+        return out.tensor(shape);
     }
 
     /** Row-major strides in elements for {@code shape}. */
@@ -60,6 +45,17 @@ public final class Gather {
             out[i] = s[i];
         }
         return out;
+    }
+
+    /** Whether a view with these sizes and strides is row-major contiguous (strides of size-1 dims do not matter). */
+    public static boolean isContiguous(Shape shape, long[] stride) {
+        int[] want = shape.strides();
+        for (int i = 0; i < want.length; i++) {
+            if (shape.dim(i) > 1 && stride[i] != want[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** IEEE 754 binary16 to binary32 (exact: every half is a float). */

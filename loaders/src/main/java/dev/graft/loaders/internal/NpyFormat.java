@@ -1,5 +1,6 @@
 package dev.graft.loaders.internal;
 
+import dev.graft.engine.GraftException;
 import dev.graft.engine.HostTensor;
 import dev.graft.engine.Shape;
 import dev.graft.loaders.Format;
@@ -18,6 +19,8 @@ import java.util.Map;
 public final class NpyFormat {
     static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
     private static final int ALIGN = 64;
+    /** Header bytes read at most: a rank-64 shape needs about 1,400. */
+    static final long MAX_HEADER = 1 << 20;
 
     private NpyFormat() {
     }
@@ -55,6 +58,10 @@ public final class NpyFormat {
             }
             default -> throw src.error(6, "npy version " + major + "." + (pre[7] & 0xFF) + " is not 1, 2 or 3");
         }
+        if (headerLen > MAX_HEADER) {
+            throw src.error(8, "npy header length " + headerLen + " is more than the " + MAX_HEADER + " bytes Graft reads"
+                    + " (NumPy itself reads at most 10000 unless told otherwise)");
+        }
         byte[] headerBytes = src.read(start, headerLen, "npy header");
         String text = new String(headerBytes, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
         Map<String, Object> header = NpyHeader.parse(text, src, start);
@@ -78,13 +85,9 @@ public final class NpyFormat {
         long bytes = Shapes.bytes(src, dataAt, shape.numel(), type.bytes(), "npy array");
         src.require(dataAt, bytes, "npy data (" + descr + " " + shape + ")");
         long[] strides = fortran ? columnMajor(dims) : Gather.contiguousStrides(shape);
-        StoredTensor t = new StoredTensor(name, type, shape) {
-            @Override
-            public HostTensor load() {
-                ByteBuffer raw = ByteBuffer.wrap(src.read(dataAt, bytes, "npy data")).order(order);
-                return Gather.gather(type, raw, 0, shape, strides);
-            }
-        };
+        StoredTensor t = Gather.isContiguous(shape, strides)
+                ? new ContiguousTensor(src, name, type, shape, dataAt, order, null)
+                : new StridedTensor(src, name, type, shape, dataAt, bytes, order, strides);
         return new Contents(Format.NPY, List.of(t), List.of(), "", Map.of());
     }
 
@@ -101,6 +104,10 @@ public final class NpyFormat {
 
     /** Writes version 1.0 (2.0 if the header needs more than 65535 bytes), C order, little-endian. */
     public static void write(Path target, HostTensor t) {
+        String unwritable = Shapes.unwritable(t.shape());
+        if (unwritable != null) {
+            throw new GraftException("cannot write " + target + ": the array cannot be stored: " + unwritable);
+        }
         int[] dims = t.shape().dims();
         StringBuilder shape = new StringBuilder("(");
         for (int i = 0; i < dims.length; i++) {

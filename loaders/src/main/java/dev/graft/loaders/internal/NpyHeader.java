@@ -69,13 +69,18 @@ final class NpyHeader {
                 break;
             }
             int start = pos;
-            while (pos < text.length() && Character.isDigit(text.charAt(pos)) && pos - start < 19) {
+            while (pos < text.length() && text.charAt(pos) >= '0' && text.charAt(pos) <= '9') {
                 pos++;
             }
             if (pos == start) {
                 throw fail("shape must hold non-negative integers");
             }
-            dims.add(Long.parseLong(text.substring(start, pos)));
+            if (pos - start > 18) {
+                String digits = pos - start > 24 ? text.substring(start, start + 24) + "..." : text.substring(start, pos);
+                pos = start;
+                throw fail("shape dimension " + digits + " has more than 18 digits; no array is that large");
+            }
+            dims.add(Long.parseLong(text.substring(start, pos)));      // at most 18 digits: always a long
             if (pos < text.length() && text.charAt(pos) == 'L') {
                 pos++;                                     // Python 2 long suffix
             }
@@ -85,8 +90,8 @@ final class NpyHeader {
             } else if (peek() != ')') {
                 throw fail("expected ',' or ')' in shape");
             }
-            if (dims.size() > 64) {
-                throw fail("shape has too many dimensions");
+            if (dims.size() > dev.graft.loaders.LoadLimits.MAX_RANK) {
+                throw fail("shape has more than " + dev.graft.loaders.LoadLimits.MAX_RANK + " dimensions");
             }
         }
         return dims.stream().mapToLong(Long::longValue).toArray();

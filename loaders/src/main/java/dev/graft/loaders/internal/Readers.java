@@ -17,6 +17,15 @@ public final class Readers {
 
     public static Format detect(Source src) {
         byte[] head = src.read(0, Math.min(src.size(), 512), "file start");
+        // safetensors first: its header is free text, so a written file may carry another format's magic (a header
+        // of 67,324,752 bytes starts "PK\3\4"; "ustar" may sit at byte 257); no other format has '{' at byte 8
+        // after a little-endian length that fits the file and the 100 MB header limit
+        if (head.length >= 9 && head[8] == '{') {
+            long n = ByteBuffer.wrap(head, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+            if (n >= 2 && n <= SafeTensorsReader.MAX_HEADER && n <= src.size() - 8) {
+                return Format.SAFETENSORS;
+            }
+        }
         if (head.length >= 4 && head[0] == 'P' && head[1] == 'K' && ((head[2] == 3 && head[3] == 4) || (head[2] == 5 && head[3] == 6))) {
             return Format.PTH_ZIP;
         }
@@ -28,12 +37,6 @@ public final class Readers {
         }
         if (PthLegacyReader.looksLike(head)) {
             return Format.PTH_LEGACY;
-        }
-        if (head.length >= 9 && head[8] == '{') {
-            long n = ByteBuffer.wrap(head, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-            if (n >= 2 && n <= src.size() - 8) {
-                return Format.SAFETENSORS;
-            }
         }
         StringBuilder hex = new StringBuilder();
         for (int i = 0; i < Math.min(head.length, 16); i++) {

@@ -2,11 +2,16 @@ package dev.graft.loaders.internal;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.core.JsonToken;
-import dev.graft.engine.HostTensor;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import dev.graft.engine.Shape;
 import dev.graft.loaders.Format;
+import dev.graft.loaders.LoadLimits;
+import dev.graft.loaders.SafeTensors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -23,11 +28,26 @@ import java.util.Set;
  * (possibly padded with spaces), then the buffer. Each header entry is {@code name: {dtype, shape,
  * data_offsets: [begin, end]}} relative to the buffer; {@code __metadata__} is a string map. As in the reference
  * implementation, the tensors must tile the buffer exactly: sorted by offset, no overlap, no gap, nothing after.
+ *
+ * <p>Stricter than the reference: a key that appears twice anywhere in the header is an error (the reference
+ * refuses a repeated field inside an entry and a repeated {@code __metadata__}, but keeps the last of two equal
+ * tensor entries and the last value of a repeated metadata key), and shapes have at most
+ * {@link LoadLimits#MAX_RANK} dimensions (the reference sets no limit). A {@code graft.sha256} metadata entry
+ * (see {@link SafeTensorsWriter}) is taken out of the metadata and checked against each tensor's bytes as they
+ * are read.
  */
 public final class SafeTensorsReader {
     /** The reference implementation's limit (safetensors {@code MAX_HEADER_SIZE}). */
     static final long MAX_HEADER = 100_000_000;
-    private static final JsonFactory JSON = new JsonFactory();
+    /**
+     * Repeated keys are errors; Jackson's own caps on name and string length (50,000 and 20,000,000 chars) are
+     * lifted to the header limit, so whatever fits a header reads (the writer checks only that limit).
+     */
+    private static final JsonFactory JSON = JsonFactory.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .streamReadConstraints(StreamReadConstraints.builder().maxNameLength((int) MAX_HEADER)
+                    .maxStringLength((int) MAX_HEADER).build())
+            .build();
 
     private record Entry(String name, ElementType type, Shape shape, long begin, long end, long at) {
     }
@@ -49,32 +69,67 @@ public final class SafeTensorsReader {
         Map<String, String> metadata = new LinkedHashMap<>();
         List<Entry> entries = parse(src, header, metadata);
         checkTiling(src, entries, src.size() - base);
+        Map<String, String> digests = digests(src, metadata.remove(SafeTensors.META_SHA256), entries);
         List<StoredTensor> tensors = new ArrayList<>();
         for (Entry e : entries) {
-            tensors.add(new StoredTensor(e.name(), e.type(), e.shape()) {
-                @Override
-                public HostTensor load() {
-                    ByteBuffer raw = ByteBuffer.wrap(src.read(base + e.begin(), e.end() - e.begin(), "tensor '" + e.name() + "'"))
-                            .order(ByteOrder.LITTLE_ENDIAN);
-                    return Gather.gather(e.type(), raw, 0, e.shape(), Gather.contiguousStrides(e.shape()));
-                }
-            });
+            tensors.add(new ContiguousTensor(src, e.name(), e.type(), e.shape(), base + e.begin(), ByteOrder.LITTLE_ENDIAN,
+                    digests == null ? null : digests.get(e.name())));
         }
-        return new Contents(Format.SAFETENSORS, tensors, List.of(), "", metadata);
+        return new Contents(Format.SAFETENSORS, tensors, List.of(), "", metadata, digests != null);
+    }
+
+    /**
+     * The {@code graft.sha256} record: a JSON object from every tensor's name to the SHA-256 of its bytes; null when
+     * the file has none (not written by Graft). One that does not cover exactly the file's tensors is an error.
+     */
+    private static Map<String, String> digests(Source src, String record, List<Entry> entries) {
+        if (record == null) {
+            return null;
+        }
+        String what = "__metadata__ " + SafeTensors.META_SHA256;
+        Map<String, String> out = new LinkedHashMap<>();
+        try (JsonParser p = JSON.createParser(record)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw src.error(8, what + " is not a JSON object of tensor names to SHA-256 digests");
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                if (p.nextToken() != JsonToken.VALUE_STRING || !Sha256.isHex(p.getText())) {
+                    throw src.error(8, what + " for '" + name + "' is not 64 lowercase hex digits");
+                }
+                out.put(name, p.getText());
+            }
+            if (p.nextToken() != null) {
+                throw src.error(8, what + " has content after its object");
+            }
+        } catch (JsonProcessingException e) {
+            throw src.error(8, what + " is not valid JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw src.error(8, what + " unreadable: " + e.getMessage());
+        }
+        for (Entry e : entries) {
+            if (!out.containsKey(e.name())) {
+                throw src.error(e.at(), what + " records no digest for tensor '" + e.name() + "' (the record or the header"
+                        + " was edited after the file was written)");
+            }
+        }
+        if (out.size() != entries.size()) {
+            Set<String> names = new HashSet<>();
+            entries.forEach(e -> names.add(e.name()));
+            String extra = out.keySet().stream().filter(k -> !names.contains(k)).findFirst().orElse("?");
+            throw src.error(8, what + " records a digest for '" + extra + "', which is not a tensor of the file");
+        }
+        return out;
     }
 
     private static List<Entry> parse(Source src, byte[] header, Map<String, String> metadata) {
         List<Entry> entries = new ArrayList<>();
-        Set<String> names = new HashSet<>();
         try (JsonParser p = JSON.createParser(header)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw fail(src, p, "header is not a JSON object");
             }
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String name = p.currentName();
-                if (!names.add(name)) {
-                    throw fail(src, p, "duplicate header key '" + name + "'");
-                }
                 p.nextToken();
                 if (name.equals("__metadata__")) {
                     metadata(src, p, metadata);
@@ -87,11 +142,39 @@ public final class SafeTensorsReader {
             }
         } catch (JsonProcessingException e) {
             long at = e.getLocation() == null ? -1 : 8 + Math.max(0, e.getLocation().getByteOffset());
+            String duplicate = duplicate(e);
+            if (duplicate != null) {
+                throw src.error(at, "safetensors header has a duplicate key: " + duplicate + " appears twice; each key may"
+                        + " appear only once");
+            }
             throw src.error(at, "safetensors header is not valid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
             throw src.error(8, "safetensors header unreadable: " + e.getMessage());
         }
         return entries;
+    }
+
+    /** "'k' in entry 'w'"-style, when Jackson refused a repeated key (STRICT_DUPLICATE_DETECTION); else null. */
+    private static String duplicate(JsonProcessingException e) {
+        String m = e.getOriginalMessage();
+        if (!(e instanceof JsonParseException pe) || m == null || !m.startsWith("Duplicate field '") || !m.endsWith("'")) {
+            return null;
+        }
+        String key = m.substring("Duplicate field ".length());
+        List<String> path = new ArrayList<>();
+        JsonParser p = pe.getProcessor();
+        if (p != null) {
+            for (JsonStreamContext c = p.getParsingContext().getParent(); c != null && !c.inRoot(); c = c.getParent()) {
+                if (c.getCurrentName() != null) {
+                    path.add(0, c.getCurrentName());
+                }
+            }
+        }
+        if (path.isEmpty()) {
+            return key + " at the top level";
+        }
+        String where = path.get(0).equals("__metadata__") ? "__metadata__" : "entry '" + path.get(0) + "'";
+        return key + " in " + where + (path.size() > 1 ? " (under " + String.join(".", path.subList(1, path.size())) + ")" : "");
     }
 
     private static void metadata(Source src, JsonParser p, Map<String, String> out) throws IOException {
@@ -125,8 +208,8 @@ public final class SafeTensorsReader {
                     }
                     dtype = p.getText();
                 }
-                case "shape" -> shape = longs(src, p, name + ".shape");
-                case "data_offsets" -> offsets = longs(src, p, name + ".data_offsets");
+                case "shape" -> shape = longs(src, p, "shape of '" + name + "'", LoadLimits.MAX_RANK);
+                case "data_offsets" -> offsets = longs(src, p, "data_offsets of '" + name + "'", 2);
                 default -> p.skipChildren();          // unknown fields are ignored, as the reference reader does
             }
         }
@@ -153,7 +236,8 @@ public final class SafeTensorsReader {
         return new Entry(name, type, s, offsets[0], offsets[1], at);
     }
 
-    private static long[] longs(Source src, JsonParser p, String what) throws IOException {
+    /** A JSON array of at most {@code max} non-negative 64-bit integers. */
+    private static long[] longs(Source src, JsonParser p, String what, int max) throws IOException {
         if (p.currentToken() != JsonToken.START_ARRAY) {
             throw fail(src, p, what + " is not an array");
         }
@@ -163,8 +247,9 @@ public final class SafeTensorsReader {
                     || p.getLongValue() < 0) {
                 throw fail(src, p, what + " must hold non-negative 64-bit integers");
             }
-            if (out.size() > 64) {
-                throw fail(src, p, what + " has too many elements");
+            if (out.size() == max) {
+                throw fail(src, p, what + " has more than " + max + " elements"
+                        + (max == LoadLimits.MAX_RANK ? " (dimensions); at most " + max + " are supported" : ""));
             }
             out.add(p.getLongValue());
         }

@@ -67,11 +67,18 @@ public final class Source implements Closeable {
             throw error(offset, what + " of " + length + " bytes is larger than one Java array can hold");
         }
         byte[] out = new byte[(int) length];
+        read(offset, out, out.length, what);
+        return out;
+    }
+
+    /** Fills {@code into[0, length)} with the bytes at {@code offset}, after checking they exist. */
+    public void read(long offset, byte[] into, int length, String what) {
+        require(offset, length, what);
         if (bytes != null) {
-            System.arraycopy(bytes, (int) offset, out, 0, out.length);
-            return out;
+            System.arraycopy(bytes, (int) offset, into, 0, length);
+            return;
         }
-        ByteBuffer buf = ByteBuffer.wrap(out);
+        ByteBuffer buf = ByteBuffer.wrap(into, 0, length);
         try {
             while (buf.hasRemaining()) {
                 if (channel.read(buf, offset + buf.position()) < 0) {
@@ -81,7 +88,6 @@ public final class Source implements Closeable {
         } catch (IOException e) {
             throw new GraftException("cannot read " + name + ": " + e, e);
         }
-        return out;
     }
 
     @Override

@@ -20,6 +20,8 @@ public final class ZipArchive {
     private static final int CENTRAL = 0x02014b50;
     private static final int LOCAL = 0x04034b50;
     private static final long U32 = 0xFFFFFFFFL;
+    /** The central directory is read whole; 64 MiB holds every entry of any real checkpoint. */
+    static final long MAX_CENTRAL_DIRECTORY = 64L << 20;
 
     /** A stored entry: {@code size} bytes at {@code dataOffset}. */
     public record Entry(String name, long dataOffset, long size) {
@@ -76,6 +78,10 @@ public final class ZipArchive {
             cdOffset = rec.getLong(48);
         }
         src.require(cdOffset, cdSize, "zip central directory");
+        if (cdSize > MAX_CENTRAL_DIRECTORY) {
+            throw src.error(eocd, "zip central directory of " + cdSize + " bytes is larger than the " + MAX_CENTRAL_DIRECTORY
+                    + " Graft reads (about 800,000 entries; torch.save writes one per storage)");
+        }
         if (count < 0 || count > cdSize / 46) {
             throw src.error(eocd, "zip claims " + count + " entries in a " + cdSize + "-byte central directory");
         }

@@ -92,10 +92,17 @@ class InspectCommandTest {
         assertTrue(text.contains("format        safetensors"), text);
         assertTrue(text.matches("(?s).*\\n  graft\\.resnet +" + NARROW + "\\n.*"), text);
         assertTrue(text.matches("(?s).*\\n  graft\\.batchnorm_policy +track\\n.*"), text);
+        assertTrue(text.contains("integrity     SHA-256 per tensor (graft.sha256): verified, all 86 tensors ("), text);
+        assertTrue(text.matches("(?s).*\\nkey +dtype +shape +elements +sha256\\n.*"), text);
         JsonNode j = JSON.readTree(Cli.ok("inspect", "--json", file).out());
         assertEquals("custom", j.at("/metadata/graft.architecture").asText());
         assertEquals(NARROW, j.at("/metadata/graft.resnet").asText());
         assertEquals(3767, j.get("parameters").asLong());
+        assertEquals("verified", j.at("/integrity/status").asText());
+        assertEquals(86, j.at("/integrity/verified").asInt());
+        assertTrue(j.at("/tensors/0/sha256").asText().matches("[0-9a-f]{64}"), j.at("/tensors/0").toString());
+        assertTrue(text.contains(" " + j.at("/tensors/0/sha256").asText().substring(0, 16) + "\n"), "the table shows 16 hex digits");
+        assertTrue(j.at("/metadata/graft.sha256").isMissingNode(), "the record is shown as integrity, not metadata");
     }
 
     /**

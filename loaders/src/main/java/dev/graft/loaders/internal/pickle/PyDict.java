@@ -10,7 +10,7 @@ import java.util.Map;
 public final class PyDict {
     private final boolean ordered;
     private final LinkedHashMap<Object, Object> items = new LinkedHashMap<>();
-    private final LinkedHashMap<String, Object> attributes = new LinkedHashMap<>();
+    private LinkedHashMap<String, Object> attributes;                // made on first use: most dicts have none
 
     public PyDict(boolean ordered) {
         this.ordered = ordered;
@@ -25,6 +25,9 @@ public final class PyDict {
     }
 
     public Map<String, Object> attributes() {
+        if (attributes == null) {
+            attributes = new LinkedHashMap<>();
+        }
         return attributes;
     }
 }

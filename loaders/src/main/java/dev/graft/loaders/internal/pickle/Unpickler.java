@@ -29,6 +29,14 @@ public final class Unpickler {
     private final List<List<Object>> metastack = new ArrayList<>();   // MARK saves the stack here
     private final Map<Long, Object> memo = new HashMap<>();
     private long opOffset;
+    private long made;                                               // values pushed or memoized by this pickle
+
+    /**
+     * Values one pickle may push or memoize. Each costs tens of bytes however few bytes of pickle made it (one
+     * EMPTY_DICT byte is a dict), so without a bound a small, hostile pickle could exhaust the heap; a state dict
+     * needs about 20 per tensor, so 2^22 allows 200,000 tensors.
+     */
+    static final long MAX_VALUES = 1L << 22;
 
     /** Where an opcode is, for the handler's error messages. */
     public final class Context {
@@ -57,6 +65,7 @@ public final class Unpickler {
         stack.clear();
         metastack.clear();
         memo.clear();
+        made = 0;
         while (true) {
             opOffset = in.position();
             int op = in.u8("pickle opcode");
@@ -76,6 +85,7 @@ public final class Unpickler {
                     return result;
                 }
                 case '(' -> {                                          // MARK
+                    count();
                     metastack.add(stack);
                     stack = new ArrayList<>();
                 }
@@ -173,9 +183,9 @@ public final class Unpickler {
                 case 'Q' -> push(handler.persistentLoad(pop(), new Context(opOffset)));   // BINPERSID
                 case 'h' -> push(memoGet(in.le(1, "BINGET index")));
                 case 'j' -> push(memoGet(in.le(4, "LONG_BINGET index")));
-                case 'q' -> memo.put(in.le(1, "BINPUT index"), peek());
-                case 'r' -> memo.put(in.le(4, "LONG_BINPUT index"), peek());
-                case 0x94 -> memo.put((long) memo.size(), peek());     // MEMOIZE
+                case 'q' -> memoize(in.le(1, "BINPUT index"), peek());
+                case 'r' -> memoize(in.le(4, "LONG_BINPUT index"), peek());
+                case 0x94 -> memoize(memo.size(), peek());             // MEMOIZE
                 default -> throw fail("opcode " + opcodeName(op) + " is not allowed (only the binary data opcodes of"
                         + " protocols 2-5 are); the file may be corrupt or not a state dict");
             }
@@ -187,7 +197,20 @@ public final class Unpickler {
     }
 
     private void push(Object v) {
+        count();
         stack.add(v);
+    }
+
+    private void memoize(long index, Object v) {
+        count();
+        memo.put(index, v);
+    }
+
+    private void count() {
+        if (++made > MAX_VALUES) {
+            throw fail("the pickle makes more than " + MAX_VALUES + " values; no state dict needs that many (the file"
+                    + " is corrupt or not a checkpoint)");
+        }
     }
 
     private Object pop() {

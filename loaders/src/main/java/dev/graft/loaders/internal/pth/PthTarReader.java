@@ -22,8 +22,6 @@ import java.util.Map;
  * persistent ids are tensor keys).
  */
 public final class PthTarReader {
-    private static final int MAX_DIMS = 64;
-
     private PthTarReader() {
     }
 
@@ -98,8 +96,9 @@ public final class PthTarReader {
             }
             int ndim = (int) in.le(4, "tensor ndim");
             in.skip(4, "ndim padding");
-            if (ndim < 0 || ndim > MAX_DIMS) {
-                throw src.error(at, "tensor '" + key + "' has " + ndim + " dimensions");
+            if (ndim < 0 || ndim > dev.graft.loaders.LoadLimits.MAX_RANK) {
+                throw src.error(at, "tensor '" + key + "' has " + ndim + " dimensions; at most "
+                        + dev.graft.loaders.LoadLimits.MAX_RANK + " are supported");
             }
             long[] size = new long[ndim];
             long[] stride = new long[ndim];

@@ -1,18 +1,20 @@
 package dev.graft.loaders.internal.pth;
 
-import dev.graft.engine.HostTensor;
 import dev.graft.engine.Shape;
+import dev.graft.loaders.internal.ContiguousTensor;
 import dev.graft.loaders.internal.ElementType;
 import dev.graft.loaders.internal.Gather;
 import dev.graft.loaders.internal.Shapes;
 import dev.graft.loaders.internal.Source;
 import dev.graft.loaders.internal.StoredTensor;
-import java.nio.ByteBuffer;
+import dev.graft.loaders.internal.StridedTensor;
 import java.util.Map;
 
 /**
- * Checks a {@link TensorRef} against the storage bytes the file really has, then reads it on demand: only the
- * span of storage elements the view touches, gathered to a dense row-major tensor.
+ * Checks a {@link TensorRef} against the storage bytes the file really has, then reads it on demand: a row-major
+ * view in bounded chunks, any other view by gathering the span of storage elements it touches. Sizes, strides
+ * and offsets come from the pickle and are checked here before use: no negative value, no 64-bit overflow, every
+ * element inside the storage, and the storage inside its record.
  */
 public final class TensorResolver {
     /**
@@ -78,14 +80,10 @@ public final class TensorResolver {
         }
         long spanStart = data.offset() + (s.base() + first) * type.bytes();
         long spanBytes = (last - first + 1) * type.bytes();
-        long relOffset = 0;
-        return new StoredTensor(name, type, shape) {
-            @Override
-            public HostTensor load() {
-                ByteBuffer raw = ByteBuffer.wrap(source.read(spanStart, spanBytes, "tensor '" + name + "'")).order(data.order());
-                return Gather.gather(type, raw, relOffset, shape, stride);
-            }
-        };
+        if (Gather.isContiguous(shape, stride)) {
+            return new ContiguousTensor(source, name, type, shape, spanStart, data.order(), null);
+        }
+        return new StridedTensor(source, name, type, shape, spanStart, spanBytes, data.order(), stride);
     }
 
     private long addMul(long acc, long a, long b, String what, long at) {
