@@ -12,8 +12,8 @@ import dev.graft.loaders.SkippedEntry;
 import dev.graft.loaders.StateDictSummary;
 import dev.graft.loaders.StateDicts;
 import dev.graft.loaders.TensorInfo;
-import dev.graft.models.PrintableText;
 import dev.graft.loaders.Verification;
+import dev.graft.models.PrintableText;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -158,8 +158,8 @@ final class InspectCommand implements Callable<Integer> {
             out.println("metadata");
             int width = s.metadata().keySet().stream().mapToInt(String::length).max().orElse(0);
             // Escaped: metadata is the file author's text, and may hold escape sequences.
-            new TreeMap<>(s.metadata()).forEach((k, v) -> out.println("  " + PrintableText.escape(k)
-                    + " ".repeat(Math.max(0, width - k.length())) + "  " + PrintableText.escape(v)));
+            new TreeMap<>(s.metadata()).forEach((k, val) -> out.println("  " + PrintableText.escape(k)
+                    + " ".repeat(Math.max(0, width - k.length())) + "  " + PrintableText.escape(val)));
         }
         if (!s.skipped().isEmpty()) {
             out.println();
