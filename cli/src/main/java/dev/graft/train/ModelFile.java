@@ -41,7 +41,10 @@ public record ModelFile(StateDict state, List<String> classes, Preprocessing pre
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Writes weights and metadata atomically (temp file, fsync, rename). */
+    /**
+     * Writes weights and metadata atomically (temp file, fsync, rename), after checking the metadata against the rules
+     * {@link #read} applies ({@link ModelMetadata}): a class list or preprocessing it would refuse is refused here.
+     */
     public static void write(Path file, ResNet model, List<String> classes, Preprocessing pre, double threshold,
                              int positiveClass, TrainConfig config) {
         StateDict sd = model.stateDict();
@@ -63,6 +66,8 @@ public record ModelFile(StateDict state, List<String> classes, Preprocessing pre
         if (config != null) {
             m.put(META_TRAIN_CONFIG, config.toJson());
         }
+        // Graft never writes a file it would refuse to read: the reader's rules, before anything is written.
+        ModelMetadata.read(file.toString(), m, model.config());
         StateDicts.write(file, sd);
     }
 

@@ -62,8 +62,10 @@ class ModelFileRoundTripProperties {
 
     @Provide
     Arbitrary<List<String>> classNames() {
+        // Names the model-file rules accept (ModelMetadata: not blank); a blank one is refused when writing (below).
         Arbitrary<String> name = Arbitraries.strings().all().ofMinLength(1).ofMaxLength(10)
-                .filter(s -> s.codePoints().noneMatch(c -> Character.getType(c) == Character.SURROGATE));
+                .filter(s -> s.codePoints().noneMatch(c -> Character.getType(c) == Character.SURROGATE))
+                .filter(s -> !s.isBlank());
         return name.list().uniqueElements().ofMinSize(2).ofMaxSize(5);
     }
 
@@ -78,6 +80,16 @@ class ModelFileRoundTripProperties {
         long data = 8 + ByteBuffer.wrap(b, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
         b[(int) (data + (b.length - data) / 2)] ^= 0x20;
         Files.write(file, b);
+    }
+
+    @net.jqwik.api.Example
+    void aClassListTheReaderWouldRefuseIsNotWritten() throws IOException {
+        Path f = DIR.resolve("refused.safetensors");
+        try (ResNet m = ResNet.builder(SMALL.withNumClasses(2)).device(Device.REFERENCE).seed(1).build()) {
+            Preprocessing pre = new Preprocessing(16, 16, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.2f, 0.2f, 0.2f});
+            assertThrows(dev.graft.models.ModelMetadataException.class, () -> ModelFile.write(f, m, List.of("\t", "b"), pre, 0.5, 1, null));
+        }
+        assertTrue(!Files.exists(f), "nothing written");
     }
 
     @Property(tries = 12)

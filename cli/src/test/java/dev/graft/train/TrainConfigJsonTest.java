@@ -40,7 +40,7 @@ class TrainConfigJsonTest {
 
     @Test
     void aLimitBelowOneIsRefused() {
-        TrainingException e = assertThrows(TrainingException.class, () -> config(0L, false));
+        OptionException e = assertThrows(OptionException.class, () -> config(0L, false));
         assertTrue(e.getMessage().contains("--max-image-pixels"), e.getMessage());
     }
 }
