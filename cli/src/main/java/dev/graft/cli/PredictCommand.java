@@ -9,6 +9,7 @@ import dev.graft.engine.backend.Backends;
 import dev.graft.loaders.images.DatasetException;
 import dev.graft.loaders.images.FloatImage;
 import dev.graft.loaders.images.ImagePipeline;
+import dev.graft.loaders.images.InputChannels;
 import dev.graft.models.ClassProbabilities;
 import dev.graft.models.DecisionRule;
 import dev.graft.models.NonFiniteOutputException;
@@ -111,7 +112,7 @@ final class PredictCommand implements Callable<Integer> {
         float[] data = new float[imgs.size() * per / first.channels() * channels];
         int plane = first.height() * first.width();
         for (int i = 0; i < imgs.size(); i++) {
-            System.arraycopy(imgs.get(i).data(), 0, data, i * channels * plane, channels * plane);
+            InputChannels.copy(imgs.get(i).data(), plane, channels, data, i * channels * plane);
         }
         try (Scope s = Scope.open("predict"); Grad.Mode off = Grad.off()) {
             Tensor x = Tensor.fromArray(net.device(), data, imgs.size(), channels, first.height(), first.width());

@@ -3,6 +3,7 @@ package dev.graft.train;
 import dev.graft.engine.Device;
 import dev.graft.engine.Tensor;
 import dev.graft.loaders.images.Batch;
+import dev.graft.loaders.images.InputChannels;
 
 /** Turns decoded batches into input tensors. */
 final class Batches {
@@ -10,8 +11,8 @@ final class Batches {
     }
 
     /**
-     * The batch as an NCHW tensor on {@code device}. The loader always produces RGB (grayscale replicated); a
-     * model adapted to one input channel gets the first channel, which equals the others for gray images.
+     * The batch as an NCHW tensor on {@code device}. The loader always produces RGB (grayscale replicated); a model
+     * adapted to one input channel gets what {@link InputChannels} gives it, the first normalised channel.
      */
     static Tensor images(Batch b, int inputChannels, Device device) {
         if (inputChannels == b.channels()) {
@@ -22,8 +23,10 @@ final class Batches {
         }
         int plane = b.height() * b.width();
         float[] one = new float[b.size() * plane];
+        float[] chw = new float[b.channels() * plane];
         for (int i = 0; i < b.size(); i++) {
-            System.arraycopy(b.images(), i * b.channels() * plane, one, i * plane, plane);
+            System.arraycopy(b.images(), i * b.channels() * plane, chw, 0, chw.length);
+            InputChannels.copy(chw, plane, 1, one, i * plane);
         }
         return Tensor.fromArray(device, one, b.size(), 1, b.height(), b.width());
     }

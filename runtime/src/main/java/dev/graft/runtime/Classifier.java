@@ -13,6 +13,7 @@ import dev.graft.loaders.images.DatasetException;
 import dev.graft.loaders.images.FloatImage;
 import dev.graft.loaders.images.ImageDecoder;
 import dev.graft.loaders.images.ImagePipeline;
+import dev.graft.loaders.images.InputChannels;
 import dev.graft.loaders.images.Transform;
 import dev.graft.models.ClassProbabilities;
 import dev.graft.models.InferencePlan;
@@ -197,15 +198,8 @@ public final class Classifier implements AutoCloseable {
         int plane = size * size;
         float[] batch = new float[n * inChannels * plane];
         for (int i = 0; i < n; i++) {
-            float[] chw = inputs.get(i);
-            if (inChannels == 3) {
-                System.arraycopy(chw, 0, batch, i * 3 * plane, 3 * plane);
-            } else {
-                // A one-channel model (ResNet.adaptToGrayscale) takes the mean of the normalised channels.
-                for (int p = 0; p < plane; p++) {
-                    batch[i * plane + p] = (chw[p] + chw[plane + p] + chw[2 * plane + p]) / 3f;
-                }
-            }
+            // A one-channel model (ResNet.adaptToGrayscale) gets the first normalised channel, as in training.
+            InputChannels.copy(inputs.get(i), plane, inChannels, batch, i * inChannels * plane);
         }
         float[] logits = forward(batch, Shape.of(n, inChannels, size, size));
         int classes = info.classes().size();

@@ -71,6 +71,19 @@ class DecisionAgreementTest {
         assertTrue(override.labels().stream().allMatch("normal"::equals), "P(normal) >= 0 always: " + override.labels());
     }
 
+    /**
+     * A model adapted to one input channel ({@code ResNet.adaptToGrayscale}) gets the same input from both: the first
+     * normalised channel, as training feeds it (dev.graft.train.Batches). The runtime used to average the three
+     * normalised channels, so its probabilities differed from those of the model as trained.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"reference", "cpu"})
+    void aGrayscaleModelGetsTheInputItWasTrainedOn(String device) throws IOException {
+        List<Path> images = DecisionFixtures.images(dir.resolve("images"), IMAGES);
+        Path model = DecisionFixtures.model(dir.resolve("gray.safetensors"), 7, Map.of(), m -> m.adaptToGrayscale());
+        assertAgree(runtime(device, model, images), predict(device, model, images));
+    }
+
     /** Same labels; probabilities equal as floats (the largest difference is in the failure message). */
     private static void assertAgree(Result runtime, Result cli) {
         assertEquals(cli.labels(), runtime.labels(), "labels: graft predict vs Classifier");
