@@ -42,7 +42,8 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
  * (the rounding of any summation order, Higham's gamma_n, with room to spare), so below Float.MAX_VALUE / 2 nothing
  * can overflow. The bounds of x and the residual come from {@link ValueBounds}: recorded by the kernel that made them
  * (this one records the bound above for its output, relu or not), or measured by a scan when there is none or the
- * derived one has grown too large (about once every ten layers of a ResNet); L is computed once per weight version.
+ * derived one has grown too large (a compiled ResNet-50 at its initialisation re-measures twice per pass, in layer3
+ * and layer4; ResNet-18 never); L is computed once per weight version.
  * Without a safe bound the call runs the primitive without the relu post-op and applies
  * {@link CpuElementwise#reluInPlace}, which keeps NaN; otherwise the fused relu is exact. A network compiled for
  * inference thus scans its input image and little else (figures: dev.graft.engine.bench.NonFiniteCheckBench).
