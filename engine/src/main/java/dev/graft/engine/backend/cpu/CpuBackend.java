@@ -290,7 +290,8 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized NDArray conv2dBackwardData(NDArray dy, NDArray w, Shape xShape, Conv2dSpec spec) {
         open();
-        if (ReferenceRoutedConvolution.routesBackward(xShape, w.shape(), spec)) {
+        if (ReferenceRoutedConvolution.routesBackward(xShape, w.shape(), spec)
+                || (ReferenceRoutedConvolution.routesBackwardDataOfNonFiniteWeights(spec) && !(bounds.of(w) < Double.POSITIVE_INFINITY))) {
             return ReferenceRoutedConvolution.backwardData(this, dy, w, xShape, spec);
         }
         return convolution.backwardData(dy, w, xShape, spec);
