@@ -6,6 +6,7 @@ import dev.graft.engine.GraftException;
 import dev.graft.engine.Grad;
 import dev.graft.engine.HostTensor;
 import dev.graft.engine.Scope;
+import dev.graft.engine.Shape;
 import dev.graft.engine.StateDict;
 import dev.graft.engine.Tensor;
 import dev.graft.engine.backend.Backends;
@@ -32,13 +33,17 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code graft forward}: one batch through a ResNet, logits out, and with labels the cross-entropy loss and every
- * parameter's gradient: the tool for comparing Graft with PyTorch on the same weights and inputs.
+ * parameter's gradient: the tool for comparing Graft with PyTorch on the same weights and inputs. NaN and infinities
+ * are not errors (PyTorch computes with them too) but are reported on stderr wherever they appear: in the input, the
+ * logits, the loss and the gradients.
  */
 @Command(name = "forward", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Run one batch through a ResNet: logits, and with labels the loss and every gradient (PyTorch parity).",
             "Runs a float32 NCHW batch through the model and writes the logits (.npy, float32). With "
                 + "--labels, also print the mean cross-entropy loss (torch.nn.CrossEntropyLoss()), back-propagate, "
                 + "and with --grads write every parameter's gradient under its torchvision name (.safetensors).",
+            "NaN and infinities in the input are computed with, as PyTorch does; a warning on stderr says how many, in "
+                + "which images and where, and likewise for the logits, the loss and the gradients.",
             "The architecture comes from the file's graft.resnet metadata, else from its keys and shapes, unless "
                 + "--arch names it. Known key prefixes (module., model., backbone., _orig_mod.) are stripped.",
             "Head: when --classes differs from the file's fc, fc is replaced by a new nn.Linear(features, N) "
@@ -108,6 +113,8 @@ final class ForwardCommand implements Callable<Integer> {
             FileChecks.output("--grads", grads, ".safetensors", true);
         }
         HostTensor x = ForwardInputs.images(input);
+        warnNonFinite("--input " + input, x.toFloats(), x.shape(),
+                "; PyTorch computes with them, and so does graft: expect NaN or infinite logits for those images");
         long[] y = labels == null ? null : ForwardInputs.labels(labels, x.shape().dim(0));
         Backends.Selection selection = Backends.resolve(device);
         Device dev = selection.device();
@@ -155,6 +162,14 @@ final class ForwardCommand implements Callable<Integer> {
         }
     }
 
+    /** "warning: WHAT: 3 of 12 values are not finite (...)" plus {@code consequence} on stderr, when there are any. */
+    private static void warnNonFinite(String what, float[] values, Shape shape, String consequence) {
+        NonFiniteValues bad = NonFiniteValues.of(values, shape);
+        if (bad.total() > 0) {
+            System.err.println("warning: " + what + ": " + bad.describe() + consequence);
+        }
+    }
+
     private void run(ResNet model, Device dev, HostTensor x, int[] labelIndices) {
         try (Scope scope = Scope.open("forward")) {
             Tensor images = x.toTensor(dev);
@@ -164,23 +179,38 @@ final class ForwardCommand implements Callable<Integer> {
             }
             Npy.write(output, HostTensor.of(logits));
             System.out.println("logits " + logits.shape() + " -> " + output);
+            warnNonFinite("the logits", logits.toFloatArray(), logits.shape(), "");
             if (labelIndices == null) {
                 return;
             }
             Tensor loss = Functional.crossEntropy(logits, labelIndices);
             double value = loss.item();
             System.out.printf(Locale.ROOT, "loss: %.9g (mean cross-entropy over %d images)%n", value, labelIndices.length);
+            if (!Double.isFinite(value)) {
+                System.err.println("warning: the loss is " + value);
+            }
             if (grads == null) {
                 return;
             }
             loss.backward();
             StateDict out = new StateDict();
+            List<String> nonFinite = new ArrayList<>();
             for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
                 Tensor g = e.getValue().grad();
                 if (g == null) {
                     throw new IllegalStateException("no gradient reached " + e.getKey());
                 }
-                out.put(e.getKey(), HostTensor.of(g));
+                HostTensor h = HostTensor.of(g);
+                out.put(e.getKey(), h);
+                NonFiniteValues bad = NonFiniteValues.of(h.toFloats(), h.shape());
+                if (bad.total() > 0) {
+                    nonFinite.add(e.getKey() + " (" + bad.total() + " of " + h.shape().numel() + ")");
+                }
+            }
+            if (!nonFinite.isEmpty()) {
+                System.err.println("warning: the gradients of " + nonFinite.size() + " of " + out.size() + " parameters hold NaN "
+                        + "or infinities: " + String.join(", ", nonFinite.subList(0, Math.min(5, nonFinite.size())))
+                        + (nonFinite.size() > 5 ? ", ..." : ""));
             }
             out.metadata().put(META_LOSS, Double.toString(value));
             out.metadata().put(META_MODE, trainMode ? "train" : "eval");

@@ -26,6 +26,10 @@ import java.util.function.Supplier;
  * in double), and every convolution run with its bias, the block's shortcut and the relu fused into one
  * {@link Backend#conv2dInference} call (oneDNN post-ops on the cpu backend). {@code fc} runs as a 1x1 convolution
  * over the pooled [N, C, 1, 1] features. No autograd objects are made: the plan calls backend kernels directly.
+ * A NaN or an infinity in the images reaches the logits as in the unfused pass and in PyTorch: the backends'
+ * {@code conv2dInference} keeps a NaN before its relu (on cpu, where oneDNN's relu post-op would make it 0, by
+ * bounding the operands: the input image is scanned once per call, and the activations carry bounds recorded by the
+ * kernels that made them; NonFiniteResNetProperties).
  *
  * <p>The folded weights are copies in the plan's own scope; the model's parameters are only read. While the plan
  * is attached to its model, each call first refolds any layer whose parameters or running statistics changed

@@ -96,7 +96,10 @@ public interface Backend extends AutoCloseable {
 
     NDArray relu(NDArray x);
 
-    /** {@code dy * (y > 0)}, where {@code y} is relu's output. */
+    /**
+     * {@code y <= 0 ? 0 : dy}, where {@code y} is relu's output: torch's threshold_backward, which passes dy where y is
+     * NaN and gives exactly 0 (not {@code 0 * dy}) where y is 0, even for an infinite or NaN dy.
+     */
     NDArray reluBackward(NDArray dy, NDArray y);
 
     /**

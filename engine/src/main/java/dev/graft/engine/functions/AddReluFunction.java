@@ -7,7 +7,7 @@ import dev.graft.engine.Shape;
 /**
  * {@code relu(a + b)}, b broadcast to a: a residual block's tail as one primitive, so the sum is never a separate
  * array (one pass over memory on cpu, and one activation less to hold). Values and gradients equal those of
- * {@link AddFunction} followed by {@link ReluFunction}: the gradient {@code dy * (y > 0)} goes to both inputs.
+ * {@link AddFunction} followed by {@link ReluFunction}: relu's gradient ({@code y <= 0 ? 0 : dy}) goes to both inputs.
  */
 public final class AddReluFunction extends Function {
     private Shape bShape;

@@ -37,6 +37,7 @@ public final class CpuBackend implements Backend {
     private final CpuElementwise elementwise;
     private final CpuBinary binary;
     private final CpuReduction reduction;
+    private final ValueBounds bounds;
     private final CpuConvolution convolution;
     private final CpuFusedConvolution fusedConvolution;
     private final CpuBatchNorm batchNorm;
@@ -55,9 +56,10 @@ public final class CpuBackend implements Backend {
         binary = new CpuBinary(dnnl, this, reorders);
         reduction = new CpuReduction(dnnl, this, reorders, parallel);
         convolution = new CpuConvolution(dnnl, this, reorders);
-        fusedConvolution = new CpuFusedConvolution(dnnl, this, reorders);
+        bounds = new ValueBounds(reduction);
+        fusedConvolution = new CpuFusedConvolution(dnnl, this, reorders, bounds, elementwise);
         batchNorm = new CpuBatchNorm(dnnl, this, reorders);
-        pooling = new CpuPooling(dnnl, this, reorders, reduction);
+        pooling = new CpuPooling(dnnl, this, reorders, bounds);
         matmul = new CpuMatmul(dnnl, this);
         softmaxLoss = new CpuSoftmaxLoss(this);
         optimizers = new CpuOptimizers(this, reorders, parallel);
@@ -288,7 +290,8 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized NDArray conv2dBackwardData(NDArray dy, NDArray w, Shape xShape, Conv2dSpec spec) {
         open();
-        if (ReferenceRoutedConvolution.routesBackward(xShape, w.shape(), spec)) {
+        if (ReferenceRoutedConvolution.routesBackward(xShape, w.shape(), spec)
+                || (ReferenceRoutedConvolution.routesBackwardDataOfNonFiniteWeights(spec) && !(bounds.of(w) < Double.POSITIVE_INFINITY))) {
             return ReferenceRoutedConvolution.backwardData(this, dy, w, xShape, spec);
         }
         return convolution.backwardData(dy, w, xShape, spec);
@@ -471,6 +474,11 @@ public final class CpuBackend implements Backend {
     /** Returns the caching allocator's free blocks to the system. */
     public static void releaseCachedMemory() {
         NativeMemory.releaseCached();
+    }
+
+    /** What this backend knows of its buffers' values (tests). */
+    ValueBounds bounds() {
+        return bounds;
     }
 
     synchronized int cachedWeightCopies() {

@@ -80,8 +80,8 @@ final class CpuElementwise {
     }
 
     /**
-     * dy where y > 0, else exactly 0 (also where dy is inf or NaN), as torch's threshold_backward; with
-     * {@code overwrite} written over dy's storage when it has the layout of the result.
+     * Exactly 0 where y <= 0 (also where dy is inf or NaN), else dy (also where y is NaN), as torch's
+     * threshold_backward; with {@code overwrite} written over dy's storage when it has the layout of the result.
      */
     NDArray reluBackward(NDArray dy, NDArray y, boolean overwrite) {
         Layout layout = activationLayout(y);
@@ -96,7 +96,7 @@ final class CpuElementwise {
             FloatBuffer gv = gb.floats(start, n);
             FloatBuffer ov = ob.floats(start, n);
             for (int i = 0; i < n; i++) {
-                ov.put(i, Float.intBitsToFloat(Float.floatToRawIntBits(gv.get(i)) & positiveMask(yv.get(i))));
+                ov.put(i, Float.intBitsToFloat(Float.floatToRawIntBits(gv.get(i)) & passMask(yv.get(i))));
             }
         });
         CpuReorders.release(ys, y);
@@ -171,14 +171,17 @@ final class CpuElementwise {
     }
 
     /**
-     * All ones where {@code y > 0} (+inf included; NaN, both zeros and negatives excluded), else 0, without a
-     * branch: activations are positive about half the time at random, and {@code y > 0 ? dy : 0} mispredicted
-     * so often that relu's backward ran at 150 ms per 25.7M floats instead of 15. With t = bits(y) - 1, y > 0
-     * exactly when 0 <= t <= bits(Float.MAX_VALUE) as signed ints.
+     * All ones where relu's gradient passes, {@code !(y <= 0)}: y > 0 (+inf included) or y NaN (torch's
+     * threshold_backward compares {@code y <= 0}, which is false for NaN); 0 for both zeros and negatives. Without a
+     * branch: activations are positive about half the time at random, and {@code y > 0 ? dy : 0} mispredicted so
+     * often that relu's backward ran at 150 ms per 25.7M floats instead of 15. With b = bits(y): y > 0 or a NaN with
+     * the sign bit clear exactly when b > 0 as a signed int, which {@code -b & ~b} has in its sign bit (b = 0 and
+     * b = Integer.MIN_VALUE, -0, have it clear); a NaN of either sign has {@code b & 0x7FFFFFFF} above the bits of
+     * +inf, so {@code 0x7F800000 - (b & 0x7FFFFFFF)} is negative.
      */
-    static int positiveMask(float y) {
-        int t = Float.floatToRawIntBits(y) - 1;
-        return ~((t | (0x7F7FFFFF - t)) >> 31);
+    static int passMask(float y) {
+        int b = Float.floatToRawIntBits(y);
+        return ((-b & ~b) | (0x7F800000 - (b & 0x7FFFFFFF))) >> 31;
     }
 
     /** Layout of an activation result: channels-last for 4-D, row-major otherwise. */

@@ -4,6 +4,7 @@ import dev.graft.engine.DType;
 import dev.graft.engine.Layout;
 import dev.graft.engine.NDArray;
 import dev.graft.engine.Shape;
+import dev.graft.engine.backend.Buffer;
 import dev.graft.engine.backend.Conv2dSpec;
 import org.bytedeco.dnnl.convolution_forward;
 import org.bytedeco.dnnl.global.dnnl.algorithm;
@@ -17,6 +18,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.WeakHashMap;
 
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_BIAS;
@@ -30,28 +32,110 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
  * then a binary-add post-op for the residual (read in place from its own buffer, NHWC or row-major as it is
  * stored) and an eltwise-relu post-op, so a ResNet block's {@code relu(bn(conv(x)) + identity)} is one primitive
  * once batch norm has been folded into the weights. Activations NHWC, weights {@code format_tag::any} reordered
- * once per weight version ({@link WeightCache}), descriptors and primitives cached by shape and epilogue. oneDNN's
- * relu post-op is a max with 0, so a NaN before it may come out as 0 (torch.relu keeps NaN); finite inputs match.
+ * once per weight version ({@link WeightCache}), descriptors and primitives cached by shape and epilogue.
+ *
+ * <p>NaN. oneDNN's relu post-op is {@code vmaxps(x, 0)}, which returns 0 for a NaN x, where torch.relu keeps NaN: an
+ * all-NaN image came out of the fused ResNet as finite, confident logits (issue 18). Before the relu there is a NaN
+ * only if an operand holds a NaN or an infinity, or a sum overflows (then inf - inf is NaN). Both are ruled out by a
+ * bound: with |x| <= Bx, |residual| <= Br, |bias| <= Bb and L the largest sum of |w| over one output channel's
+ * weights, every partial sum of every output is at most (L Bx + Bb + Br)(1 + (n + 3) 2^-22) for n = C/g R S products
+ * (the rounding of any summation order, Higham's gamma_n, with room to spare), so below Float.MAX_VALUE / 2 nothing
+ * can overflow. The bounds of x and the residual come from {@link ValueBounds}: recorded by the kernel that made them
+ * (this one records the bound above for its output, relu or not), or measured by a scan when there is none or the
+ * derived one has grown too large (a compiled ResNet-50 at its initialisation re-measures twice per pass, in layer3
+ * and layer4; ResNet-18 never); L is computed once per weight version.
+ * Without a safe bound the call runs the primitive without the relu post-op and applies
+ * {@link CpuElementwise#reluInPlace}, which keeps NaN; otherwise the fused relu is exact. A network compiled for
+ * inference thus scans its input image and little else (figures: dev.graft.engine.bench.NonFiniteCheckBench).
  */
 final class CpuFusedConvolution implements AutoCloseable {
     private final Dnnl dnnl;
     private final CpuBackend backend;
     private final CpuReorders reorders;
+    private final CpuElementwise elementwise;
     private final WeightCache weights;
     private final Map<Key, Entry> cache = new HashMap<>();
+    private final ValueBounds bounds;
+    /** Per weight buffer and version, the largest sum of |w| over one output channel (NaN or inf if not finite). */
+    private final Map<Buffer, double[]> rowNorms = new WeakHashMap<>();
+    /** Below this bound on a result's partial sums, nothing overflows (with a factor 2 to spare). */
+    static final double SAFE = Float.MAX_VALUE / 2;
 
     /** One primitive: the convolution's shape, whether it has a bias, the residual's layout (null: none), relu. */
     record Key(CpuConvolution.Key conv, Layout residual, boolean relu) {
     }
 
-    CpuFusedConvolution(Dnnl dnnl, CpuBackend backend, CpuReorders reorders) {
+    CpuFusedConvolution(Dnnl dnnl, CpuBackend backend, CpuReorders reorders, ValueBounds bounds, CpuElementwise elementwise) {
         this.dnnl = dnnl;
         this.backend = backend;
         this.reorders = reorders;
+        this.bounds = bounds;
+        this.elementwise = elementwise;
         this.weights = new WeightCache(dnnl);
     }
 
     NDArray forward(NDArray x, NDArray w, NDArray bias, NDArray residual, boolean relu, Conv2dSpec spec, NDArray out) {
+        double bound = outputBound(x, w, bias, residual, relu);
+        NDArray y;
+        if (relu && !(bound <= SAFE)) {
+            // A NaN could reach the relu: oneDNN's post-op would make it 0, this relu keeps it.
+            y = run(x, w, bias, residual, false, spec, out);
+            elementwise.reluInPlace(y);
+        } else {
+            y = run(x, w, bias, residual, relu, spec, out);
+        }
+        if (bound <= SAFE) {
+            bounds.record(y, bound); // above SAFE a sum may have overflowed: no bound, and NaN is not ruled out
+        }
+        return y;
+    }
+
+    /**
+     * A bound on |conv(x, w) + bias + residual|, relu or not, from the operands' recorded bounds (see the class
+     * comment); when that is not below {@link #SAFE} and {@code scan} is set, from scans of x and the residual. NaN or
+     * infinite when an operand holds a NaN or an infinity, or when unknown without a scan.
+     */
+    private double outputBound(NDArray x, NDArray w, NDArray bias, NDArray residual, boolean scan) {
+        Shape ws = w.shape();
+        long terms = (long) ws.dim(1) * ws.dim(2) * ws.dim(3);
+        double l = rowNorm(w);
+        double bb = bias == null ? 0 : bounds.of(bias);
+        double bound = bound(terms, l, bounds.recorded(x), bb, residual == null ? 0 : bounds.recorded(residual));
+        if (bound <= SAFE || !scan) {
+            return bound;
+        }
+        double bx = bounds.measured(x) ? bounds.recorded(x) : bounds.measure(x);
+        double br = residual == null ? 0 : bounds.measured(residual) ? bounds.recorded(residual) : bounds.measure(residual);
+        return bound(terms, l, bx, bb, br);
+    }
+
+    private static double bound(long terms, double rowNorm, double bx, double bb, double br) {
+        return (rowNorm * bx + bb + br) * (1 + (terms + 3) * 0x1p-22);
+    }
+
+    /** The largest sum of |w| over one output channel (K is outermost in every layout); NaN or inf if w is not finite. */
+    private double rowNorm(NDArray w) {
+        Buffer b = w.buffer();
+        double[] known = rowNorms.get(b);
+        if (known != null && known[0] == b.version()) {
+            return known[1];
+        }
+        int k = w.shape().dim(0);
+        int per = w.numel() / k;
+        java.nio.FloatBuffer v = NativeBuffer.of(w).floats(0, w.numel());
+        double max = 0;
+        for (int o = 0; o < k; o++) {
+            double sum = 0;
+            for (int i = o * per; i < (o + 1) * per; i++) {
+                sum += Math.abs(v.get(i));
+            }
+            max = Math.max(max, sum); // NaN sticks
+        }
+        rowNorms.put(b, new double[] {b.version(), max});
+        return max;
+    }
+
+    private NDArray run(NDArray x, NDArray w, NDArray bias, NDArray residual, boolean relu, Conv2dSpec spec, NDArray out) {
         CpuConvolution.Key ck = CpuConvolution.Key.of(x.shape(), w.shape(), spec, bias != null);
         Layout resLayout = residual == null ? null : storedLayout(residual);
         Entry e = entry(new Key(ck, resLayout, relu));
@@ -109,6 +193,7 @@ final class CpuFusedConvolution implements AutoCloseable {
     public void close() {
         cache.values().forEach(Entry::close);
         cache.clear();
+        rowNorms.clear();
         weights.close();
     }
 

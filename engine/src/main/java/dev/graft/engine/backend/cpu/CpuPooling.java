@@ -27,8 +27,9 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WORKSPACE;
  * Max pooling and global average pooling on NHWC activations with oneDNN. Max pooling in training keeps
  * oneDNN's workspace (which element won each window) for the backward pass; oneDNN breaks ties towards the
  * first maximum in scan order, as PyTorch. Inputs holding NaN or infinities go to {@link MaxPoolExact},
- * because oneDNN's kernel neither propagates NaN nor returns -inf. Note oneDNN's argument order: strides
- * before kernel; its dilation counts from 0.
+ * because oneDNN's kernel neither propagates NaN nor returns -inf; whether x holds any is read from its
+ * {@link ValueBounds} (recorded by the kernel that made it, else a scan), and the output gets x's bound. Note
+ * oneDNN's argument order: strides before kernel; its dilation counts from 0.
  */
 final class CpuPooling implements AutoCloseable {
     private enum Kind { MAX_TRAINING, MAX_INFERENCE, MAX_BACKWARD, AVG_FORWARD, AVG_BACKWARD }
@@ -39,14 +40,14 @@ final class CpuPooling implements AutoCloseable {
     private final Dnnl dnnl;
     private final CpuBackend backend;
     private final CpuReorders reorders;
-    private final CpuReduction reduction;
+    private final ValueBounds bounds;
     private final Map<Key, Step> cache = new HashMap<>();
 
-    CpuPooling(Dnnl dnnl, CpuBackend backend, CpuReorders reorders, CpuReduction reduction) {
+    CpuPooling(Dnnl dnnl, CpuBackend backend, CpuReorders reorders, ValueBounds bounds) {
         this.dnnl = dnnl;
         this.backend = backend;
         this.reorders = reorders;
-        this.reduction = reduction;
+        this.bounds = bounds;
     }
 
     Pooled maxForward(NDArray x, Pool2dSpec spec, boolean training) {
@@ -56,7 +57,8 @@ final class CpuPooling implements AutoCloseable {
                 Conv2dSpec.outputSize(x.shape().dim(3), spec.kernelW(), spec.strideW(), spec.padW(), 1));
         NDArray y = backend.empty(DType.F32, ys, Layout.CHANNELS_LAST);
         PoolWorkspace ws = null;
-        if (reduction.hasNonFinite(xs)) {
+        double bound = bounds.of(x); // a scan, unless the kernel that made x recorded a bound
+        if (!(bound < Double.POSITIVE_INFINITY)) {
             if (training) {
                 ws = new PoolWorkspace(PoolWorkspace.Kind.ARGMAX, (long) ys.numel() * Integer.BYTES);
             }
@@ -71,6 +73,7 @@ final class CpuPooling implements AutoCloseable {
             }
         }
         CpuReorders.release(xs, x);
+        bounds.record(y, bound); // the maximum of values within the bound (ignored when not finite)
         return new Pooled(y, ws);
     }
 

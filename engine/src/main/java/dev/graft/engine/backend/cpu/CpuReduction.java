@@ -10,6 +10,7 @@ import org.bytedeco.dnnl.reduction;
 import org.bytedeco.javacpp.Pointer;
 
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -96,18 +97,45 @@ final class CpuReduction implements AutoCloseable {
         });
     }
 
-    /** True if some element is NaN or infinite (exponent bits all ones; a branch-free loop the JIT vectorises, 7 ms per 25.7M floats). */
-    boolean hasNonFinite(NDArray x) {
+    /** The bound {@link #magnitudeBound} gives for arrays of moderate values: 2^16 (the bits of 65536f). */
+    static final double MODERATE = 65536;
+    private static final int MODERATE_BITS = 0x47800000;
+
+    /**
+     * A bound on |x|: {@link #MODERATE} when no |x| exceeds it (activations, normalised images), else the largest |x|;
+     * +inf when some element is infinite or NaN. One pass of two branch-free counts over the bits with the sign
+     * cleared (exponent all ones: not finite; above 2^16: large), which the JIT vectorises: 1.2 ms per 3.2M floats on
+     * one thread here, against 0.75 ms for a finiteness count alone and 2.1 ms for an exact maximum, which C2 does not
+     * vectorise and which runs only when some value is large.
+     */
+    double magnitudeBound(NDArray x) {
         NativeBuffer b = NativeBuffer.of(x);
-        double count = parallel.sum(x.numel(), (start, n) -> {
-            FloatBuffer v = b.floats(start, n);
-            int c = 0;
+        double large = parallel.sum(x.numel(), (start, n) -> {
+            IntBuffer v = b.ints(start, n);
+            int nonFinite = 0;
+            int big = 0;
             for (int i = 0; i < n; i++) {
-                c += (Float.floatToRawIntBits(v.get(i)) & 0x7f800000) == 0x7f800000 ? 1 : 0;
+                int a = v.get(i) & 0x7FFFFFFF;
+                nonFinite += a >= 0x7F800000 ? 1 : 0;
+                big += a > MODERATE_BITS ? 1 : 0;
             }
-            return c;
+            return nonFinite > 0 ? Double.POSITIVE_INFINITY : big;
         });
-        return count > 0;
+        if (large == 0) {
+            return MODERATE;
+        }
+        if (!(large < Double.POSITIVE_INFINITY)) {
+            return Double.POSITIVE_INFINITY;
+        }
+        // For floats with the sign cleared, IEEE order is the order of their bits as ints.
+        return parallel.max(x.numel(), (start, n) -> {
+            IntBuffer v = b.ints(start, n);
+            int m = 0;
+            for (int i = 0; i < n; i++) {
+                m = Math.max(m, v.get(i) & 0x7FFFFFFF);
+            }
+            return Float.intBitsToFloat(m);
+        });
     }
 
     @Override

@@ -10,7 +10,7 @@ import java.nio.IntBuffer;
  * Max pooling with PyTorch's rules in plain Java over NHWC data, for inputs that hold NaN or infinities:
  * oneDNN's max pooling skips NaN (its compare-and-blend never picks one) and starts from -FLT_MAX, while
  * torch propagates NaN and returns -inf for a window of -inf. Windows are scanned row by row; the first
- * maximum wins, the first NaN wins and ends the scan; padding never wins. Indices are flat NHWC input indices.
+ * maximum wins, a NaN wins and a later NaN replaces it (torch's {@code val > maxval || isnan(val)}); padding never wins. Indices are flat NHWC input indices.
  */
 final class MaxPoolExact {
     private MaxPoolExact() {
@@ -39,7 +39,7 @@ final class MaxPoolExact {
                             for (int ch = 0; ch < c; ch++) {
                                 float v = in.get(base + ch);
                                 float m = max[ch];
-                                if (best[ch] < 0 || (m == m && (v > m || v != v))) {
+                                if (best[ch] < 0 || v > m || v != v) {
                                     max[ch] = v;
                                     best[ch] = base + ch;
                                 }

@@ -52,6 +52,23 @@ final class Parallel {
 
     /** Sum of {@code body} over the chunks of [0, n), added in chunk order. */
     double sum(long n, RangeSum body) {
+        double s = 0;
+        for (double p : partials(n, body)) {
+            s += p;
+        }
+        return s;
+    }
+
+    /** Largest of {@code body}'s results over the chunks of [0, n); NaN if any is NaN. */
+    double max(long n, RangeSum body) {
+        double m = Double.NEGATIVE_INFINITY;
+        for (double p : partials(n, body)) {
+            m = Math.max(m, p);
+        }
+        return m;
+    }
+
+    private double[] partials(long n, RangeSum body) {
         List<long[]> chunks = chunks(n);
         double[] partial = new double[chunks.size()];
         if (chunks.size() == 1 || pool == null) {
@@ -71,11 +88,7 @@ final class Parallel {
                 t.join();
             }
         }
-        double s = 0;
-        for (double p : partial) {
-            s += p;
-        }
-        return s;
+        return partial;
     }
 
     /** [start, length] pairs: one chunk when small, else about 4 per thread, each at most MAX_VIEW long. */

@@ -21,6 +21,11 @@ import dev.graft.engine.backend.Conv2dSpec;
  *       3, strides up to 3, padding up to 2 and dilation up to 2 found wrong forward values in 448 of 3,362
  *       such shapes and in no other; backward-data and backward-weights were right everywhere, and depthwise
  *       convolutions (one channel per group) too.</li>
+ *   <li>Backward-data of a strided convolution whose weights hold a NaN or an infinity: oneDNN multiplies the weights
+ *       by zeros standing between the strided output positions, and 0 * inf is NaN, where PyTorch (and the reference)
+ *       add no such term (found by NonFiniteProperties: x [1,3,7,5], w [1,3,1,2] with an inf, stride (1,2): 14 of 105
+ *       input-gradient elements NaN where torch 1.13 has finite values, 0 for the inputs no output reads). Only a
+ *       model whose weights are already broken gets here, so speed matters little.</li>
  * </ul>
  */
 final class ReferenceRoutedConvolution {
@@ -30,6 +35,11 @@ final class ReferenceRoutedConvolution {
     /** Whether the forward pass (plain or fused) must avoid oneDNN. */
     static boolean routesForward(Shape x, Shape w, Conv2dSpec s) {
         return readsOnlyPadding(x, w, s) || (x.dim(1) == 1 && s.groups() == 1 && s.strideH() == 1 && s.strideW() > 1);
+    }
+
+    /** Whether backward-data of a convolution whose weights are not all finite must avoid oneDNN. */
+    static boolean routesBackwardDataOfNonFiniteWeights(Conv2dSpec s) {
+        return s.strideH() > 1 || s.strideW() > 1;
     }
 
     /** Whether backward-data and backward-weights must avoid oneDNN. */

@@ -321,7 +321,8 @@ public final class CudaBackend implements Backend {
         NDArray g = inOrderOf(dy, y);
         NDArray out = empty(DType.F32, y.shape(), y.layout());
         if (y.numel() > 0) {
-            act.reluBackward(addr(g), addr(y), addr(out), y.numel());
+            // Not cuDNN's activation backward: torch passes the gradient where y is NaN (see CudnnActivation).
+            ew.reluBackward(addr(out), addr(g), addr(y), y.numel());
         }
         return out;
     }

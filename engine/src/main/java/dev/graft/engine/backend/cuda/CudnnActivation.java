@@ -4,17 +4,17 @@ import org.bytedeco.cuda.cudnn.cudnnActivationStruct;
 
 import static org.bytedeco.cuda.global.cudnn.CUDNN_ACTIVATION_RELU;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_PROPAGATE_NAN;
-import static org.bytedeco.cuda.global.cudnn.cudnnActivationBackward;
 import static org.bytedeco.cuda.global.cudnn.cudnnActivationForward;
 import static org.bytedeco.cuda.global.cudnn.cudnnCreateActivationDescriptor;
 import static org.bytedeco.cuda.global.cudnn.cudnnDestroyActivationDescriptor;
 import static org.bytedeco.cuda.global.cudnn.cudnnSetActivationDescriptor;
 
 /**
- * ReLU through cuDNN's legacy activation calls (the only class that makes them; the activation descriptor is
+ * ReLU's forward through cuDNN's legacy activation call (the only class that makes it; the activation descriptor is
  * deprecated in cuDNN 9). Elementwise, so any dense array is described as 1 x 1 x 1 x n. NaN propagates, as
- * torch.relu. The backward gets only y (the SPI keeps the output, not the input); for ReLU x > 0 exactly when
- * y > 0, so y stands in for x.
+ * torch.relu. The backward is an NVRTC kernel ({@code relu_backward_f32}) that states torch's rule itself: cuDNN
+ * promises nothing for a NaN y, and a {@code y > 0} mask (the obvious reading of its ReLU backward) drops the gradient
+ * there, where torch's threshold_backward passes it.
  */
 @SuppressWarnings("deprecation")
 final class CudnnActivation {
@@ -29,15 +29,6 @@ final class CudnnActivation {
         try (Relu relu = new Relu(); TensorDescriptor d = new TensorDescriptor(1, 1, 1, n)) {
             CudaCheck.cudnn(cudnnActivationForward(h.cudnn, relu.desc, ctx.one, d.desc, DevicePointer.of(x), ctx.zero, d.desc, DevicePointer.of(y)),
                     "cudnnActivationForward(relu, " + n + ")");
-        }
-    }
-
-    /** dx = dy where y > 0, else 0. */
-    void reluBackward(long dy, long y, long dx, int n) {
-        Handles h = ctx.handles();
-        try (Relu relu = new Relu(); TensorDescriptor d = new TensorDescriptor(1, 1, 1, n)) {
-            CudaCheck.cudnn(cudnnActivationBackward(h.cudnn, relu.desc, ctx.one, d.desc, DevicePointer.of(y), d.desc, DevicePointer.of(dy),
-                    d.desc, DevicePointer.of(y), ctx.zero, d.desc, DevicePointer.of(dx)), "cudnnActivationBackward(relu, " + n + ")");
         }
     }
 

@@ -22,6 +22,11 @@ final class ElementwiseKernels {
         k.launch(ELEMENTWISE, "scale_f32", n, new KernelArgs().ptr(out).ptr(x).f32(alpha).i64(n));
     }
 
+    /** dx = y <= 0 ? 0 : dy (torch's threshold_backward), y being relu's output. */
+    void reluBackward(long dx, long dy, long y, long n) {
+        k.launch(ELEMENTWISE, "relu_backward_f32", n, new KernelArgs().ptr(dx).ptr(dy).ptr(y).i64(n));
+    }
+
     /** out = a + b (or a * b) with b broadcast, right-aligned, into a's shape. */
     void binary(boolean multiply, long out, long a, Shape as, long b, Shape bs) {
         long n = as.numel();

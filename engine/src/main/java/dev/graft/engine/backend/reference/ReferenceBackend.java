@@ -178,7 +178,8 @@ public final class ReferenceBackend implements Backend {
         double[] g = read(dy);
         double[] out = read(y);
         for (int i = 0; i < g.length; i++) {
-            g[i] = out[i] > 0 ? g[i] : 0;
+            // torch's threshold_backward: 0 where y <= 0, else dy, so the gradient passes where y is NaN.
+            g[i] = out[i] <= 0 ? 0 : g[i];
         }
         return out(dy.dtype(), dy.shape(), g);
     }

@@ -4,7 +4,10 @@ import dev.graft.engine.Shape;
 import dev.graft.engine.backend.Conv2dSpec;
 import dev.graft.engine.backend.Pool2dSpec;
 
-/** Max pooling (padding counts as minus infinity; ties go to the first maximum in scan order) and global average pooling. */
+/**
+ * Max pooling (padding never wins; ties go to the first maximum in scan order; a window with NaN gives NaN, its last
+ * NaN in scan order winning, as in torch 1.13's cpu kernels) and global average pooling.
+ */
 final class ReferencePooling {
     private ReferencePooling() {
     }
@@ -51,16 +54,11 @@ final class ReferencePooling {
                                 continue;
                             }
                             int idx = (pl * h + ih) * w + iw;
+                            // torch's rule (val > maxval || isnan(val)): a NaN wins, and a later NaN replaces it.
                             if (best < 0 || x[idx] > max || Double.isNaN(x[idx])) {
                                 best = idx;
                                 max = x[idx];
-                                if (Double.isNaN(max)) {
-                                    break;
-                                }
                             }
-                        }
-                        if (Double.isNaN(max)) {
-                            break;
                         }
                     }
                     arg[(pl * oh + i) * ow + j] = best;

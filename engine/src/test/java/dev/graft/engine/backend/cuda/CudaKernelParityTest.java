@@ -169,7 +169,7 @@ class CudaKernelParityTest {
         }
     }
 
-    /** torch.relu keeps NaN; its backward (threshold_backward: grad where y > 0) gives 0 there. */
+    /** torch.relu keeps NaN; its backward (threshold_backward: 0 where y <= 0, else grad) passes the gradient there. */
     @Test
     void reluNaNFollowsTorch() {
         try (Scope s = Scope.open()) {

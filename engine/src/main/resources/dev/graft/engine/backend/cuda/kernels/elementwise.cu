@@ -1,5 +1,5 @@
 // Elementwise F32 kernels: fill, scale, add/mul (equal shapes, or b broadcast right-aligned into a's shape),
-// NCHW <-> NHWC transposes, and the backward of global average pooling.
+// relu's backward, NCHW <-> NHWC transposes, and the backward of global average pooling.
 
 // b's element for each row-major index of a: a's sizes, and b's row-major stride in each of a's dimensions
 // (0 where b has size 1 or no such dimension). All 64-bit so the host packs it as a plain array of longs.
@@ -41,6 +41,12 @@ extern "C" __global__ void add_bcast_f32(float* out, const float* a, const float
 
 extern "C" __global__ void mul_bcast_f32(float* out, const float* a, const float* b, long long n, Broadcast s) {
     GRID_STRIDE(i, n) out[i] = a[i] * b[bcast_offset(i, s)];
+}
+
+// relu's backward as torch's threshold_backward: exactly 0 where y <= 0 (whatever dy holds), else dy, so the
+// gradient passes where y is NaN (y <= 0 is false for NaN). y is relu's output; x > 0 exactly where y > 0.
+extern "C" __global__ void relu_backward_f32(float* dx, const float* dy, const float* y, long long n) {
+    GRID_STRIDE(i, n) dx[i] = y[i] <= 0.f ? 0.f : dy[i];
 }
 
 // out (NHWC order) from in (NCHW order) of a logical [n, c, h, w] array, hw = h * w. One thread per output.

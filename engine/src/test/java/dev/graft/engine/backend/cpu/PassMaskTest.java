@@ -4,11 +4,14 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** The branch-free mask of relu's backward selects exactly where {@code y > 0}, for every kind of float. */
-class PositiveMaskTest {
+/**
+ * The branch-free mask of relu's backward selects exactly where torch's threshold_backward passes the gradient,
+ * {@code !(y <= 0)} (y > 0, or y NaN of either sign), for every kind of float.
+ */
+class PassMaskTest {
     private static void check(int bits) {
         float y = Float.intBitsToFloat(bits);
-        assertEquals(y > 0 ? -1 : 0, CpuElementwise.positiveMask(y), () -> "y = " + y + " (bits " + Integer.toHexString(bits) + ")");
+        assertEquals(!(y <= 0) ? -1 : 0, CpuElementwise.passMask(y), () -> "y = " + y + " (bits " + Integer.toHexString(bits) + ")");
     }
 
     @Test
