@@ -18,9 +18,12 @@ import java.util.Map;
  * largest over its tensors. The yardstick of a category is the larger error of the two other replays: reference F32
  * shows how far rounding each result once moves this draw, the perturbed replay how far rounding of the size a float
  * accumulation leaves moves it (sums with cancellation, amplified by train-mode batch norm over a few values per
- * channel, make the second far larger on some draws: up to 160x on fuzz draws where the two kinds of float32
- * arithmetic differ per kernel by only 4-16x). A category fails when the tested backend's error exceeds
- * {@code max(RATIO x yardstick, FLOOR)}.
+ * channel, make the second far larger on some draws). Over 400 fuzz draws cpu used a median 5% and at most 67% of
+ * what is allowed. A category fails when the tested backend's error exceeds
+ * {@code max(RATIO x yardstick, FLOOR)}, plus, for the loss, what the tested logits' own error carries into it: the
+ * loss is the batch mean of cross-entropy, whose gradient in one sample's logits is softmax - onehot (L1 norm at most
+ * 2), so a logit error of d moves it by at most 2d. Without that term a draw whose loss happens to round well in
+ * the replays (yardstick 3e-7) failed on a cpu loss 1.2e-5 off that follows from logits 5.7e-6 off, which pass.
  */
 final class NetworkDifferential {
     /** How much worse than the float32 yardstick a backend may be (the trust issue's figure). */
@@ -36,9 +39,9 @@ final class NetworkDifferential {
     }
 
     /** The largest error of a category (logits, loss, gradients) on each side, and the tensors where they occur. */
-    record Category(String name, Deviation worstTested, Deviation worstYardstick) {
+    record Category(String name, Deviation worstTested, Deviation worstYardstick, double inherited) {
         double allowed() {
-            return Math.max(RATIO * worstYardstick.yardstick(), FLOOR);
+            return Math.max(RATIO * worstYardstick.yardstick(), FLOOR) + inherited;
         }
 
         boolean fails() {
@@ -47,14 +50,15 @@ final class NetworkDifferential {
 
         @Override
         public String toString() {
-            return String.format("%s: %.2e at %s; yardstick %.2e at %s (reference F32 %.2e, perturbed F64 %.2e); allowed %.2e",
+            return String.format("%s: %.2e at %s; yardstick %.2e at %s (reference F32 %.2e, perturbed F64 %.2e); allowed %.2e%s",
                     name, worstTested.tested(), worstTested.name(), worstYardstick.yardstick(), worstYardstick.name(),
-                    worstYardstick.referenceF32(), worstYardstick.perturbed(), allowed());
+                    worstYardstick.referenceF32(), worstYardstick.perturbed(), allowed(),
+                    inherited > 0 ? String.format(" (%.2e of it from the logits' error)", inherited) : "");
         }
     }
 
     /** The comparison of one draw. */
-    record Outcome(NetworkDraw c, List<Deviation> deviations, List<String> flips, int kinkOps) {
+    record Outcome(NetworkDraw c, List<Deviation> deviations, List<String> flips, int kinkOps, double lossFromLogits) {
         List<Category> categories() {
             List<Category> out = new ArrayList<>();
             for (String cat : new String[] {"logits", "loss", "grad"}) {
@@ -62,7 +66,7 @@ final class NetworkDifferential {
                 if (!in.isEmpty()) {
                     Deviation t = in.stream().max(java.util.Comparator.comparingDouble(Deviation::tested)).get();
                     Deviation r = in.stream().max(java.util.Comparator.comparingDouble(Deviation::yardstick)).get();
-                    out.add(new Category(cat.equals("grad") ? "gradients" : cat, t, r));
+                    out.add(new Category(cat.equals("grad") ? "gradients" : cat, t, r, cat.equals("loss") ? lossFromLogits : 0));
                 }
             }
             return out;
@@ -114,7 +118,7 @@ final class NetworkDifferential {
         if (deviations.size() != result.tensors().size()) {
             throw new AssertionError("the run on " + tested + " produced " + result.tensors().keySet() + ", F64 " + f64.tensors().keySet());
         }
-        return new Outcome(c, deviations, pattern.flips(), pattern.events());
+        return new Outcome(c, deviations, pattern.flips(), pattern.events(), lossFromLogits(result, f64));
     }
 
     private static final long PERTURBATION_SEED = 0x5eed;
@@ -125,6 +129,21 @@ final class NetworkDifferential {
             p.checkComplete();
             return r;
         }
+    }
+
+    /** 2 max |logits - logits64| / max(1, |loss64|): the most the tested logits' error moves the mean cross-entropy. */
+    private static double lossFromLogits(NetworkDraw.Result tested, NetworkDraw.Result f64) {
+        double[] z = tested.tensors().get("logits");
+        double[] z64 = f64.tensors().get("logits");
+        double[] loss64 = f64.tensors().get("loss");
+        if (z == null || z64 == null || loss64 == null) {
+            return 0;
+        }
+        double d = 0;
+        for (int i = 0; i < z64.length; i++) {
+            d = Math.max(d, Math.abs(z[i] - z64[i])); // NaN is caught by the logits' own check
+        }
+        return 2 * d / Math.max(1, Math.abs(loss64[0]));
     }
 
     /** max |x - e| / max(1, max |e|); any NaN or infinity in x is an infinite error. */

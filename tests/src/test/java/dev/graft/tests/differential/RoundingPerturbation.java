@@ -16,12 +16,15 @@ import java.util.Random;
  * a rounded result's with its own magnitude, and train-mode batch norm over a few values per channel amplifies
  * exactly the cancelling part).
  *
- * <p>The model, per output element: {@code xi * sqrt(L + 1) * u * S}, xi uniform in [-1, 1] (seeded), L the number of
- * terms summed, u = 2^-24 and S the sum of their absolute values (the reference run on |inputs|, as the kernel
- * properties' tolerance). sqrt(L) is the random-walk growth of rounding errors in a sum; the kernel properties hold
- * oneDNN to the worst-case L rather than sqrt(L). Batch norm's forward: the float mean and variance of M values per
- * channel and {@code x * scale + shift}: {@code xi * sqrt(M + 1) * u * ((|x| + mean|x|) |gamma| / sigma + |xhat| |gamma|)
- * + xi' * u * |beta|}.
+ * <p>The model, per output element: {@code xi * sqrt(L + 1) * u * R}, xi uniform in [-1, 1] (seeded), L the number of
+ * terms summed, u = 2^-24 and R = sqrt(sum of the squared terms) (the reference run on the squared inputs). With terms
+ * of random sign the partial sums of a float accumulation grow like sqrt(k) times a term, and the rounding errors
+ * they collect add up like a random walk, to about L u times a typical term, which is sqrt(L) u R; the kernel
+ * properties hold oneDNN to the worst case, L u times the sum of |terms|, which a real sum rarely approaches (the
+ * first version of this yardstick used sqrt(L) u times that sum and over-estimated the error of wide layers by
+ * up to 40x). Batch norm's forward: the float mean and variance of M values per channel, each computed once (one
+ * draw per channel: {@code xi_m sqrt(M + 1) u rms(x) |gamma| / sigma} and {@code xi_v sqrt(M + 1) u xhat |gamma|}),
+ * and the rounding of {@code x * scale + shift} per element: {@code xi u (|x| |gamma| / sigma + |beta|)}.
  */
 final class RoundingPerturbation {
     private static final double U = Math.scalb(1.0, -24);
@@ -37,25 +40,25 @@ final class RoundingPerturbation {
     /** The perturbed values of a kernel's output {@code out}, or {@code out} itself for kernels that sum nothing. */
     double[] perturb(String kernel, Object[] args, double[] out) {
         return switch (kernel) {
-            case "conv2d" -> sum(out, absConv((NDArray) args[0], (NDArray) args[1], (NDArray) args[2], (Conv2dSpec) args[3], null),
+            case "conv2d" -> sum(out, rmsConv((NDArray) args[0], (NDArray) args[1], (NDArray) args[2], (Conv2dSpec) args[3], null),
                     terms((NDArray) args[1], (Conv2dSpec) args[3]));
-            case "conv2dInference" -> sum(out, absConv((NDArray) args[0], (NDArray) args[1], (NDArray) args[2], (Conv2dSpec) args[5],
+            case "conv2dInference" -> sum(out, rmsConv((NDArray) args[0], (NDArray) args[1], (NDArray) args[2], (Conv2dSpec) args[5],
                     (NDArray) args[3]), terms((NDArray) args[1], (Conv2dSpec) args[5]) + 2);
             case "conv2dBackwardData" -> {
                 NDArray w = (NDArray) args[1];
                 Conv2dSpec s = (Conv2dSpec) args[3];
-                yield sum(out, raw.conv2dBackwardData(abs((NDArray) args[0]), abs(w), (Shape) args[2], s).toDoubleArray(),
+                yield sum(out, sqrt(raw.conv2dBackwardData(square((NDArray) args[0]), square(w), (Shape) args[2], s).toDoubleArray()),
                         (long) w.shape().dim(0) / s.groups() * w.shape().dim(2) * w.shape().dim(3));
             }
             case "conv2dBackwardWeights" -> {
                 NDArray dy = (NDArray) args[0];
-                yield sum(out, raw.conv2dBackwardWeights(abs(dy), abs((NDArray) args[1]), (Shape) args[2], (Conv2dSpec) args[3])
-                        .toDoubleArray(), (long) dy.shape().dim(0) * dy.shape().dim(2) * dy.shape().dim(3));
+                yield sum(out, sqrt(raw.conv2dBackwardWeights(square(dy), square((NDArray) args[1]), (Shape) args[2], (Conv2dSpec) args[3])
+                        .toDoubleArray()), (long) dy.shape().dim(0) * dy.shape().dim(2) * dy.shape().dim(3));
             }
             case "gemm" -> {
                 NDArray a = (NDArray) args[0];
                 boolean ta = (Boolean) args[2];
-                yield sum(out, raw.gemm(abs(a), abs((NDArray) args[1]), ta, (Boolean) args[3]).toDoubleArray(),
+                yield sum(out, sqrt(raw.gemm(square(a), square((NDArray) args[1]), ta, (Boolean) args[3]).toDoubleArray()),
                         ta ? a.shape().dim(0) : a.shape().dim(1));
             }
             case "batchNormTraining", "batchNormTrainingRelu" -> batchNorm(out, (NDArray) args[0], (NDArray) args[1], (NDArray) args[2],
@@ -64,11 +67,11 @@ final class RoundingPerturbation {
         };
     }
 
-    private double[] sum(double[] out, double[] absTerms, long terms) {
+    private double[] sum(double[] out, double[] rmsTerms, long terms) {
         double scale = Math.sqrt(terms + 1.0) * U;
         double[] p = out.clone();
         for (int i = 0; i < p.length; i++) {
-            p[i] += (2 * random.nextDouble() - 1) * scale * absTerms[i];
+            p[i] += (2 * random.nextDouble() - 1) * scale * rmsTerms[i];
         }
         return p;
     }
@@ -77,15 +80,23 @@ final class RoundingPerturbation {
         return (long) w.shape().dim(1) * w.shape().dim(2) * w.shape().dim(3);
     }
 
-    private double[] absConv(NDArray x, NDArray w, NDArray bias, Conv2dSpec spec, NDArray residual) {
-        double[] b = raw.conv2d(abs(x), abs(w), bias == null ? null : abs(bias), spec).toDoubleArray();
+    /** sqrt of the sum of the squared terms of each output (products, bias, residual). */
+    private double[] rmsConv(NDArray x, NDArray w, NDArray bias, Conv2dSpec spec, NDArray residual) {
+        double[] b = raw.conv2d(square(x), square(w), bias == null ? null : square(bias), spec).toDoubleArray();
         if (residual != null) {
             double[] r = residual.backend().toHostDoubles(residual);
             for (int i = 0; i < b.length; i++) {
-                b[i] += Math.abs(r[i]);
+                b[i] += r[i] * r[i];
             }
         }
-        return b;
+        return sqrt(b);
+    }
+
+    private static double[] sqrt(double[] v) {
+        for (int i = 0; i < v.length; i++) {
+            v[i] = Math.sqrt(v[i]);
+        }
+        return v;
     }
 
     /** out is batch norm's (pre-relu) output for x; per channel of [N, C, H, W]. */
@@ -98,16 +109,16 @@ final class RoundingPerturbation {
         double scale = Math.sqrt(m + 1.0) * U;
         double[] p = out.clone();
         for (int ch = 0; ch < c; ch++) {
-            double mean = 0, absMean = 0;
+            double mean = 0, squares = 0;
             for (int bi = 0; bi < n; bi++) {
                 for (int q = 0; q < hw; q++) {
                     double v = xv[(bi * c + ch) * hw + q];
                     mean += v;
-                    absMean += Math.abs(v);
+                    squares += v * v;
                 }
             }
             mean /= m;
-            absMean /= m;
+            double rms = Math.sqrt(squares / m);
             double var = 0;
             for (int bi = 0; bi < n; bi++) {
                 for (int q = 0; q < hw; q++) {
@@ -117,22 +128,25 @@ final class RoundingPerturbation {
             }
             double sigma = Math.sqrt(var / m + eps);
             double gs = Math.abs(g[ch]) / sigma;
+            // Computed once per channel, so one draw each: the mean's error and the variance's relative error.
+            double meanError = (2 * random.nextDouble() - 1) * scale * rms * gs;
+            double varError = (2 * random.nextDouble() - 1) * scale * Math.abs(g[ch]);
             for (int bi = 0; bi < n; bi++) {
                 for (int q = 0; q < hw; q++) {
                     int i = (bi * c + ch) * hw + q;
-                    double xhat = Math.abs(xv[i] - mean) / sigma;
-                    p[i] += (2 * random.nextDouble() - 1) * scale * ((Math.abs(xv[i]) + absMean) * gs + xhat * Math.abs(g[ch]))
-                            + (2 * random.nextDouble() - 1) * U * Math.abs(b[ch]);
+                    double xhat = (xv[i] - mean) / sigma; // a relative error of sigma scales xhat, so signed
+                    p[i] += meanError + varError * xhat
+                            + (2 * random.nextDouble() - 1) * U * (Math.abs(xv[i]) * gs + Math.abs(b[ch])); // x * scale + shift
                 }
             }
         }
         return p;
     }
 
-    private NDArray abs(NDArray a) {
+    private NDArray square(NDArray a) {
         double[] v = a.backend().toHostDoubles(a);
         for (int i = 0; i < v.length; i++) {
-            v[i] = Math.abs(v[i]);
+            v[i] = v[i] * v[i];
         }
         return raw.fromHost(v, a.shape(), a.dtype());
     }
