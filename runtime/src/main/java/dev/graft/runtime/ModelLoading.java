@@ -6,6 +6,7 @@ import dev.graft.engine.Shape;
 import dev.graft.engine.backend.Backends;
 import dev.graft.loaders.FormatException;
 import dev.graft.loaders.KeyPrefixes;
+import dev.graft.loaders.LoadLimitException;
 import dev.graft.loaders.StateDictFile;
 import dev.graft.loaders.StateDicts;
 import dev.graft.models.ArchitectureInference;
@@ -74,6 +75,8 @@ final class ModelLoading {
             return new Loaded(name, info, sel.device(), description, config.inChannels(), plan, null);
         } catch (FormatException e) {
             throw new ModelFileException("cannot read model file " + name + ": " + e.getMessage(), e);
+        } catch (LoadLimitException e) { // its message names the cost and the property that raises the budget
+            throw new ModelFileException("cannot load model file " + name + ": " + e.getMessage(), e);
         }
     }
 

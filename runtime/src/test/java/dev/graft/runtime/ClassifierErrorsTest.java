@@ -3,6 +3,7 @@ package dev.graft.runtime;
 import dev.graft.engine.HostTensor;
 import dev.graft.engine.Shape;
 import dev.graft.engine.StateDict;
+import dev.graft.loaders.LoadLimits;
 import dev.graft.loaders.SafeTensors;
 import dev.graft.models.BlockType;
 import dev.graft.models.ResNet;
@@ -38,6 +39,27 @@ class ClassifierErrorsTest {
     private static void assertMessage(RuntimeException e, String... parts) {
         for (String p : parts) {
             assertTrue(e.getMessage().contains(p), "message '" + e.getMessage() + "' should mention '" + p + "'");
+        }
+    }
+
+    /** A file over the loaders' heap budget is the runtime's typed error, naming the file and how to raise it. */
+    @Test
+    void aModelOverTheHeapBudget() {
+        Path f = small(Map.of());
+        String before = System.getProperty(LoadLimits.MAX_BYTES_PROPERTY);
+        System.setProperty(LoadLimits.MAX_BYTES_PROPERTY, "1k"); // the smallest conv1 weight alone is 8x3x7x7 floats
+        try {
+            for (boolean optimize : new boolean[] {true, false}) {
+                assertMessage(assertThrows(ModelFileException.class,
+                        () -> Classifier.load(f, Classifier.Options.defaults().withDevice("reference").withOptimize(optimize))),
+                        f.getFileName().toString(), LoadLimits.MAX_BYTES_PROPERTY);
+            }
+        } finally {
+            if (before == null) {
+                System.clearProperty(LoadLimits.MAX_BYTES_PROPERTY);
+            } else {
+                System.setProperty(LoadLimits.MAX_BYTES_PROPERTY, before);
+            }
         }
     }
 
