@@ -143,7 +143,10 @@ public final class Plots {
             s.setMarker(SeriesMarkers.NONE);
             s.setLineWidth(2.5f);
         }
-        XYSeries d = chart.addSeries("chance", new double[] {0, 1}, new double[] {0, 1});
+        // The diagonal in steps of 0.1: XChart's ticks follow the data's distinct values when there are few (a curve
+        // of three points would get ticks at 0, 0.3, 0.7, 1), so this keeps them at tenths.
+        double[] tenths = java.util.stream.IntStream.rangeClosed(0, 10).mapToDouble(i -> i / 10.0).toArray();
+        XYSeries d = chart.addSeries("chance", tenths, tenths);
         d.setMarker(SeriesMarkers.NONE);
         d.setLineColor(Color.LIGHT_GRAY);
         chart.getStyler().setXAxisMin(0.0).setXAxisMax(1.0).setYAxisMin(0.0).setYAxisMax(1.0)
