@@ -186,31 +186,32 @@ class EvaluationReportTest {
     }
 
     @Test
-    void reportsRenderInHeadlessChromiumWithEveryImageDecoded() throws Exception {
+    void reportsRenderInHeadlessChromiumWithEveryImageDecodedAndNoConsoleOutput() throws Exception {
         HeadlessChromium chromium = HeadlessChromium.require();
-        // The checker must be able to fail: a page with one good and one broken image.
+        // The checks must be able to fail: a page with one good image, one broken one and a console error.
         Path probe = dir.resolve("probe.html");
         String good = java.util.Base64.getEncoder().encodeToString(Files.readAllBytes(eval.resolve("top-losses/01.png")));
         Files.writeString(probe, "<!DOCTYPE html><html><head><title>probe</title></head><body><h1>p</h1>"
-                + "<img src=\"data:image/png;base64," + good + "\"><img src=\"data:image/png;base64,iVBORw0KGgoAAAA\"></body></html>");
-        HeadlessChromium.Inspection p = chromium.inspect(probe, dir.resolve("chromium-probe"));
+                + "<img src=\"data:image/png;base64," + good + "\"><img src=\"data:image/png;base64,iVBORw0KGgoAAAA\">"
+                + "<script>console.error('probe-console')</script></body></html>");
+        Path evalReport = eval.resolve("report.html"), runReport = run.resolve("report.html");
+        List<HeadlessChromium.Inspection> seen = chromium.inspect(List.of(probe, evalReport, runReport), dir.resolve("chromium"));
+        HeadlessChromium.Inspection p = seen.get(0), e = seen.get(1), r = seen.get(2);
         assertEquals(2, p.images());
         assertEquals(1, p.broken(), "the checker sees a broken image");
+        assertTrue(p.console().stream().anyMatch(l -> l.contains("probe-console")), "the checker sees console output: " + p.console());
 
-        String evalTitle = "Evaluation of best.safetensors on " + dir.getFileName() + "/test";
-        HeadlessChromium.Inspection e = chromium.inspect(eval.resolve("report.html"), dir.resolve("chromium-eval"));
         assertEquals(2 + TOP, e.images(), "ROC, confusion matrix and the gallery");
         assertEquals(0, e.broken(), "broken images in the evaluation report");
-        assertEquals(evalTitle, e.title());
+        assertEquals("Evaluation of best.safetensors on " + dir.getFileName() + "/test", e.title());
         assertEquals(List.of(), e.console());
-        assertTrue(e.dom().contains("v&lt;i&gt;&amp;\"x'"), "the class name shows as text");
 
-        HeadlessChromium.Inspection r = chromium.inspect(run.resolve("report.html"), dir.resolve("chromium-run"));
-        String html = Files.readString(run.resolve("report.html"), StandardCharsets.UTF_8);
-        assertEquals(count(html, "<img "), r.images());
+        assertEquals(count(Files.readString(runReport, StandardCharsets.UTF_8), "<img "), r.images());
         assertTrue(r.images() >= 5, "four plots and a gallery");
         assertEquals(0, r.broken(), "broken images in the run report");
+        assertTrue(r.title().startsWith("Training run "), r.title());
         assertEquals(List.of(), r.console());
+        assertEquals(List.of(), seen.get(3).console(), "console output from no page");
     }
 
     private static int count(String s, String what) {

@@ -21,20 +21,19 @@ import static org.junit.jupiter.api.Assertions.fail;
  * decodes and nothing is logged to the console.
  *
  * <p>How: the report itself holds no script, and the check adds none to it. A checker page written beside the
- * test's output loads the report in an iframe; when the report has finished loading, the checker's own script
- * walks the report's {@code document.images} and writes, into the checker's DOM, how many there are and which of
- * them did not decode ({@code complete} but {@code naturalWidth == 0} is how a browser marks a broken image).
+ * test's output loads each page in an iframe; when a page has finished loading, the checker's own script walks
+ * its {@code document.images} and writes, into the checker's DOM, how many there are, which of them did not decode
+ * ({@code complete} but {@code naturalWidth == 0} is how a browser marks a broken image) and the page's title.
  * {@code --dump-dom} prints that DOM once the page is idle ({@code --virtual-time-budget} lets loads finish first);
  * {@code --allow-file-access-from-files} lets a file: page read a file: iframe's document. Console output (a script
  * error, a failed load, a blocked resource) goes to stderr through {@code --enable-logging=stderr} as lines holding
- * {@code CONSOLE} or {@code Uncaught}; a direct load of the report must log none.
+ * {@code CONSOLE} or {@code Uncaught}, with the URL of the page it came from. One browser start checks every page.
  *
  * <p>Where chromium is not installed the test skips itself with the install line (the build's list of tests not run
  * shows it), unless {@code GRAFT_REQUIRE_CHROMIUM=1} is set, as the CI script does: then it fails.
  */
 final class HeadlessChromium {
     static final String INSTALL = "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium";
-    private static final Pattern RESULT = Pattern.compile("<pre id=\"result\">images=(\\d+) broken=(\\d+) title=(.*?)</pre>", Pattern.DOTALL);
 
     private final String binary;
 
@@ -85,47 +84,66 @@ final class HeadlessChromium {
         return stderr.lines().filter(l -> l.contains("CONSOLE") || l.contains("Uncaught")).toList();
     }
 
-    /** What the checker page saw in a report: its images, how many did not decode, its title, and console lines. */
-    record Inspection(int images, int broken, String title, List<String> console, String dom) {
+    /** What the checker page saw in one page: its images, how many did not decode, its title, its console lines. */
+    record Inspection(int images, int broken, String title, List<String> console) {
     }
 
     /**
-     * Loads {@code report} twice: directly (its console output and DOM), and inside the checker page (its images
-     * and title as the browser rendered them).
+     * Loads every page in its own iframe of one checker page (one browser start for all) and returns, per page, what
+     * the browser rendered and the console lines whose source is that page; console lines naming none of the pages
+     * come back as the last element's {@code console} of an extra entry (images -1).
      */
-    Inspection inspect(Path report, Path work) throws IOException, InterruptedException {
+    List<Inspection> inspect(List<Path> pages, Path work) throws IOException, InterruptedException {
         Files.createDirectories(work);
-        Load direct = load(report, Files.createDirectories(work.resolve("profile-direct")));
+        StringBuilder list = new StringBuilder();
+        for (Path p : pages) {
+            list.append(list.isEmpty() ? "" : ", ").append(jsString(p.toUri().toString()));
+        }
         Path checker = work.resolve("checker.html");
         Files.writeString(checker, """
                 <!DOCTYPE html><html><head><meta charset="utf-8"><title>checker</title></head><body>
-                <iframe id="r" style="width:1200px;height:900px"></iframe>
                 <script>
-                const frame = document.getElementById('r');
-                frame.onload = () => {
-                  let text;
-                  try {
-                    const doc = frame.contentDocument;
-                    const imgs = Array.from(doc.images);
-                    const broken = imgs.filter(i => !(i.complete && i.naturalWidth > 0 && i.naturalHeight > 0));
-                    text = 'images=' + imgs.length + ' broken=' + broken.length + ' title=' + doc.title;
-                  } catch (e) {
-                    text = 'error: ' + e;
-                  }
-                  const pre = document.createElement('pre');
-                  pre.id = 'result';
-                  pre.textContent = text;
-                  document.body.appendChild(pre);
-                };
-                frame.src = %s;
+                [%s].forEach((src, i) => {
+                  const frame = document.createElement('iframe');
+                  frame.style.width = '1200px';
+                  frame.style.height = '900px';
+                  frame.onload = () => {
+                    let text;
+                    try {
+                      const doc = frame.contentDocument;
+                      const imgs = Array.from(doc.images);
+                      const broken = imgs.filter(im => !(im.complete && im.naturalWidth > 0 && im.naturalHeight > 0));
+                      text = 'images=' + imgs.length + ' broken=' + broken.length + ' title=' + doc.title;
+                    } catch (e) {
+                      text = 'error: ' + e;
+                    }
+                    const pre = document.createElement('pre');
+                    pre.id = 'result-' + i;
+                    pre.textContent = text;
+                    document.body.appendChild(pre);
+                  };
+                  frame.src = src;
+                  document.body.appendChild(frame);
+                });
                 </script></body></html>
-                """.formatted(jsString(report.toUri().toString())), StandardCharsets.UTF_8);
-        Load checked = load(checker, Files.createDirectories(work.resolve("profile-checker")));
-        Matcher m = RESULT.matcher(checked.dom());
-        assertTrue(m.find(), () -> "the checker page found no result (could it read the report?):\n" + checked.dom() + "\n" + checked.stderr());
-        List<String> console = new ArrayList<>(consoleErrors(direct.stderr()));
-        console.addAll(consoleErrors(checked.stderr()));
-        return new Inspection(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), htmlUnescape(m.group(3)), console, direct.dom());
+                """.formatted(list), StandardCharsets.UTF_8);
+        Load checked = load(checker, Files.createDirectories(work.resolve("profile")));
+        List<String> console = consoleErrors(checked.stderr());
+        List<String> unattributed = new ArrayList<>(console);
+        List<Inspection> out = new ArrayList<>();
+        for (int i = 0; i < pages.size(); i++) {
+            Matcher m = Pattern.compile("<pre id=\"result-" + i + "\">images=(\\d+) broken=(\\d+) title=(.*?)</pre>", Pattern.DOTALL)
+                    .matcher(checked.dom());
+            Path page = pages.get(i);
+            assertTrue(m.find(), () -> "the checker page has no result for " + page + " (could it read it?):\n" + checked.dom()
+                    + "\n" + checked.stderr());
+            String uri = page.toUri().toString();
+            List<String> own = console.stream().filter(l -> l.contains(uri)).toList();
+            unattributed.removeAll(own);
+            out.add(new Inspection(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), htmlUnescape(m.group(3)), own));
+        }
+        out.add(new Inspection(-1, 0, "", unattributed));
+        return out;
     }
 
     private static String jsString(String s) {
