@@ -8,12 +8,15 @@ import dev.graft.loaders.images.Sampling;
 import dev.graft.models.DecisionRule;
 import dev.graft.models.PrintableText;
 import dev.graft.models.ResNet;
+import dev.graft.train.HtmlReport;
 import dev.graft.train.Metrics;
 import dev.graft.train.ModelFile;
 import dev.graft.train.OptionChecks;
 import dev.graft.train.Predictions;
+import dev.graft.train.Overlay;
 import dev.graft.train.Progress;
 import dev.graft.train.Report;
+import dev.graft.train.TopLosses;
 import dev.graft.train.UsableImages;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -21,22 +24,32 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code graft evaluate}: metrics of a model file on a labelled image folder. */
 @Command(name = "evaluate", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Evaluate a trained model on DIR/CLASS/* images: table on the terminal, metrics.json and plots on disk.")
+        description = "Evaluate a trained model on DIR/CLASS/* images: table on the terminal; metrics.json, predictions.csv, "
+                + "plots, the top-loss gallery and report.html on disk.")
 final class EvaluateCommand implements Callable<Integer> {
+    static final int MAX_TOP_LOSSES = 1000;
+
     @Option(names = "--model", required = true, description = "A model file written by 'graft train' (or torchvision weights).")
     Path model;
     @Option(names = "--data", required = true, description = "Labelled images: DIR/CLASS/*.png|jpg|jpeg|bmp, class folders named as in training.")
     Path data;
-    @Option(names = "--out", description = "Where metrics.json and plots go (default: evaluation/ next to the model file).")
+    @Option(names = "--out", description = "Where metrics.json, predictions.csv, plots/, top-losses/ and report.html go "
+            + "(default: evaluation/ next to the model file).")
     Path out;
     @Option(names = "--threshold", description = "Decide P(positive class) >= this instead of the model file's rule; in [0, 1].")
     Double threshold;
+    @Option(names = "--top-losses", defaultValue = "16", paramLabel = "K",
+            description = "Show the K images with the highest loss (thumbnail, true and predicted class, P, loss) in top-losses/, "
+                    + "plots/top-losses.png and report.html; 0 turns it off, at most " + MAX_TOP_LOSSES + " (default ${DEFAULT-VALUE}).")
+    int topLosses;
     @Option(names = "--batch-size", defaultValue = "32", description = "Images per forward pass, >= 1 (default ${DEFAULT-VALUE}).")
     int batchSize;
     @Option(names = "--workers", description = "Image decoding threads, 1 to 256 (default: cores).")
@@ -49,10 +62,13 @@ final class EvaluateCommand implements Callable<Integer> {
     ImageOptions images;
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
+    /** Drawn over each top-loss thumbnail (a heat map, say); none by default. */
+    Overlay overlay = Overlay.NONE;
 
     @Override
     public Integer call() throws IOException {
         OptionChecks.batchSize("--batch-size", batchSize);
+        OptionChecks.between("--top-losses", topLosses, 0, MAX_TOP_LOSSES, "the number of top-loss images");
         int threads = workers != null ? OptionChecks.workers("--workers", workers)
                 : Math.min(OptionChecks.MAX_WORKERS, Runtime.getRuntime().availableProcessors());
         ModelFile mf = ModelFile.read(FileChecks.input("--model", model));
@@ -74,17 +90,56 @@ final class EvaluateCommand implements Callable<Integer> {
             UsableImages.check("evaluation", data.toString(), folder.samples(), folder.classes(), loader.skipped());
             m = Metrics.compute(p.probabilities(), p.labels(), rule);
             Path dir = out != null ? out : model.toAbsolutePath().getParent().resolve("evaluation");
+            List<Path> files = new ArrayList<>();
+            int[] predicted = new int[p.labels().length];
+            for (int i = 0; i < predicted.length; i++) {
+                files.add(loader.samples().get(p.sampleIndices()[i]).path());
+                predicted[i] = rule.decide(p.probabilities()[i]);
+            }
+            String dataSet = dataSetName(data);
+            PredictionsCsv.write(dir.resolve("predictions.csv"), p, files, predicted, mf.classes());
+            Report.writePlotsFor(dir.resolve("plots"), m, dataSet);
+            TopLosses top = TopLosses.write(dir, p, files, predicted, mf.classes(), mf.preprocessing(), images.decoding(), overlay, topLosses);
             Map<String, Object> json = new LinkedHashMap<>();
             json.put("model", model.toString());
             json.put("data", data.toString());
             json.put("mean_loss", Double.isNaN(p.meanLoss()) ? null : p.meanLoss());
             json.put("metrics", m.toMap());
+            json.put("top_losses", Report.topLossesJson(top, mf.classes()));
             Report.writeJson(dir.resolve("metrics.json"), json);
-            Report.writePlotsFor(dir.resolve("plots"), m);
+            Map<String, Object> config = new LinkedHashMap<>();
+            config.put("model file", model);
+            config.put("model", mf.describe());
+            config.put("decision rule", rule.describe() + (threshold != null ? " (--threshold)" : " (the model file's)"));
+            config.put("data", data);
+            config.put("images evaluated", p.labels().length);
+            config.put("images skipped", loader.skipped().size());
+            config.put("device", sel.device());
+            config.put("batch size", batchSize);
+            config.put("strict", strict);
+            config.put("top losses", topLosses);
+            config.put("versions", HtmlReport.version());
+            HtmlReport html = new HtmlReport("Evaluation of " + model.getFileName() + " on " + dataSet);
+            html.heading("Metrics").paragraph(String.format(java.util.Locale.ROOT, "%d images of %s; mean cross-entropy %s.",
+                    m.count(), data, Table.num(p.meanLoss(), 4))).metrics(m);
+            html.heading("Plots").image(dir.resolve("plots/roc.png"), "ROC curve").image(dir.resolve("plots/confusion.png"), "confusion matrix");
+            if (!top.entries().isEmpty()) {
+                html.heading("Top " + top.entries().size() + " losses").gallery(top, mf.classes(), dir);
+            }
+            html.heading("Configuration").keyValues(config);
+            html.write(dir.resolve("report.html"));
             System.out.println("model: " + model + " (" + mf.describe() + ") on " + sel.device());
             System.out.print(Report.table(m));
-            System.out.println("wrote " + dir.resolve("metrics.json") + " and " + dir.resolve("plots"));
+            System.out.println("wrote metrics.json, predictions.csv, plots/" + (top.entries().isEmpty() ? "" : ", top-losses/")
+                    + " and report.html in " + dir);
         }
         return 0;
+    }
+
+    /** A short name for plot titles: the folder's last two path elements ("chest_xray/test"). */
+    static String dataSetName(Path data) {
+        Path abs = data.toAbsolutePath().normalize();
+        int n = abs.getNameCount();
+        return n == 0 ? abs.toString() : abs.subpath(Math.max(0, n - 2), n).toString();
     }
 }

@@ -6,6 +6,7 @@ import dev.graft.loaders.images.DatasetException;
 import dev.graft.loaders.images.ImageFolder;
 import dev.graft.loaders.images.Sampling;
 import dev.graft.models.ResNet;
+import dev.graft.train.HtmlReport;
 import dev.graft.train.Metrics;
 import dev.graft.train.ModelFile;
 import dev.graft.train.Plots;
@@ -92,7 +93,7 @@ public final class Demo {
             Predictions p = Predictions.of(net, loader, net.config().inChannels(), Progress.start("test " + name, test.samples().size(), progress));
             Metrics m = Metrics.compute(p.probabilities(), p.labels(), mf.decision());
             try {
-                Report.writePlotsFor(r.runDir().resolve("test-plots"), m);
+                Report.writePlotsFor(r.runDir().resolve("test-plots"), m, "test set");
             } catch (IOException e) {
                 throw new TrainingException("cannot write plots: " + e.getMessage(), e);
             }
@@ -138,6 +139,22 @@ public final class Demo {
             md.append(String.format(Locale.ROOT, "%nTotal demo time: %.1f s. Plots: roc-comparison.png, transfer/plots, random-init/plots, "
                     + "*/test-plots.%n", total));
             Files.writeString(out.resolve("report.md"), md);
+            HtmlReport html = new HtmlReport("Graft demo: transfer learning vs random initialisation");
+            html.paragraph("Fashion-MNIST (Zalando SE, MIT licence), held-out classes " + DemoRecipe.TASK_NAMES[0] + " vs "
+                    + DemoRecipe.TASK_NAMES[1] + ". Both arms train the same narrow ResNet-10 on the same images; the transfer arm "
+                    + "starts from weights pretrained on the other eight classes. Figures on " + a.test().count() + " test images.");
+            List<List<String>> table = new java.util.ArrayList<>();
+            for (String[] r : rows) {
+                table.add(List.of(r));
+            }
+            html.table(List.of("", a.name(), b.name()), table).image(out.resolve("roc-comparison.png"), "ROC comparison");
+            for (Arm arm : List.of(a, b)) {
+                html.heading(arm.name() + " on the test set").metrics(arm.test())
+                        .image(arm.runDir().resolve("test-plots/roc.png"), arm.name() + " ROC")
+                        .image(arm.runDir().resolve("test-plots/confusion.png"), arm.name() + " confusion matrix")
+                        .paragraph("Training report: " + out.relativize(arm.runDir().resolve("report.html")));
+            }
+            html.write(out.resolve("report.html"));
             Map<String, Object> json = new LinkedHashMap<>();
             json.put(a.name(), a.test().toMap());
             json.put(b.name(), b.test().toMap());
@@ -146,7 +163,7 @@ public final class Demo {
         } catch (IOException e) {
             throw new TrainingException("cannot write the demo report to " + out + ": " + e.getMessage(), e);
         }
-        System.out.printf(Locale.ROOT, "wrote %s (report.md, report.json, roc-comparison.png, models and plots) in %.1f s%n", out, total);
+        System.out.printf(Locale.ROOT, "wrote %s (report.html, report.md, report.json, roc-comparison.png, models and plots) in %.1f s%n", out, total);
     }
 
     private static String pct(double v) {

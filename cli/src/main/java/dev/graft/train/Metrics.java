@@ -89,6 +89,22 @@ public record Metrics(
                 present == 0 ? Double.NaN : recallSum / present, confusion, precision, recall, support, binary, macroAuc);
     }
 
+    /** Each confusion cell as a percentage of its row (the true class's images); NaN for a class with no images. */
+    public double[][] confusionRowPercent() {
+        int c = classes.size();
+        double[][] pct = new double[c][c];
+        for (int t = 0; t < c; t++) {
+            int row = 0;
+            for (int p = 0; p < c; p++) {
+                row += confusion[t][p];
+            }
+            for (int p = 0; p < c; p++) {
+                pct[t][p] = row == 0 ? Double.NaN : 100.0 * confusion[t][p] / row;
+            }
+        }
+        return pct;
+    }
+
     public static Roc rocFor(double[][] probs, int[] labels, int positiveClass) {
         double[] s = new double[labels.length];
         boolean[] pos = new boolean[labels.length];
@@ -122,6 +138,15 @@ public record Metrics(
         m.put("per_class", per);
         m.put("confusion_matrix", confusion);
         m.put("confusion_matrix_note", "rows: true class, columns: predicted class, in class order");
+        List<List<Double>> rowPct = new ArrayList<>();
+        for (double[] row : confusionRowPercent()) {
+            List<Double> r = new ArrayList<>();
+            for (double v : row) {
+                r.add(num(v));
+            }
+            rowPct.add(r);
+        }
+        m.put("confusion_matrix_row_percent", rowPct);
         if (binary != null) {
             Map<String, Object> b = new LinkedHashMap<>();
             b.put("positive_class", classes.get(binary.positiveClass()));

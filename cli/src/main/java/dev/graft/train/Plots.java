@@ -1,14 +1,14 @@
 package dev.graft.train;
 
+import org.knowm.xchart.AnnotationText;
 import org.knowm.xchart.BitmapEncoder;
-import org.knowm.xchart.HeatMapChart;
-import org.knowm.xchart.HeatMapChartBuilder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 import java.awt.Color;
+import java.awt.Font;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,17 +26,48 @@ public final class Plots {
     private Plots() {
     }
 
+    /** Sizes and fonts that read at 100% zoom in a report (an 800 x 600 PNG shown at its own size). */
+    static final int WIDTH = 800;
+    static final int HEIGHT = 600;
+    private static final Font TITLE_FONT = new Font(Font.SANS_SERIF, Font.BOLD, 20);
+    private static final Font AXIS_TITLE_FONT = new Font(Font.SANS_SERIF, Font.PLAIN, 17);
+    private static final Font TICK_FONT = new Font(Font.SANS_SERIF, Font.PLAIN, 15);
+    private static final Font LEGEND_FONT = new Font(Font.SANS_SERIF, Font.PLAIN, 15);
+    private static final Color BEST = new Color(0, 140, 70);
+
+    private static void readable(org.knowm.xchart.style.AxesChartStyler s) {
+        s.setChartTitleFont(TITLE_FONT);
+        s.setAxisTitleFont(AXIS_TITLE_FONT);
+        s.setAxisTickLabelsFont(TICK_FONT);
+        s.setLegendFont(LEGEND_FONT);
+        s.setAnnotationTextFont(LEGEND_FONT);
+        s.setChartBackgroundColor(Color.WHITE);
+    }
+
     /**
      * One line per series against epoch number (1-based across both phases); a dashed vertical line marks where
      * phase 2 (fine-tuning) starts when {@code phaseBoundary > 0}. NaN points are left out.
      */
     public static void curves(Path file, String title, String yLabel, Map<String, double[]> series, int phaseBoundary) throws IOException {
-        XYChart chart = new XYChartBuilder().width(720).height(420).title(title).xAxisTitle("epoch").yAxisTitle(yLabel).build();
-        chart.getStyler().setMarkerSize(5);
+        curves(file, title, yLabel, series, phaseBoundary, 0, null);
+    }
+
+    /**
+     * {@link #curves(Path, String, String, Map, int)} with the epoch axis labelled at whole epochs only, and a green
+     * vertical line at {@code bestEpoch} (1-based; 0 for none) whose legend entry is {@code bestLabel}.
+     */
+    public static void curves(Path file, String title, String yLabel, Map<String, double[]> series, int phaseBoundary,
+                              int bestEpoch, String bestLabel) throws IOException {
+        XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle("epoch").yAxisTitle(yLabel).build();
+        readable(chart.getStyler());
+        chart.getStyler().setMarkerSize(8).setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS)
+                .setLegendLayout(org.knowm.xchart.style.Styler.LegendLayout.Horizontal);
         double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
+        int epochs = 0;
         for (Map.Entry<String, double[]> e : series.entrySet()) {
             List<Double> xs = new ArrayList<>(), ys = new ArrayList<>();
             double[] v = e.getValue();
+            epochs = Math.max(epochs, v.length);
             for (int i = 0; i < v.length; i++) {
                 if (Double.isFinite(v[i])) {
                     xs.add(i + 1.0);
@@ -53,47 +84,94 @@ public final class Plots {
             XYSeries s = chart.addSeries("fine-tuning starts", new double[] {phaseBoundary + 0.5, phaseBoundary + 0.5}, new double[] {lo, hi});
             s.setMarker(SeriesMarkers.NONE);
             s.setLineColor(Color.GRAY);
+            s.setLineStyle(org.knowm.xchart.style.lines.SeriesLines.DASH_DASH);
         }
+        if (bestEpoch > 0 && lo <= hi) {
+            XYSeries s = chart.addSeries(bestLabel == null ? "best epoch " + bestEpoch : bestLabel,
+                    new double[] {bestEpoch, bestEpoch}, new double[] {lo, hi});
+            s.setMarker(SeriesMarkers.NONE);
+            s.setLineColor(BEST);
+            s.setLineWidth(2.5f);
+        }
+        // Whole epochs only: XChart may place ticks at 0.5 or 2.5 steps; those stay unlabelled.
+        chart.getStyler().setXAxisMin(epochs > 1 ? 1.0 : 0.5).setXAxisMax(epochs > 1 ? (double) epochs : 1.5)
+                .setxAxisTickLabelsFormattingFunction(x -> Math.abs(x - Math.rint(x)) < 1e-9 ? Long.toString(Math.round(x)) : "");
         save(chart, file);
     }
 
     public static void roc(Path file, Roc roc, String positiveClass) throws IOException {
-        rocCurves(file, String.format(java.util.Locale.ROOT, "ROC (%s positive), AUC %.4f", positiveClass, roc.auc()), Map.of("ROC", roc));
+        roc(file, roc, positiveClass, null, null);
+    }
+
+    /**
+     * The ROC curve of one data set ({@code dataSet} names it in the title; null leaves it out) with the operating
+     * point of the decision rule marked (null: none): the point (1 - specificity, sensitivity) at its threshold, which
+     * is a vertex of the curve because both predict positive when P(positive) >= threshold.
+     */
+    public static void roc(Path file, Roc roc, String positiveClass, String dataSet, Metrics.Binary operatingPoint) throws IOException {
+        String title = String.format(java.util.Locale.ROOT, "ROC%s, AUC %.4f", dataSet == null ? "" : " on " + shorten(dataSet, 36), roc.auc());
+        XYChart chart = rocChart(title, Map.of(dataSet == null ? "ROC" : shorten(dataSet, 40), roc));
+        chart.setYAxisTitle("sensitivity (positive: " + shorten(positiveClass, 24) + ")");
+        if (operatingPoint != null && !Double.isNaN(operatingPoint.sensitivity()) && !Double.isNaN(operatingPoint.specificity())) {
+            double x = 1 - operatingPoint.specificity(), y = operatingPoint.sensitivity();
+            XYSeries p = chart.addSeries(String.format(java.util.Locale.ROOT, "operating point: threshold %.3f, sens %.1f%%, spec %.1f%%",
+                    operatingPoint.threshold(), 100 * operatingPoint.sensitivity(), 100 * operatingPoint.specificity()),
+                    new double[] {x}, new double[] {y});
+            p.setMarker(SeriesMarkers.DIAMOND);
+            p.setMarkerColor(Color.RED);
+            p.setLineStyle(org.knowm.xchart.style.lines.SeriesLines.NONE);
+            // The label sits beside the marker, on the side with room (the curve hugs the top-left corner).
+            chart.addAnnotation(new AnnotationText(String.format(java.util.Locale.ROOT, "t = %.3f", operatingPoint.threshold()),
+                    Math.min(0.9, x + 0.1), Math.max(0.05, y - 0.06), false));
+        }
+        save(chart, file);
     }
 
     /** Several ROC curves on one chart (legend: name and AUC). */
     public static void rocCurves(Path file, String title, Map<String, Roc> curves) throws IOException {
-        XYChart chart = new XYChartBuilder().width(560).height(520).title(title)
+        save(rocChart(title, curves), file);
+    }
+
+    private static XYChart rocChart(String title, Map<String, Roc> curves) {
+        XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title)
                 .xAxisTitle("1 - specificity").yAxisTitle("sensitivity").build();
+        readable(chart.getStyler());
+        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideSE).setMarkerSize(12);
         for (Map.Entry<String, Roc> e : curves.entrySet()) {
             String name = curves.size() == 1 ? e.getKey() : String.format(java.util.Locale.ROOT, "%s (AUC %.3f)", e.getKey(), e.getValue().auc());
             XYSeries s = chart.addSeries(name, e.getValue().fpr(), e.getValue().tpr());
             s.setMarker(SeriesMarkers.NONE);
+            s.setLineWidth(2.5f);
         }
-        XYSeries d = chart.addSeries("chance", new double[] {0, 1}, new double[] {0, 1});
+        // The diagonal in steps of 0.1: XChart's ticks follow the data's distinct values when there are few (a curve
+        // of three points would get ticks at 0, 0.3, 0.7, 1), so this keeps them at tenths.
+        double[] tenths = java.util.stream.IntStream.rangeClosed(0, 10).mapToDouble(i -> i / 10.0).toArray();
+        XYSeries d = chart.addSeries("chance", tenths, tenths);
         d.setMarker(SeriesMarkers.NONE);
         d.setLineColor(Color.LIGHT_GRAY);
         chart.getStyler().setXAxisMin(0.0).setXAxisMax(1.0).setYAxisMin(0.0).setYAxisMax(1.0)
                 .setXAxisDecimalPattern("0.0").setYAxisDecimalPattern("0.0").setYAxisTickMarkSpacingHint(60);
-        save(chart, file);
+        return chart;
     }
 
     public static void confusion(Path file, Metrics m) throws IOException {
-        int c = m.classes().size();
-        HeatMapChart chart = new HeatMapChartBuilder().width(120 * c + 260).height(100 * c + 160)
-                .title("Confusion matrix (rows: true, columns: predicted)").build();
-        List<Number[]> cells = new ArrayList<>();
-        for (int t = 0; t < c; t++) {
-            for (int p = 0; p < c; p++) {
-                // x = predicted, y = true; the y axis is flipped so row 0 sits on top like the printed table.
-                cells.add(new Number[] {p, c - 1 - t, m.confusion()[t][p]});
-            }
-        }
-        List<String> ys = new ArrayList<>(m.classes());
-        java.util.Collections.reverse(ys);
-        chart.getStyler().setShowValue(true).setMin(0);
-        chart.addSeries("count", m.classes(), ys, cells);
-        save(chart, file);
+        confusion(file, m, null);
+    }
+
+    /**
+     * The confusion matrix as a heat map: rows are the true class, columns the predicted class (in class order, as the
+     * printed table); each cell shows its count and its share of the row (the class's recall on the diagonal), and
+     * its colour is that share. Drawn with Java2D: XChart's heat map can show only one number per cell.
+     */
+    public static void confusion(Path file, Metrics m, String dataSet) throws IOException {
+        savePng(ConfusionImage.draw(m, dataSet == null ? "Confusion matrix" : "Confusion matrix on " + shorten(dataSet, 40), TITLE_FONT,
+                AXIS_TITLE_FONT, TICK_FONT), file);
+    }
+
+    /** {@code text} made printable and cut to {@code max} characters (an ellipsis marks the cut). */
+    static String shorten(String text, int max) {
+        String s = dev.graft.models.PrintableText.escape(text);
+        return s.length() <= max ? s : s.substring(0, max - 1) + "\u2026";
     }
 
     /**
@@ -102,8 +180,12 @@ public final class Plots {
      * own message ("I/O error writing PNG file!") names none.
      */
     private static void save(org.knowm.xchart.internal.chartpart.Chart<?, ?> chart, Path file) throws IOException {
+        savePng(BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG), file);
+    }
+
+    /** Writes PNG bytes atomically (temporary file beside {@code file}, then a rename); the error names {@code file}. */
+    static void savePng(byte[] png, Path file) throws IOException {
         try {
-            byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
             Path dir = file.toAbsolutePath().getParent();
             Files.createDirectories(dir);
             Path tmp = Files.createTempFile(dir, ".plot", ".png");

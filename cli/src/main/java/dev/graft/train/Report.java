@@ -30,6 +30,8 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
                          TrainState state, Trainer.Options opt) {
         Metrics bestMetrics;
         double bestThreshold;
+        Predictions validation;
+        DecisionRule rule;
         try (DataLoader val = new DataLoader(data.validation(), data.classes().size(), pre.evaluation(),
                 new DataLoader.Options(cfg.batchSize(), Sampling.Order.SEQUENTIAL, cfg.seed(), cfg.workers(), cfg.workers() + 1, false, cfg.strict(),
                         cfg.imageDecoding()),
@@ -45,9 +47,10 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
                         : Predictions.of(best, val, inputChannels, Progress.start("best model", val.size(), opt.progress()));
                 bestThreshold = chooseThreshold(cfg.threshold(), bestPred, data.positiveClass());
                 ModelFile.write(runDir.resolve("best.safetensors"), best, data.classes(), pre, bestThreshold, Math.max(0, data.positiveClass()), cfg);
-                DecisionRule rule = data.positiveClass() < 0 ? DecisionRule.argmax(data.classes())
+                rule = data.positiveClass() < 0 ? DecisionRule.argmax(data.classes())
                         : DecisionRule.of(data.classes(), data.positiveClass(), bestThreshold, "--threshold");
                 bestMetrics = Metrics.compute(bestPred.probabilities(), bestPred.labels(), rule);
+                validation = bestPred;
             }
         }
         Path metricsFile = runDir.resolve("metrics.json");
@@ -57,13 +60,17 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
         m.put("threshold_rule", cfg.threshold());
         m.put("validation", bestMetrics.toMap());
         m.put("config", cfg);
+        plots(runDir.resolve("plots"), state.history(), bestMetrics, cfg, state.bestEpoch());
+        TopLosses top = RunReport.topLosses(runDir, validation, data.validation(), rule, data.classes(), pre, cfg);
+        m.put("top_losses_validation", topLossesJson(top, data.classes()));
         writeJson(metricsFile, m);
         writeJson(runDir.resolve("history.json"), state.history());
-        plots(runDir.resolve("plots"), state.history(), bestMetrics, cfg);
+        RunReport.write(runDir, cfg, state, bestMetrics, validation, top, data.classes(), last.config().describe());
         opt.out().println();
         opt.out().println("Validation metrics of the best model (epoch " + state.bestEpoch() + ", by " + cfg.monitor() + "):");
         opt.out().print(table(bestMetrics));
-        opt.out().println("wrote " + runDir.resolve("best.safetensors") + ", last.safetensors, metrics.json, history.json and plots/ in " + runDir);
+        opt.out().println("wrote " + runDir.resolve("best.safetensors") + ", last.safetensors, metrics.json, history.json, plots/, "
+                + TopLosses.FOLDER + "/ and report.html in " + runDir);
         return new Report(bestMetrics, bestThreshold, state.bestEpoch(), metricsFile);
     }
 
@@ -82,7 +89,10 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
         return Double.parseDouble(rule);
     }
 
-    /** The terminal table: overall figures, two-class figures at the threshold, per class, confusion matrix. */
+    /**
+     * The terminal table: overall figures, two-class figures at the threshold, per class, and the confusion matrix
+     * with each cell's count and its percentage of the row (the true class).
+     */
     public static String table(Metrics m) {
         StringBuilder b = new StringBuilder();
         Table overall = new Table("metric", "value")
@@ -110,11 +120,12 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
             head[k + 1] = m.classes().get(k);
         }
         Table conf = new Table(head);
+        double[][] pct = m.confusionRowPercent();
         for (int t = 0; t < m.classes().size(); t++) {
             Object[] row = new Object[head.length];
             row[0] = m.classes().get(t);
             for (int p = 0; p < m.classes().size(); p++) {
-                row[p + 1] = m.confusion()[t][p];
+                row[p + 1] = m.confusion()[t][p] + " (" + Table.pct(pct[t][p] / 100) + ")";
             }
             conf.row(row);
         }
@@ -122,7 +133,7 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
         return b.toString();
     }
 
-    static void plots(Path dir, List<EpochRecord> history, Metrics m, TrainConfig cfg) {
+    static void plots(Path dir, List<EpochRecord> history, Metrics m, TrainConfig cfg, int bestEpoch) {
         try {
             int n = history.size();
             double[] trainLoss = new double[n], valLoss = new double[n], trainAcc = new double[n], valAcc = new double[n];
@@ -140,12 +151,13 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
             Map<String, double[]> loss = new LinkedHashMap<>();
             loss.put("train", trainLoss);
             loss.put("validation", valLoss);
-            Plots.curves(dir.resolve("loss.png"), "Loss per epoch", "cross-entropy", loss, boundary);
+            String best = "best epoch " + bestEpoch + " (by validation " + cfg.monitor() + ")";
+            Plots.curves(dir.resolve("loss.png"), "Loss per epoch", "cross-entropy", loss, boundary, bestEpoch, best);
             Map<String, double[]> acc = new LinkedHashMap<>();
             acc.put("train", trainAcc);
             acc.put("validation", valAcc);
-            Plots.curves(dir.resolve("accuracy.png"), "Accuracy per epoch", "accuracy", acc, boundary);
-            writePlotsFor(dir, m);
+            Plots.curves(dir.resolve("accuracy.png"), "Accuracy per epoch", "accuracy", acc, boundary, bestEpoch, best);
+            writePlotsFor(dir, m, "validation set");
         } catch (IOException e) {
             throw new TrainingException(e.getMessage(), e); // names the plot file
         }
@@ -153,10 +165,35 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
 
     /** ROC (two classes) and confusion matrix plots of one evaluation. */
     public static void writePlotsFor(Path dir, Metrics m) throws IOException {
+        writePlotsFor(dir, m, null);
+    }
+
+    /**
+     * ROC (two classes; the decision rule's operating point marked) and confusion-matrix plots of one evaluation on
+     * the data set {@code dataSet} (named in the titles; null: unnamed).
+     */
+    public static void writePlotsFor(Path dir, Metrics m, String dataSet) throws IOException {
         if (m.binary() != null && !Double.isNaN(m.binary().roc().auc())) {
-            Plots.roc(dir.resolve("roc.png"), m.binary().roc(), m.classes().get(m.binary().positiveClass()));
+            Plots.roc(dir.resolve("roc.png"), m.binary().roc(), m.classes().get(m.binary().positiveClass()), dataSet, m.binary());
         }
-        Plots.confusion(dir.resolve("confusion.png"), m);
+        Plots.confusion(dir.resolve("confusion.png"), m, dataSet);
+    }
+
+    /** The gallery for metrics.json: rank, file, classes, probabilities, loss and the thumbnail's path. */
+    public static List<Map<String, Object>> topLossesJson(TopLosses top, List<String> classes) {
+        List<Map<String, Object>> out = new java.util.ArrayList<>();
+        for (TopLosses.Entry e : top.entries()) {
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("rank", e.rank());
+            j.put("file", e.file().toString());
+            j.put("true", classes.get(e.trueClass()));
+            j.put("predicted", classes.get(e.predictedClass()));
+            j.put("p_predicted", e.predictedProbability());
+            j.put("loss", e.loss());
+            j.put("thumbnail", e.thumbnail());
+            out.add(j);
+        }
+        return out;
     }
 
     /** Writes JSON atomically (temp file, then rename). */

@@ -20,8 +20,8 @@ class DemoTest {
         TrainCommandTest.Run r = TrainCommandTest.graft("demo", "--data", data.toString(), "--out", out.toString(), "--no-progress");
         assertEquals(0, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("test ROC AUC"), r.out());
-        for (String f : new String[] {"report.md", "report.json", "roc-comparison.png", "transfer/best.safetensors",
-            "random-init/best.safetensors", "transfer/test-plots/roc.png", "random-init/plots/loss.png"}) {
+        for (String f : new String[] {"report.md", "report.html", "transfer/report.html", "report.json", "roc-comparison.png",
+            "transfer/best.safetensors", "random-init/best.safetensors", "transfer/test-plots/roc.png", "random-init/plots/loss.png"}) {
             assertTrue(Files.size(out.resolve(f)) > 0, f);
         }
         JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
