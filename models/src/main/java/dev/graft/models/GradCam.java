@@ -63,9 +63,11 @@ public final class GradCam {
     /**
      * One image's explanation. {@code logits} are the model's logits for the image (as {@link ResNet#forward}),
      * {@code coarse} the relu'd map [h][w] before upsampling and normalisation, {@code map} the map [H][W] at the
-     * input's size with values in [0, 1].
+     * input's size with values in [0, 1]. {@code finite} is false where the activations or gradients held a NaN or
+     * an infinity (an image with NaN pixels): {@code coarse} then shows them and {@code map} is all zeros, so one
+     * such image does not cost the rest of its batch their maps.
      */
-    public record Explanation(int classIndex, float[] logits, float[][] coarse, float[][] map) {
+    public record Explanation(int classIndex, float[] logits, float[][] coarse, float[][] map, boolean finite) {
         /** Softmax of the logits; a {@link NonFiniteOutputException} naming {@code image} where they are not finite. */
         public double[] probabilities(String image) {
             return ClassProbabilities.softmax(logits, 0, logits.length, image);
@@ -142,8 +144,9 @@ public final class GradCam {
             for (int i = 0; i < n; i++) {
                 float[][] coarse = coarseMap(act, grad, i * k * h * w, k, h, w, method);
                 float[] imageLogits = java.util.Arrays.copyOfRange(z, i * numClasses, (i + 1) * numClasses);
-                out.add(new Explanation(chosen[i], imageLogits, coarse,
-                        normalize(upsample(coarse, images.dim(2), images.dim(3)))));
+                float[][] map = upsample(coarse, images.dim(2), images.dim(3));
+                boolean finite = normalize(map);
+                out.add(new Explanation(chosen[i], imageLogits, coarse, map, finite));
             }
             return out;
         }
@@ -223,16 +226,17 @@ public final class GradCam {
         return out;
     }
 
-    /** (v - min) / (max - min) in place; all zeros where the map is flat. A NaN anywhere is an error. */
-    static float[][] normalize(float[][] map) {
+    /**
+     * (v - min) / (max - min) in place; all zeros where the map is flat. Returns false (and zeros the map) where a
+     * value is not finite.
+     */
+    static boolean normalize(float[][] map) {
         double min = Double.POSITIVE_INFINITY;
         double max = Double.NEGATIVE_INFINITY;
+        boolean finite = true;
         for (float[] row : map) {
             for (float v : row) {
-                if (!Float.isFinite(v)) {
-                    throw new NonFiniteOutputException("the Grad-CAM map holds " + v
-                            + ": the model's activations or gradients are not finite for this image");
-                }
+                finite &= Float.isFinite(v);
                 min = Math.min(min, v);
                 max = Math.max(max, v);
             }
@@ -240,9 +244,9 @@ public final class GradCam {
         double range = max - min;
         for (float[] row : map) {
             for (int x = 0; x < row.length; x++) {
-                row[x] = range > 0 ? (float) ((row[x] - min) / range) : 0f;
+                row[x] = finite && range > 0 ? (float) ((row[x] - min) / range) : 0f;
             }
         }
-        return map;
+        return finite;
     }
 }

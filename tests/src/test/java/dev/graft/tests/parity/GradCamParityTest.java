@@ -70,6 +70,7 @@ class GradCamParityTest {
                 int plane = coarse.length / n;
                 for (int i = 0; i < n; i++) {
                     assertEquals(classes[i], e.get(i).classIndex(), key + " class of image " + i);
+                    assertTrue(e.get(i).finite());
                     assertEquals(height, e.get(i).map().length);
                     assertEquals(width, e.get(i).map()[0].length);
                     report(key + " coarse " + i, flat(e.get(i).coarse()), slice(coarse, i * plane, plane), COARSE);
