@@ -25,8 +25,8 @@ import java.util.Locale;
  * the map is flat, e.g. when relu leaves nothing).
  *
  * <p>The backbone runs once with nothing recorded; only avgpool and fc are recorded, on a copy of the feature map
- * that requires grad, with fc's parameters detached: no parameter gets a gradient. The model is run in the mode
- * it is in: call {@code eval()} first, as for prediction. Same thread rules as the model.
+ * that requires grad, with fc's parameters detached: no parameter gets a gradient. The model must be in eval mode
+ * (no batch norm using batch statistics), as for prediction. Same thread rules as the model.
  */
 public final class GradCam {
     /** Pass in {@code classes} to explain the predicted (highest-logit) class. */
@@ -105,6 +105,12 @@ public final class GradCam {
         }
         if (classes != null && classes.length != n) {
             throw new ModelException("Grad-CAM got " + classes.length + " classes for " + n + " images; give one per image");
+        }
+        for (Module m : model.namedModules().values()) {
+            if (m instanceof BatchNorm2d bn && bn.usesBatchStatistics()) {
+                throw new ModelException("Grad-CAM needs the model in eval mode: batch norm '" + bn.path() + "' would normalise "
+                        + "with the batch's statistics and update its running ones; call model.eval() first");
+            }
         }
         int numClasses = model.config().numClasses();
         try (Scope s = Scope.open("grad-cam")) {

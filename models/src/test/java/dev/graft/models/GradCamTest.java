@@ -55,6 +55,9 @@ class GradCamTest {
             assertTrue(range.getMessage().contains("out of range"), range.getMessage());
             ModelException count = assertThrows(ModelException.class, () -> cam.explain(x, new int[] {0}));
             assertTrue(count.getMessage().contains("one per image"), count.getMessage());
+            m.train();
+            ModelException mode = assertThrows(ModelException.class, () -> cam.explain(x));
+            assertTrue(mode.getMessage().contains("eval mode"), mode.getMessage());
         }
     }
 
