@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
             TrainCommand.class,
             EvaluateCommand.class,
             PredictCommand.class,
+            ExplainCommand.class,
             DemoCommand.class,
             DoctorCommand.class,
             InspectCommand.class,

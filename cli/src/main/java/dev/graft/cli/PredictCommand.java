@@ -6,12 +6,14 @@ import dev.graft.engine.Grad;
 import dev.graft.engine.Scope;
 import dev.graft.engine.Tensor;
 import dev.graft.engine.backend.Backends;
+import dev.graft.explain.CamImage;
 import dev.graft.loaders.images.DatasetException;
 import dev.graft.loaders.images.FloatImage;
 import dev.graft.loaders.images.ImagePipeline;
 import dev.graft.loaders.images.InputChannels;
 import dev.graft.models.ClassProbabilities;
 import dev.graft.models.DecisionRule;
+import dev.graft.models.GradCam;
 import dev.graft.models.NonFiniteOutputException;
 import dev.graft.models.PrintableText;
 import dev.graft.models.ResNet;
@@ -51,8 +53,19 @@ final class PredictCommand implements Callable<Integer> {
     String device;
     @Option(names = "--batch-size", defaultValue = "16", description = "Images per forward pass, >= 1 (default ${DEFAULT-VALUE}).")
     int batchSize;
+    @Option(names = "--cam", paramLabel = "DIR", description = "Also write a Grad-CAM heat map over each image, for its "
+            + "decided class, into this folder (created if missing): <image name>.cam.png, as 'graft explain'.")
+    Path cam;
+    @Option(names = "--cam-method", defaultValue = "gradcam", description = "With --cam: gradcam or gradcam++ "
+            + "(default ${DEFAULT-VALUE}).")
+    String camMethod;
     @Mixin
     ImageOptions imageOptions;
+
+    private CamWriter camWriter;
+    private List<Path> camOutputs;
+    private int camWritten;
+    private int camFailed;
 
     static final class FormatChoice {
         @Option(names = "--json", description = "JSON on stdout.")
@@ -76,8 +89,15 @@ final class PredictCommand implements Callable<Integer> {
         ImagePipeline pipeline = new ImagePipeline(mf.preprocessing().evaluation(), imageOptions.decoding(),
                 w -> System.err.println("warning: " + PrintableText.escape(w)));
         Row[] rows = new Row[images.size()];
+        GradCam.Method camWith = cam == null ? null
+                : GradCam.Method.parse(OptionChecks.oneOf("--cam-method", camMethod, ExplainCommand.METHODS));
+        Path camFolder = cam == null ? null : CamOutputs.folder("--cam", cam);
         try (ResNet net = mf.build(sel.device())) {
             net.eval();
+            if (camFolder != null) {
+                camWriter = new CamWriter(net, camWith, mf.classes(), mf.preprocessing(), CamImage.DEFAULT_ALPHA);
+                camOutputs = CamOutputs.forFiles(images, camFolder);
+            }
             for (int start = 0; start < images.size(); start += batchSize) {
                 List<FloatImage> ok = new ArrayList<>();
                 List<Integer> okIndex = new ArrayList<>();
@@ -101,7 +121,12 @@ final class PredictCommand implements Callable<Integer> {
             }
         }
         print(List.of(rows), mf.classes());
-        return java.util.Arrays.stream(rows).allMatch(r -> r.error() == null) ? 0 : ErrorHandler.USER_ERROR;
+        if (camFolder != null) {
+            System.err.println("wrote " + camWritten + " heat map" + (camWritten == 1 ? "" : "s") + " to " + camFolder
+                    + (camFailed > 0 ? "; " + camFailed + " failed" : ""));
+        }
+        boolean ok = java.util.Arrays.stream(rows).allMatch(r -> r.error() == null) && camFailed == 0;
+        return ok ? 0 : ErrorHandler.USER_ERROR;
     }
 
     /** Decides each image of the batch; an image whose output is not finite gets an error row, never a class. */
@@ -127,6 +152,35 @@ final class PredictCommand implements Callable<Integer> {
                 } catch (NonFiniteOutputException e) {
                     rows[index.get(i)] = Row.failed(file, e.getMessage());
                 }
+            }
+        }
+        if (camWriter != null) {
+            writeCams(mf, imgs, index, rows);
+        }
+    }
+
+    /** The --cam pictures for the images of this batch that got a decision, for the decided class. */
+    private void writeCams(ModelFile mf, List<FloatImage> imgs, List<Integer> index, Row[] rows) {
+        List<FloatImage> keep = new ArrayList<>();
+        List<Integer> at = new ArrayList<>();
+        for (int i = 0; i < imgs.size(); i++) {
+            if (rows[index.get(i)].error() == null) {
+                keep.add(imgs.get(i));
+                at.add(index.get(i));
+            }
+        }
+        if (keep.isEmpty()) {
+            return;
+        }
+        int[] decided = at.stream().mapToInt(j -> mf.classes().indexOf(rows[j].predicted())).toArray();
+        String[] problems = camWriter.write(keep, decided, decided, at.stream().map(j -> images.get(j).toString()).toList(),
+                at.stream().map(camOutputs::get).toList());
+        for (int i = 0; i < problems.length; i++) {
+            if (problems[i] == null) {
+                camWritten++;
+            } else {
+                camFailed++;
+                System.err.println("error: " + PrintableText.escape(images.get(at.get(i)) + ": " + problems[i]));
             }
         }
     }

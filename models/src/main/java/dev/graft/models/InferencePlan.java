@@ -48,6 +48,7 @@ public final class InferencePlan implements AutoCloseable {
     private final List<FoldedConvolution> units = new ArrayList<>();
     private int inChannels;
     private int values = 1; // value 0 is the input
+    private int featureMap;
     private int features;
     private int logits;
     private int[] lastUse;
@@ -187,6 +188,7 @@ public final class InferencePlan implements AutoCloseable {
     }
 
     private void finish(int pooledFrom, FoldedConvolution head) {
+        featureMap = pooledFrom;
         features = add(new AvgPoolStep(pooledFrom, values++));
         logits = conv(head, features, -1, false);
         lastUses();
@@ -263,6 +265,11 @@ public final class InferencePlan implements AutoCloseable {
     public Tensor features(Tensor x) {
         NDArray f = run(checked(x), null, features);
         return Tensor.of(f.reshape(Shape.of(f.shape().dim(0), f.shape().dim(1))));
+    }
+
+    /** The last stage's output [N, featureWidth, h, w] (layer4, before pooling), in the current scope. */
+    public Tensor featureMap(Tensor x) {
+        return Tensor.of(run(checked(x), null, featureMap));
     }
 
     /**

@@ -164,6 +164,18 @@ public final class ResNet extends Module implements AutoCloseable {
         if (runsFused(x)) {
             return inferencePlan().features(x);
         }
+        return Stages.consume(featureMap(x), avgpool::forward).flatten(1);
+    }
+
+    /**
+     * The last convolutional stage's output [N, featureWidth, h, w]: {@code layer4} after its last block, before
+     * {@code avgpool} (the layer Grad-CAM reads; {@code forward(x)} is {@link #head} of this). Fused as
+     * {@link #forward} is when nothing is recorded.
+     */
+    public Tensor featureMap(Tensor x) {
+        if (runsFused(x)) {
+            return inferencePlan().featureMap(x);
+        }
         if (x.shape().rank() != 4 || x.dim(1) != config.inChannels()) {
             throw new ModelException(config.architecture() + " expects images [N, " + config.inChannels()
                     + ", H, W], got " + x.shape() + (x.shape().rank() == 4 && x.dim(1) == 3 && config.inChannels() == 1
@@ -181,7 +193,12 @@ public final class ResNet extends Module implements AutoCloseable {
                 y = Stages.consume(y, block::forward);
             }
         }
-        return Stages.consume(y, avgpool::forward).flatten(1);
+        return y;
+    }
+
+    /** Logits [N, classes] from a {@link #featureMap}: {@code avgpool}, flatten, {@code fc}, as {@link #forward}. */
+    public Tensor head(Tensor featureMap) {
+        return fc.forward(avgpool.forward(featureMap).flatten(1));
     }
 
     /** Whether eval-mode forward passes that record nothing may run the fused {@link #inferencePlan()} (default on). */
