@@ -8,6 +8,8 @@ import dev.graft.loaders.images.Sampling;
 import dev.graft.models.DecisionRule;
 import dev.graft.models.PrintableText;
 import dev.graft.models.ResNet;
+import dev.graft.models.Temperature;
+import dev.graft.train.Bootstrap;
 import dev.graft.train.Metrics;
 import dev.graft.train.ModelFile;
 import dev.graft.train.OptionChecks;
@@ -37,6 +39,11 @@ final class EvaluateCommand implements Callable<Integer> {
     Path out;
     @Option(names = "--threshold", description = "Decide P(positive class) >= this instead of the model file's rule; in [0, 1].")
     Double threshold;
+    @Option(names = "--bootstrap", defaultValue = "1000", paramLabel = "N", description = "Stratified bootstrap resamples for the 95% "
+            + "confidence intervals, 0 (off) to 100000 (default ${DEFAULT-VALUE}).")
+    int bootstrap;
+    @Option(names = "--bootstrap-seed", defaultValue = "0", description = "Seed of the bootstrap resamples (default ${DEFAULT-VALUE}).")
+    long bootstrapSeed;
     @Option(names = "--batch-size", defaultValue = "32", description = "Images per forward pass, >= 1 (default ${DEFAULT-VALUE}).")
     int batchSize;
     @Option(names = "--workers", description = "Image decoding threads, 1 to 256 (default: cores).")
@@ -53,6 +60,7 @@ final class EvaluateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         OptionChecks.batchSize("--batch-size", batchSize);
+        OptionChecks.between("--bootstrap", bootstrap, 0, Bootstrap.MAX_RESAMPLES, "the bootstrap resamples (0: no intervals)");
         int threads = workers != null ? OptionChecks.workers("--workers", workers)
                 : Math.min(OptionChecks.MAX_WORKERS, Runtime.getRuntime().availableProcessors());
         ModelFile mf = ModelFile.read(FileChecks.input("--model", model));
@@ -69,19 +77,23 @@ final class EvaluateCommand implements Callable<Integer> {
                      new DataLoader.Options(batchSize, Sampling.Order.SEQUENTIAL, 0, threads, threads + 1, false, strict,
                              images.decoding()),
                      w -> System.err.println("warning: " + PrintableText.escape(w)))) {
-            Predictions p = Predictions.of(net, loader, net.config().inChannels(),
+            Predictions p = Predictions.of(net, loader, net.config().inChannels(), mf.temperature(),
                     Progress.start("evaluate", folder.samples().size(), !noProgress && System.console() != null));
             UsableImages.check("evaluation", data.toString(), folder.samples(), folder.classes(), loader.skipped());
-            m = Metrics.compute(p.probabilities(), p.labels(), rule);
+            m = Metrics.compute(p.probabilities(), p.labels(), rule, bootstrap, bootstrapSeed);
             Path dir = out != null ? out : model.toAbsolutePath().getParent().resolve("evaluation");
             Map<String, Object> json = new LinkedHashMap<>();
             json.put("model", model.toString());
             json.put("data", data.toString());
             json.put("mean_loss", Double.isNaN(p.meanLoss()) ? null : p.meanLoss());
+            json.put("temperature", mf.temperature());
             json.put("metrics", m.toMap());
             Report.writeJson(dir.resolve("metrics.json"), json);
             Report.writePlotsFor(dir.resolve("plots"), m);
             System.out.println("model: " + model + " (" + mf.describe() + ") on " + sel.device());
+            if (mf.temperature() != Temperature.NONE) {
+                System.out.println("probabilities: softmax(logits / T), " + Temperature.describe(mf.temperature()) + " from the model file");
+            }
             System.out.print(Report.table(m));
             System.out.println("wrote " + dir.resolve("metrics.json") + " and " + dir.resolve("plots"));
         }

@@ -121,7 +121,7 @@ final class PredictCommand implements Callable<Integer> {
             for (int i = 0; i < imgs.size(); i++) {
                 Path file = images.get(index.get(i));
                 try {
-                    double[] p = ClassProbabilities.softmax(logits, i * c, c, file.toString());
+                    double[] p = ClassProbabilities.softmax(logits, i * c, c, mf.temperature(), file.toString());
                     int k = rule.decide(p);
                     rows[index.get(i)] = new Row(file.toString(), mf.classes().get(k), p[k], p, null);
                 } catch (NonFiniteOutputException e) {

@@ -97,6 +97,89 @@ public final class Plots {
     }
 
     /**
+     * The ROC curve with its pointwise 95% bootstrap band ({@link Uncertainty.RocBand}) shaded behind it, and the AUC
+     * with its bootstrap and DeLong intervals in the title.
+     */
+    public static void rocWithBand(Path file, Roc roc, String positiveClass, Uncertainty u) throws IOException {
+        Uncertainty.Interval boot = u.bootstrap().get("roc_auc");
+        String title = String.format(java.util.Locale.ROOT, "ROC (%s positive), AUC %.3f [%.3f, %.3f]", positiveClass, roc.auc(),
+                boot.lower(), boot.upper());
+        XYChart chart = new XYChartBuilder().width(600).height(560).title(title)
+                .xAxisTitle("1 - specificity").yAxisTitle("sensitivity").build();
+        Uncertainty.RocBand band = u.rocBand();
+        int g = band.fpr().length;
+        double[] bx = new double[2 * g], by = new double[2 * g];
+        for (int i = 0; i < g; i++) {
+            bx[i] = band.fpr()[i];
+            by[i] = band.lower()[i];
+            bx[2 * g - 1 - i] = band.fpr()[i];
+            by[2 * g - 1 - i] = band.upper()[i];
+        }
+        XYSeries area = chart.addSeries(String.format(java.util.Locale.ROOT, "95%% band (bootstrap, %d resamples)", u.resamples()), bx, by);
+        area.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.PolygonArea);
+        area.setMarker(SeriesMarkers.NONE);
+        area.setFillColor(new Color(70, 130, 180, 70));
+        area.setLineColor(new Color(70, 130, 180, 70));
+        String curve = u.delongAuc() == null ? "ROC" : String.format(java.util.Locale.ROOT, "ROC (DeLong 95%% CI %.3f-%.3f)",
+                u.delongAuc().lower(), u.delongAuc().upper());
+        XYSeries s = chart.addSeries(curve, roc.fpr(), roc.tpr());
+        s.setMarker(SeriesMarkers.NONE);
+        s.setLineColor(new Color(20, 60, 140));
+        XYSeries d = chart.addSeries("chance", new double[] {0, 1}, new double[] {0, 1});
+        d.setMarker(SeriesMarkers.NONE);
+        d.setLineColor(Color.LIGHT_GRAY);
+        chart.getStyler().setXAxisMin(0.0).setXAxisMax(1.0).setYAxisMin(0.0).setYAxisMax(1.0)
+                .setXAxisDecimalPattern("0.0").setYAxisDecimalPattern("0.0").setYAxisTickMarkSpacingHint(60)
+                .setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideSE);
+        save(chart, file);
+    }
+
+    /**
+     * Reliability diagram: observed frequency against mean predicted probability per non-empty bin, the diagonal of
+     * perfect calibration, and the images per bin as a shaded histogram on the right axis; ECE in the title.
+     */
+    public static void reliability(Path file, Reliability r) throws IOException {
+        XYChart chart = new XYChartBuilder().width(600).height(520)
+                .title(String.format(java.util.Locale.ROOT, "Reliability, ECE %.3f (%d bins)", r.ece(), Reliability.BINS))
+                .xAxisTitle("predicted " + r.binned()).yAxisTitle("observed frequency").build();
+        int b = r.bins().size();
+        double[] hx = new double[2 * b], hy = new double[2 * b];
+        List<Double> mx = new ArrayList<>(), my = new ArrayList<>();
+        for (int i = 0; i < b; i++) {
+            Reliability.Bin bin = r.bins().get(i);
+            hx[2 * i] = bin.lower();
+            hx[2 * i + 1] = bin.upper();
+            hy[2 * i] = bin.count();
+            hy[2 * i + 1] = bin.count();
+            if (bin.count() > 0) {
+                mx.add(bin.meanProbability());
+                my.add(bin.observedFrequency());
+            }
+        }
+        XYSeries counts = chart.addSeries("images per bin (right axis)", hx, hy);
+        counts.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Area);
+        counts.setMarker(SeriesMarkers.NONE);
+        counts.setFillColor(new Color(160, 160, 160, 90));
+        counts.setLineColor(new Color(160, 160, 160, 150));
+        counts.setYAxisGroup(1);
+        chart.setYAxisGroupTitle(1, "images");
+        XYSeries diag = chart.addSeries("perfect calibration", new double[] {0, 1}, new double[] {0, 1});
+        diag.setMarker(SeriesMarkers.NONE);
+        diag.setLineColor(Color.GRAY);
+        if (!mx.isEmpty()) {
+            XYSeries model = chart.addSeries("model", mx, my);
+            model.setMarker(SeriesMarkers.CIRCLE);
+            model.setLineColor(new Color(20, 60, 140));
+            model.setMarkerColor(new Color(20, 60, 140));
+        }
+        chart.getStyler().setXAxisMin(0.0).setXAxisMax(1.0).setYAxisMin(0, 0.0).setYAxisMax(0, 1.0).setYAxisMin(1, 0.0)
+                .setXAxisDecimalPattern("0.0").setMarkerSize(7)
+                .setYAxisGroupPosition(1, org.knowm.xchart.style.Styler.YAxisPosition.Right)
+                .setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNW);
+        save(chart, file);
+    }
+
+    /**
      * Encodes the PNG in memory, then writes it to a temporary file beside {@code file} and renames it. Any failure
      * (disk full, folder not writable, a path that is not a folder) is an IOException naming {@code file}: ImageIO's
      * own message ("I/O error writing PNG file!") names none.

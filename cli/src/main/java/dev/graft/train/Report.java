@@ -8,6 +8,7 @@ import dev.graft.loaders.images.Preprocessing;
 import dev.graft.loaders.images.Sampling;
 import dev.graft.models.DecisionRule;
 import dev.graft.models.ResNet;
+import dev.graft.models.Temperature;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -30,24 +31,32 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
                          TrainState state, Trainer.Options opt) {
         Metrics bestMetrics;
         double bestThreshold;
+        Calibrated bestCal;
         try (DataLoader val = new DataLoader(data.validation(), data.classes().size(), pre.evaluation(),
                 new DataLoader.Options(cfg.batchSize(), Sampling.Order.SEQUENTIAL, cfg.seed(), cfg.workers(), cfg.workers() + 1, false, cfg.strict(),
                         cfg.imageDecoding()),
                 opt.warnings())) {
-            // The last model is in memory; the best one is read back from its file.
-            Predictions lastPred = Predictions.of(last, val, inputChannels, Progress.start("final validation", val.size(), opt.progress()));
+            // The last model is in memory; the best one is read back from its file. With --calibrate each model gets its
+            // own temperature, and its threshold is chosen on the calibrated probabilities, as predict will compute them.
+            Calibrated lastCal = calibrated(cfg, data, last, val, inputChannels, opt, "last model",
+                    Predictions.of(last, val, inputChannels, Progress.start("final validation", val.size(), opt.progress())));
+            Predictions lastPred = lastCal.predictions();
             double lastThreshold = chooseThreshold(cfg.threshold(), lastPred, data.positiveClass());
-            ModelFile.write(runDir.resolve("last.safetensors"), last, data.classes(), pre, lastThreshold, Math.max(0, data.positiveClass()), cfg);
+            ModelFile.write(runDir.resolve("last.safetensors"), last, data.classes(), pre, lastThreshold, Math.max(0, data.positiveClass()),
+                    lastCal.temperature(), cfg);
             ModelFile bestFile = ModelFile.read(runDir.resolve("best.safetensors"));
             try (ResNet best = bestFile.build(last.device())) {
                 best.setBatchNormPolicy(last.batchNormPolicy());
-                Predictions bestPred = state.bestEpoch() == state.epochsDone() ? lastPred
-                        : Predictions.of(best, val, inputChannels, Progress.start("best model", val.size(), opt.progress()));
+                bestCal = state.bestEpoch() == state.epochsDone() ? lastCal
+                        : calibrated(cfg, data, best, val, inputChannels, opt, "best model",
+                                Predictions.of(best, val, inputChannels, Progress.start("best model", val.size(), opt.progress())));
+                Predictions bestPred = bestCal.predictions();
                 bestThreshold = chooseThreshold(cfg.threshold(), bestPred, data.positiveClass());
-                ModelFile.write(runDir.resolve("best.safetensors"), best, data.classes(), pre, bestThreshold, Math.max(0, data.positiveClass()), cfg);
+                ModelFile.write(runDir.resolve("best.safetensors"), best, data.classes(), pre, bestThreshold, Math.max(0, data.positiveClass()),
+                        bestCal.temperature(), cfg);
                 DecisionRule rule = data.positiveClass() < 0 ? DecisionRule.argmax(data.classes())
                         : DecisionRule.of(data.classes(), data.positiveClass(), bestThreshold, "--threshold");
-                bestMetrics = Metrics.compute(bestPred.probabilities(), bestPred.labels(), rule);
+                bestMetrics = Metrics.compute(bestPred.probabilities(), bestPred.labels(), rule, Bootstrap.DEFAULT_RESAMPLES, cfg.seed());
             }
         }
         Path metricsFile = runDir.resolve("metrics.json");
@@ -56,6 +65,9 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
         m.put("monitor", cfg.monitor());
         m.put("threshold_rule", cfg.threshold());
         m.put("validation", bestMetrics.toMap());
+        if (bestCal.fit() != null) {
+            m.put("temperature_scaling", bestCal.toMap());
+        }
         m.put("config", cfg);
         writeJson(metricsFile, m);
         writeJson(runDir.resolve("history.json"), state.history());
@@ -63,8 +75,58 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
         opt.out().println();
         opt.out().println("Validation metrics of the best model (epoch " + state.bestEpoch() + ", by " + cfg.monitor() + "):");
         opt.out().print(table(bestMetrics));
+        if (bestCal.fit() != null) {
+            opt.out().println(bestCal.describe() + " (the ECE after is measured on the images T was fitted on)");
+        }
         opt.out().println("wrote " + runDir.resolve("best.safetensors") + ", last.safetensors, metrics.json, history.json and plots/ in " + runDir);
         return new Report(bestMetrics, bestThreshold, state.bestEpoch(), metricsFile);
+    }
+
+    /**
+     * Validation predictions of one model and the temperature they use: T fitted on {@code uncalibrated} (NaN, none,
+     * without {@code --calibrate}). The fit takes the log-probabilities as logits; the calibrated predictions are
+     * computed again from the network's logits, the path {@code graft predict} and {@code graft evaluate} take, so a
+     * threshold chosen on them decides the same images the same way there.
+     */
+    record Calibrated(double temperature, Predictions predictions, TemperatureScaling.Fit fit, double eceBefore, double eceAfter,
+                      String binned) {
+        String describe() {
+            return String.format(Locale.ROOT, "temperature scaling: %s fitted on %d validation images; NLL %.4f -> %.4f, ECE (%s) %.4f -> %.4f",
+                    Temperature.describe(temperature), predictions.labels().length, fit.nllBefore(), fit.nllAfter(), binned, eceBefore, eceAfter);
+        }
+
+        Map<String, Object> toMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("temperature", temperature);
+            m.put("fitted_on", "validation");
+            m.put("images", predictions.labels().length);
+            m.put("nll_before", fit.nllBefore());
+            m.put("nll_after", fit.nllAfter());
+            m.put("ece_before", eceBefore);
+            m.put("ece_after", eceAfter);
+            m.put("at_bound", fit.atBound());
+            return m;
+        }
+    }
+
+    static Calibrated calibrated(TrainConfig cfg, RunData data, ResNet model, DataLoader val, int inputChannels, Trainer.Options opt, String which,
+                                 Predictions uncalibrated) {
+        if (!cfg.calibrate()) {
+            return new Calibrated(Double.NaN, uncalibrated, null, Double.NaN, Double.NaN, null);
+        }
+        TemperatureScaling.Fit fit = TemperatureScaling.fit(TemperatureScaling.logits(uncalibrated.probabilities()), uncalibrated.labels());
+        if (fit.atBound()) {
+            opt.warnings().accept(String.format(Locale.ROOT, "--calibrate: the %s's temperature reached the bound %s of [%s, %s]: "
+                    + "on the validation set the NLL keeps falling beyond it (a model that separates the validation set perfectly "
+                    + "pushes T towards 0); a larger validation set gives a usable fit", which, Temperature.describe(fit.temperature()),
+                    Temperature.MIN, Temperature.MAX));
+        }
+        Predictions calibrated = Predictions.of(model, val, inputChannels, fit.temperature(),
+                Progress.start("calibrated " + which, val.size(), opt.progress()));
+        int pos = data.positiveClass(); // -1 beyond two classes: top-label reliability, as Metrics bins it
+        Reliability before = Reliability.compute(uncalibrated.probabilities(), uncalibrated.labels(), pos, data.classes());
+        Reliability after = Reliability.compute(calibrated.probabilities(), calibrated.labels(), pos, data.classes());
+        return new Calibrated(fit.temperature(), calibrated, fit, before.ece(), after.ece(), after.binned());
     }
 
     /** "youden", "sensitivity:0.95", or a number; 0.5 for more than two classes (arg-max decides there). */
@@ -87,18 +149,28 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
         StringBuilder b = new StringBuilder();
         Table overall = new Table("metric", "value")
                 .row("images", m.count())
-                .row("accuracy", Table.pct(m.accuracy()))
+                .row("accuracy", withCi(m, "accuracy", Table.pct(m.accuracy()), true))
                 .row("balanced accuracy", Table.pct(m.balancedAccuracy()))
-                .row(m.binary() != null ? "ROC AUC" : "ROC AUC (macro, one-vs-rest)", Table.num(m.macroAucOneVsRest(), 4));
+                .row(m.binary() != null ? "ROC AUC" : "ROC AUC (macro, one-vs-rest)", withCi(m, "roc_auc", Table.num(m.macroAucOneVsRest(), 4), false));
+        if (m.uncertainty() != null && m.uncertainty().delongAuc() != null) {
+            overall.row("ROC AUC, DeLong's 95% CI", bracket(m.uncertainty().delongAuc(), false));
+        }
         if (m.binary() != null) {
             Metrics.Binary bin = m.binary();
             overall.row("threshold (P(" + m.classes().get(bin.positiveClass()) + ") >=)", Table.num(bin.threshold(), 4))
-                    .row("sensitivity", Table.pct(bin.sensitivity()))
-                    .row("specificity", Table.pct(bin.specificity()))
-                    .row("PPV", Table.pct(bin.ppv()))
-                    .row("NPV", Table.pct(bin.npv()));
+                    .row("sensitivity", withCi(m, "sensitivity", Table.pct(bin.sensitivity()), true))
+                    .row("specificity", withCi(m, "specificity", Table.pct(bin.specificity()), true))
+                    .row("PPV", withCi(m, "ppv", Table.pct(bin.ppv()), true))
+                    .row("NPV", withCi(m, "npv", Table.pct(bin.npv()), true));
+        }
+        if (m.calibration() != null) {
+            overall.row("calibration error (ECE, " + m.calibration().binned() + ")", Table.num(m.calibration().ece(), 4));
         }
         b.append(overall);
+        if (m.uncertainty() != null) {
+            b.append(String.format(Locale.ROOT, "[lo, hi]: 95%% confidence interval, stratified bootstrap (%d resamples, seed %d, percentile)%n",
+                    m.uncertainty().resamples(), m.uncertainty().seed()));
+        }
         Table per = new Table("class", "precision", "recall", "support");
         for (int k = 0; k < m.classes().size(); k++) {
             per.row(m.classes().get(k), Table.pct(m.precision()[k]), Table.pct(m.recall()[k]), m.support()[k]);
@@ -120,6 +192,19 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
         }
         b.append('\n').append(conf);
         return b.toString();
+    }
+
+    /** "78.3% [68.3%, 86.7%]" or "0.8960 [0.8126, 0.9710]": the value and its bootstrap interval, when there is one. */
+    private static String withCi(Metrics m, String figure, String value, boolean percent) {
+        if (m.uncertainty() == null || !m.uncertainty().bootstrap().containsKey(figure)) {
+            return value;
+        }
+        return value + " " + bracket(m.uncertainty().bootstrap().get(figure), percent);
+    }
+
+    private static String bracket(Uncertainty.Interval i, boolean percent) {
+        return percent ? "[" + Table.pct(i.lower()) + ", " + Table.pct(i.upper()) + "]"
+                : "[" + Table.num(i.lower(), 4) + ", " + Table.num(i.upper(), 4) + "]";
     }
 
     static void plots(Path dir, List<EpochRecord> history, Metrics m, TrainConfig cfg) {
@@ -154,7 +239,14 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
     /** ROC (two classes) and confusion matrix plots of one evaluation. */
     public static void writePlotsFor(Path dir, Metrics m) throws IOException {
         if (m.binary() != null && !Double.isNaN(m.binary().roc().auc())) {
-            Plots.roc(dir.resolve("roc.png"), m.binary().roc(), m.classes().get(m.binary().positiveClass()));
+            if (m.uncertainty() != null && m.uncertainty().rocBand() != null) {
+                Plots.rocWithBand(dir.resolve("roc.png"), m.binary().roc(), m.classes().get(m.binary().positiveClass()), m.uncertainty());
+            } else {
+                Plots.roc(dir.resolve("roc.png"), m.binary().roc(), m.classes().get(m.binary().positiveClass()));
+            }
+        }
+        if (m.calibration() != null && m.count() > 0) {
+            Plots.reliability(dir.resolve("reliability.png"), m.calibration());
         }
         Plots.confusion(dir.resolve("confusion.png"), m);
     }
