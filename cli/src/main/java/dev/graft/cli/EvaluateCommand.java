@@ -39,7 +39,7 @@ final class EvaluateCommand implements Callable<Integer> {
     Path out;
     @Option(names = "--threshold", description = "Decide P(positive class) >= this instead of the model file's rule; in [0, 1].")
     Double threshold;
-    @Option(names = "--bootstrap", defaultValue = "1000", paramLabel = "N", description = "Stratified bootstrap resamples for the 95% "
+    @Option(names = "--bootstrap", defaultValue = "1000", paramLabel = "N", description = "Stratified bootstrap resamples for the 95%% "
             + "confidence intervals, 0 (off) to 100000 (default ${DEFAULT-VALUE}).")
     int bootstrap;
     @Option(names = "--bootstrap-seed", defaultValue = "0", description = "Seed of the bootstrap resamples (default ${DEFAULT-VALUE}).")

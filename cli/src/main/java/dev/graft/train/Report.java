@@ -153,7 +153,8 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
                 .row("balanced accuracy", Table.pct(m.balancedAccuracy()))
                 .row(m.binary() != null ? "ROC AUC" : "ROC AUC (macro, one-vs-rest)", withCi(m, "roc_auc", Table.num(m.macroAucOneVsRest(), 4), false));
         if (m.uncertainty() != null && m.uncertainty().delongAuc() != null) {
-            overall.row("ROC AUC, DeLong's 95% CI", bracket(m.uncertainty().delongAuc(), false));
+            overall.row("ROC AUC (DeLong's 95% CI)", Table.num(m.uncertainty().delongAuc().value(), 4) + " "
+                    + bracket(m.uncertainty().delongAuc(), false));
         }
         if (m.binary() != null) {
             Metrics.Binary bin = m.binary();
