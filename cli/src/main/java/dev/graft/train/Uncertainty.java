@@ -14,7 +14,9 @@ import java.util.Map;
  *
  * <p>Each resample decides every image as the full set does (the rule and its threshold are fixed; they are not chosen
  * again per resample), so the intervals are those of the reported figures. More than two classes: accuracy and the
- * macro one-vs-rest AUC only. A figure undefined in a resample (PPV with no predicted positive) is left out of that
+ * macro one-vs-rest AUC only, the latter only while resamples x classes x images stays within
+ * {@value #MACRO_AUC_WORK} (1,000 resamples of 50,000 images in 1,000 classes would take minutes; the AUC interval is then
+ * left out and the others kept). A figure undefined in a resample (PPV with no predicted positive) is left out of that
  * figure's interval, and the count of such resamples is kept; an interval with no defined resample is NaN.
  *
  * <p>ROC band: for each resample, the sensitivity at each of 101 false positive rates 0, 0.01, ..., 1 on the
@@ -25,6 +27,8 @@ public record Uncertainty(int resamples, long seed, Map<String, Interval> bootst
     public static final double LOWER_Q = 0.025;
     public static final double UPPER_Q = 0.975;
     public static final int BAND_POINTS = 101;
+    /** The most resamples x classes x images spent on the macro AUC's interval (about a second). */
+    public static final long MACRO_AUC_WORK = 1_000_000_000L;
 
     /** A point estimate and its 95% interval; {@code undefinedResamples} only for the bootstrap. */
     public record Interval(double value, double lower, double upper, String method, int undefinedResamples) {
@@ -68,10 +72,16 @@ public record Uncertainty(int resamples, long seed, Map<String, Interval> bootst
         for (String k : values.keySet()) {
             dist.put(k, new double[resamples]);
         }
+        boolean macroAuc = bin == null && (long) resamples * c * n <= MACRO_AUC_WORK;
+        if (bin == null && !macroAuc) {
+            values.remove("roc_auc");
+            dist.remove("roc_auc");
+        }
         int pos = bin != null ? bin.positiveClass() : -1;
         List<WeightedRoc> rocs = new ArrayList<>();
         for (int k = 0; k < c; k++) {
-            rocs.add(bin == null || k == pos ? new WeightedRoc(probs, labels, k) : null);
+            boolean needed = bin != null ? k == pos : macroAuc;
+            rocs.add(needed ? new WeightedRoc(probs, labels, k) : null);
         }
         double[][] band = bin != null ? new double[BAND_POINTS][resamples] : null;
         double[] grid = new double[BAND_POINTS];
@@ -108,7 +118,7 @@ public record Uncertainty(int resamples, long seed, Map<String, Interval> bootst
                 for (int g = 0; g < BAND_POINTS; g++) {
                     band[g][b] = tprs[g];
                 }
-            } else {
+            } else if (macroAuc) {
                 double sum = 0;
                 int defined = 0;
                 for (WeightedRoc roc : rocs) {

@@ -213,6 +213,31 @@ class IntervalPropertiesTest {
         assertTrue(withCi.get("confidence_intervals") instanceof Map<?, ?>);
     }
 
+    /** 100 classes, 101 images, 100,000 resamples: over the work budget, so the macro AUC gets no interval; accuracy does. */
+    @Test
+    void theMacroAucIntervalIsLeftOutBeyondItsWorkBudget() {
+        int c = 100, n = 101;
+        List<String> classes = new java.util.ArrayList<>();
+        for (int k = 0; k < c; k++) {
+            classes.add("c" + k);
+        }
+        double[][] probs = new double[n][c];
+        int[] y = new int[n];
+        Random r = new Random(1);
+        for (int i = 0; i < n; i++) {
+            y[i] = i % c;
+            for (int k = 0; k < c; k++) {
+                probs[i][k] = 1.0 / c + (k == y[i] ? 0.001 * r.nextDouble() : 0);
+            }
+        }
+        Metrics m = Metrics.compute(probs, y, DecisionRule.argmax(classes), Bootstrap.MAX_RESAMPLES, 0);
+        assertFalse(m.uncertainty().bootstrap().containsKey("roc_auc"));
+        assertTrue(m.uncertainty().bootstrap().containsKey("accuracy"));
+        assertFalse(m.toMap().containsKey("roc_auc_ci95"));
+        Metrics small = Metrics.compute(probs, y, DecisionRule.argmax(classes), 50, 0);
+        assertTrue(small.uncertainty().bootstrap().containsKey("roc_auc"), "within the budget");
+    }
+
     /** Bins of scikit-learn's uniform calibration_curve: [0, 0.1], (0.1, 0.2], ..., (0.9, 1]. */
     @Test
     void reliabilityBinsAndEceByHand() {
