@@ -76,7 +76,7 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
         opt.out().println("Validation metrics of the best model (epoch " + state.bestEpoch() + ", by " + cfg.monitor() + "):");
         opt.out().print(table(bestMetrics));
         if (bestCal.fit() != null) {
-            opt.out().println(bestCal.describe() + " (the ECE after is measured on the images T was fitted on)");
+            opt.out().println(bestCal.describe());
         }
         opt.out().println("wrote " + runDir.resolve("best.safetensors") + ", last.safetensors, metrics.json, history.json and plots/ in " + runDir);
         return new Report(bestMetrics, bestThreshold, state.bestEpoch(), metricsFile);
@@ -84,26 +84,35 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
 
     /**
      * Validation predictions of one model and the temperature they use: T fitted on {@code uncalibrated} (NaN, none,
-     * without {@code --calibrate}). The fit takes the log-probabilities as logits; the calibrated predictions are
+     * without {@code --calibrate}, or when the fit ended on a bound of [{@value Temperature#MIN}, {@value Temperature#MAX}]:
+     * a T of 0.01 makes every probability 0 or 1, which is what a perfectly separated validation set asks for and no
+     * clinician should be shown). The fit takes the log-probabilities as logits; the calibrated predictions are
      * computed again from the network's logits, the path {@code graft predict} and {@code graft evaluate} take, so a
      * threshold chosen on them decides the same images the same way there.
      */
     record Calibrated(double temperature, Predictions predictions, TemperatureScaling.Fit fit, double eceBefore, double eceAfter,
                       String binned) {
         String describe() {
-            return String.format(Locale.ROOT, "temperature scaling: %s fitted on %d validation images; NLL %.4f -> %.4f, ECE (%s) %.4f -> %.4f",
+            if (Double.isNaN(temperature)) {
+                return String.format(Locale.ROOT, "temperature scaling: the fit on %d validation images ended on the bound %s, so it "
+                        + "was not applied (the model files keep T = 1)", predictions.labels().length, Temperature.describe(fit.temperature()));
+            }
+            return String.format(Locale.ROOT, "temperature scaling: %s fitted on %d validation images; NLL %.4f -> %.4f, ECE (%s) %.4f -> %.4f"
+                    + " (the ECE after is measured on the images T was fitted on)",
                     Temperature.describe(temperature), predictions.labels().length, fit.nllBefore(), fit.nllAfter(), binned, eceBefore, eceAfter);
         }
 
         Map<String, Object> toMap() {
             Map<String, Object> m = new LinkedHashMap<>();
-            m.put("temperature", temperature);
+            m.put("temperature", Double.isNaN(temperature) ? null : temperature);
+            m.put("applied", !Double.isNaN(temperature));
+            m.put("fitted_temperature", fit.temperature());
             m.put("fitted_on", "validation");
             m.put("images", predictions.labels().length);
             m.put("nll_before", fit.nllBefore());
             m.put("nll_after", fit.nllAfter());
             m.put("ece_before", eceBefore);
-            m.put("ece_after", eceAfter);
+            m.put("ece_after", Double.isNaN(eceAfter) ? null : eceAfter);
             m.put("at_bound", fit.atBound());
             return m;
         }
@@ -115,16 +124,17 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
             return new Calibrated(Double.NaN, uncalibrated, null, Double.NaN, Double.NaN, null);
         }
         TemperatureScaling.Fit fit = TemperatureScaling.fit(TemperatureScaling.logits(uncalibrated.probabilities()), uncalibrated.labels());
+        int pos = data.positiveClass(); // -1 beyond two classes: top-label reliability, as Metrics bins it
+        Reliability before = Reliability.compute(uncalibrated.probabilities(), uncalibrated.labels(), pos, data.classes());
         if (fit.atBound()) {
-            opt.warnings().accept(String.format(Locale.ROOT, "--calibrate: the %s's temperature reached the bound %s of [%s, %s]: "
-                    + "on the validation set the NLL keeps falling beyond it (a model that separates the validation set perfectly "
-                    + "pushes T towards 0); a larger validation set gives a usable fit", which, Temperature.describe(fit.temperature()),
-                    Temperature.MIN, Temperature.MAX));
+            opt.warnings().accept(String.format(Locale.ROOT, "--calibrate: the %s's temperature fit ended on the bound %s of [%s, %s] "
+                    + "(on the validation set the NLL keeps falling beyond it: a model that separates the validation set perfectly "
+                    + "pushes T towards 0), so it is not applied and the model file keeps T = 1; a larger validation set gives a usable fit",
+                    which, Temperature.describe(fit.temperature()), Temperature.MIN, Temperature.MAX));
+            return new Calibrated(Double.NaN, uncalibrated, fit, before.ece(), Double.NaN, before.binned());
         }
         Predictions calibrated = Predictions.of(model, val, inputChannels, fit.temperature(),
                 Progress.start("calibrated " + which, val.size(), opt.progress()));
-        int pos = data.positiveClass(); // -1 beyond two classes: top-label reliability, as Metrics bins it
-        Reliability before = Reliability.compute(uncalibrated.probabilities(), uncalibrated.labels(), pos, data.classes());
         Reliability after = Reliability.compute(calibrated.probabilities(), calibrated.labels(), pos, data.classes());
         return new Calibrated(fit.temperature(), calibrated, fit, before.ece(), after.ece(), after.binned());
     }
