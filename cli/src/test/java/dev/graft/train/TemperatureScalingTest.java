@@ -67,6 +67,28 @@ class TemperatureScalingTest {
         assertEquals(dev.graft.models.Temperature.MIN, fit.temperature(), 1e-15);
     }
 
+    /** Training's use of a fit on the bound: reported, warned about, not applied (the file keeps T = 1). */
+    @Test
+    void trainingDoesNotApplyAFitOnTheBound() {
+        TrainConfig cfg = new TrainConfig("data", null, 0.2, null, null, "runs/x", 224, 256, 32, 1, 3, 2e-3, 100, "adamw", 0.9, 0.01, false,
+                "onecycle", 0, "none", 0, 0, "hold", null, "default", "shuffle", 0, 2, "auto", "loss", "youden", null, false,
+                null, false, true);
+        RunData data = new RunData(java.util.List.of("a", "b"), java.util.List.of(), java.util.List.of(), 1);
+        Predictions separated = new Predictions(new double[][] {{0.9, 0.1}, {0.2, 0.8}, {0.7, 0.3}, {0.4, 0.6}}, new int[] {0, 1, 0, 1},
+                new int[] {0, 1, 2, 3}, 0.3);
+        java.util.List<String> warnings = new java.util.ArrayList<>();
+        Trainer.Options opt = new Trainer.Options(false, new java.io.PrintStream(java.io.OutputStream.nullOutputStream()), warnings::add, 0);
+        // The network and loader are not needed: nothing is predicted again when the fit is not applied.
+        Report.Calibrated c = Report.calibrated(cfg, data, null, null, 3, opt, "best model", separated);
+        assertTrue(Double.isNaN(c.temperature()), "not applied");
+        assertTrue(c.fit().atBound());
+        assertEquals(separated, c.predictions());
+        assertEquals(1, warnings.size());
+        assertTrue(warnings.get(0).contains("not applied") && warnings.get(0).contains("T = 1"), warnings.get(0));
+        assertEquals(false, c.toMap().get("applied"));
+        assertTrue(c.describe().contains("not applied"), c.describe());
+    }
+
     @Test
     void underflowedProbabilitiesGiveFiniteLogits() {
         double[][] z = TemperatureScaling.logits(new double[][] {{1.0, 0.0}});
