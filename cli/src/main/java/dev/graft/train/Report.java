@@ -162,7 +162,7 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
                 .row("accuracy", withCi(m, "accuracy", Table.pct(m.accuracy()), true))
                 .row("balanced accuracy", Table.pct(m.balancedAccuracy()))
                 .row(m.binary() != null ? "ROC AUC" : "ROC AUC (macro, one-vs-rest)", withCi(m, "roc_auc", Table.num(m.macroAucOneVsRest(), 4), false));
-        if (m.uncertainty() != null && m.uncertainty().delongAuc() != null) {
+        if (m.uncertainty() != null && m.uncertainty().delongAuc() != null && !Double.isNaN(m.uncertainty().delongAuc().lower())) {
             overall.row("ROC AUC (DeLong's 95% CI)", Table.num(m.uncertainty().delongAuc().value(), 4) + " "
                     + bracket(m.uncertainty().delongAuc(), false));
         }
@@ -207,8 +207,9 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
 
     /** "78.3% [68.3%, 86.7%]" or "0.8960 [0.8126, 0.9710]": the value and its bootstrap interval, when there is one. */
     private static String withCi(Metrics m, String figure, String value, boolean percent) {
-        if (m.uncertainty() == null || !m.uncertainty().bootstrap().containsKey(figure)) {
-            return value;
+        if (m.uncertainty() == null || !m.uncertainty().bootstrap().containsKey(figure)
+                || Double.isNaN(m.uncertainty().bootstrap().get(figure).lower())) {
+            return value; // no interval, or an undefined one (a class absent from the set)
         }
         return value + " " + bracket(m.uncertainty().bootstrap().get(figure), percent);
     }

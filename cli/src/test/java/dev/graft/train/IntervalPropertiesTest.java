@@ -197,6 +197,22 @@ class IntervalPropertiesTest {
         assertTrue(binary.containsKey("ppv_ci95") && binary.get("ppv_ci95") == null, "an undefined interval is null in JSON");
     }
 
+    /** A set without positives: AUC, sensitivity and DeLong undefined; null in JSON, no empty brackets on the terminal. */
+    @Test
+    void aSetWithOneClassHasUndefinedIntervalsNotErrors() {
+        double[][] probs = {{0.9, 0.1}, {0.6, 0.4}, {0.3, 0.7}};
+        Metrics m = Metrics.compute(probs, new int[] {0, 0, 0}, DecisionRule.of(TWO, 1, 0.5, "test"), 100, 0);
+        Map<String, Object> json = m.toMap();
+        assertTrue(json.containsKey("roc_auc_ci95") && json.get("roc_auc_ci95") == null);
+        assertNull(json.get("roc_auc_delong_ci95"));
+        assertNull(m.uncertainty().rocBand());
+        assertEquals(100, m.uncertainty().bootstrap().get("sensitivity").undefinedResamples());
+        String table = Report.table(m);
+        assertFalse(table.contains("n/a ["), table);
+        assertFalse(table.contains("DeLong"), table);
+        assertTrue(table.contains("66.7% ["), "accuracy and specificity (2/3) have intervals: " + table);
+    }
+
     @Test
     void metricsJsonKeepsItsKeysAndAddsIntervalsAndCalibration() {
         double[][] probs = {{0.9, 0.1}, {0.6, 0.4}, {0.7, 0.3}, {0.2, 0.8}, {0.45, 0.55}, {0.3, 0.7}};
