@@ -5,10 +5,10 @@ import dev.graft.engine.Scope;
 import dev.graft.engine.Tensor;
 import dev.graft.explain.CamImage;
 import dev.graft.loaders.images.FloatImage;
-import dev.graft.loaders.images.InputChannels;
 import dev.graft.loaders.images.Preprocessing;
 import dev.graft.models.GradCam;
 import dev.graft.models.ResNet;
+import dev.graft.train.CamOverlay;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -24,25 +24,21 @@ final class CamWriter {
     private final List<String> classes;
     private final Preprocessing preprocessing;
     private final double alpha;
+    private final double temperature;
 
-    CamWriter(ResNet net, GradCam.Method method, List<String> classes, Preprocessing preprocessing, double alpha) {
+    /** {@code temperature}: the model file's (captions show the probabilities predict prints). */
+    CamWriter(ResNet net, GradCam.Method method, List<String> classes, Preprocessing preprocessing, double alpha, double temperature) {
         this.net = net;
         this.cam = new GradCam(net, method);
         this.classes = classes;
         this.preprocessing = preprocessing;
         this.alpha = alpha;
+        this.temperature = temperature;
     }
 
     /** The network's input batch [N, inChannels, H, W] for images of one size, on the model's device, in the current scope. */
     static Tensor batch(ResNet net, List<FloatImage> imgs) {
-        FloatImage first = imgs.get(0);
-        int channels = net.config().inChannels();
-        int plane = first.height() * first.width();
-        float[] data = new float[imgs.size() * channels * plane];
-        for (int i = 0; i < imgs.size(); i++) {
-            InputChannels.copy(imgs.get(i).data(), plane, channels, data, i * channels * plane);
-        }
-        return Tensor.fromArray(net.device(), data, imgs.size(), channels, first.height(), first.width());
+        return CamOverlay.batch(net, imgs);
     }
 
     /**
@@ -64,7 +60,7 @@ final class CamWriter {
             }
             double[] p;
             try {
-                p = e.probabilities(names.get(i));
+                p = e.probabilities(temperature, names.get(i));
             } catch (GraftException ex) {
                 problems[i] = ex.getMessage();
                 continue;

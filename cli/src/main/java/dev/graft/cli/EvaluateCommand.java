@@ -6,9 +6,13 @@ import dev.graft.loaders.images.DatasetException;
 import dev.graft.loaders.images.ImageFolder;
 import dev.graft.loaders.images.Sampling;
 import dev.graft.models.DecisionRule;
+import dev.graft.models.GradCam;
 import dev.graft.models.PrintableText;
 import dev.graft.models.ResNet;
+import dev.graft.train.CamOverlay;
 import dev.graft.train.HtmlReport;
+import dev.graft.models.Temperature;
+import dev.graft.train.Bootstrap;
 import dev.graft.train.Metrics;
 import dev.graft.train.ModelFile;
 import dev.graft.train.OptionChecks;
@@ -50,6 +54,11 @@ final class EvaluateCommand implements Callable<Integer> {
             description = "Show the K images with the highest loss (thumbnail, true and predicted class, P, loss) in top-losses/, "
                     + "plots/top-losses.png and report.html; 0 turns it off, at most " + MAX_TOP_LOSSES + " (default ${DEFAULT-VALUE}).")
     int topLosses;
+    @Option(names = "--bootstrap", defaultValue = "1000", paramLabel = "N", description = "Stratified bootstrap resamples for the 95%% "
+            + "confidence intervals, 0 (off) to 100000 (default ${DEFAULT-VALUE}).")
+    int bootstrap;
+    @Option(names = "--bootstrap-seed", defaultValue = "0", description = "Seed of the bootstrap resamples (default ${DEFAULT-VALUE}).")
+    long bootstrapSeed;
     @Option(names = "--batch-size", defaultValue = "32", description = "Images per forward pass, >= 1 (default ${DEFAULT-VALUE}).")
     int batchSize;
     @Option(names = "--workers", description = "Image decoding threads, 1 to 256 (default: cores).")
@@ -62,13 +71,14 @@ final class EvaluateCommand implements Callable<Integer> {
     ImageOptions images;
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
-    /** Drawn over each top-loss thumbnail (a heat map, say); none by default. */
-    Overlay overlay = Overlay.NONE;
+    @Option(names = "--no-cam", description = "Top-loss thumbnails without the Grad-CAM heat map of the predicted class.")
+    boolean noCam;
 
     @Override
     public Integer call() throws IOException {
         OptionChecks.batchSize("--batch-size", batchSize);
         OptionChecks.between("--top-losses", topLosses, 0, MAX_TOP_LOSSES, "the number of top-loss images");
+        OptionChecks.between("--bootstrap", bootstrap, 0, Bootstrap.MAX_RESAMPLES, "the bootstrap resamples (0: no intervals)");
         int threads = workers != null ? OptionChecks.workers("--workers", workers)
                 : Math.min(OptionChecks.MAX_WORKERS, Runtime.getRuntime().availableProcessors());
         ModelFile mf = ModelFile.read(FileChecks.input("--model", model));
@@ -85,10 +95,10 @@ final class EvaluateCommand implements Callable<Integer> {
                      new DataLoader.Options(batchSize, Sampling.Order.SEQUENTIAL, 0, threads, threads + 1, false, strict,
                              images.decoding()),
                      w -> System.err.println("warning: " + PrintableText.escape(w)))) {
-            Predictions p = Predictions.of(net, loader, net.config().inChannels(),
+            Predictions p = Predictions.of(net, loader, net.config().inChannels(), mf.temperature(),
                     Progress.start("evaluate", folder.samples().size(), !noProgress && System.console() != null));
             UsableImages.check("evaluation", data.toString(), folder.samples(), folder.classes(), loader.skipped());
-            m = Metrics.compute(p.probabilities(), p.labels(), rule);
+            m = Metrics.compute(p.probabilities(), p.labels(), rule, bootstrap, bootstrapSeed);
             Path dir = out != null ? out : model.toAbsolutePath().getParent().resolve("evaluation");
             List<Path> files = new ArrayList<>();
             int[] predicted = new int[p.labels().length];
@@ -99,11 +109,14 @@ final class EvaluateCommand implements Callable<Integer> {
             String dataSet = dataSetName(data);
             PredictionsCsv.write(dir.resolve("predictions.csv"), p, files, predicted, mf.classes());
             Report.writePlotsFor(dir.resolve("plots"), m, dataSet);
-            TopLosses top = TopLosses.write(dir, p, files, predicted, mf.classes(), mf.preprocessing(), images.decoding(), overlay, topLosses);
+            TopLosses top = TopLosses.write(dir, p, files, predicted, mf.classes(), mf.preprocessing(), images.decoding(),
+                    noCam ? Overlay.NONE : new CamOverlay(net, GradCam.Method.GRAD_CAM, mf.preprocessing(), images.decoding(), CamOverlay.ALPHA),
+                    topLosses);
             Map<String, Object> json = new LinkedHashMap<>();
             json.put("model", model.toString());
             json.put("data", data.toString());
             json.put("mean_loss", Double.isNaN(p.meanLoss()) ? null : p.meanLoss());
+            json.put("temperature", mf.temperature());
             json.put("metrics", m.toMap());
             json.put("top_losses", Report.topLossesJson(top, mf.classes()));
             Report.writeJson(dir.resolve("metrics.json"), json);
@@ -122,13 +135,17 @@ final class EvaluateCommand implements Callable<Integer> {
             HtmlReport html = new HtmlReport("Evaluation of " + model.getFileName() + " on " + dataSet);
             html.heading("Metrics").paragraph(String.format(java.util.Locale.ROOT, "%d images of %s; mean cross-entropy %s.",
                     m.count(), data, Table.num(p.meanLoss(), 4))).metrics(m);
-            html.heading("Plots").image(dir.resolve("plots/roc.png"), "ROC curve").image(dir.resolve("plots/confusion.png"), "confusion matrix");
+            html.heading("Plots").image(dir.resolve("plots/roc.png"), "ROC curve").image(dir.resolve("plots/confusion.png"), "confusion matrix")
+                    .image(dir.resolve("plots/reliability.png"), "reliability diagram");
             if (!top.entries().isEmpty()) {
                 html.heading("Top " + top.entries().size() + " losses").gallery(top, mf.classes(), dir);
             }
             html.heading("Configuration").keyValues(config);
             html.write(dir.resolve("report.html"));
             System.out.println("model: " + model + " (" + mf.describe() + ") on " + sel.device());
+            if (mf.temperature() != Temperature.NONE) {
+                System.out.println("probabilities: softmax(logits / T), " + Temperature.describe(mf.temperature()) + " from the model file");
+            }
             System.out.print(Report.table(m));
             System.out.println("wrote metrics.json, predictions.csv, plots/" + (top.entries().isEmpty() ? "" : ", top-losses/")
                     + " and report.html in " + dir);

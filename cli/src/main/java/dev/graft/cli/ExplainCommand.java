@@ -75,7 +75,7 @@ final class ExplainCommand implements Callable<Integer> {
         int failed = 0;
         try (ResNet net = mf.build(sel.device())) {
             net.eval();
-            CamWriter writer = new CamWriter(net, m, mf.classes(), mf.preprocessing(), alpha);
+            CamWriter writer = new CamWriter(net, m, mf.classes(), mf.preprocessing(), alpha, mf.temperature());
             List<CamOutputs.Item> pending = new ArrayList<>();
             List<FloatImage> loaded = new ArrayList<>();
             for (int i = 0; i < items.size(); i++) {
@@ -91,7 +91,7 @@ final class ExplainCommand implements Callable<Integer> {
                     }
                 }
                 if (pending.size() == batchSize || (i == items.size() - 1 && !pending.isEmpty())) {
-                    int[] done = explainBatch(net, mf.decision(), writer, forced, pending, loaded);
+                    int[] done = explainBatch(net, mf.decision(), mf.temperature(), writer, forced, pending, loaded);
                     written += done[0];
                     failed += done[1];
                     pending.clear();
@@ -105,7 +105,7 @@ final class ExplainCommand implements Callable<Integer> {
     }
 
     /** Decides each image, explains the batch, writes the pictures; returns {written, failed}. */
-    private static int[] explainBatch(ResNet net, DecisionRule rule, CamWriter writer, int forced,
+    private static int[] explainBatch(ResNet net, DecisionRule rule, double temperature, CamWriter writer, int forced,
                                       List<CamOutputs.Item> items, List<FloatImage> imgs) {
         int n = items.size();
         int[] decided = new int[n];
@@ -116,7 +116,7 @@ final class ExplainCommand implements Callable<Integer> {
             int c = net.config().numClasses();
             for (int i = 0; i < n; i++) {
                 try {
-                    decided[i] = rule.decide(ClassProbabilities.softmax(logits, i * c, c, items.get(i).source().toString()));
+                    decided[i] = rule.decide(ClassProbabilities.softmax(logits, i * c, c, temperature, items.get(i).source().toString()));
                     usable[i] = true;
                 } catch (NonFiniteOutputException e) {
                     failed += report(items.get(i), e.getMessage());

@@ -95,7 +95,7 @@ final class PredictCommand implements Callable<Integer> {
         try (ResNet net = mf.build(sel.device())) {
             net.eval();
             if (camFolder != null) {
-                camWriter = new CamWriter(net, camWith, mf.classes(), mf.preprocessing(), CamImage.DEFAULT_ALPHA);
+                camWriter = new CamWriter(net, camWith, mf.classes(), mf.preprocessing(), CamImage.DEFAULT_ALPHA, mf.temperature());
                 camOutputs = CamOutputs.forFiles(images, camFolder);
             }
             for (int start = 0; start < images.size(); start += batchSize) {
@@ -146,7 +146,7 @@ final class PredictCommand implements Callable<Integer> {
             for (int i = 0; i < imgs.size(); i++) {
                 Path file = images.get(index.get(i));
                 try {
-                    double[] p = ClassProbabilities.softmax(logits, i * c, c, file.toString());
+                    double[] p = ClassProbabilities.softmax(logits, i * c, c, mf.temperature(), file.toString());
                     int k = rule.decide(p);
                     rows[index.get(i)] = new Row(file.toString(), mf.classes().get(k), p[k], p, null);
                 } catch (NonFiniteOutputException e) {

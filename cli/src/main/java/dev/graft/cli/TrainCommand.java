@@ -99,6 +99,9 @@ final class TrainCommand implements Callable<Integer> {
     Double targetSensitivity;
     @Option(names = "--threshold", description = "Fixed decision threshold on the positive class probability instead of choosing one.")
     Double threshold;
+    @Option(names = "--calibrate", description = "After training, fit a temperature T on the validation set (softmax(logits / T), "
+            + "minimum NLL), store it in the model files and choose the threshold on the calibrated probabilities.")
+    boolean calibrate;
     @Option(names = "--positive-class", description = "Positive class name for two-class metrics (default: the second class in sorted order).")
     String positiveClass;
     @Option(names = "--strict", description = "Fail on an unreadable image instead of skipping it with a warning.")
@@ -176,7 +179,7 @@ final class TrainCommand implements Callable<Integer> {
                 weights == null ? null : weights.toString(), runDir.toString(), imageSize, resize, batchSize, headEpochs, finetuneEpochs,
                 lr, lrMult, optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing,
                 clipGradNorm, bnPolicy, unfreezeFrom, augment, sampler, seed, threads, device, monitor, rule, positiveClass, strict,
-                images.maxImagePixels, images.lenient);
+                images.maxImagePixels, images.lenient, calibrate);
         Trainer.train(cfg, opt);
         return 0;
     }

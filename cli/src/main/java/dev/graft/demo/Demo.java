@@ -90,7 +90,7 @@ public final class Demo {
         try (ResNet net = mf.build(Backends.resolve(cfg.device()).device());
              DataLoader loader = new DataLoader(test.samples(), mf.classes().size(), mf.preprocessing().evaluation(),
                      new DataLoader.Options(64, Sampling.Order.SEQUENTIAL, 0, threads, threads + 1, false, true), w -> { })) {
-            Predictions p = Predictions.of(net, loader, net.config().inChannels(), Progress.start("test " + name, test.samples().size(), progress));
+            Predictions p = Predictions.of(net, loader, net.config().inChannels(), mf.temperature(), Progress.start("test " + name, test.samples().size(), progress));
             Metrics m = Metrics.compute(p.probabilities(), p.labels(), mf.decision());
             try {
                 Report.writePlotsFor(r.runDir().resolve("test-plots"), m, "test set");

@@ -94,20 +94,10 @@ public final class HtmlReport {
 
     /** The metrics tables of one evaluation: overall and two-class figures, per class, confusion with row %. */
     public HtmlReport metrics(Metrics m) {
-        List<List<String>> overall = new ArrayList<>();
-        overall.add(List.of("images", Integer.toString(m.count())));
-        overall.add(List.of("accuracy", Table.pct(m.accuracy())));
-        overall.add(List.of("balanced accuracy", Table.pct(m.balancedAccuracy())));
-        overall.add(List.of(m.binary() != null ? "ROC AUC" : "ROC AUC (macro, one-vs-rest)", Table.num(m.macroAucOneVsRest(), 4)));
-        if (m.binary() != null) {
-            Metrics.Binary b = m.binary();
-            overall.add(List.of("threshold (P(" + m.classes().get(b.positiveClass()) + ") >=)", Table.num(b.threshold(), 4)));
-            overall.add(List.of("sensitivity", Table.pct(b.sensitivity())));
-            overall.add(List.of("specificity", Table.pct(b.specificity())));
-            overall.add(List.of("PPV", Table.pct(b.ppv())));
-            overall.add(List.of("NPV", Table.pct(b.npv())));
+        table(List.of("metric", "value"), Report.overallRows(m));
+        if (Report.intervalNote(m) != null) {
+            paragraph(Report.intervalNote(m) + ".");
         }
-        table(List.of("metric", "value"), overall);
         List<List<String>> per = new ArrayList<>();
         for (int k = 0; k < m.classes().size(); k++) {
             per.add(List.of(m.classes().get(k), Table.pct(m.precision()[k]), Table.pct(m.recall()[k]), Integer.toString(m.support()[k])));

@@ -11,7 +11,8 @@ import java.util.Map;
  * Classification metrics over a whole set from predicted class probabilities [N][C], each image decided by the
  * model's {@link DecisionRule} (as {@code graft predict} and the runtime decide). Two-class figures are for the
  * rule's positive class at its threshold (0.5 for argmax). Undefined ratios (no predicted positives for PPV, say)
- * are NaN and print as n/a.
+ * are NaN and print as n/a. {@code calibration} is always computed ({@link Reliability}); {@code uncertainty}
+ * ({@link Uncertainty}: bootstrap and DeLong 95% intervals) only when resamples are asked for, else null.
  */
 public record Metrics(
         List<String> classes,
@@ -23,7 +24,9 @@ public record Metrics(
         double[] recall,
         int[] support,
         Binary binary,
-        double macroAucOneVsRest) {
+        double macroAucOneVsRest,
+        Reliability calibration,
+        Uncertainty uncertainty) {
 
     /** Two-class figures at the decision threshold, for the positive class. */
     public record Binary(int positiveClass, double threshold, double sensitivity, double specificity,
@@ -31,6 +34,11 @@ public record Metrics(
     }
 
     public static Metrics compute(double[][] probs, int[] labels, DecisionRule rule) {
+        return compute(probs, labels, rule, 0, 0);
+    }
+
+    /** With 95% confidence intervals from {@code resamples} stratified bootstrap resamples (0: none) drawn from {@code seed}. */
+    public static Metrics compute(double[][] probs, int[] labels, DecisionRule rule, int resamples, long seed) {
         List<String> classes = rule.classes();
         int c = classes.size();
         int n = labels.length;
@@ -85,8 +93,14 @@ public record Metrics(
             }
             macroAuc = defined == 0 ? Double.NaN : sum / defined;
         }
-        return new Metrics(List.copyOf(classes), n, n == 0 ? Double.NaN : correct / (double) n,
-                present == 0 ? Double.NaN : recallSum / present, confusion, precision, recall, support, binary, macroAuc);
+        Reliability calibration = Reliability.compute(probs, labels, binary != null ? binary.positiveClass() : -1, classes);
+        Metrics m = new Metrics(List.copyOf(classes), n, n == 0 ? Double.NaN : correct / (double) n,
+                present == 0 ? Double.NaN : recallSum / present, confusion, precision, recall, support, binary, macroAuc, calibration, null);
+        if (resamples <= 0 || n == 0) {
+            return m;
+        }
+        return new Metrics(m.classes, m.count, m.accuracy, m.balancedAccuracy, confusion, precision, recall, support, binary, macroAuc,
+                calibration, Uncertainty.compute(probs, labels, rule, m, resamples, seed));
     }
 
     /** Each confusion cell as a percentage of its row (the true class's images); NaN for a class with no images. */
@@ -124,8 +138,13 @@ public record Metrics(
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("count", count);
         m.put("accuracy", num(accuracy));
+        putCi(m, "accuracy", "accuracy");
         m.put("balanced_accuracy", num(balancedAccuracy));
         m.put("roc_auc", num(macroAucOneVsRest));
+        putCi(m, "roc_auc", "roc_auc");
+        if (uncertainty != null && uncertainty.delongAuc() != null) {
+            m.put("roc_auc_delong_ci95", Uncertainty.ci(uncertainty.delongAuc()));
+        }
         List<Map<String, Object>> per = new ArrayList<>();
         for (int k = 0; k < classes.size(); k++) {
             Map<String, Object> e = new LinkedHashMap<>();
@@ -155,9 +174,23 @@ public record Metrics(
             b.put("specificity", num(binary.specificity()));
             b.put("ppv", num(binary.ppv()));
             b.put("npv", num(binary.npv()));
+            for (String k : List.of("sensitivity", "specificity", "ppv", "npv")) {
+                putCi(b, k, k);
+            }
             m.put("binary", b);
         }
+        m.put("calibration", calibration.toMap());
+        if (uncertainty != null) {
+            m.put("confidence_intervals", uncertainty.toMap());
+        }
         return m;
+    }
+
+    /** {@code key}_ci95: [lower, upper] of the bootstrap interval of {@code figure}, when intervals were computed. */
+    private void putCi(Map<String, Object> m, String key, String figure) {
+        if (uncertainty != null && uncertainty.bootstrap().containsKey(figure)) {
+            m.put(key + "_ci95", Uncertainty.ci(uncertainty.bootstrap().get(figure)));
+        }
     }
 
     private static Double num(double v) {

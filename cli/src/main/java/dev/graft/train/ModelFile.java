@@ -13,6 +13,7 @@ import dev.graft.models.Parameter;
 import dev.graft.models.PrintableText;
 import dev.graft.models.ResNet;
 import dev.graft.models.ResNetConfig;
+import dev.graft.models.Temperature;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,12 +26,13 @@ import java.util.Map;
  * file alone: the architecture ({@code graft.resnet}), class names ({@code graft.classes}, a JSON array),
  * preprocessing ({@code graft.image_size}, {@code graft.resize_size}, {@code graft.mean}, {@code graft.std}),
  * the decision threshold on the positive class's probability ({@code graft.threshold},
- * {@code graft.positive_class}, applied by {@link DecisionRule}), the batch-norm policy, what was frozen and the
+ * {@code graft.positive_class}, applied by {@link DecisionRule}), the temperature of {@code --calibrate}
+ * ({@code graft.temperature}, {@link Temperature}; probabilities are softmax(logits / T)), the batch-norm policy, what was frozen and the
  * training configuration. Reading checks the metadata with {@link ModelMetadata}, the class the runtime uses too.
  * Files without Graft metadata (torchvision weights) read with numbered classes, ImageNet preprocessing and the
  * argmax rule.
  */
-public record ModelFile(StateDict state, List<String> classes, Preprocessing preprocessing, DecisionRule decision) {
+public record ModelFile(StateDict state, List<String> classes, Preprocessing preprocessing, DecisionRule decision, double temperature) {
 
     public static final String META_CLASSES = ModelMetadata.META_CLASSES;
     public static final String META_THRESHOLD = DecisionRule.META_THRESHOLD;
@@ -47,6 +49,15 @@ public record ModelFile(StateDict state, List<String> classes, Preprocessing pre
      */
     public static void write(Path file, ResNet model, List<String> classes, Preprocessing pre, double threshold,
                              int positiveClass, TrainConfig config) {
+        write(file, model, classes, pre, threshold, positiveClass, Double.NaN, config);
+    }
+
+    /**
+     * As {@link #write(Path, ResNet, List, Preprocessing, double, int, TrainConfig)}, with the temperature fitted by
+     * {@code --calibrate} ({@link Temperature}; NaN: none, so T = 1 on reading).
+     */
+    public static void write(Path file, ResNet model, List<String> classes, Preprocessing pre, double threshold,
+                             int positiveClass, double temperature, TrainConfig config) {
         StateDict sd = model.stateDict();
         Map<String, String> m = sd.metadata();
         m.putAll(model.metadata());
@@ -56,6 +67,8 @@ public record ModelFile(StateDict state, List<String> classes, Preprocessing pre
         if (classes.size() == 2) {
             m.putAll(DecisionRule.of(classes, positiveClass, threshold, "--threshold").toMetadata());
         }
+        m.remove(Temperature.META_TEMPERATURE);
+        m.putAll(Temperature.toMetadata(temperature));
         List<String> frozen = new ArrayList<>();
         for (Parameter p : model.parameters()) {
             if (!p.trainable()) {
@@ -86,7 +99,7 @@ public record ModelFile(StateDict state, List<String> classes, Preprocessing pre
         });
         ModelMetadata meta = ModelMetadata.read(file.toString(), sd.metadata(), config);
         Preprocessing pre = new Preprocessing(meta.imageSize(), meta.resizeSize(), meta.mean(), meta.std());
-        return new ModelFile(sd, meta.classes(), pre, meta.decision());
+        return new ModelFile(sd, meta.classes(), pre, meta.decision(), meta.temperature());
     }
 
     /** Builds the network on {@code device} (architecture from the metadata, else inferred from the keys). */

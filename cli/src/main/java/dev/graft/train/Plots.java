@@ -103,15 +103,52 @@ public final class Plots {
         roc(file, roc, positiveClass, null, null);
     }
 
+    public static void roc(Path file, Roc roc, String positiveClass, String dataSet, Metrics.Binary operatingPoint) throws IOException {
+        roc(file, roc, positiveClass, dataSet, operatingPoint, null);
+    }
+
     /**
      * The ROC curve of one data set ({@code dataSet} names it in the title; null leaves it out) with the operating
      * point of the decision rule marked (null: none): the point (1 - specificity, sensitivity) at its threshold, which
-     * is a vertex of the curve because both predict positive when P(positive) >= threshold.
+     * is a vertex of the curve because both predict positive when P(positive) >= threshold. With {@code u} (null:
+     * none) its pointwise 95% bootstrap band ({@link Uncertainty.RocBand}) is shaded behind the curve, and the AUC's
+     * bootstrap and DeLong intervals are in the title and legend.
      */
-    public static void roc(Path file, Roc roc, String positiveClass, String dataSet, Metrics.Binary operatingPoint) throws IOException {
-        String title = String.format(java.util.Locale.ROOT, "ROC%s, AUC %.4f", dataSet == null ? "" : " on " + shorten(dataSet, 36), roc.auc());
-        XYChart chart = rocChart(title, Map.of(dataSet == null ? "ROC" : shorten(dataSet, 40), roc));
-        chart.setYAxisTitle("sensitivity (positive: " + shorten(positiveClass, 24) + ")");
+    public static void roc(Path file, Roc roc, String positiveClass, String dataSet, Metrics.Binary operatingPoint, Uncertainty u)
+            throws IOException {
+        Uncertainty.Interval boot = u == null ? null : u.bootstrap().get("roc_auc");
+        String auc = boot == null || Double.isNaN(boot.lower()) ? String.format(java.util.Locale.ROOT, "AUC %.4f", roc.auc())
+                : String.format(java.util.Locale.ROOT, "AUC %.3f [%.3f, %.3f]", roc.auc(), boot.lower(), boot.upper());
+        String title = "ROC" + (dataSet == null ? "" : " on " + shorten(dataSet, 30)) + ", " + auc;
+        XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title)
+                .xAxisTitle("1 - specificity").yAxisTitle("sensitivity (positive: " + shorten(positiveClass, 24) + ")").build();
+        readable(chart.getStyler());
+        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideSE).setMarkerSize(12);
+        if (u != null && u.rocBand() != null) { // first, so the curve is drawn over it
+            Uncertainty.RocBand band = u.rocBand();
+            int g = band.fpr().length;
+            double[] bx = new double[2 * g], by = new double[2 * g];
+            for (int i = 0; i < g; i++) {
+                bx[i] = band.fpr()[i];
+                by[i] = band.lower()[i];
+                bx[2 * g - 1 - i] = band.fpr()[i];
+                by[2 * g - 1 - i] = band.upper()[i];
+            }
+            XYSeries area = chart.addSeries(String.format(java.util.Locale.ROOT, "95%% band (bootstrap, %d resamples)", u.resamples()), bx, by);
+            area.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.PolygonArea);
+            area.setMarker(SeriesMarkers.NONE);
+            area.setFillColor(new Color(70, 130, 180, 70));
+            area.setLineColor(new Color(70, 130, 180, 70));
+        }
+        String name = dataSet == null ? "ROC" : shorten(dataSet, 40);
+        if (u != null && u.delongAuc() != null && !Double.isNaN(u.delongAuc().lower())) {
+            name += String.format(java.util.Locale.ROOT, " (AUC DeLong 95%% CI %.3f-%.3f)", u.delongAuc().lower(), u.delongAuc().upper());
+        }
+        XYSeries s = chart.addSeries(name, roc.fpr(), roc.tpr());
+        s.setMarker(SeriesMarkers.NONE);
+        s.setLineWidth(2.5f);
+        s.setLineColor(new Color(20, 60, 140));
+        addChance(chart);
         if (operatingPoint != null && !Double.isNaN(operatingPoint.sensitivity()) && !Double.isNaN(operatingPoint.specificity())) {
             double x = 1 - operatingPoint.specificity(), y = operatingPoint.sensitivity();
             XYSeries p = chart.addSeries(String.format(java.util.Locale.ROOT, "operating point: threshold %.3f, sens %.1f%%, spec %.1f%%",
@@ -143,6 +180,12 @@ public final class Plots {
             s.setMarker(SeriesMarkers.NONE);
             s.setLineWidth(2.5f);
         }
+        addChance(chart);
+        return chart;
+    }
+
+    /** The chance diagonal and unit axes at tenths. */
+    private static void addChance(XYChart chart) {
         // The diagonal in steps of 0.1: XChart's ticks follow the data's distinct values when there are few (a curve
         // of three points would get ticks at 0, 0.3, 0.7, 1), so this keeps them at tenths.
         double[] tenths = java.util.stream.IntStream.rangeClosed(0, 10).mapToDouble(i -> i / 10.0).toArray();
@@ -151,7 +194,6 @@ public final class Plots {
         d.setLineColor(Color.LIGHT_GRAY);
         chart.getStyler().setXAxisMin(0.0).setXAxisMax(1.0).setYAxisMin(0.0).setYAxisMax(1.0)
                 .setXAxisDecimalPattern("0.0").setYAxisDecimalPattern("0.0").setYAxisTickMarkSpacingHint(60);
-        return chart;
     }
 
     public static void confusion(Path file, Metrics m) throws IOException {
@@ -172,6 +214,52 @@ public final class Plots {
     static String shorten(String text, int max) {
         String s = dev.graft.models.PrintableText.escape(text);
         return s.length() <= max ? s : s.substring(0, max - 1) + "\u2026";
+    }
+
+    /**
+     * Reliability diagram: observed frequency against mean predicted probability per non-empty bin, the diagonal of
+     * perfect calibration, and the images per bin as a shaded histogram on the right axis; ECE in the title.
+     */
+    public static void reliability(Path file, Reliability r) throws IOException {
+        XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT)
+                .title(String.format(java.util.Locale.ROOT, "Reliability, ECE %.3f (%d bins)", r.ece(), Reliability.BINS))
+                .xAxisTitle("predicted " + r.binned()).yAxisTitle("observed frequency").build();
+        readable(chart.getStyler());
+        int b = r.bins().size();
+        double[] hx = new double[2 * b], hy = new double[2 * b];
+        List<Double> mx = new ArrayList<>(), my = new ArrayList<>();
+        for (int i = 0; i < b; i++) {
+            Reliability.Bin bin = r.bins().get(i);
+            hx[2 * i] = bin.lower();
+            hx[2 * i + 1] = bin.upper();
+            hy[2 * i] = bin.count();
+            hy[2 * i + 1] = bin.count();
+            if (bin.count() > 0) {
+                mx.add(bin.meanProbability());
+                my.add(bin.observedFrequency());
+            }
+        }
+        XYSeries counts = chart.addSeries("images per bin (right axis)", hx, hy);
+        counts.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Area);
+        counts.setMarker(SeriesMarkers.NONE);
+        counts.setFillColor(new Color(160, 160, 160, 90));
+        counts.setLineColor(new Color(160, 160, 160, 150));
+        counts.setYAxisGroup(1);
+        chart.setYAxisGroupTitle(1, "images");
+        XYSeries diag = chart.addSeries("perfect calibration", new double[] {0, 1}, new double[] {0, 1});
+        diag.setMarker(SeriesMarkers.NONE);
+        diag.setLineColor(Color.GRAY);
+        if (!mx.isEmpty()) {
+            XYSeries model = chart.addSeries("model", mx, my);
+            model.setMarker(SeriesMarkers.CIRCLE);
+            model.setLineColor(new Color(20, 60, 140));
+            model.setMarkerColor(new Color(20, 60, 140));
+        }
+        chart.getStyler().setXAxisMin(0.0).setXAxisMax(1.0).setYAxisMin(0, 0.0).setYAxisMax(0, 1.0).setYAxisMin(1, 0.0)
+                .setXAxisDecimalPattern("0.0").setMarkerSize(7)
+                .setYAxisGroupPosition(1, org.knowm.xchart.style.Styler.YAxisPosition.Right)
+                .setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNW);
+        save(chart, file);
     }
 
     /**

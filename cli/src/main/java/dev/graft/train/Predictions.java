@@ -8,6 +8,7 @@ import dev.graft.loaders.images.Batch;
 import dev.graft.loaders.images.DataLoader;
 import dev.graft.models.ClassProbabilities;
 import dev.graft.models.ResNet;
+import dev.graft.models.Temperature;
 
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -22,6 +23,14 @@ public record Predictions(double[][] probabilities, int[] labels, int[] sampleIn
 
     /** Runs the model in eval mode over every batch of {@code loader}'s epoch 0 (use a sequential loader). */
     public static Predictions of(ResNet model, DataLoader loader, int inputChannels, Progress progress) {
+        return of(model, loader, inputChannels, Temperature.NONE, progress);
+    }
+
+    /**
+     * As {@link #of(ResNet, DataLoader, int, Progress)}, with probabilities softmax(logits / {@code temperature}) and
+     * the mean loss the cross-entropy of those probabilities (the calibrated NLL); T = 1 is exactly the plain path.
+     */
+    public static Predictions of(ResNet model, DataLoader loader, int inputChannels, double temperature, Progress progress) {
         boolean wasTraining = model.isTraining();
         model.eval();
         List<double[]> probs = new ArrayList<>();
@@ -34,8 +43,12 @@ public record Predictions(double[][] probabilities, int[] labels, int[] sampleIn
                 try (Scope s = Scope.open("predict")) {
                     Tensor x = Batches.images(b, inputChannels, model.device());
                     Tensor logits = model.forward(x);
-                    lossSum += Functional.crossEntropy(logits, b.labels()).item() * b.size();
-                    collect(logits, b, probs, labels, idx, i -> loader.samples().get(i).path().toString());
+                    if (temperature == Temperature.NONE) {
+                        lossSum += Functional.crossEntropy(logits, b.labels()).item() * b.size();
+                    } else {
+                        lossSum += TemperatureScaling.nllSum(logits.toFloatArray(), logits.dim(1), b.labels(), temperature);
+                    }
+                    collect(logits, b, probs, labels, idx, temperature, i -> loader.samples().get(i).path().toString());
                 }
                 progress.step(b.size());
             }
@@ -47,10 +60,15 @@ public record Predictions(double[][] probabilities, int[] labels, int[] sampleIn
 
     /** Probabilities of each image of {@code b}; {@code name} gives a sample's file, for the error on a non-finite output. */
     static void collect(Tensor logits, Batch b, List<double[]> probs, List<Integer> labels, List<Integer> idx, IntFunction<String> name) {
+        collect(logits, b, probs, labels, idx, Temperature.NONE, name);
+    }
+
+    static void collect(Tensor logits, Batch b, List<double[]> probs, List<Integer> labels, List<Integer> idx, double temperature,
+                        IntFunction<String> name) {
         float[] l = logits.toFloatArray();
         int c = logits.dim(1);
         for (int i = 0; i < b.size(); i++) {
-            probs.add(ClassProbabilities.softmax(l, i * c, c, name.apply(b.sampleIndices()[i])));
+            probs.add(ClassProbabilities.softmax(l, i * c, c, temperature, name.apply(b.sampleIndices()[i])));
             labels.add(b.labels()[i]);
             idx.add(b.sampleIndices()[i]);
         }

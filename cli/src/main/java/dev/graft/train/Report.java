@@ -7,7 +7,9 @@ import dev.graft.loaders.images.DataLoader;
 import dev.graft.loaders.images.Preprocessing;
 import dev.graft.loaders.images.Sampling;
 import dev.graft.models.DecisionRule;
+import dev.graft.models.GradCam;
 import dev.graft.models.ResNet;
+import dev.graft.models.Temperature;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -32,25 +34,37 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
         double bestThreshold;
         Predictions validation;
         DecisionRule rule;
+        Calibrated bestCal;
+        TopLosses top;
         try (DataLoader val = new DataLoader(data.validation(), data.classes().size(), pre.evaluation(),
                 new DataLoader.Options(cfg.batchSize(), Sampling.Order.SEQUENTIAL, cfg.seed(), cfg.workers(), cfg.workers() + 1, false, cfg.strict(),
                         cfg.imageDecoding()),
                 opt.warnings())) {
-            // The last model is in memory; the best one is read back from its file.
-            Predictions lastPred = Predictions.of(last, val, inputChannels, Progress.start("final validation", val.size(), opt.progress()));
+            // The last model is in memory; the best one is read back from its file. With --calibrate each model gets its
+            // own temperature, and its threshold is chosen on the calibrated probabilities, as predict will compute them.
+            Calibrated lastCal = calibrated(cfg, data, last, val, inputChannels, opt, "last model",
+                    Predictions.of(last, val, inputChannels, Progress.start("final validation", val.size(), opt.progress())));
+            Predictions lastPred = lastCal.predictions();
             double lastThreshold = chooseThreshold(cfg.threshold(), lastPred, data.positiveClass());
-            ModelFile.write(runDir.resolve("last.safetensors"), last, data.classes(), pre, lastThreshold, Math.max(0, data.positiveClass()), cfg);
+            ModelFile.write(runDir.resolve("last.safetensors"), last, data.classes(), pre, lastThreshold, Math.max(0, data.positiveClass()),
+                    lastCal.temperature(), cfg);
             ModelFile bestFile = ModelFile.read(runDir.resolve("best.safetensors"));
             try (ResNet best = bestFile.build(last.device())) {
                 best.setBatchNormPolicy(last.batchNormPolicy());
-                Predictions bestPred = state.bestEpoch() == state.epochsDone() ? lastPred
-                        : Predictions.of(best, val, inputChannels, Progress.start("best model", val.size(), opt.progress()));
+                bestCal = state.bestEpoch() == state.epochsDone() ? lastCal
+                        : calibrated(cfg, data, best, val, inputChannels, opt, "best model",
+                                Predictions.of(best, val, inputChannels, Progress.start("best model", val.size(), opt.progress())));
+                Predictions bestPred = bestCal.predictions();
                 bestThreshold = chooseThreshold(cfg.threshold(), bestPred, data.positiveClass());
-                ModelFile.write(runDir.resolve("best.safetensors"), best, data.classes(), pre, bestThreshold, Math.max(0, data.positiveClass()), cfg);
+                ModelFile.write(runDir.resolve("best.safetensors"), best, data.classes(), pre, bestThreshold, Math.max(0, data.positiveClass()),
+                        bestCal.temperature(), cfg);
                 rule = data.positiveClass() < 0 ? DecisionRule.argmax(data.classes())
                         : DecisionRule.of(data.classes(), data.positiveClass(), bestThreshold, "--threshold");
-                bestMetrics = Metrics.compute(bestPred.probabilities(), bestPred.labels(), rule);
+                bestMetrics = Metrics.compute(bestPred.probabilities(), bestPred.labels(), rule, Bootstrap.DEFAULT_RESAMPLES, cfg.seed());
                 validation = bestPred;
+                // The gallery's heat maps explain the best model, which is open only here.
+                top = RunReport.topLosses(runDir, validation, data.validation(), rule, data.classes(), pre, cfg,
+                        new CamOverlay(best, GradCam.Method.GRAD_CAM, pre, cfg.imageDecoding(), CamOverlay.ALPHA));
             }
         }
         Path metricsFile = runDir.resolve("metrics.json");
@@ -59,9 +73,11 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
         m.put("monitor", cfg.monitor());
         m.put("threshold_rule", cfg.threshold());
         m.put("validation", bestMetrics.toMap());
+        if (bestCal.fit() != null) {
+            m.put("temperature_scaling", bestCal.toMap());
+        }
         m.put("config", cfg);
         plots(runDir.resolve("plots"), state.history(), bestMetrics, cfg, state.bestEpoch());
-        TopLosses top = RunReport.topLosses(runDir, validation, data.validation(), rule, data.classes(), pre, cfg);
         m.put("top_losses_validation", topLossesJson(top, data.classes()));
         writeJson(metricsFile, m);
         writeJson(runDir.resolve("history.json"), state.history());
@@ -69,9 +85,69 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
         opt.out().println();
         opt.out().println("Validation metrics of the best model (epoch " + state.bestEpoch() + ", by " + cfg.monitor() + "):");
         opt.out().print(table(bestMetrics));
+        if (bestCal.fit() != null) {
+            opt.out().println(bestCal.describe());
+        }
         opt.out().println("wrote " + runDir.resolve("best.safetensors") + ", last.safetensors, metrics.json, history.json, plots/, "
                 + TopLosses.FOLDER + "/ and report.html in " + runDir);
         return new Report(bestMetrics, bestThreshold, state.bestEpoch(), metricsFile);
+    }
+
+    /**
+     * Validation predictions of one model and the temperature they use: T fitted on {@code uncalibrated} (NaN, none,
+     * without {@code --calibrate}, or when the fit ended on a bound of [{@value Temperature#MIN}, {@value Temperature#MAX}]:
+     * a T of 0.01 makes every probability 0 or 1, which is what a perfectly separated validation set asks for and no
+     * clinician should be shown). The fit takes the log-probabilities as logits; the calibrated predictions are
+     * computed again from the network's logits, the path {@code graft predict} and {@code graft evaluate} take, so a
+     * threshold chosen on them decides the same images the same way there.
+     */
+    record Calibrated(double temperature, Predictions predictions, TemperatureScaling.Fit fit, double eceBefore, double eceAfter,
+                      String binned) {
+        String describe() {
+            if (Double.isNaN(temperature)) {
+                return String.format(Locale.ROOT, "temperature scaling: the fit on %d validation images ended on the bound %s, so it "
+                        + "was not applied (the model files keep T = 1)", predictions.labels().length, Temperature.describe(fit.temperature()));
+            }
+            return String.format(Locale.ROOT, "temperature scaling: %s fitted on %d validation images; NLL %.4f -> %.4f, ECE (%s) %.4f -> %.4f"
+                    + " (the ECE after is measured on the images T was fitted on)",
+                    Temperature.describe(temperature), predictions.labels().length, fit.nllBefore(), fit.nllAfter(), binned, eceBefore, eceAfter);
+        }
+
+        Map<String, Object> toMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("temperature", Double.isNaN(temperature) ? null : temperature);
+            m.put("applied", !Double.isNaN(temperature));
+            m.put("fitted_temperature", fit.temperature());
+            m.put("fitted_on", "validation");
+            m.put("images", predictions.labels().length);
+            m.put("nll_before", fit.nllBefore());
+            m.put("nll_after", fit.nllAfter());
+            m.put("ece_before", eceBefore);
+            m.put("ece_after", Double.isNaN(eceAfter) ? null : eceAfter);
+            m.put("at_bound", fit.atBound());
+            return m;
+        }
+    }
+
+    static Calibrated calibrated(TrainConfig cfg, RunData data, ResNet model, DataLoader val, int inputChannels, Trainer.Options opt, String which,
+                                 Predictions uncalibrated) {
+        if (!cfg.calibrate()) {
+            return new Calibrated(Double.NaN, uncalibrated, null, Double.NaN, Double.NaN, null);
+        }
+        TemperatureScaling.Fit fit = TemperatureScaling.fit(TemperatureScaling.logits(uncalibrated.probabilities()), uncalibrated.labels());
+        int pos = data.positiveClass(); // -1 beyond two classes: top-label reliability, as Metrics bins it
+        Reliability before = Reliability.compute(uncalibrated.probabilities(), uncalibrated.labels(), pos, data.classes());
+        if (fit.atBound()) {
+            opt.warnings().accept(String.format(Locale.ROOT, "--calibrate: the %s's temperature fit ended on the bound %s of [%s, %s] "
+                    + "(on the validation set the NLL keeps falling beyond it: a model that separates the validation set perfectly "
+                    + "pushes T towards 0), so it is not applied and the model file keeps T = 1; a larger validation set gives a usable fit",
+                    which, Temperature.describe(fit.temperature()), Temperature.MIN, Temperature.MAX));
+            return new Calibrated(Double.NaN, uncalibrated, fit, before.ece(), Double.NaN, before.binned());
+        }
+        Predictions calibrated = Predictions.of(model, val, inputChannels, fit.temperature(),
+                Progress.start("calibrated " + which, val.size(), opt.progress()));
+        Reliability after = Reliability.compute(calibrated.probabilities(), calibrated.labels(), pos, data.classes());
+        return new Calibrated(fit.temperature(), calibrated, fit, before.ece(), after.ece(), after.binned());
     }
 
     /** "youden", "sensitivity:0.95", or a number; 0.5 for more than two classes (arg-max decides there). */
@@ -93,22 +169,50 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
      * The terminal table: overall figures, two-class figures at the threshold, per class, and the confusion matrix
      * with each cell's count and its percentage of the row (the true class).
      */
-    public static String table(Metrics m) {
-        StringBuilder b = new StringBuilder();
-        Table overall = new Table("metric", "value")
-                .row("images", m.count())
-                .row("accuracy", Table.pct(m.accuracy()))
-                .row("balanced accuracy", Table.pct(m.balancedAccuracy()))
-                .row(m.binary() != null ? "ROC AUC" : "ROC AUC (macro, one-vs-rest)", Table.num(m.macroAucOneVsRest(), 4));
+    /**
+     * The overall figures of one evaluation as [name, value] rows, values with their 95% intervals where there are
+     * some: the terminal table and report.html both show these.
+     */
+    static List<List<String>> overallRows(Metrics m) {
+        List<List<String>> rows = new java.util.ArrayList<>();
+        rows.add(List.of("images", Integer.toString(m.count())));
+        rows.add(List.of("accuracy", withCi(m, "accuracy", Table.pct(m.accuracy()), true)));
+        rows.add(List.of("balanced accuracy", Table.pct(m.balancedAccuracy())));
+        rows.add(List.of(m.binary() != null ? "ROC AUC" : "ROC AUC (macro, one-vs-rest)",
+                withCi(m, "roc_auc", Table.num(m.macroAucOneVsRest(), 4), false)));
+        if (m.uncertainty() != null && m.uncertainty().delongAuc() != null && !Double.isNaN(m.uncertainty().delongAuc().lower())) {
+            rows.add(List.of("ROC AUC (DeLong's 95% CI)", Table.num(m.uncertainty().delongAuc().value(), 4) + " "
+                    + bracket(m.uncertainty().delongAuc(), false)));
+        }
         if (m.binary() != null) {
             Metrics.Binary bin = m.binary();
-            overall.row("threshold (P(" + m.classes().get(bin.positiveClass()) + ") >=)", Table.num(bin.threshold(), 4))
-                    .row("sensitivity", Table.pct(bin.sensitivity()))
-                    .row("specificity", Table.pct(bin.specificity()))
-                    .row("PPV", Table.pct(bin.ppv()))
-                    .row("NPV", Table.pct(bin.npv()));
+            rows.add(List.of("threshold (P(" + m.classes().get(bin.positiveClass()) + ") >=)", Table.num(bin.threshold(), 4)));
+            rows.add(List.of("sensitivity", withCi(m, "sensitivity", Table.pct(bin.sensitivity()), true)));
+            rows.add(List.of("specificity", withCi(m, "specificity", Table.pct(bin.specificity()), true)));
+            rows.add(List.of("PPV", withCi(m, "ppv", Table.pct(bin.ppv()), true)));
+            rows.add(List.of("NPV", withCi(m, "npv", Table.pct(bin.npv()), true)));
         }
+        if (m.calibration() != null) {
+            rows.add(List.of("calibration error (ECE, " + m.calibration().binned() + ")", Table.num(m.calibration().ece(), 4)));
+        }
+        return rows;
+    }
+
+    /** The footnote that explains the intervals' brackets, or null when there are none. */
+    static String intervalNote(Metrics m) {
+        return m.uncertainty() == null ? null : String.format(Locale.ROOT,
+                "[lo, hi]: 95%% confidence interval, stratified bootstrap (%d resamples, seed %d, percentile)",
+                m.uncertainty().resamples(), m.uncertainty().seed());
+    }
+
+    public static String table(Metrics m) {
+        StringBuilder b = new StringBuilder();
+        Table overall = new Table("metric", "value");
+        overallRows(m).forEach(r -> overall.row(r.get(0), r.get(1)));
         b.append(overall);
+        if (intervalNote(m) != null) {
+            b.append(intervalNote(m)).append(System.lineSeparator());
+        }
         Table per = new Table("class", "precision", "recall", "support");
         for (int k = 0; k < m.classes().size(); k++) {
             per.row(m.classes().get(k), Table.pct(m.precision()[k]), Table.pct(m.recall()[k]), m.support()[k]);
@@ -131,6 +235,20 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
         }
         b.append('\n').append(conf);
         return b.toString();
+    }
+
+    /** "78.3% [68.3%, 86.7%]" or "0.8960 [0.8126, 0.9710]": the value and its bootstrap interval, when there is one. */
+    private static String withCi(Metrics m, String figure, String value, boolean percent) {
+        if (m.uncertainty() == null || !m.uncertainty().bootstrap().containsKey(figure)
+                || Double.isNaN(m.uncertainty().bootstrap().get(figure).lower())) {
+            return value; // no interval, or an undefined one (a class absent from the set)
+        }
+        return value + " " + bracket(m.uncertainty().bootstrap().get(figure), percent);
+    }
+
+    private static String bracket(Uncertainty.Interval i, boolean percent) {
+        return percent ? "[" + Table.pct(i.lower()) + ", " + Table.pct(i.upper()) + "]"
+                : "[" + Table.num(i.lower(), 4) + ", " + Table.num(i.upper(), 4) + "]";
     }
 
     static void plots(Path dir, List<EpochRecord> history, Metrics m, TrainConfig cfg, int bestEpoch) {
@@ -174,7 +292,11 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
      */
     public static void writePlotsFor(Path dir, Metrics m, String dataSet) throws IOException {
         if (m.binary() != null && !Double.isNaN(m.binary().roc().auc())) {
-            Plots.roc(dir.resolve("roc.png"), m.binary().roc(), m.classes().get(m.binary().positiveClass()), dataSet, m.binary());
+            Plots.roc(dir.resolve("roc.png"), m.binary().roc(), m.classes().get(m.binary().positiveClass()), dataSet, m.binary(),
+                    m.uncertainty());
+        }
+        if (m.calibration() != null && m.count() > 0) {
+            Plots.reliability(dir.resolve("reliability.png"), m.calibration());
         }
         Plots.confusion(dir.resolve("confusion.png"), m, dataSet);
     }

@@ -24,7 +24,7 @@ final class RunReport {
 
     /** The validation set's top losses under the best model, written into the run folder. */
     static TopLosses topLosses(Path runDir, Predictions validation, List<Sample> samples, DecisionRule rule, List<String> classes,
-                               Preprocessing pre, TrainConfig cfg) {
+                               Preprocessing pre, TrainConfig cfg, Overlay overlay) {
         List<Path> files = new ArrayList<>();
         int[] predicted = new int[validation.labels().length];
         for (int i = 0; i < predicted.length; i++) {
@@ -32,7 +32,7 @@ final class RunReport {
             predicted[i] = rule.decide(validation.probabilities()[i]);
         }
         try {
-            return TopLosses.write(runDir, validation, files, predicted, classes, pre, cfg.imageDecoding(), Overlay.NONE, TOP_LOSSES);
+            return TopLosses.write(runDir, validation, files, predicted, classes, pre, cfg.imageDecoding(), overlay, TOP_LOSSES);
         } catch (IOException e) {
             throw new TrainingException(e.getMessage(), e);
         }
@@ -49,7 +49,7 @@ final class RunReport {
                     Table.num(pred.meanLoss(), 4)))
                     .metrics(validation);
             html.heading("Plots");
-            for (String f : List.of("loss", "accuracy", "roc", "confusion")) {
+            for (String f : List.of("loss", "accuracy", "roc", "confusion", "reliability")) {
                 html.image(runDir.resolve("plots").resolve(f + ".png"), f);
             }
             html.heading("History").table(List.of("epoch", "phase", "train loss", "train acc", "val loss", "val acc", "val AUC", "peak lr",

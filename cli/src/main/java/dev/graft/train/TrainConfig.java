@@ -22,7 +22,8 @@ import java.util.List;
  * base/2 over three groups (stem..layer2, layer3..layer4, head), one-cycle with pct_start 0.3 and div 5.
  * Unlike fastai, frozen batch norm holds its statistics (policy HOLD) by default. {@code maxImagePixels} null means
  * the default limit ({@link ImageDecoder.Options#defaults()}); configurations saved before it existed read as null and
- * false.
+ * false. {@code calibrate} ({@code --calibrate}): fit a temperature on the validation set after training
+ * ({@link TemperatureScaling}); false in configurations saved before it existed.
  */
 public record TrainConfig(
         String data,
@@ -59,7 +60,8 @@ public record TrainConfig(
         String positiveClass,
         boolean strict,
         Long maxImagePixels,
-        boolean lenient) {
+        boolean lenient,
+        boolean calibrate) {
 
     public static final List<String> OPTIMIZERS = List.of("adamw", "sgd");
     public static final List<String> SAMPLERS = List.of("shuffle", "weighted");
@@ -115,6 +117,19 @@ public record TrainConfig(
         require(positiveClass == null || !positiveClass.isBlank(), "--positive-class is empty; name one of the class folders");
         require(maxImagePixels == null || maxImagePixels >= 1, "--max-image-pixels " + maxImagePixels
                 + " is out of range: the largest image to decode, in pixels, must be at least 1");
+    }
+
+    /** Without temperature calibration (the settings before {@code --calibrate} existed). */
+    public TrainConfig(String data, String val, double valFraction, String arch, String weights, String out, int imageSize,
+                       int resizeSize, int batchSize, int headEpochs, int finetuneEpochs, double lr, double lrMult, String optimizer,
+                       double momentum, double weightDecay, boolean nesterov, String schedule, int warmupEpochs, String classWeights,
+                       double labelSmoothing, double clipGradNorm, String bnPolicy, String unfreezeFrom, String augment, String sampler,
+                       long seed, int workers, String device, String monitor, String threshold, String positiveClass, boolean strict,
+                       Long maxImagePixels, boolean lenient) {
+        this(data, val, valFraction, arch, weights, out, imageSize, resizeSize, batchSize, headEpochs, finetuneEpochs, lr, lrMult,
+                optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing, clipGradNorm, bnPolicy,
+                unfreezeFrom, augment, sampler, seed, workers, device, monitor, threshold, positiveClass, strict, maxImagePixels, lenient,
+                false);
     }
 
     /** How the run reads its images: the pixel limit and lenient reading. */

@@ -151,7 +151,7 @@ public final class Trainer implements AutoCloseable {
                 c.nesterov(), c.schedule(), c.warmupEpochs(), c.classWeights(), c.labelSmoothing(), c.clipGradNorm(), c.bnPolicy(),
                 c.unfreezeFrom(), c.augment(), c.sampler(), c.seed(), workers != null ? workers : c.workers(),
                 device != null ? device : c.device(), c.monitor(), c.threshold(), c.positiveClass(), c.strict() || strict,
-                c.maxImagePixels(), c.lenient());
+                c.maxImagePixels(), c.lenient(), c.calibrate());
         opt.out().printf(Locale.ROOT, "resuming %s after epoch %d of %d%n", runDir, cp.state().epochsDone(), c.headEpochs() + c.finetuneEpochs());
         try (Trainer t = new Trainer(c, opt, cp)) {
             return t.run();

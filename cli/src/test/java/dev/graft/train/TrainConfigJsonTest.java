@@ -39,6 +39,20 @@ class TrainConfigJsonTest {
     }
 
     @Test
+    void calibrateRoundTripsAndReadsFalseFromOlderConfigurations() throws Exception {
+        TrainConfig c = config(null, false);
+        TrainConfig calibrated = new TrainConfig(c.data(), c.val(), c.valFraction(), c.arch(), c.weights(), c.out(), c.imageSize(),
+                c.resizeSize(), c.batchSize(), c.headEpochs(), c.finetuneEpochs(), c.lr(), c.lrMult(), c.optimizer(), c.momentum(),
+                c.weightDecay(), c.nesterov(), c.schedule(), c.warmupEpochs(), c.classWeights(), c.labelSmoothing(), c.clipGradNorm(),
+                c.bnPolicy(), c.unfreezeFrom(), c.augment(), c.sampler(), c.seed(), c.workers(), c.device(), c.monitor(), c.threshold(),
+                c.positiveClass(), c.strict(), c.maxImagePixels(), c.lenient(), true);
+        assertTrue(TrainConfig.fromJson(calibrated.toJson()).calibrate());
+        ObjectNode old = (ObjectNode) new ObjectMapper().readTree(calibrated.toJson());
+        old.remove("calibrate");
+        assertFalse(TrainConfig.fromJson(old.toString()).calibrate());
+    }
+
+    @Test
     void aLimitBelowOneIsRefused() {
         OptionException e = assertThrows(OptionException.class, () -> config(0L, false));
         assertTrue(e.getMessage().contains("--max-image-pixels"), e.getMessage());

@@ -16,6 +16,17 @@ public final class ClassProbabilities {
 
     /** Softmax of {@code logits[offset, offset + count)}, the output for {@code image} (a file name, "image 3"). */
     public static double[] softmax(float[] logits, int offset, int count, String image) {
+        return softmax(logits, offset, count, Temperature.NONE, image);
+    }
+
+    /**
+     * {@code softmax(logits / temperature)} ({@link Temperature}; 1 is the plain softmax, computed exactly as without
+     * it): {@code exp((z_j - max) / T)} normalised, in double.
+     */
+    public static double[] softmax(float[] logits, int offset, int count, double temperature, String image) {
+        if (!(temperature > 0) || Double.isInfinite(temperature)) {
+            throw new IllegalArgumentException("temperature " + temperature + " is not a positive finite number");
+        }
         double max = Double.NEGATIVE_INFINITY;
         for (int j = 0; j < count; j++) {
             float v = logits[offset + j];
@@ -30,7 +41,7 @@ public final class ClassProbabilities {
         double[] p = new double[count];
         double sum = 0;
         for (int j = 0; j < count; j++) {
-            p[j] = Math.exp(logits[offset + j] - max);
+            p[j] = temperature == Temperature.NONE ? Math.exp(logits[offset + j] - max) : Math.exp((logits[offset + j] - max) / temperature);
             sum += p[j];
         }
         for (int j = 0; j < count; j++) {

@@ -72,6 +72,11 @@ public final class GradCam {
         public double[] probabilities(String image) {
             return ClassProbabilities.softmax(logits, 0, logits.length, image);
         }
+
+        /** softmax(logits / {@code temperature}), as predict computes it for a calibrated model file. */
+        public double[] probabilities(double temperature, String image) {
+            return ClassProbabilities.softmax(logits, 0, logits.length, temperature, image);
+        }
     }
 
     private final ResNet model;

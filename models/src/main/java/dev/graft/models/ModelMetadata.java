@@ -36,6 +36,8 @@ import java.util.function.Supplier;
  *       of NaN) turns every image into the same saturated or NaN input and the model into a constant answer.
  *       Absent: ImageNet's statistics.</li>
  *   <li>The decision ({@code graft.threshold}, {@code graft.positive_class}): {@link DecisionRule#fromMetadata}.</li>
+ *   <li>The temperature ({@code graft.temperature}, probabilities are softmax(logits / T); absent: 1):
+ *       {@link Temperature#fromMetadata}. The decision threshold applies to these scaled probabilities.</li>
  *   <li>The network ({@link ResNetConfig}, itself bounded to the ResNet family's sizes): as many outputs as class
  *       names, and 3 input channels (RGB) or 1 (grayscale, {@link ResNet#adaptToGrayscale()}), the two inputs
  *       preprocessing makes.</li>
@@ -43,9 +45,10 @@ import java.util.function.Supplier;
  *
  * @param mean RGB mean (a copy)
  * @param std  RGB standard deviation (a copy)
+ * @param temperature T of softmax(logits / T), 1 when the file has none
  */
 public record ModelMetadata(List<String> classes, int imageSize, int resizeSize, float[] mean, float[] std,
-                            DecisionRule decision) {
+                            DecisionRule decision, double temperature) {
     public static final String META_CLASSES = "graft.classes";
     public static final String META_IMAGE_SIZE = "graft.image_size";
     public static final String META_RESIZE_SIZE = "graft.resize_size";
@@ -99,7 +102,8 @@ public record ModelMetadata(List<String> classes, int imageSize, int resizeSize,
                     + "the keys (then " + DEFAULT_IMAGE_SIZE + " and " + DEFAULT_RESIZE_SIZE + ")");
         }
         DecisionRule decision = DecisionRule.fromMetadata(file, meta, classes);
-        return new ModelMetadata(classes, size, resize, mean(file, meta), std(file, meta), decision);
+        return new ModelMetadata(classes, size, resize, mean(file, meta), std(file, meta), decision,
+                Temperature.fromMetadata(file, meta));
     }
 
     /**
@@ -242,7 +246,7 @@ public record ModelMetadata(List<String> classes, int imageSize, int resizeSize,
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "ModelMetadata[classes %s, image %d, resize %d, %s]", classes, imageSize, resizeSize,
-                decision.describe());
+        return String.format(Locale.ROOT, "ModelMetadata[classes %s, image %d, resize %d, %s, T %s]", classes, imageSize, resizeSize,
+                decision.describe(), temperature);
     }
 }

@@ -15,7 +15,7 @@ import java.util.Map;
 
 /**
  * The model-file metadata reader, fuzzed: random metadata maps over the keys a model file carries (class names,
- * image and resize sizes, mean, std, threshold, positive class, the ResNet configuration line), each value drawn
+ * image and resize sizes, mean, std, threshold, positive class, temperature, the ResNet configuration line), each value drawn
  * from valid values, edge values (0, -1, huge, 19-digit, NaN, inf, denormals, empty), malformed JSON and numbers,
  * control characters and random text. Reading must end in a {@link ModelMetadata} or a {@link GraftException}
  * subclass, never anything else (a NumberFormatException, NegativeArraySizeException, OutOfMemoryError or NPE
@@ -78,6 +78,7 @@ class ModelMetadataFuzzProperties {
                 triple().map(v -> Map.entry(ModelMetadata.META_MEAN, v)),
                 triple().map(v -> Map.entry(ModelMetadata.META_STD, v)),
                 number().map(v -> Map.entry(DecisionRule.META_THRESHOLD, v)),
+                number().map(v -> Map.entry(Temperature.META_TEMPERATURE, v)),
                 Arbitraries.oneOf(number(), text(), Arbitraries.of("a", "b", "normal")).map(v -> Map.entry(DecisionRule.META_POSITIVE_CLASS, v)),
                 config().map(v -> Map.entry(ResNet.META_CONFIG, v)));
         return entry.list().ofMaxSize(8).map(l -> {

@@ -206,7 +206,7 @@ public final class Classifier implements AutoCloseable {
         List<Prediction> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             float[] row = java.util.Arrays.copyOfRange(logits, i * classes, (i + 1) * classes);
-            double[] p = ClassProbabilities.softmax(row, 0, classes, name.apply(first + i));
+            double[] p = ClassProbabilities.softmax(row, 0, classes, info.temperature(), name.apply(first + i));
             float[] pf = new float[classes];
             for (int c = 0; c < classes; c++) {
                 pf[c] = (float) p[c];

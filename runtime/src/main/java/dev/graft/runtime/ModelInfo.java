@@ -7,6 +7,7 @@ import dev.graft.models.ModelException;
 import dev.graft.models.ModelMetadata;
 import dev.graft.models.ModelMetadataException;
 import dev.graft.models.ResNetConfig;
+import dev.graft.models.Temperature;
 
 import java.util.List;
 import java.util.Map;
@@ -17,17 +18,24 @@ import java.util.Map;
  * ({@code graft.classes}; default "0".."N-1"), the decision rule ({@link DecisionRule}: {@code graft.threshold} on
  * the probability of {@code graft.positive_class}; without a threshold the most probable class wins) and the
  * preprocessing ({@code graft.image_size}, {@code graft.resize_size}, {@code graft.mean}, {@code graft.std}; default
- * torchvision's ImageNet evaluation transform at 224). Metadata that breaks a rule is a {@link ModelFileException}
+ * torchvision's ImageNet evaluation transform at 224), and the temperature ({@code graft.temperature}, {@link Temperature}:
+ * probabilities are softmax(logits / T); default 1). Metadata that breaks a rule is a {@link ModelFileException}
  * whose cause is the {@link ModelMetadataException} or {@link DecisionRuleException} (same message) the command line
  * reports.
  */
-public record ModelInfo(String architecture, List<String> classes, Preprocessing preprocessing, DecisionRule decision) {
+public record ModelInfo(String architecture, List<String> classes, Preprocessing preprocessing, DecisionRule decision,
+                        double temperature) {
     public static final String META_CLASSES = ModelMetadata.META_CLASSES;
     public static final String META_THRESHOLD = DecisionRule.META_THRESHOLD;
     public static final String META_POSITIVE_CLASS = DecisionRule.META_POSITIVE_CLASS;
 
     public ModelInfo {
         classes = List.copyOf(classes);
+    }
+
+    /** A model without temperature scaling (T = 1). */
+    public ModelInfo(String architecture, List<String> classes, Preprocessing preprocessing, DecisionRule decision) {
+        this(architecture, classes, preprocessing, decision, Temperature.NONE);
     }
 
     /** Reads the metadata of {@code file}, whose network is {@code config}. */
@@ -39,6 +47,6 @@ public record ModelInfo(String architecture, List<String> classes, Preprocessing
             throw new ModelFileException(e.getMessage(), e);
         }
         Preprocessing pre = new Preprocessing(m.imageSize(), m.resizeSize(), m.mean(), m.std());
-        return new ModelInfo(config.architecture(), m.classes(), pre, m.decision());
+        return new ModelInfo(config.architecture(), m.classes(), pre, m.decision(), m.temperature());
     }
 }

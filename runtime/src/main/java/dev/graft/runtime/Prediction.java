@@ -4,7 +4,8 @@ import java.util.List;
 
 /**
  * One image's result: the predicted class (name and index), the softmax probability of every class (in the
- * order of {@link #classes()}) and the raw logits. {@link #probability()} is the probability of the predicted
+ * order of {@link #classes()}; softmax(logits / T) when the model file has a temperature, {@link ModelInfo#temperature()})
+ * and the raw logits (before any temperature). {@link #probability()} is the probability of the predicted
  * class. Arrays are copied in and out, so a prediction is immutable.
  */
 public record Prediction(String label, int index, float[] probabilities, float[] logits, List<String> classes) {

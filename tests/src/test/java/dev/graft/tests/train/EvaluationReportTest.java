@@ -134,6 +134,50 @@ class EvaluationReportTest {
         assertFalse(Files.exists(eval.resolve("top-losses/06.png")), "only K thumbnails");
     }
 
+    /**
+     * The gallery shows the Grad-CAM map of the predicted class: every pixel of a thumbnail is (1 - alpha) x the plain
+     * thumbnail (--no-cam) + alpha x a jet colour, within 8-bit rounding (undoing the blend divides it by alpha: at
+     * most 0.5 / 0.45 + 0.5 per channel, so 2 is allowed), and the maps are not blank.
+     */
+    @Test
+    void galleryThumbnailsCarryTheHeatMapUnlessNoCam() throws IOException {
+        Path plainDir = dir.resolve("eval-no-cam");
+        TrainCommandTest.Run ev = graft("evaluate", "--model", run.resolve("best.safetensors").toString(), "--data",
+                dir.resolve("test").toString(), "--out", plainDir.toString(), "--no-progress", "--device", "cpu",
+                "--top-losses", Integer.toString(TOP), "--no-cam");
+        assertEquals(0, ev.code(), ev.out() + ev.err());
+        double a = dev.graft.train.CamOverlay.ALPHA;
+        int[] jet = new int[1024];
+        for (int i = 0; i < jet.length; i++) {
+            jet[i] = dev.graft.explain.ColorMap.jetRgb(i / (jet.length - 1.0));
+        }
+        for (int r = 1; r <= TOP; r++) {
+            String name = String.format(java.util.Locale.ROOT, "top-losses/%02d.png", r);
+            BufferedImage cam = ImageIO.read(eval.resolve(name).toFile());
+            BufferedImage plain = ImageIO.read(plainDir.resolve(name).toFile());
+            int changed = 0;
+            for (int y = 0; y < cam.getHeight(); y += 3) {
+                for (int x = 0; x < cam.getWidth(); x += 3) {
+                    int c = cam.getRGB(x, y), p = plain.getRGB(x, y);
+                    changed += c != p ? 1 : 0;
+                    double[] heat = new double[3];
+                    for (int k = 0; k < 3; k++) {
+                        int shift = 16 - 8 * k;
+                        heat[k] = (((c >> shift) & 0xff) - (1 - a) * ((p >> shift) & 0xff)) / a;
+                    }
+                    double best = Double.MAX_VALUE;
+                    for (int j : jet) {
+                        double d = Math.max(Math.abs(heat[0] - ((j >> 16) & 0xff)), Math.max(Math.abs(heat[1] - ((j >> 8) & 0xff)),
+                                Math.abs(heat[2] - (j & 0xff))));
+                        best = Math.min(best, d);
+                    }
+                    assertTrue(best <= 2, name + " pixel " + x + "," + y + " is no jet blend over the plain thumbnail (" + best + " off)");
+                }
+            }
+            assertTrue(changed > 0, name + " has no heat map");
+        }
+    }
+
     @Test
     void topLossesZeroTurnsTheGalleryOffAndANegativeCountIsRefused() throws IOException {
         Path out = dir.resolve("eval-none");
@@ -201,7 +245,7 @@ class EvaluationReportTest {
         assertEquals(1, p.broken(), "the checker sees a broken image");
         assertTrue(p.console().stream().anyMatch(l -> l.contains("probe-console")), "the checker sees console output: " + p.console());
 
-        assertEquals(2 + TOP, e.images(), "ROC, confusion matrix and the gallery");
+        assertEquals(3 + TOP, e.images(), "ROC, confusion matrix, reliability diagram and the gallery");
         assertEquals(0, e.broken(), "broken images in the evaluation report");
         assertEquals("Evaluation of best.safetensors on " + dir.getFileName() + "/test", e.title());
         assertEquals(List.of(), e.console());
