@@ -22,7 +22,9 @@ import java.util.List;
  * and of a training run): the image is preprocessed for evaluation as the prediction saw it, explained by
  * {@link GradCam} on the model (eval mode), and the map, at the model's input size, is resampled to the thumbnail,
  * which shows the same region (resize and centre crop), and blended in the {@link ColorMap#jet} colours. An image
- * that cannot be read again or whose map is not finite keeps its plain thumbnail.
+ * that cannot be read again, whose map is not finite, or whose map says nothing about where (the target layer is a
+ * single cell, as a ResNet's layer4 is for inputs under 64 pixels, or the map is all zeros: no positive evidence)
+ * keeps its plain thumbnail: a uniform tint would only hide the image.
  */
 public final class CamOverlay implements Overlay {
     private final ResNet net;
@@ -67,7 +69,7 @@ public final class CamOverlay implements Overlay {
         } finally {
             net.train(wasTraining);
         }
-        if (!e.finite()) {
+        if (!e.finite() || !localises(e)) {
             return thumb;
         }
         float[][] map = GradCam.upsample(e.map(), thumb.getHeight(), thumb.getWidth());
@@ -78,6 +80,21 @@ public final class CamOverlay implements Overlay {
             }
         }
         return out;
+    }
+
+    /** Whether the map can show a place: more than one cell and not all zeros. */
+    static boolean localises(GradCam.Explanation e) {
+        if (e.coarse().length * (long) e.coarse()[0].length < 2) {
+            return false;
+        }
+        for (float[] row : e.map()) {
+            for (float v : row) {
+                if (v > 0) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** (1 - alpha) x image + alpha x heat, per 8-bit channel, rounded. */
