@@ -1,23 +1,35 @@
 package dev.graft.train;
 
 import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.ThreadLocalRandom;
 
-/** Whole-file writes for reports and tables: a temporary file beside the target, then an atomic rename. */
+/**
+ * Whole-file writes for reports, tables, JSON and plots: a temporary file beside the target, then an atomic rename.
+ * The temporary file is created with the process's default permissions (the umask's), as the model files are:
+ * {@code Files.createTempFile} would make every report {@code -rw-------}.
+ */
 public final class OutputFiles {
     private OutputFiles() {
     }
 
     /** Writes {@code bytes} to {@code file} (creating its folder); a reader sees the old file or the whole new one. */
     public static void write(Path file, byte[] bytes) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
+        Path abs = file.toAbsolutePath();
+        Path dir = abs.getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
+        Path tmp = dir.resolve("." + abs.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
         try {
-            Files.write(tmp, bytes);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.write(tmp, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            try {
+                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
+            }
         } finally {
             Files.deleteIfExists(tmp);
         }

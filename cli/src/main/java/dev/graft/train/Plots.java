@@ -274,15 +274,7 @@ public final class Plots {
     /** Writes PNG bytes atomically (temporary file beside {@code file}, then a rename); the error names {@code file}. */
     static void savePng(byte[] png, Path file) throws IOException {
         try {
-            Path dir = file.toAbsolutePath().getParent();
-            Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, ".plot", ".png");
-            try {
-                Files.write(tmp, png);
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            OutputFiles.write(file, png);
         } catch (IOException e) {
             throw new IOException("cannot write the plot " + file + ": " + reason(e), e);
         }

@@ -321,15 +321,7 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
     /** Writes JSON atomically (temp file, then rename). */
     public static void writeJson(Path file, Object value) {
         try {
-            Path dir = file.toAbsolutePath().getParent();
-            Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, ".json", ".tmp");
-            try {
-                JSON.writeValue(tmp.toFile(), value);
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            OutputFiles.write(file, JSON.writeValueAsBytes(value));
         } catch (IOException e) {
             throw new TrainingException("cannot write " + file + ": " + e.getMessage(), e);
         }
