@@ -16,11 +16,16 @@ import java.util.concurrent.TimeUnit;
  * runtime. The revision is asked of git only here, so no other command pays for it; without git or a checkout it is
  * left out.
  */
-final class Version implements IVersionProvider {
+public final class Version implements IVersionProvider {
     @Override
     public String[] getVersion() {
+        return new String[] {describe() + ", Java " + Runtime.version()};
+    }
+
+    /** "graft 0.1.0-SNAPSHOT, git 4db83b668e5c": what reports name as their writer. */
+    public static String describe() {
         String revision = revision();
-        return new String[] {"graft " + version() + (revision == null ? "" : ", git " + revision) + ", Java " + Runtime.version()};
+        return "graft " + version() + (revision == null ? "" : ", git " + revision);
     }
 
     /** The pom's version as the build filtered it in, or "unknown (built without Maven)" when it was not. */

@@ -40,10 +40,9 @@ public final class HtmlReport {
                 .append("</p>\n");
     }
 
-    /** Graft's version (from the jar manifest), Java's and the operating system's. */
+    /** Graft's version and revision ({@code --version}'s), Java's and the operating system's. */
     public static String version() {
-        String v = HtmlReport.class.getPackage().getImplementationVersion();
-        return "graft " + (v == null ? "development build" : v) + ", Java " + Runtime.version() + ", "
+        return dev.graft.cli.Version.describe() + ", Java " + Runtime.version() + ", "
                 + System.getProperty("os.name") + " " + System.getProperty("os.arch");
     }
 

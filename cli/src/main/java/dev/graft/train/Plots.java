@@ -186,10 +186,13 @@ public final class Plots {
 
     /** The chance diagonal and unit axes at tenths. */
     private static void addChance(XYChart chart) {
-        // The diagonal in steps of 0.1: XChart's ticks follow the data's distinct values when there are few (a curve
-        // of three points would get ticks at 0, 0.3, 0.7, 1), so this keeps them at tenths.
-        double[] tenths = java.util.stream.IntStream.rangeClosed(0, 10).mapToDouble(i -> i / 10.0).toArray();
-        XYSeries d = chart.addSeries("chance", tenths, tenths);
+        // XChart puts the x ticks at the data's own x values when all of them are equally spaced, and a ROC's false
+        // positive rates are multiples of 1/negatives: with 500 negatives and large tick fonts that gave ticks every
+        // 0.072 labelled "0.1, 0.2, ..." by the decimal pattern, so the curve seemed to end at 1.04. The diagonal's
+        // middle point at 1/pi (irrational, so on no such grid) keeps the x values unequally spaced, and XChart then
+        // places ticks at round steps.
+        double[] diagonal = {0, 1 / Math.PI, 1};
+        XYSeries d = chart.addSeries("chance", diagonal, diagonal);
         d.setMarker(SeriesMarkers.NONE);
         d.setLineColor(Color.LIGHT_GRAY);
         chart.getStyler().setXAxisMin(0.0).setXAxisMax(1.0).setYAxisMin(0.0).setYAxisMax(1.0)
