@@ -2,6 +2,9 @@ package dev.graft.runtime;
 
 import dev.graft.engine.GraftException;
 import dev.graft.engine.backend.Backends;
+import dev.graft.loaders.images.ImageInputs;
+import dev.graft.models.DecisionRule;
+import dev.graft.models.NonFiniteOutputException;
 import dev.graft.models.PrintableText;
 
 import java.nio.file.Path;
@@ -10,12 +13,16 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * {@code java -jar graft-runtime-standalone.jar [--device auto|cpu|reference] [--timing] MODEL IMAGE...}: loads the
- * model file once and prints one line per image, {@code IMAGE<TAB>LABEL<TAB>PROBABILITY} (control characters in a
- * name escaped, see {@link PrintableText}). With {@code --timing},
- * the phases (load, first and later images) go to standard error. Exit status 0, 1 on an error (one line, no stack
- * trace), 2 on bad usage. Images are read as {@link Classifier#classify(Path)} reads them; {@code -Dgraft.image.maxPixels=N}
- * moves the pixel limit.
+ * {@code java -jar graft-runtime-standalone.jar [--device auto|cpu|reference] [--timing] MODEL IMAGE|DIR...}: loads
+ * the model file once and prints one line per image, {@code IMAGE<TAB>LABEL<TAB>PROBABILITY} (control characters in a
+ * name escaped, see {@link PrintableText}). A folder stands for the images under it, found as {@code graft predict}
+ * finds them ({@link ImageInputs}: recursively, sorted by path; arguments keep their order).
+ *
+ * <p>Standard error gets, after the last result line: {@code # decision: ...} (the model file's rule), then one
+ * {@code error: ...} line per image or argument that could not be classified (the others are still classified) and a
+ * count. With {@code --timing}, the phases (load, first and later images) go there too, as they happen. Exit status 0;
+ * 1 when the model cannot be loaded or any image failed (one line each, no stack trace); 2 on bad usage. Images are
+ * read as {@link Classifier#classify(Path)} reads them; {@code -Dgraft.image.maxPixels=N} moves the pixel limit.
  */
 public final class Main {
     private Main() {
@@ -56,7 +63,7 @@ public final class Main {
             }
         }
         if (files.size() < 2) {
-            return usage("give a model file and at least one image");
+            return usage("give a model file and at least one image or folder");
         }
         // Loading oneDNN (about 150 ms) overlaps reading the model file's header; Classifier.load waits for it. The first
         // image is decoded after the model, because how far it may be subsampled depends on the model's preprocessing.
@@ -77,17 +84,44 @@ public final class Main {
                         c.description(), ms(t0, loaded));
             }
             long prev = loaded;
+            List<Path> arguments = new ArrayList<>();
             for (String image : files.subList(1, files.size())) {
-                Prediction p = c.classify(path(image));
-                // Escaped: a class name (or file name) with a tab, newline or escape sequence cannot break the line or
-                // reach the terminal.
-                System.out.printf(Locale.ROOT, "%s\t%s\t%.4f%n", PrintableText.escape(image), PrintableText.escape(p.label()),
-                        p.probability());
+                arguments.add(path(image));
+            }
+            List<ImageInputs.Entry> entries = ImageInputs.expand(arguments);
+            List<String> failures = new ArrayList<>();
+            for (ImageInputs.Entry entry : entries) {
+                if (!entry.ok()) {
+                    failures.add(entry.problem());
+                    continue;
+                }
+                String image = entry.file().toString();
+                try {
+                    Prediction p = c.classify(entry.file());
+                    // Escaped: a class name (or file name) with a tab, newline or escape sequence cannot break the line or
+                    // reach the terminal.
+                    System.out.printf(Locale.ROOT, "%s\t%s\t%.4f%n", PrintableText.escape(image), PrintableText.escape(p.label()),
+                            p.probability());
+                } catch (ImageInputException | NonFiniteOutputException e) {
+                    failures.add(e.getMessage()); // names the image
+                }
                 long now = System.nanoTime();
                 if (timing) {
-                    System.err.printf(Locale.ROOT, "# %s: %.1f ms%n", image, ms(prev, now));
+                    System.err.printf(Locale.ROOT, "# %s: %.1f ms%n", PrintableText.escape(image), ms(prev, now));
                 }
                 prev = now;
+            }
+            System.out.flush();
+            DecisionRule rule = c.info().decision();
+            System.err.println("# decision: " + PrintableText.escape(rule.hasThreshold()
+                    ? rule.describe() + " (the model file's rule)" : "most probable class (the model file sets no threshold)"));
+            for (String f : failures) {
+                System.err.println("error: " + PrintableText.escape(f));
+            }
+            if (!failures.isEmpty()) {
+                System.err.println("error: " + failures.size() + " of " + entries.size() + " image" + (entries.size() == 1 ? "" : "s")
+                        + " could not be classified");
+                return 1;
             }
             return 0;
         } catch (GraftException e) {
@@ -112,8 +146,9 @@ public final class Main {
         if (problem != null) {
             System.err.println("error: " + problem);
         }
-        System.err.println("usage: java -jar graft-runtime-standalone.jar [--device auto|cpu|reference] [--timing] MODEL IMAGE...");
-        System.err.println("  prints IMAGE<TAB>LABEL<TAB>PROBABILITY per image; oneDNN is used when its jars are in lib/ beside the jar");
+        System.err.println("usage: java -jar graft-runtime-standalone.jar [--device auto|cpu|reference] [--timing] MODEL IMAGE|DIR...");
+        System.err.println("  prints IMAGE<TAB>LABEL<TAB>PROBABILITY per image (folders: every .png/.jpg/.jpeg/.bmp under them, sorted);");
+        System.err.println("  then, on stderr, the decision rule and the images that failed; oneDNN is used when its jars are in lib/ beside the jar");
         return problem == null ? 0 : 2;
     }
 }

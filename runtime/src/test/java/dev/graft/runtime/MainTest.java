@@ -12,12 +12,14 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The command: one line per image, exit status 0; 1 with a one-line error for a bad file; 2 for bad usage. */
+/** The command: one line per image, exit status 0; 1 with one error line per bad file, after the results; 2 for bad usage. */
 class MainTest {
     @TempDir
     Path dir;
@@ -96,9 +98,66 @@ class MainTest {
         ImageIO.write(ModelFiles.image(50, 40, 1), "png", png.toFile());
         byte[] bytes = Files.readAllBytes(png);
         Path cut = Files.write(dir.resolve("cut.png"), java.util.Arrays.copyOf(bytes, bytes.length / 2));
-        Run r = run("--device", "reference", model.toString(), png.toString(), cut.toString());
+        Run r = run("--device", "reference", model.toString(), cut.toString(), png.toString());
         assertEquals(1, r.status(), r.err());
-        assertTrue(r.out().startsWith(png + "\t"), r.out());
-        assertTrue(r.err().startsWith("error: image " + cut + " is truncated or damaged") && r.err().strip().lines().count() == 1, r.err());
+        // The failure does not stop the images after it; its one line comes after the results.
+        assertTrue(r.out().startsWith(png + "\t") && r.out().lines().count() == 1, r.out());
+        List<String> err = r.err().lines().toList();
+        assertEquals(3, err.size(), r.err());
+        assertEquals("# decision: most probable class (the model file sets no threshold)", err.get(0));
+        assertTrue(err.get(1).startsWith("error: image " + cut + " is truncated or damaged"), err.get(1));
+        assertEquals("error: 1 of 2 images could not be classified", err.get(2));
+    }
+
+    /**
+     * A folder stands for the images under it, at any depth, sorted by path (byte order: upper case first); other
+     * files are skipped; arguments keep their order; a broken image and a folder without images are reported after
+     * the results, in their places' order, and the exit status is 1. The expected order is written out by hand.
+     */
+    @Test
+    void foldersAreSearchedInPathOrderAndFailuresComeLast() throws IOException {
+        ResNetConfig config = ResNetConfig.of(BlockType.BASIC, 1, 1, 1, 1).withWidths(8, 8, 16, 16, 32).withNumClasses(2);
+        Path model = ModelFiles.write(dir.resolve("m.safetensors"), config, 4, 32, Map.of(ModelInfo.META_CLASSES,
+                "[\"NORMAL\",\"PNEUMONIA\"]", ModelInfo.META_THRESHOLD, "0.845", ModelInfo.META_POSITIVE_CLASS, "PNEUMONIA"));
+        Path tree = dir.resolve("tree");
+        Files.createDirectories(tree.resolve("b/sub"));
+        Files.createDirectories(dir.resolve("empty/nothing"));
+        // Written out of order, so the listing's own order cannot pass for sorting.
+        for (String name : new String[] {"b/x.png", "a.jpg", "b/sub/c.bmp", "Z.png"}) {
+            String format = name.endsWith(".jpg") ? "jpeg" : name.substring(name.length() - 3);
+            ImageIO.write(ModelFiles.image(36, 30, name.length()), format, tree.resolve(name).toFile());
+        }
+        Files.writeString(tree.resolve("notes.txt"), "not an image");
+        byte[] png = Files.readAllBytes(tree.resolve("Z.png"));
+        Files.write(tree.resolve("b/broken.png"), java.util.Arrays.copyOf(png, png.length / 2));
+        Path single = dir.resolve("single.png");
+        ImageIO.write(ModelFiles.image(30, 30, 9), "png", single.toFile());
+
+        Run r = run("--device", "reference", model.toString(), tree.toString(), single.toString(), dir.resolve("empty").toString());
+        assertEquals(1, r.status(), r.err());
+        List<String> shown = r.out().lines().map(l -> l.split("\t")[0]).toList();
+        assertEquals(List.of(tree + "/Z.png", tree + "/a.jpg", tree + "/b/sub/c.bmp", tree + "/b/x.png", single.toString()), shown);
+        List<String> err = r.err().lines().toList();
+        assertEquals(4, err.size(), r.err());
+        assertEquals("# decision: P(PNEUMONIA) >= 0.845 (the model file's rule)", err.get(0));
+        assertTrue(err.get(1).startsWith("error: image " + tree + "/b/broken.png is truncated or damaged"), err.get(1));
+        assertEquals("error: no images (.png, .jpg, .jpeg, .bmp) in folder " + dir.resolve("empty") + " or its sub-folders", err.get(2));
+        assertEquals("error: 2 of 7 images could not be classified", err.get(3));
+        assertFalse(r.err().contains("no such file"), r.err());
+    }
+
+    /** A folder given alone is searched; a missing path says it is missing, naming it. */
+    @Test
+    void aFolderIsNeverNoSuchFile() throws IOException {
+        ResNetConfig config = ResNetConfig.of(BlockType.BASIC, 1, 1, 1, 1).withWidths(8, 8, 16, 16, 32).withNumClasses(2);
+        Path model = ModelFiles.write(dir.resolve("m.safetensors"), config, 4, 32, Map.of());
+        Path images = Files.createDirectories(dir.resolve("images"));
+        ImageIO.write(ModelFiles.image(30, 30, 1), "png", images.resolve("one.png").toFile());
+        Run ok = run("--device", "reference", model.toString(), images.toString());
+        assertEquals(0, ok.status(), ok.err());
+        assertTrue(ok.out().startsWith(images.resolve("one.png") + "\t"), ok.out());
+        Run missing = run("--device", "reference", model.toString(), dir.resolve("gone").toString());
+        assertEquals(1, missing.status());
+        assertTrue(missing.err().contains("error: no such file or folder: " + dir.resolve("gone")), missing.err());
     }
 }

@@ -101,7 +101,10 @@ public final class ImageDecoder {
      */
     public static FloatImage read(Path file, Transform next, Options options, Consumer<String> warnings) {
         if (!Files.isRegularFile(file)) {
-            throw new DatasetException("cannot read image " + file + ": no such file");
+            // A folder or a device exists: "no such file" would send the user looking for a typo.
+            throw new DatasetException("cannot read image " + file + ": " + (Files.isDirectory(file)
+                    ? "it is a folder, not an image file"
+                    : Files.exists(file) ? "not a regular file" : "no such file"));
         }
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
             if (in == null) {
