@@ -1,17 +1,15 @@
 package dev.graft.cli;
 
-import dev.graft.loaders.images.ImageFolder;
+import dev.graft.loaders.images.ImageInputs;
 import dev.graft.train.OptionException;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.stream.Stream;
 
 /**
  * Where {@code graft explain} and {@code graft predict --cam} put their pictures: one PNG per image, named
@@ -52,51 +50,26 @@ final class CamOutputs {
      * path that does not exist, is an item with a problem.
      */
     static List<Item> plan(List<Path> inputs, Path out) {
+        return items(ImageInputs.expand(inputs, out), out);
+    }
+
+    /** {@link #plan} for entries already expanded (with {@code out} skipped), one item per entry, in order. */
+    static List<Item> items(List<ImageInputs.Entry> entries, Path out) {
         List<Item> items = new ArrayList<>();
         Set<Path> taken = new HashSet<>();
-        Path outAbs = out.toAbsolutePath().normalize();
-        for (Path in : inputs) {
-            if (!Files.isDirectory(in)) {
-                String problem = FileChecks.problem(in);
-                items.add(problem != null ? new Item(in, null, problem)
-                        : new Item(in, unique(out.resolve(in.getFileName() + SUFFIX), taken), null));
-                continue;
-            }
-            List<Path> found = imagesUnder(in, outAbs);
-            if (found.isEmpty()) {
-                items.add(new Item(in, null, "no images (.png, .jpg, .jpeg, .bmp) in folder " + in + " or its sub-folders"));
-            }
-            for (Path f : found) {
-                Path rel = in.relativize(f);
-                Path target = out.resolve(rel).resolveSibling(f.getFileName() + SUFFIX);
-                items.add(new Item(f, unique(target, taken), null));
+        for (ImageInputs.Entry e : entries) {
+            Path in = e.file();
+            String problem = e.problem() != null ? e.problem() : e.folder() == null ? FileChecks.problem(in) : null;
+            if (problem != null) {
+                items.add(new Item(in, null, problem));
+            } else if (e.folder() == null) {
+                items.add(new Item(in, unique(out.resolve(in.getFileName() + SUFFIX), taken), null));
+            } else {
+                Path target = out.resolve(e.folder().relativize(in)).resolveSibling(in.getFileName() + SUFFIX);
+                items.add(new Item(in, unique(target, taken), null));
             }
         }
         return items;
-    }
-
-    /**
-     * Output paths for image files given one by one (graft predict's arguments): {@code files.get(i)}'s picture, or
-     * null where the path cannot be read as a file (the caller reports that itself).
-     */
-    static List<Path> forFiles(List<Path> files, Path out) {
-        List<Path> outputs = new ArrayList<>();
-        Set<Path> taken = new HashSet<>();
-        for (Path f : files) {
-            outputs.add(FileChecks.problem(f) != null ? null : unique(out.resolve(f.getFileName() + SUFFIX), taken));
-        }
-        return outputs;
-    }
-
-    private static List<Path> imagesUnder(Path dir, Path outAbs) {
-        try (Stream<Path> walk = Files.walk(dir)) {
-            return walk.filter(p -> !p.toAbsolutePath().normalize().startsWith(outAbs))
-                    .filter(p -> Files.isRegularFile(p) && ImageFolder.isImage(p))
-                    .sorted()
-                    .toList();
-        } catch (IOException | UncheckedIOException e) {
-            throw new OptionException("cannot list the images in folder " + dir + ": " + e.getMessage());
-        }
     }
 
     private static Path unique(Path target, Set<Path> taken) {

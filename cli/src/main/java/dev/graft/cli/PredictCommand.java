@@ -9,6 +9,7 @@ import dev.graft.engine.backend.Backends;
 import dev.graft.explain.CamImage;
 import dev.graft.loaders.images.DatasetException;
 import dev.graft.loaders.images.FloatImage;
+import dev.graft.loaders.images.ImageInputs;
 import dev.graft.loaders.images.ImagePipeline;
 import dev.graft.loaders.images.InputChannels;
 import dev.graft.models.ClassProbabilities;
@@ -34,16 +35,21 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * {@code graft predict}: class probabilities and the decision for each image, from a model file alone. An image that
- * cannot be used gets a row with its error and the others are still predicted; the exit code is then 2.
+ * {@code graft predict}: class probabilities and the decision for each image, from a model file alone. Folders are
+ * searched recursively ({@link ImageInputs}: images sorted by path, arguments in the order given). An image that
+ * cannot be used gets a row with its error, in its place, and the others are still predicted; the exit code is then 2.
+ * Every format states the decision rule: the table's footer line, the JSON fields {@code threshold} and
+ * {@code positive_class}, the CSV column {@code threshold}. Messages on stderr come after the output, never before.
  */
 @Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Classify images with a model file; prints a table (or JSON / CSV). The decision is the model file's: "
-                + "P(positive class) >= its graft.threshold, or the most probable class when it has none (as the runtime).")
+        description = "Classify images with a model file; prints a table (or JSON / CSV). Folders are searched recursively "
+                + "(images in path order). The decision is the model file's: P(positive class) >= its graft.threshold, or the "
+                + "most probable class when it has none (as the runtime); the output states which.")
 final class PredictCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "A model file written by 'graft train'.")
     Path model;
-    @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "PNG, JPEG or BMP files.")
+    @Parameters(arity = "1..*", paramLabel = "IMAGE|DIR", description = "PNG, JPEG or BMP files, or folders of them "
+            + "(searched recursively, sorted by path; other files skipped). Results keep this order.")
     List<Path> images;
     @ArgGroup(exclusive = true)
     FormatChoice format = new FormatChoice();
@@ -62,6 +68,10 @@ final class PredictCommand implements Callable<Integer> {
     @Mixin
     ImageOptions imageOptions;
 
+    /** The image files of {@link #images}, folders expanded; a problem entry's row is its error. */
+    private List<Path> files;
+    /** Lines for stderr, printed after the results so that nothing comes before them. */
+    private final List<String> messages = new ArrayList<>();
     private CamWriter camWriter;
     private List<Path> camOutputs;
     private int camWritten;
@@ -87,23 +97,26 @@ final class PredictCommand implements Callable<Integer> {
         var sel = Backends.resolve(device);
         DecisionRule rule = threshold != null ? mf.decision().withThreshold(threshold, "--threshold") : mf.decision();
         ImagePipeline pipeline = new ImagePipeline(mf.preprocessing().evaluation(), imageOptions.decoding(),
-                w -> System.err.println("warning: " + PrintableText.escape(w)));
-        Row[] rows = new Row[images.size()];
+                w -> messages.add("warning: " + PrintableText.escape(w)));
         GradCam.Method camWith = cam == null ? null
                 : GradCam.Method.parse(OptionChecks.oneOf("--cam-method", camMethod, ExplainCommand.METHODS));
         Path camFolder = cam == null ? null : CamOutputs.folder("--cam", cam);
+        List<ImageInputs.Entry> entries = ImageInputs.expand(images, camFolder);
+        files = entries.stream().map(ImageInputs.Entry::file).toList();
+        Row[] rows = new Row[files.size()];
         try (ResNet net = mf.build(sel.device())) {
             net.eval();
             if (camFolder != null) {
                 camWriter = new CamWriter(net, camWith, mf.classes(), mf.preprocessing(), CamImage.DEFAULT_ALPHA, mf.temperature());
-                camOutputs = CamOutputs.forFiles(images, camFolder);
+                camOutputs = CamOutputs.items(entries, camFolder).stream().map(CamOutputs.Item::output).toList();
             }
-            for (int start = 0; start < images.size(); start += batchSize) {
+            for (int start = 0; start < files.size(); start += batchSize) {
                 List<FloatImage> ok = new ArrayList<>();
                 List<Integer> okIndex = new ArrayList<>();
-                for (int i = start; i < Math.min(images.size(), start + batchSize); i++) {
-                    Path p = images.get(i);
-                    String problem = FileChecks.problem(p);
+                for (int i = start; i < Math.min(files.size(), start + batchSize); i++) {
+                    Path p = files.get(i);
+                    ImageInputs.Entry entry = entries.get(i);
+                    String problem = !entry.ok() ? entry.problem() : entry.folder() == null ? FileChecks.problem(p) : null;
                     if (problem != null) {
                         rows[i] = Row.failed(p, problem);
                         continue;
@@ -120,13 +133,27 @@ final class PredictCommand implements Callable<Integer> {
                 }
             }
         }
-        print(List.of(rows), mf.classes());
+        print(List.of(rows), mf.classes(), rule);
+        System.out.flush();
+        long failed = java.util.Arrays.stream(rows).filter(r -> r.error() != null).count();
+        if (!format.json && !format.csv) {
+            // The table shows "error" in the row; the reasons follow it, in the same order.
+            for (Row r : rows) {
+                if (r.error() != null) {
+                    messages.add("error: " + PrintableText.escape(r.error()));
+                }
+            }
+        }
+        messages.forEach(System.err::println);
         if (camFolder != null) {
             System.err.println("wrote " + camWritten + " heat map" + (camWritten == 1 ? "" : "s") + " to " + camFolder
                     + (camFailed > 0 ? "; " + camFailed + " failed" : ""));
         }
-        boolean ok = java.util.Arrays.stream(rows).allMatch(r -> r.error() == null) && camFailed == 0;
-        return ok ? 0 : ErrorHandler.USER_ERROR;
+        if (failed > 0) {
+            System.err.println(failed + " of " + rows.length + " image" + (rows.length == 1 ? "" : "s") + " could not be "
+                    + "classified" + (format.json || format.csv ? " (see the error " + (format.json ? "field" : "column") + ")" : ""));
+        }
+        return failed == 0 && camFailed == 0 ? 0 : ErrorHandler.USER_ERROR;
     }
 
     /** Decides each image of the batch; an image whose output is not finite gets an error row, never a class. */
@@ -144,7 +171,7 @@ final class PredictCommand implements Callable<Integer> {
             float[] logits = net.forward(x).toFloatArray();
             int c = mf.classes().size();
             for (int i = 0; i < imgs.size(); i++) {
-                Path file = images.get(index.get(i));
+                Path file = files.get(index.get(i));
                 try {
                     double[] p = ClassProbabilities.softmax(logits, i * c, c, mf.temperature(), file.toString());
                     int k = rule.decide(p);
@@ -173,19 +200,28 @@ final class PredictCommand implements Callable<Integer> {
             return;
         }
         int[] decided = at.stream().mapToInt(j -> mf.classes().indexOf(rows[j].predicted())).toArray();
-        String[] problems = camWriter.write(keep, decided, decided, at.stream().map(j -> images.get(j).toString()).toList(),
+        String[] problems = camWriter.write(keep, decided, decided, at.stream().map(j -> files.get(j).toString()).toList(),
                 at.stream().map(camOutputs::get).toList());
         for (int i = 0; i < problems.length; i++) {
             if (problems[i] == null) {
                 camWritten++;
             } else {
                 camFailed++;
-                System.err.println("error: " + PrintableText.escape(images.get(at.get(i)) + ": " + problems[i]));
+                messages.add("error: " + PrintableText.escape(files.get(at.get(i)) + ": " + problems[i]));
             }
         }
     }
 
-    private void print(List<Row> rows, List<String> classes) throws Exception {
+    /** The decision rule in force, for the table's footer. */
+    private String decisionLine(DecisionRule rule) {
+        String source = threshold != null ? "--threshold" : rule.hasThreshold() ? "the model file's rule"
+                : "the model file sets no threshold";
+        return "decision: " + (rule.hasThreshold() ? rule.describe() : "most probable class") + " (" + source + ")";
+    }
+
+    private void print(List<Row> rows, List<String> classes, DecisionRule rule) throws Exception {
+        Double t = rule.hasThreshold() ? rule.threshold() : null;
+        String positive = rule.hasThreshold() ? rule.classes().get(rule.positiveIndex()) : null;
         if (format.json) {
             List<Map<String, Object>> out = new ArrayList<>();
             for (Row r : rows) {
@@ -201,6 +237,8 @@ final class PredictCommand implements Callable<Integer> {
                     }
                     m.put("probabilities", probs);
                 }
+                m.put("threshold", t);
+                m.put("positive_class", positive);
                 out.add(m);
             }
             System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(out));
@@ -211,6 +249,7 @@ final class PredictCommand implements Callable<Integer> {
             List<String> header = new ArrayList<>(List.of("file", "predicted"));
             classes.forEach(c -> header.add("p_" + c));
             header.add("error");
+            header.add("threshold"); // last, so the earlier columns keep their places; empty: the most probable class wins
             b.append(Csv.record(header));
             for (Row r : rows) {
                 List<String> fields = new ArrayList<>(List.of(r.file(), r.predicted() == null ? "" : r.predicted()));
@@ -218,6 +257,7 @@ final class PredictCommand implements Callable<Integer> {
                     fields.add(r.probabilities() == null ? "" : String.format(Locale.ROOT, "%.6f", r.probabilities()[k]));
                 }
                 fields.add(r.error() == null ? "" : r.error());
+                fields.add(t == null ? "" : Double.toString(t));
                 b.append(Csv.record(fields));
             }
             System.out.print(b);
@@ -233,12 +273,13 @@ final class PredictCommand implements Callable<Integer> {
         for (Row r : rows) {
             Object[] cells = new Object[head.length];
             cells[0] = r.file();
-            cells[1] = r.error() != null ? "error: " + r.error() : r.predicted();
+            cells[1] = r.error() != null ? "error (below)" : r.predicted();
             for (int k = 0; k < classes.size(); k++) {
                 cells[k + 2] = r.probabilities() == null ? "" : Table.num(r.probabilities()[k], 4);
             }
             table.row(cells);
         }
         System.out.print(table);
+        System.out.println(PrintableText.escape(decisionLine(rule)));
     }
 }

@@ -40,9 +40,9 @@ class UntrustedTextTest {
         assertFalse(r.out().contains(ESC), "an escape character reached stdout: " + r.out());
         List<List<String>> records = parseCsv(r.out());
         assertEquals(3, records.size(), r::toString);
-        assertEquals(List.of("file", "predicted", "p_nor,mal", "p_pneu\"monia\\u001b[2J\nfake row\rx", "error"), records.get(0));
+        assertEquals(List.of("file", "predicted", "p_nor,mal", "p_pneu\"monia\\u001b[2J\nfake row\rx", "error", "threshold"), records.get(0));
         for (List<String> rec : records.subList(1, 3)) {
-            assertEquals(5, rec.size(), rec::toString);
+            assertEquals(6, rec.size(), rec::toString);
             String label = rec.get(1);
             assertTrue(label.equals("nor,mal") || label.equals("pneu\"monia\\u001b[2J\nfake row\rx"), label);
             assertEquals(1.0, Double.parseDouble(rec.get(2)) + Double.parseDouble(rec.get(3)), 1e-5);
@@ -55,7 +55,7 @@ class UntrustedTextTest {
         Cli.Run r = Cli.ok("predict", "--model", model(Map.of()), "--device", "reference", images.get(0), images.get(1));
         assertFalse(r.out().contains(ESC) || r.out().contains("\r"), "a control character reached the terminal: " + r.out());
         List<String> lines = r.out().strip().lines().toList();
-        assertEquals(4, lines.size(), "header, rule and one line per image: " + r.out());
+        assertEquals(5, lines.size(), "header, rule, one line per image and the decision: " + r.out());
         assertTrue(lines.get(0).contains("P(pneu\"monia\\u001b[2J\\nfake row\\rx)"), lines.get(0));
     }
 

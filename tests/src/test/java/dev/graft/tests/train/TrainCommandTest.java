@@ -85,7 +85,7 @@ class TrainCommandTest {
                 test.resolve("vertical/000.png").toString(), test.resolve("horizontal/000.png").toString());
         assertEquals(0, pr.code(), pr.err());
         String[] lines = pr.out().strip().split("\n");
-        assertEquals("file,predicted,p_horizontal,p_vertical,error", lines[0]);
+        assertEquals("file,predicted,p_horizontal,p_vertical,error,threshold", lines[0]);
         assertTrue(lines[1].contains(",vertical,"), lines[1]);
         assertTrue(lines[2].contains(",horizontal,"), lines[2]);
     }
