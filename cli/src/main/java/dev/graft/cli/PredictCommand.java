@@ -43,8 +43,8 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Classify images with a model file; prints a table (or JSON / CSV). Folders are searched recursively "
-                + "(images in path order). The decision is the model file's: P(positive class) >= its graft.threshold, or the "
-                + "most probable class when it has none (as the runtime); the output states which.")
+                + "(images in path order). The decision is the model file's rule, as in the runtime: its graft.threshold on the "
+                + "positive class's probability, or the most probable class when it has none; the output states which.")
 final class PredictCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "A model file written by 'graft train'.")
     Path model;
