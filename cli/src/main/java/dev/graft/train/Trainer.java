@@ -205,8 +205,10 @@ public final class Trainer implements AutoCloseable {
         boolean pretrained = c.weights() != null;
         List<TrainState.Segment> segments = new ArrayList<>(s.segments() != null ? s.segments() : Phase.segments(c, pretrained));
         int planned = segments.stream().mapToInt(TrainState.Segment::epochs).sum();
-        // Checkpoints from before the flag: finished when every epoch is done and the report was written.
-        boolean finished = s.finished() || (s.epochsDone() >= planned && Files.exists(runDir.resolve("metrics.json")));
+        // Checkpoints from before segments and the flag: finished when every epoch is done and the report was written.
+        // (Newer ones say it themselves: their metrics.json may be a previous segment's, from before an extension.)
+        boolean finished = s.finished()
+                || (s.segments() == null && s.epochsDone() >= planned && Files.exists(runDir.resolve("metrics.json")));
         if (more.patience() != null) {
             s = s.withPatience(more.patience());
         }
