@@ -109,7 +109,7 @@ class MoreTrainingTest {
     }
 
     @Test
-    void resumeRefusesANegativeNumberOfMoreEpochs(@TempDir Path dir) throws IOException {
+    void negativeMoreEpochsOrPatienceAreRefused(@TempDir Path dir) throws IOException {
         Path data = SyntheticImages.folder(dir.resolve("data"), 4, 8, 8);
         Path run = dir.resolve("run");
         assertEquals(0, graft(trainArgs(data, run, "reference", "--head-epochs", "0", "--finetune-epochs", "1").toArray(String[]::new)).code());
@@ -117,6 +117,9 @@ class MoreTrainingTest {
         assertEquals(2, r.code());
         assertTrue(r.err().contains("--finetune-epochs -1 is out of range"), r.err());
         assertFalse(r.err().contains("\tat "), r.err());
+        TrainCommandTest.Run p = graft(trainArgs(data, dir.resolve("other"), "reference", "--patience", "-1").toArray(String[]::new));
+        assertEquals(2, p.code());
+        assertTrue(p.err().contains("--patience -1 is out of range"), p.err());
     }
 
     /**
