@@ -28,7 +28,9 @@ import java.util.concurrent.Callable;
             "metrics.json, history.json and plots/ in the run folder. Every option is checked before work starts.",
             "--resume RUN_DIR continues a run with the settings saved in its checkpoint: only --device, --workers, --strict,",
             "--no-progress and --no-feature-cache may be given with it (they change how it runs, not what it computes; --strict",
-            "only turns a skipped unreadable image into an error); any other option is refused by name."})
+            "only turns a skipped unreadable image into an error), --head-epochs/--finetune-epochs N (N MORE epochs: a new",
+            "schedule segment after the run's plan) and --patience; any other option is refused by name.",
+            "Ctrl-C stops at the next step, keeps the last finished epoch's checkpoint and history, and exits 130."})
 final class TrainCommand implements Callable<Integer> {
     @Option(names = "--data", description = "Training images: DIR/CLASS/*.png|jpg|jpeg|bmp.")
     Path data;
@@ -112,6 +114,9 @@ final class TrainCommand implements Callable<Integer> {
     boolean noProgress;
     @Option(names = "--no-feature-cache", description = "Run phase 1 through the backbone every epoch even when its features could be cached.")
     boolean noFeatureCache;
+    @Option(names = "--patience", description = "Early stopping: end a phase when validation --monitor has not improved for N of its "
+            + "epochs, 0 to 10000 (default 0: off). With --resume: from now on.")
+    Integer patience;
     @Option(names = "--stop-after-epochs", hidden = true, defaultValue = "0", description = "Testing: stop after N epochs of this process, as a kill would.")
     int stopAfterEpochs;
 
@@ -122,7 +127,7 @@ final class TrainCommand implements Callable<Integer> {
      * run's saved settings half-way (its data, split, model, schedule or decision), so it is refused.
      */
     static final List<String> RESUMABLE = List.of("--resume", "--device", "--workers", "--strict", "--no-progress",
-            "--no-feature-cache", "--stop-after-epochs");
+            "--no-feature-cache", "--stop-after-epochs", "--head-epochs", "--finetune-epochs", "--patience");
 
     @Spec
     CommandSpec spec;
@@ -141,7 +146,8 @@ final class TrainCommand implements Callable<Integer> {
         if (!refused.isEmpty()) {
             throw new OptionException("--resume " + resume + " continues that run with the settings saved in its checkpoint; "
                     + String.join(", ", refused) + " would change them and cannot be given with it. Leave " + (refused.size() == 1 ? "it" : "them") + " out (a resumed run takes only --device, "
-                    + "--workers, --strict, --no-progress and --no-feature-cache), or start a new run with --out");
+                    + "--workers, --strict, --no-progress, --no-feature-cache, --patience and, to train more, --head-epochs "
+                    + "and --finetune-epochs), or start a new run with --out");
         }
         if (workers != null) {
             OptionChecks.workers("--workers", workers);
@@ -155,8 +161,9 @@ final class TrainCommand implements Callable<Integer> {
                 w -> System.err.println("warning: " + PrintableText.escape(w)), stopAfterEpochs, !noFeatureCache);
         if (resume != null) {
             checkResumeOptions();
-            Trainer.resume(resume, given("--device") ? device : null, workers, strict, opt);
-            return 0;
+            Trainer.More more = new Trainer.More(given("--head-epochs") ? headEpochs : 0, given("--finetune-epochs") ? finetuneEpochs : 0,
+                    patience);
+            return exitCode(Trainer.resume(resume, given("--device") ? device : null, workers, strict, more, opt));
         }
         if (data == null) {
             throw new TrainingException("--data DIR is required (or --resume RUN_DIR)");
@@ -180,7 +187,10 @@ final class TrainCommand implements Callable<Integer> {
                 lr, lrMult, optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing,
                 clipGradNorm, bnPolicy, unfreezeFrom, augment, sampler, seed, threads, device, monitor, rule, positiveClass, strict,
                 images.maxImagePixels, images.lenient, calibrate);
-        Trainer.train(cfg, opt);
-        return 0;
+        return exitCode(Trainer.train(cfg, patience == null ? 0 : patience, opt));
+    }
+
+    private static int exitCode(Trainer.Result r) {
+        return r.interrupted() ? 130 : 0;
     }
 }

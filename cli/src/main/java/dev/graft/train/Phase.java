@@ -38,6 +38,49 @@ record Phase(String name, int firstEpoch, int epochs) {
         return out;
     }
 
+    /** The segments a new run plans from its settings (phases of no epochs left out). */
+    static List<TrainState.Segment> segments(TrainConfig cfg, boolean pretrained) {
+        return plan(cfg, pretrained).stream().map(p -> new TrainState.Segment(p.name(), p.epochs())).toList();
+    }
+
+    /** Phases laid end to end, one per segment: each starts where the one before ends. */
+    static List<Phase> of(List<TrainState.Segment> segments) {
+        List<Phase> out = new ArrayList<>();
+        int first = 0;
+        for (TrainState.Segment s : segments) {
+            if (s.epochs() > 0) {
+                out.add(new Phase(s.phase(), first, s.epochs()));
+                first += s.epochs();
+            }
+        }
+        return out;
+    }
+
+    /** What "N more epochs" of this phase means to a user. */
+    String verb() {
+        return switch (name) {
+            case HEAD -> "training the head (backbone frozen)";
+            case FINETUNE -> "fine-tuning";
+            default -> "training";
+        };
+    }
+
+    /** The learning-rate schedule of this phase in words: its curve and its peak rates (see {@link #groups}). */
+    String describeSchedule(TrainConfig cfg) {
+        String curve = switch (cfg.schedule()) {
+            case "onecycle", "one-cycle" -> switch (name) {
+                case HEAD -> "one-cycle (pct_start 0.99, div 25)";
+                case FINETUNE -> "one-cycle (pct_start 0.3, div 5)";
+                default -> "one-cycle (pct_start 0.25, div 25)";
+            };
+            default -> cfg.schedule() + (cfg.warmupEpochs() > 0 ? " after " + cfg.warmupEpochs() + " warm-up epoch(s)" : "");
+        };
+        String peak = name.equals(FINETUNE)
+                ? String.format(java.util.Locale.ROOT, "peak lr %.2g (head) down to %.2g (stem..layer2)", cfg.lr() / 2, cfg.lr() / 2 / cfg.lrMult())
+                : String.format(java.util.Locale.ROOT, "peak lr %.2g", cfg.lr());
+        return "a new " + curve + " over epochs " + (firstEpoch + 1) + "-" + (firstEpoch + epochs) + ", " + peak;
+    }
+
     boolean contains(int epoch) {
         return epoch >= firstEpoch && epoch < firstEpoch + epochs;
     }

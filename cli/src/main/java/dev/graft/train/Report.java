@@ -72,6 +72,9 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
         m.put("best_epoch", state.bestEpoch());
         m.put("monitor", cfg.monitor());
         m.put("threshold_rule", cfg.threshold());
+        m.put("epochs", state.epochsDone());
+        m.put("schedule_segments", state.segments());
+        m.put("early_stopping", Map.of("patience", state.patience(), "stops", state.stops()));
         m.put("validation", bestMetrics.toMap());
         if (bestCal.fit() != null) {
             m.put("temperature_scaling", bestCal.toMap());
@@ -251,34 +254,48 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
                 : "[" + Table.num(i.lower(), 4) + ", " + Table.num(i.upper(), 4) + "]";
     }
 
+    /** After Ctrl-C: {@code history.json} and the loss and accuracy curves of the epochs done (no metrics.json: the run is not finished). */
+    static void progressSoFar(Path runDir, List<EpochRecord> history, TrainConfig cfg, int bestEpoch) {
+        writeJson(runDir.resolve("history.json"), history);
+        try {
+            curves(runDir.resolve("plots"), history, cfg, bestEpoch);
+        } catch (IOException e) {
+            throw new TrainingException(e.getMessage(), e);
+        }
+    }
+
     static void plots(Path dir, List<EpochRecord> history, Metrics m, TrainConfig cfg, int bestEpoch) {
         try {
-            int n = history.size();
-            double[] trainLoss = new double[n], valLoss = new double[n], trainAcc = new double[n], valAcc = new double[n];
-            int boundary = 0;
-            for (int i = 0; i < n; i++) {
-                EpochRecord r = history.get(i);
-                trainLoss[i] = r.trainLoss();
-                valLoss[i] = r.valLoss();
-                trainAcc[i] = r.trainAccuracy();
-                valAcc[i] = r.valAccuracy();
-                if (i > 0 && !r.phase().equals(history.get(i - 1).phase())) {
-                    boundary = i;
-                }
-            }
-            Map<String, double[]> loss = new LinkedHashMap<>();
-            loss.put("train", trainLoss);
-            loss.put("validation", valLoss);
-            String best = "best epoch " + bestEpoch + " (by validation " + cfg.monitor() + ")";
-            Plots.curves(dir.resolve("loss.png"), "Loss per epoch", "cross-entropy", loss, boundary, bestEpoch, best);
-            Map<String, double[]> acc = new LinkedHashMap<>();
-            acc.put("train", trainAcc);
-            acc.put("validation", valAcc);
-            Plots.curves(dir.resolve("accuracy.png"), "Accuracy per epoch", "accuracy", acc, boundary, bestEpoch, best);
+            curves(dir, history, cfg, bestEpoch);
             writePlotsFor(dir, m, "validation set");
         } catch (IOException e) {
             throw new TrainingException(e.getMessage(), e); // names the plot file
         }
+    }
+
+    private static void curves(Path dir, List<EpochRecord> history, TrainConfig cfg, int bestEpoch) throws IOException {
+        int n = history.size();
+        double[] trainLoss = new double[n], valLoss = new double[n], trainAcc = new double[n], valAcc = new double[n];
+        int boundary = 0;
+        for (int i = 0; i < n; i++) {
+            EpochRecord r = history.get(i);
+            trainLoss[i] = r.trainLoss();
+            valLoss[i] = r.valLoss();
+            trainAcc[i] = r.trainAccuracy();
+            valAcc[i] = r.valAccuracy();
+            if (i > 0 && !r.phase().equals(history.get(i - 1).phase())) {
+                boundary = i;
+            }
+        }
+        Map<String, double[]> loss = new LinkedHashMap<>();
+        loss.put("train", trainLoss);
+        loss.put("validation", valLoss);
+        String best = "best epoch " + bestEpoch + " (by validation " + cfg.monitor() + ")";
+        Plots.curves(dir.resolve("loss.png"), "Loss per epoch", "cross-entropy", loss, boundary, bestEpoch, best);
+        Map<String, double[]> acc = new LinkedHashMap<>();
+        acc.put("train", trainAcc);
+        acc.put("validation", valAcc);
+        Plots.curves(dir.resolve("accuracy.png"), "Accuracy per epoch", "accuracy", acc, boundary, bestEpoch, best);
     }
 
     /** ROC (two classes) and confusion matrix plots of one evaluation. */

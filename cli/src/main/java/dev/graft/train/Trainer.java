@@ -53,8 +53,19 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
-    /** What a finished (or stopped) run produced. */
-    public record Result(Path runDir, boolean completed, Report report, List<EpochRecord> history) {
+    /** What a finished (or stopped) run produced; {@code interrupted}: stopped by Ctrl-C (exit code 130). */
+    public record Result(Path runDir, boolean completed, Report report, List<EpochRecord> history, boolean interrupted) {
+        public Result(Path runDir, boolean completed, Report report, List<EpochRecord> history) {
+            this(runDir, completed, report, history, false);
+        }
+    }
+
+    /**
+     * What {@code --resume} may add: more epochs of phase 1 and of phase 2 (0: none; a run without pretrained
+     * weights has one phase, which gets both), and a new {@code --patience} (null: the saved one).
+     */
+    public record More(int headEpochs, int finetuneEpochs, Integer patience) {
+        public static final More NOTHING = new More(0, 0, null);
     }
 
     private final TrainConfig cfg;
@@ -64,7 +75,7 @@ public final class Trainer implements AutoCloseable {
     private final RunData data;
     private final Preprocessing pre;
     private final boolean pretrained;
-    private final List<Phase> phases;
+    private List<Phase> phases;
     private final ResNet model;
     private final float[] classWeights;
     private final int inputChannels;
@@ -74,6 +85,9 @@ public final class Trainer implements AutoCloseable {
     private String optimizerPhase;
     /** Files the feature cache's loader skipped (phase 1 on cached features never runs the training loader). */
     private final Set<String> skippedByCache = new HashSet<>();
+    /** The resumed checkpoint's optimizer state, kept for the checkpoint written after the report when no epoch ran. */
+    private final StateDict savedOptimizer;
+    private Interruption interruption;
 
     private Trainer(TrainConfig cfg, Options opt, Checkpoint resume) {
         this.cfg = cfg;
@@ -85,7 +99,6 @@ public final class Trainer implements AutoCloseable {
         this.data = RunData.prepare(cfg);
         this.classWeights = data.classWeights(cfg.classWeights());
         this.pretrained = cfg.weights() != null;
-        this.phases = Phase.plan(cfg, pretrained);
         StateDict weights = pretrained ? KeyPrefixes.stripKnown(StateDicts.read(Path.of(cfg.weights()))) : null;
         // Size from the run's options; normalisation statistics from the weights' metadata when they carry them
         // (checked as a model file's are), else ImageNet's.
@@ -105,11 +118,18 @@ public final class Trainer implements AutoCloseable {
             }
         }
         this.state = resume != null ? resume.state() : new TrainState(0, null, Double.NaN, -1, new ArrayList<>());
+        if (state.segments() == null) {
+            state = state.withSegments(Phase.segments(cfg, pretrained));
+        }
+        this.phases = Phase.of(state.segments());
+        this.savedOptimizer = resume != null ? resume.optimizer() : null;
         this.firstEpochOfThisProcess = state.epochsDone();
         if (resume != null && resume.optimizer().size() > 0) {
             this.optimizerPhase = resume.state().optimizerPhase();
             Phase p = phaseOf(state.epochsDone());
-            if (p != null && p.name().equals(optimizerPhase) && state.epochsDone() > p.firstEpoch()) {
+            // Same phase as the saved state: mid-phase, or an extension segment that continues it (the optimizer's
+            // state carries over a segment boundary, as an uninterrupted run keeps it).
+            if (p != null && p.name().equals(optimizerPhase)) {
                 p.configureFreezing(model, cfg);
                 optimizer = p.optimizer(model, cfg);
                 optimizer.importState(resume.optimizer());
@@ -119,6 +139,12 @@ public final class Trainer implements AutoCloseable {
 
     /** Starts a new run in {@code cfg.out()}; refuses a folder that already holds a checkpoint. */
     public static Result train(TrainConfig cfg, Options opt) {
+        return train(cfg, 0, opt);
+    }
+
+    /** As {@link #train(TrainConfig, Options)}, with early stopping after {@code patience} epochs without improvement (0: off). */
+    public static Result train(TrainConfig cfg, int patience, Options opt) {
+        OptionChecks.between("--patience", patience, 0, OptionChecks.MAX_EPOCHS, "the epochs without improvement before stopping (0: off)");
         Path dir = Path.of(cfg.out());
         if (Checkpoint.exists(dir)) {
             throw new TrainingException(dir + " already holds a training run; resume it with --resume " + dir
@@ -134,6 +160,7 @@ public final class Trainer implements AutoCloseable {
                     + "(phase 1 and 2 become one phase that trains everything)");
         }
         try (Trainer t = new Trainer(cfg, opt, null)) {
+            t.state = t.state.withPatience(patience);
             return t.run();
         }
     }
@@ -143,6 +170,21 @@ public final class Trainer implements AutoCloseable {
      * {@code device} and {@code workers} (null: the saved ones) and {@code strict} (true turns it on).
      */
     public static Result resume(Path runDir, String device, Integer workers, boolean strict, Options opt) {
+        return resume(runDir, device, workers, strict, More.NOTHING, opt);
+    }
+
+    /**
+     * As {@link #resume(Path, String, Integer, boolean, Options)}, and with {@code more} epochs appended to the run's
+     * schedule as new segments: each gets a fresh learning-rate schedule of its phase (for one-cycle: a new cycle at
+     * the phase's peak rates, as fastai's {@code fit_one_cycle} after {@code fine_tune}); the optimizer's state carries
+     * over where the phase continues. A finished run resumed without more epochs is an error saying how to add some.
+     */
+    public static Result resume(Path runDir, String device, Integer workers, boolean strict, More more, Options opt) {
+        OptionChecks.between("--head-epochs", more.headEpochs(), 0, OptionChecks.MAX_EPOCHS, "the number of phase 1 epochs to add");
+        OptionChecks.between("--finetune-epochs", more.finetuneEpochs(), 0, OptionChecks.MAX_EPOCHS, "the number of phase 2 epochs to add");
+        if (more.patience() != null) {
+            OptionChecks.between("--patience", more.patience(), 0, OptionChecks.MAX_EPOCHS, "the epochs without improvement before stopping (0: off)");
+        }
         Checkpoint cp = Checkpoint.read(runDir);
         removeStaleTemporaries(runDir);
         TrainConfig c = cp.config();
@@ -152,10 +194,54 @@ public final class Trainer implements AutoCloseable {
                 c.unfreezeFrom(), c.augment(), c.sampler(), c.seed(), workers != null ? workers : c.workers(),
                 device != null ? device : c.device(), c.monitor(), c.threshold(), c.positiveClass(), c.strict() || strict,
                 c.maxImagePixels(), c.lenient(), c.calibrate());
-        opt.out().printf(Locale.ROOT, "resuming %s after epoch %d of %d%n", runDir, cp.state().epochsDone(), c.headEpochs() + c.finetuneEpochs());
-        try (Trainer t = new Trainer(c, opt, cp)) {
+        TrainState s = extended(runDir, c, cp.state(), more, opt);
+        try (Trainer t = new Trainer(c, opt, new Checkpoint(c, s, cp.model(), cp.optimizer()))) {
             return t.run();
         }
+    }
+
+    /** The saved state with {@code more} applied, after saying what the resumed run will do. */
+    private static TrainState extended(Path runDir, TrainConfig c, TrainState s, More more, Options opt) {
+        boolean pretrained = c.weights() != null;
+        List<TrainState.Segment> segments = new ArrayList<>(s.segments() != null ? s.segments() : Phase.segments(c, pretrained));
+        int planned = segments.stream().mapToInt(TrainState.Segment::epochs).sum();
+        // Checkpoints from before segments and the flag: finished when every epoch is done and the report was written.
+        // (Newer ones say it themselves: their metrics.json may be a previous segment's, from before an extension.)
+        boolean finished = s.finished()
+                || (s.segments() == null && s.epochsDone() >= planned && Files.exists(runDir.resolve("metrics.json")));
+        if (more.patience() != null) {
+            s = s.withPatience(more.patience());
+        }
+        int add = more.headEpochs() + more.finetuneEpochs();
+        if (add == 0) {
+            if (finished) {
+                throw new TrainingException(runDir + " is finished (" + s.epochsDone() + " epochs); give --finetune-epochs M (or --head-epochs M) "
+                        + "with --resume to train M more");
+            }
+            opt.out().printf(Locale.ROOT, "resuming %s after epoch %d of %d%n", runDir, s.epochsDone(), planned);
+            return s.withSegments(segments);
+        }
+        List<TrainState.Segment> added = new ArrayList<>();
+        if (!pretrained) {
+            added.add(new TrainState.Segment(Phase.TRAIN, add));
+        } else {
+            if (more.headEpochs() > 0) {
+                added.add(new TrainState.Segment(Phase.HEAD, more.headEpochs()));
+            }
+            if (more.finetuneEpochs() > 0) {
+                added.add(new TrainState.Segment(Phase.FINETUNE, more.finetuneEpochs()));
+            }
+        }
+        segments.addAll(added);
+        List<Phase> phases = Phase.of(segments);
+        for (Phase p : phases.subList(phases.size() - added.size(), phases.size())) {
+            opt.out().printf(Locale.ROOT, "extending %s: %s %d more epoch(s), %d -> %d%s; lr schedule: %s%s%n", runDir, p.verb(), p.epochs(),
+                    p.firstEpoch(), p.firstEpoch() + p.epochs(),
+                    s.epochsDone() < p.firstEpoch() ? " (after the " + (p.firstEpoch() - s.epochsDone()) + " epoch(s) left of its plan)" : "",
+                    p.describeSchedule(c), p.firstEpoch() > 0 && phases.get(phases.indexOf(p) - 1).name().equals(p.name())
+                            ? "; the optimizer's state carries over" : "");
+        }
+        return s.withSegments(segments).withFinished(false);
     }
 
     /** A process killed while writing leaves its temporary file ({@code .NAME.HEX.tmp}) behind; the real files are intact. */
@@ -227,11 +313,16 @@ public final class Trainer implements AutoCloseable {
         opt.out().printf(Locale.ROOT, "data: %d classes %s, %d training images %s, %d validation images, %s on %s%n", c,
                 PrintableText.escape(data.classes().toString()),
                 data.train().size(), java.util.Arrays.toString(counts), data.validation().size(), model.config().architecture(), device);
-        try (DataLoader trainLoader = loader(data.train(), pre.training(aug), order, dropLast);
+        try (Interruption stop = Interruption.install(opt.out());
+             DataLoader trainLoader = loader(data.train(), pre.training(aug), order, dropLast);
              DataLoader valLoader = loader(data.validation(), pre.evaluation(), Sampling.Order.SEQUENTIAL, false)) {
+            interruption = stop;
             FeatureCache trainCache = null;
             FeatureCache valCache = null;
             for (int epoch = state.epochsDone(); epoch < totalEpochs(); epoch++) {
+                if (stop.requested()) {
+                    return interrupted();
+                }
                 Phase phase = phaseOf(epoch);
                 if (optimizer == null || !phase.name().equals(optimizerPhase)) {
                     startPhase(phase);
@@ -249,6 +340,9 @@ public final class Trainer implements AutoCloseable {
                 }
                 long t0 = System.nanoTime();
                 double[] trained = cached ? trainCachedEpoch(phase, epoch, trainCache, order, dropLast) : trainEpoch(phase, epoch, trainLoader);
+                if (trained == null) {
+                    return interrupted(); // Ctrl-C mid-epoch: that epoch is abandoned
+                }
                 Predictions val = cached ? predictCached(valCache) : Predictions.of(model, valLoader, inputChannels,
                         Progress.start("validate", data.validation().size(), opt.progress()));
                 checkUsable(trainLoader, valLoader);
@@ -256,15 +350,34 @@ public final class Trainer implements AutoCloseable {
                 double auc = c == 2 ? Metrics.rocFor(val.probabilities(), val.labels(), data.positiveClass()).auc() : Double.NaN;
                 EpochRecord rec = new EpochRecord(phase.name(), epoch + 1, trained[0], trained[1], val.meanLoss(), val.accuracy(), auc,
                         trained[2], seconds, trained[3] / seconds, cached);
-                endEpoch(rec, val);
+                endEpoch(phase, rec, val);
+                if (stop.requested()) {
+                    return interrupted();
+                }
                 if (opt.stopAfterEpochs() > 0 && epoch + 1 - firstEpochOfThisProcess == opt.stopAfterEpochs() && epoch + 1 < totalEpochs()) {
                     opt.out().println("stopping after " + opt.stopAfterEpochs() + " epoch(s) as asked; resume with --resume " + runDir);
                     return new Result(runDir, false, null, state.history());
                 }
             }
         }
+        interruption = null;
         Report report = Report.finish(this.cfg, runDir, model, data, pre, inputChannels, state, opt);
+        // Marks the run finished, so that a later --resume without more epochs says so instead of redoing the report.
+        state = state.withFinished(true);
+        new Checkpoint(cfg, state, model.stateDict(), optimizer != null ? optimizer.exportState() : savedOptimizer).write(runDir);
         return new Result(runDir, true, report, state.history());
+    }
+
+    /** After Ctrl-C: history and curves so far beside the last epoch's checkpoint, and how to go on. */
+    private Result interrupted() {
+        int done = state.epochsDone();
+        if (done == 0) {
+            opt.out().println("interrupted before the first epoch ended; nothing was saved: start the run again");
+        } else {
+            Report.progressSoFar(runDir, state.history(), cfg, state.bestEpoch());
+            opt.out().printf(Locale.ROOT, "interrupted after epoch %d of %d; resume with: graft train --resume %s%n", done, totalEpochs(), runDir);
+        }
+        return new Result(runDir, false, null, state.history(), true);
     }
 
     /** Unreadable images skipped so far must leave images, and every class, to train on and to validate with. */
@@ -306,7 +419,7 @@ public final class Trainer implements AutoCloseable {
         return b.toString();
     }
 
-    /** Returns {mean loss, accuracy, last peak-group lr, images}. */
+    /** Returns {mean loss, accuracy, last peak-group lr, images}, or null when Ctrl-C stopped it. */
     private double[] trainEpoch(Phase phase, int epoch, DataLoader loader) {
         model.train();
         int steps = loader.batchesPerEpoch();
@@ -319,6 +432,9 @@ public final class Trainer implements AutoCloseable {
         double lr = 0;
         try (Progress p = Progress.start(phase.name() + " " + (epoch + 1) + "/" + totalEpochs(), (long) steps * cfg.batchSize(), opt.progress())) {
             for (Iterator<Batch> it = loader.epoch(epoch); it.hasNext(); batch++) {
+                if (interruption != null && interruption.requested()) {
+                    return null;
+                }
                 Batch b = it.next();
                 long step = (long) (epoch - phase.firstEpoch()) * steps + batch;
                 lr = applySchedule(schedule, step, total);
@@ -349,6 +465,9 @@ public final class Trainer implements AutoCloseable {
         int seen = 0;
         double lr = 0;
         for (int batch = 0; batch < steps; batch++) {
+            if (interruption != null && interruption.requested()) {
+                return null;
+            }
             int[] rows = java.util.Arrays.stream(visit, batch * bs, Math.min(visit.length, (batch + 1) * bs)).filter(cache::has).toArray();
             if (rows.length == 0) {
                 continue;
@@ -447,14 +566,10 @@ public final class Trainer implements AutoCloseable {
 
     // ---- epoch end: history, model files, checkpoint ---------------------------------------------------------
 
-    private void endEpoch(EpochRecord rec, Predictions val) {
+    private void endEpoch(Phase phase, EpochRecord rec, Predictions val) {
         List<EpochRecord> history = new ArrayList<>(state.history());
         history.add(rec);
-        double score = switch (cfg.monitor()) {
-            case "auc" -> rec.valAuc();
-            case "accuracy" -> rec.valAccuracy();
-            default -> -rec.valLoss();
-        };
+        double score = score(rec);
         boolean improved = state.bestEpoch() < 0 || (Double.isFinite(score) && !(score <= state.bestScore()));
         double best = improved ? score : state.bestScore();
         int bestEpoch = improved ? rec.epoch() : state.bestEpoch();
@@ -463,12 +578,30 @@ public final class Trainer implements AutoCloseable {
         if (improved) {
             ModelFile.write(runDir.resolve("best.safetensors"), model, data.classes(), pre, threshold, Math.max(0, data.positiveClass()), cfg);
         }
-        state = new TrainState(rec.epoch(), optimizerPhase, best, bestEpoch, history);
+        state = new TrainState(rec.epoch(), optimizerPhase, best, bestEpoch, history, state.segments(), state.patience(), state.stops(),
+                false);
+        EarlyStopping.Decision early = EarlyStopping.check(state, phase, cfg.monitor(), this::score);
+        if (early != null) {
+            state = early.state();
+            phases = Phase.of(state.segments());
+        }
         new Checkpoint(cfg, state, model.stateDict(), optimizer.exportState()).write(runDir);
         opt.out().printf(Locale.ROOT, "%-8s epoch %2d/%d  train loss %.4f acc %5.1f%%  val loss %.4f acc %5.1f%%%s  lr %.2e  %.1fs (%.0f img/s)%s%s%n",
                 rec.phase(), rec.epoch(), totalEpochs(), rec.trainLoss(), 100 * rec.trainAccuracy(), rec.valLoss(), 100 * rec.valAccuracy(),
                 Double.isNaN(rec.valAuc()) ? "" : String.format(Locale.ROOT, " auc %.4f", rec.valAuc()), rec.lr(), rec.seconds(),
                 rec.imagesPerSecond(), rec.cachedFeatures() ? " [cached]" : "", improved ? "  *best" : "");
+        if (early != null) {
+            opt.out().println(early.message() + (rec.epoch() < totalEpochs() ? "; " + phaseOf(rec.epoch()).verb() + " follows" : ""));
+        }
+    }
+
+    /** The monitored figure of an epoch, larger is better (loss is negated); NaN where it is undefined. */
+    private double score(EpochRecord rec) {
+        return switch (cfg.monitor()) {
+            case "auc" -> rec.valAuc();
+            case "accuracy" -> rec.valAccuracy();
+            default -> -rec.valLoss();
+        };
     }
 
     /** Frees the model's and the optimizer's memory. */
