@@ -23,9 +23,10 @@ final class LrFindPlot {
                 .title("Learning rate range test (" + phase + ")").xAxisTitle("learning rate (log scale)")
                 .yAxisTitle("smoothed training loss").build();
         Plots.readable(chart.getStyler());
-        chart.getStyler().setXAxisLogarithmic(true).setxAxisTickLabelsFormattingFunction(x -> String.format(java.util.Locale.ROOT, "%.0e", x));
+        // XChart's own decade ticks: a custom label function would switch the axis to linear ticks.
+        chart.getStyler().setXAxisLogarithmic(true);
         chart.getStyler().setMarkerSize(10).setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS)
-                .setLegendLayout(org.knowm.xchart.style.Styler.LegendLayout.Horizontal);
+                .setLegendLayout(org.knowm.xchart.style.Styler.LegendLayout.Vertical);
         if (c.lrs().length == 0) {
             // Nothing ran (the first loss was not finite): an empty, labelled chart rather than none.
             chart.addSeries("no finite loss", new double[] {1}, new double[] {0}).setMarker(SeriesMarkers.NONE);
