@@ -74,7 +74,7 @@ final class LrFindCommand implements Callable<Integer> {
     String bnPolicy;
     @Option(names = "--unfreeze-from", description = "With --phase finetune: unfreeze from this block on (e.g. layer3); default: everything.")
     String unfreezeFrom;
-    @Option(names = "--augment", defaultValue = "default", description = "As in train: none, default, or crop=S,flip=P,rotate=DEG (default ${DEFAULT-VALUE}).")
+    @Option(names = "--augment", defaultValue = "default", description = "As in train: default (when absent), noflip, none, or crop=S,flip=P,rotate=DEG.")
     String augment;
     @Option(names = "--sampler", defaultValue = "shuffle", description = "shuffle or weighted (default ${DEFAULT-VALUE}).")
     String sampler;
