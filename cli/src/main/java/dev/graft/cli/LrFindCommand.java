@@ -5,7 +5,6 @@ import dev.graft.train.LrFinder;
 import dev.graft.train.LrSweep;
 import dev.graft.train.OptionChecks;
 import dev.graft.train.TrainConfig;
-import dev.graft.train.Trainer;
 import dev.graft.train.TrainingException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -107,8 +106,8 @@ final class LrFindCommand implements Callable<Integer> {
         if (weights != null) {
             FileChecks.input("--weights", weights);
         }
-        Trainer.Options opt = new Trainer.Options(!noProgress && System.console() != null, System.out,
-                w -> System.err.println("warning: " + PrintableText.escape(w)), 0, false);
+        LrFinder.Output opt = new LrFinder.Output(System.out, w -> System.err.println("warning: " + PrintableText.escape(w)),
+                !noProgress && System.console() != null);
         LrFinder.Result r = LrFinder.run(cfg, settings, dir, opt);
         LrFinder.Curve c = r.curve();
         System.out.printf(Locale.ROOT, "ran %d of %d mini-batches (%s)%n", c.lrs().length, c.planned(), c.stopped());

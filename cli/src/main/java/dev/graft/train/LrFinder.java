@@ -69,7 +69,11 @@ public final class LrFinder {
     }
 
     /** Runs the test for {@code cfg}'s data and model and writes lr-find.png and lr-find.json into {@code out}. */
-    public static Result run(TrainConfig cfg, Settings s, Path out, Trainer.Options opt) {
+    /** How the sweep talks to the user: its lines, its warnings, and whether a progress bar shows. */
+    public record Output(java.io.PrintStream out, java.util.function.Consumer<String> warnings, boolean progress) {
+    }
+
+    public static Result run(TrainConfig cfg, Settings s, Path out, Output opt) {
         Backends.Selection sel = Backends.resolve(cfg.device());
         Device device = sel.device();
         sel.notes().forEach(n -> opt.out().println("device: " + n));
@@ -96,15 +100,15 @@ public final class LrFinder {
                             + " (blocks are named as in torchvision: layer3, layer4.1, ...)");
                 }
             }
+            opt.out().printf(Locale.ROOT, "lr-find: %d training images, %s on %s, phase %s, lr %s to %s over %d mini-batches%n",
+                    data.train().size(), model.config().architecture(), device, phase.name(), LrSweep.format(s.startLr()),
+                    LrSweep.format(s.endLr()), s.iterations());
             boolean dropLast = data.train().size() > cfg.batchSize();
             Sampling.Order order = cfg.sampler().equals("weighted") ? Sampling.Order.WEIGHTED : Sampling.Order.SHUFFLE;
             try (DataLoader loader = new DataLoader(data.train(), data.classes().size(), pre.training(Augmentation.parse(cfg.augment())),
                     new DataLoader.Options(cfg.batchSize(), order, cfg.seed(), cfg.workers(), Math.max(2, cfg.workers() + 1), dropLast,
                             cfg.strict(), cfg.imageDecoding()), opt.warnings());
                  Progress p = Progress.start("lr-find", (long) s.iterations() * cfg.batchSize(), opt.progress())) {
-                opt.out().printf(Locale.ROOT, "lr-find: %d training images, %s on %s, phase %s, lr %s to %s over %d mini-batches%n",
-                        data.train().size(), model.config().architecture(), device, phase.name(), LrSweep.format(s.startLr()),
-                        LrSweep.format(s.endLr()), s.iterations());
                 curve = sweep(model, phase, cfg, classWeights, loader::epoch, s, p);
             }
         }
