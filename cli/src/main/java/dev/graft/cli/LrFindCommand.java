@@ -40,8 +40,8 @@ final class LrFindCommand implements Callable<Integer> {
     Path weights;
     @Option(names = "--out", description = "Folder for lr-find.png and lr-find.json (default runs/<data folder name>-lr-find).")
     Path out;
-    @Option(names = "--phase", defaultValue = "head", description = "head (frozen backbone, new head) or finetune (unfrozen, or from "
-            + "--unfreeze-from) (default ${DEFAULT-VALUE}; without --weights the whole network trains).")
+    @Option(names = "--phase", description = "head (frozen backbone, new head) or finetune (unfrozen, or from --unfreeze-from) "
+            + "(default: head with --weights; without them the whole network trains).")
     String phase;
     @Option(names = "--start-lr", defaultValue = "1e-7", description = "First learning rate, > 0 (default ${DEFAULT-VALUE}).")
     double startLr;

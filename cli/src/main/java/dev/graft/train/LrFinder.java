@@ -40,7 +40,7 @@ import java.util.function.IntFunction;
 public final class LrFinder {
     public static final List<String> PHASES = List.of("head", "finetune");
 
-    /** What to sweep and where the curve goes; checked when made. */
+    /** What to sweep; checked when made. {@code phase} null: head with pretrained weights, else the whole network. */
     public record Settings(double startLr, double endLr, int iterations, String phase) {
         public Settings {
             OptionChecks.positive("--start-lr", startLr, "the first learning rate");
@@ -50,7 +50,7 @@ public final class LrFinder {
                         + ": the range test raises the rate; give --end-lr > --start-lr (defaults 1e-7 and 10)");
             }
             OptionChecks.between("--iters", iterations, 2, 100_000, "the number of mini-batches to sweep over");
-            phase = OptionChecks.oneOf("--phase", phase, PHASES);
+            phase = phase == null ? null : OptionChecks.oneOf("--phase", phase, PHASES);
         }
     }
 
@@ -80,7 +80,7 @@ public final class LrFinder {
         RunData data = RunData.prepare(cfg);
         float[] classWeights = data.classWeights(cfg.classWeights());
         StateDict weights = cfg.weights() == null ? null : KeyPrefixes.stripKnown(StateDicts.read(Path.of(cfg.weights())));
-        if (weights == null && s.phase().equals(Phase.HEAD)) {
+        if (weights == null && Phase.HEAD.equals(s.phase())) {
             throw new OptionException("--phase head trains a new head on a frozen pretrained backbone, but no --weights were given; "
                     + "give --weights, or --phase finetune to sweep the whole randomly initialised network");
         }
@@ -88,7 +88,7 @@ public final class LrFinder {
         Preprocessing pre = new Preprocessing(cfg.imageSize(), cfg.resizeSize(), ModelMetadata.mean(String.valueOf(cfg.weights()), meta),
                 ModelMetadata.std(String.valueOf(cfg.weights()), meta));
         // Without weights there is no backbone to keep: everything trains, as train's single phase.
-        Phase phase = new Phase(weights == null ? Phase.TRAIN : s.phase(), 0, 1);
+        Phase phase = new Phase(weights == null ? Phase.TRAIN : s.phase() == null ? Phase.HEAD : s.phase(), 0, 1);
         Curve curve;
         try (ResNet model = InitialModel.build(cfg, weights, data.classes().size(), device, opt.out())) {
             model.setBatchNormPolicy(BatchNormPolicy.parse(cfg.bnPolicy()));

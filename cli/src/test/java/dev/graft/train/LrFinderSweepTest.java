@@ -101,5 +101,7 @@ class LrFinderSweepTest {
         org.junit.jupiter.api.Assertions.assertThrows(OptionException.class, () -> new LrFinder.Settings(1e-7, Double.NaN, 100, "head"));
         org.junit.jupiter.api.Assertions.assertThrows(OptionException.class, () -> new LrFinder.Settings(1e-7, 10, 1, "head"));
         org.junit.jupiter.api.Assertions.assertThrows(OptionException.class, () -> new LrFinder.Settings(1e-7, 10, 100, "all"));
+        assertEquals(null, new LrFinder.Settings(1e-7, 10, 100, null).phase(), "no --phase: chosen from whether weights were given");
+        assertEquals("finetune", new LrFinder.Settings(1e-7, 10, 100, " FineTune").phase());
     }
 }
