@@ -71,6 +71,9 @@ final class EvaluateCommand implements Callable<Integer> {
     ImageOptions images;
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
+    @Option(names = "--tta", description = "Test-time augmentation: average each image's probabilities over the image and its "
+            + "left-right mirror (each view at the model file's temperature).")
+    boolean tta;
     @Option(names = "--no-cam", description = "Top-loss thumbnails without the Grad-CAM heat map of the predicted class.")
     boolean noCam;
 
@@ -95,7 +98,7 @@ final class EvaluateCommand implements Callable<Integer> {
                      new DataLoader.Options(batchSize, Sampling.Order.SEQUENTIAL, 0, threads, threads + 1, false, strict,
                              images.decoding()),
                      w -> System.err.println("warning: " + PrintableText.escape(w)))) {
-            Predictions p = Predictions.of(net, loader, net.config().inChannels(), mf.temperature(),
+            Predictions p = Predictions.of(net, loader, net.config().inChannels(), mf.temperature(), tta,
                     Progress.start("evaluate", folder.samples().size(), !noProgress && System.console() != null));
             UsableImages.check("evaluation", data.toString(), folder.samples(), folder.classes(), loader.skipped());
             m = Metrics.compute(p.probabilities(), p.labels(), rule, bootstrap, bootstrapSeed);
@@ -117,6 +120,7 @@ final class EvaluateCommand implements Callable<Integer> {
             json.put("data", data.toString());
             json.put("mean_loss", Double.isNaN(p.meanLoss()) ? null : p.meanLoss());
             json.put("temperature", mf.temperature());
+            json.put("tta", tta ? "identity+hflip" : "none");
             json.put("metrics", m.toMap());
             json.put("top_losses", Report.topLossesJson(top, mf.classes()));
             Report.writeJson(dir.resolve("metrics.json"), json);
@@ -129,6 +133,7 @@ final class EvaluateCommand implements Callable<Integer> {
             config.put("images skipped", loader.skipped().size());
             config.put("device", sel.device());
             config.put("batch size", batchSize);
+            config.put("test-time augmentation", tta ? "mean of the image and its mirror (--tta)" : "none");
             config.put("strict", strict);
             config.put("top losses", topLosses);
             config.put("versions", HtmlReport.version());
@@ -145,6 +150,9 @@ final class EvaluateCommand implements Callable<Integer> {
             System.out.println("model: " + model + " (" + mf.describe() + ") on " + sel.device());
             if (mf.temperature() != Temperature.NONE) {
                 System.out.println("probabilities: softmax(logits / T), " + Temperature.describe(mf.temperature()) + " from the model file");
+            }
+            if (tta) {
+                System.out.println("test-time augmentation: probabilities averaged over each image and its left-right mirror");
             }
             System.out.print(Report.table(m));
             System.out.println("wrote metrics.json, predictions.csv, plots/" + (top.entries().isEmpty() ? "" : ", top-losses/")

@@ -8,6 +8,7 @@ import picocli.CommandLine.Command;
         description = "Transfer learning on images in pure Java: freeze a pretrained ResNet, train a new head, fine-tune.",
         subcommands = {
             TrainCommand.class,
+            LrFindCommand.class,
             EvaluateCommand.class,
             PredictCommand.class,
             ExplainCommand.class,

@@ -20,6 +20,7 @@ import dev.graft.models.PrintableText;
 import dev.graft.models.ResNet;
 import dev.graft.train.ModelFile;
 import dev.graft.train.OptionChecks;
+import dev.graft.train.TestTimeAugmentation;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -65,6 +66,9 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--cam-method", defaultValue = "gradcam", description = "With --cam: gradcam or gradcam++ "
             + "(default ${DEFAULT-VALUE}).")
     String camMethod;
+    @Option(names = "--tta", description = "Test-time augmentation: average the probabilities of each image and its left-right "
+            + "mirror (each view at the model file's temperature).")
+    boolean tta;
     @Mixin
     ImageOptions imageOptions;
 
@@ -169,11 +173,13 @@ final class PredictCommand implements Callable<Integer> {
         try (Scope s = Scope.open("predict"); Grad.Mode off = Grad.off()) {
             Tensor x = Tensor.fromArray(net.device(), data, imgs.size(), channels, first.height(), first.width());
             float[] logits = net.forward(x).toFloatArray();
+            float[] mirrored = tta ? TestTimeAugmentation.mirroredLogits(net, x) : null;
             int c = mf.classes().size();
             for (int i = 0; i < imgs.size(); i++) {
                 Path file = files.get(index.get(i));
                 try {
-                    double[] p = ClassProbabilities.softmax(logits, i * c, c, mf.temperature(), file.toString());
+                    double[] p = tta ? TestTimeAugmentation.average(logits, mirrored, i * c, c, mf.temperature(), file.toString())
+                            : ClassProbabilities.softmax(logits, i * c, c, mf.temperature(), file.toString());
                     int k = rule.decide(p);
                     rows[index.get(i)] = new Row(file.toString(), mf.classes().get(k), p[k], p, null);
                 } catch (NonFiniteOutputException e) {

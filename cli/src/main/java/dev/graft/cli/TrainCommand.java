@@ -84,7 +84,10 @@ final class TrainCommand implements Callable<Integer> {
     String bnPolicy;
     @Option(names = "--unfreeze-from", description = "Phase 2 unfreezes from this block on (e.g. layer3); default: everything.")
     String unfreezeFrom;
-    @Option(names = "--augment", defaultValue = "default", description = "none, default (crop=0.75,flip=0.5,rotate=10) or crop=S,flip=P,rotate=DEG. "
+    @Option(names = "--augment", defaultValue = "default", description = "Training augmentation. default (used when the option is "
+            + "absent): random crops of 75-100%% of the area resized to --image-size, left-right flips half the time, rotations up to "
+            + "+-10 degrees; noflip: the same without flips (chest X-rays: a flip puts the heart on the right); none; or any of "
+            + "crop=S,flip=P,rotate=DEG. "
             + "With none and --bn-policy hold, phase 1 caches backbone features.")
     String augment;
     @Option(names = "--sampler", defaultValue = "shuffle", description = "shuffle or weighted (balances classes) (default ${DEFAULT-VALUE}).")

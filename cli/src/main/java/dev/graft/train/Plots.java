@@ -35,7 +35,7 @@ public final class Plots {
     private static final Font LEGEND_FONT = new Font(Font.SANS_SERIF, Font.PLAIN, 15);
     private static final Color BEST = new Color(0, 140, 70);
 
-    private static void readable(org.knowm.xchart.style.AxesChartStyler s) {
+    static void readable(org.knowm.xchart.style.AxesChartStyler s) {
         s.setChartTitleFont(TITLE_FONT);
         s.setAxisTitleFont(AXIS_TITLE_FONT);
         s.setAxisTickLabelsFont(TICK_FONT);

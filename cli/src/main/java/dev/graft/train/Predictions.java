@@ -31,6 +31,15 @@ public record Predictions(double[][] probabilities, int[] labels, int[] sampleIn
      * the mean loss the cross-entropy of those probabilities (the calibrated NLL); T = 1 is exactly the plain path.
      */
     public static Predictions of(ResNet model, DataLoader loader, int inputChannels, double temperature, Progress progress) {
+        return of(model, loader, inputChannels, temperature, false, progress);
+    }
+
+    /**
+     * As {@link #of(ResNet, DataLoader, int, double, Progress)}; with {@code tta} each image's probabilities are the
+     * mean over itself and its mirror image ({@link TestTimeAugmentation}) and the mean loss is the cross-entropy of
+     * those averaged probabilities, {@code -ln p_true}.
+     */
+    public static Predictions of(ResNet model, DataLoader loader, int inputChannels, double temperature, boolean tta, Progress progress) {
         boolean wasTraining = model.isTraining();
         model.eval();
         List<double[]> probs = new ArrayList<>();
@@ -43,12 +52,18 @@ public record Predictions(double[][] probabilities, int[] labels, int[] sampleIn
                 try (Scope s = Scope.open("predict")) {
                     Tensor x = Batches.images(b, inputChannels, model.device());
                     Tensor logits = model.forward(x);
-                    if (temperature == Temperature.NONE) {
-                        lossSum += Functional.crossEntropy(logits, b.labels()).item() * b.size();
+                    IntFunction<String> name = i -> loader.samples().get(i).path().toString();
+                    if (tta) {
+                        lossSum += collectFlipAveraged(logits, TestTimeAugmentation.mirroredLogits(model, x), b, probs, labels, idx,
+                                temperature, name);
                     } else {
-                        lossSum += TemperatureScaling.nllSum(logits.toFloatArray(), logits.dim(1), b.labels(), temperature);
+                        if (temperature == Temperature.NONE) {
+                            lossSum += Functional.crossEntropy(logits, b.labels()).item() * b.size();
+                        } else {
+                            lossSum += TemperatureScaling.nllSum(logits.toFloatArray(), logits.dim(1), b.labels(), temperature);
+                        }
+                        collect(logits, b, probs, labels, idx, temperature, name);
                     }
-                    collect(logits, b, probs, labels, idx, temperature, i -> loader.samples().get(i).path().toString());
                 }
                 progress.step(b.size());
             }
@@ -72,6 +87,22 @@ public record Predictions(double[][] probabilities, int[] labels, int[] sampleIn
             labels.add(b.labels()[i]);
             idx.add(b.sampleIndices()[i]);
         }
+    }
+
+    /** Flip-averaged probabilities of each image of {@code b}; returns the sum of their losses, -ln p_true. */
+    private static double collectFlipAveraged(Tensor logits, float[] mirrored, Batch b, List<double[]> probs, List<Integer> labels,
+                                              List<Integer> idx, double temperature, IntFunction<String> name) {
+        float[] l = logits.toFloatArray();
+        int c = logits.dim(1);
+        double loss = 0;
+        for (int i = 0; i < b.size(); i++) {
+            double[] p = TestTimeAugmentation.average(l, mirrored, i * c, c, temperature, name.apply(b.sampleIndices()[i]));
+            loss -= Math.log(Math.max(p[b.labels()[i]], Double.MIN_NORMAL));
+            probs.add(p);
+            labels.add(b.labels()[i]);
+            idx.add(b.sampleIndices()[i]);
+        }
+        return loss;
     }
 
     static Predictions build(List<double[]> probs, List<Integer> labels, List<Integer> idx, double lossSum) {

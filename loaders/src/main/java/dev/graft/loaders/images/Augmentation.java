@@ -8,14 +8,26 @@ public record Augmentation(boolean randomResizedCrop, double cropScaleMin, doubl
 
     public static final Augmentation NONE = new Augmentation(false, 1, 0, 0);
 
-    /** Mild defaults for radiographs: crops keeping at least 75% of the area, flips, +-10 degrees. */
+    /**
+     * {@code default}: random resized crops keeping 75% to 100% of the area (aspect 3/4 to 4/3, as torchvision's
+     * RandomResizedCrop), left-right flips with probability 0.5, rotations up to +-10 degrees.
+     */
     public static final Augmentation DEFAULT = new Augmentation(true, 0.75, 0.5, 10);
+
+    /**
+     * {@code noflip}: {@link #DEFAULT} without the flip. A mirrored chest X-ray shows the heart on the right
+     * (dextrocardia, or a film put up the wrong way round), an image the model never meets in use.
+     */
+    public static final Augmentation NO_FLIP = new Augmentation(true, 0.75, 0, 10);
 
     public boolean isNone() {
         return !randomResizedCrop && flipProbability == 0 && rotationDegrees == 0;
     }
 
-    /** Parses {@code none}, {@code default}, or {@code crop=0.75,flip=0.5,rotate=10} (any subset). */
+    /**
+     * Parses {@code none}, {@code default}, {@code noflip}, or {@code crop=0.75,flip=0.5,rotate=10} (any subset; a name
+     * without a value takes crop 0.75, flip 0.5, rotate 10).
+     */
     public static Augmentation parse(String text) {
         String t = text.trim().toLowerCase(java.util.Locale.ROOT);
         if (t.equals("none")) {
@@ -23,6 +35,9 @@ public record Augmentation(boolean randomResizedCrop, double cropScaleMin, doubl
         }
         if (t.equals("default")) {
             return DEFAULT;
+        }
+        if (t.equals("noflip")) {
+            return NO_FLIP;
         }
         boolean crop = false;
         double scale = 1, flip = 0, rot = 0;
@@ -38,7 +53,7 @@ public record Augmentation(boolean randomResizedCrop, double cropScaleMin, doubl
                     case "flip" -> flip = kv.length == 2 ? v : 0.5;
                     case "rotate" -> rot = kv.length == 2 ? v : 10;
                     default -> throw new DatasetException("unknown augmentation '" + kv[0] + "' in '" + text
-                            + "': use none, default, or crop=S,flip=P,rotate=DEG");
+                            + "': use none, default, noflip, or crop=S,flip=P,rotate=DEG");
                 }
             } catch (NumberFormatException e) {
                 throw new DatasetException("augmentation '" + part + "' needs a number after '='");

@@ -98,7 +98,7 @@ class OptionErrorsTest {
             "--schedule          | step:0     | malformed schedule 'step:0'",
             "--schedule          | step:1:2   | malformed schedule 'step:1:2'",
             "--schedule          | cosine:3   | malformed schedule 'cosine:3': only step takes parameters",
-            "--augment           | blur       | --augment: unknown augmentation 'blur' in 'blur': use none, default, or crop=S,flip=P,rotate=DEG",
+            "--augment           | blur       | --augment: unknown augmentation 'blur' in 'blur': use none, default, noflip, or crop=S,flip=P,rotate=DEG",
             "--augment           | flip=2     | --augment: augmentation out of range in 'flip=2'",
             "--device            | tpu        | --device: unknown device 'tpu': expected auto, cpu, reference, cuda or cuda:N",
             "--arch              | resnet19   | --arch: unknown architecture 'resnet19'"})
