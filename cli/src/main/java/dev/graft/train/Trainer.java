@@ -259,34 +259,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     private ResNet initialModel(StateDict weights) {
-        int classes = data.classes().size();
-        ResNet m;
-        if (weights == null) {
-            String arch = cfg.arch() == null ? "resnet18" : cfg.arch();
-            // A torchvision name, or a full config line as ResNetConfig.describe() writes it (narrow custom widths).
-            var builder = arch.contains("=") ? ResNet.builder(dev.graft.models.ResNetConfig.parse(arch).withNumClasses(classes))
-                    : ResNet.builder(arch).numClasses(classes);
-            m = builder.device(device).seed(cfg.seed()).build();
-        } else {
-            if (cfg.arch() != null && cfg.arch().contains("=")) {
-                // A full config line: the weights must be that network (their own head size aside).
-                m = ResNet.fromStateDict(weights, device);
-                var want = dev.graft.models.ResNetConfig.parse(cfg.arch()).withNumClasses(m.config().numClasses());
-                if (!want.equals(m.config())) {
-                    m.close();
-                    throw new TrainingException("--weights " + cfg.weights() + " hold " + m.config().describe() + ", not --arch " + cfg.arch());
-                }
-            } else {
-                m = cfg.arch() == null ? ResNet.fromStateDict(weights, device) : ResNet.fromStateDict(weights, cfg.arch(), device);
-            }
-            opt.out().println("weights: " + cfg.weights() + " (" + m.config().architecture() + ", " + m.config().numClasses()
-                    + " classes in the file)");
-            if (m.config().numClasses() != classes) {
-                m.replaceHead(classes, cfg.seed());
-                opt.out().println("head: replaced fc with a new " + classes + "-class layer (initialised like torchvision's Linear)");
-            }
-        }
-        return m;
+        return InitialModel.build(cfg, weights, data.classes().size(), device, opt.out());
     }
 
     private Phase phaseOf(int epoch) {
