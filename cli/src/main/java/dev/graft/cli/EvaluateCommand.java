@@ -96,7 +96,7 @@ final class EvaluateCommand implements Callable<Integer> {
                              images.decoding()),
                      w -> System.err.println("warning: " + PrintableText.escape(w)))) {
             Predictions p = Predictions.of(net, loader, net.config().inChannels(), mf.temperature(),
-                    Progress.start("evaluate", folder.samples().size(), !noProgress && System.console() != null));
+                    Progress.start("evaluate", folder.samples().size(), Progress.wanted(noProgress)));
             UsableImages.check("evaluation", data.toString(), folder.samples(), folder.classes(), loader.skipped());
             m = Metrics.compute(p.probabilities(), p.labels(), rule, bootstrap, bootstrapSeed);
             Path dir = out != null ? out : model.toAbsolutePath().getParent().resolve("evaluation");

@@ -107,8 +107,9 @@ public final class Demo {
     private static void report(Path out, Arm a, Arm b, double total) {
         String[][] rows = {
             {"test ROC AUC", withInterval(a.test(), "roc_auc"), withInterval(b.test(), "roc_auc")},
-            {"test accuracy", pct(a.test().accuracy()), pct(b.test().accuracy())},
-            {"test balanced accuracy", pct(a.test().balancedAccuracy()), pct(b.test().balancedAccuracy())},
+            {"test accuracy (argmax)", pct(a.test().argmaxAccuracy()), pct(b.test().argmaxAccuracy())},
+            {"test accuracy at the threshold", pct(a.test().accuracy()), pct(b.test().accuracy())},
+            {"test balanced accuracy at the threshold", pct(a.test().balancedAccuracy()), pct(b.test().balancedAccuracy())},
             {"sensitivity (" + DemoRecipe.POSITIVE + ")", pct(a.test().binary().sensitivity()), pct(b.test().binary().sensitivity())},
             {"specificity", pct(a.test().binary().specificity()), pct(b.test().binary().specificity())},
             {"PPV", pct(a.test().binary().ppv()), pct(b.test().binary().ppv())},

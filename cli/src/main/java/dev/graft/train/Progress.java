@@ -5,22 +5,65 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
-/** A progress bar over images with images/s and ETA on stderr, or nothing when progress display is off. */
+import java.time.Duration;
+import java.util.Locale;
+
+/**
+ * A progress bar over images with images/s and ETA on stderr, or nothing when progress display is off. One bar is
+ * shown at a time: its owner closes it (try-with-resources) before printing the line that sums up its work, and
+ * {@link #close()} returns only after the bar's final state and its newline are written. Bars are for terminals
+ * only: {@link #wanted(boolean)} is false when stdout or stderr is a pipe or a file, so CI logs and {@code | tee}
+ * get the plain lines (one per phase and epoch) and no carriage returns.
+ */
 public final class Progress implements AutoCloseable {
     private final ProgressBar bar;
+    private boolean closed;
 
     private Progress(ProgressBar bar) {
         this.bar = bar;
+    }
+
+    /** Whether to show bars: not asked off ({@code --no-progress}) and both stdout and stderr are terminals. */
+    public static boolean wanted(boolean noProgress) {
+        return !noProgress && Terminals.interactive();
     }
 
     public static Progress start(String task, long images, boolean enabled) {
         if (!enabled) {
             return new Progress(null);
         }
-        ProgressBar bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(images).setUnit(" img", 1).showSpeed()
+        ProgressBar bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(images).setUnit(" img", 1)
                 .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).continuousUpdate()
-                .setConsumer(new ConsoleProgressBarConsumer(System.err)).build();
+                .setRenderer(new BarRenderer(" img")).setConsumer(new EndsOnce(System.err)).build();
         return new Progress(bar);
+    }
+
+    /**
+     * Ends the bar's line once. ProgressBar.close() cancels the periodic redraw without waiting for a redraw already
+     * under way, and that redraw, seeing the bar killed, also draws the final state and ends the line: the bar then
+     * showed its end twice, on two lines. Everything after the first end is dropped.
+     */
+    private static final class EndsOnce extends ConsoleProgressBarConsumer {
+        private boolean ended;
+
+        EndsOnce(java.io.PrintStream out) {
+            super(out);
+        }
+
+        @Override
+        public synchronized void accept(String line) {
+            if (!ended) {
+                super.accept(line);
+            }
+        }
+
+        @Override
+        public synchronized void close() {
+            if (!ended) {
+                ended = true;
+                super.close();
+            }
+        }
     }
 
     public void step(long images) {
@@ -35,10 +78,30 @@ public final class Progress implements AutoCloseable {
         }
     }
 
+    /** Draws the final state and ends the line; a second call does nothing. */
     @Override
     public void close() {
-        if (bar != null) {
+        if (bar != null && !closed) {
+            closed = true;
             bar.close();
+            System.err.flush();
         }
+    }
+
+    /**
+     * A rate for people: "? " before there is one (nothing measured yet, or no time passed), one decimal below 10
+     * ("0.7", "3.4"), whole numbers above ("36", "1250"); never ".7" or ".0".
+     */
+    public static String rate(double perSecond) {
+        if (!Double.isFinite(perSecond) || perSecond <= 0) {
+            return "?";
+        }
+        return perSecond < 10 ? String.format(Locale.ROOT, "%.1f", perSecond) : String.format(Locale.ROOT, "%.0f", perSecond);
+    }
+
+    /** "0:03:36": hours, minutes, seconds. */
+    static String clock(Duration d) {
+        long s = Math.max(0, d.getSeconds());
+        return String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
     }
 }
