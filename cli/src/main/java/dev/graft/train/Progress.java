@@ -89,14 +89,17 @@ public final class Progress implements AutoCloseable {
     }
 
     /**
-     * A rate for people: "? " before there is one (nothing measured yet, or no time passed), one decimal below 10
-     * ("0.7", "3.4"), whole numbers above ("36", "1250"); never ".7" or ".0".
+     * A rate for people: "?" before there is one (nothing measured yet, or no time passed), whole numbers from 10
+     * ("36", "1250"), one decimal from 0.1 ("0.7", "3.4"), two significant digits below ("0.042"); never ".7" or ".0".
      */
     public static String rate(double perSecond) {
         if (!Double.isFinite(perSecond) || perSecond <= 0) {
             return "?";
         }
-        return perSecond < 10 ? String.format(Locale.ROOT, "%.1f", perSecond) : String.format(Locale.ROOT, "%.0f", perSecond);
+        if (perSecond >= 9.95) {
+            return String.format(Locale.ROOT, "%.0f", perSecond);
+        }
+        return String.format(Locale.ROOT, perSecond >= 0.095 ? "%.1f" : "%.2g", perSecond);
     }
 
     /** "0:03:36": hours, minutes, seconds. */
