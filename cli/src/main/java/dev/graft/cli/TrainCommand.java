@@ -153,7 +153,7 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() {
         OptionChecks.between("--stop-after-epochs", stopAfterEpochs, 0, OptionChecks.MAX_EPOCHS, "the epochs to run before stopping");
         Trainer.Options opt = new Trainer.Options(Progress.wanted(noProgress), System.out,
-                w -> System.err.println("warning: " + PrintableText.escape(w)), stopAfterEpochs, !noFeatureCache);
+                w -> Progress.printLine("warning: " + PrintableText.escape(w)), stopAfterEpochs, !noFeatureCache);
         if (resume != null) {
             checkResumeOptions();
             Trainer.resume(resume, given("--device") ? device : null, workers, strict, opt);

@@ -18,9 +18,15 @@ final class BarRenderer implements ProgressBarRenderer {
     private static final double MIN_SECONDS = 0.5;
 
     private final String unit;
+    private volatile int lastWidth;
 
     BarRenderer(String unit) {
         this.unit = unit;
+    }
+
+    /** The width of the last line drawn (0 before the first). */
+    int lastWidth() {
+        return lastWidth;
     }
 
     @Override
@@ -51,6 +57,7 @@ final class BarRenderer implements ProgressBarRenderer {
         while (b.length() < maxLength) {
             b.append(' ');
         }
+        lastWidth = b.length();
         return b.toString();
     }
 }

@@ -16,11 +16,16 @@ import java.util.Locale;
  * get the plain lines (one per phase and epoch) and no carriage returns.
  */
 public final class Progress implements AutoCloseable {
+    /** The bar on the screen now, if any (one at a time); guarded by Progress.class. */
+    private static Progress shown;
+
     private final ProgressBar bar;
+    private final BarRenderer renderer;
     private boolean closed;
 
-    private Progress(ProgressBar bar) {
+    private Progress(ProgressBar bar, BarRenderer renderer) {
         this.bar = bar;
+        this.renderer = renderer;
     }
 
     /** Whether to show bars: not asked off ({@code --no-progress}) and both stdout and stderr are terminals. */
@@ -30,12 +35,34 @@ public final class Progress implements AutoCloseable {
 
     public static Progress start(String task, long images, boolean enabled) {
         if (!enabled) {
-            return new Progress(null);
+            return new Progress(null, null);
         }
+        BarRenderer renderer = new BarRenderer(" img");
         ProgressBar bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(images).setUnit(" img", 1)
                 .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).continuousUpdate()
-                .setRenderer(new BarRenderer(" img")).setConsumer(new EndsOnce(System.err)).build();
-        return new Progress(bar);
+                .setRenderer(renderer).setConsumer(new EndsOnce(System.err)).build();
+        Progress p = new Progress(bar, renderer);
+        synchronized (Progress.class) {
+            shown = p;
+        }
+        return p;
+    }
+
+    /**
+     * Prints one line on stderr (a warning while images load, say) without gluing it to a bar: while one is drawn,
+     * the line overwrites it, blanks the rest of its width and ends, and the bar is drawn again below it at its
+     * next update (every half second), as tqdm's write does.
+     */
+    public static void printLine(String line) {
+        synchronized (Progress.class) {
+            if (shown == null) {
+                System.err.println(line);
+                return;
+            }
+            int width = shown.renderer.lastWidth();
+            System.err.print("\r" + line + " ".repeat(Math.max(0, width - line.length())) + System.lineSeparator());
+            System.err.flush();
+        }
     }
 
     /**
@@ -85,6 +112,11 @@ public final class Progress implements AutoCloseable {
             closed = true;
             bar.close();
             System.err.flush();
+            synchronized (Progress.class) {
+                if (shown == this) {
+                    shown = null;
+                }
+            }
         }
     }
 

@@ -24,7 +24,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * shows it (each carriage return starts the line over, later text overwriting earlier). Every bar must end at its
  * total exactly once and be finished before the line that sums it up; no summary line may carry bar text; rates
  * never read ".0 img/s"; and the data line states the images the dropped last batch leaves out, so that the bar
- * counts what the data line says. A second run writes to a pipe, as CI logs and {@code | tee} do: no carriage
+ * counts what the data line says. A warning printed while a bar is drawn (an unreadable image that evaluate skips)
+ * takes a line of its own, and the bar goes on below it. A second run writes to a pipe, as CI logs and {@code | tee} do: no carriage
  * returns at all, and one line per epoch.
  */
 class TerminalOutputTest {
@@ -42,8 +43,11 @@ class TerminalOutputTest {
         assumeTrue(utilLinuxScript(), "needs util-linux script(1) for a pseudo-terminal (Debian's bsdutils; .ci/run installs it)");
         Path data = SyntheticImages.folder(dir.resolve("data"), 5, 30, 30);
         Path run = dir.resolve("run");
+        // evaluate reads the same images plus one that cannot be decoded: its warning comes while the bar is drawn.
+        Path withBroken = SyntheticImages.folder(dir.resolve("evaluate"), 5, 30, 30);
+        Files.write(withBroken.resolve("vertical/zz-broken.png"), new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
         String train = shell(graft(trainArgs(data, run)));
-        String evaluate = shell(graft(List.of("evaluate", "--model", run.resolve("best.safetensors").toString(), "--data", data.toString(),
+        String evaluate = shell(graft(List.of("evaluate", "--model", run.resolve("best.safetensors").toString(), "--data", withBroken.toString(),
                 "--out", dir.resolve("eval").toString(), "--device", "cpu", "--batch-size", "16")));
         Path log = dir.resolve("pty.txt");
         // -q: no start/end banners; -f: flush as written; -e: exit with the command's status; -c: the command.
@@ -69,8 +73,11 @@ class TerminalOutputTest {
             Matcher bar = BAR.matcher(l);
             if (bar.matches()) {
                 String task = bar.group(1).strip();
-                assertEquals("100", bar.group(2), () -> "a bar left before its end: " + l + "\n" + raw);
-                assertEquals(bar.group(4), bar.group(3), () -> "a bar that does not count to its total: " + l);
+                // evaluate's bar counts the images it scored: all but the skipped one.
+                long left = task.equals("evaluate") ? 1 : 0;
+                assertEquals(Long.parseLong(bar.group(4)) - left, Long.parseLong(bar.group(3)), () -> "a bar that ends short of its total: " + l
+                        + "\n" + raw);
+                assertEquals(left == 0 ? "100" : "98", bar.group(2), () -> "a bar left before its end: " + l + "\n" + raw);
                 if (task.startsWith("train ")) {
                     assertEquals("40", bar.group(4), () -> "the training bar counts the images an epoch sees, as the data line says: " + l);
                 }
@@ -83,6 +90,10 @@ class TerminalOutputTest {
                 events.add("epoch " + m.group(1));
             } else if (l.startsWith("metric ")) {
                 events.add("table");
+            } else if (l.startsWith("warning: skipping")) {
+                assertTrue(l.endsWith("zz-broken.png: not a PNG, JPEG or BMP file ImageIO can read (use --strict to fail instead)"),
+                        () -> "a warning line with something else on it: '" + l + "'\n" + raw);
+                events.add("warning");
             } else {
                 assertFalse(BAR_TEXT.matcher(l).find(), () -> "bar text on line '" + l + "'\n" + raw);
             }
@@ -95,7 +106,7 @@ class TerminalOutputTest {
         if (events.contains("bar best model")) {
             expected.add("bar best model"); // the best epoch is not the last one: its model is validated too
         }
-        expected.addAll(List.of("table", "bar evaluate", "table"));
+        expected.addAll(List.of("table", "warning", "bar evaluate", "table"));
         assertEquals(expected, events, raw);
     }
 
