@@ -1,6 +1,7 @@
 package dev.graft.cli;
 
 import dev.graft.demo.Demo;
+import dev.graft.train.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -34,7 +35,7 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Path dir = data != null ? data : Demo.defaultDataDir();
-        boolean progress = !noProgress && System.console() != null;
+        boolean progress = Progress.wanted(noProgress);
         if (remake) {
             Demo.remake(fashionMnist, dir, device, progress);
         } else {

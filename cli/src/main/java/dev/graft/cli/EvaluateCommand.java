@@ -97,9 +97,9 @@ final class EvaluateCommand implements Callable<Integer> {
              DataLoader loader = new DataLoader(folder.samples(), mf.classes().size(), mf.preprocessing().evaluation(),
                      new DataLoader.Options(batchSize, Sampling.Order.SEQUENTIAL, 0, threads, threads + 1, false, strict,
                              images.decoding()),
-                     w -> System.err.println("warning: " + PrintableText.escape(w)))) {
+                     w -> Progress.printLine("warning: " + PrintableText.escape(w)))) {
             Predictions p = Predictions.of(net, loader, net.config().inChannels(), mf.temperature(), tta,
-                    Progress.start("evaluate", folder.samples().size(), !noProgress && System.console() != null));
+                    Progress.start("evaluate", folder.samples().size(), Progress.wanted(noProgress)));
             UsableImages.check("evaluation", data.toString(), folder.samples(), folder.classes(), loader.skipped());
             m = Metrics.compute(p.probabilities(), p.labels(), rule, bootstrap, bootstrapSeed);
             Path dir = out != null ? out : model.toAbsolutePath().getParent().resolve("evaluation");

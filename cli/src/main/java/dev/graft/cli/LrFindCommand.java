@@ -2,6 +2,7 @@ package dev.graft.cli;
 
 import dev.graft.models.PrintableText;
 import dev.graft.train.LrFinder;
+import dev.graft.train.Progress;
 import dev.graft.train.LrSweep;
 import dev.graft.train.OptionChecks;
 import dev.graft.train.TrainConfig;
@@ -106,8 +107,8 @@ final class LrFindCommand implements Callable<Integer> {
         if (weights != null) {
             FileChecks.input("--weights", weights);
         }
-        LrFinder.Output opt = new LrFinder.Output(System.out, w -> System.err.println("warning: " + PrintableText.escape(w)),
-                !noProgress && System.console() != null);
+        LrFinder.Output opt = new LrFinder.Output(System.out, w -> Progress.printLine("warning: " + PrintableText.escape(w)),
+                Progress.wanted(noProgress));
         LrFinder.Result r = LrFinder.run(cfg, settings, dir, opt);
         LrFinder.Curve c = r.curve();
         System.out.printf(Locale.ROOT, "ran %d of %d mini-batches (%s)%n", c.lrs().length, c.planned(), c.stopped());

@@ -2,6 +2,7 @@ package dev.graft.cli;
 
 import dev.graft.models.DecisionRule;
 import dev.graft.models.PrintableText;
+import dev.graft.train.Progress;
 import dev.graft.train.TrainConfig;
 import dev.graft.train.Trainer;
 import dev.graft.train.TrainingException;
@@ -160,8 +161,8 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         OptionChecks.between("--stop-after-epochs", stopAfterEpochs, 0, OptionChecks.MAX_EPOCHS, "the epochs to run before stopping");
-        Trainer.Options opt = new Trainer.Options(!noProgress && System.console() != null, System.out,
-                w -> System.err.println("warning: " + PrintableText.escape(w)), stopAfterEpochs, !noFeatureCache);
+        Trainer.Options opt = new Trainer.Options(Progress.wanted(noProgress), System.out,
+                w -> Progress.printLine("warning: " + PrintableText.escape(w)), stopAfterEpochs, !noFeatureCache);
         if (resume != null) {
             checkResumeOptions();
             Trainer.More more = new Trainer.More(given("--head-epochs") ? headEpochs : 0, given("--finetune-epochs") ? finetuneEpochs : 0,

@@ -83,7 +83,7 @@ public final class Demo {
         System.out.println();
         System.out.println("== " + name + (cfg.weights() != null ? " (freeze, train the head, fine-tune)" : " (every layer from random weights)"));
         long t0 = System.nanoTime();
-        Trainer.Result r = Trainer.train(cfg, new Trainer.Options(progress, System.out, w -> System.err.println("warning: " + w), 0));
+        Trainer.Result r = Trainer.train(cfg, new Trainer.Options(progress, System.out, w -> Progress.printLine("warning: " + w), 0));
         double seconds = (System.nanoTime() - t0) / 1e9;
         Path best = r.runDir().resolve("best.safetensors");
         ModelFile mf = ModelFile.read(best);
@@ -107,8 +107,9 @@ public final class Demo {
     private static void report(Path out, Arm a, Arm b, double total) {
         String[][] rows = {
             {"test ROC AUC", withInterval(a.test(), "roc_auc"), withInterval(b.test(), "roc_auc")},
-            {"test accuracy", pct(a.test().accuracy()), pct(b.test().accuracy())},
-            {"test balanced accuracy", pct(a.test().balancedAccuracy()), pct(b.test().balancedAccuracy())},
+            {"test accuracy (argmax)", pct(a.test().argmaxAccuracy()), pct(b.test().argmaxAccuracy())},
+            {"test accuracy at the threshold", pct(a.test().accuracy()), pct(b.test().accuracy())},
+            {"test balanced accuracy at the threshold", pct(a.test().balancedAccuracy()), pct(b.test().balancedAccuracy())},
             {"sensitivity (" + DemoRecipe.POSITIVE + ")", pct(a.test().binary().sensitivity()), pct(b.test().binary().sensitivity())},
             {"specificity", pct(a.test().binary().specificity()), pct(b.test().binary().specificity())},
             {"PPV", pct(a.test().binary().ppv()), pct(b.test().binary().ppv())},
@@ -233,7 +234,7 @@ public final class Demo {
                 work.resolve("run").toString(), DemoRecipe.IMAGE_SIZE, DemoRecipe.IMAGE_SIZE, 64, 4, 4, 2e-3, 100, "adamw", 0.9, 0.01, false,
                 "onecycle", 0, "none", 0, 0, "hold", null, "crop=0.8,flip=0.5", "shuffle", 0, Runtime.getRuntime().availableProcessors(),
                 device, "loss", "youden", null, true, null, false);
-        Trainer.Result r = Trainer.train(cfg, new Trainer.Options(progress, System.out, w -> System.err.println("warning: " + w), 0));
+        Trainer.Result r = Trainer.train(cfg, new Trainer.Options(progress, System.out, w -> Progress.printLine("warning: " + w), 0));
         try {
             Files.copy(r.runDir().resolve("best.safetensors"), dataDir.resolve("pretrained.safetensors"),
                     java.nio.file.StandardCopyOption.REPLACE_EXISTING);

@@ -13,6 +13,8 @@ import java.util.Map;
  * rule's positive class at its threshold (0.5 for argmax). Undefined ratios (no predicted positives for PPV, say)
  * are NaN and print as n/a. {@code calibration} is always computed ({@link Reliability}); {@code uncertainty}
  * ({@link Uncertainty}: bootstrap and DeLong 95% intervals) only when resamples are asked for, else null.
+ * {@code accuracy} is at the rule; {@code argmaxAccuracy} takes the most probable class whatever the rule (fastai's
+ * {@code accuracy}, and the "acc (argmax)" of the training epoch lines); they differ only under a threshold.
  */
 public record Metrics(
         List<String> classes,
@@ -26,7 +28,8 @@ public record Metrics(
         Binary binary,
         double macroAucOneVsRest,
         Reliability calibration,
-        Uncertainty uncertainty) {
+        Uncertainty uncertainty,
+        double argmaxAccuracy) {
 
     /** Two-class figures at the decision threshold, for the positive class. */
     public record Binary(int positiveClass, double threshold, double sensitivity, double specificity,
@@ -48,9 +51,12 @@ public record Metrics(
         }
         int[][] confusion = new int[c][c];
         int correct = 0;
+        int argmaxCorrect = 0;
+        DecisionRule argmax = DecisionRule.argmax(classes);
         for (int i = 0; i < n; i++) {
             confusion[labels[i]][predicted[i]]++;
             correct += labels[i] == predicted[i] ? 1 : 0;
+            argmaxCorrect += labels[i] == argmax.decide(probs[i]) ? 1 : 0;
         }
         double[] precision = new double[c], recall = new double[c];
         int[] support = new int[c];
@@ -95,12 +101,13 @@ public record Metrics(
         }
         Reliability calibration = Reliability.compute(probs, labels, binary != null ? binary.positiveClass() : -1, classes);
         Metrics m = new Metrics(List.copyOf(classes), n, n == 0 ? Double.NaN : correct / (double) n,
-                present == 0 ? Double.NaN : recallSum / present, confusion, precision, recall, support, binary, macroAuc, calibration, null);
+                present == 0 ? Double.NaN : recallSum / present, confusion, precision, recall, support, binary, macroAuc, calibration, null,
+                n == 0 ? Double.NaN : argmaxCorrect / (double) n);
         if (resamples <= 0 || n == 0) {
             return m;
         }
         return new Metrics(m.classes, m.count, m.accuracy, m.balancedAccuracy, confusion, precision, recall, support, binary, macroAuc,
-                calibration, Uncertainty.compute(probs, labels, rule, m, resamples, seed));
+                calibration, Uncertainty.compute(probs, labels, rule, m, resamples, seed), m.argmaxAccuracy);
     }
 
     /** Each confusion cell as a percentage of its row (the true class's images); NaN for a class with no images. */
@@ -139,6 +146,7 @@ public record Metrics(
         m.put("count", count);
         m.put("accuracy", num(accuracy));
         putCi(m, "accuracy", "accuracy");
+        m.put("accuracy_argmax", num(argmaxAccuracy));
         m.put("balanced_accuracy", num(balancedAccuracy));
         m.put("roc_auc", num(macroAucOneVsRest));
         putCi(m, "roc_auc", "roc_auc");

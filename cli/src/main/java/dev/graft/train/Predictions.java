@@ -21,7 +21,10 @@ import java.util.function.IntFunction;
  */
 public record Predictions(double[][] probabilities, int[] labels, int[] sampleIndices, double meanLoss) {
 
-    /** Runs the model in eval mode over every batch of {@code loader}'s epoch 0 (use a sequential loader). */
+    /**
+     * Runs the model in eval mode over every batch of {@code loader}'s epoch 0 (use a sequential loader). Closes
+     * {@code progress} when done, so its bar is finished before the caller prints its results.
+     */
     public static Predictions of(ResNet model, DataLoader loader, int inputChannels, Progress progress) {
         return of(model, loader, inputChannels, Temperature.NONE, progress);
     }
@@ -46,7 +49,7 @@ public record Predictions(double[][] probabilities, int[] labels, int[] sampleIn
         List<Integer> labels = new ArrayList<>();
         List<Integer> idx = new ArrayList<>();
         double lossSum = 0;
-        try (Grad.Mode off = Grad.off()) {
+        try (progress; Grad.Mode off = Grad.off()) {
             for (Iterator<Batch> it = loader.epoch(0); it.hasNext(); ) {
                 Batch b = it.next();
                 try (Scope s = Scope.open("predict")) {

@@ -179,8 +179,17 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
     static List<List<String>> overallRows(Metrics m) {
         List<List<String>> rows = new java.util.ArrayList<>();
         rows.add(List.of("images", Integer.toString(m.count())));
-        rows.add(List.of("accuracy", withCi(m, "accuracy", Table.pct(m.accuracy()), true)));
-        rows.add(List.of("balanced accuracy", Table.pct(m.balancedAccuracy())));
+        // Accuracy is named by how images are decided: argmax (the epoch lines' "acc (argmax)", fastai's accuracy) and,
+        // where a threshold decides differently, at that threshold too (the figure predict's labels give).
+        String atRule = atRule(m);
+        if (atRule == null) {
+            rows.add(List.of("accuracy (argmax)", withCi(m, "accuracy", Table.pct(m.accuracy()), true)));
+            rows.add(List.of("balanced accuracy", Table.pct(m.balancedAccuracy())));
+        } else {
+            rows.add(List.of("accuracy (argmax)", Table.pct(m.argmaxAccuracy())));
+            rows.add(List.of("accuracy " + atRule, withCi(m, "accuracy", Table.pct(m.accuracy()), true)));
+            rows.add(List.of("balanced accuracy " + atRule, Table.pct(m.balancedAccuracy())));
+        }
         rows.add(List.of(m.binary() != null ? "ROC AUC" : "ROC AUC (macro, one-vs-rest)",
                 withCi(m, "roc_auc", Table.num(m.macroAucOneVsRest(), 4), false)));
         if (m.uncertainty() != null && m.uncertainty().delongAuc() != null && !Double.isNaN(m.uncertainty().delongAuc().lower())) {
@@ -199,6 +208,18 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
             rows.add(List.of("calibration error (ECE, " + m.calibration().binned() + ")", Table.num(m.calibration().ece(), 4)));
         }
         return rows;
+    }
+
+    /**
+     * "at threshold 0.8450" when the decision rule is not argmax (its threshold is not 0.5, or it decides some image
+     * otherwise), so that accuracy and the figures after it are named by the rule; null for argmax.
+     */
+    static String atRule(Metrics m) {
+        boolean differs = !(m.accuracy() == m.argmaxAccuracy()) && !(Double.isNaN(m.accuracy()) && Double.isNaN(m.argmaxAccuracy()));
+        if (m.binary() != null && (m.binary().threshold() != 0.5 || differs)) {
+            return "at threshold " + Table.num(m.binary().threshold(), 4);
+        }
+        return differs ? "at the model's decision rule" : null;
     }
 
     /** The footnote that explains the intervals' brackets, or null when there are none. */
@@ -295,7 +316,8 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
         Map<String, double[]> acc = new LinkedHashMap<>();
         acc.put("train", trainAcc);
         acc.put("validation", valAcc);
-        Plots.curves(dir.resolve("accuracy.png"), "Accuracy per epoch", "accuracy", acc, boundary, bestEpoch, best);
+        Plots.curves(dir.resolve("accuracy.png"), "Accuracy per epoch (argmax: the most probable class)", "accuracy (argmax)", acc,
+                boundary, bestEpoch, best);
     }
 
     /** ROC (two classes) and confusion matrix plots of one evaluation. */

@@ -283,9 +283,10 @@ public final class Trainer implements AutoCloseable {
         boolean dropLast = data.train().size() > cfg.batchSize();
         int c = data.classes().size();
         int[] counts = data.trainCounts();
-        opt.out().printf(Locale.ROOT, "data: %d classes %s, %d training images %s, %d validation images, %s on %s%n", c,
+        opt.out().printf(Locale.ROOT, "data: %d classes %s, %d training images %s%s, %d validation images, %s on %s%n", c,
                 PrintableText.escape(data.classes().toString()),
-                data.train().size(), java.util.Arrays.toString(counts), data.validation().size(), model.config().architecture(), device);
+                data.train().size(), java.util.Arrays.toString(counts), droppedNote(data.train().size(), cfg.batchSize(), dropLast),
+                data.validation().size(), model.config().architecture(), device);
         try (Interruption stop = Interruption.install(opt.out());
              DataLoader trainLoader = loader(data.train(), pre.training(aug), order, dropLast);
              DataLoader valLoader = loader(data.validation(), pre.evaluation(), Sampling.Order.SEQUENTIAL, false)) {
@@ -353,6 +354,19 @@ public final class Trainer implements AutoCloseable {
         return new Result(runDir, false, null, state.history(), true);
     }
 
+    /**
+     * The part of the data line that says how many training images an epoch sees when the last partial batch is
+     * dropped (the progress bar counts those), or "" when none is.
+     */
+    static String droppedNote(int images, int batchSize, boolean dropLast) {
+        int dropped = dropLast ? images % batchSize : 0;
+        if (dropped == 0) {
+            return "";
+        }
+        return String.format(Locale.ROOT, " (%d per epoch: the last %d of each epoch's order do not fill a batch of %d and are dropped, "
+                + "as PyTorch's drop_last)", images - dropped, dropped, batchSize);
+    }
+
     /** Unreadable images skipped so far must leave images, and every class, to train on and to validate with. */
     private void checkUsable(DataLoader train, DataLoader validation) {
         Set<String> skipped = new HashSet<>(train.skipped());
@@ -403,7 +417,9 @@ public final class Trainer implements AutoCloseable {
         int seen = 0;
         int batch = 0;
         double lr = 0;
-        try (Progress p = Progress.start(phase.name() + " " + (epoch + 1) + "/" + totalEpochs(), (long) steps * cfg.batchSize(), opt.progress())) {
+        // Full batches only when the last partial one is dropped; one short batch when the set is smaller than a batch.
+        long images = Math.min((long) steps * cfg.batchSize(), loader.size());
+        try (Progress p = Progress.start(phase.name() + " " + (epoch + 1) + "/" + totalEpochs(), images, opt.progress())) {
             for (Iterator<Batch> it = loader.epoch(epoch); it.hasNext(); batch++) {
                 if (interruption != null && interruption.requested()) {
                     return null;
@@ -559,10 +575,10 @@ public final class Trainer implements AutoCloseable {
             phases = Phase.of(state.segments());
         }
         new Checkpoint(cfg, state, model.stateDict(), optimizer.exportState()).write(runDir);
-        opt.out().printf(Locale.ROOT, "%-8s epoch %2d/%d  train loss %.4f acc %5.1f%%  val loss %.4f acc %5.1f%%%s  lr %.2e  %.1fs (%.0f img/s)%s%s%n",
+        opt.out().printf(Locale.ROOT, "%-8s epoch %2d/%d  train loss %.4f acc %5.1f%%  val loss %.4f acc (argmax) %5.1f%%%s  lr %.2e  %.1fs (%s img/s)%s%s%n",
                 rec.phase(), rec.epoch(), totalEpochs(), rec.trainLoss(), 100 * rec.trainAccuracy(), rec.valLoss(), 100 * rec.valAccuracy(),
                 Double.isNaN(rec.valAuc()) ? "" : String.format(Locale.ROOT, " auc %.4f", rec.valAuc()), rec.lr(), rec.seconds(),
-                rec.imagesPerSecond(), rec.cachedFeatures() ? " [cached]" : "", improved ? "  *best" : "");
+                Progress.rate(rec.imagesPerSecond()), rec.cachedFeatures() ? " [cached]" : "", improved ? "  *best" : "");
         if (early != null) {
             opt.out().println(early.message() + (rec.epoch() < totalEpochs() ? "; " + phaseOf(rec.epoch()).verb() + " follows" : ""));
         }
