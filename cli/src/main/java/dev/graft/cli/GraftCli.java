@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
             TrainCommand.class,
             EvaluateCommand.class,
             PredictCommand.class,
+            ExportCommand.class,
             ExplainCommand.class,
             DemoCommand.class,
             DoctorCommand.class,
