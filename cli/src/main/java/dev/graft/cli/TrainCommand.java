@@ -22,8 +22,9 @@ import java.util.concurrent.Callable;
 /** {@code graft train}: the two-phase transfer-learning recipe on an image folder. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
-            "Train a classifier on DIR/CLASS/*.png|jpg|jpeg|bmp: phase 1 freezes the pretrained backbone and trains a new head,",
-            "phase 2 unfreezes and fine-tunes with lower, discriminative learning rates (fastai's fine_tune recipe).",
+            "Train a classifier on an image folder (DIR/CLASS/*.png|jpg|jpeg|bmp) by fastai's two-phase fine_tune recipe.",
+            "Phase 1 freezes the pretrained backbone and trains a new head; phase 2 unfreezes and fine-tunes with lower,",
+            "discriminative learning rates.",
             "Writes best.safetensors and last.safetensors (usable alone by 'graft predict'), checkpoint.safetensors (for --resume),",
             "metrics.json, history.json and plots/ in the run folder. Every option is checked before work starts.",
             "--resume RUN_DIR continues a run with the settings saved in its checkpoint: only --device, --workers, --strict,",
@@ -82,8 +83,8 @@ final class TrainCommand implements Callable<Integer> {
     String bnPolicy;
     @Option(names = "--unfreeze-from", description = "Phase 2 unfreezes from this block on (e.g. layer3); default: everything.")
     String unfreezeFrom;
-    @Option(names = "--augment", defaultValue = "default", description = "none, default (crop=0.75,flip=0.5,rotate=10) or crop=S,flip=P,rotate=DEG. "
-            + "With none and --bn-policy hold, phase 1 caches backbone features.")
+    @Option(names = "--augment", defaultValue = "default", description = "none, default or crop=S,flip=P,rotate=DEG (default ${DEFAULT-VALUE}, "
+            + "which is crop=0.75,flip=0.5,rotate=10). With none and --bn-policy hold, phase 1 caches backbone features.")
     String augment;
     @Option(names = "--sampler", defaultValue = "shuffle", description = "shuffle or weighted (balances classes) (default ${DEFAULT-VALUE}).")
     String sampler;

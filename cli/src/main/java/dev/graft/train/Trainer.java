@@ -81,7 +81,7 @@ public final class Trainer implements AutoCloseable {
         this.runDir = Path.of(cfg.out());
         Backends.Selection sel = Backends.resolve(cfg.device());
         this.device = sel.device();
-        sel.notes().forEach(n -> opt.out().println("device: " + n));
+        DeviceNotes.shown(sel).forEach(n -> opt.out().println("device: " + n));
         this.data = RunData.prepare(cfg);
         this.classWeights = data.classWeights(cfg.classWeights());
         this.pretrained = cfg.weights() != null;
