@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.URISyntaxException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -148,18 +147,5 @@ final class RuntimeJar {
         return !(name.equals(JarFile.MANIFEST_NAME) || name.startsWith("META-INF/versions/") || name.startsWith("META-INF/maven/")
                 || name.endsWith("module-info.class") || upper.equals("META-INF/INDEX.LIST")
                 || upper.startsWith("META-INF/") && (upper.endsWith(".SF") || upper.endsWith(".RSA") || upper.endsWith(".DSA")));
-    }
-
-    /** Reads a text entry of a jar, or null (tests and checks). */
-    static String text(Path jar, String entry) throws IOException {
-        try (JarFile j = new JarFile(jar.toFile())) {
-            JarEntry e = j.getJarEntry(entry);
-            if (e == null) {
-                return null;
-            }
-            try (InputStream in = j.getInputStream(e)) {
-                return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            }
-        }
     }
 }

@@ -72,7 +72,7 @@ public final class Trainer implements AutoCloseable {
     private TrainState state;
     private Optimizer optimizer;
     /** steps.csv: per-step loss, rate and speed (see {@link StepLog}). */
-    private StepLog steps;
+    private StepLog stepLog;
     private String optimizerPhase;
     /** Files the feature cache's loader skipped (phase 1 on cached features never runs the training loader). */
     private final Set<String> skippedByCache = new HashSet<>();
@@ -233,7 +233,7 @@ public final class Trainer implements AutoCloseable {
              DataLoader valLoader = loader(data.validation(), pre.evaluation(), Sampling.Order.SEQUENTIAL, false)) {
             FeatureCache trainCache = null;
             FeatureCache valCache = null;
-            steps = StepLog.resume(runDir.resolve("steps.csv"), state.epochsDone());
+            stepLog = StepLog.resume(runDir.resolve("steps.csv"), state.epochsDone());
             for (int epoch = state.epochsDone(); epoch < totalEpochs(); epoch++) {
                 Phase phase = phaseOf(epoch);
                 if (optimizer == null || !phase.name().equals(optimizerPhase)) {
@@ -320,7 +320,7 @@ public final class Trainer implements AutoCloseable {
         int seen = 0;
         int batch = 0;
         double lr = 0;
-        this.steps.startEpoch();
+        stepLog.startEpoch();
         try (Progress p = Progress.start(phase.name() + " " + (epoch + 1) + "/" + totalEpochs(), (long) steps * cfg.batchSize(), opt.progress())) {
             for (Iterator<Batch> it = loader.epoch(epoch); it.hasNext(); batch++) {
                 Batch b = it.next();
@@ -329,7 +329,7 @@ public final class Trainer implements AutoCloseable {
                 try (Scope s = Scope.open("step")) {
                     Tensor logits = model.forward(Batches.images(b, inputChannels, device));
                     double loss = optimize(logits, b.labels(), epoch, batch);
-                    this.steps.log(epoch + 1, batch + 1, phase.name(), lr, loss, b.size());
+                    stepLog.log(epoch + 1, batch + 1, phase.name(), lr, loss, b.size());
                     lossSum += loss * b.size();
                     correct += correctCount(logits, b.labels());
                 }
@@ -353,7 +353,7 @@ public final class Trainer implements AutoCloseable {
         int correct = 0;
         int seen = 0;
         double lr = 0;
-        this.steps.startEpoch();
+        stepLog.startEpoch();
         for (int batch = 0; batch < steps; batch++) {
             int[] rows = java.util.Arrays.stream(visit, batch * bs, Math.min(visit.length, (batch + 1) * bs)).filter(cache::has).toArray();
             if (rows.length == 0) {
@@ -365,7 +365,7 @@ public final class Trainer implements AutoCloseable {
             try (Scope s = Scope.open("step")) {
                 Tensor logits = model.fc().forward(FeatureCache.tensor(b, device));
                 double loss = optimize(logits, b.labels(), epoch, batch);
-                this.steps.log(epoch + 1, batch + 1, phase.name(), lr, loss, b.size());
+                stepLog.log(epoch + 1, batch + 1, phase.name(), lr, loss, b.size());
                 lossSum += loss * b.size();
                 correct += correctCount(logits, b.labels());
             }
