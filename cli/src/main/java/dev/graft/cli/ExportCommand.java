@@ -43,16 +43,16 @@ final class ExportCommand implements Callable<Integer> {
             "org.bytedeco.dnnl.global.dnnl",
             "org.bytedeco.opencl.global.OpenCL");
 
-    @Option(names = "--model", required = true, paramLabel = "FILE", description = "the model file to ship (what graft train wrote)")
+    @Option(names = "--model", required = true, paramLabel = "FILE", description = "The model file to ship (what graft train wrote).")
     Path model;
 
-    @Option(names = "--runtime", paramLabel = "DIR", description = "the folder to write; it must not exist or be empty (see --force)")
+    @Option(names = "--runtime", paramLabel = "DIR", description = "The folder to write; it must not exist or be empty (see --force).")
     Path runtime;
 
-    @Option(names = "--force", description = "write into a folder that is not empty, replacing the files of an earlier export")
+    @Option(names = "--force", description = "Write into a folder that is not empty, replacing the files of an earlier export.")
     boolean force;
 
-    @Option(names = "--no-onednn", description = "leave oneDNN's jars out: 1 MB instead of 28 MB, about 200x slower per image")
+    @Option(names = "--no-onednn", description = "Leave oneDNN's jars out: 1 MB instead of 28 MB, about 200x slower per image.")
     boolean noOnednn;
 
     @Override
