@@ -11,9 +11,10 @@ import java.util.concurrent.Callable;
 /** {@code graft demo}: transfer learning against random initialisation on data shipped in the repository. */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
-            "Fine-tune a small ResNet pretrained on eight Fashion-MNIST classes to tell apart two held-out ones",
-            "(T-shirt/top vs Shirt, 120 labelled images, 3:1), and train the same network from random weights on the same",
-            "images; evaluate both on 1,000 test images and print them side by side. Data: demo/fashion in the repository."})
+            "Show what transfer learning buys: a pretrained network against the same one from random weights.",
+            "Fine-tunes a small ResNet pretrained on eight Fashion-MNIST classes to tell apart two held-out ones (T-shirt/top vs "
+                + "Shirt, 120 labelled images, 3:1), and trains the same network from random weights on the same images; "
+                + "evaluates both on 1,000 test images and prints them side by side. Data: demo/fashion in the repository."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--data", description = "The demo folder (default: demo/fashion in the Graft checkout).")
     Path data;
@@ -22,7 +23,8 @@ final class DemoCommand implements Callable<Integer> {
     Path out;
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, reference or cuda[:N].")
     String device;
-    @Option(names = "--seed", defaultValue = "1")
+    @Option(names = "--seed", defaultValue = "1", description = "Seed of both arms: the training order, the new head's "
+            + "initialisation and the bootstrap intervals (default ${DEFAULT-VALUE}).")
     long seed;
     @Option(names = "--no-progress", description = "No progress bars.")
     boolean noProgress;

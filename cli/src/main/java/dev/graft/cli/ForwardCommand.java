@@ -21,6 +21,7 @@ import dev.graft.models.Parameter;
 import dev.graft.models.ResNet;
 import dev.graft.models.ResNetConfig;
 import dev.graft.models.StateDictMismatchException;
+import dev.graft.train.DeviceNotes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -123,7 +124,8 @@ final class ForwardCommand implements Callable<Integer> {
 
         try (ResNet model = build(state, dev)) {
             ForwardInputs.checkChannels(input, x, model.config());
-            System.out.println("device: " + dev + (selection.notes().isEmpty() ? "" : " (" + String.join("; ", selection.notes()) + ")"));
+            List<String> notes = DeviceNotes.shown(selection);
+            System.out.println("device: " + dev + (notes.isEmpty() ? "" : " (" + String.join("; ", notes) + ")"));
             System.out.println("model: " + model.config() + " from " + weights + ", " + (trainMode ? "train" : "eval") + " mode");
             int fileClasses = model.config().numClasses();
             if (classes != null && classes != fileClasses) {

@@ -21,9 +21,9 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "lr-find", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
-            "Learning-rate range test (Smith 2017, fastai's lr_find): train on --data's training images for --iters mini-batches",
-            "with the rate rising geometrically from --start-lr to --end-lr, stop early when the smoothed loss passes 4x its best,",
-            "and suggest a rate for 'graft train --lr'. Writes lr-find.png (loss against rate, log axis, suggestions marked) and",
+            "Find a learning rate for 'graft train --lr' with a range test (Smith 2017, fastai's lr_find).",
+            "It trains on --data's training images for --iters mini-batches with the rate rising geometrically from --start-lr",
+            "to --end-lr, stops early when the smoothed loss passes 4x its best, and suggests a rate. Writes lr-find.png (loss against rate, log axis, suggestions marked) and",
             "lr-find.json (the curve) in --out. The weights file is only read; no model or checkpoint is written.",
             "The suggestion is fastai's 'valley' (about halfway down the longest descent); 'steepest' and 'minimum/10' are shown too.",
             "--phase head sweeps the new head on the frozen backbone (train's phase 1, whose rate is --lr); --phase finetune",

@@ -23,8 +23,9 @@ import java.util.concurrent.Callable;
 /** {@code graft train}: the two-phase transfer-learning recipe on an image folder. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
-            "Train a classifier on DIR/CLASS/*.png|jpg|jpeg|bmp: phase 1 freezes the pretrained backbone and trains a new head,",
-            "phase 2 unfreezes and fine-tunes with lower, discriminative learning rates (fastai's fine_tune recipe).",
+            "Train a classifier on an image folder (DIR/CLASS/*.png|jpg|jpeg|bmp) by fastai's two-phase fine_tune recipe.",
+            "Phase 1 freezes the pretrained backbone and trains a new head; phase 2 unfreezes and fine-tunes with lower,",
+            "discriminative learning rates.",
             "Writes best.safetensors and last.safetensors (usable alone by 'graft predict'), checkpoint.safetensors (for --resume),",
             "metrics.json, history.json and plots/ in the run folder. Every option is checked before work starts.",
             "--resume RUN_DIR continues a run with the settings saved in its checkpoint: only --device, --workers, --strict,",
@@ -44,7 +45,7 @@ final class TrainCommand implements Callable<Integer> {
     String arch;
     @Option(names = "--weights", description = "Pretrained weights (.pth or .safetensors, torchvision names). Without it: random init, no transfer.")
     Path weights;
-    @Option(names = "--out", description = "Run folder (default runs/<data folder name>).")
+    @Option(names = "--out", description = "Run folder (default runs/<data set>-<yyyyMMdd-HHmmss>, named after the --data folder).")
     Path out;
     @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue the run in RUN_DIR from its last checkpoint, with its saved settings (see above).")
     Path resume;
@@ -183,7 +184,10 @@ final class TrainCommand implements Callable<Integer> {
         if (targetSensitivity != null && !(targetSensitivity > 0 && targetSensitivity <= 1)) {
             throw new TrainingException("--target-sensitivity must be in (0, 1]");
         }
-        Path runDir = out != null ? out : Path.of("runs", data.toAbsolutePath().normalize().getFileName().toString());
+        Path runDir = out != null ? out : RunFolders.defaultFor(data, java.time.LocalDateTime.now());
+        if (out == null) {
+            System.out.println("run folder: " + PrintableText.escape(runDir.toString()) + " (--out chooses another)");
+        }
         int resize = resizeSize != null ? resizeSize : (int) Math.round(imageSize * 256.0 / 224.0);
         int threads = workers != null ? workers : Math.min(OptionChecks.MAX_WORKERS, Runtime.getRuntime().availableProcessors());
         TrainConfig cfg = new TrainConfig(data.toString(), val == null ? null : val.toString(), valFraction, arch,

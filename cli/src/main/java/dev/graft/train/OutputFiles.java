@@ -34,4 +34,25 @@ public final class OutputFiles {
             Files.deleteIfExists(tmp);
         }
     }
+
+    /** Copies {@code from} to {@code to} (creating its folder) as {@link #write} writes: temporary file, then rename. */
+    public static void copy(Path from, Path to) throws IOException {
+        Path abs = to.toAbsolutePath();
+        Path dir = abs.getParent();
+        Files.createDirectories(dir);
+        Path tmp = dir.resolve("." + abs.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+        try {
+            try (var in = Files.newInputStream(from);
+                 var out = Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                in.transferTo(out);
+            }
+            try {
+                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
 }

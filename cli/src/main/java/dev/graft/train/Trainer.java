@@ -82,6 +82,8 @@ public final class Trainer implements AutoCloseable {
     private final int firstEpochOfThisProcess;
     private TrainState state;
     private Optimizer optimizer;
+    /** steps.csv: per-step loss, rate and speed (see {@link StepLog}). */
+    private StepLog stepLog;
     private String optimizerPhase;
     /** Files the feature cache's loader skipped (phase 1 on cached features never runs the training loader). */
     private final Set<String> skippedByCache = new HashSet<>();
@@ -95,7 +97,7 @@ public final class Trainer implements AutoCloseable {
         this.runDir = Path.of(cfg.out());
         Backends.Selection sel = Backends.resolve(cfg.device());
         this.device = sel.device();
-        sel.notes().forEach(n -> opt.out().println("device: " + n));
+        DeviceNotes.shown(sel).forEach(n -> opt.out().println("device: " + n));
         this.data = RunData.prepare(cfg);
         this.classWeights = data.classWeights(cfg.classWeights());
         this.pretrained = cfg.weights() != null;
@@ -293,6 +295,7 @@ public final class Trainer implements AutoCloseable {
             interruption = stop;
             FeatureCache trainCache = null;
             FeatureCache valCache = null;
+            stepLog = StepLog.resume(runDir.resolve("steps.csv"), state.epochsDone());
             for (int epoch = state.epochsDone(); epoch < totalEpochs(); epoch++) {
                 if (stop.requested()) {
                     return interrupted();
@@ -417,6 +420,7 @@ public final class Trainer implements AutoCloseable {
         int seen = 0;
         int batch = 0;
         double lr = 0;
+        stepLog.startEpoch();
         // Full batches only when the last partial one is dropped; one short batch when the set is smaller than a batch.
         long images = Math.min((long) steps * cfg.batchSize(), loader.size());
         try (Progress p = Progress.start(phase.name() + " " + (epoch + 1) + "/" + totalEpochs(), images, opt.progress())) {
@@ -430,6 +434,7 @@ public final class Trainer implements AutoCloseable {
                 try (Scope s = Scope.open("step")) {
                     Tensor logits = model.forward(Batches.images(b, inputChannels, device));
                     double loss = optimize(logits, b.labels(), epoch, batch);
+                    stepLog.log(epoch + 1, batch + 1, phase.name(), lr, loss, b.size());
                     lossSum += loss * b.size();
                     correct += correctCount(logits, b.labels());
                 }
@@ -453,6 +458,7 @@ public final class Trainer implements AutoCloseable {
         int correct = 0;
         int seen = 0;
         double lr = 0;
+        stepLog.startEpoch();
         for (int batch = 0; batch < steps; batch++) {
             if (interruption != null && interruption.requested()) {
                 return null;
@@ -467,6 +473,7 @@ public final class Trainer implements AutoCloseable {
             try (Scope s = Scope.open("step")) {
                 Tensor logits = model.fc().forward(FeatureCache.tensor(b, device));
                 double loss = optimize(logits, b.labels(), epoch, batch);
+                stepLog.log(epoch + 1, batch + 1, phase.name(), lr, loss, b.size());
                 lossSum += loss * b.size();
                 correct += correctCount(logits, b.labels());
             }
