@@ -32,7 +32,7 @@ import java.util.stream.Stream;
  * {@code classify.bat} launchers with the JVM flags docs/embedding.md measured.
  */
 @Command(name = "export", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Write a trained model as a folder that classifies images with only Java installed.",
+        description = {"Write a trained model as a folder that classifies images with only Java installed, or as an ONNX model.",
             "--runtime DIR gets graft-runtime.jar (the inference runtime, pure Java), lib/ with oneDNN's jars for "
                 + "Linux x86-64 (about 27 MB; leave them out with --no-onednn and the pure-Java backend is used), the "
                 + "model file, and the launchers classify (sh) and classify.bat: './classify IMAGE...' prints "
