@@ -26,7 +26,9 @@ import java.util.stream.Stream;
 
 /**
  * {@code graft export --model M --onnx FILE}: the network as an ONNX model (opset 17, batch norm folded, the
- * preprocessing in its metadata; see {@link OnnxExport} and docs/onnx.md). {@code graft export --model M --runtime DIR}: a folder that classifies images on a machine with only a Java 17
+ * preprocessing in its metadata; see {@link OnnxExport} and docs/onnx.md).
+ *
+ * <p>{@code graft export --model M --runtime DIR}: a folder that classifies images on a machine with only a Java 17
  * runtime: {@code graft-runtime.jar} (see {@link RuntimeJar}), oneDNN's jars in {@code lib/} (the jar's manifest
  * names them; without them it runs on the pure-Java backend), the model file and {@code classify} /
  * {@code classify.bat} launchers with the JVM flags docs/embedding.md measured.
