@@ -1,6 +1,9 @@
 package dev.graft.cli;
 
+import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.graft.models.PrintableText;
+import dev.graft.models.ResNet;
+import dev.graft.models.ResNetConfig;
 import dev.graft.runtime.Classifier;
 import dev.graft.train.ModelFile;
 import dev.graft.train.OptionException;
@@ -22,17 +25,23 @@ import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
 /**
- * {@code graft export --runtime DIR --model M}: a folder that classifies images on a machine with only a Java 17
+ * {@code graft export --model M --onnx FILE}: the network as an ONNX model (opset 17, batch norm folded, the
+ * preprocessing in its metadata; see {@link OnnxExport} and docs/onnx.md).
+ *
+ * <p>{@code graft export --model M --runtime DIR}: a folder that classifies images on a machine with only a Java 17
  * runtime: {@code graft-runtime.jar} (see {@link RuntimeJar}), oneDNN's jars in {@code lib/} (the jar's manifest
  * names them; without them it runs on the pure-Java backend), the model file and {@code classify} /
  * {@code classify.bat} launchers with the JVM flags docs/embedding.md measured.
  */
 @Command(name = "export", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Write a trained model as a folder that classifies images with only Java installed.",
+        description = {"Write a trained model as a folder that classifies images with only Java installed, or as an ONNX model.",
             "--runtime DIR gets graft-runtime.jar (the inference runtime, pure Java), lib/ with oneDNN's jars for "
                 + "Linux x86-64 (about 27 MB; leave them out with --no-onednn and the pure-Java backend is used), the "
                 + "model file, and the launchers classify (sh) and classify.bat: './classify IMAGE...' prints "
-                + "IMAGE<TAB>LABEL<TAB>PROBABILITY per image, as graft predict decides."})
+                + "IMAGE<TAB>LABEL<TAB>PROBABILITY per image, as graft predict decides.",
+            "--onnx FILE writes the network as an ONNX model (opset 17, batch norm folded into the convolutions): input "
+                + "'input' float32 [N, C, H, W], output 'logits' [N, classes]; the preprocessing, class names, threshold "
+                + "and temperature are in its metadata (docs/onnx.md). Give --runtime, --onnx or both."})
 final class ExportCommand implements Callable<Integer> {
     /** The platform of the oneDNN jars shipped: the one the runtime jar's manifest names (runtime/pom.xml). */
     static final String PLATFORM = "linux-x86_64";
@@ -49,7 +58,11 @@ final class ExportCommand implements Callable<Integer> {
     @Option(names = "--runtime", paramLabel = "DIR", description = "The folder to write; it must not exist or be empty (see --force).")
     Path runtime;
 
-    @Option(names = "--force", description = "Write into a folder that is not empty, replacing the files of an earlier export.")
+    @Option(names = "--onnx", paramLabel = "FILE", description = "The ONNX model to write (a name ending in .onnx, in an existing folder; see --force).")
+    Path onnx;
+
+    @Option(names = "--force", description = "Write into a --runtime folder that is not empty, replacing the files of an earlier export,"
+            + " and replace an existing --onnx file.")
     boolean force;
 
     @Option(names = "--no-onednn", description = "Leave oneDNN's jars out: 1 MB instead of 28 MB, about 200x slower per image.")
@@ -57,10 +70,38 @@ final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (runtime == null) {
-            throw new OptionException("give --runtime DIR: the folder to write the runtime, model and launchers to");
+        if (runtime == null && onnx == null) {
+            throw new OptionException("give --runtime DIR (a folder that classifies with only Java installed), --onnx FILE (an ONNX"
+                    + " model), or both");
+        }
+        if (noOnednn && runtime == null) {
+            throw new OptionException("--no-onednn applies to --runtime DIR, which was not given; leave it out, or give --runtime");
         }
         ModelFile mf = ModelFile.read(FileChecks.input("--model", model));
+        // Everything is checked and built before anything is written: a refused ONNX export leaves no runtime folder.
+        ModelProto onnxModel = null;
+        if (onnx != null) {
+            FileChecks.output("--onnx", onnx, ".onnx", force);
+            onnxModel = OnnxExport.model(model.toString(), mf, Version.version());
+        }
+        if (runtime != null) {
+            exportRuntime(mf);
+        }
+        if (onnxModel != null) {
+            ModelProto written = onnxModel;
+            OutputFiles.write(onnx, written::writeTo);
+            ResNetConfig config = ResNet.configOf(mf.state());
+            System.out.println("exported " + PrintableText.escape(model.toString()) + " (" + mf.describe() + ") to "
+                    + PrintableText.escape(onnx.toString()));
+            System.out.printf(Locale.ROOT, "  ONNX opset %d, %.1f MB: input '%s' float32 [N, %d, H, W] (trained at %dx%d), output '%s' "
+                            + "[N, %d]; batch norm folded; preprocessing in its metadata (docs/onnx.md)%n", OnnxExport.OPSET,
+                    Files.size(onnx) / 1e6, OnnxExport.INPUT, config.inChannels(), mf.preprocessing().imageSize(),
+                    mf.preprocessing().imageSize(), OnnxExport.OUTPUT, config.numClasses());
+        }
+        return 0;
+    }
+
+    private void exportRuntime(ModelFile mf) throws IOException {
         // The runtime's own loader must accept the file too (a state dict graft predict reads may still lack what the
         // runtime folds, such as batch-norm statistics): refused here, not on the machine it is shipped to.
         try (Classifier c = Classifier.load(model, Classifier.Options.defaults().withDevice("reference"))) {
@@ -90,7 +131,6 @@ final class ExportCommand implements Callable<Integer> {
         System.out.println(onednn.isEmpty() ? "  no oneDNN jars: the pure-Java backend classifies (seconds per image)"
                 : "  lib/: oneDNN for " + PLATFORM + " (" + onednn.size() + " jars); elsewhere the pure-Java backend is used");
         System.out.println("run: " + PrintableText.escape(runtime.resolve("classify").toString()) + " IMAGE...   (needs Java 17 or later)");
-        return 0;
     }
 
     /** The folder may not exist (it is made), or be empty; a non-empty one only with --force; never a file. */

@@ -253,6 +253,28 @@ public final class InferencePlan implements AutoCloseable {
         return b.toString();
     }
 
+    /**
+     * This plan's operations and folded F32 weights as plain data (copies), for exporters: see {@link InferenceGraph}.
+     * An attached plan refolds first, so the graph holds the model's current values.
+     */
+    public synchronized InferenceGraph graph() {
+        refresh();
+        List<InferenceGraph.Node> nodes = new ArrayList<>();
+        for (Step st : steps) {
+            if (st instanceof ConvStep c) {
+                FoldedConvolution u = c.unit();
+                nodes.add(new InferenceGraph.Convolution(u.convName, u.bnName, c.in(), c.residual(), c.out(),
+                        HostTensor.of(u.weight.toFloatArray(), u.weight.shape()), HostTensor.of(u.bias.toFloatArray(), u.bias.shape()),
+                        u.spec(), c.relu()));
+            } else if (st instanceof MaxPoolStep m) {
+                nodes.add(new InferenceGraph.MaxPool(m.in(), m.out(), m.spec()));
+            } else {
+                nodes.add(new InferenceGraph.GlobalAveragePool(((AvgPoolStep) st).in(), st.out()));
+            }
+        }
+        return new InferenceGraph(inChannels(), nodes, features, logits);
+    }
+
     // ---- running --------------------------------------------------------------------------------------------
 
     /** Logits [N, classes] for images [N, C, H, W], in the current scope; a leaf that requires no gradient. */
