@@ -175,14 +175,9 @@ final class ExportCommand implements Callable<Integer> {
         return out;
     }
 
-    /**
-     * The heap cap: docs/embedding.md measured ResNet-18 at 64 MiB with oneDNN (weights off the heap, read one layer
-     * at a time). On the pure-Java backend the weights live on the heap, so the model's size is added twice (the
-     * file's tensors and the folded copy the runtime makes of them), rounded up to 32 MiB.
-     */
+    /** The heap cap of the launcher: the runtime's own advice ({@link dev.graft.runtime.HeapAdvice}). */
     static int heapMiB(long modelBytes) {
-        long mib = 64 + (2 * modelBytes + (1 << 20) - 1) / (1 << 20);
-        return (int) ((mib + 31) / 32 * 32);
+        return dev.graft.runtime.HeapAdvice.suggestedMiB(modelBytes);
     }
 
     static String shellLauncher(String modelName, int heapMiB) {

@@ -127,6 +127,19 @@ public final class Main {
         } catch (GraftException e) {
             System.err.println("error: " + PrintableText.escape(e.getMessage()));
             return 1;
+        } catch (OutOfMemoryError e) {
+            // The heap (not native memory) ran out: loading and folding hold about twice the model file's size.
+            System.err.printf(Locale.ROOT, "error: out of Java heap (-Xmx is %d MiB) running %s; give the JVM more, e.g. -Xmx%dm%n", Runtime.getRuntime().maxMemory() >> 20,
+                    PrintableText.escape(files.get(0)), suggestedHeapMiB(files.get(0)));
+            return 1;
+        }
+    }
+
+    private static long suggestedHeapMiB(String model) {
+        try {
+            return HeapAdvice.suggestedMiB(java.nio.file.Files.size(Path.of(model)));
+        } catch (java.io.IOException | RuntimeException e) {
+            return HeapAdvice.suggestedMiB(0);
         }
     }
 
