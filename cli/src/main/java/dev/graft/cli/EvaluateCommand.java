@@ -86,9 +86,9 @@ final class EvaluateCommand implements Callable<Integer> {
         OptionChecks.between("--bootstrap", bootstrap, 0, Bootstrap.MAX_RESAMPLES, "the bootstrap resamples (0: no intervals)");
         int threads = workers != null ? OptionChecks.workers("--workers", workers)
                 : Math.min(OptionChecks.MAX_WORKERS, Runtime.getRuntime().availableProcessors());
+        data = evaluationFolder(data);
         ModelFile mf = ModelFile.read(FileChecks.input("--model", model));
         DecisionRule rule = threshold != null ? mf.decision().withThreshold(threshold, "--threshold") : mf.decision();
-        data = evaluationFolder(data);
         ImageFolder folder = ImageFolder.scan(data);
         if (!folder.classes().equals(mf.classes())) {
             throw new DatasetException("the class folders of " + data + " " + folder.classes() + " differ from the model's classes "

@@ -54,9 +54,12 @@ public record DataLayout(Path root, Path train, Path val, Path test) {
             return;
         }
         if (splits.size() == classes.size()) {
-            throw new DatasetException("the class folders of " + root + " are named like data splits " + splits
-                    + ": give " + root + " itself as --data to train, evaluate or lr-find (Graft reads its train/, val/ and test/"
-                    + " itself; a train/ split is needed for that) or name one split, e.g. " + root.resolve(splits.get(0)));
+            boolean hasTrain = splits.stream().anyMatch(c -> TRAIN.contains(c.toLowerCase(Locale.ROOT)));
+            throw new DatasetException("the class folders of " + root + " are named like data splits " + splits + ": "
+                    + (hasTrain ? "give --data " + root + " (Graft reads its train/, val/ and test/ itself) or a single split such as --data "
+                            + root.resolve(splits.get(splits.size() - 1)) + " where one folder of classes is expected"
+                    : "none is train/, so it is no train/val/test layout; add " + root.resolve("train") + "/CLASS/ images or pass one split "
+                            + "as a folder of classes, e.g. --data " + root.resolve(splits.get(0))));
         }
         List<String> others = classes.stream().filter(c -> !isSplitName(c)).toList();
         throw new DatasetException("the sub-folders of " + root + " mix split names " + splits + " with class names " + others
