@@ -139,6 +139,17 @@ class DataLayoutTest {
     }
 
     @Test
+    void lrFindSweepsTheTrainSplit(@TempDir Path dir) throws IOException {
+        Path data = layout(dir.resolve("set"), "val", "test");
+        Run r = graft("lr-find", "--data", data.toString(), "--out", dir.resolve("lr").toString(), "--arch", TrainCommandTest.TINY,
+                "--image-size", "16", "--resize-size", "16", "--batch-size", "8", "--device", "cpu", "--no-progress", "--workers", "2",
+                "--iters", "5");
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("the sweep trains on " + data.resolve("train") + " (all of it)"), r.out());
+        assertTrue(r.out().contains("lr-find: 40 training images"), r.out());
+    }
+
+    @Test
     void detectionIgnoresCaseAndPlainFolders(@TempDir Path dir) throws IOException {
         Path d = dir.resolve("x");
         Files.createDirectories(d.resolve("Training"));
