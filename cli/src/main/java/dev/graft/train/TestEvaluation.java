@@ -11,6 +11,7 @@ import dev.graft.models.PrintableText;
 import dev.graft.models.ResNet;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -61,11 +62,36 @@ public final class TestEvaluation {
         json.put("test_data", testDir.toString());
         json.put("test", m.toMap());
         Report.writeJson(metricsFile, json);
+        addToReport(runDir.resolve("report.html"), m, testDir);
         opt.out().println();
         opt.out().println("Test metrics of the best model on " + m.count() + " images of " + PrintableText.escape(testDir.toString())
                 + " (used once, after training; threshold and temperature chosen on validation):");
         opt.out().print(Report.table(m));
-        opt.out().println("wrote test metrics into metrics.json (\"test\") and test-plots/ in " + runDir);
+        opt.out().println("wrote test metrics into metrics.json (\"test\"), report.html and test-plots/ in " + runDir);
         return m;
+    }
+
+    /** Puts a test section after the validation metrics of the run's report.html (left alone if there is none). */
+    private static void addToReport(Path report, Metrics m, Path testDir) {
+        if (!Files.isRegularFile(report)) {
+            return;
+        }
+        try {
+            HtmlReport section = new HtmlReport("test");
+            section.heading("Test metrics of the best model").paragraph(m.count() + " images of " + testDir
+                    + ", evaluated once after training at the threshold and temperature chosen on validation.").metrics(m);
+            for (String f : java.util.List.of("roc", "confusion", "reliability")) {
+                section.image(report.resolveSibling("test-plots").resolve(f + ".png"), "test " + f);
+            }
+            String page = Files.readString(report, StandardCharsets.UTF_8);
+            int at = page.indexOf("<h2>Plots</h2>");
+            at = at >= 0 ? at : page.lastIndexOf("</body>");
+            if (at < 0) {
+                return;
+            }
+            OutputFiles.write(report, (page.substring(0, at) + section.sections() + page.substring(at)).getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new TrainingException("cannot add the test metrics to " + report + ": " + e.getMessage(), e);
+        }
     }
 }

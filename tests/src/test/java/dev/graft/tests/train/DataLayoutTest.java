@@ -68,6 +68,10 @@ class DataLayoutTest {
         assertEquals(data.resolve("train").toString(), m.get("config").get("data").asText());
         assertEquals(data.resolve("val").toString(), m.get("config").get("val").asText());
         assertTrue(Files.size(run.resolve("test-plots/roc.png")) > 0);
+        String html = Files.readString(run.resolve("report.html"));
+        assertTrue(html.indexOf("Validation metrics of the best model") < html.indexOf("Test metrics of the best model")
+                && html.indexOf("Test metrics of the best model") < html.indexOf("<h2>Plots</h2>"), "test section after validation");
+        assertTrue(html.contains("15 images of " + data.resolve("test")), "report names the test images");
 
         // The stored test figures are those of the best model on test/ alone: evaluate reads the same 15 files on its own.
         Run ev = graft("evaluate", "--model", run.resolve("best.safetensors").toString(), "--data", data.resolve("test").toString(),
