@@ -18,7 +18,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -217,7 +216,7 @@ final class TrainCommand implements Callable<Integer> {
                 clipGradNorm, bnPolicy, unfreezeFrom, augment, sampler, seed, threads, device, monitor, rule, positiveClass, strict,
                 images.maxImagePixels, images.lenient, calibrate);
         Trainer.Result result = Trainer.train(cfg, patience == null ? 0 : patience, opt);
-        if (testDir != null && !result.interrupted() && Files.exists(result.runDir().resolve("best.safetensors"))) {
+        if (testDir != null && result.completed()) { // not after Ctrl-C or --stop-after-epochs: the best model is not final yet
             TestEvaluation.run(result.runDir(), testDir, cfg, opt);
         }
         return exitCode(result);

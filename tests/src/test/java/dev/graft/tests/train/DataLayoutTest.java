@@ -101,6 +101,14 @@ class DataLayoutTest {
         assertTrue(r.out().contains("40 training images") && r.out().contains(", 8 validation images"), r.out());
         assertNull(json(dir.resolve("run/metrics.json")).get("test"));
 
+        // --test DIR names a test folder where the layout has none (6+5 images).
+        Path tests = SyntheticImages.folder(dir.resolve("tests"), 5, 6, 5);
+        Run t = graft(args(data, dir.resolve("run3"), "--test", tests.toString()));
+        assertEquals(0, t.code(), t.out() + t.err());
+        assertTrue(t.out().contains("selecting on Validation/, testing on --test once at the end"), t.out());
+        assertTrue(t.out().contains(", 12 validation images"), t.out());
+        assertEquals(11, json(dir.resolve("run3/metrics.json")).get("test").get("count").asInt());
+
         Path noVal = layout(dir.resolve("noval"), null, "TEST");
         Run f = graft(args(noVal, dir.resolve("run2")));
         assertEquals(0, f.code(), f.out() + f.err());
@@ -134,6 +142,12 @@ class DataLayoutTest {
         Run v = graft(args(data.resolve("train"), dir.resolve("run3"), "--val", data.toString()));
         assertEquals(2, v.code(), v.out() + v.err());
         assertTrue(v.err().contains("named like data splits [test, train, val]") && v.err().contains("give --data " + data + " (Graft reads its train/, val/ and test/ itself)"), v.err());
+
+        // A missing --test folder fails before any training.
+        Run nt = graft(args(data.resolve("train"), dir.resolve("run4"), "--test", dir.resolve("nope").toString()));
+        assertEquals(2, nt.code(), nt.out() + nt.err());
+        assertTrue(nt.err().contains("does not exist"), nt.err());
+        assertFalse(Files.exists(dir.resolve("run4/checkpoint.safetensors")));
 
         // evaluate on a layout without test/ names what to pass instead.
         Path noTest = layout(dir.resolve("d"), "valid", null);
