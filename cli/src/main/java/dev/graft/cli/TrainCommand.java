@@ -1,6 +1,7 @@
 package dev.graft.cli;
 
 import dev.graft.loaders.images.DataLayout;
+import dev.graft.loaders.images.DatasetException;
 import dev.graft.loaders.images.ImageFolder;
 import dev.graft.models.DecisionRule;
 import dev.graft.models.PrintableText;
@@ -207,8 +208,13 @@ final class TrainCommand implements Callable<Integer> {
             valDir = val != null ? val : layout.val();
             testDir = test != null ? test : layout.test();
         }
-        if (testDir != null) {
-            ImageFolder.scan(testDir); // a missing or malformed test folder fails now, not after hours of training
+        if (testDir != null) { // a missing, malformed or mismatched test folder fails now, not after hours of training
+            List<String> testClasses = ImageFolder.scan(testDir).classes();
+            List<String> trainClasses = ImageFolder.scan(trainDir).classes();
+            if (!testClasses.equals(trainClasses)) {
+                throw new DatasetException("test classes " + testClasses + " in " + testDir + " differ from training classes " + trainClasses
+                        + " in " + trainDir + "; both folders need the same class sub-folders");
+            }
         }
         TrainConfig cfg = new TrainConfig(trainDir.toString(), valDir == null ? null : valDir.toString(), valFraction, arch,
                 weights == null ? null : weights.toString(), runDir.toString(), imageSize, resize, batchSize, headEpochs, finetuneEpochs,

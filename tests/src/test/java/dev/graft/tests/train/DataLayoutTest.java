@@ -149,6 +149,13 @@ class DataLayoutTest {
         assertTrue(nt.err().contains("does not exist"), nt.err());
         assertFalse(Files.exists(dir.resolve("run4/checkpoint.safetensors")));
 
+        // A test folder with other classes (three, not two) also fails before training.
+        Run three = graft(args(data.resolve("train"), dir.resolve("run5"), "--test",
+                SyntheticImages.folder(dir.resolve("three"), 6, 2, 2, 2).toString()));
+        assertEquals(2, three.code(), three.out() + three.err());
+        assertTrue(three.err().contains("test classes [diagonal, horizontal, vertical]"), three.err());
+        assertFalse(Files.exists(dir.resolve("run5/checkpoint.safetensors")));
+
         // evaluate on a layout without test/ names what to pass instead.
         Path noTest = layout(dir.resolve("d"), "valid", null);
         Run e = graft("evaluate", "--model", dir.resolve("missing.safetensors").toString(), "--data", noTest.toString(), "--no-progress");
