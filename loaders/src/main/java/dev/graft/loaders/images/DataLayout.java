@@ -97,7 +97,8 @@ public record DataLayout(Path root, Path train, Path val, Path test) {
 
     private static List<Path> subfolders(Path dir) {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(Files::isDirectory).filter(p -> !name(p).startsWith(".")).sorted().toList();
+            // __MACOSX: the resource-fork folder a zip made on macOS unpacks beside the splits; never a split or a class.
+            return s.filter(Files::isDirectory).filter(p -> !name(p).startsWith(".") && !name(p).equals("__MACOSX")).sorted().toList();
         } catch (IOException e) {
             throw new DatasetException("cannot list dataset folder " + dir + ": " + e.getMessage(), e);
         }

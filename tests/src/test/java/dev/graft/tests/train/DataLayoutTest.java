@@ -180,11 +180,15 @@ class DataLayoutTest {
         Files.createDirectories(d.resolve("Training"));
         Files.createDirectories(d.resolve("VALID"));
         Files.createDirectories(d.resolve("testing"));
+        Files.createDirectories(d.resolve("__MACOSX"));
+        Files.createDirectories(d.resolve(".cache"));
         DataLayout l = DataLayout.detect(d);
         assertEquals(d.resolve("Training"), l.train());
         assertEquals(d.resolve("VALID"), l.val());
         assertEquals(d.resolve("testing"), l.test());
         assertNull(DataLayout.detect(SyntheticImages.folder(dir.resolve("plain"), 1, 1, 1)));
         assertTrue(DataLayout.isSplitName("Val") && !DataLayout.isSplitName("trains"));
+        Files.createDirectories(d.resolve("NORMAL"));
+        assertNull(DataLayout.detect(d), "a class folder beside the splits: no layout (ImageFolder refuses the mix)");
     }
 }
