@@ -1,6 +1,7 @@
 package dev.graft.cli;
 
 import dev.graft.engine.backend.Backends;
+import dev.graft.loaders.images.DataLayout;
 import dev.graft.loaders.images.DataLoader;
 import dev.graft.loaders.images.DatasetException;
 import dev.graft.loaders.images.ImageFolder;
@@ -43,7 +44,8 @@ final class EvaluateCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, description = "A model file written by 'graft train' (or torchvision weights).")
     Path model;
-    @Option(names = "--data", required = true, description = "Labelled images: DIR/CLASS/*.png|jpg|jpeg|bmp, class folders named as in training.")
+    @Option(names = "--data", required = true, description = "Labelled images: DIR/CLASS/*.png|jpg|jpeg|bmp, class folders named as in training; "
+            + "a split layout DIR/{train,val,test}/CLASS/* is evaluated on its test/ split.")
     Path data;
     @Option(names = "--out", description = "Where metrics.json, predictions.csv, plots/, top-losses/ and report.html go "
             + "(default: evaluation/ next to the model file).")
@@ -84,6 +86,7 @@ final class EvaluateCommand implements Callable<Integer> {
         OptionChecks.between("--bootstrap", bootstrap, 0, Bootstrap.MAX_RESAMPLES, "the bootstrap resamples (0: no intervals)");
         int threads = workers != null ? OptionChecks.workers("--workers", workers)
                 : Math.min(OptionChecks.MAX_WORKERS, Runtime.getRuntime().availableProcessors());
+        data = evaluationFolder(data);
         ModelFile mf = ModelFile.read(FileChecks.input("--model", model));
         DecisionRule rule = threshold != null ? mf.decision().withThreshold(threshold, "--threshold") : mf.decision();
         ImageFolder folder = ImageFolder.scan(data);
@@ -159,6 +162,20 @@ final class EvaluateCommand implements Callable<Integer> {
                     + " and report.html in " + dir);
         }
         return 0;
+    }
+
+    /** {@code data} itself, or the test split of a train/val/test layout (said on the terminal); a layout without one is refused. */
+    static Path evaluationFolder(Path data) {
+        DataLayout layout = DataLayout.detect(data);
+        if (layout == null) {
+            return data;
+        }
+        if (layout.test() == null) {
+            throw new DatasetException(data + " is a data-split layout without a test/ folder; pass the split to evaluate, e.g. --data "
+                    + (layout.val() != null ? layout.val() : layout.train()));
+        }
+        System.out.println(PrintableText.escape("data: " + data + " is a data-split layout: evaluating on " + layout.test()));
+        return layout.test();
     }
 
     /** A short name for plot titles: the folder's last two path elements ("chest_xray/test"). */

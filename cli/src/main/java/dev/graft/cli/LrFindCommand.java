@@ -1,5 +1,6 @@
 package dev.graft.cli;
 
+import dev.graft.loaders.images.DataLayout;
 import dev.graft.models.PrintableText;
 import dev.graft.train.LrFinder;
 import dev.graft.train.Progress;
@@ -29,7 +30,8 @@ import java.util.concurrent.Callable;
             "--phase head sweeps the new head on the frozen backbone (train's phase 1, whose rate is --lr); --phase finetune",
             "sweeps the unfrozen network with one rate for all layers (train's phase 2 gives the head --lr/2)."})
 final class LrFindCommand implements Callable<Integer> {
-    @Option(names = "--data", required = true, description = "Training images: DIR/CLASS/*.png|jpg|jpeg|bmp (the split --val-fraction leaves for training is used).")
+    @Option(names = "--data", required = true, description = "Training images: DIR/CLASS/*.png|jpg|jpeg|bmp (the split --val-fraction leaves for training is used), "
+            + "or a split layout DIR/{train,val,test}/CLASS/* (its train/ split is used).")
     Path data;
     @Option(names = "--val", description = "Validation images in the same layout; then all of --data is used.")
     Path val;
@@ -99,7 +101,16 @@ final class LrFindCommand implements Callable<Integer> {
         int threads = workers != null ? workers : Math.min(OptionChecks.MAX_WORKERS, Runtime.getRuntime().availableProcessors());
         // The training configuration's rules check every shared option; epochs, schedule and decision do not apply
         // (placeholders), and --lr is the sweep's first rate (the sweep sets every rate itself).
-        TrainConfig cfg = new TrainConfig(data.toString(), val == null ? null : val.toString(), valFraction, arch,
+        Path trainDir = data;
+        Path valDir = val;
+        DataLayout layout = DataLayout.detect(data);
+        if (layout != null) {
+            trainDir = layout.train();
+            valDir = val != null ? val : layout.val();
+            System.out.println(PrintableText.escape("data: " + data + " is a data-split layout: the sweep trains on " + trainDir
+                    + (valDir != null ? " (all of it)" : " less its --val-fraction share")));
+        }
+        TrainConfig cfg = new TrainConfig(trainDir.toString(), valDir == null ? null : valDir.toString(), valFraction, arch,
                 weights == null ? null : weights.toString(), dir.toString(), imageSize, resize, batchSize, 1, 1,
                 startLr, 1, optimizer, momentum, weightDecay, nesterov, "constant", 0, classWeights, labelSmoothing,
                 clipGradNorm, bnPolicy, unfreezeFrom, augment, sampler, seed, threads, device, "loss", null, null, strict,

@@ -1,8 +1,12 @@
 package dev.graft.cli;
 
+import dev.graft.loaders.images.DataLayout;
+import dev.graft.loaders.images.DatasetException;
+import dev.graft.loaders.images.ImageFolder;
 import dev.graft.models.DecisionRule;
 import dev.graft.models.PrintableText;
 import dev.graft.train.Progress;
+import dev.graft.train.TestEvaluation;
 import dev.graft.train.TrainConfig;
 import dev.graft.train.Trainer;
 import dev.graft.train.TrainingException;
@@ -34,10 +38,14 @@ import java.util.concurrent.Callable;
             "schedule segment after the run's plan) and --patience; any other option is refused by name.",
             "Ctrl-C stops at the next step, keeps the last finished epoch's checkpoint and history, and exits 130."})
 final class TrainCommand implements Callable<Integer> {
-    @Option(names = "--data", description = "Training images: DIR/CLASS/*.png|jpg|jpeg|bmp.")
+    @Option(names = "--data", description = "Training images: DIR/CLASS/*.png|jpg|jpeg|bmp, or a split layout DIR/{train,val,test}/CLASS/* "
+            + "(val/ may be valid/ or validation/): train on train/, select on val/, test on test/ once at the end.")
     Path data;
-    @Option(names = "--val", description = "Validation images in the same layout (default: a seeded stratified split of --data).")
+    @Option(names = "--val", description = "Validation images in the same layout (default: --data's val/ split, else a seeded stratified split of --data).")
     Path val;
+    @Option(names = "--test", description = "Test images in the same layout, evaluated once with the best model after training "
+            + "(default: --data's test/ split, if any).")
+    Path test;
     @Option(names = "--val-fraction", defaultValue = "0.2", description = "Share of --data held out when --val is absent, strictly between 0 and 1 (default ${DEFAULT-VALUE}).")
     double valFraction;
     @Option(names = "--arch", description = "resnet18/34/50/101/152, resnext50_32x4d, resnext101_32x8d, wide_resnet50_2, wide_resnet101_2 "
@@ -190,12 +198,34 @@ final class TrainCommand implements Callable<Integer> {
         }
         int resize = resizeSize != null ? resizeSize : (int) Math.round(imageSize * 256.0 / 224.0);
         int threads = workers != null ? workers : Math.min(OptionChecks.MAX_WORKERS, Runtime.getRuntime().availableProcessors());
-        TrainConfig cfg = new TrainConfig(data.toString(), val == null ? null : val.toString(), valFraction, arch,
+        DataLayout layout = DataLayout.detect(data);
+        Path trainDir = data;
+        Path valDir = val;
+        Path testDir = test;
+        if (layout != null) {
+            System.out.println(PrintableText.escape(layout.describe(val != null, test != null)));
+            trainDir = layout.train();
+            valDir = val != null ? val : layout.val();
+            testDir = test != null ? test : layout.test();
+        }
+        if (testDir != null) { // a missing, malformed or mismatched test folder fails now, not after hours of training
+            List<String> testClasses = ImageFolder.scan(testDir).classes();
+            List<String> trainClasses = ImageFolder.scan(trainDir).classes();
+            if (!testClasses.equals(trainClasses)) {
+                throw new DatasetException("test classes " + testClasses + " in " + testDir + " differ from training classes " + trainClasses
+                        + " in " + trainDir + "; both folders need the same class sub-folders");
+            }
+        }
+        TrainConfig cfg = new TrainConfig(trainDir.toString(), valDir == null ? null : valDir.toString(), valFraction, arch,
                 weights == null ? null : weights.toString(), runDir.toString(), imageSize, resize, batchSize, headEpochs, finetuneEpochs,
                 lr, lrMult, optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing,
                 clipGradNorm, bnPolicy, unfreezeFrom, augment, sampler, seed, threads, device, monitor, rule, positiveClass, strict,
                 images.maxImagePixels, images.lenient, calibrate);
-        return exitCode(Trainer.train(cfg, patience == null ? 0 : patience, opt));
+        Trainer.Result result = Trainer.train(cfg, patience == null ? 0 : patience, opt);
+        if (testDir != null && result.completed()) { // not after Ctrl-C or --stop-after-epochs: the best model is not final yet
+            TestEvaluation.run(result.runDir(), testDir, cfg, opt);
+        }
+        return exitCode(result);
     }
 
     private static int exitCode(Trainer.Result r) {

@@ -32,12 +32,14 @@ public final class HtmlReport {
 
     private final String title;
     private final StringBuilder body = new StringBuilder();
+    private final int headerLength;
 
     public HtmlReport(String title) {
         this.title = title;
         body.append("<h1>").append(escape(title)).append("</h1>\n");
         body.append("<p class=\"file\">written ").append(escape(Instant.now().toString())).append(" by ").append(escape(version()))
                 .append("</p>\n");
+        headerLength = body.length();
     }
 
     /** Graft's version and revision ({@code --version}'s), Java's and the operating system's. */
@@ -135,6 +137,11 @@ public final class HtmlReport {
         }
         body.append("</div>\n");
         return this;
+    }
+
+    /** The sections added so far, without the page, title and "written" line: for adding to a page already written. */
+    public String sections() {
+        return body.substring(headerLength);
     }
 
     public String html() {

@@ -32,6 +32,7 @@ public record ImageFolder(Path root, List<String> classes, List<Sample> samples)
         if (classDirs.isEmpty()) {
             throw new DatasetException("dataset folder " + root + " has no class sub-folders; expected root/CLASS/*.png|jpg|jpeg|bmp");
         }
+        DataLayout.checkClassNames(root, classDirs.stream().map(d -> d.getFileName().toString()).toList());
         List<String> classes = new ArrayList<>();
         List<Sample> samples = new ArrayList<>();
         for (int label = 0; label < classDirs.size(); label++) {
