@@ -5,6 +5,7 @@ import dev.graft.loaders.images.DatasetException;
 import dev.graft.loaders.images.ImageFolder;
 import dev.graft.models.DecisionRule;
 import dev.graft.models.PrintableText;
+import dev.graft.train.PatientSplit;
 import dev.graft.train.Progress;
 import dev.graft.train.TestEvaluation;
 import dev.graft.train.TrainConfig;
@@ -48,6 +49,12 @@ final class TrainCommand implements Callable<Integer> {
     Path test;
     @Option(names = "--val-fraction", defaultValue = "0.2", description = "Share of --data held out when --val is absent, strictly between 0 and 1 (default ${DEFAULT-VALUE}).")
     double valFraction;
+    @Option(names = "--patient-regex", paramLabel = "REGEX", description = "Split by patient: a Java regex found in each image's "
+            + "file name whose group 'patient' (?<patient>...), else its first group, is the patient id; e.g. ^(person\\d+)_ reads "
+            + "person1 from person1_virus_6.jpeg. The --val-fraction split then puts whole patients on one side (each patient by "
+            + "its majority class); a separate val/ or test/ folder sharing patients with training gets a warning and a "
+            + "\"patient_leakage\" entry in metrics.json. A file name it does not match is an error.")
+    String patientRegex;
     @Option(names = "--arch", description = "resnet18/34/50/101/152, resnext50_32x4d, resnext101_32x8d, wide_resnet50_2, wide_resnet101_2 "
             + "(default: inferred from --weights, else resnet18).")
     String arch;
@@ -220,8 +227,13 @@ final class TrainCommand implements Callable<Integer> {
                 weights == null ? null : weights.toString(), runDir.toString(), imageSize, resize, batchSize, headEpochs, finetuneEpochs,
                 lr, lrMult, optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing,
                 clipGradNorm, bnPolicy, unfreezeFrom, augment, sampler, seed, threads, device, monitor, rule, positiveClass, strict,
-                images.maxImagePixels, images.lenient, calibrate);
+                images.maxImagePixels, images.lenient, calibrate, patientRegex);
+        List<PatientSplit.Leak> leaks = patientRegex == null ? List.of() : PatientSplit.check(trainDir, valDir, testDir, cfg);
+        leaks.forEach(l -> opt.warnings().accept(l.warning()));
         Trainer.Result result = Trainer.train(cfg, patience == null ? 0 : patience, opt);
+        if (patientRegex != null && result.completed()) {
+            PatientSplit.record(result.runDir().resolve("metrics.json"), patientRegex, leaks);
+        }
         if (testDir != null && result.completed()) { // not after Ctrl-C or --stop-after-epochs: the best model is not final yet
             TestEvaluation.run(result.runDir(), testDir, cfg, opt);
         }

@@ -8,7 +8,7 @@ import dev.graft.loaders.images.Sampling;
 import java.nio.file.Path;
 import java.util.List;
 
-/** The run's classes and its train/validation samples: a validation folder, or a seeded stratified split. */
+/** The run's classes and its train/validation samples: a validation folder, or a seeded stratified split (by patient with --patient-regex). */
 record RunData(List<String> classes, List<Sample> train, List<Sample> validation, int positiveClass) {
 
     static RunData prepare(TrainConfig cfg) {
@@ -28,7 +28,10 @@ record RunData(List<String> classes, List<Sample> train, List<Sample> validation
             trainSamples = train.samples();
             valSamples = val.samples();
         } else {
-            Sampling.Split s = Sampling.stratified(train.samples(), train.classes().size(), cfg.valFraction(), cfg.seed());
+            Sampling.Split s = cfg.patientRegex() == null
+                    ? Sampling.stratified(train.samples(), train.classes().size(), cfg.valFraction(), cfg.seed())
+                    : PatientSplit.split(train.samples(), train.classes().size(), cfg.valFraction(), cfg.seed(),
+                            PatientSplit.compile(cfg.patientRegex()));
             if (s.validation().isEmpty()) {
                 throw new DatasetException("too few images in " + cfg.data() + " to hold out a validation set; add images or pass --val DIR");
             }

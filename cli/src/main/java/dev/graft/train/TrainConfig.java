@@ -23,7 +23,9 @@ import java.util.List;
  * Unlike fastai, frozen batch norm holds its statistics (policy HOLD) by default. {@code maxImagePixels} null means
  * the default limit ({@link ImageDecoder.Options#defaults()}); configurations saved before it existed read as null and
  * false. {@code calibrate} ({@code --calibrate}): fit a temperature on the validation set after training
- * ({@link TemperatureScaling}); false in configurations saved before it existed.
+ * ({@link TemperatureScaling}); false in configurations saved before it existed. {@code patientRegex}
+ * ({@code --patient-regex}): the held-out split keeps each patient on one side ({@link PatientSplit}); null: an
+ * image-level split, as in configurations saved before it existed.
  */
 public record TrainConfig(
         String data,
@@ -61,7 +63,8 @@ public record TrainConfig(
         boolean strict,
         Long maxImagePixels,
         boolean lenient,
-        boolean calibrate) {
+        boolean calibrate,
+        String patientRegex) {
 
     public static final List<String> OPTIMIZERS = List.of("adamw", "sgd");
     public static final List<String> SAMPLERS = List.of("shuffle", "weighted");
@@ -117,6 +120,20 @@ public record TrainConfig(
         require(positiveClass == null || !positiveClass.isBlank(), "--positive-class is empty; name one of the class folders");
         require(maxImagePixels == null || maxImagePixels >= 1, "--max-image-pixels " + maxImagePixels
                 + " is out of range: the largest image to decode, in pixels, must be at least 1");
+        PatientSplit.compile(patientRegex);
+    }
+
+    /** Without patient-level splits (the settings before {@code --patient-regex} existed). */
+    public TrainConfig(String data, String val, double valFraction, String arch, String weights, String out, int imageSize,
+                       int resizeSize, int batchSize, int headEpochs, int finetuneEpochs, double lr, double lrMult, String optimizer,
+                       double momentum, double weightDecay, boolean nesterov, String schedule, int warmupEpochs, String classWeights,
+                       double labelSmoothing, double clipGradNorm, String bnPolicy, String unfreezeFrom, String augment, String sampler,
+                       long seed, int workers, String device, String monitor, String threshold, String positiveClass, boolean strict,
+                       Long maxImagePixels, boolean lenient, boolean calibrate) {
+        this(data, val, valFraction, arch, weights, out, imageSize, resizeSize, batchSize, headEpochs, finetuneEpochs, lr, lrMult,
+                optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing, clipGradNorm, bnPolicy,
+                unfreezeFrom, augment, sampler, seed, workers, device, monitor, threshold, positiveClass, strict, maxImagePixels, lenient,
+                calibrate, null);
     }
 
     /** Without temperature calibration (the settings before {@code --calibrate} existed). */
@@ -129,7 +146,7 @@ public record TrainConfig(
         this(data, val, valFraction, arch, weights, out, imageSize, resizeSize, batchSize, headEpochs, finetuneEpochs, lr, lrMult,
                 optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing, clipGradNorm, bnPolicy,
                 unfreezeFrom, augment, sampler, seed, workers, device, monitor, threshold, positiveClass, strict, maxImagePixels, lenient,
-                false);
+                false, null);
     }
 
     /** How the run reads its images: the pixel limit and lenient reading. */

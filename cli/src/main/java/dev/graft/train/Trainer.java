@@ -195,7 +195,7 @@ public final class Trainer implements AutoCloseable {
                 c.nesterov(), c.schedule(), c.warmupEpochs(), c.classWeights(), c.labelSmoothing(), c.clipGradNorm(), c.bnPolicy(),
                 c.unfreezeFrom(), c.augment(), c.sampler(), c.seed(), workers != null ? workers : c.workers(),
                 device != null ? device : c.device(), c.monitor(), c.threshold(), c.positiveClass(), c.strict() || strict,
-                c.maxImagePixels(), c.lenient(), c.calibrate());
+                c.maxImagePixels(), c.lenient(), c.calibrate(), c.patientRegex());
         TrainState s = extended(runDir, c, cp.state(), more, opt);
         try (Trainer t = new Trainer(c, opt, new Checkpoint(c, s, cp.model(), cp.optimizer()))) {
             return t.run();
