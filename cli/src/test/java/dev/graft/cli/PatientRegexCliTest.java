@@ -59,4 +59,19 @@ class PatientRegexCliTest {
         assertTrue(r[1].contains("IM-0001.jpeg") && r[1].contains("^(person\\d+)_"), r[1]);
         assertFalse(Files.exists(dir.resolve("run").resolve("checkpoint.safetensors")));
     }
+
+    @Test
+    void aTestFolderSharingPatientsIsWarnedAboutBeforeTraining(@TempDir Path dir) throws IOException {
+        // The images are empty files, so the run stops at "no readable images" after the check; the warning comes first.
+        Path train = data(dir.resolve("d"), null);
+        Path test = dir.resolve("t");
+        Files.createDirectories(test.resolve("NORMAL"));
+        Files.createDirectories(test.resolve("PNEUMONIA"));
+        Files.createFile(test.resolve("NORMAL").resolve("person60_y.jpeg")); // person60: in training's NORMAL
+        Files.createFile(test.resolve("PNEUMONIA").resolve("person900_y.jpeg"));
+        String[] r = run("train", "--data", train.toString(), "--out", dir.resolve("run").toString(), "--patient-regex", "^(person\\d+)_",
+                "--test", test.toString(), "--no-progress", "--image-size", "8", "--head-epochs", "0", "--finetune-epochs", "1");
+        assertTrue(r[1].contains("warning: 1 patient appears in both training and test (" + test + "; 1 of its 2 patients), e.g. person60: "
+                + "figures on test are optimistic"), r[1]);
+    }
 }
