@@ -150,8 +150,10 @@ public final class PatientSplit {
         public String warning() {
             return patients + " patient" + (patients == 1 ? " appears" : "s appear") + " in both training and " + set + " ("
                     + folder + "; " + patients + " of its " + otherPatients + " patients), e.g. " + String.join(", ", examples)
-                    + ": figures on " + set + " are optimistic, since the model has seen these patients; split by patient "
-                    + "(e.g. leave out --" + (set.equals("test") ? "test" : "val") + " and let --patient-regex hold out whole patients)";
+                    + ": figures on " + set + " are optimistic, since the model has seen these patients; move each shared "
+                    + "patient's images into one of the folders" + (set.equals("val")
+                            ? ", or hold out whole patients from the training folder instead (no separate validation folder: "
+                                    + "--val-fraction with --patient-regex)" : "");
         }
 
         Map<String, Object> toMap() {
