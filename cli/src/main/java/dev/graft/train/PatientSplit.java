@@ -129,6 +129,13 @@ public final class PatientSplit {
         return new Sampling.Split(List.copyOf(train), List.copyOf(val));
     }
 
+    /** The line saying how the held-out split went by patient. */
+    static String describe(List<Sample> train, List<Sample> val, String regex) {
+        Pattern p = compile(regex);
+        return "split by patient (--patient-regex " + regex + "): " + byPatient(train, p).size() + " training patients, "
+                + byPatient(val, p).size() + " validation patients, none on both sides";
+    }
+
     /** The most frequent label among a patient's images; ties go to the lowest label. */
     static int majority(List<Sample> images, int numClasses) {
         int[] counts = new int[numClasses];

@@ -289,6 +289,9 @@ public final class Trainer implements AutoCloseable {
                 PrintableText.escape(data.classes().toString()),
                 data.train().size(), java.util.Arrays.toString(counts), droppedNote(data.train().size(), cfg.batchSize(), dropLast),
                 data.validation().size(), model.config().architecture(), device);
+        if (cfg.patientRegex() != null && cfg.val() == null) {
+            opt.out().println(PrintableText.escape(PatientSplit.describe(data.train(), data.validation(), cfg.patientRegex())));
+        }
         try (Interruption stop = Interruption.install(opt.out());
              DataLoader trainLoader = loader(data.train(), pre.training(aug), order, dropLast);
              DataLoader valLoader = loader(data.validation(), pre.evaluation(), Sampling.Order.SEQUENTIAL, false)) {

@@ -171,6 +171,11 @@ class PatientSplitTest {
         assertEquals(expected.validation(), plain.validation());
         RunData byPatient = RunData.prepare(config(dir.toString(), null, "^(person\\d+)_"));
         assertEquals(PatientSplit.split(f.samples(), 2, 0.2, 0, PatientSplit.compile("^(person\\d+)_")).validation(), byPatient.validation());
+        // 21 patients in all (12 + 9): the line counts patients, not images
+        String line = PatientSplit.describe(byPatient.train(), byPatient.validation(), "^(person\\d+)_");
+        Set<String> v = patients(byPatient.validation());
+        assertEquals("split by patient (--patient-regex ^(person\\d+)_): " + (21 - v.size()) + " training patients, " + v.size()
+                + " validation patients, none on both sides", line);
     }
 
     @Test
