@@ -58,4 +58,21 @@ class PatientRegexTrainTest {
         assertTrue(m.has("test"), "the test evaluation keeps the entry");
         assertEquals("^(p\\d+)_", m.get("config").get("patientRegex").asText());
     }
+
+    @Test
+    void aResumedRunMakesTheSamePatientSplit(@TempDir Path dir) throws IOException {
+        Path data = SyntheticImages.folder(dir.resolve("chest"), 1, 24, 16);
+        byPatient(data);
+        Path run = dir.resolve("run");
+        List<String> a = trainArgs(data, run, "cpu", "--head-epochs", "2", "--finetune-epochs", "0", "--patient-regex", "^(p\\d+)_",
+                "--stop-after-epochs", "1");
+        Run first = graft(a.toArray(String[]::new));
+        Run resumed = graft("train", "--resume", run.toString(), "--no-progress");
+        assertEquals(0, resumed.code(), resumed.out() + resumed.err());
+        String line = first.out().lines().filter(l -> l.startsWith("split by patient")).findFirst().orElseThrow();
+        assertTrue(resumed.out().contains(line), line + " / " + resumed.out());
+        assertTrue(resumed.out().lines().anyMatch(l -> l.startsWith("data: ")), resumed.out());
+        String firstData = first.out().lines().filter(l -> l.startsWith("data: ")).findFirst().orElseThrow();
+        assertTrue(resumed.out().contains(firstData), firstData + " / " + resumed.out()); // the same image counts on each side
+    }
 }
