@@ -183,7 +183,11 @@ final class TrainCommand implements Callable<Integer> {
             checkResumeOptions();
             Trainer.More more = new Trainer.More(given("--head-epochs") ? headEpochs : 0, given("--finetune-epochs") ? finetuneEpochs : 0,
                     patience);
-            return exitCode(Trainer.resume(resume, given("--device") ? device : null, workers, strict, more, opt));
+            Trainer.Result resumed = Trainer.resume(resume, given("--device") ? device : null, workers, strict, more, opt);
+            if (resumed.completed()) {
+                PatientSplit.recordAfterResume(resumed.runDir(), opt.warnings());
+            }
+            return exitCode(resumed);
         }
         if (data == null) {
             throw new TrainingException("--data DIR is required (or --resume RUN_DIR)");

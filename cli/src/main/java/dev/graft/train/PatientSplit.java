@@ -221,6 +221,22 @@ public final class PatientSplit {
         Report.writeJson(metricsFile, json);
     }
 
+    /**
+     * After {@code --resume} has rewritten metrics.json: the check against the saved validation folder again, from the
+     * settings metrics.json records (a resumed run does not evaluate on test, so there is no test entry).
+     */
+    public static void recordAfterResume(Path runDir, java.util.function.Consumer<String> warnings) {
+        Path metricsFile = runDir.resolve("metrics.json");
+        Object config = readJson(metricsFile).get("config");
+        if (!(config instanceof Map<?, ?> c) || !(c.get("patientRegex") instanceof String regex)) {
+            return;
+        }
+        TrainConfig cfg = TrainConfig.fromJson(new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(c).toString());
+        List<Leak> leaks = check(Path.of(cfg.data()), cfg.val() == null ? null : Path.of(cfg.val()), null, cfg);
+        leaks.forEach(l -> warnings.accept(l.warning()));
+        record(metricsFile, regex, leaks);
+    }
+
     private static Map<String, Object> readJson(Path file) {
         if (!java.nio.file.Files.exists(file)) {
             return new LinkedHashMap<>();

@@ -74,5 +74,7 @@ class PatientRegexTrainTest {
         assertTrue(resumed.out().lines().anyMatch(l -> l.startsWith("data: ")), resumed.out());
         String firstData = first.out().lines().filter(l -> l.startsWith("data: ")).findFirst().orElseThrow();
         assertTrue(resumed.out().contains(firstData), firstData + " / " + resumed.out()); // the same image counts on each side
+        JsonNode leak = new ObjectMapper().readTree(run.resolve("metrics.json").toFile()).get("patient_leakage");
+        assertEquals("^(p\\d+)_", leak.get("patient_regex").asText()); // kept after the resumed run rewrote metrics.json
     }
 }
