@@ -21,20 +21,7 @@ public final class OutputFiles {
 
     /** Writes {@code bytes} to {@code file} (creating its folder); a reader sees the old file or the whole new one. */
     public static void write(Path file, byte[] bytes) throws IOException {
-        Path abs = file.toAbsolutePath();
-        Path dir = abs.getParent();
-        Files.createDirectories(dir);
-        Path tmp = dir.resolve("." + abs.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
-        try {
-            Files.write(tmp, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-            try {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        write(file, out -> out.write(bytes));
     }
 
     /** What {@link #write(Path, Body)} writes: the file's whole content, streamed. */
@@ -44,8 +31,8 @@ public final class OutputFiles {
     }
 
     /**
-     * Writes what {@code body} streams to {@code file} as {@link #write(Path, byte[])} writes (temporary file, then
-     * rename), without holding the content in memory first (an ONNX model is as large as its weights).
+     * Writes what {@code body} streams to {@code file} (creating its folder): a temporary file beside it, then a
+     * rename, without holding the content in memory first (an ONNX model is as large as its weights).
      */
     public static void write(Path file, Body body) throws IOException {
         Path abs = file.toAbsolutePath();
@@ -69,22 +56,10 @@ public final class OutputFiles {
 
     /** Copies {@code from} to {@code to} (creating its folder) as {@link #write} writes: temporary file, then rename. */
     public static void copy(Path from, Path to) throws IOException {
-        Path abs = to.toAbsolutePath();
-        Path dir = abs.getParent();
-        Files.createDirectories(dir);
-        Path tmp = dir.resolve("." + abs.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
-        try {
-            try (var in = Files.newInputStream(from);
-                 var out = Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        write(to, out -> {
+            try (var in = Files.newInputStream(from)) {
                 in.transferTo(out);
             }
-            try {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        });
     }
 }
