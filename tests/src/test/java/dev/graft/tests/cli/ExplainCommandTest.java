@@ -42,6 +42,67 @@ class ExplainCommandTest {
         return file;
     }
 
+    /**
+     * graft evaluate's top-loss gallery draws the heat map by default: on this random 64-pixel model (layer4 2x2)
+     * some thumbnails differ from --no-cam's, and every one that differs is (1 - alpha) x the plain thumbnail +
+     * alpha x a jet colour within 8-bit rounding (dividing out alpha: at most 0.5 / 0.45 + 0.5 per channel, so 2).
+     */
+    @Test
+    void evaluateGalleryCarriesHeatMapsUnlessNoCam() throws IOException {
+        Path m = model();
+        Path data = tmp.resolve("labelled");
+        java.util.Random r = new java.util.Random(5);
+        for (String cls : List.of("normal", "pneumonia")) {
+            java.nio.file.Files.createDirectories(data.resolve(cls));
+            for (int i = 0; i < 4; i++) {
+                java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(72, 72, java.awt.image.BufferedImage.TYPE_INT_RGB);
+                for (int y = 0; y < 72; y++) {
+                    for (int x = 0; x < 72; x++) {
+                        img.setRGB(x, y, r.nextInt(1 << 24));
+                    }
+                }
+                javax.imageio.ImageIO.write(img, "png", data.resolve(cls).resolve(i + ".png").toFile());
+            }
+        }
+        Path cam = tmp.resolve("eval-cam"), plain = tmp.resolve("eval-plain");
+        Cli.ok("evaluate", "--model", m, "--data", data, "--out", cam, "--device", "reference", "--no-progress", "--top-losses", 8);
+        Cli.ok("evaluate", "--model", m, "--data", data, "--out", plain, "--device", "reference", "--no-progress", "--top-losses", 8,
+                "--no-cam");
+        double a = dev.graft.train.CamOverlay.ALPHA;
+        int drawn = 0;
+        for (int k = 1; k <= 8; k++) {
+            String name = String.format(java.util.Locale.ROOT, "top-losses/%02d.png", k);
+            java.awt.image.BufferedImage c = javax.imageio.ImageIO.read(cam.resolve(name).toFile());
+            java.awt.image.BufferedImage p = javax.imageio.ImageIO.read(plain.resolve(name).toFile());
+            boolean differs = false;
+            for (int y = 0; y < c.getHeight() && !differs; y++) {
+                for (int x = 0; x < c.getWidth() && !differs; x++) {
+                    differs = c.getRGB(x, y) != p.getRGB(x, y);
+                }
+            }
+            if (!differs) {
+                continue; // a map with no positive cell is left plain
+            }
+            drawn++;
+            for (int y = 0; y < c.getHeight(); y += 4) {
+                for (int x = 0; x < c.getWidth(); x += 4) {
+                    double best = Double.MAX_VALUE;
+                    for (int j = 0; j <= 1023; j++) {
+                        int jet = dev.graft.explain.ColorMap.jetRgb(j / 1023.0);
+                        double d = 0;
+                        for (int shift = 16; shift >= 0; shift -= 8) {
+                            double heat = (((c.getRGB(x, y) >> shift) & 0xff) - (1 - a) * ((p.getRGB(x, y) >> shift) & 0xff)) / a;
+                            d = Math.max(d, Math.abs(heat - ((jet >> shift) & 0xff)));
+                        }
+                        best = Math.min(best, d);
+                    }
+                    assertTrue(best <= 2, name + " pixel " + x + "," + y + " is no jet blend over the plain thumbnail (" + best + " off)");
+                }
+            }
+        }
+        assertTrue(drawn > 0, "no thumbnail of 8 carries a heat map");
+    }
+
     private static List<Path> pictures(Path dir) throws IOException {
         try (Stream<Path> s = Files.walk(dir)) {
             return s.filter(p -> p.toString().endsWith(".cam.png")).sorted().toList();
