@@ -1,0 +1,371 @@
+package dev.graft.loaders.labels;
+
+import dev.graft.loaders.images.DatasetException;
+import dev.graft.loaders.labels.CsvRows.Row;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Reads a label CSV into a {@link LabeledSet}. Formats ({@link LabelFormat}; AUTO looks at the header in this order):
+ * <ul>
+ * <li>NIH ChestX-ray14 ({@code Image Index} and {@code Finding Labels}): findings joined by {@code |}, {@code No Finding}
+ * meaning none; labels {@link #NIH_LABELS}; patient {@code Patient ID}. An image is looked for in ROOT, ROOT/images and
+ * ROOT/images_NNN/images (the Kaggle download's layout).</li>
+ * <li>MIMIC-CXR-JPG ({@code subject_id} and {@code study_id}): the CheXpert-style labels per study, joined with the
+ * metadata CSV (dicom_id -> subject_id, study_id) into {@code files/pXX/pSUBJECT/sSTUDY/DICOM_ID.jpg}, or one CSV with a
+ * path column ({@code path}, {@code Path} or --path-column); labels: the {@link #CHEXPERT_LABELS} columns present;
+ * patient {@code subject_id}.</li>
+ * <li>generic, when a path column is named: --label-columns, else every other column holding only numbers or blanks.</li>
+ * <li>CheXpert ({@code Path}): labels are every column but Path, Sex, Age, Frontal/Lateral and AP/PA (CheXpert's 14
+ * observations, in file order); patient: the {@code patientNNNNN} folder in the path.</li>
+ * </ul>
+ * Relative paths resolve against ROOT; when ROOT/PATH does not exist, ROOT/PATH-without-its-first-folder is tried, so
+ * ROOT may be the folder holding {@code CheXpert-v1.0-small} or that folder itself. A {@code --patient-column} overrides
+ * the format's patient id. An image without a patient id is its own patient.
+ */
+public final class CsvLabels {
+    /** CheXpert's 14 observations, in the order of its CSV columns (and of MIMIC-CXR-JPG's label files). */
+    public static final List<String> CHEXPERT_LABELS = List.of("No Finding", "Enlarged Cardiomediastinum", "Cardiomegaly",
+            "Lung Opacity", "Lung Lesion", "Edema", "Consolidation", "Pneumonia", "Atelectasis", "Pneumothorax",
+            "Pleural Effusion", "Pleural Other", "Fracture", "Support Devices");
+    /** NIH ChestX-ray14's 14 findings, in the order of the data set's paper (Wang et al. 2017) and torchxrayvision. */
+    public static final List<String> NIH_LABELS = List.of("Atelectasis", "Cardiomegaly", "Effusion", "Infiltration", "Mass",
+            "Nodule", "Pneumonia", "Pneumothorax", "Consolidation", "Edema", "Emphysema", "Fibrosis", "Pleural_Thickening", "Hernia");
+    /** CheXpert's columns that are not labels. */
+    static final List<String> CHEXPERT_OTHER = List.of("Path", "Sex", "Age", "Frontal/Lateral", "AP/PA");
+    private static final Pattern CHEXPERT_PATIENT = Pattern.compile("(?:^|[/\\\\])(patient\\d+)[/\\\\]");
+
+    private CsvLabels() {
+    }
+
+    /** One image before target selection. */
+    private record Entry(Path file, float[] targets, String patient, String source, String at) {
+    }
+
+    /** The labels of a format and its entries, all labels. */
+    private record Raw(String format, List<String> labels, List<Entry> entries) {
+    }
+
+    /** The format AUTO picks for this header (and --path-column, which makes an unknown header generic). */
+    public static LabelFormat detect(Path file, List<String> header, String pathColumn) {
+        if (header.contains("Image Index") && header.contains("Finding Labels")) {
+            return LabelFormat.NIH;
+        }
+        if (header.contains("subject_id") && header.contains("study_id")) {
+            return LabelFormat.MIMIC;
+        }
+        if (pathColumn != null) {
+            return LabelFormat.GENERIC;
+        }
+        if (header.contains("Path")) {
+            return LabelFormat.CHEXPERT;
+        }
+        throw new DatasetException(file + " line 1: cannot tell the label format from the header " + header + ": expected CheXpert "
+                + "(Path and label columns), NIH ChestX-ray14 (Image Index, Finding Labels, Patient ID) or MIMIC-CXR-JPG (subject_id, "
+                + "study_id and label columns); for another layout pass --label-format generic --path-column COLUMN");
+    }
+
+    /** Reads the set; warnings (a label with no positive image) go to {@code warnings}. */
+    public static LabeledSet read(CsvLabelSpec spec, Consumer<String> warnings) {
+        CsvRows csv = CsvRows.read(spec.labels());
+        csv.columns();
+        LabelFormat format = spec.format() == null || spec.format() == LabelFormat.AUTO
+                ? detect(spec.labels(), csv.header(), spec.pathColumn()) : spec.format();
+        Raw raw = switch (format) {
+            case CHEXPERT -> chexpert(csv, spec);
+            case NIH -> nih(csv, spec);
+            case MIMIC -> mimic(csv, spec, warnings);
+            case GENERIC -> generic(csv, spec);
+            case AUTO -> throw new IllegalStateException();
+        };
+        return select(raw, spec, warnings);
+    }
+
+    private static Raw chexpert(CsvRows csv, CsvLabelSpec spec) {
+        int path = csv.require("Path", "the image path of each row");
+        int patientCol = spec.patientColumn() == null ? -1 : csv.require(spec.patientColumn(), "--patient-column");
+        List<Integer> cols = new ArrayList<>();
+        for (int i = 0; i < csv.header().size(); i++) {
+            if (!CHEXPERT_OTHER.contains(csv.header().get(i)) && i != patientCol) {
+                cols.add(i);
+            }
+        }
+        List<Entry> out = new ArrayList<>();
+        for (Row row : csv.rows()) {
+            String rel = row.cells()[path].trim();
+            String patient = patientCol >= 0 ? blankToNull(row.cells()[patientCol]) : chexpertPatient(rel);
+            out.add(new Entry(resolve(spec.images(), rel, csv, row), values(csv, row, cols, spec.policy()), patient, csv.source(row), csv.at(row)));
+        }
+        return new Raw("CheXpert", names(csv, cols), out);
+    }
+
+    /** The {@code patientNNNNN} folder of a CheXpert path, or null. */
+    static String chexpertPatient(String path) {
+        Matcher m = CHEXPERT_PATIENT.matcher(path);
+        return m.find() ? m.group(1) : null;
+    }
+
+    private static Raw nih(CsvRows csv, CsvLabelSpec spec) {
+        int image = csv.require("Image Index", "the image file name of each row");
+        int findings = csv.require("Finding Labels", "the findings of each image, joined by |");
+        int patientCol = spec.patientColumn() != null ? csv.require(spec.patientColumn(), "--patient-column")
+                : csv.header().indexOf("Patient ID");
+        List<Path> roots = nihRoots(spec.images());
+        List<Entry> out = new ArrayList<>();
+        for (Row row : csv.rows()) {
+            float[] t = new float[NIH_LABELS.size()];
+            for (String f : row.cells()[findings].split("\\|")) {
+                String name = f.trim();
+                if (name.equals("No Finding") || name.isEmpty()) {
+                    continue;
+                }
+                int k = NIH_LABELS.indexOf(name);
+                if (k < 0) {
+                    throw new DatasetException(csv.at(row) + ": unknown value \"" + name + "\" in column Finding Labels; the findings are "
+                            + String.join(", ", NIH_LABELS) + " and No Finding, joined by |");
+                }
+                t[k] = 1f;
+            }
+            String name = row.cells()[image].trim();
+            Path file = null;
+            for (Path r : roots) {
+                if (java.nio.file.Files.isRegularFile(r.resolve(name))) {
+                    file = r.resolve(name);
+                    break;
+                }
+            }
+            if (file == null) {
+                throw new DatasetException(csv.at(row) + ": missing image file " + name + ": not in " + roots
+                        + "; --images should be the folder holding the images (or their images/ and images_NNN/images/ folders)");
+            }
+            out.add(new Entry(file, t, patientCol < 0 ? null : blankToNull(row.cells()[patientCol]), csv.source(row), csv.at(row)));
+        }
+        return new Raw("NIH ChestX-ray14", NIH_LABELS, out);
+    }
+
+    /** ROOT, ROOT/images and ROOT/images_* /images, in sorted order. */
+    private static List<Path> nihRoots(Path root) {
+        List<Path> roots = new ArrayList<>(List.of(root, root.resolve("images")));
+        try (var s = java.nio.file.Files.list(root)) {
+            s.filter(p -> p.getFileName().toString().startsWith("images_")).sorted().map(p -> p.resolve("images"))
+                    .filter(java.nio.file.Files::isDirectory).forEach(roots::add);
+        } catch (java.io.IOException e) {
+            throw new DatasetException("cannot list the image folder " + root + ": " + e.getMessage(), e);
+        }
+        return roots;
+    }
+
+    private static Raw mimic(CsvRows csv, CsvLabelSpec spec, Consumer<String> warnings) {
+        int subject = csv.require("subject_id", "the patient");
+        int study = csv.require("study_id", "the study");
+        int patientCol = spec.patientColumn() != null ? csv.require(spec.patientColumn(), "--patient-column") : subject;
+        List<Integer> cols = new ArrayList<>();
+        for (int i = 0; i < csv.header().size(); i++) {
+            if (CHEXPERT_LABELS.contains(csv.header().get(i))) {
+                cols.add(i);
+            }
+        }
+        if (cols.isEmpty()) {
+            throw new DatasetException(csv.file() + " line 1: no label column: MIMIC-CXR-JPG's label files have CheXpert's columns "
+                    + CHEXPERT_LABELS + "; the header has " + csv.header());
+        }
+        List<Entry> out = new ArrayList<>();
+        if (spec.metadata() == null) {
+            String pc = spec.pathColumn() != null ? spec.pathColumn() : csv.header().contains("path") ? "path"
+                    : csv.header().contains("Path") ? "Path" : null;
+            if (pc == null) {
+                throw new DatasetException(csv.file() + ": MIMIC-CXR-JPG labels are per study (subject_id, study_id) and name no "
+                        + "image; pass --metadata mimic-cxr-2.0.0-metadata.csv (dicom_id -> study) or a CSV with a path column (--path-column)");
+            }
+            int path = csv.require(pc, "the image path of each row");
+            for (Row row : csv.rows()) {
+                out.add(new Entry(resolve(spec.images(), row.cells()[path].trim(), csv, row), values(csv, row, cols, spec.policy()),
+                        blankToNull(row.cells()[patientCol]), csv.source(row), csv.at(row)));
+            }
+            return new Raw("MIMIC-CXR-JPG", names(csv, cols), out);
+        }
+        Map<String, Row> studies = new HashMap<>();
+        for (Row row : csv.rows()) {
+            Row was = studies.put(row.cells()[subject].trim() + "/" + row.cells()[study].trim(), row);
+            if (was != null) {
+                throw new DatasetException(csv.at(row) + ": study " + row.cells()[study].trim() + " of subject " + row.cells()[subject].trim()
+                        + " is labelled twice (first at line " + was.line() + ")");
+            }
+        }
+        CsvRows meta = CsvRows.read(spec.metadata());
+        int dicom = meta.require("dicom_id", "the image id");
+        int mSubject = meta.require("subject_id", "the patient");
+        int mStudy = meta.require("study_id", "the study");
+        int unlabelled = 0;
+        for (Row m : meta.rows()) {
+            String s = m.cells()[mSubject].trim();
+            Row labels = studies.get(s + "/" + m.cells()[mStudy].trim());
+            if (labels == null) {
+                unlabelled++;
+                continue;
+            }
+            if (s.length() < 2) {
+                throw new DatasetException(meta.at(m) + ": subject_id '" + s + "' is too short for MIMIC's files/pXX/ folders");
+            }
+            String rel = "files/p" + s.substring(0, 2) + "/p" + s + "/s" + m.cells()[mStudy].trim() + "/" + m.cells()[dicom].trim() + ".jpg";
+            out.add(new Entry(resolve(spec.images(), rel, meta, m), values(csv, labels, cols, spec.policy()),
+                    blankToNull(labels.cells()[patientCol]), meta.source(m), meta.at(m)));
+        }
+        if (unlabelled > 0) {
+            warnings.accept(unlabelled + " images in " + spec.metadata() + " belong to studies with no row in " + spec.labels()
+                    + " and are left out");
+        }
+        return new Raw("MIMIC-CXR-JPG", names(csv, cols), out);
+    }
+
+    private static Raw generic(CsvRows csv, CsvLabelSpec spec) {
+        if (spec.pathColumn() == null) {
+            throw new DatasetException(csv.file() + ": the generic format needs --path-column, the column holding each image's path; "
+                    + "the header has " + csv.header());
+        }
+        int path = csv.require(spec.pathColumn(), "--path-column");
+        int patientCol = spec.patientColumn() == null ? -1 : csv.require(spec.patientColumn(), "--patient-column");
+        List<Integer> cols = new ArrayList<>();
+        if (spec.labelColumns() != null) {
+            for (String c : spec.labelColumns()) {
+                cols.add(csv.require(c, "--label-columns"));
+            }
+        } else {
+            for (int i = 0; i < csv.header().size(); i++) {
+                if (i != path && i != patientCol && numeric(csv, i)) {
+                    cols.add(i);
+                }
+            }
+        }
+        if (cols.isEmpty()) {
+            throw new DatasetException(csv.file() + ": no label column: name them with --label-columns A,B,C; the header has " + csv.header());
+        }
+        List<Entry> out = new ArrayList<>();
+        for (Row row : csv.rows()) {
+            out.add(new Entry(resolve(spec.images(), row.cells()[path].trim(), csv, row), values(csv, row, cols, spec.policy()),
+                    patientCol < 0 ? null : blankToNull(row.cells()[patientCol]), csv.source(row), csv.at(row)));
+        }
+        return new Raw("generic", names(csv, cols), out);
+    }
+
+    /** Whether every non-blank field of a column is a number. */
+    private static boolean numeric(CsvRows csv, int col) {
+        for (Row row : csv.rows()) {
+            String v = row.cells()[col].trim();
+            if (!v.isEmpty()) {
+                try {
+                    Double.parseDouble(v);
+                } catch (NumberFormatException e) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static float[] values(CsvRows csv, Row row, List<Integer> cols, LabelPolicy policy) {
+        float[] t = new float[cols.size()];
+        for (int k = 0; k < t.length; k++) {
+            t[k] = policy.target(row.cells()[cols.get(k)], csv.at(row), csv.header().get(cols.get(k)));
+        }
+        return t;
+    }
+
+    private static List<String> names(CsvRows csv, List<Integer> cols) {
+        return cols.stream().map(csv.header()::get).toList();
+    }
+
+    private static String blankToNull(String s) {
+        return s == null || s.trim().isEmpty() ? null : s.trim();
+    }
+
+    /** ROOT/PATH, else ROOT/PATH-without-its-first-folder (see the class comment); an absolute PATH as it is. */
+    static Path resolve(Path root, String rel, CsvRows csv, Row row) {
+        if (rel.isEmpty()) {
+            throw new DatasetException(csv.at(row) + ": the image path is empty");
+        }
+        Path p = Path.of(rel);
+        if (p.isAbsolute()) {
+            if (!java.nio.file.Files.isRegularFile(p)) {
+                throw new DatasetException(csv.at(row) + ": missing image file " + p);
+            }
+            return p;
+        }
+        Path direct = root.resolve(p);
+        if (java.nio.file.Files.isRegularFile(direct)) {
+            return direct;
+        }
+        if (p.getNameCount() > 1) {
+            Path inner = root.resolve(p.subpath(1, p.getNameCount()));
+            if (java.nio.file.Files.isRegularFile(inner)) {
+                return inner;
+            }
+            throw new DatasetException(csv.at(row) + ": missing image file " + rel + ": neither " + direct + " nor " + inner
+                    + " exists; --images should be the folder the CSV's paths start from (or the first folder they name)");
+        }
+        throw new DatasetException(csv.at(row) + ": missing image file " + rel + ": " + direct + " does not exist; --images should "
+                + "be the folder the CSV's paths start from");
+    }
+
+    /** Picks and orders the targets, checks for duplicates and an empty set, warns about labels with no positive. */
+    private static LabeledSet select(Raw raw, CsvLabelSpec spec, Consumer<String> warnings) {
+        if (raw.entries().isEmpty()) {
+            throw new DatasetException(spec.labels() + ": no images: the file has a header but no rows");
+        }
+        int[] pick;
+        List<String> labels;
+        if (spec.targets() == null || spec.targets().isEmpty()) {
+            labels = raw.labels();
+            pick = new int[labels.size()];
+            for (int k = 0; k < pick.length; k++) {
+                pick[k] = k;
+            }
+        } else {
+            labels = List.copyOf(spec.targets());
+            pick = new int[labels.size()];
+            Set<String> seen = new HashSet<>();
+            for (int k = 0; k < pick.length; k++) {
+                String t = labels.get(k);
+                pick[k] = raw.labels().indexOf(t);
+                if (pick[k] < 0) {
+                    throw new DatasetException("--targets: '" + t + "' is not a label of " + spec.labels() + "; its labels are "
+                            + String.join(", ", raw.labels()));
+                }
+                if (!seen.add(t)) {
+                    throw new DatasetException("--targets names '" + t + "' twice");
+                }
+            }
+        }
+        Map<Path, String> paths = new HashMap<>();
+        List<LabeledImage> images = new ArrayList<>();
+        for (Entry e : raw.entries()) {
+            String was = paths.put(e.file().toAbsolutePath().normalize(), e.source());
+            if (was != null) {
+                throw new DatasetException(e.at() + ": duplicate path: image " + e.file() + " is already listed at " + was + "; list each image once");
+            }
+            float[] t = new float[pick.length];
+            for (int k = 0; k < pick.length; k++) {
+                t[k] = e.targets()[pick[k]];
+            }
+            images.add(new LabeledImage(e.file(), t, e.patient(), e.source()));
+        }
+        LabeledSet set = new LabeledSet(labels, images, raw.format() + " CSV " + spec.labels());
+        for (LabelCount c : LabelCount.of(set)) {
+            if (c.positive() == 0) {
+                warnings.accept("label " + c.label() + " has no positive image in " + spec.labels() + " (after --uncertain "
+                        + spec.policy().uncertain().name().toLowerCase(java.util.Locale.ROOT) + " and --blank "
+                        + spec.policy().blank().name().toLowerCase(java.util.Locale.ROOT) + "): its AUC cannot be computed");
+            }
+        }
+        return set;
+    }
+}
