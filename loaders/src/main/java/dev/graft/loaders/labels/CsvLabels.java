@@ -118,7 +118,7 @@ public final class CsvLabels {
         int image = csv.require("Image Index", "the image file name of each row");
         int findings = csv.require("Finding Labels", "the findings of each image, joined by |");
         int patientCol = spec.patientColumn() != null ? csv.require(spec.patientColumn(), "--patient-column")
-                : csv.header().indexOf("Patient ID");
+                : csv.require("Patient ID", "the patient of each image");
         List<Path> roots = nihRoots(spec.images());
         List<Entry> out = new ArrayList<>();
         for (Row row : csv.rows()) {

@@ -29,7 +29,7 @@ record CsvRows(Path file, List<String> header, List<Row> rows) {
         if (!Files.isRegularFile(file)) {
             throw new DatasetException("label file " + file + " does not exist or is not a file");
         }
-        CsvFactory factory = CsvFactory.builder().enable(CsvParser.Feature.WRAP_AS_ARRAY)
+        CsvFactory factory = CsvFactory.builder()
                 .enable(CsvParser.Feature.SKIP_EMPTY_LINES).build();
         List<String> header = null;
         List<Row> rows = new ArrayList<>();
@@ -40,9 +40,12 @@ record CsvRows(Path file, List<String> header, List<Row> rows) {
                 if (t != JsonToken.START_ARRAY) {
                     continue;
                 }
-                line = p.currentTokenLocation().getLineNr();
+                line++; // the row after the last one, until its first field says where it starts
                 List<String> cells = new ArrayList<>();
                 while ((t = p.nextToken()) != JsonToken.END_ARRAY && t != null) {
+                    if (cells.isEmpty()) {
+                        line = p.currentTokenLocation().getLineNr(); // START_ARRAY's location is the previous line's end
+                    }
                     cells.add(p.getText());
                 }
                 if (header == null) {
