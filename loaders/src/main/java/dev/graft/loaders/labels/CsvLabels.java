@@ -26,7 +26,8 @@ import java.util.regex.Pattern;
  * patient {@code subject_id}.</li>
  * <li>generic, when a path column is named: --label-columns, else every other column holding only numbers or blanks.</li>
  * <li>CheXpert ({@code Path}): labels are every column but Path, Sex, Age, Frontal/Lateral and AP/PA (CheXpert's 14
- * observations, in file order); patient: the {@code patientNNNNN} folder in the path.</li>
+ * observations, in file order); patient: a {@code Patient} column if there is one (Graft's demo set), else the
+ * {@code patientNNNNN} folder in the path.</li>
  * </ul>
  * Relative paths resolve against ROOT; when ROOT/PATH does not exist, ROOT/PATH-without-its-first-folder is tried, so
  * ROOT may be the folder holding {@code CheXpert-v1.0-small} or that folder itself. A {@code --patient-column} overrides
@@ -92,7 +93,8 @@ public final class CsvLabels {
 
     private static Raw chexpert(CsvRows csv, CsvLabelSpec spec) {
         int path = csv.require("Path", "the image path of each row");
-        int patientCol = spec.patientColumn() == null ? -1 : csv.require(spec.patientColumn(), "--patient-column");
+        int patientCol = spec.patientColumn() != null ? csv.require(spec.patientColumn(), "--patient-column")
+                : csv.header().indexOf("Patient"); // not in CheXpert's files; Graft's demo set has it
         List<Integer> cols = new ArrayList<>();
         for (int i = 0; i < csv.header().size(); i++) {
             if (!CHEXPERT_OTHER.contains(csv.header().get(i)) && i != patientCol) {
