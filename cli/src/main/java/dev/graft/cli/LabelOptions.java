@@ -217,7 +217,8 @@ final class LabelOptions {
      */
     int trainNotAvailableYet(double valFraction, long seed, PrintStream out, Consumer<String> warnings) {
         LabelSets sets = load(valFraction, seed, warnings);
-        out.println(PrintableText.escape(sets.train().description()) + ": " + sets.train().labels().size() + " labels");
+        out.println(PrintableText.escape(labels.toString()) + ": " + sets.train().labels().size() + " labels "
+                + sets.train().labels() + " (+ positive, - negative, ? unknown: uncertain or blank left out by the policies)");
         out.print(summary(sets));
         out.println(PrintableText.escape(sets.splitLine()));
         throw new TrainingException("multi-label training is not available yet: --labels sets load and split (above), but "
