@@ -48,8 +48,8 @@ final class LabelOptions {
             + "the loss and metrics, as torchxrayvision does), zeros or ones (the CheXpert paper's U-Zeros and U-Ones) "
             + "(default ${DEFAULT-VALUE}).")
     String uncertain;
-    @Option(names = "--blank", defaultValue = "zeros", description = "What a blank label (not mentioned) becomes: zeros (negative, as "
-            + "the CheXpert paper trained) or ignore (default ${DEFAULT-VALUE}).")
+    @Option(names = "--blank", defaultValue = "zeros", description = "What a blank label (not mentioned in the report) becomes: "
+            + "zeros (negative) or ignore (default ${DEFAULT-VALUE}).")
     String blank;
     @Option(names = "--targets", paramLabel = "A,B,...", description = "The labels to train on, in this order (default: all of the set's).")
     String targets;

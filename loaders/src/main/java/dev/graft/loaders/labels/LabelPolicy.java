@@ -8,7 +8,7 @@ import dev.graft.loaders.images.DatasetException;
  *
  * @param uncertain what -1 becomes: IGNORE (NaN, left out of the loss and metrics, as torchxrayvision does), ZEROS or
  *                  ONES (the U-Zeros and U-Ones policies of the CheXpert paper)
- * @param blank     what a blank becomes: ZEROS (negative, as the CheXpert paper's training treated "not mentioned") or
+ * @param blank     what a blank becomes: ZEROS (negative: a finding the report does not mention is taken as absent) or
  *                  IGNORE (NaN, as torchxrayvision does)
  */
 public record LabelPolicy(Uncertain uncertain, Blank blank) {
