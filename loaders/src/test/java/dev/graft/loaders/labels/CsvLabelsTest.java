@@ -111,6 +111,22 @@ class CsvLabelsTest {
     }
 
     @Test
+    void aPatientColumnOverridesThePathsPatientFolder() throws IOException {
+        image("root/CheXpert-v1.0-small/train/patient00001/study1/view1_frontal.jpg");
+        Path f = csv("p.csv", "Path,Sex,Age,Frontal/Lateral,AP/PA,Edema,Subject\n"
+                + "CheXpert-v1.0-small/train/patient00001/study1/view1_frontal.jpg,Male,50,Frontal,PA,1.0,S9\n");
+        CsvLabelSpec spec = new CsvLabelSpec(f, dir.resolve("root"), LabelFormat.CHEXPERT, null, null, null, "Subject", LabelPolicy.DEFAULT, null);
+        LabeledSet s = CsvLabels.read(spec, w -> { });
+        assertEquals(List.of("Edema"), s.labels()); // the patient column is not a label
+        assertEquals("S9", s.images().get(0).patient());
+        assertEquals("patient00001", CsvLabels.chexpertPatient("CheXpert-v1.0-small/train/patient00001/study1/view1_frontal.jpg"));
+        assertNull(CsvLabels.chexpertPatient("task/train/shirt/00077.png"));
+        // without --patient-column, Subject is read as a label and its value is refused
+        DatasetException e = assertThrows(DatasetException.class, () -> CsvLabels.read(CsvLabelSpec.of(f, dir.resolve("root")), w -> { }));
+        assertTrue(e.getMessage().contains("unknown value \"S9\" in column Subject"), e.getMessage());
+    }
+
+    @Test
     void nihFindingsAndImageFolders() throws IOException {
         image("nih/images_001/images/00000001_000.png");
         image("nih/images_002/images/00000001_001.png");
