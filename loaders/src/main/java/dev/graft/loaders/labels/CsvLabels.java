@@ -49,11 +49,11 @@ public final class CsvLabels {
     }
 
     /** One image before target selection. */
-    private record Entry(Path file, float[] targets, String patient, String source, String at) {
+    record Entry(Path file, float[] targets, String patient, String source, String at) {
     }
 
     /** The labels of a format and its entries, all labels. */
-    private record Raw(String format, List<String> labels, List<Entry> entries) {
+    record Raw(String format, List<String> labels, List<Entry> entries) {
     }
 
     /** The format AUTO picks for this header (and --path-column, which makes an unknown header generic). */
@@ -83,8 +83,8 @@ public final class CsvLabels {
                 ? detect(spec.labels(), csv.header(), spec.pathColumn()) : spec.format();
         Raw raw = switch (format) {
             case CHEXPERT -> chexpert(csv, spec);
-            case NIH -> nih(csv, spec);
-            case MIMIC -> mimic(csv, spec, warnings);
+            case NIH -> NihLabels.read(csv, spec);
+            case MIMIC -> MimicLabels.read(csv, spec, warnings);
             case GENERIC -> generic(csv, spec);
             case AUTO -> throw new IllegalStateException();
         };
@@ -114,119 +114,6 @@ public final class CsvLabels {
     static String chexpertPatient(String path) {
         Matcher m = CHEXPERT_PATIENT.matcher(path);
         return m.find() ? m.group(1) : null;
-    }
-
-    private static Raw nih(CsvRows csv, CsvLabelSpec spec) {
-        int image = csv.require("Image Index", "the image file name of each row");
-        int findings = csv.require("Finding Labels", "the findings of each image, joined by |");
-        int patientCol = spec.patientColumn() != null ? csv.require(spec.patientColumn(), "--patient-column")
-                : csv.require("Patient ID", "the patient of each image");
-        List<Path> roots = nihRoots(spec.images());
-        List<Entry> out = new ArrayList<>();
-        for (Row row : csv.rows()) {
-            float[] t = new float[NIH_LABELS.size()];
-            for (String f : row.cells()[findings].split("\\|")) {
-                String name = f.trim();
-                if (name.equals("No Finding") || name.isEmpty()) {
-                    continue;
-                }
-                int k = NIH_LABELS.indexOf(name);
-                if (k < 0) {
-                    throw new DatasetException(csv.at(row) + ": unknown value \"" + name + "\" in column Finding Labels; the findings are "
-                            + String.join(", ", NIH_LABELS) + " and No Finding, joined by |");
-                }
-                t[k] = 1f;
-            }
-            String name = row.cells()[image].trim();
-            Path file = null;
-            for (Path r : roots) {
-                if (java.nio.file.Files.isRegularFile(r.resolve(name))) {
-                    file = r.resolve(name);
-                    break;
-                }
-            }
-            if (file == null) {
-                throw new DatasetException(csv.at(row) + ": missing image file " + name + ": not in " + roots
-                        + "; --images should be the folder holding the images (or their images/ and images_NNN/images/ folders)");
-            }
-            out.add(new Entry(file, t, patientCol < 0 ? null : blankToNull(row.cells()[patientCol]), csv.source(row), csv.at(row)));
-        }
-        return new Raw("NIH ChestX-ray14", NIH_LABELS, out);
-    }
-
-    /** ROOT, ROOT/images and ROOT/images_* /images, in sorted order. */
-    private static List<Path> nihRoots(Path root) {
-        List<Path> roots = new ArrayList<>(List.of(root, root.resolve("images")));
-        try (var s = java.nio.file.Files.list(root)) {
-            s.filter(p -> p.getFileName().toString().startsWith("images_")).sorted().map(p -> p.resolve("images"))
-                    .filter(java.nio.file.Files::isDirectory).forEach(roots::add);
-        } catch (java.io.IOException e) {
-            throw new DatasetException("cannot list the image folder " + root + ": " + e.getMessage(), e);
-        }
-        return roots;
-    }
-
-    private static Raw mimic(CsvRows csv, CsvLabelSpec spec, Consumer<String> warnings) {
-        int subject = csv.require("subject_id", "the patient");
-        int study = csv.require("study_id", "the study");
-        int patientCol = spec.patientColumn() != null ? csv.require(spec.patientColumn(), "--patient-column") : subject;
-        List<Integer> cols = new ArrayList<>();
-        for (int i = 0; i < csv.header().size(); i++) {
-            if (CHEXPERT_LABELS.contains(csv.header().get(i))) {
-                cols.add(i);
-            }
-        }
-        if (cols.isEmpty()) {
-            throw new DatasetException(csv.file() + " line 1: no label column: MIMIC-CXR-JPG's label files have CheXpert's columns "
-                    + CHEXPERT_LABELS + "; the header has " + csv.header());
-        }
-        List<Entry> out = new ArrayList<>();
-        if (spec.metadata() == null) {
-            String pc = spec.pathColumn() != null ? spec.pathColumn() : csv.header().contains("path") ? "path"
-                    : csv.header().contains("Path") ? "Path" : null;
-            if (pc == null) {
-                throw new DatasetException(csv.file() + ": MIMIC-CXR-JPG labels are per study (subject_id, study_id) and name no "
-                        + "image; pass --metadata mimic-cxr-2.0.0-metadata.csv (dicom_id -> study) or a CSV with a path column (--path-column)");
-            }
-            int path = csv.require(pc, "the image path of each row");
-            for (Row row : csv.rows()) {
-                out.add(new Entry(resolve(spec.images(), row.cells()[path].trim(), csv, row), values(csv, row, cols, spec.policy()),
-                        blankToNull(row.cells()[patientCol]), csv.source(row), csv.at(row)));
-            }
-            return new Raw("MIMIC-CXR-JPG", names(csv, cols), out);
-        }
-        Map<String, Row> studies = new HashMap<>();
-        for (Row row : csv.rows()) {
-            Row was = studies.put(row.cells()[subject].trim() + "/" + row.cells()[study].trim(), row);
-            if (was != null) {
-                throw new DatasetException(csv.at(row) + ": study " + row.cells()[study].trim() + " of subject " + row.cells()[subject].trim()
-                        + " is labelled twice (first at line " + was.line() + ")");
-            }
-        }
-        CsvRows meta = CsvRows.read(spec.metadata());
-        int dicom = meta.require("dicom_id", "the image id");
-        int mSubject = meta.require("subject_id", "the patient");
-        int mStudy = meta.require("study_id", "the study");
-        int unlabelled = 0;
-        for (Row m : meta.rows()) {
-            String s = m.cells()[mSubject].trim();
-            Row labels = studies.get(s + "/" + m.cells()[mStudy].trim());
-            if (labels == null) {
-                unlabelled++;
-                continue;
-            }
-            if (s.length() < 2) {
-                throw new DatasetException(meta.at(m) + ": subject_id '" + s + "' is too short for MIMIC's files/pXX/ folders");
-            }
-            String rel = "files/p" + s.substring(0, 2) + "/p" + s + "/s" + m.cells()[mStudy].trim() + "/" + m.cells()[dicom].trim() + ".jpg";
-            out.add(new Entry(resolve(spec.images(), rel, meta, m), values(csv, labels, cols, spec.policy()),
-                    blankToNull(labels.cells()[patientCol]), meta.source(m), meta.at(m)));
-        }
-        if (unlabelled > 0) {
-            warnings.accept(unlabelled + " images in " + spec.metadata() + " belong to studies with no row in " + spec.labels()
-                    + " and are left out");
-        }
-        return new Raw("MIMIC-CXR-JPG", names(csv, cols), out);
     }
 
     private static Raw generic(CsvRows csv, CsvLabelSpec spec) {
@@ -274,7 +161,7 @@ public final class CsvLabels {
         return true;
     }
 
-    private static float[] values(CsvRows csv, Row row, List<Integer> cols, LabelPolicy policy) {
+    static float[] values(CsvRows csv, Row row, List<Integer> cols, LabelPolicy policy) {
         float[] t = new float[cols.size()];
         for (int k = 0; k < t.length; k++) {
             t[k] = policy.target(row.cells()[cols.get(k)], csv.at(row), csv.header().get(cols.get(k)));
@@ -282,11 +169,11 @@ public final class CsvLabels {
         return t;
     }
 
-    private static List<String> names(CsvRows csv, List<Integer> cols) {
+    static List<String> names(CsvRows csv, List<Integer> cols) {
         return cols.stream().map(csv.header()::get).toList();
     }
 
-    private static String blankToNull(String s) {
+    static String blankToNull(String s) {
         return s == null || s.trim().isEmpty() ? null : s.trim();
     }
 
