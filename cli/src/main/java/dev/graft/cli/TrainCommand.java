@@ -130,6 +130,8 @@ final class TrainCommand implements Callable<Integer> {
     boolean strict;
     @Mixin
     ImageOptions images;
+    @Mixin
+    LabelOptions labelSets;
     @Option(names = "--no-progress", description = "No progress bars.")
     boolean noProgress;
     @Option(names = "--no-feature-cache", description = "Run phase 1 through the backbone every epoch even when its features could be cached.")
@@ -189,8 +191,12 @@ final class TrainCommand implements Callable<Integer> {
             }
             return exitCode(resumed);
         }
+        labelSets.check(data, val, test, patientRegex);
+        if (labelSets.given()) { // multi-label CSV sets: loaded and summarised; their training is still being built
+            return labelSets.trainNotAvailableYet(valFraction, seed, System.out, opt.warnings());
+        }
         if (data == null) {
-            throw new TrainingException("--data DIR is required (or --resume RUN_DIR)");
+            throw new TrainingException("--data DIR is required (or --labels FILE.csv --images ROOT, or --resume RUN_DIR)");
         }
         if (targetSensitivity != null && threshold != null) {
             throw new TrainingException("--target-sensitivity and --threshold exclude each other");
