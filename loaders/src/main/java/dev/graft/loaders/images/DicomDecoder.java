@@ -162,7 +162,7 @@ final class DicomDecoder {
             throw new DicomStream.DicomFormatException("JPEG pixel data must be encapsulated (of undefined length), but declares "
                     + in.length + " bytes");
         }
-        byte[] stream = firstFrame(in, h.frames);
+        byte[] stream = firstFrame(in, h.frames, Files.size(file));
         FloatImage image = ImageDecoder.readEmbedded(stream, file, next, options, warnings);
         if (h.samplesPerPixel != 1) {
             return image; // ImageIO has turned YBR_FULL(_422) into RGB
@@ -187,7 +187,7 @@ final class DicomDecoder {
      * for several frames up to the next fragment that starts a JPEG stream (FFD8). A file that ends early gives what arrived,
      * which ImageIO then reports as damaged.
      */
-    private static byte[] firstFrame(DicomStream in, int frames) throws IOException {
+    private static byte[] firstFrame(DicomStream in, int frames, long fileSize) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         in.next();
         if (in.tag != DicomStream.ITEM) {
@@ -200,7 +200,8 @@ final class DicomDecoder {
                 if (in.tag == DicomStream.SEQUENCE_END) {
                     break;
                 }
-                if (in.tag != DicomStream.ITEM || in.length == DicomStream.UNDEFINED || in.length > Integer.MAX_VALUE - 8) {
+                // A fragment can be no longer than the file: a damaged length must not become a huge allocation.
+                if (in.tag != DicomStream.ITEM || in.length == DicomStream.UNDEFINED || in.length > fileSize) {
                     throw new DicomStream.DicomFormatException("malformed fragment " + DicomStream.tagName(in.tag) + " in the pixel data");
                 }
                 byte[] fragment = new byte[(int) in.length];

@@ -37,6 +37,10 @@ final class DicomPixels {
         int sign = h.pixelRepresentation == 1 ? 1 << (h.bitsStored - 1) : 0;
         boolean little = in.littleEndian;
 
+        if ((long) dw * dh * 3 > Integer.MAX_VALUE - 8) {
+            throw new DatasetException("image " + file + " (" + w + " x " + ht + ") is too large to decode into memory at once; "
+                    + "downscale it or lower the pixel limit");
+        }
         int plane = dh * dw;
         int[] kept = new int[channels * plane];
         int[] keptRows = new int[channels]; // kept rows fully read, per channel: the rest is black when lenient
