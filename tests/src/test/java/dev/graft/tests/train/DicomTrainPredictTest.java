@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A class folder of .dcm files trains, and predict reads .dcm files and folders of them: the DICOM copies of the
  * synthetic PNGs (same values, half of them MONOCHROME1, see {@link DicomBytes}) must give exactly the PNGs' predictions,
- * in {@code graft predict} and in the runtime's {@link Classifier}.
+ * in {@code graft predict} and in the runtime's {@link Classifier}; {@code graft explain} draws a .dcm.
  */
 class DicomTrainPredictTest {
     @Test
@@ -68,6 +68,13 @@ class DicomTrainPredictTest {
         }
         assertEquals(dcms.size(), rows, fromDcm.out());
         assertTrue(fromDcm.err().isBlank(), fromDcm.err());
+
+        // explain takes a .dcm file like any image: one heat map per file.
+        Path cams = dir.resolve("cams");
+        TrainCommandTest.Run explain = graft("explain", "--model", model.toString(), dcms.get(0).toString(), "--out", cams.toString(),
+                "--device", "cpu");
+        assertEquals(0, explain.code(), explain.out() + explain.err());
+        assertTrue(Files.size(cams.resolve(dcms.get(0).getFileName() + ".cam.png")) > 0, explain.out());
 
         // The runtime's Classifier reads image files through the same decoder: a .dcm classifies as its PNG does.
         try (Classifier c = Classifier.load(model, Classifier.Options.defaults().withDevice("reference"))) {
