@@ -19,9 +19,10 @@ import java.util.Locale;
 import java.util.function.Consumer;
 
 /**
- * Decodes PNG, JPEG and BMP with ImageIO into 3-channel RGB in [0, 1], and DICOM through {@link DicomDecoder}. Grayscale (8 or 16 bits per sample)
+ * Decodes PNG, JPEG and BMP with ImageIO into 3-channel RGB in [0, 1]. Grayscale (8 or 16 bits per sample)
  * is replicated to three channels, keeping 16-bit precision; alpha is dropped; palettes are expanded; CMYK and
- * YCCK JPEGs are converted ({@link CmykJpeg}).
+ * YCCK JPEGs are converted ({@link CmykJpeg}). DICOM files (named .dcm, or marked "DICM" after the preamble) go to
+ * {@link DicomDecoder}, under the same limits.
  *
  * <p>Before any pixel is decoded, the header's width and height are checked: both at least 1 and their product at
  * most {@link Options#maxPixels()}, so a file declaring 30000 x 30000 is a clear error rather than an out-of-memory
