@@ -159,6 +159,26 @@ class DicomDecoderTest {
     }
 
     @Test
+    void largeImagesAreSubsampledAsOtherFormatsAre() {
+        // A resize to 3 needs a shorter side of 2 x 3 = 6: the 16 x 12 images are read every 2nd pixel from (0, 0).
+        Transform next = Transform.resize(3);
+        assertEquals(2, ImageDecoder.subsampling(16, 12, next.inputSideNeeded()));
+        for (String name : List.of("s16_mono1_rescale", "rgb8_planar")) {
+            FloatImage full = ImageDecoder.read(fixture(name + ".dcm"));
+            FloatImage sub = ImageDecoder.read(fixture(name + ".dcm"), next, ImageDecoder.Options.defaults(), w -> { });
+            assertEquals(List.of(3, 6, 8), List.of(sub.channels(), sub.height(), sub.width()), name);
+            for (int c = 0; c < 3; c++) {
+                for (int y = 0; y < 6; y++) {
+                    for (int x = 0; x < 8; x++) {
+                        // Equal, not close: the full range (s16, no window) is taken over every pixel, kept or not.
+                        assertEquals(full.get(c, 2 * y, 2 * x), sub.get(c, y, x), name + " (" + c + ", " + y + ", " + x + ")");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void thePixelLimitIsCheckedBeforeThePixelData() throws IOException {
         // 16 x 12 = 192 pixels, over a limit of 191 even with the pixel data cut off: refused from the header.
         byte[] whole = Files.readAllBytes(fixture("u8_mono2.dcm"));
