@@ -9,12 +9,12 @@ import java.nio.charset.StandardCharsets;
  * so a file decodes to the same floats as an 8-bit gray PNG of the same values. MONOCHROME1 files store 255 - v, which
  * the inversion brings back to v / 255.
  */
-final class DicomBytes {
+public final class DicomBytes {
     private DicomBytes() {
     }
 
     /** {@code gray} row-major, {@code width} per row, values 0..255. */
-    static byte[] gray8(int[] gray, int width, boolean monochrome1) {
+    public static byte[] gray8(int[] gray, int width, boolean monochrome1) {
         int height = gray.length / width;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.writeBytes(new byte[128]);
