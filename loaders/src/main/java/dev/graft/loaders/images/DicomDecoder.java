@@ -55,10 +55,17 @@ final class DicomDecoder {
     private DicomDecoder() {
     }
 
-    /** A file named *.dcm (any case), or one holding "DICM" after a 128-byte preamble. */
+    /**
+     * A file named *.dcm (any case), or one holding "DICM" after a 128-byte preamble. Files named as PNG, JPEG or BMP are
+     * not opened to look, so the usual images cost no extra read.
+     */
     static boolean isDicom(Path file) {
-        if (file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".dcm")) {
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".dcm")) {
             return true;
+        }
+        if (name.endsWith(".png") || name.endsWith(".jpg") || name.endsWith(".jpeg") || name.endsWith(".bmp")) {
+            return false;
         }
         try (InputStream in = Files.newInputStream(file)) {
             byte[] head = in.readNBytes(PREAMBLE + MAGIC.length);
@@ -103,6 +110,11 @@ final class DicomDecoder {
                 } catch (DatasetException e) {
                     throw new DatasetException("cannot use image " + file + ": " + e.getMessage(), e);
                 }
+            }
+            if (h.photometric.startsWith("YBR") && !syntax.equals(JPEG_BASELINE)) {
+                throw new DatasetException("cannot read DICOM file " + file + ": its uncompressed pixels are " + h.photometric
+                        + ", which Graft reads only inside JPEG; convert it to RGB, e.g. 'gdcmconv --raw "
+                        + "--photometric-interpretation RGB " + file + " out.dcm'");
             }
             if (h.frames > 1) {
                 warnings.accept("DICOM file " + file + " holds " + h.frames + " frames; using the first");

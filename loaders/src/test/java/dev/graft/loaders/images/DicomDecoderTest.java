@@ -123,6 +123,24 @@ class DicomDecoderTest {
     }
 
     @Test
+    void uncompressedYbrIsRefusedWithTheConversion() throws IOException {
+        // rgb8.dcm with Photometric Interpretation (0028,0004) CS "RGB " rewritten as "YBR_FULL" (length 4 -> 8).
+        byte[] b = Files.readAllBytes(fixture("rgb8.dcm"));
+        byte[] from = {0x28, 0, 0x04, 0, 'C', 'S', 4, 0, 'R', 'G', 'B', ' '};
+        byte[] to = {0x28, 0, 0x04, 0, 'C', 'S', 8, 0, 'Y', 'B', 'R', '_', 'F', 'U', 'L', 'L'};
+        int at = -1;
+        for (int i = 0; i + from.length <= b.length && at < 0; i++) {
+            at = Arrays.equals(b, i, i + from.length, from, 0, from.length) ? i : -1;
+        }
+        assertTrue(at > 0, "no photometric element found");
+        byte[] ybr = new byte[b.length + 4];
+        System.arraycopy(b, 0, ybr, 0, at);
+        System.arraycopy(to, 0, ybr, at, to.length);
+        System.arraycopy(b, at + from.length, ybr, at + to.length, b.length - at - from.length);
+        refused(Files.write(dir.resolve("ybr.dcm"), ybr), "YBR_FULL", "gdcmconv --raw --photometric-interpretation RGB");
+    }
+
+    @Test
     void aDcmThatIsNotDicomIsRefused() throws IOException {
         Path png = Files.write(dir.resolve("scan.dcm"), ImageBytes.pngDeclaring(4, 4));
         refused(png, "not a DICOM file", "DICM");
