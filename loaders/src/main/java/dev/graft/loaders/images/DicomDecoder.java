@@ -125,9 +125,13 @@ final class DicomDecoder {
         } catch (DicomStream.DicomFormatException e) {
             throw new DatasetException("cannot read DICOM file " + file + ": " + e.getMessage() + "; the file is damaged", e);
         } catch (EOFException e) {
-            throw new DatasetException("cannot read DICOM file " + file + ": it ends before its pixel data; the file is truncated", e);
+            throw new DatasetException("cannot read DICOM file " + file + ": it ends early; the file is truncated", e);
         } catch (IOException e) {
             throw new DatasetException("cannot read DICOM file " + file + ": " + ImageDecoder.reason(e), e);
+        } catch (DatasetException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new DatasetException("cannot read DICOM file " + file + ": " + ImageDecoder.reason(e) + "; the file is damaged", e);
         } catch (OutOfMemoryError e) {
             throw new DatasetException("not enough memory to decode image " + file + ": give Java more (-Xmx), decode on fewer "
                     + "threads (--workers) or lower the pixel limit (--max-image-pixels)", e);

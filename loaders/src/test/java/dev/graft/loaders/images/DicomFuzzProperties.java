@@ -91,6 +91,7 @@ class DicomFuzzProperties {
         decodesOrFailsTyped(name, mutation, next, lenient);
     }
 
+    /** 20000 tries passed in 83 s. */
     @Property(tries = 20_000)
     @Tag("fuzz")
     void damagedDicomDecodesOrFailsTypedLong(@ForAll("files") String name, @ForAll("mutations") ImageFuzzProperties.Mutation mutation,
