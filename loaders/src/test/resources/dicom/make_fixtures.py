@@ -3,10 +3,12 @@
 
 Run from this folder with Debian's python3-pydicom (2.3), python3-numpy, dcmtk (dcmcjpeg) and libgdcm-tools
 (gdcmconv): /usr/bin/python3 make_fixtures.py. The pixel values come from a fixed numpy seed, so a rerun writes the
-same files. Each NAME.dcm gets NAME.npy: what the decoder must produce, float64, (rows, columns) for grayscale (the
+same files, except that dcmtk and gdcm give their outputs new UIDs and dates (the pixels and every .npy stay the
+same). Each NAME.dcm gets NAME.npy: what the decoder must produce, float64, (rows, columns) for grayscale (the
 decoder replicates it to three channels) or (rows, columns, 3) for colour, in [0, 1].
 
-The expected values are pydicom's, not Graft's: pixel_array (stored values, sign-extended), apply_modality_lut
+The expected values are pydicom's, not Graft's: pixel_array (the stored values; for BitsStored < BitsAllocated the
+low bits taken and sign-extended here with numpy, which pydicom 2.3 leaves to the caller), apply_modality_lut
 (rescale slope/intercept), and for a window apply_voi_lut, whose output spans pydicom's [y_min, y_max] (the stored
 range through the rescale) and is brought to [0, 1] here. Without a window the modality values' own min..max maps to
 [0, 1]. MONOCHROME1 is then 1 - y, so it displays as MONOCHROME2 does.
@@ -155,7 +157,7 @@ smooth_rgb = np.stack([smooth, 255 - smooth, (smooth // 2 + 40)], axis=-1)
 save('jpeg_source_rgb', dataset(smooth_rgb, 8, False, photometric='RGB'))
 subprocess.run(['dcmcjpeg', '+eb', 'jpeg_source_rgb.dcm', 'jpeg_baseline_rgb.dcm'], check=True)
 rgb = pydicom.dcmread('jpeg_baseline_rgb.dcm')
-rgb.PhotometricInterpretation  # dcmtk writes YBR_FULL_422; pydicom converts to RGB for the expected array
+# dcmtk writes YBR_FULL_422; pydicom's pixel_array keeps YBR (it asks Pillow not to convert), so convert to RGB here.
 save('jpeg_baseline_rgb', rgb, expected=pydicom.pixel_data_handlers.convert_color_space(
     rgb.pixel_array, rgb.PhotometricInterpretation, 'RGB') / 255.0
     if rgb.PhotometricInterpretation != 'RGB' else rgb.pixel_array / 255.0)
