@@ -28,7 +28,7 @@ import static dev.graft.engine.backend.cpu.Oracle.summationTolerance;
  * input): the branch pools 3x3 stride 1 padding 1 at 192/256/288 channels on 35x35, 768 on 17x17 and 1280/2048 on
  * 8x8, both count_include_pad rules; Mixed_5b's and Mixed_7c's concatenations; and the factorised convolutions
  * 1x7 / 7x1 (Mixed_6b-e, 128-192 channels on 17x17) and 1x3 / 3x1 (Mixed_7b-c, 384/448 channels on 8x8), all three
- * passes. Batch 1 or 2 keeps the reference within a few seconds.
+ * passes and the fused inference convolution (bias + relu post-ops). Batch 1 or 2 keeps the reference within a few seconds.
  *
  * <p>Tolerances, as in {@link CpuInceptionOpsProperties} and CpuRealisticConvolutionProperties: floats in [-1, 1]
  * get the summation bound gamma(L) * sum|terms| (L = 9 + 1 for the pool, C*R*S (+1 bias) forward, K*R*S
@@ -103,14 +103,20 @@ class CpuRealisticInceptionOpsProperties {
             NDArray ad = CPU.conv2dBackwardData(cpu(dy, c.y(), channelsLast), cpu(w, c.wt()), c.x(), c.spec());
             NDArray ew = REF.conv2dBackwardWeights(ref64(dy, c.y()), ref64(x, c.x()), c.wt(), c.spec());
             NDArray aw = CPU.conv2dBackwardWeights(cpu(dy, c.y(), !channelsLast), cpu(x, c.x(), channelsLast), c.wt(), c.spec());
+            // The fused inference path (CpuFusedConvolution: bias and relu as oneDNN post-ops), as the inference plan runs it.
+            NDArray ef = REF.relu(e);
+            NDArray af = CPU.conv2dInference(cpu(x, c.x(), !channelsLast), cpu(w, c.wt()), cpu(b, bs), null, true, c.spec(), null);
             if (exact) {
+                assertExact(what + " fused with relu", ef, af);
                 assertExact(what, e, a);
                 assertExact(what + " backward-data", ed, ad);
                 assertExact(what + " backward-weights", ew, aw);
                 return;
             }
-            assertClose(what, e, a, summationTolerance(c.c() * taps + 1,
-                    REF.conv2d(ref64(abs(x), c.x()), ref64(abs(w), c.wt()), ref64(abs(b), bs), c.spec())));
+            double[] forwardTol = summationTolerance(c.c() * taps + 1,
+                    REF.conv2d(ref64(abs(x), c.x()), ref64(abs(w), c.wt()), ref64(abs(b), bs), c.spec()));
+            assertClose(what, e, a, forwardTol);
+            assertClose(what + " fused with relu", ef, af, forwardTol); // relu moves no value further from its pre-activation's
             assertClose(what + " backward-data", ed, ad, summationTolerance(c.k() * taps,
                     REF.conv2dBackwardData(ref64(abs(dy), c.y()), ref64(abs(w), c.wt()), c.x(), c.spec())));
             assertClose(what + " backward-weights", ew, aw, summationTolerance((long) c.n() * c.h() * c.w(),
