@@ -50,7 +50,7 @@ class InceptionOpValuesTest {
         pool(d, t, "avgr." + tag, new AvgPool2dSpec(3, 2, 2, 1, 1, 1, include));
     }
 
-    @ParameterizedTest(name = "{0} {1} (bias case {2})")
+    @ParameterizedTest(name = "{0} {1} 1x7={2} (else 3x1)")
     @MethodSource("cases")
     void asymmetricConvolutionsMatchTorch(Device d, DType t, boolean oneBySeven) {
         String name = oneBySeven ? "conv1x7" : "conv3x1";
