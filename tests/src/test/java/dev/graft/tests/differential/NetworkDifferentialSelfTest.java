@@ -17,12 +17,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The harness can fail: bugs injected into the cpu backend (through an interceptor, so the real kernels stay
  * untouched) are caught, both a slightly wrong gradient and a relu that zeroes a value it should pass, which adopting
- * the tested run's piece could otherwise hide.
+ * the tested run's piece could otherwise hide; and on a network with an Inception-style block, average pooling whose
+ * corner windows divide by the 4 cells inside the input instead of count_include_pad's 9.
  */
 class NetworkDifferentialSelfTest {
     private static final NetworkCase DRAW = new NetworkCase(
             new ResNetConfig(BlockType.BASIC, new int[] {1, 2, 1, 1}, 1, 64, 3, 3, 6, new int[] {6, 12, 24, 48}),
             2, 41, 37, true, null, BatchNormPolicy.TRACK, 5);
+
+    private static final InceptionDraw INCEPTION = new InceptionDraw(2, 23, 19, 6, 5, 4, 6, 3, 4, true, true, 11);
 
     /** Runs one kernel's call number {@code which} (counting from 0) through {@code bug}. */
     private static final class Bug extends BackendInterceptor {
@@ -94,5 +97,26 @@ class NetworkDifferentialSelfTest {
             }
         });
         assertTrue(e.getMessage().contains("wrong side beyond rounding"), e.getMessage());
+    }
+
+    @Test
+    void aCleanInceptionDrawPasses() {
+        NetworkDifferential.Outcome o = NetworkDifferential.run(INCEPTION, Device.CPU);
+        assertTrue(o.failures().isEmpty(), o.report());
+    }
+
+    @Test
+    void anAveragePoolWithTheWrongCornerDivisorIsCaught() {
+        NetworkDifferential.Outcome o;
+        try (Bug b = Bug.on("avgPool2d", 0, a -> edit(a, v -> {
+            int plane = a.shape().dim(2) * a.shape().dim(3);
+            for (int i = 0; i < v.length; i += plane) {
+                v[i] *= 9f / 4; // the top-left window of a 3x3 / stride 1 / padding 1 pool holds 4 real cells
+            }
+            return v;
+        }))) {
+            o = NetworkDifferential.run(INCEPTION, Device.CPU);
+        }
+        assertFalse(o.failures().isEmpty(), "count_include_pad=False's divisor at the corners passed:\n" + o.report());
     }
 }

@@ -20,7 +20,7 @@ import java.util.Map;
  * labels, the mode, what is frozen and the batch-norm policy. {@link NetworkCase} draws them from a seed; a torchvision
  * checkpoint can supply them too.
  */
-interface NetworkDraw {
+interface NetworkDraw extends DifferentialDraw {
     ResNetConfig config();
 
     int batch();
@@ -36,7 +36,7 @@ interface NetworkDraw {
 
     BatchNormPolicy policy();
 
-    /** Every value representable in float, so the F32 and F64 models hold the same numbers. */
+    @Override
     StateDict weights();
 
     /** [batch, inChannels, height, width], row-major. */
@@ -44,11 +44,7 @@ interface NetworkDraw {
 
     int[] labels();
 
-    /** Logits, loss and the gradient of every trainable parameter (row-major doubles), in the model's order. */
-    record Result(Map<String, double[]> tensors) {
-    }
-
-    /** Runs the draw on {@code device} in {@code dtype}: forward, cross-entropy and, if anything trains, backward. */
+    @Override
     default Result run(Device device, DType dtype, StateDict weights) {
         Map<String, double[]> out = new LinkedHashMap<>();
         try (ResNet m = ResNet.builder(config()).device(device).dtype(dtype).initialize(false).batchNormPolicy(policy()).build();
