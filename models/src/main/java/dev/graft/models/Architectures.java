@@ -12,7 +12,7 @@ import java.util.Set;
 /**
  * The architecture registry: every family declares its layers once, here, as a {@link Topology} under PyTorch's
  * state-dict names, and recognises its own state dicts. The named architectures ({@code resnet18}...,
- * {@code cbr_tiny}...) are listed by {@link ResNetConfig#architectures()}.
+ * {@code cbr_tiny}...) are listed by {@link #names()}.
  *
  * <ul>
  *   <li>{@code resnet}: torchvision's {@code ResNet} ({@code _make_layer}: a 1x1 conv + BN downsample where the
@@ -34,8 +34,9 @@ public final class Architectures {
     private Architectures() {
     }
 
+    /** Every named architecture: the torchvision ResNets, then {@code cbr_large_t}, {@code cbr_large_w}, {@code cbr_small}, {@code cbr_tiny}. */
     public static Set<String> names() {
-        return ResNetConfig.architectures();
+        return ResNetConfig.allNames();
     }
 
     /** The layers of {@code config}'s network. */

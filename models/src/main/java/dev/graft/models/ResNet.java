@@ -119,7 +119,7 @@ public final class ResNet extends Module implements AutoCloseable {
 
     // ---- construction -------------------------------------------------------------------------------------
 
-    /** A builder for a named architecture ({@link ResNetConfig#architectures()}). */
+    /** A builder for a named architecture ({@link Architectures#names()}). */
     public static ResNetBuilder builder(String architecture) {
         return new ResNetBuilder(ResNetConfig.named(architecture, 1000));
     }

@@ -187,7 +187,19 @@ public final class ResNetConfig {
         return c.withNumClasses(numClasses);
     }
 
+    /** The torchvision ResNet names; {@link Architectures#names()} lists every family's. */
     public static java.util.Set<String> architectures() {
+        java.util.Set<String> out = new java.util.LinkedHashSet<>();
+        NAMED.forEach((n, c) -> {
+            if (!c.isCbr()) {
+                out.add(n);
+            }
+        });
+        return java.util.Collections.unmodifiableSet(out);
+    }
+
+    /** Every named architecture of every family, in registry order. */
+    static java.util.Set<String> allNames() {
         return java.util.Collections.unmodifiableSet(NAMED.keySet());
     }
 
