@@ -63,7 +63,7 @@ public final class InferencePlan implements AutoCloseable {
     record ConvStep(int in, int residual, int out, FoldedConvolution unit, boolean relu) implements Step {
     }
 
-    record MaxPoolStep(int in, int out, Pool2dSpec spec) implements Step {
+    record MaxPoolStep(int in, int out, Pool2dSpec spec, String name) implements Step {
     }
 
     record AvgPoolStep(int in, int out) implements Step {
@@ -98,7 +98,7 @@ public final class InferencePlan implements AutoCloseable {
             if (layer instanceof Topology.ConvBn c) {
                 y = conv(unitOf.apply(c), y, -1, c.relu());
             } else if (layer instanceof Topology.Pool pool) {
-                y = add(new MaxPoolStep(y, values++, pool.spec()));
+                y = add(new MaxPoolStep(y, values++, pool.spec(), pool.name()));
             } else {
                 Topology.Residual r = (Topology.Residual) layer;
                 int x = y;
@@ -241,7 +241,7 @@ public final class InferencePlan implements AutoCloseable {
                         HostTensor.of(u.weight.toFloatArray(), u.weight.shape()), HostTensor.of(u.bias.toFloatArray(), u.bias.shape()),
                         u.spec(), c.relu()));
             } else if (st instanceof MaxPoolStep m) {
-                nodes.add(new InferenceGraph.MaxPool(m.in(), m.out(), m.spec()));
+                nodes.add(new InferenceGraph.MaxPool(m.in(), m.out(), m.spec(), m.name()));
             } else {
                 nodes.add(new InferenceGraph.GlobalAveragePool(((AvgPoolStep) st).in(), st.out()));
             }
