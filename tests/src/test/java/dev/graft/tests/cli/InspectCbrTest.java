@@ -31,6 +31,7 @@ class InspectCbrTest {
             assertTrue(text.contains("architecture  " + arch + " (Transfusion CBR), 1000 classes, 3 input channels"), text);
             JsonNode j = JSON.readTree(Cli.ok("inspect", "--json", file).out());
             assertEquals(arch, j.at("/architecture/name").asText(), arch);
+            assertEquals("cbr", j.at("/architecture/family").asText(), arch);
         }
     }
 }
