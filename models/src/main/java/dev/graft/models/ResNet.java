@@ -343,9 +343,12 @@ public final class ResNet extends Module implements AutoCloseable {
         return conv1;
     }
 
-    /** This network's layers as declared by the {@link Architectures registry}. */
+    /**
+     * This network's layers as declared by the {@link Architectures registry}, for its current configuration (a
+     * replaced head or a grayscale stem changes the declared widths, not the layers).
+     */
     public Topology topology() {
-        return topology;
+        return config.topology();
     }
 
     /** Architecture name, full configuration and batch-norm policy, for file metadata. */
