@@ -49,10 +49,17 @@ public final class Architectures {
      * norm {@code features.1}, else ResNet (whose error names the keys it misses).
      */
     public static ResNetConfig recognize(Map<String, Shape> shapes) {
-        if (shapes.containsKey("features.0.weight") && shapes.containsKey("features.1.running_var")) {
-            return recognizeCbr(shapes);
+        ResNetConfig found = shapes.containsKey("features.0.weight") && shapes.containsKey("features.1.running_var")
+                ? recognizeCbr(shapes) : ArchitectureInference.inferResNet(shapes);
+        // The declaration has the last word: every tensor it names that the state dict holds has the declared shape.
+        for (Map.Entry<String, Shape> e : InferencePlan.stateShapes(found).entrySet()) {
+            Shape there = shapes.get(e.getKey());
+            if (there != null && !there.equals(e.getValue())) {
+                throw new ModelException("the state dict looks like " + found + ", but " + e.getKey() + " has shape " + there
+                        + " where that network has " + e.getValue());
+            }
         }
-        return ArchitectureInference.inferResNet(shapes);
+        return found;
     }
 
     // ---- resnet -----------------------------------------------------------------------------------------------

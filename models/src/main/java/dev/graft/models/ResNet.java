@@ -89,6 +89,11 @@ public final class ResNet extends Module implements AutoCloseable {
                 ? new BasicBlock(head.in(), head.out(), head.spec().strideH(), downsample, device, dtype)
                 : new Bottleneck(head.in(), head.out(), path.get(2).out(), path.get(1).spec().strideH(),
                 path.get(1).spec().groups(), downsample, device, dtype);
+        for (Topology.ConvBn c : path) { // the block classes name their layers as the declaration does
+            if (!(block.children().get(c.conv()) instanceof Conv2d) || !(block.children().get(c.bn()) instanceof BatchNorm2d)) {
+                throw new ModelException(r.name() + ": the declared " + c.conv() + "/" + c.bn() + " is not a layer of " + block);
+            }
+        }
         place(r.name(), block);
         return x -> Stages.consume(x, block::forward);
     }

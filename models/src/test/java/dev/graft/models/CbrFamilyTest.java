@@ -139,6 +139,11 @@ class CbrFamilyTest {
         broken.put("features.4.weight", Shape.of(128, 32, 5, 5));
         ModelException e = assertThrows(ModelException.class, () -> ArchitectureInference.infer(broken));
         assertTrue(e.getMessage().contains("features.4.weight"), e.getMessage());
+        // a tensor recognition itself does not read, checked against the declaration of the network it found
+        Map<String, Shape> badStats = new LinkedHashMap<>(InferencePlan.stateShapes(ResNetConfig.named("cbr_tiny", 2)));
+        badStats.put("features.5.running_var", Shape.of(64));
+        e = assertThrows(ModelException.class, () -> ArchitectureInference.infer(badStats));
+        assertTrue(e.getMessage().contains("features.5.running_var has shape [64] where that network has [128]"), e.getMessage());
     }
 
     /** Freezing units: each block's conv ({@code features.i}) then fc; {@code freezeUpTo} a block trains it and after. */
