@@ -164,7 +164,12 @@ public final class InferencePlan implements AutoCloseable {
 
     /** {@code config}'s declared topology with (unfolded) units named as the state dict names them. */
     private static void walk(ResNetConfig config, InferencePlan p) {
-        p.declare(config.topology(), c -> p.unit(c.conv(), c.bn(), c.in(), c.out(), c.kernel(), c.spec()),
+        p.declare(config.topology(), c -> {
+            if (c.convBias()) { // no family declares one yet; host folding reads conv weights only
+                throw new ModelException(c.conv() + ": compiling a convolution with a bias from host tensors is not supported");
+            }
+            return p.unit(c.conv(), c.bn(), c.in(), c.out(), c.kernel(), c.spec());
+        },
                 p.unit("fc", null, config.featureWidth(), config.numClasses(), 1, Conv2dSpec.of(1, 0)));
     }
 
