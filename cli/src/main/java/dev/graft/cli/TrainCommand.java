@@ -55,7 +55,8 @@ final class TrainCommand implements Callable<Integer> {
             + "its majority class); a separate val/ or test/ folder sharing patients with training gets a warning and a "
             + "\"patient_leakage\" entry in metrics.json. A file name it does not match is an error.")
     String patientRegex;
-    @Option(names = "--arch", description = "resnet18/34/50/101/152, resnext50_32x4d, resnext101_32x8d, wide_resnet50_2, wide_resnet101_2 "
+    @Option(names = "--arch", description = "resnet18/34/50/101/152, resnext50_32x4d, resnext101_32x8d, wide_resnet50_2, wide_resnet101_2, "
+            + "cbr_tiny, cbr_small, cbr_large_t, cbr_large_w "
             + "(default: inferred from --weights, else resnet18).")
     String arch;
     @Option(names = "--weights", description = "Pretrained weights (.pth or .safetensors, torchvision names). Without it: random init, no transfer.")
