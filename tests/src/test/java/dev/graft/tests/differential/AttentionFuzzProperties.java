@@ -15,7 +15,10 @@ import net.jqwik.api.Tag;
  * half the draws, a bias gathered from a table, heads merged, proj, residual, class-token slice, head) against the
  * reference in F64, judged by {@link NetworkDifferential}. Draws: batch 1-4, patch 1-4, a grid of 1-4 x 1-4 patches
  * (plus 0-2 pixels the conv drops), 1-3 heads of 1-8, 2-6 classes, bias tables of 1-12 rows. The default build runs
- * 4 draws (a few seconds); {@code -Dgroups=fuzz} runs 200.
+ * 4 draws (a few seconds); {@code -Dgroups=fuzz} runs 200. The first long run (2026-12-07, 200 draws, 133 of them
+ * with a gathered bias, 137 s on 2 shared cores) passed with a median margin of 0.006 and at most 0.013 of what is
+ * allowed: at these sizes cpu's error stays below {@link NetworkDifferential#FLOOR} (1e-5), which then decides; the
+ * self-test shows wrong ops still land far above it.
  */
 class AttentionFuzzProperties {
 
