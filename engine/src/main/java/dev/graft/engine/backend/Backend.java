@@ -292,6 +292,58 @@ public interface Backend extends AutoCloseable {
     /** {@code step} counts from 1. */
     void adamwUpdate(NDArray param, NDArray grad, NDArray m, NDArray v, AdamWSpec spec, long step);
 
+    // ---- transformer ops: matrix products, layout, attention (issue 11, item 1; tops2) ------------------------
+    //
+    // Inputs and outputs of these kernels are row-major (the Functions pass row-major arrays). The defaults below
+    // run on the host in double and round once when storing: they are the reference backend's implementation, and
+    // a backend overrides what it has a kernel for (TransformerKernels documents which).
+
+    /**
+     * {@code op(a[i]) @ op(b[i])} for every i of the batch: a [B,M,K] ([B,K,M] with transA), b [B,K,N] ([B,N,K]
+     * with transB) -> [B,M,N]. The default sums each dot product in double in increasing k.
+     */
+    default NDArray batchedGemm(NDArray a, NDArray b, boolean transA, boolean transB) {
+        return TransformerKernels.batchedGemm(this, a, b, transA, transB);
+    }
+
+    /** A row-major copy with the axes reordered: {@code out.dim(i) = x.dim(perm[i])} (torch's permute + contiguous). */
+    default NDArray permute(NDArray x, int[] perm) {
+        return TransformerKernels.permute(this, x, perm);
+    }
+
+    /** {@code torch.cat(xs, axis)} of arrays agreeing in every other dimension (checked by the caller); exact. */
+    default NDArray concat(NDArray[] xs, int axis) {
+        return TransformerKernels.concat(this, xs, axis);
+    }
+
+    /** {@code x.narrow(axis, start, length)} as a new row-major array; exact. */
+    default NDArray narrow(NDArray x, int axis, int start, int length) {
+        return TransformerKernels.narrow(this, x, axis, start, length);
+    }
+
+    /** Softmax over the last axis; the default subtracts the row maximum and sums the exponentials in double. */
+    default NDArray softmax(NDArray x) {
+        return TransformerKernels.softmax(this, x);
+    }
+
+    /** {@code dx = y * (dy - sum(dy * y))} per row of the last axis, y being softmax's output. */
+    default NDArray softmaxBackward(NDArray dy, NDArray y) {
+        return TransformerKernels.softmaxBackward(this, dy, y);
+    }
+
+    /** {@code torch.index_select(x, axis, index)}: out has {@code index.length} entries along axis; exact. */
+    default NDArray indexSelect(NDArray x, int axis, int[] index) {
+        return TransformerKernels.indexSelect(this, x, axis, index);
+    }
+
+    /**
+     * The gradient of {@link #indexSelect}: zeros of {@code xShape} with {@code dy}'s slice j added to slice
+     * {@code index[j]} (scatter-add). The default accumulates in double in increasing j and rounds once.
+     */
+    default NDArray indexSelectBackward(NDArray dy, int axis, int[] index, Shape xShape) {
+        return TransformerKernels.indexSelectBackward(this, dy, axis, index, xShape);
+    }
+
     /** Frees cached primitives and handles. Arrays made by this backend must be freed by their scopes first. */
     @Override
     void close();

@@ -45,6 +45,7 @@ public final class CpuBackend implements Backend {
     private final CpuPooling pooling;
     private final CpuConcat concat;
     private final CpuMatmul matmul;
+    private final CpuTransformer transformer;
     private final CpuSoftmaxLoss softmaxLoss;
     private final CpuOptimizers optimizers;
     private final String description;
@@ -64,6 +65,7 @@ public final class CpuBackend implements Backend {
         pooling = new CpuPooling(dnnl, this, reorders, bounds);
         concat = new CpuConcat(this, reorders, parallel);
         matmul = new CpuMatmul(dnnl, this);
+        transformer = new CpuTransformer(dnnl, this);
         softmaxLoss = new CpuSoftmaxLoss(this);
         optimizers = new CpuOptimizers(this, reorders, parallel);
         description = "cpu: " + runtimeSummary();
@@ -518,7 +520,7 @@ public final class CpuBackend implements Backend {
             return;
         }
         closed = true;
-        for (AutoCloseable c : new AutoCloseable[] {convolution, fusedConvolution, batchNorm, pooling, binary, reduction, matmul, reorders}) {
+        for (AutoCloseable c : new AutoCloseable[] {convolution, fusedConvolution, batchNorm, pooling, binary, reduction, matmul, transformer, reorders}) {
             try {
                 c.close();
             } catch (Exception e) {
@@ -528,6 +530,44 @@ public final class CpuBackend implements Backend {
         parallel.close();
         dnnl.close();
         NativeMemory.releaseCached();
+    }
+
+    // ---- transformer ops: matrix products, layout, attention (issue 11; CpuTransformer) -----------------------
+
+    @Override
+    public synchronized NDArray batchedGemm(NDArray a, NDArray b, boolean transA, boolean transB) {
+        open();
+        return transformer.batchedGemm(a, b, transA, transB);
+    }
+
+    @Override
+    public synchronized NDArray permute(NDArray x, int[] perm) {
+        open();
+        return transformer.permute(x, perm);
+    }
+
+    @Override
+    public synchronized NDArray concat(NDArray[] xs, int axis) {
+        open();
+        return transformer.concat(xs, axis);
+    }
+
+    @Override
+    public synchronized NDArray narrow(NDArray x, int axis, int start, int length) {
+        open();
+        return transformer.narrow(x, axis, start, length);
+    }
+
+    @Override
+    public synchronized NDArray softmax(NDArray x) {
+        open();
+        return transformer.softmax(x);
+    }
+
+    @Override
+    public synchronized NDArray softmaxBackward(NDArray dy, NDArray y) {
+        open();
+        return transformer.softmaxBackward(dy, y);
     }
 
     private void open() {

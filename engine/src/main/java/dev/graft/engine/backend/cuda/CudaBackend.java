@@ -585,6 +585,96 @@ public final class CudaBackend implements Backend {
     }
 
     /** If optimizer state had to be converted to the parameter's layout, copies the updated values back. */
+    // ---- transformer ops: matrix products, layout, attention (issue 11) ------------------------------------
+    // Batched matmul through cublasSgemmStridedBatched, softmax through cuDNN (ACCURATE), concat and narrow as 2-D
+    // copies, permute through the broadcast kernel; index_select stays on the host default (Backend).
+
+    @Override
+    public NDArray batchedGemm(NDArray a, NDArray b, boolean transA, boolean transB) {
+        int batch = a.shape().dim(0);
+        int m = transA ? a.shape().dim(2) : a.shape().dim(1);
+        int k = transA ? a.shape().dim(1) : a.shape().dim(2);
+        int n = transB ? b.shape().dim(1) : b.shape().dim(2);
+        NDArray c = out(Shape.of(batch, m, n));
+        if (c.numel() == 0) {
+            return c;
+        }
+        if (k == 0) {
+            ctx.zero(addr(c), 4L * c.numel());
+            return c;
+        }
+        blas.gemmStridedBatched(addr(a), a.shape().dim(2), (long) m * k, transA, addr(b), b.shape().dim(2), (long) k * n, transB,
+                addr(c), m, n, k, batch);
+        return c;
+    }
+
+    @Override
+    public NDArray permute(NDArray x, int[] perm) {
+        int[] dims = new int[perm.length];
+        for (int i = 0; i < perm.length; i++) {
+            dims[i] = x.shape().dim(perm[i]);
+        }
+        NDArray y = out(Shape.of(dims));
+        if (y.numel() == 0) {
+            return y;
+        }
+        NDArray ones = out(y.shape());
+        fill(ones, 1);
+        ew.permute(addr(y), addr(ones), addr(x), x.shape(), perm);
+        ones.buffer().close();
+        return y;
+    }
+
+    @Override
+    public NDArray concat(NDArray[] xs, int axis) {
+        Shape s = xs[0].shape();
+        long outer = dev.graft.engine.backend.TransformerKernels.outer(s, axis);
+        long inner = 4 * dev.graft.engine.backend.TransformerKernels.inner(s, axis);
+        int total = 0;
+        for (NDArray x : xs) {
+            total += x.shape().dim(axis);
+        }
+        NDArray y = out(dev.graft.engine.backend.TransformerKernels.withDim(s, axis, total));
+        long a0 = 0;
+        for (NDArray x : xs) {
+            long run = x.shape().dim(axis) * inner;
+            ctx.copy2d(addr(y) + a0 * inner, total * inner, addr(x), run, run, outer);
+            a0 += x.shape().dim(axis);
+        }
+        return y;
+    }
+
+    @Override
+    public NDArray narrow(NDArray x, int axis, int start, int length) {
+        Shape s = x.shape();
+        long outer = dev.graft.engine.backend.TransformerKernels.outer(s, axis);
+        long inner = 4 * dev.graft.engine.backend.TransformerKernels.inner(s, axis);
+        NDArray y = out(dev.graft.engine.backend.TransformerKernels.withDim(s, axis, length));
+        long run = length * inner;
+        ctx.copy2d(addr(y), run, addr(x) + start * inner, s.dim(axis) * inner, run, outer);
+        return y;
+    }
+
+    @Override
+    public NDArray softmax(NDArray x) {
+        NDArray y = out(x.shape());
+        if (x.numel() > 0) {
+            int c = x.shape().dim(-1);
+            softmax.forward(addr(x), addr(y), x.numel() / c, c);
+        }
+        return y;
+    }
+
+    @Override
+    public NDArray softmaxBackward(NDArray dy, NDArray y) {
+        NDArray dx = out(dy.shape());
+        if (dy.numel() > 0) {
+            int c = dy.shape().dim(-1);
+            softmax.backward(addr(dy), addr(y), addr(dx), dy.numel() / c, c);
+        }
+        return dx;
+    }
+
     private void writeBack(NDArray state, NDArray converted) {
         if (state != null && converted != state) {
             copyInto(state, converted);
