@@ -1,0 +1,58 @@
+package dev.graft.engine.backend.cpu;
+
+import dev.graft.engine.Shape;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The checks of {@link CpuTransformerOpsProperties} (with its stated tolerances) at the sizes DeiT-S and Swin-T
+ * train at, batch 32: DeiT-S's layer norm over [32, 197, 384] (eps 1e-6, timm's) and its MLP GELU over
+ * [32, 197, 1536]; Swin-T's first stage [32, 56, 56, 96]: layer norm (eps 1e-5, torchvision's), the cyclic shift
+ * roll by (-3, -3) on H and W (and back by +3), and zero padding of H and W to a multiple of a window of 7 from
+ * 57x57 to 63x63, as Swin pads when the grid is not a multiple of the window. GELU and padding are per element
+ * (the batch changes nothing in what is computed), so the default suite runs them at batch 4 and the batch-32 runs
+ * are {@code slow} (7 s each on 2 cores).
+ */
+class CpuRealisticTransformerOpsProperties {
+
+    @Test
+    void deitLayerNorm() {
+        CpuTransformerOpsProperties.layerNorm(Shape.of(32, 197, 384), 1e-6, 1);
+    }
+
+    @Test
+    void swinLayerNorm() {
+        CpuTransformerOpsProperties.layerNorm(Shape.of(32, 56, 56, 96), 1e-5, 3);
+    }
+
+    @Test
+    void swinCyclicShiftRoll() {
+        Shape s = Shape.of(32, 56, 56, 96);
+        CpuTransformerOpsProperties.roll(s, new int[] {56 - 3, 56 - 3}, new int[] {1, 2}, false, 4);
+    }
+
+    @Test
+    void deitMlpGeluBatch4() {
+        CpuTransformerOpsProperties.gelu(Shape.of(4, 197, 1536), false, false, 2);
+        CpuTransformerOpsProperties.gelu(Shape.of(4, 197, 1536), true, false, 7);
+    }
+
+    @Test
+    void swinWindowPaddingBatch4() {
+        CpuTransformerOpsProperties.rollPadCrop(Shape.of(4, 57, 57, 96), new int[] {3, 3}, new int[] {1, 2},
+                new int[] {0, 0, 0, 0}, new int[] {0, 6, 6, 0}, true, 6);
+    }
+
+    @Test
+    @Tag("slow")
+    void deitMlpGeluBatch32() {
+        CpuTransformerOpsProperties.gelu(Shape.of(32, 197, 1536), false, false, 2);
+    }
+
+    @Test
+    @Tag("slow")
+    void swinWindowPaddingBatch32() {
+        CpuTransformerOpsProperties.rollPadCrop(Shape.of(32, 57, 57, 96), new int[] {0}, new int[] {0},
+                new int[] {0, 0, 0, 0}, new int[] {0, 6, 6, 0}, false, 6);
+    }
+}
