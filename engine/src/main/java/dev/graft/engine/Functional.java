@@ -17,14 +17,18 @@ import dev.graft.engine.functions.PermuteFunction;
 import dev.graft.engine.functions.SoftmaxFunction;
 import dev.graft.engine.functions.ConcatChannelsFunction;
 import dev.graft.engine.functions.Conv2dFunction;
+import dev.graft.engine.functions.GeluFunction;
 import dev.graft.engine.functions.GlobalAvgPoolFunction;
+import dev.graft.engine.functions.LayerNormFunction;
 import dev.graft.engine.functions.LogSoftmaxFunction;
 import dev.graft.engine.functions.MatMulFunction;
 import dev.graft.engine.functions.MaxPool2dFunction;
 import dev.graft.engine.functions.MulFunction;
 import dev.graft.engine.functions.NllLossFunction;
+import dev.graft.engine.functions.PadFunction;
 import dev.graft.engine.functions.ReluFunction;
 import dev.graft.engine.functions.ReshapeFunction;
+import dev.graft.engine.functions.RollFunction;
 import dev.graft.engine.functions.ScaleFunction;
 import dev.graft.engine.functions.SumToFunction;
 
@@ -363,6 +367,152 @@ public final class Functional {
             mask[i] = rng.nextDouble() < p ? 0 : keep;
         }
         return mul(x, Tensor.fromArray(x.device(), x.dtype(), mask, x.shape().dims()));
+    }
+
+    // ---- transformer ops, part 1 (issue 11): layer norm, GELU, drop path, roll, zero padding --------------
+
+    /**
+     * {@code F.layer_norm(x, [C], weight, bias, eps)}: every row of the last axis of x [..., C] normalised by its
+     * mean and biased variance (divided by C), then scaled by weight [C] and shifted by bias [C]. Gradients flow to
+     * x, weight and bias.
+     */
+    public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
+        String op = "layer_norm";
+        required(op, "x", x, "weight", weight, "bias", bias);
+        floating(op, x);
+        sameDeviceAndType(op, x, weight);
+        sameDeviceAndType(op, x, bias);
+        if (x.shape().rank() < 1 || x.numel() == 0) {
+            throw ShapeException.of(op, "input must have at least one axis and no zero-size dimension", "input", x.shape());
+        }
+        int c = x.dim(x.shape().rank() - 1);
+        if (weight.shape().rank() != 1 || weight.dim(0) != c || bias.shape().rank() != 1 || bias.dim(0) != c) {
+            throw ShapeException.of(op, "weight and bias must be [C], C being the input's last axis", "input", x.shape(),
+                    "weight", weight.shape(), "bias", bias.shape());
+        }
+        if (!(eps > 0) || Double.isInfinite(eps)) {
+            throw new GraftException(op + ": eps must be positive and finite, got " + eps);
+        }
+        return Tensor.apply(new LayerNormFunction(eps), x, weight, bias);
+    }
+
+    /** {@code F.gelu(x)}: the exact GELU {@code x/2 (1 + erf(x / sqrt 2))}. */
+    public static Tensor gelu(Tensor x) {
+        return gelu(x, "none");
+    }
+
+    /**
+     * {@code F.gelu(x, approximate)}: {@code "none"} is the exact (erf) form, {@code "tanh"} torch's approximation
+     * {@code x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}.
+     */
+    public static Tensor gelu(Tensor x, String approximate) {
+        required("gelu", "x", x, "approximate", approximate);
+        floating("gelu", x);
+        if (!approximate.equals("none") && !approximate.equals("tanh")) {
+            throw new GraftException("gelu: approximate must be \"none\" or \"tanh\", got \"" + approximate + "\"");
+        }
+        return Tensor.apply(new GeluFunction(approximate.equals("tanh")), x);
+    }
+
+    /**
+     * Stochastic depth as timm's {@code drop_path(x, p, training)}: in training each sample (index along axis 0)
+     * keeps its whole residual branch with probability 1 - p, scaled by {@code 1 / (1 - p)}, or is zeroed; in eval
+     * (or with p = 0) x itself. One draw per sample from {@code rng} on the host, as {@link #dropout}; this is
+     * {@code x * mask} with mask [N, 1, ..., 1], a composite of {@link #mul}.
+     */
+    public static Tensor dropPath(Tensor x, double p, boolean training, RandomGenerator rng) {
+        required("drop_path", "x", x);
+        floating("drop_path", x);
+        if (!(p >= 0 && p <= 1)) {
+            throw new GraftException("drop_path: p must be in [0, 1], got " + p);
+        }
+        if (!training || p == 0) {
+            return x;
+        }
+        required("drop_path", "rng", rng);
+        if (x.shape().rank() < 1) {
+            throw ShapeException.of("drop_path", "input needs a sample axis (axis 0)", "input", x.shape());
+        }
+        int[] dims = new int[x.shape().rank()];
+        Arrays.fill(dims, 1);
+        dims[0] = x.dim(0);
+        double[] mask = new double[dims[0]];
+        double keep = p == 1 ? 0 : 1 / (1 - p); // p = 1: every sample dropped (timm does not scale then)
+        for (int i = 0; i < mask.length; i++) {
+            mask[i] = rng.nextDouble() < p ? 0 : keep;
+        }
+        return mul(x, Tensor.fromArray(x.device(), x.dtype(), mask, dims));
+    }
+
+    /**
+     * {@code torch.roll(x, shifts, dims)}: along dims[i] the element at index j moves to (j + shifts[i]) mod size;
+     * shifts may be negative or larger than the axis, dims negative (counted from the end) but distinct. The gradient
+     * is rolled back by the opposite shifts. (Swin's cyclic shift: {@code roll(x, {-3, -3}, {1, 2})} on [N,H,W,C].)
+     */
+    public static Tensor roll(Tensor x, int[] shifts, int[] dims) {
+        String op = "roll";
+        required(op, "x", x, "shifts", shifts, "dims", dims);
+        floating(op, x);
+        if (shifts.length != dims.length || dims.length == 0) {
+            throw new GraftException(op + ": shifts and dims must have the same non-zero length, got "
+                    + Arrays.toString(shifts) + " and " + Arrays.toString(dims));
+        }
+        int rank = x.shape().rank();
+        int[] axes = new int[dims.length];
+        int[] normalized = new int[dims.length];
+        boolean[] seen = new boolean[Math.max(rank, 1)];
+        for (int i = 0; i < dims.length; i++) {
+            int a = dims[i] < 0 ? dims[i] + rank : dims[i];
+            if (a < 0 || a >= rank) {
+                throw ShapeException.of(op, "dim " + dims[i] + " is out of range for a " + rank + "-D input", "input", x.shape());
+            }
+            if (seen[a]) {
+                throw ShapeException.of(op, "dims must be distinct, got " + Arrays.toString(dims), "input", x.shape());
+            }
+            seen[a] = true;
+            axes[i] = a;
+            int n = x.dim(a);
+            normalized[i] = n == 0 ? 0 : Math.floorMod(shifts[i], n);
+        }
+        if (x.numel() == 0) {
+            return x;
+        }
+        return Tensor.apply(new RollFunction(normalized, axes), x);
+    }
+
+    /**
+     * {@code F.pad(x, pads)} with zeros and non-negative pads: pads come in (before, after) pairs from the last axis
+     * backwards, as torch lists them, e.g. {@code (left, right, top, bottom)} pads W and H of an NCHW tensor and
+     * {@code (0, 0, left, right, top, bottom)} W and H of an [N,H,W,C] one. The gradient is the interior (a slice).
+     */
+    public static Tensor pad(Tensor x, int... pads) {
+        String op = "pad";
+        required(op, "x", x, "pads", pads);
+        floating(op, x);
+        int rank = x.shape().rank();
+        if (pads.length % 2 != 0 || pads.length / 2 > rank) {
+            throw ShapeException.of(op, "pads must be (before, after) pairs for at most every axis, got "
+                    + Arrays.toString(pads), "input", x.shape());
+        }
+        if (x.numel() == 0) {
+            throw ShapeException.of(op, "input must have no zero-size dimension", "input", x.shape());
+        }
+        int[] before = new int[rank];
+        int[] after = new int[rank];
+        double numel = 1;
+        for (int i = 0; i < pads.length / 2; i++) {
+            if (pads[2 * i] < 0 || pads[2 * i + 1] < 0) {
+                throw ShapeException.of(op, "pads must be non-negative (negative pads, which crop, are not supported), got "
+                        + Arrays.toString(pads), "input", x.shape());
+            }
+            before[rank - 1 - i] = pads[2 * i];
+            after[rank - 1 - i] = pads[2 * i + 1];
+        }
+        for (int d = 0; d < rank; d++) {
+            numel *= (double) before[d] + x.dim(d) + after[d];
+        }
+        checkOutputSize(op, numel, x, Arrays.toString(pads));
+        return Tensor.apply(new PadFunction(before, after), x);
     }
 
     /** {@code adaptive_avg_pool2d(x, 1)}: [N,C,H,W] -> [N,C,1,1]. */

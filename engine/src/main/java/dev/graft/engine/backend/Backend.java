@@ -235,6 +235,49 @@ public interface Backend extends AutoCloseable {
         return batchNormBackward(dy, x, gamma, mean, variance, eps, batchStatistics, needInput, needParams);
     }
 
+    // ---- transformer ops, part 1 (issue 11): layer norm, GELU, roll, zero padding ---------------------------
+    // Inputs and outputs of this block are logical row-major arrays of any rank; a backend brings a 4-D input
+    // stored channels-last to row-major order first (the last axis of [N,H,W,C] is then contiguous).
+
+    /**
+     * Layer norm over the last axis of {@code x} [..., C] with {@code weight} and {@code bias} [C]:
+     * {@code (x - mean) / sqrt(var + eps) * weight + bias}, the variance biased (divided by C), as
+     * {@code torch.nn.functional.layer_norm(x, [C], weight, bias, eps)}. Returns the output and, for the backward
+     * pass, the mean and the biased variance of every row ([rows], rows = numel / C).
+     */
+    BatchNormStats layerNorm(NDArray x, NDArray weight, NDArray bias, double eps);
+
+    /**
+     * Gradients of {@link #layerNorm} given the forward's {@code mean} and {@code variance}: input (x's shape),
+     * weight and bias ([C]); entries not asked for come back null.
+     */
+    BatchNormGrads layerNormBackward(NDArray dy, NDArray x, NDArray weight, NDArray mean, NDArray variance, double eps,
+                                     boolean needInput, boolean needParams);
+
+    /**
+     * GELU, elementwise: exact {@code x * Phi(x) = x/2 (1 + erf(x / sqrt 2))} (torch's default), or with
+     * {@code tanh} torch's {@code approximate='tanh'}: {@code x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}.
+     */
+    NDArray gelu(NDArray x, boolean tanh);
+
+    /** {@code dy * gelu'(x)} for the same form of GELU. */
+    NDArray geluBackward(NDArray dy, NDArray x, boolean tanh);
+
+    /**
+     * {@code torch.roll(x, shifts, dims)}: along each axis {@code axes[i]} the element at index j moves to
+     * {@code (j + shifts[i]) mod dim}. Axes are distinct and non-negative, shifts already reduced to [0, dim).
+     */
+    NDArray roll(NDArray x, int[] shifts, int[] axes);
+
+    /**
+     * Zero padding: axis d of the result has {@code before[d] + x.dim(d) + after[d]} entries, x placed at offset
+     * {@code before[d]}, zeros elsewhere (pads are non-negative; one entry per axis of x).
+     */
+    NDArray pad(NDArray x, int[] before, int[] after);
+
+    /** The inverse of {@link #pad} (its gradient): the block of shape {@code outShape} at offsets {@code before}. */
+    NDArray crop(NDArray x, int[] before, Shape outShape);
+
     // ---- pooling ----------------------------------------------------------------------------------
 
     /** Max pooling; {@code training} asks for whatever the backward pass will need. */

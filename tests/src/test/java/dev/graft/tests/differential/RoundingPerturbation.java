@@ -93,6 +93,8 @@ final class RoundingPerturbation {
                 yield sum(out, sqrt(raw.indexSelectBackward(square((NDArray) args[0]), (Integer) args[1], index, (Shape) args[3])
                         .toDoubleArray()), most);
             }
+            case "layerNorm" -> layerNorm(out, (NDArray) args[0], (NDArray) args[1], (NDArray) args[2], (Double) args[3]);
+            case "gelu" -> gelu(out);
             case "avgPool2d" -> avgPool(out, (NDArray) args[0], (AvgPool2dSpec) args[1]);
             case "avgPool2dBackward" -> avgPoolBackward(out, (NDArray) args[0], (Shape) args[1], (AvgPool2dSpec) args[2]);
             default -> out;
@@ -242,6 +244,55 @@ final class RoundingPerturbation {
                             + (2 * random.nextDouble() - 1) * U * (Math.abs(xv[i]) * gs + Math.abs(b[ch])); // x * scale + shift
                 }
             }
+        }
+        return p;
+    }
+
+    /**
+     * Layer norm, as batch norm but per row of the last axis (C values): the row's float mean and variance, each
+     * computed once (one draw per row: {@code xi_m sqrt(C + 1) u rms(x) |w_i| / sigma} and
+     * {@code xi_v sqrt(C + 1) u xhat |w_i|}), and the rounding of {@code xhat * w + b} per element:
+     * {@code xi u (|xhat| |w_i| + |b_i|)}.
+     */
+    private double[] layerNorm(double[] out, NDArray x, NDArray weight, NDArray bias, double eps) {
+        double[] xv = x.backend().toHostDoubles(x);
+        double[] w = weight.backend().toHostDoubles(weight);
+        double[] b = bias.backend().toHostDoubles(bias);
+        int c = w.length;
+        int rows = xv.length / c;
+        double scale = Math.sqrt(c + 1.0) * U;
+        double[] p = out.clone();
+        for (int r = 0; r < rows; r++) {
+            double mean = 0, squares = 0;
+            for (int i = 0; i < c; i++) {
+                mean += xv[r * c + i];
+                squares += xv[r * c + i] * xv[r * c + i];
+            }
+            mean /= c;
+            double rms = Math.sqrt(squares / c);
+            double var = 0;
+            for (int i = 0; i < c; i++) {
+                double d = xv[r * c + i] - mean;
+                var += d * d;
+            }
+            double sigma = Math.sqrt(var / c + eps);
+            double meanError = (2 * random.nextDouble() - 1) * scale * rms / sigma;
+            double varError = (2 * random.nextDouble() - 1) * scale;
+            for (int i = 0; i < c; i++) {
+                int k = r * c + i;
+                double xhat = (xv[k] - mean) / sigma;
+                p[k] += Math.abs(w[i]) * (meanError + varError * xhat)
+                        + (2 * random.nextDouble() - 1) * U * (Math.abs(xhat * w[i]) + Math.abs(b[i]));
+            }
+        }
+        return p;
+    }
+
+    /** GELU is elementwise: one rounding of each result, {@code xi u |y|} (oneDNN's erf is within a few ulps of it). */
+    private double[] gelu(double[] out) {
+        double[] p = out.clone();
+        for (int i = 0; i < p.length; i++) {
+            p[i] += (2 * random.nextDouble() - 1) * U * Math.abs(p[i]);
         }
         return p;
     }

@@ -42,6 +42,7 @@ public final class CpuBackend implements Backend {
     private final CpuConvolution convolution;
     private final CpuFusedConvolution fusedConvolution;
     private final CpuBatchNorm batchNorm;
+    private final CpuTransformerOps transformerOps;
     private final CpuPooling pooling;
     private final CpuConcat concat;
     private final CpuMatmul matmul;
@@ -62,6 +63,7 @@ public final class CpuBackend implements Backend {
         bounds = new ValueBounds(reduction);
         fusedConvolution = new CpuFusedConvolution(dnnl, this, reorders, bounds, elementwise);
         batchNorm = new CpuBatchNorm(dnnl, this, reorders);
+        transformerOps = new CpuTransformerOps(dnnl, this, reorders, parallel);
         pooling = new CpuPooling(dnnl, this, reorders, bounds);
         concat = new CpuConcat(this, reorders, parallel);
         matmul = new CpuMatmul(dnnl, this);
@@ -375,6 +377,51 @@ public final class CpuBackend implements Backend {
         return pooling.maxBackward(dy, x, forward, spec);
     }
 
+    // ---- transformer ops, part 1 (issue 11): layer norm, GELU, roll, zero padding ---------------------------
+
+    @Override
+    public synchronized BatchNormStats layerNorm(NDArray x, NDArray weight, NDArray bias, double eps) {
+        open();
+        return transformerOps.layerNorm(x, weight, bias, eps);
+    }
+
+    @Override
+    public synchronized BatchNormGrads layerNormBackward(NDArray dy, NDArray x, NDArray weight, NDArray mean,
+                                                         NDArray variance, double eps, boolean needInput, boolean needParams) {
+        open();
+        return transformerOps.layerNormBackward(dy, x, weight, mean, variance, eps, needInput, needParams);
+    }
+
+    @Override
+    public synchronized NDArray gelu(NDArray x, boolean tanh) {
+        open();
+        return transformerOps.gelu(x, tanh);
+    }
+
+    @Override
+    public synchronized NDArray geluBackward(NDArray dy, NDArray x, boolean tanh) {
+        open();
+        return transformerOps.geluBackward(dy, x, tanh);
+    }
+
+    @Override
+    public synchronized NDArray roll(NDArray x, int[] shifts, int[] axes) {
+        open();
+        return transformerOps.roll(x, shifts, axes);
+    }
+
+    @Override
+    public synchronized NDArray pad(NDArray x, int[] before, int[] after) {
+        open();
+        return transformerOps.pad(x, before, after);
+    }
+
+    @Override
+    public synchronized NDArray crop(NDArray x, int[] before, Shape outShape) {
+        open();
+        return transformerOps.crop(x, before, outShape);
+    }
+
     @Override
     public synchronized NDArray avgPool2d(NDArray x, AvgPool2dSpec spec) {
         open();
@@ -520,7 +567,7 @@ public final class CpuBackend implements Backend {
             return;
         }
         closed = true;
-        for (AutoCloseable c : new AutoCloseable[] {convolution, fusedConvolution, batchNorm, pooling, binary, reduction, matmul, transformer, reorders}) {
+        for (AutoCloseable c : new AutoCloseable[] {convolution, fusedConvolution, batchNorm, transformerOps, pooling, binary, reduction, matmul, transformer, reorders}) {
             try {
                 c.close();
             } catch (Exception e) {

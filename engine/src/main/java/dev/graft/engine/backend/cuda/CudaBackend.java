@@ -46,6 +46,7 @@ public final class CudaBackend implements Backend {
     private final CudnnSoftmax softmax;
     private final CublasOps blas;
     private final ElementwiseKernels ew;
+    private final TransformerKernels transformer;
     private final ReductionKernels reduce;
     private final LossKernels loss;
     private final OptimizerKernels optim;
@@ -68,6 +69,7 @@ public final class CudaBackend implements Backend {
         this.blas = new CublasOps(ctx);
         this.bn = new BatchNormOps(ctx, blas);
         this.ew = new ElementwiseKernels(ctx.kernels);
+        this.transformer = new TransformerKernels(ctx);
         this.reduce = new ReductionKernels(ctx);
         this.loss = new LossKernels(ctx);
         this.optim = new OptimizerKernels(ctx.kernels);
@@ -428,6 +430,120 @@ public final class CudaBackend implements Backend {
         NDArray dx = out(x.shape());
         pool.maxBackward(addr(dyr), addr(y), y.shape(), addr(xr), x.shape(), addr(dx), spec);
         return dx;
+    }
+
+    // ---- transformer ops, part 1 (issue 11): layer norm, GELU, roll, zero padding ---------------------------
+
+    @Override
+    public BatchNormStats layerNorm(NDArray x, NDArray weight, NDArray bias, double eps) {
+        int c = x.shape().dim(x.shape().rank() - 1);
+        int rows = x.numel() / c;
+        NDArray y = out(x.shape());
+        NDArray mean = out(Shape.of(rows));
+        NDArray variance = out(Shape.of(rows));
+        transformer.layerNorm(addr(y), addr(mean), addr(variance), addr(rowMajor(x)), addr(weight), addr(bias), eps, rows, c);
+        return new BatchNormStats(y, mean, variance);
+    }
+
+    @Override
+    public BatchNormGrads layerNormBackward(NDArray dy, NDArray x, NDArray weight, NDArray mean, NDArray variance,
+                                            double eps, boolean needInput, boolean needParams) {
+        int c = x.shape().dim(x.shape().rank() - 1);
+        int rows = x.numel() / c;
+        long dyr = addr(rowMajor(dy));
+        long xr = addr(rowMajor(x));
+        NDArray dx = null;
+        NDArray dw = null;
+        NDArray db = null;
+        if (needInput) {
+            dx = out(x.shape());
+            transformer.layerNormBackwardInput(addr(dx), dyr, xr, addr(weight), addr(mean), addr(variance), eps, rows, c);
+        }
+        if (needParams) {
+            dw = out(weight.shape());
+            db = out(weight.shape());
+            transformer.layerNormBackwardParams(addr(dw), addr(db), dyr, xr, addr(mean), addr(variance), eps, rows, c);
+        }
+        return new BatchNormGrads(dx, dw, db);
+    }
+
+    @Override
+    public NDArray gelu(NDArray x, boolean tanh) {
+        NDArray y = empty(DType.F32, x.shape(), x.layout());
+        transformer.gelu(addr(y), addr(x), tanh, x.numel());
+        return y;
+    }
+
+    @Override
+    public NDArray geluBackward(NDArray dy, NDArray x, boolean tanh) {
+        NDArray dx = empty(DType.F32, x.shape(), x.layout());
+        transformer.geluBackward(addr(dx), addr(inOrderOf(dy, x)), addr(x), tanh, x.numel());
+        return dx;
+    }
+
+    @Override
+    public NDArray roll(NDArray x, int[] shifts, int[] axes) {
+        NDArray cur = rowMajor(x);
+        Shape s = x.shape();
+        for (int i = 0; i < axes.length; i++) {
+            if (shifts[i] == 0) {
+                continue;
+            }
+            long n = s.dim(axes[i]);
+            long inner = innerSize(s, axes[i]);
+            NDArray next = out(s);
+            transformer.roll(addr(next), addr(cur), s.numel() / (n * inner), n, inner, shifts[i]);
+            cur = next;
+        }
+        return cur == x ? copy(x) : cur;
+    }
+
+    @Override
+    public NDArray pad(NDArray x, int[] before, int[] after) {
+        NDArray cur = rowMajor(x);
+        Shape s = x.shape();
+        for (int d = 0; d < s.rank(); d++) {
+            if (before[d] == 0 && after[d] == 0) {
+                continue;
+            }
+            long n = s.dim(d);
+            long inner = innerSize(s, d);
+            int[] dims = s.dims();
+            dims[d] = before[d] + dims[d] + after[d];
+            NDArray next = out(Shape.of(dims));
+            transformer.pad(addr(next), addr(cur), s.numel() / (n * inner), n, inner, before[d], after[d]);
+            cur = next;
+            s = next.shape();
+        }
+        return cur == x ? copy(x) : cur;
+    }
+
+    @Override
+    public NDArray crop(NDArray x, int[] before, Shape outShape) {
+        NDArray cur = rowMajor(x);
+        Shape s = x.shape();
+        for (int d = 0; d < s.rank(); d++) {
+            if (s.dim(d) == outShape.dim(d)) {
+                continue;
+            }
+            long m = s.dim(d);
+            long inner = innerSize(s, d);
+            int[] dims = s.dims();
+            dims[d] = outShape.dim(d);
+            NDArray next = out(Shape.of(dims));
+            transformer.crop(addr(next), addr(cur), s.numel() / (m * inner), m, inner, before[d], dims[d]);
+            cur = next;
+            s = next.shape();
+        }
+        return cur == x ? copy(x) : cur;
+    }
+
+    private static long innerSize(Shape s, int axis) {
+        long p = 1;
+        for (int d = axis + 1; d < s.rank(); d++) {
+            p *= s.dim(d);
+        }
+        return p;
     }
 
     @Override
