@@ -3,8 +3,9 @@ package dev.graft.reuse;
 import dev.graft.train.OutputFiles;
 import dev.graft.train.Report;
 import org.knowm.xchart.BitmapEncoder;
-import org.knowm.xchart.XYChart;
-import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.CategorySeries.CategorySeriesRenderStyle;
 import org.knowm.xchart.style.Styler;
 
 import java.awt.Color;
@@ -90,37 +91,36 @@ public final class ReuseReport {
         return out;
     }
 
-    /** One line per series against depth (1 = the stem), the x ticks named by layer; NaN points left out. */
+    /** One line per series against depth (the stem first), one category per layer named on the x axis; NaN points left out. */
     static void plot(Path file, String title, String yLabel, List<String> layers, Map<String, double[]> series) throws IOException {
-        XYChart chart = new XYChartBuilder().width(900).height(600).title(title).xAxisTitle("layer (depth)").yAxisTitle(yLabel).build();
+        CategoryChart chart = new CategoryChartBuilder().width(900).height(600).title(title).xAxisTitle("layer (input to output)")
+                .yAxisTitle(yLabel).build();
         var s = chart.getStyler();
         s.setChartTitleFont(new Font(Font.SANS_SERIF, Font.BOLD, 18));
         s.setAxisTitleFont(new Font(Font.SANS_SERIF, Font.PLAIN, 16));
         s.setAxisTickLabelsFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
         s.setChartBackgroundColor(Color.WHITE);
         s.setLegendPosition(Styler.LegendPosition.OutsideS).setLegendLayout(Styler.LegendLayout.Horizontal);
-        s.setXAxisLabelRotation(45);
-        s.setXAxisMin(0.5).setXAxisMax(layers.size() + 0.5);
-        s.setxAxisTickLabelsFormattingFunction(x -> {
-            long i = Math.round(x);
-            return Math.abs(x - i) < 1e-9 && i >= 1 && i <= layers.size() ? layers.get((int) i - 1) : "";
-        });
+        s.setDefaultSeriesRenderStyle(CategorySeriesRenderStyle.Line);
+        s.setOverlapped(true); // every series at its layer's x, not side by side as bars
+        s.setXAxisLabelRotation(layers.size() > 8 ? 60 : 0);
         boolean any = false;
         for (Map.Entry<String, double[]> e : series.entrySet()) {
-            List<Double> xs = new ArrayList<>(), ys = new ArrayList<>();
-            for (int i = 0; i < e.getValue().length; i++) {
-                if (Double.isFinite(e.getValue()[i])) {
-                    xs.add(i + 1.0);
-                    ys.add(e.getValue()[i]);
-                }
+            List<Double> ys = new ArrayList<>();
+            boolean finite = false;
+            for (double v : e.getValue()) {
+                ys.add(Double.isFinite(v) ? v : null);
+                finite |= Double.isFinite(v);
             }
-            if (!xs.isEmpty()) {
-                chart.addSeries(e.getKey(), xs, ys);
+            if (finite) {
+                chart.addSeries(e.getKey(), layers, ys);
                 any = true;
             }
         }
         if (!any) {
-            chart.addSeries("no values", new double[] {1}, new double[] {0});
+            List<Double> zeros = new ArrayList<>();
+            layers.forEach(l -> zeros.add(0.0));
+            chart.addSeries("no values", layers, zeros);
         }
         OutputFiles.write(file, BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG));
     }
