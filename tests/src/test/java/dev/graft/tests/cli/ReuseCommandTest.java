@@ -141,6 +141,31 @@ class ReuseCommandTest {
         }
     }
 
+    /**
+     * M1 against itself: the heads match, so fc is a layer too, and every layer has CKA 1, distance 0 and no drop
+     * when reset to its own values.
+     */
+    @Test
+    void aModelAgainstItselfIncludingTheHead() throws IOException {
+        Path m1 = fineTuned();
+        Path out = tmp.resolve("self");
+        Cli.ok("reuse", "--before", m1, "--after", m1, "--data", data(4), "--out", out, "--samples", 8, "--cka", "biased",
+                "--device", "reference", "--no-progress", "--workers", 1);
+        JsonNode json = new ObjectMapper().readTree(out.resolve("reuse.json").toFile());
+        assertTrue(json.get("head_compared").asBoolean());
+        JsonNode layers = json.get("layers");
+        assertEquals("fc", layers.get(layers.size() - 1).get("layer").asText());
+        for (JsonNode l : layers) {
+            String name = l.get("layer").asText();
+            assertEquals(1.0, l.get("cka_debiased").asDouble(), 1e-9, name);
+            assertEquals(1.0, l.get("cka_biased").asDouble(), 1e-9, name);
+            if (!name.equals("avgpool")) {
+                assertEquals(0.0, l.get("weight_distance").asDouble(), 0.0, name);
+                assertEquals(0.0, l.get("accuracy_drop").asDouble(), 0.0, name);
+            }
+        }
+    }
+
     /** The named-activation walk ends in the same logits as the model's own unfused forward pass. */
     @Test
     void layerOutputsChainEndsInTheModelsLogits() {
