@@ -16,9 +16,10 @@ import java.util.function.BiConsumer;
  *
  * <p>This is a forward hook on the module tree without touching the modules: each module whose dotted path is
  * asked for hands its output to a sink (where {@code register_forward_hook} would). It runs the modules one by
- * one, never a fused plan, so its values equal the unfused forward pass. Activations belong to the caller's
- * scope; the sink copies what it keeps. Whether a network really is such a chain is the caller's to check (for a
- * ResNet the last output equals {@link ResNet#forward} up to float rounding; the reuse tests check it).
+ * one, never a fused plan, so its values equal the unfused forward pass. The last output belongs to the caller's
+ * scope; the sink must copy what it keeps before it returns, since an output is freed once the next module has run.
+ * Whether a network really is such a chain is the caller's to check (for a ResNet the last output equals
+ * {@link ResNet#forward} up to float rounding; the reuse tests check it).
  */
 public final class LayerOutputs {
     private LayerOutputs() {
@@ -55,15 +56,23 @@ public final class LayerOutputs {
             }
         }
         Tensor y = x;
+        boolean first = true;
         for (String path : chain) {
             if (left.isEmpty()) {
                 return;
             }
             Module m = root.module(path);
-            if (m instanceof Linear && y.shape().rank() > 2) {
-                y = y.flatten(1);
+            Tensor in = y;
+            if (m instanceof Linear && in.shape().rank() > 2) {
+                y = Stages.run(() -> m.forward(in.flatten(1))); // a flattened view: its source is left to the caller's scope
+            } else if (first) {
+                y = Stages.run(() -> m.forward(in)); // the caller's input is never freed here
+            } else {
+                // Each module's intermediates, and its input once it has run, are freed as it returns (the sink has
+                // already copied what it keeps): a pass holds about one block's values at a time, as ResNet's own.
+                y = Stages.consume(in, m::forward);
             }
-            y = m.forward(y);
+            first = false;
             if (left.remove(path)) {
                 sink.accept(path, y);
             }
