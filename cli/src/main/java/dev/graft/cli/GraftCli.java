@@ -25,6 +25,7 @@ import picocli.CommandLine.ScopeType;
             ConvertCommand.class,
             ForwardCommand.class,
             BenchCommand.class,
+            ReuseCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class GraftCli implements Runnable {
