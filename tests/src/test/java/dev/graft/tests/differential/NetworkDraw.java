@@ -44,11 +44,48 @@ interface NetworkDraw {
 
     int[] labels();
 
+    /**
+     * {@code null}: the loss is cross-entropy on {@link #labels()}; else the draw is multi-label and the loss is binary
+     * cross-entropy with logits against these [batch, classes] row-major targets (1, 0, NaN = unknown).
+     */
+    default float[] bceTargets() {
+        return null;
+    }
+
+    /** Per-label positive weights of the binary cross-entropy, or {@code null}. */
+    default float[] posWeight() {
+        return null;
+    }
+
+    /**
+     * L such that |loss(z) - loss(z')| <= L max|z - z'| for logits z, z' (Lipschitz in the max-norm), used to carry
+     * the tested logits' error into the loss's allowance. Cross-entropy: the gradient of the batch mean in one
+     * sample's logits is (softmax - onehot) / N, L1 norm at most 2 / N, so L = 2. Binary cross-entropy with the masked
+     * mean: the loss is (1/K) sum over the K known targets of l(z_ij), and |l'(z)| = |(1-y) sigmoid(z) - p y
+     * sigmoid(-z)| <= max(1, p_j) for y in {0, 1}; every known element's gradient is at most max(1, p)/K, K of them,
+     * so L = max(1, max_j p_j) (1 without positive weights). Unknown targets have zero gradient.
+     */
+    default double lossLipschitz() {
+        if (bceTargets() == null) {
+            return 2;
+        }
+        double l = 1;
+        if (posWeight() != null) {
+            for (float p : posWeight()) {
+                l = Math.max(l, p);
+            }
+        }
+        return l;
+    }
+
     /** Logits, loss and the gradient of every trainable parameter (row-major doubles), in the model's order. */
     record Result(Map<String, double[]> tensors) {
     }
 
-    /** Runs the draw on {@code device} in {@code dtype}: forward, cross-entropy and, if anything trains, backward. */
+    /**
+     * Runs the draw on {@code device} in {@code dtype}: forward, the loss (cross-entropy, or binary cross-entropy for a
+     * multi-label draw) and, if anything trains, backward.
+     */
     default Result run(Device device, DType dtype, StateDict weights) {
         Map<String, double[]> out = new LinkedHashMap<>();
         try (ResNet m = ResNet.builder(config()).device(device).dtype(dtype).initialize(false).batchNormPolicy(policy()).build();
@@ -72,7 +109,8 @@ interface NetworkDraw {
                 logits = m.forward(images);
             }
             out.put("logits", logits.toDoubleArray());
-            Tensor loss = Functional.crossEntropy(logits, labels());
+            Tensor loss = bceTargets() == null ? Functional.crossEntropy(logits, labels())
+                    : Functional.bceWithLogits(logits, bceTargets(), posWeight());
             out.put("loss", loss.toDoubleArray());
             if (trains) {
                 loss.backward();
