@@ -9,7 +9,6 @@ import dev.graft.loaders.images.DataLoader;
 import dev.graft.loaders.images.ImageFolder.Sample;
 import dev.graft.loaders.labels.LabeledImage;
 import dev.graft.loaders.labels.LabeledSet;
-import dev.graft.models.NonFiniteOutputException;
 import dev.graft.models.ResNet;
 
 import java.util.ArrayList;
@@ -226,16 +225,7 @@ public final class MultiLabelRun {
 
     /** Sigmoid probabilities, in double from the float logits; a non-finite logit names the image. */
     static double[] sigmoid(float[] logits, int offset, int l, String image) {
-        double[] p = new double[l];
-        for (int j = 0; j < l; j++) {
-            float x = logits[offset + j];
-            if (!Float.isFinite(x)) {
-                throw new NonFiniteOutputException(image + ": the model's output is not finite (logit " + x + " for output " + j
-                        + "); the model or the image is broken");
-            }
-            p[j] = x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
-        }
-        return p;
+        return dev.graft.models.ClassProbabilities.sigmoid(logits, offset, l, image);
     }
 
     /** Accumulates one batch of validation: probabilities, sample indices, and the sum and count of known-target losses. */

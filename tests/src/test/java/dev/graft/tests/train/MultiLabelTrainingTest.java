@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.graft.loaders.labels.LabeledSet;
 import dev.graft.models.DecisionRule;
+import dev.graft.runtime.Classifier;
+import dev.graft.runtime.Prediction;
 import dev.graft.train.ModelFile;
 import dev.graft.train.MultiLabelRun;
 import dev.graft.train.TrainConfig;
@@ -92,6 +94,47 @@ class MultiLabelTrainingTest {
             assertEquals(v.get("labels").get(j).get("threshold").asDouble(), rule.thresholds()[j], 0, "threshold of label " + j);
         }
         assertEquals(0.5, rule.thresholds()[2], "no AUC: threshold 0.5");
+
+        // graft predict: one probability and one call per label, at the file's thresholds; the runtime agrees.
+        List<String> args = new ArrayList<>(List.of("predict", "--model", run.resolve("best.safetensors").toString(), "--csv",
+                "--device", "cpu"));
+        test.images().forEach(im -> args.add(im.path().toString()));
+        TrainCommandTest.Run pr = TrainCommandTest.graft(args.toArray(String[]::new));
+        assertEquals(0, pr.code(), pr.out() + pr.err());
+        String[] lines = pr.out().strip().split("\n");
+        assertEquals("file,positive,p_top,p_bottom,p_never,top,bottom,never,error", lines[0]);
+        assertEquals(test.images().size() + 1, lines.length);
+        int right = 0, known = 0;
+        try (Classifier c = Classifier.load(run.resolve("best.safetensors"), Classifier.Options.defaults().withDevice("cpu"))) {
+            assertTrue(c.info().multiLabel());
+            for (int i = 0; i < test.images().size(); i++) {
+                String[] f = lines[i + 1].split(",", -1);
+                Prediction p = c.classify(test.images().get(i).path());
+                for (int j = 0; j < 3; j++) {
+                    double prob = Double.parseDouble(f[2 + j]);
+                    boolean call = f[5 + j].equals("1");
+                    assertEquals(prob >= rule.thresholds()[j], call, "line " + (i + 1) + " label " + j + ": the call is P >= threshold");
+                    assertEquals(prob, p.probabilities()[j], 1e-5, "runtime vs predict, image " + i + " label " + j);
+                    assertEquals(call, p.positives()[j], "runtime vs predict call, image " + i + " label " + j);
+                    float truth = test.images().get(i).targets()[j];
+                    if (!Float.isNaN(truth)) {
+                        known++;
+                        right += call == (truth == 1) ? 1 : 0;
+                    }
+                }
+            }
+        }
+        assertTrue(right >= 0.85 * known, right + " of " + known + " known test targets called right");
+        TrainCommandTest.Run json = TrainCommandTest.graft("predict", "--model", run.resolve("best.safetensors").toString(), "--json",
+                "--device", "cpu", test.images().get(0).path().toString());
+        assertEquals(0, json.code(), json.err());
+        JsonNode j0 = new ObjectMapper().readTree(json.out()).get(0);
+        assertEquals(3, j0.get("probabilities").size());
+        assertEquals(3, j0.get("positive").size());
+        assertEquals(3, j0.get("thresholds").size());
+        TrainCommandTest.Run refused = TrainCommandTest.graft("predict", "--model", run.resolve("best.safetensors").toString(),
+                "--threshold", "0.3", test.images().get(0).path().toString());
+        assertTrue(refused.code() != 0 && refused.err().contains("multi-label"), refused.err());
 
         TrainingException e = assertThrows(TrainingException.class, () -> Trainer.resume(run, null, null, false, opt));
         assertTrue(e.getMessage().contains("multi-label") && e.getMessage().contains("--out"), e.getMessage());
