@@ -45,7 +45,7 @@ final class CamOutputs {
     }
 
     /**
-     * The images of {@code inputs} (files as given; folders searched recursively for .png, .jpg, .jpeg and .bmp,
+     * The images of {@code inputs} (files as given; folders searched recursively for .png, .jpg, .jpeg, .bmp and .dcm,
      * sorted by path, skipping anything under {@code out}) with their output paths. A folder without images, or a
      * path that does not exist, is an item with a problem.
      */

@@ -39,7 +39,7 @@ final class ExplainCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, description = "A model file written by 'graft train'.")
     Path model;
-    @Parameters(arity = "1..*", paramLabel = "IMAGE|DIR", description = "PNG, JPEG or BMP files, or folders of them.")
+    @Parameters(arity = "1..*", paramLabel = "IMAGE|DIR", description = "PNG, JPEG, BMP or DICOM (.dcm) files, or folders of them.")
     List<Path> inputs;
     @Option(names = "--out", required = true, description = "Folder for the pictures (created if missing): "
             + "<image name>.cam.png, keeping the sub-folders of a folder given.")

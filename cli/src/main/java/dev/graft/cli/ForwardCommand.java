@@ -15,6 +15,7 @@ import dev.graft.loaders.LoadOptions;
 import dev.graft.loaders.Npy;
 import dev.graft.loaders.SafeTensors;
 import dev.graft.loaders.StateDicts;
+import dev.graft.models.Architectures;
 import dev.graft.models.LoadReport;
 import dev.graft.models.ModelException;
 import dev.graft.models.Parameter;
@@ -101,8 +102,8 @@ final class ForwardCommand implements Callable<Integer> {
         if (grads != null && labels == null) {
             throw new GraftException("--grads needs --labels: the gradients are those of the cross-entropy loss");
         }
-        if (arch != null && !ResNetConfig.architectures().contains(arch.trim().toLowerCase(Locale.ROOT))) {
-            throw new GraftException("--arch: unknown architecture '" + arch + "'; known: " + ResNetConfig.architectures());
+        if (arch != null && !Architectures.names().contains(arch.trim().toLowerCase(Locale.ROOT))) {
+            throw new GraftException("--arch: unknown architecture '" + arch + "'; known: " + Architectures.names());
         }
         FileChecks.input("--weights", weights);
         FileChecks.input("--input", input);

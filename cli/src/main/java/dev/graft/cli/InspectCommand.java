@@ -182,8 +182,9 @@ final class InspectCommand implements Callable<Integer> {
         root.put("format", s.format().displayName());
         root.put("state_dict_key", s.selectedKey());
         ObjectNode arch = root.putObject("architecture");
-        arch.put("resnet", guess.isResNet());
+        arch.put("resnet", guess.isResNet()); // true for any network the registry recognises (kept for existing readers)
         if (guess.isResNet()) {
+            arch.put("family", guess.config().family()); // "resnet" or "cbr"
             arch.put("name", guess.config().architecture());
             arch.put("config", guess.config().describe());
             arch.put("classes", guess.config().numClasses());

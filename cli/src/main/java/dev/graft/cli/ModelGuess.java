@@ -10,8 +10,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * What a state dict's keys and shapes say about its model, read without tensor data: a torchvision ResNet (one of
- * the named architectures, or a custom configuration) or not a ResNet, and why not. Wrapper prefixes
+ * What a state dict's keys and shapes say about its model, read without tensor data: a torchvision ResNet or a
+ * Transfusion CBR network (one of the named architectures, or a custom configuration; {@code Architectures}
+ * recognises them) or neither, and why not. Wrapper prefixes
  * ({@link KeyPrefixes#KNOWN}) are looked through, as loading would.
  */
 record ModelGuess(ResNetConfig config, String prefix, String notResNetBecause) {
@@ -46,7 +47,7 @@ record ModelGuess(ResNetConfig config, String prefix, String notResNetBecause) {
             return "not a ResNet";
         }
         String a = config.architecture();
-        return a.equals("custom") ? "custom ResNet" : a;
+        return a.equals("custom") ? (config.isCbr() ? "custom CBR" : "custom ResNet") : a;
     }
 
     /** One line for the terminal. */
@@ -55,8 +56,8 @@ record ModelGuess(ResNetConfig config, String prefix, String notResNetBecause) {
             return "not a ResNet: " + notResNetBecause;
         }
         String a = config.architecture();
-        return (a.equals("custom") ? "custom ResNet (" + config.describe() + ")"
-                : a + " (torchvision), " + config.numClasses() + " classes, " + config.inChannels() + " input channel"
+        return (a.equals("custom") ? (config.isCbr() ? "custom CBR (" : "custom ResNet (") + config.describe() + ")"
+                : a + (config.isCbr() ? " (Transfusion CBR), " : " (torchvision), ") + config.numClasses() + " classes, " + config.inChannels() + " input channel"
                         + (config.inChannels() == 1 ? "" : "s"))
                 + (prefix.isEmpty() ? "" : ", keys prefixed '" + prefix + "'");
     }

@@ -148,7 +148,7 @@ final class OnnxExport {
         } else if (n instanceof InferenceGraph.Convolution c) {
             convolution(c);
         } else if (n instanceof InferenceGraph.MaxPool p) {
-            String out = "maxpool";
+            String out = p.name(); // the module's: "maxpool" in a ResNet, "features.3" ... in a CBR network (node names are unique)
             nodes.add(node("MaxPool", out, List.of(names[p.in()]), out,
                     ints("kernel_shape", p.spec().kernelH(), p.spec().kernelW()),
                     ints("strides", p.spec().strideH(), p.spec().strideW()),

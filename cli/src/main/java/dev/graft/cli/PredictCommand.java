@@ -50,7 +50,7 @@ import java.util.concurrent.Callable;
 final class PredictCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "A model file written by 'graft train'.")
     Path model;
-    @Parameters(arity = "1..*", paramLabel = "IMAGE|DIR", description = "PNG, JPEG or BMP files, or folders of them "
+    @Parameters(arity = "1..*", paramLabel = "IMAGE|DIR", description = "PNG, JPEG, BMP or DICOM (.dcm) files, or folders of them "
             + "(searched recursively, sorted by path; other files skipped). Results keep this order.")
     List<Path> images;
     @ArgGroup(exclusive = true)

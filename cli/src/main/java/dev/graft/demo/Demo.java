@@ -211,6 +211,7 @@ public final class Demo {
         DemoData.export(train, DemoRecipe.TASK_CLASSES, DemoRecipe.TASK_NAMES, DemoRecipe.TASK_TRAIN, DemoRecipe.TASK_VAL,
                 dataDir.resolve("task/val"), 21);
         DemoData.export(test, DemoRecipe.TASK_CLASSES, DemoRecipe.TASK_NAMES, none, DemoRecipe.TASK_TEST, dataDir.resolve("task/test"), 22);
+        DemoLabels.write(dataDir); // the CheXpert-shaped label CSVs over the new images
         Path work;
         try {
             work = Files.createTempDirectory("graft-pretrain");

@@ -97,7 +97,8 @@ public final class LrFinder {
                     model.module(cfg.unfreezeFrom());
                 } catch (dev.graft.models.ModelException e) {
                     throw new OptionException("--unfreeze-from '" + cfg.unfreezeFrom() + "': " + e.getMessage()
-                            + " (blocks are named as in torchvision: layer3, layer4.1, ...)");
+                            + " (blocks are named as in PyTorch: layer3, layer4.1, ...; this network's freezing units are "
+                            + model.topology().unitNames() + ")");
                 }
             }
             opt.out().printf(Locale.ROOT, "lr-find: %d training images, %s on %s, phase %s, lr %s to %s over %d mini-batches%n",

@@ -97,36 +97,45 @@ public final class PatientSplit {
         List<Sample> train = new ArrayList<>();
         List<Sample> val = new ArrayList<>();
         for (List<List<Sample>> of : perClass) {
-            for (int i = of.size() - 1; i > 0; i--) {
-                int j = rng.nextInt(i + 1);
-                List<Sample> t = of.get(i);
-                of.set(i, of.get(j));
-                of.set(j, t);
-            }
-            int total = 0;
-            for (List<Sample> p : of) {
-                total += p.size();
-            }
-            long target = Math.round(total * fraction);
-            int taken = 0;
-            int heldPatients = 0;
-            for (int i = 0; i < of.size(); i++) {
-                List<Sample> p = of.get(i);
-                boolean closer = Math.abs(taken + p.size() - target) < Math.abs(taken - target);
-                boolean mustHold = heldPatients == 0 && i == of.size() - 2; // hold out at least one of two or more
-                boolean keepOne = heldPatients == of.size() - 1; // keep at least one patient for training
-                if (of.size() >= 2 && !keepOne && (closer || mustHold)) {
-                    val.addAll(p);
-                    taken += p.size();
-                    heldPatients++;
-                } else {
-                    train.addAll(p);
-                }
-            }
+            holdOut(of, fraction, rng, train, val);
         }
         train.sort(Comparator.comparing(s -> s.path().toString()));
         val.sort(Comparator.comparing(s -> s.path().toString()));
         return new Sampling.Split(List.copyOf(train), List.copyOf(val));
+    }
+
+    /**
+     * One stratum's patients (each a list of images), shuffled by {@code rng}, go to validation while that brings its
+     * validation image count closer to round(images * fraction); at least one patient is held out and one kept when
+     * the stratum has two or more.
+     */
+    static <T> void holdOut(List<List<T>> of, double fraction, SplittableRandom rng, List<T> train, List<T> val) {
+        for (int i = of.size() - 1; i > 0; i--) {
+            int j = rng.nextInt(i + 1);
+            List<T> t = of.get(i);
+            of.set(i, of.get(j));
+            of.set(j, t);
+        }
+        int total = 0;
+        for (List<T> p : of) {
+            total += p.size();
+        }
+        long target = Math.round(total * fraction);
+        int taken = 0;
+        int heldPatients = 0;
+        for (int i = 0; i < of.size(); i++) {
+            List<T> p = of.get(i);
+            boolean closer = Math.abs(taken + p.size() - target) < Math.abs(taken - target);
+            boolean mustHold = heldPatients == 0 && i == of.size() - 2; // hold out at least one of two or more
+            boolean keepOne = heldPatients == of.size() - 1; // keep at least one patient for training
+            if (of.size() >= 2 && !keepOne && (closer || mustHold)) {
+                val.addAll(p);
+                taken += p.size();
+                heldPatients++;
+            } else {
+                train.addAll(p);
+            }
+        }
     }
 
     /** The line saying how the held-out split went by patient. */
@@ -163,7 +172,7 @@ public final class PatientSplit {
                                     + "--val-fraction with --patient-regex)" : "");
         }
 
-        Map<String, Object> toMap() {
+        public Map<String, Object> toMap() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("folder", folder);
             m.put("shared_patients", patients);

@@ -2,6 +2,7 @@ package dev.graft.train;
 
 import dev.graft.models.Parameter;
 import dev.graft.models.ResNet;
+import dev.graft.models.Topology;
 import dev.graft.models.optim.AdamW;
 import dev.graft.models.optim.Optimizer;
 import dev.graft.models.optim.ParamGroup;
@@ -110,9 +111,13 @@ record Phase(String name, int firstEpoch, int epochs) {
             double hi = cfg.lr() / 2;
             double lo = hi / cfg.lrMult();
             double mid = Math.sqrt(lo * hi);
-            groups.add(ParamGroup.of("body0", select(model, "conv1", "bn1", "layer1", "layer2")).lr(lo));
-            groups.add(ParamGroup.of("body1", select(model, "layer3", "layer4")).lr(mid));
-            groups.add(ParamGroup.of("head", select(model, "fc")).lr(hi));
+            // the registry's freezing units: ResNets stem..layer2 | layer3..layer4 | fc; CBR first half | second half | fc
+            Topology t = model.topology();
+            groups.add(ParamGroup.of("body0", select(model, t.earlyModules().toArray(String[]::new))).lr(lo));
+            if (!t.lateModules().isEmpty()) { // a custom one-block CBR network has no late group
+                groups.add(ParamGroup.of("body1", select(model, t.lateModules().toArray(String[]::new))).lr(mid));
+            }
+            groups.add(ParamGroup.of("head", select(model, t.fc())).lr(hi));
         } else {
             groups.add(ParamGroup.of("all", model.parameters()).lr(cfg.lr()));
         }

@@ -127,7 +127,8 @@ public final class Trainer implements AutoCloseable {
             } catch (dev.graft.models.ModelException e) {
                 model.close();
                 throw new OptionException("--unfreeze-from '" + cfg.unfreezeFrom() + "': " + e.getMessage()
-                        + " (blocks are named as in torchvision: layer3, layer4.1, ...)");
+                        + " (blocks are named as in PyTorch: layer3, layer4.1, ...; this network's freezing units are "
+                        + model.topology().unitNames() + ")");
             }
         }
         this.state = resume != null ? resume.state() : new TrainState(0, null, Double.NaN, -1, new ArrayList<>());

@@ -1,12 +1,15 @@
 package dev.graft.engine;
 
+import dev.graft.engine.backend.AvgPool2dSpec;
 import dev.graft.engine.backend.Backend;
 import dev.graft.engine.backend.Conv2dSpec;
 import dev.graft.engine.backend.Pool2dSpec;
 import dev.graft.engine.functions.AddFunction;
 import dev.graft.engine.functions.AddReluFunction;
+import dev.graft.engine.functions.AvgPool2dFunction;
 import dev.graft.engine.functions.BatchNormInferenceFunction;
 import dev.graft.engine.functions.BatchNormTrainingFunction;
+import dev.graft.engine.functions.ConcatChannelsFunction;
 import dev.graft.engine.functions.Conv2dFunction;
 import dev.graft.engine.functions.GlobalAvgPoolFunction;
 import dev.graft.engine.functions.BceWithLogitsFunction;
@@ -21,6 +24,7 @@ import dev.graft.engine.functions.ScaleFunction;
 import dev.graft.engine.functions.SumToFunction;
 
 import java.util.Arrays;
+import java.util.random.RandomGenerator;
 
 /**
  * The differentiable ops, PyTorch's {@code torch.nn.functional} in spirit. Every shape, device and dtype check
@@ -271,6 +275,86 @@ public final class Functional {
         }
         checkOutputSize(op, (double) x.dim(0) * x.dim(1) * ho * wo, x, spec);
         return Tensor.apply(new MaxPool2dFunction(spec), x);
+    }
+
+    /**
+     * {@code F.avg_pool2d(x, kernel, stride, padding, ceil_mode=False, count_include_pad)} with PyTorch's rules:
+     * padding at most half the kernel, the divisor as {@link AvgPool2dSpec} says.
+     */
+    public static Tensor avgPool2d(Tensor x, AvgPool2dSpec spec) {
+        required("avg_pool2d", "x", x, "spec", spec);
+        String op = "avg_pool2d";
+        floating(op, x);
+        if (x.shape().rank() != 4) {
+            throw ShapeException.of(op, "input must be 4-D [N,C,H,W]", "input", x.shape());
+        }
+        if (spec.kernelH() < 1 || spec.kernelW() < 1 || spec.strideH() < 1 || spec.strideW() < 1
+                || spec.padH() < 0 || spec.padW() < 0) {
+            throw ShapeException.of(op, "kernel and stride must be >= 1 and padding >= 0", "spec", spec);
+        }
+        if (spec.padH() > spec.kernelH() / 2 || spec.padW() > spec.kernelW() / 2) {
+            throw ShapeException.of(op, "padding must be at most half the kernel size", "spec", spec);
+        }
+        int ho = Conv2dSpec.outputSize(x.dim(2), spec.kernelH(), spec.strideH(), spec.padH(), 1);
+        int wo = Conv2dSpec.outputSize(x.dim(3), spec.kernelW(), spec.strideW(), spec.padW(), 1);
+        if (ho < 1 || wo < 1 || x.numel() == 0) {
+            throw ShapeException.of(op, "the kernel must fit in the padded input", "input", x.shape(), "spec", spec);
+        }
+        checkOutputSize(op, (double) x.dim(0) * x.dim(1) * ho * wo, x, spec);
+        return Tensor.apply(new AvgPool2dFunction(spec), x);
+    }
+
+    /**
+     * {@code torch.cat(xs, dim=1)} of 4-D [N,C_i,H,W] tensors with equal N, H and W, on one device and dtype:
+     * [N,sum C_i,H,W]. The gradient is cut back into each input's channels.
+     */
+    public static Tensor concatChannels(Tensor... xs) {
+        String op = "cat(dim=1)";
+        if (xs == null || xs.length == 0) {
+            throw new GraftException(op + ": needs at least one tensor");
+        }
+        double channels = 0;
+        for (int i = 0; i < xs.length; i++) {
+            if (xs[i] == null) {
+                throw new GraftException(op + ": tensor " + i + " is null; every input is required");
+            }
+            sameDeviceAndType(op, xs[0], xs[i]);
+            Shape s = xs[i].shape();
+            Shape s0 = xs[0].shape();
+            if (s.rank() != 4 || s.numel() == 0) {
+                throw ShapeException.of(op, "every input must be 4-D [N,C,H,W] with no zero-size dimension", "input " + i, s);
+            }
+            if (s.dim(0) != s0.dim(0) || s.dim(2) != s0.dim(2) || s.dim(3) != s0.dim(3)) {
+                throw ShapeException.of(op, "inputs must agree in N, H and W (all but dim 1)", "input 0", s0, "input " + i, s);
+            }
+            channels += s.dim(1);
+        }
+        checkOutputSize(op, channels * xs[0].dim(0) * xs[0].dim(2) * xs[0].dim(3), xs[0], "dim=1");
+        return Tensor.apply(new ConcatChannelsFunction(), xs);
+    }
+
+    /**
+     * {@code F.dropout(x, p, training)}: in training each element is zeroed with probability {@code p} and the
+     * rest scaled by {@code 1 / (1 - p)}; otherwise (or with p = 0) x itself. The mask is drawn from {@code rng}
+     * on the host (so a seeded generator repeats it on every device) and is kept by the product for backward:
+     * this is {@code x * mask}, a composite of {@link #mul}.
+     */
+    public static Tensor dropout(Tensor x, double p, boolean training, RandomGenerator rng) {
+        required("dropout", "x", x);
+        floating("dropout", x);
+        if (!(p >= 0 && p <= 1)) {
+            throw new GraftException("dropout: p must be in [0, 1], got " + p);
+        }
+        if (!training || p == 0) {
+            return x;
+        }
+        required("dropout", "rng", rng);
+        double[] mask = new double[x.numel()];
+        double keep = 1 / (1 - p); // p = 1: every element is dropped, so the infinite scale is never used
+        for (int i = 0; i < mask.length; i++) {
+            mask[i] = rng.nextDouble() < p ? 0 : keep;
+        }
+        return mul(x, Tensor.fromArray(x.device(), x.dtype(), mask, x.shape().dims()));
     }
 
     /** {@code adaptive_avg_pool2d(x, 1)}: [N,C,H,W] -> [N,C,1,1]. */

@@ -8,7 +8,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Reads a ResNet's configuration from state-dict keys and shapes: block type from {@code layer1.0.conv3},
+ * Reads a network's configuration from a state dict ({@link Architectures#recognize}: a CBR network, or a ResNet).
+ * A ResNet's configuration comes from state-dict keys and shapes: block type from {@code layer1.0.conv3},
  * blocks per stage from the highest {@code layerN.i} index, stem width and input channels from
  * {@code conv1.weight} [stem, in, 7, 7], stage planes from each stage's first block, groups from the grouped
  * 3x3 {@code conv2.weight} [width, width/groups, 3, 3], width per group from width = floor(planes * wpg / 64) *
@@ -27,7 +28,12 @@ public final class ArchitectureInference {
         return infer(shapes);
     }
 
+    /** The architecture of these keys and shapes, of whichever registry family they are ({@link Architectures#recognize}). */
     public static ResNetConfig infer(Map<String, Shape> shapes) {
+        return Architectures.recognize(shapes);
+    }
+
+    static ResNetConfig inferResNet(Map<String, Shape> shapes) {
         Shape conv1 = require(shapes, "conv1.weight", 4);
         Shape fc = require(shapes, "fc.weight", 2);
         BlockType block = shapes.containsKey("layer1.0.conv3.weight") ? BlockType.BOTTLENECK : BlockType.BASIC;

@@ -24,13 +24,17 @@ public final class Bottleneck extends Module {
 
     public Bottleneck(int inplanes, int planes, int stride, Module downsample, int groups, int widthPerGroup,
                       Device device, DType dtype) {
-        int width = innerWidth(planes, groups, widthPerGroup);
+        this(inplanes, innerWidth(planes, groups, widthPerGroup), planes * EXPANSION, stride, groups, downsample, device, dtype);
+    }
+
+    /** From widths already worked out ({@link Architectures} declares them): inner {@code width}, output {@code out}. */
+    Bottleneck(int inplanes, int width, int out, int stride, int groups, Module downsample, Device device, DType dtype) {
         conv1 = registerModule("conv1", new Conv2d(inplanes, width, 1, 1, 0, 1, false, device, dtype));
         bn1 = registerModule("bn1", new BatchNorm2d(width, device, dtype));
         conv2 = registerModule("conv2", new Conv2d(width, width, 3, stride, 1, groups, false, device, dtype));
         bn2 = registerModule("bn2", new BatchNorm2d(width, device, dtype));
-        conv3 = registerModule("conv3", new Conv2d(width, planes * EXPANSION, 1, 1, 0, 1, false, device, dtype));
-        bn3 = registerModule("bn3", new BatchNorm2d(planes * EXPANSION, device, dtype));
+        conv3 = registerModule("conv3", new Conv2d(width, out, 1, 1, 0, 1, false, device, dtype));
+        bn3 = registerModule("bn3", new BatchNorm2d(out, device, dtype));
         registerModule("relu", new ReLU()); // as torchvision registers it; forward fuses it into bn1, bn2 and the add
         this.downsample = downsample == null ? null : registerModule("downsample", downsample);
     }

@@ -10,8 +10,9 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Class activation maps of a {@link ResNet} on its last convolutional stage ({@link ResNet#featureMap}: layer4
- * after its last block, as pytorch-grad-cam's {@code model.layer4[-1]}), for any class.
+ * Class activation maps of a {@link ResNet} on its last convolutional stage ({@link ResNet#featureMap}, the layer its
+ * {@link Topology} names: layer4 after its last block, as pytorch-grad-cam's {@code model.layer4[-1]}; for a CBR
+ * network the last block's relu output, before its pool), for any class.
  *
  * <p>With A the feature map [K, h, w] of one image and g = d(logit_c)/dA (the pre-softmax score of class c):
  * <ul>

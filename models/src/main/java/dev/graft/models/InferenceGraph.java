@@ -48,8 +48,8 @@ public record InferenceGraph(int inChannels, List<Node> nodes, int features, int
         }
     }
 
-    /** Max pooling; padded positions never win (as PyTorch's {@code MaxPool2d}). */
-    public record MaxPool(int in, int out, Pool2dSpec spec) implements Node {
+    /** Max pooling; padded positions never win (as PyTorch's {@code MaxPool2d}); {@code name} is the module's ({@code maxpool}, {@code features.3}). */
+    public record MaxPool(int in, int out, Pool2dSpec spec, String name) implements Node {
     }
 
     /** The mean over each channel's H x W positions: [N, C, H, W] to [N, C, 1, 1]. */

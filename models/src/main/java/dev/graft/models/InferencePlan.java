@@ -63,7 +63,7 @@ public final class InferencePlan implements AutoCloseable {
     record ConvStep(int in, int residual, int out, FoldedConvolution unit, boolean relu) implements Step {
     }
 
-    record MaxPoolStep(int in, int out, Pool2dSpec spec) implements Step {
+    record MaxPoolStep(int in, int out, Pool2dSpec spec, String name) implements Step {
     }
 
     record AvgPoolStep(int in, int out) implements Step {
@@ -77,34 +77,48 @@ public final class InferencePlan implements AutoCloseable {
         this.scope = Scope.detached("inference plan of " + config.architecture());
     }
 
-    /** Compiles {@code model}'s topology (its module tree); weights are folded from its tensors on first use. */
+    /** Compiles {@code model}'s declared {@link Topology}; weights are folded from its modules' tensors on first use. */
     public static InferencePlan compile(ResNet model) {
         InferencePlan p = new InferencePlan(model, model.config(), model.device(), model.dtype());
-        Map<String, Module> top = model.children();
-        int y = p.conv(p.unit((Conv2d) top.get("conv1"), (BatchNorm2d) top.get("bn1")), 0, -1, true);
-        y = p.add(new MaxPoolStep(y, p.values++, ((MaxPool2d) top.get("maxpool")).spec()));
-        for (int s = 1; s <= 4; s++) {
-            for (Module block : top.get("layer" + s).children().values()) {
-                y = p.block(block, y);
-            }
-        }
-        p.finish(y, p.unit(model::fc));
+        p.declare(model.topology(), c -> p.unit((Conv2d) model.module(c.conv()), (BatchNorm2d) model.module(c.bn())),
+                p.unit(model::fc));
         return p;
     }
 
-    /** A residual block: its main path with the shortcut and the final relu fused into the last convolution. */
-    private int block(Module block, int x) {
-        Map<String, Module> c = block.children();
-        Module ds = c.get("downsample");
-        int identity = ds == null ? x
-                : conv(unit((Conv2d) ds.children().get("0"), (BatchNorm2d) ds.children().get("1")), x, -1, false);
-        boolean bottleneck = c.containsKey("conv3");
-        int y = conv(unit((Conv2d) c.get("conv1"), (BatchNorm2d) c.get("bn1")), x, -1, true);
-        if (bottleneck) {
-            y = conv(unit((Conv2d) c.get("conv2"), (BatchNorm2d) c.get("bn2")), y, -1, true);
-            return conv(unit((Conv2d) c.get("conv3"), (BatchNorm2d) c.get("bn3")), y, identity, true);
+    /**
+     * The steps of a declared {@link Topology}: each convolution with its batch norm folded; in a residual block the
+     * shortcut first, then the path with the shortcut and the final relu fused into its last convolution; the
+     * layers after the feature map; global average pooling; {@code head}.
+     */
+    private void declare(Topology t, Function<Topology.ConvBn, FoldedConvolution> unitOf, FoldedConvolution head) {
+        int y = 0;
+        int cam = -1;
+        for (int i = 0; i < t.layers().size(); i++) {
+            Topology.Layer layer = t.layers().get(i);
+            if (layer instanceof Topology.ConvBn c) {
+                y = conv(unitOf.apply(c), y, -1, c.relu());
+            } else if (layer instanceof Topology.Pool pool) {
+                y = add(new MaxPoolStep(y, values++, pool.spec(), pool.name()));
+            } else {
+                Topology.Residual r = (Topology.Residual) layer;
+                int x = y;
+                int identity = r.shortcut() == null ? x
+                        : conv(unitOf.apply(Topology.qualified(r.name(), r.shortcut())), x, -1, false);
+                List<Topology.ConvBn> path = r.path();
+                y = x;
+                for (int j = 0; j < path.size(); j++) {
+                    boolean last = j == path.size() - 1;
+                    y = conv(unitOf.apply(Topology.qualified(r.name(), path.get(j))), y, last ? identity : -1, true);
+                }
+            }
+            if (i == t.camLayer()) {
+                cam = y;
+            }
         }
-        return conv(unit((Conv2d) c.get("conv2"), (BatchNorm2d) c.get("bn2")), y, identity, true);
+        featureMap = cam;
+        features = add(new AvgPoolStep(y, values++));
+        logits = conv(head, features, -1, false);
+        lastUses();
     }
 
     /**
@@ -148,50 +162,15 @@ public final class InferencePlan implements AutoCloseable {
         return out;
     }
 
-    /** torchvision's topology for {@code config}: steps and (unfolded) units named as the state dict names them. */
+    /** {@code config}'s declared topology with (unfolded) units named as the state dict names them. */
     private static void walk(ResNetConfig config, InferencePlan p) {
-        int stem = config.stemChannels();
-        int y = p.conv(p.unit("conv1", "bn1", config.inChannels(), stem, 7, Conv2dSpec.of(2, 3)), 0, -1, true);
-        y = p.add(new MaxPoolStep(y, p.values++, Pool2dSpec.of(3, 2, 1)));
-        int expansion = config.block().expansion();
-        int inplanes = stem;
-        for (int s = 0; s < 4; s++) {
-            int planes = config.planes()[s];
-            int out = planes * expansion;
-            for (int b = 0; b < config.layers()[s]; b++) {
-                String prefix = "layer" + (s + 1) + "." + b + ".";
-                int stride = b == 0 && s > 0 ? 2 : 1;
-                int x = y;
-                int identity = x;
-                if (b == 0 && (stride != 1 || inplanes != out)) {
-                    identity = p.conv(p.unit(prefix + "downsample.0", prefix + "downsample.1", inplanes, out, 1,
-                            Conv2dSpec.of(stride, 0)), x, -1, false);
-                }
-                if (config.block() == BlockType.BASIC) {
-                    y = p.conv(p.unit(prefix + "conv1", prefix + "bn1", inplanes, planes, 3, Conv2dSpec.of(stride, 1)),
-                            x, -1, true);
-                    y = p.conv(p.unit(prefix + "conv2", prefix + "bn2", planes, planes, 3, Conv2dSpec.of(1, 1)),
-                            y, identity, true);
-                } else {
-                    int width = Bottleneck.innerWidth(planes, config.groups(), config.widthPerGroup());
-                    y = p.conv(p.unit(prefix + "conv1", prefix + "bn1", inplanes, width, 1, Conv2dSpec.of(1, 0)),
-                            x, -1, true);
-                    y = p.conv(p.unit(prefix + "conv2", prefix + "bn2", width, width, 3,
-                            Conv2dSpec.of(stride, 1, 1, config.groups())), y, -1, true);
-                    y = p.conv(p.unit(prefix + "conv3", prefix + "bn3", width, out, 1, Conv2dSpec.of(1, 0)),
-                            y, identity, true);
-                }
-                inplanes = out;
+        p.declare(config.topology(), c -> {
+            if (c.convBias()) { // no family declares one yet; host folding reads conv weights only
+                throw new ModelException(c.conv() + ": compiling a convolution with a bias from host tensors is not supported");
             }
-        }
-        p.finish(y, p.unit("fc", null, config.featureWidth(), config.numClasses(), 1, Conv2dSpec.of(1, 0)));
-    }
-
-    private void finish(int pooledFrom, FoldedConvolution head) {
-        featureMap = pooledFrom;
-        features = add(new AvgPoolStep(pooledFrom, values++));
-        logits = conv(head, features, -1, false);
-        lastUses();
+            return p.unit(c.conv(), c.bn(), c.in(), c.out(), c.kernel(), c.spec());
+        },
+                p.unit("fc", null, config.featureWidth(), config.numClasses(), 1, Conv2dSpec.of(1, 0)));
     }
 
     private FoldedConvolution unit(Conv2d conv, BatchNorm2d bn) {
@@ -267,7 +246,7 @@ public final class InferencePlan implements AutoCloseable {
                         HostTensor.of(u.weight.toFloatArray(), u.weight.shape()), HostTensor.of(u.bias.toFloatArray(), u.bias.shape()),
                         u.spec(), c.relu()));
             } else if (st instanceof MaxPoolStep m) {
-                nodes.add(new InferenceGraph.MaxPool(m.in(), m.out(), m.spec()));
+                nodes.add(new InferenceGraph.MaxPool(m.in(), m.out(), m.spec(), m.name()));
             } else {
                 nodes.add(new InferenceGraph.GlobalAveragePool(((AvgPoolStep) st).in(), st.out()));
             }

@@ -11,12 +11,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.UnaryOperator;
 
 /**
- * torchvision's ResNet family (resnet18/34/50/101/152, resnext50_32x4d, resnext101_32x8d, wide_resnet50_2,
+ * A network of the {@link Architectures} registry, built from its {@link Topology} (the class keeps its first
+ * family's name): torchvision's ResNet family (resnet18/34/50/101/152, resnext50_32x4d, resnext101_32x8d, wide_resnet50_2,
  * wide_resnet101_2, or any {@link ResNetConfig}): conv1 bn1 relu maxpool, layer1..layer4, avgpool, fc, with
- * torchvision's keys, shapes, order and forward pass ({@code _make_layer}: a 1x1 conv + BN downsample where the
- * stride or width changes; the stride on the first block of layers 2-4).
+ * torchvision's keys, shapes, order and forward pass; or Transfusion's CBR networks ({@code cbr_tiny}, {@code cbr_small},
+ * {@code cbr_large_t}, {@code cbr_large_w}: {@code features.*}, avgpool, fc).
  *
  * <p>The model owns a detached {@link Scope} for its parameters, buffers and their gradients; close the model
  * to free them. Activations of a forward pass belong to whatever scope is open when it runs (one per step).
@@ -32,66 +34,97 @@ public final class ResNet extends Module implements AutoCloseable {
     private final Device device;
     private final DType dtype;
     private ResNetConfig config;
+    private final Topology topology;
     private final Conv2d conv1;
-    private final BatchNorm2d bn1;
-    private final MaxPool2d maxpool;
-    private final Sequential[] stages = new Sequential[4];
+    /** One step per declared layer, in order; the output of {@code body.get(topology.camLayer())} is the feature map. */
+    private final List<UnaryOperator<Tensor>> body = new ArrayList<>();
     private final AdaptiveAvgPool2d avgpool;
     private Linear fc;
     private long headSeed;
     private boolean fusedInference = true;
     private InferencePlan inferencePlan;
 
+    /** Builds the modules {@code config}'s {@link Topology} declares, registered in PyTorch's order and names. */
     private ResNet(ResNetConfig config, Device device, DType dtype) {
         this.config = config;
         this.device = device;
         this.dtype = dtype;
+        this.topology = config.topology();
         this.scope = Scope.detached(config.architecture());
         try (Scope.Entered in = scope.enter()) {
-            int stem = config.stemChannels();
-            conv1 = registerModule("conv1", new Conv2d(config.inChannels(), stem, 7, 2, 3, 1, false, device, dtype));
-            bn1 = registerModule("bn1", new BatchNorm2d(stem, device, dtype));
-            registerModule("relu", new ReLU()); // as torchvision registers it; forward fuses it into bn1
-            maxpool = registerModule("maxpool", new MaxPool2d(3, 2, 1));
-            int inplanes = stem;
-            for (int s = 0; s < 4; s++) {
-                int planes = config.planes()[s];
-                stages[s] = registerModule("layer" + (s + 1), makeLayer(inplanes, planes, config.layers()[s], s == 0 ? 1 : 2));
-                inplanes = planes * config.block().expansion();
+            for (Topology.Layer layer : topology.layers()) {
+                body.add(build(layer));
             }
+            conv1 = (Conv2d) module(topology.convolutions().get(0).conv());
             avgpool = registerModule("avgpool", new AdaptiveAvgPool2d());
-            fc = registerModule("fc", new Linear(config.featureWidth(), config.numClasses(), true, device, dtype));
+            fc = registerModule(topology.fc(), new Linear(config.featureWidth(), config.numClasses(), true, device, dtype));
         } catch (RuntimeException e) {
             scope.close();
             throw e;
         }
     }
 
-    /** torchvision's {@code _make_layer}. */
-    private Sequential makeLayer(int inplanes, int planes, int blocks, int stride) {
-        int out = planes * config.block().expansion();
-        Module downsample = null;
-        if (stride != 1 || inplanes != out) {
-            downsample = new Sequential(new Conv2d(inplanes, out, 1, stride, 0, 1, false, device, dtype),
-                    new BatchNorm2d(out, device, dtype));
+    /** Registers one declared layer's modules and returns how the forward pass runs it on its input. */
+    private UnaryOperator<Tensor> build(Topology.Layer layer) {
+        boolean first = body.isEmpty(); // the caller's images are not ours to free
+        if (layer instanceof Topology.ConvBn c) {
+            Conv2d conv = place(c.conv(), conv2d(c));
+            BatchNorm2d bn = place(c.bn(), new BatchNorm2d(c.out(), device, dtype));
+            if (c.reluModule() != null) {
+                place(c.reluModule(), new ReLU()); // as PyTorch registers it; the forward pass fuses it into the batch norm
+            }
+            UnaryOperator<Tensor> piece = c.relu() ? t -> bn.forwardRelu(conv.forward(t)) : t -> bn.forward(conv.forward(t));
+            return first ? x -> Stages.run(() -> piece.apply(x)) : x -> Stages.consume(x, piece);
         }
-        List<Module> layers = new ArrayList<>();
-        layers.add(block(inplanes, planes, stride, downsample));
-        for (int i = 1; i < blocks; i++) {
-            layers.add(block(out, planes, 1, null));
+        if (layer instanceof Topology.Pool p) {
+            MaxPool2d pool = place(p.name(), new MaxPool2d(p.spec().kernelH(), p.spec().strideH(), p.spec().padH()));
+            return x -> Stages.consume(x, pool::forward);
         }
-        return new Sequential(layers);
+        Topology.Residual r = (Topology.Residual) layer;
+        Module downsample = r.shortcut() == null ? null
+                : new Sequential(conv2d(r.shortcut()), new BatchNorm2d(r.shortcut().out(), device, dtype));
+        List<Topology.ConvBn> path = r.path();
+        Topology.ConvBn head = path.get(0);
+        Module block = path.size() == 2
+                ? new BasicBlock(head.in(), head.out(), head.spec().strideH(), downsample, device, dtype)
+                : new Bottleneck(head.in(), head.out(), path.get(2).out(), path.get(1).spec().strideH(),
+                path.get(1).spec().groups(), downsample, device, dtype);
+        for (Topology.ConvBn c : path) { // the block classes name their layers as the declaration does
+            if (!(block.children().get(c.conv()) instanceof Conv2d) || !(block.children().get(c.bn()) instanceof BatchNorm2d)) {
+                throw new ModelException(r.name() + ": the declared " + c.conv() + "/" + c.bn() + " is not a layer of " + block);
+            }
+        }
+        place(r.name(), block);
+        return x -> Stages.consume(x, block::forward);
     }
 
-    private Module block(int inplanes, int planes, int stride, Module downsample) {
-        return config.block() == BlockType.BASIC
-                ? new BasicBlock(inplanes, planes, stride, downsample, device, dtype)
-                : new Bottleneck(inplanes, planes, stride, downsample, config.groups(), config.widthPerGroup(), device, dtype);
+    private Conv2d conv2d(Topology.ConvBn c) {
+        return new Conv2d(c.in(), c.out(), c.kernel(), c.spec().strideH(), c.spec().padH(), c.spec().groups(), c.convBias(),
+                device, dtype);
+    }
+
+    /** Registers {@code m} at a dotted path, making the {@link Sequential} containers on the way ({@code layer1.0}). */
+    private <M extends Module> M place(String path, M m) {
+        int dot = path.indexOf('.');
+        if (dot < 0) {
+            return registerModule(path, m);
+        }
+        String top = path.substring(0, dot);
+        Module container = children().get(top);
+        if (container == null) {
+            container = registerModule(top, new Sequential());
+        }
+        String rest = path.substring(dot + 1);
+        if (rest.contains(".")) {
+            throw new ModelException("declared name '" + path + "' nests deeper than one container");
+        }
+        ((Sequential) container).append(rest, m);
+        return m;
     }
 
     // ---- construction -------------------------------------------------------------------------------------
 
-    /** A builder for a named architecture ({@link ResNetConfig#architectures()}). */
+    /** A builder for a named architecture ({@link Architectures#names()}). */
     public static ResNetBuilder builder(String architecture) {
         return new ResNetBuilder(ResNetConfig.named(architecture, 1000));
     }
@@ -164,7 +197,7 @@ public final class ResNet extends Module implements AutoCloseable {
         if (runsFused(x)) {
             return inferencePlan().features(x);
         }
-        return Stages.consume(featureMap(x), avgpool::forward).flatten(1);
+        return Stages.consume(tail(featureMap(x), true), avgpool::forward).flatten(1);
     }
 
     /**
@@ -186,19 +219,25 @@ public final class ResNet extends Module implements AutoCloseable {
         // input once the next block has run) is freed when the stage returns, and what backward reads is freed as
         // soon as the backward pass has used it. Without a recorded graph (frozen backbone, inference) the forward
         // pass holds about one block's values at a time.
-        Tensor y = Stages.run(() -> bn1.forwardRelu(conv1.forward(x))); // bn1 + relu fused
-        y = Stages.consume(y, maxpool::forward);
-        for (Sequential stage : stages) {
-            for (Module block : stage.children().values()) {
-                y = Stages.consume(y, block::forward);
-            }
+        Tensor y = x;
+        for (int i = 0; i <= topology.camLayer(); i++) {
+            y = body.get(i).apply(y);
+        }
+        return y;
+    }
+
+    /** The declared layers after the feature map (a CBR network's last pool), before {@code avgpool}. */
+    private Tensor tail(Tensor featureMap, boolean consume) {
+        Tensor y = featureMap;
+        for (int i = topology.camLayer() + 1; i < body.size(); i++) {
+            y = consume ? body.get(i).apply(y) : ((MaxPool2d) module(((Topology.Pool) topology.layers().get(i)).name())).forward(y);
         }
         return y;
     }
 
     /** Logits [N, classes] from a {@link #featureMap}: {@code avgpool}, flatten, {@code fc}, as {@link #forward}. */
     public Tensor head(Tensor featureMap) {
-        return fc.forward(avgpool.forward(featureMap).flatten(1));
+        return fc.forward(avgpool.forward(tail(featureMap, false)).flatten(1));
     }
 
     /** Whether eval-mode forward passes that record nothing may run the fused {@link #inferencePlan()} (default on). */
@@ -304,8 +343,17 @@ public final class ResNet extends Module implements AutoCloseable {
         return fc;
     }
 
+    /** The first convolution ({@code conv1}, or a CBR network's {@code features.0}). */
     public Conv2d conv1() {
         return conv1;
+    }
+
+    /**
+     * This network's layers as declared by the {@link Architectures registry}, for its current configuration (a
+     * replaced head or a grayscale stem changes the declared widths, not the layers).
+     */
+    public Topology topology() {
+        return config.topology();
     }
 
     /** Architecture name, full configuration and batch-norm policy, for file metadata. */

@@ -6,7 +6,9 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The shape of a ResNet, as torchvision's {@code ResNet(block, layers, num_classes, groups, width_per_group)}
+ * The shape of a network of the {@link Architectures registry}: a ResNet (family {@code resnet}) or a network of
+ * Transfusion's CBR family (family {@code cbr}, see {@link #cbr}); {@link #topology()} declares its layers. The class
+ * keeps its first family's name. For ResNets, it is the shape as torchvision's {@code ResNet(block, layers, num_classes, groups, width_per_group)}
  * plus two widths torchvision fixes: {@code stemChannels} (its {@code inplanes}, 64) and {@code planes}, the
  * per-stage planes (64, 128, 256, 512). Narrower values build the small models that parity fixtures use; with
  * the defaults the topology and every key and shape equal torchvision's. {@code inChannels} is 3 (RGB) or 1
@@ -41,7 +43,17 @@ public final class ResNetConfig {
         NAMED.put("resnext101_32x8d", of(BlockType.BOTTLENECK, 3, 4, 23, 3).withGroups(32, 8));
         NAMED.put("wide_resnet50_2", of(BlockType.BOTTLENECK, 3, 4, 6, 3).withGroups(1, 128));
         NAMED.put("wide_resnet101_2", of(BlockType.BOTTLENECK, 3, 4, 23, 3).withGroups(1, 128));
+        NAMED.put("cbr_large_t", cbr(7, new int[] {32, 64, 128, 256, 512}, new boolean[] {true, true, true, true, false}));
+        NAMED.put("cbr_large_w", cbr(7, new int[] {64, 128, 256, 512}, new boolean[] {true, true, true, true}));
+        NAMED.put("cbr_small", cbr(7, new int[] {32, 64, 128, 256}, new boolean[] {true, true, true, true}));
+        NAMED.put("cbr_tiny", cbr(5, new int[] {64, 128, 256, 512}, new boolean[] {true, true, true, true}));
     }
+
+    /** {@code resnet} or {@code cbr}: which {@link Architectures} family declares the topology. */
+    private final String family;
+    /** CBR only: the (odd) kernel of every convolution, and after which blocks a max pool runs. */
+    private final int kernel;
+    private final boolean[] pools;
 
     private final BlockType block;
     private final int[] layers;
@@ -54,6 +66,9 @@ public final class ResNetConfig {
 
     public ResNetConfig(BlockType block, int[] layers, int groups, int widthPerGroup, int numClasses, int inChannels,
                         int stemChannels, int[] planes) {
+        this.family = Architectures.RESNET;
+        this.kernel = 0;
+        this.pools = new boolean[0];
         if (layers.length != 4 || Arrays.stream(layers).anyMatch(n -> n < 1)) {
             throw new ModelException("a ResNet has 4 stages of at least one block each, got " + Arrays.toString(layers));
         }
@@ -99,6 +114,65 @@ public final class ResNetConfig {
         this.planes = planes.clone();
     }
 
+    private ResNetConfig(int kernel, int[] channels, boolean[] pools, int numClasses, int inChannels) {
+        if (kernel < 1 || kernel % 2 == 0 || kernel > 15) {
+            throw new ModelException("a CBR network's kernel is odd and at most 15 (padding 'same' = kernel / 2), got " + kernel);
+        }
+        if (channels.length < 1 || channels.length > MAX_BLOCKS_PER_STAGE || channels.length != pools.length
+                || Arrays.stream(channels).anyMatch(n -> n < 1 || n > MAX_WIDTH)) {
+            throw new ModelException("a CBR network has 1 to " + MAX_BLOCKS_PER_STAGE + " blocks of 1 to " + MAX_WIDTH
+                    + " channels, one pool flag per block; got channels " + Arrays.toString(channels) + ", pools " + Arrays.toString(pools));
+        }
+        if (numClasses < 1 || numClasses > MAX_CLASSES || inChannels < 1 || inChannels > MAX_WIDTH) {
+            throw new ModelException("classes must be 1.." + MAX_CLASSES + " and input channels 1.." + MAX_WIDTH + ", got "
+                    + numClasses + " and " + inChannels);
+        }
+        this.family = Architectures.CBR;
+        this.kernel = kernel;
+        this.pools = pools.clone();
+        this.block = null;
+        this.layers = new int[0];
+        this.groups = 1;
+        this.widthPerGroup = 64;
+        this.numClasses = numClasses;
+        this.inChannels = inChannels;
+        this.stemChannels = channels[0];
+        this.planes = channels.clone();
+    }
+
+    /**
+     * A network of Transfusion's CBR family: one block per entry of {@code channels} (conv k x k stride 1 padding
+     * k/2, no bias; batch norm; relu; then a 3x3 stride-2 max pool where {@code pools} says), global average pooling
+     * and {@code fc}; 1000 classes, RGB. See {@link Architectures} for the names.
+     */
+    public static ResNetConfig cbr(int kernel, int[] channels, boolean[] pools) {
+        return new ResNetConfig(kernel, channels, pools, 1000, 3);
+    }
+
+    /** {@code resnet} or {@code cbr}. */
+    public String family() {
+        return family;
+    }
+
+    /** CBR: the convolution kernel (0 for ResNets). */
+    public int kernel() {
+        return kernel;
+    }
+
+    /** CBR: whether a max pool follows each block (empty for ResNets). */
+    public boolean[] pools() {
+        return pools.clone();
+    }
+
+    public boolean isCbr() {
+        return family.equals(Architectures.CBR);
+    }
+
+    /** The layers of this network, declared once ({@link Architectures#declare}). */
+    public Topology topology() {
+        return Architectures.declare(this);
+    }
+
     /** torchvision widths, 1000 classes, RGB. */
     public static ResNetConfig of(BlockType block, int... layers) {
         return new ResNetConfig(block, layers, 1, 64, 1000, 3, TORCHVISION_STEM, TORCHVISION_PLANES);
@@ -113,7 +187,19 @@ public final class ResNetConfig {
         return c.withNumClasses(numClasses);
     }
 
+    /** The torchvision ResNet names; {@link Architectures#names()} lists every family's. */
     public static java.util.Set<String> architectures() {
+        java.util.Set<String> out = new java.util.LinkedHashSet<>();
+        NAMED.forEach((n, c) -> {
+            if (!c.isCbr()) {
+                out.add(n);
+            }
+        });
+        return java.util.Collections.unmodifiableSet(out);
+    }
+
+    /** Every named architecture of every family, in registry order. */
+    static java.util.Set<String> allNames() {
         return java.util.Collections.unmodifiableSet(NAMED.keySet());
     }
 
@@ -128,20 +214,55 @@ public final class ResNetConfig {
     }
 
     public ResNetConfig withNumClasses(int n) {
+        if (isCbr()) {
+            return new ResNetConfig(kernel, planes, pools, n, inChannels);
+        }
         return new ResNetConfig(block, layers, groups, widthPerGroup, n, inChannels, stemChannels, planes);
     }
 
     public ResNetConfig withInChannels(int n) {
+        if (isCbr()) {
+            return new ResNetConfig(kernel, planes, pools, numClasses, n);
+        }
         return new ResNetConfig(block, layers, groups, widthPerGroup, numClasses, n, stemChannels, planes);
     }
 
     public ResNetConfig withGroups(int g, int widthPerGroup) {
+        requireResNet("withGroups");
         return new ResNetConfig(block, layers, g, widthPerGroup, numClasses, inChannels, stemChannels, planes);
     }
 
-    /** Narrower (or wider) stem and stages than torchvision's 64 / (64, 128, 256, 512). */
+    /**
+     * Narrower (or wider) stem and stages than torchvision's 64 / (64, 128, 256, 512); for a CBR network, block widths
+     * {@code stem, stagePlanes[0], stagePlanes[1], ...} (as many as it has blocks).
+     */
     public ResNetConfig withWidths(int stem, int... stagePlanes) {
+        if (isCbr()) {
+            // a CBR network narrowed the same way: its blocks take the widths stem, planes[0], planes[1], ... in turn
+            if (stagePlanes.length < planes.length - 1) {
+                throw new ModelException("withWidths for a CBR network of " + planes.length + " blocks needs a stem and "
+                        + (planes.length - 1) + " more widths, got " + stagePlanes.length);
+            }
+            int[] c = new int[planes.length];
+            c[0] = stem;
+            System.arraycopy(stagePlanes, 0, c, 1, planes.length - 1);
+            return withChannels(c);
+        }
         return new ResNetConfig(block, layers, groups, widthPerGroup, numClasses, inChannels, stem, stagePlanes);
+    }
+
+    /** CBR: the same network with other block widths (the small models tests use). */
+    public ResNetConfig withChannels(int... channels) {
+        if (!isCbr()) {
+            throw new ModelException("withChannels is for CBR networks; ResNets use withWidths");
+        }
+        return new ResNetConfig(kernel, channels, pools, numClasses, inChannels);
+    }
+
+    private void requireResNet(String what) {
+        if (isCbr()) {
+            throw new ModelException(what + " is for ResNets; CBR networks use withChannels");
+        }
     }
 
     public BlockType block() {
@@ -178,6 +299,9 @@ public final class ResNetConfig {
 
     /** Width of the pooled features that feed {@code fc}: planes[3] * expansion (512 or 2048 in torchvision). */
     public int featureWidth() {
+        if (isCbr()) {
+            return planes[planes.length - 1];
+        }
         return planes[3] * block.expansion();
     }
 
@@ -186,6 +310,14 @@ public final class ResNetConfig {
      * width_per_group=4 stem=64 planes=64,128,256,512 classes=2 in_channels=3}.
      */
     public String describe() {
+        if (isCbr()) {
+            StringBuilder p = new StringBuilder();
+            for (int i = 0; i < pools.length; i++) {
+                p.append(i == 0 ? "" : ",").append(pools[i] ? 1 : 0);
+            }
+            return "family=cbr kernel=" + kernel + " channels=" + join(planes) + " pools=" + p + " classes=" + numClasses
+                    + " in_channels=" + inChannels;
+        }
         return "block=" + block.key() + " layers=" + join(layers) + " groups=" + groups + " width_per_group="
                 + widthPerGroup + " stem=" + stemChannels + " planes=" + join(planes) + " classes=" + numClasses
                 + " in_channels=" + inChannels;
@@ -201,6 +333,15 @@ public final class ResNetConfig {
             f.put(part.substring(0, eq), part.substring(eq + 1));
         }
         try {
+            if (Architectures.CBR.equals(f.get("family"))) {
+                int[] p = ints(f.get("pools"));
+                boolean[] pools = new boolean[p.length];
+                for (int i = 0; i < p.length; i++) {
+                    pools[i] = p[i] != 0;
+                }
+                return new ResNetConfig(Integer.parseInt(f.get("kernel")), ints(f.get("channels")), pools,
+                        Integer.parseInt(f.get("classes")), Integer.parseInt(f.get("in_channels")));
+            }
             return new ResNetConfig(BlockType.valueOf(f.get("block").toUpperCase(Locale.ROOT)), ints(f.get("layers")),
                     Integer.parseInt(f.get("groups")), Integer.parseInt(f.get("width_per_group")),
                     Integer.parseInt(f.get("classes")), Integer.parseInt(f.get("in_channels")),
@@ -227,19 +368,20 @@ public final class ResNetConfig {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof ResNetConfig c && c.block == block && Arrays.equals(c.layers, layers) && c.groups == groups
+        return o instanceof ResNetConfig c && c.family.equals(family) && c.kernel == kernel && Arrays.equals(c.pools, pools)
+                && c.block == block && Arrays.equals(c.layers, layers) && c.groups == groups
                 && c.widthPerGroup == widthPerGroup && c.numClasses == numClasses && c.inChannels == inChannels
                 && c.stemChannels == stemChannels && Arrays.equals(c.planes, planes);
     }
 
     @Override
     public int hashCode() {
-        return Arrays.hashCode(layers) * 31 + block.hashCode() + 7 * groups + widthPerGroup + 13 * numClasses;
+        return Arrays.hashCode(layers) * 31 + Arrays.hashCode(planes) + java.util.Objects.hashCode(block) + 7 * groups + widthPerGroup + 13 * numClasses;
     }
 
     @Override
     public String toString() {
         String a = architecture();
-        return a.equals("custom") ? "ResNet(" + describe() + ")" : a + "(classes=" + numClasses + ", in_channels=" + inChannels + ")";
+        return a.equals("custom") ? (isCbr() ? "CBR(" : "ResNet(") + describe() + ")" : a + "(classes=" + numClasses + ", in_channels=" + inChannels + ")";
     }
 }

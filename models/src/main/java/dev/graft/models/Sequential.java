@@ -16,6 +16,11 @@ public final class Sequential extends Module {
         }
     }
 
+    /** Adds a layer under {@code name} (the next index, as the registry's declarations name them). */
+    void append(String name, Module layer) {
+        registerModule(name, layer);
+    }
+
     @Override
     public Tensor forward(Tensor x) {
         Tensor y = x;

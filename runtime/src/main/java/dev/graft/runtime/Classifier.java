@@ -132,7 +132,7 @@ public final class Classifier implements AutoCloseable {
     }
 
     /**
-     * Decodes a PNG, JPEG or BMP file and classifies it. The header's size is checked first (at most
+     * Decodes a PNG, JPEG, BMP or DICOM file and classifies it. The header's size is checked first (at most
      * {@code -Dgraft.image.maxPixels}, default {@value ImageDecoder#DEFAULT_MAX_PIXELS}), a large image is decoded
      * subsampled to twice the resize, and a truncated or damaged file is refused.
      */

@@ -160,7 +160,7 @@ public final class Main {
             System.err.println("error: " + problem);
         }
         System.err.println("usage: java -jar graft-runtime-standalone.jar [--device auto|cpu|reference] [--timing] MODEL IMAGE|DIR...");
-        System.err.println("  prints IMAGE<TAB>LABEL<TAB>PROBABILITY per image (folders: every .png/.jpg/.jpeg/.bmp under them, sorted);");
+        System.err.println("  prints IMAGE<TAB>LABEL<TAB>PROBABILITY per image (folders: every .png/.jpg/.jpeg/.bmp/.dcm under them, sorted);");
         System.err.println("  then, on stderr, the decision rule and the images that failed; oneDNN is used when its jars are in lib/ beside the jar");
         return problem == null ? 0 : 2;
     }

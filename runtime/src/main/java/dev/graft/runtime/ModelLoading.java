@@ -10,6 +10,7 @@ import dev.graft.loaders.LoadLimitException;
 import dev.graft.loaders.StateDictFile;
 import dev.graft.loaders.StateDicts;
 import dev.graft.models.ArchitectureInference;
+import dev.graft.models.Architectures;
 import dev.graft.models.InferencePlan;
 import dev.graft.models.ModelException;
 import dev.graft.models.ModelMetadata;
@@ -49,9 +50,9 @@ final class ModelLoading {
         try (StateDictFile in = open(file)) {
             Map<String, String> meta = in.metadata();
             String declared = meta.get(ResNet.META_ARCHITECTURE);
-            if (declared != null && !declared.equals("custom") && !ResNetConfig.architectures().contains(declared)) {
+            if (declared != null && !declared.equals("custom") && !Architectures.names().contains(declared)) {
                 throw new ModelFileException("model file " + name + " holds a '" + declared + "' model; this runtime runs the "
-                        + "ResNet family " + ResNetConfig.architectures());
+                        + "ResNet family and the CBR family " + Architectures.names());
             }
             String prefix = wrapperPrefix(in.shapes().keySet());
             Map<String, Shape> shapes = new LinkedHashMap<>();

@@ -141,7 +141,7 @@ class MainTest {
         assertEquals(4, err.size(), r.err());
         assertEquals("# decision: P(PNEUMONIA) >= 0.845 (the model file's rule)", err.get(0));
         assertTrue(err.get(1).startsWith("error: image " + tree + "/b/broken.png is truncated or damaged"), err.get(1));
-        assertEquals("error: no images (.png, .jpg, .jpeg, .bmp) in folder " + dir.resolve("empty") + " or its sub-folders", err.get(2));
+        assertEquals("error: no images (.png, .jpg, .jpeg, .bmp, .dcm) in folder " + dir.resolve("empty") + " or its sub-folders", err.get(2));
         assertEquals("error: 2 of 7 images could not be classified", err.get(3));
         assertFalse(r.err().contains("no such file"), r.err());
     }

@@ -242,10 +242,24 @@ public interface Backend extends AutoCloseable {
 
     NDArray maxPool2dBackward(NDArray dy, NDArray x, Pooled forward, Pool2dSpec spec);
 
+    /** Average pooling of [N,C,H,W] (see {@link AvgPool2dSpec}); output [N,C,Ho,Wo]. */
+    NDArray avgPool2d(NDArray x, AvgPool2dSpec spec);
+
+    /** Gradient of {@link #avgPool2d} with respect to its input of shape {@code xShape}. */
+    NDArray avgPool2dBackward(NDArray dy, Shape xShape, AvgPool2dSpec spec);
+
     /** Mean over H and W: [N,C,H,W] -> [N,C,1,1] (adaptive average pooling to 1x1). */
     NDArray globalAvgPool(NDArray x);
 
     NDArray globalAvgPoolBackward(NDArray dy, Shape xShape);
+
+    // ---- channel concatenation ------------------------------------------------------------------------
+
+    /** {@code torch.cat(xs, dim=1)} of 4-D arrays with equal N, H and W (checked by the caller). */
+    NDArray concatChannels(NDArray[] xs);
+
+    /** The inverse of {@link #concatChannels}: {@code x} [N,sum(channels),H,W] cut into [N,channels[i],H,W]. */
+    NDArray[] splitChannels(NDArray x, int[] channels);
 
     // ---- matrix product ---------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import javax.imageio.stream.ImageInputStream;
 import java.awt.image.BufferedImage;
 import java.awt.image.DataBuffer;
 import java.awt.image.Raster;
+import java.io.ByteArrayInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,7 +21,8 @@ import java.util.function.Consumer;
 /**
  * Decodes PNG, JPEG and BMP with ImageIO into 3-channel RGB in [0, 1]. Grayscale (8 or 16 bits per sample)
  * is replicated to three channels, keeping 16-bit precision; alpha is dropped; palettes are expanded; CMYK and
- * YCCK JPEGs are converted ({@link CmykJpeg}).
+ * YCCK JPEGs are converted ({@link CmykJpeg}). DICOM files (named .dcm, or marked "DICM" after the preamble) go to
+ * {@link DicomDecoder}, under the same limits.
  *
  * <p>Before any pixel is decoded, the header's width and height are checked: both at least 1 and their product at
  * most {@link Options#maxPixels()}, so a file declaring 30000 x 30000 is a clear error rather than an out-of-memory
@@ -106,20 +108,14 @@ public final class ImageDecoder {
                     ? "it is a folder, not an image file"
                     : Files.exists(file) ? "not a regular file" : "no such file"));
         }
+        if (DicomDecoder.isDicom(file)) {
+            return DicomDecoder.read(file, next, options, warnings);
+        }
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
             if (in == null) {
                 throw new DatasetException("cannot read image " + file + ": ImageIO cannot open it");
             }
-            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
-            if (!readers.hasNext()) {
-                throw new DatasetException("cannot decode image " + file + ": not a PNG, JPEG or BMP file ImageIO can read");
-            }
-            ImageReader reader = readers.next();
-            try {
-                return decode(reader, in, file, next, options, warnings);
-            } finally {
-                reader.dispose();
-            }
+            return decode(in, file, next, options, warnings, "not a PNG, JPEG or BMP file ImageIO can read");
         } catch (IOException | RuntimeException e) {
             if (e instanceof DatasetException d) {
                 throw d;
@@ -128,6 +124,33 @@ public final class ImageDecoder {
         } catch (OutOfMemoryError e) {
             throw new DatasetException("not enough memory to decode image " + file + ": give Java more (-Xmx), decode on fewer "
                     + "threads (--workers) or lower the pixel limit (--max-image-pixels)", e);
+        }
+    }
+
+    /** The image ImageIO finds in {@code in} (the first reader that claims it), or {@code notImage} as the error. */
+    private static FloatImage decode(ImageInputStream in, Path file, Transform next, Options options, Consumer<String> warnings,
+                                     String notImage) throws IOException {
+        Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+        if (!readers.hasNext()) {
+            throw new DatasetException("cannot decode image " + file + ": " + notImage);
+        }
+        ImageReader reader = readers.next();
+        try {
+            return decode(reader, in, file, next, options, warnings);
+        } finally {
+            reader.dispose();
+        }
+    }
+
+    /** An image stream inside another file (a DICOM file's JPEG pixel data), decoded as {@link #read} decodes a file. */
+    static FloatImage readEmbedded(byte[] stream, Path file, Transform next, Options options, Consumer<String> warnings)
+            throws IOException {
+        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(stream))) {
+            return decode(in, file, next, options, warnings, "its pixel data is not a JPEG stream ImageIO can read");
+        } catch (DatasetException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new DatasetException("cannot decode image " + file + ": " + reason(e), e);
         }
     }
 

@@ -45,7 +45,7 @@ public record ImageFolder(Path root, List<String> classes, List<Sample> samples)
                 throw new DatasetException("cannot list class folder " + dir + ": " + e.getMessage(), e);
             }
             if (files.isEmpty()) {
-                throw new DatasetException("class folder " + dir + " has no images (.png, .jpg, .jpeg, .bmp); "
+                throw new DatasetException("class folder " + dir + " has no images (" + ImageInputs.EXTENSIONS + "); "
                         + "add images or remove the folder");
             }
             for (Path f : files) {
@@ -57,7 +57,7 @@ public record ImageFolder(Path root, List<String> classes, List<Sample> samples)
 
     public static boolean isImage(Path p) {
         String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
-        return n.endsWith(".png") || n.endsWith(".jpg") || n.endsWith(".jpeg") || n.endsWith(".bmp");
+        return n.endsWith(".png") || n.endsWith(".jpg") || n.endsWith(".jpeg") || n.endsWith(".bmp") || n.endsWith(".dcm");
     }
 
     /** Number of samples per class label. */

@@ -12,7 +12,7 @@ import java.util.List;
 
 /**
  * The image files a command line names ({@code graft predict}, {@code graft explain}, the runtime's {@code Main}): a
- * file stands for itself, whatever its name; a folder stands for every .png, .jpg, .jpeg or .bmp file under it, at
+ * file stands for itself, whatever its name; a folder stands for every .png, .jpg, .jpeg, .bmp or .dcm file under it, at
  * any depth ({@link ImageFolder#isImage}), sorted by path (byte order, as {@code LC_ALL=C sort}). Arguments keep
  * their order. Other files in a folder are skipped. Symbolic links to files are followed, links to folders are not
  * (as {@link Files#walk}).
@@ -23,7 +23,7 @@ import java.util.List;
  */
 public final class ImageInputs {
     /** What {@link ImageFolder#isImage} accepts, for messages. */
-    public static final String EXTENSIONS = ".png, .jpg, .jpeg, .bmp";
+    public static final String EXTENSIONS = ".png, .jpg, .jpeg, .bmp, .dcm";
 
     /**
      * One image to read ({@code problem} null), or what kept an argument from giving one ({@code file} is then the

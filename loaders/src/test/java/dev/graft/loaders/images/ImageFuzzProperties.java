@@ -152,6 +152,8 @@ class ImageFuzzProperties {
         } else if (b[0] == (byte) 0xff && b[1] == (byte) 0xd8) { // JPEG: 16-bit height then width in the frame header
             int sof = ImageBytes.sofOffset(b);
             ByteBuffer.wrap(b).putShort(sof + 5, (short) h).putShort(sof + 7, (short) w);
+        } else if (b.length > 132 && b[128] == 'D' && b[129] == 'I' && b[130] == 'C' && b[131] == 'M') {
+            DicomFuzzProperties.declare(b, w, h);
         } else { // BMP: 32-bit little-endian width then height in BITMAPINFOHEADER
             ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(18, w).putInt(22, h);
         }

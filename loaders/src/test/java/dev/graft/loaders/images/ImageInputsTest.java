@@ -43,7 +43,7 @@ class ImageInputsTest {
         touch("empty/sub/readme.txt");
         List<ImageInputs.Entry> e = ImageInputs.expand(List.of(dir.resolve("empty"), dir.resolve("gone.png")));
         assertEquals(2, e.size());
-        assertEquals("no images (.png, .jpg, .jpeg, .bmp) in folder " + dir.resolve("empty") + " or its sub-folders", e.get(0).problem());
+        assertEquals("no images (.png, .jpg, .jpeg, .bmp, .dcm) in folder " + dir.resolve("empty") + " or its sub-folders", e.get(0).problem());
         assertEquals("no such file or folder: " + dir.resolve("gone.png"), e.get(1).problem());
     }
 

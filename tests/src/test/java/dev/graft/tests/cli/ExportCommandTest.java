@@ -2,6 +2,7 @@ package dev.graft.tests.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.graft.tests.train.DicomBytes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -11,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -69,7 +71,11 @@ class ExportCommandTest {
     @Test
     void withoutOnednnTheFolderRunsOnThePureJavaBackend() throws Exception {
         Path model = DecisionFixtures.model(tmp.resolve("m.safetensors"), 8, Map.of());
-        List<Path> images = DecisionFixtures.images(tmp.resolve("img"), 2);
+        List<Path> images = new ArrayList<>(DecisionFixtures.images(tmp.resolve("img"), 2));
+        int[] ramp = new int[40 * 30];
+        Arrays.setAll(ramp, i -> (i % 40) * 5 + i / 40); // 0..224
+        // A DICOM file: the runtime jar carries the loaders' DICOM reader (no dependency of its own).
+        images.add(Files.write(tmp.resolve("img").resolve("scan.dcm"), DicomBytes.gray8(ramp, 40, true)));
         Path dir = tmp.resolve("small");
         Cli.ok("export", "--model", model, "--runtime", dir, "--no-onednn");
         assertFalse(Files.exists(dir.resolve("lib")));

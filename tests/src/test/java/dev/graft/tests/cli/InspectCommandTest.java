@@ -136,10 +136,15 @@ class InspectCommandTest {
 
     /** Header of {@code arch}'s keys (floats as F16, integers as I64), then a hole as long as the data would be. */
     static void writeSparseSafetensors(Path file, String arch) throws IOException {
+        writeSparseSafetensors(file, arch, "/parity/torchvision_keys.txt.gz");
+    }
+
+    /** As above, from another listing of the same form (make_cbr_fixtures.py's cbr_keys.txt.gz). */
+    static void writeSparseSafetensors(Path file, String arch, String listing) throws IOException {
         ObjectNode header = JSON.createObjectNode();
         long offset = 0;
         try (BufferedReader r = new BufferedReader(new InputStreamReader(new GZIPInputStream(
-                InspectCommandTest.class.getResourceAsStream("/parity/torchvision_keys.txt.gz")), StandardCharsets.UTF_8))) {
+                InspectCommandTest.class.getResourceAsStream(listing)), StandardCharsets.UTF_8))) {
             for (String line; (line = r.readLine()) != null; ) {
                 String[] f = line.split(" ", -1);
                 if (!f[0].equals(arch)) {

@@ -94,6 +94,17 @@ class OnnxExportTest {
         assertSameLogits(model, onnx, 3, 32, 32, 3);
     }
 
+    /** CBR-Tiny's shape (5x5 convolutions, unpadded 3x3/2 max pool after every block) at small widths. */
+    @Test
+    void cbrNetworkGivesGraftsLogits() throws Exception {
+        ResNetConfig config = ResNetConfig.named("cbr_tiny", 2).withWidths(4, 8, 8, 16, 16);
+        Path model = modelFile(tmp.resolve("cbr.safetensors"), config, 14, Map.of());
+        Path onnx = tmp.resolve("cbr.onnx");
+        Cli.ok("export", "--model", model, "--onnx", onnx);
+        checkGraph(onnx, config);
+        assertSameLogits(model, onnx, 2, 40, 36, 5);
+    }
+
     @Test
     void oneChannelNetworkTakesOneChannel() throws Exception {
         ResNetConfig config = ResNetConfig.of(BlockType.BASIC, 1, 1, 1, 1).withWidths(8, 8, 16, 16, 32).withNumClasses(2)

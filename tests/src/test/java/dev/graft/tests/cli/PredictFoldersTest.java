@@ -145,7 +145,7 @@ class PredictFoldersTest {
         Files.writeString(empty.resolve("readme.txt"), "no images here");
         Cli.Run r = Cli.run("predict", "--model", model, "--device", "reference", dir.resolve("empty"));
         assertEquals(2, r.exitCode(), r::toString);
-        assertTrue(r.err().startsWith("error: no images (.png, .jpg, .jpeg, .bmp) in folder " + dir.resolve("empty")
+        assertTrue(r.err().startsWith("error: no images (.png, .jpg, .jpeg, .bmp, .dcm) in folder " + dir.resolve("empty")
                 + " or its sub-folders\n"), r::toString);
         assertFalse(r.err().contains("no such file"), r::toString);
     }

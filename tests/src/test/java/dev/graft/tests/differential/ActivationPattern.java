@@ -231,7 +231,7 @@ final class ActivationPattern {
                             (NDArray) args[2], (NDArray) args[3], false, (Conv2dSpec) args[5], null)));
                     return force(name, (NDArray) call.proceed(), pre);
                 }
-                case "conv2d", "conv2dBackwardData", "conv2dBackwardWeights", "gemm" -> {
+                case "conv2d", "conv2dBackwardData", "conv2dBackwardWeights", "gemm", "avgPool2d", "avgPool2dBackward" -> {
                     NDArray y = (NDArray) call.proceed();
                     if (perturbation != null) {
                         overwrite(y, perturbation.perturb(name, args, host(y)));

@@ -37,6 +37,11 @@ record NetworkCase(ResNetConfig config, int batch, int height, int width, boolea
 
     @Override
     public String toString() {
+        if (config.isCbr()) {
+            return String.format("cbr %s, batch %d x %dx%d, %s, frozen %s, %s, seed %d%s", config.describe(), batch, height, width,
+                    train ? "train" : "eval", frozenUpTo == null ? "nothing" : frozenUpTo, policy.metadataValue(), seed,
+                    multiLabel ? ", multi-label (bce)" : "");
+        }
         return String.format("%s %s layers=%s groups=%d width=%d stem=%d planes=%s classes=%d, batch %d x %dx%d, %s, frozen %s, %s, seed %d%s",
                 config.block() == BlockType.BASIC ? "basic" : "bottleneck", "", Arrays.toString(config.layers()),
                 config.groups(), config.widthPerGroup(), config.stemChannels(), Arrays.toString(config.planes()),

@@ -9,7 +9,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Runs one {@link NetworkDraw} on the backend under test in F32 and on the reference backend three times, each run
+ * Runs one draw (a ResNet {@link NetworkDraw} or an {@link InceptionDraw}) on the backend under test in F32 and on
+ * the reference backend three times, each run
  * replaying the piece the tested run landed on ({@link ActivationPattern}): in F64 (the oracle), in F32, and in F64
  * with float32-sized rounding injected into every summing kernel ({@link RoundingPerturbation}). Every logit, the loss
  * and every trainable parameter's gradient is compared with F64.
@@ -59,7 +60,7 @@ final class NetworkDifferential {
     }
 
     /** The comparison of one draw. */
-    record Outcome(NetworkDraw c, List<Deviation> deviations, List<String> flips, int kinkOps, double lossFromLogits) {
+    record Outcome(DifferentialDraw c, List<Deviation> deviations, List<String> flips, int kinkOps, double lossFromLogits) {
         List<Category> categories() {
             List<Category> out = new ArrayList<>();
             for (String cat : new String[] {"logits", "loss", "grad"}) {
@@ -95,17 +96,17 @@ final class NetworkDifferential {
     private NetworkDifferential() {
     }
 
-    static Outcome run(NetworkDraw c, Device tested) {
+    static Outcome run(DifferentialDraw c, Device tested) {
         StateDict weights = c.weights();
-        NetworkDraw.Result result;
+        DifferentialDraw.Result result;
         ActivationPattern pattern;
         try (ActivationPattern.Recorder r = ActivationPattern.record(tested)) {
             result = c.run(tested, DType.F32, weights);
             pattern = r.pattern();
         }
-        NetworkDraw.Result f32 = replay(c, pattern.replay(), DType.F32, weights);
-        NetworkDraw.Result f64 = replay(c, pattern.replay(), DType.F64, weights);
-        NetworkDraw.Result noisy = replay(c, pattern.replayPerturbed(PERTURBATION_SEED), DType.F64, weights);
+        DifferentialDraw.Result f32 = replay(c, pattern.replay(), DType.F32, weights);
+        DifferentialDraw.Result f64 = replay(c, pattern.replay(), DType.F64, weights);
+        DifferentialDraw.Result noisy = replay(c, pattern.replayPerturbed(PERTURBATION_SEED), DType.F64, weights);
         List<Deviation> deviations = new ArrayList<>();
         for (Map.Entry<String, double[]> e : f64.tensors().entrySet()) {
             double[] exact = e.getValue();
@@ -124,20 +125,20 @@ final class NetworkDifferential {
 
     private static final long PERTURBATION_SEED = 0x5eed;
 
-    private static NetworkDraw.Result replay(NetworkDraw c, ActivationPattern.Replayer replayer, DType dtype, StateDict weights) {
+    private static DifferentialDraw.Result replay(DifferentialDraw c, ActivationPattern.Replayer replayer, DType dtype, StateDict weights) {
         try (ActivationPattern.Replayer p = replayer) {
-            NetworkDraw.Result r = c.run(Device.REFERENCE, dtype, weights);
+            DifferentialDraw.Result r = c.run(Device.REFERENCE, dtype, weights);
             p.checkComplete();
             return r;
         }
     }
 
     /**
-     * max |logits - logits64| / max(1, |loss64|); times the loss's Lipschitz constant ({@link NetworkDraw#lossLipschitz}:
+     * max |logits - logits64| / max(1, |loss64|); times the loss's Lipschitz constant ({@link DifferentialDraw#lossLipschitz}:
      * 2 for cross-entropy, max(1, pos_weight) for masked binary cross-entropy) it is the most the tested logits' error
      * moves the loss.
      */
-    private static double lossFromLogits(NetworkDraw.Result tested, NetworkDraw.Result f64) {
+    private static double lossFromLogits(DifferentialDraw.Result tested, DifferentialDraw.Result f64) {
         double[] z = tested.tensors().get("logits");
         double[] z64 = f64.tensors().get("logits");
         double[] loss64 = f64.tensors().get("loss");

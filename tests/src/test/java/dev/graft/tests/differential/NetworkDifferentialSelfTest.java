@@ -17,7 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The harness can fail: bugs injected into the cpu backend (through an interceptor, so the real kernels stay
  * untouched) are caught, both a slightly wrong gradient and a relu that zeroes a value it should pass, which adopting
- * the tested run's piece could otherwise hide.
+ * the tested run's piece could otherwise hide; and on a network with an Inception-style block, average pooling whose
+ * corner windows divide by the 4 cells inside the input instead of count_include_pad's 9.
  */
 class NetworkDifferentialSelfTest {
     private static final NetworkCase DRAW = new NetworkCase(
@@ -27,6 +28,7 @@ class NetworkDifferentialSelfTest {
     /** The same network as a multi-label draw: binary cross-entropy, unknown targets, positive weights (odd seed). */
     private static final NetworkCase BCE_DRAW = new NetworkCase(DRAW.config(), 2, 41, 37, true, null, BatchNormPolicy.TRACK,
             5, true);
+    private static final InceptionDraw INCEPTION = new InceptionDraw(2, 23, 19, 6, 5, 4, 6, 3, 4, true, true, 11);
 
     /** Runs one kernel's call number {@code which} (counting from 0) through {@code bug}. */
     private static final class Bug extends BackendInterceptor {
@@ -136,5 +138,26 @@ class NetworkDifferentialSelfTest {
             o = NetworkDifferential.run(BCE_DRAW, Device.CPU);
         }
         assertTrue(o.failures().stream().anyMatch(k -> k.name().equals("loss")), "a 1e-4 relative loss error passed:\n" + o.report());
+    }
+
+    @Test
+    void aCleanInceptionDrawPasses() {
+        NetworkDifferential.Outcome o = NetworkDifferential.run(INCEPTION, Device.CPU);
+        assertTrue(o.failures().isEmpty(), o.report());
+    }
+
+    @Test
+    void anAveragePoolWithTheWrongCornerDivisorIsCaught() {
+        NetworkDifferential.Outcome o;
+        try (Bug b = Bug.on("avgPool2d", 0, a -> edit(a, v -> {
+            int plane = a.shape().dim(2) * a.shape().dim(3);
+            for (int i = 0; i < v.length; i += plane) {
+                v[i] *= 9f / 4; // the top-left window of a 3x3 / stride 1 / padding 1 pool holds 4 real cells
+            }
+            return v;
+        }))) {
+            o = NetworkDifferential.run(INCEPTION, Device.CPU);
+        }
+        assertFalse(o.failures().isEmpty(), "count_include_pad=False's divisor at the corners passed:\n" + o.report());
     }
 }

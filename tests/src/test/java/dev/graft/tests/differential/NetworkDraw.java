@@ -20,7 +20,7 @@ import java.util.Map;
  * labels, the mode, what is frozen and the batch-norm policy. {@link NetworkCase} draws them from a seed; a torchvision
  * checkpoint can supply them too.
  */
-interface NetworkDraw {
+interface NetworkDraw extends DifferentialDraw {
     ResNetConfig config();
 
     int batch();
@@ -36,7 +36,7 @@ interface NetworkDraw {
 
     BatchNormPolicy policy();
 
-    /** Every value representable in float, so the F32 and F64 models hold the same numbers. */
+    @Override
     StateDict weights();
 
     /** [batch, inChannels, height, width], row-major. */
@@ -58,13 +58,12 @@ interface NetworkDraw {
     }
 
     /**
-     * L such that |loss(z) - loss(z')| <= L max|z - z'| for logits z, z' (Lipschitz in the max-norm), used to carry
-     * the tested logits' error into the loss's allowance. Cross-entropy: the gradient of the batch mean in one
-     * sample's logits is (softmax - onehot) / N, L1 norm at most 2 / N, so L = 2. Binary cross-entropy with the masked
-     * mean: the loss is (1/K) sum over the K known targets of l(z_ij), and |l'(z)| = |(1-y) sigmoid(z) - p y
-     * sigmoid(-z)| <= max(1, p_j) for y in {0, 1}; every known element's gradient is at most max(1, p)/K, K of them,
-     * so L = max(1, max_j p_j) (1 without positive weights). Unknown targets have zero gradient.
+     * Cross-entropy: 2 ({@link DifferentialDraw#lossLipschitz}). Binary cross-entropy with the masked mean: the loss
+     * is (1/K) sum over the K known targets of l(z_ij), and |l'(z)| = |(1-y) sigmoid(z) - p y sigmoid(-z)| <= max(1,
+     * p_j) for y in {0, 1}; every known element's gradient is at most max(1, p)/K, K of them, so L = max(1, max_j
+     * p_j) (1 without positive weights). Unknown targets have zero gradient.
      */
+    @Override
     default double lossLipschitz() {
         if (bceTargets() == null) {
             return 2;
@@ -78,14 +77,8 @@ interface NetworkDraw {
         return l;
     }
 
-    /** Logits, loss and the gradient of every trainable parameter (row-major doubles), in the model's order. */
-    record Result(Map<String, double[]> tensors) {
-    }
-
-    /**
-     * Runs the draw on {@code device} in {@code dtype}: forward, the loss (cross-entropy, or binary cross-entropy for a
-     * multi-label draw) and, if anything trains, backward.
-     */
+    /** Forward, the loss (cross-entropy, or binary cross-entropy for a multi-label draw) and, if anything trains, backward. */
+    @Override
     default Result run(Device device, DType dtype, StateDict weights) {
         Map<String, double[]> out = new LinkedHashMap<>();
         try (ResNet m = ResNet.builder(config()).device(device).dtype(dtype).initialize(false).batchNormPolicy(policy()).build();

@@ -25,7 +25,8 @@ import java.util.Arrays;
  * run on cpu in F32 and on the reference backend in F32 and F64; {@link NetworkDifferential} judges every logit, the
  * loss and every trainable parameter's gradient, each reference run replaying the relu and pooling choices of the cpu
  * run ({@link ActivationPattern}). The default build runs {@link #cpuMatchesFloat64} with a budget of 8 draws (about
- * 30 s); {@code -Dgroups=fuzz} runs {@link #cpuMatchesFloat64Long}, 400 draws. Every counterexample found is kept
+ * 30 s); {@code -Dgroups=fuzz} runs {@link #cpuMatchesFloat64Long}, 400 draws. Networks with an Inception-style block
+ * (average pooling with padding, concatenation, 1x7 / 7x1 convolutions) run 3 draws by default and 150 under fuzz. Every counterexample found is kept
  * below as an example, with what it found.
  */
 class NetworkFuzzProperties {
@@ -63,6 +64,34 @@ class NetworkFuzzProperties {
             return null;
         }
         return new ResNetConfig(block, layers, groups, wpg, classes, 3, w[0], planes);
+    }
+
+    /**
+     * Networks with an Inception-style block ({@link InceptionDraw}): stem 2-12 channels, branches of 2-16 channels,
+     * the 1x7 / 7x1 pair, the 3x3 average pool under either count_include_pad, concatenation; batch 1-4, inputs
+     * 9-41 pixels a side (after the stem's pool 5-21, so the 7-tap kernels hang over the edges), train or eval.
+     */
+    @Provide
+    Arbitrary<InceptionDraw> inceptionCases() {
+        Arbitrary<int[]> widths = Arbitraries.integers().between(2, 16).array(int[].class).ofSize(4);
+        Arbitrary<int[]> sizes = Combinators.combine(Arbitraries.integers().between(1, 4), Arbitraries.integers().between(9, 41),
+                Arbitraries.integers().between(9, 41), Arbitraries.integers().between(2, 12), Arbitraries.integers().between(2, 10))
+                .as((n, h, w, stem, classes) -> new int[] {n, h, w, stem, classes});
+        return Combinators.combine(sizes, widths, Arbitraries.of(true, false), Arbitraries.of(true, false), Arbitraries.longs())
+                .as((z, b, include, train, seed) -> new InceptionDraw(z[0], z[1], z[2], z[3], b[0], b[1], b[2], b[3], z[4], include,
+                        train, seed));
+    }
+
+    @Property(tries = 3, shrinking = ShrinkingMode.FULL)
+    void cpuMatchesFloat64WithAnInceptionBlock(@ForAll("inceptionCases") InceptionDraw c) {
+        check(c);
+    }
+
+    @Property(tries = 150, shrinking = ShrinkingMode.FULL)
+    @Tag("fuzz")
+    void cpuMatchesFloat64WithAnInceptionBlockLong(@ForAll("inceptionCases") InceptionDraw c) {
+        NetworkDifferential.Outcome o = check(c);
+        System.out.printf("fuzz: margin %.3f, %d flips: %s%n", o.margin(), o.flips().size(), c);
     }
 
     @Property(tries = 8, shrinking = ShrinkingMode.FULL)
@@ -121,7 +150,7 @@ class NetworkFuzzProperties {
                 1, 40, 92, true, null, BatchNormPolicy.TRACK, 6));
     }
 
-    static NetworkDifferential.Outcome check(NetworkDraw c) {
+    static NetworkDifferential.Outcome check(DifferentialDraw c) {
         NetworkDifferential.Outcome o = NetworkDifferential.run(c, Device.CPU);
         if (!o.failures().isEmpty()) {
             throw new AssertionError("cpu is further from F64 than float32 rounding explains:\n" + o.report());

@@ -2,6 +2,7 @@ package dev.graft.tests.differential;
 
 import dev.graft.engine.NDArray;
 import dev.graft.engine.Shape;
+import dev.graft.engine.backend.AvgPool2dSpec;
 import dev.graft.engine.backend.Backend;
 import dev.graft.engine.backend.Conv2dSpec;
 
@@ -25,6 +26,11 @@ import java.util.Random;
  * up to 40x). Batch norm's forward: the float mean and variance of M values per channel, each computed once (one
  * draw per channel: {@code xi_m sqrt(M + 1) u rms(x) |gamma| / sigma} and {@code xi_v sqrt(M + 1) u xhat |gamma|}),
  * and the rounding of {@code x * scale + shift} per element: {@code xi u (|x| |gamma| / sigma + |beta|)}.
+ *
+ * <p>Average pooling is a summing kernel too: each output adds the L = kh * kw cells of its window (those inside
+ * the input) and divides by its divisor d, so R = sqrt(sum x^2) / d; its backward adds, into each input cell, the
+ * dy / d of the L = ceil(kh/sh) * ceil(kw/sw) windows at most that hold it, R = sqrt(sum (dy/d)^2). Channel
+ * concatenation and its split copy values exactly and are not perturbed.
  */
 final class RoundingPerturbation {
     private static final double U = Math.scalb(1.0, -24);
@@ -63,8 +69,45 @@ final class RoundingPerturbation {
             }
             case "batchNormTraining", "batchNormTrainingRelu" -> batchNorm(out, (NDArray) args[0], (NDArray) args[1], (NDArray) args[2],
                     (Double) args[3]);
+            case "avgPool2d" -> avgPool(out, (NDArray) args[0], (AvgPool2dSpec) args[1]);
+            case "avgPool2dBackward" -> avgPoolBackward(out, (NDArray) args[0], (Shape) args[1], (AvgPool2dSpec) args[2]);
             default -> out;
         };
+    }
+
+    /** R = sqrt(sum of the window's x^2) / d = sqrt(avgPool(x^2) / d), d each output's divisor. */
+    private double[] avgPool(double[] out, NDArray x, AvgPool2dSpec spec) {
+        double[] mean = raw.avgPool2d(square(x), spec).toDoubleArray();
+        double[] d = divisors(x.shape(), spec);
+        for (int i = 0; i < mean.length; i++) {
+            mean[i] = Math.sqrt(mean[i] / d[i]);
+        }
+        return sum(out, mean, (long) spec.kernelH() * spec.kernelW());
+    }
+
+    /** R = sqrt(sum over the windows holding a cell of (dy/d)^2): the backward of dy^2 / d, whose own division adds the second d. */
+    private double[] avgPoolBackward(double[] out, NDArray dy, Shape xs, AvgPool2dSpec spec) {
+        double[] g = dy.backend().toHostDoubles(dy);
+        double[] d = divisors(xs, spec);
+        for (int i = 0; i < g.length; i++) {
+            g[i] = g[i] * g[i] / d[i];
+        }
+        double[] r = sqrt(raw.avgPool2dBackward(raw.fromHost(g, dy.shape(), dy.dtype()), xs, spec).toDoubleArray());
+        long overlap = (long) ((spec.kernelH() + spec.strideH() - 1) / spec.strideH()) * ((spec.kernelW() + spec.strideW() - 1) / spec.strideW());
+        return sum(out, r, overlap);
+    }
+
+    /** Each output's divisor, row-major over [N, C, Ho, Wo]. */
+    private static double[] divisors(Shape xs, AvgPool2dSpec p) {
+        int h = xs.dim(2), w = xs.dim(3);
+        int ho = Conv2dSpec.outputSize(h, p.kernelH(), p.strideH(), p.padH(), 1);
+        int wo = Conv2dSpec.outputSize(w, p.kernelW(), p.strideW(), p.padW(), 1);
+        double[] d = new double[xs.dim(0) * xs.dim(1) * ho * wo];
+        for (int i = 0; i < d.length; i++) {
+            int q = i % (ho * wo);
+            d[i] = p.divisor(q / wo * p.strideH() - p.padH(), q % wo * p.strideW() - p.padW(), h, w);
+        }
+        return d;
     }
 
     private double[] sum(double[] out, double[] rmsTerms, long terms) {

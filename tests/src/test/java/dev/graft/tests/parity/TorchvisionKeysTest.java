@@ -33,9 +33,14 @@ class TorchvisionKeysTest {
     }
 
     static Map<String, List<Entry>> listing() throws IOException {
+        return listing("torchvision_keys.txt.gz");
+    }
+
+    /** A listing of the same form under the parity resources. */
+    static Map<String, List<Entry>> listing(String resource) throws IOException {
         Map<String, List<Entry>> out = new LinkedHashMap<>();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(
-                new GZIPInputStream(Files.newInputStream(RawFixture.resourcePath("torchvision_keys.txt.gz"))), StandardCharsets.UTF_8))) {
+                new GZIPInputStream(Files.newInputStream(RawFixture.resourcePath(resource))), StandardCharsets.UTF_8))) {
             for (String line; (line = r.readLine()) != null; ) {
                 String[] f = line.split(" ", -1);
                 int[] dims = f[3].isEmpty() ? new int[0] : Arrays.stream(f[3].split(",")).mapToInt(Integer::parseInt).toArray();

@@ -13,6 +13,7 @@ import dev.graft.engine.backend.BatchNormGrads;
 import dev.graft.engine.backend.BatchNormStats;
 import dev.graft.engine.backend.Buffer;
 import dev.graft.engine.backend.Conv2dSpec;
+import dev.graft.engine.backend.AvgPool2dSpec;
 import dev.graft.engine.backend.Pool2dSpec;
 import dev.graft.engine.backend.Pooled;
 import dev.graft.engine.backend.SgdSpec;
@@ -42,6 +43,7 @@ public final class CpuBackend implements Backend {
     private final CpuFusedConvolution fusedConvolution;
     private final CpuBatchNorm batchNorm;
     private final CpuPooling pooling;
+    private final CpuConcat concat;
     private final CpuMatmul matmul;
     private final CpuSoftmaxLoss softmaxLoss;
     private final CpuOptimizers optimizers;
@@ -60,6 +62,7 @@ public final class CpuBackend implements Backend {
         fusedConvolution = new CpuFusedConvolution(dnnl, this, reorders, bounds, elementwise);
         batchNorm = new CpuBatchNorm(dnnl, this, reorders);
         pooling = new CpuPooling(dnnl, this, reorders, bounds);
+        concat = new CpuConcat(this, reorders, parallel);
         matmul = new CpuMatmul(dnnl, this);
         softmaxLoss = new CpuSoftmaxLoss(this);
         optimizers = new CpuOptimizers(this, reorders, parallel);
@@ -368,6 +371,30 @@ public final class CpuBackend implements Backend {
     public synchronized NDArray maxPool2dBackward(NDArray dy, NDArray x, Pooled forward, Pool2dSpec spec) {
         open();
         return pooling.maxBackward(dy, x, forward, spec);
+    }
+
+    @Override
+    public synchronized NDArray avgPool2d(NDArray x, AvgPool2dSpec spec) {
+        open();
+        return pooling.avgForward(x, spec);
+    }
+
+    @Override
+    public synchronized NDArray avgPool2dBackward(NDArray dy, Shape xShape, AvgPool2dSpec spec) {
+        open();
+        return pooling.avgBackward(dy, xShape, spec);
+    }
+
+    @Override
+    public synchronized NDArray concatChannels(NDArray[] xs) {
+        open();
+        return concat.concat(xs);
+    }
+
+    @Override
+    public synchronized NDArray[] splitChannels(NDArray x, int[] channels) {
+        open();
+        return concat.split(x, channels);
     }
 
     @Override

@@ -4,6 +4,7 @@ import dev.graft.engine.DType;
 import dev.graft.engine.Layout;
 import dev.graft.engine.NDArray;
 import dev.graft.engine.Shape;
+import dev.graft.engine.backend.AvgPool2dSpec;
 import dev.graft.engine.backend.Buffer;
 import dev.graft.engine.backend.Conv2dSpec;
 import dev.graft.engine.backend.Pool2dSpec;
@@ -24,7 +25,10 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WORKSPACE;
 
 /**
- * Max pooling and global average pooling on NHWC activations with oneDNN. Max pooling in training keeps
+ * Max pooling, average pooling with padding and global average pooling on NHWC activations with oneDNN. Average
+ * pooling maps torch's {@code count_include_pad} True / False onto oneDNN's pooling_avg_include_padding /
+ * pooling_avg_exclude_padding, whose divisors are torch's when ceil_mode is off (the window never leaves the padded
+ * input). Max pooling in training keeps
  * oneDNN's workspace (which element won each window) for the backward pass; oneDNN breaks ties towards the
  * first maximum in scan order, as PyTorch. Inputs holding NaN or infinities go to {@link MaxPoolExact},
  * because oneDNN's kernel neither propagates NaN nor returns -inf; whether x holds any is read from its
@@ -42,6 +46,11 @@ final class CpuPooling implements AutoCloseable {
     private final CpuReorders reorders;
     private final ValueBounds bounds;
     private final Map<Key, Step> cache = new HashMap<>();
+
+    private record AvgKey(Shape x, AvgPool2dSpec spec, boolean backward) {
+    }
+
+    private final Map<AvgKey, Step> avgCache = new HashMap<>();
 
     CpuPooling(Dnnl dnnl, CpuBackend backend, CpuReorders reorders, ValueBounds bounds) {
         this.dnnl = dnnl;
@@ -106,6 +115,56 @@ final class CpuPooling implements AutoCloseable {
         }
         CpuReorders.release(dys, dy);
         return dx;
+    }
+
+    NDArray avgForward(NDArray x, AvgPool2dSpec spec) {
+        NDArray xs = reorders.channelsLast(x, backend);
+        Shape s = x.shape();
+        NDArray y = backend.empty(DType.F32, Shape.of(s.dim(0), s.dim(1),
+                Conv2dSpec.outputSize(s.dim(2), spec.kernelH(), spec.strideH(), spec.padH(), 1),
+                Conv2dSpec.outputSize(s.dim(3), spec.kernelW(), spec.strideW(), spec.padW(), 1)), Layout.CHANNELS_LAST);
+        avgStep(new AvgKey(s, spec, false)).run(dnnl, NativeBuffer.of(xs).pointer(), NativeBuffer.of(y).pointer());
+        CpuReorders.release(xs, x);
+        return y;
+    }
+
+    NDArray avgBackward(NDArray dy, Shape xShape, AvgPool2dSpec spec) {
+        NDArray dys = reorders.channelsLast(dy, backend);
+        NDArray dx = backend.empty(DType.F32, xShape, Layout.CHANNELS_LAST);
+        avgStep(new AvgKey(xShape, spec, true)).run(dnnl, NativeBuffer.of(dys).pointer(), NativeBuffer.of(dx).pointer());
+        CpuReorders.release(dys, dy);
+        return dx;
+    }
+
+    private Step avgStep(AvgKey k) {
+        Step s = avgCache.get(k);
+        if (s == null) {
+            String what = "average pooling " + (k.backward() ? "backward" : "forward") + " for " + k.x() + " " + k.spec();
+            s = Dnnl.build(what, () -> buildAvg(k, what));
+            avgCache.put(k, s);
+        }
+        return s;
+    }
+
+    private Step buildAvg(AvgKey k, String what) {
+        AvgPool2dSpec p = k.spec();
+        long[] xd = Dnnl.dims(k.x());
+        long[] kernel = {p.kernelH(), p.kernelW()};
+        long[] strides = {p.strideH(), p.strideW()};
+        long[] pad = {p.padH(), p.padW()};
+        long[] dilation = {0, 0};
+        long[] yd = {xd[0], xd[1], (xd[2] + 2 * pad[0] - kernel[0]) / strides[0] + 1, (xd[3] + 2 * pad[1] - kernel[1]) / strides[1] + 1};
+        memory.desc src = Dnnl.nhwc(xd);
+        memory.desc dst = Dnnl.nhwc(yd);
+        algorithm alg = p.countIncludePad() ? algorithm.pooling_avg_include_padding : algorithm.pooling_avg_exclude_padding;
+        var fwd = new pooling_forward.primitive_desc(dnnl.engine, prop_kind.forward_training, alg, src, dst, strides, kernel,
+                dilation, pad, pad);
+        if (!k.backward()) {
+            return new Step(what, dnnl, fwd, new pooling_forward(fwd), new int[] {DNNL_ARG_SRC, DNNL_ARG_DST}, new memory.desc[] {src, dst});
+        }
+        var bwd = new pooling_backward.primitive_desc(dnnl.engine, alg, src, dst, strides, kernel, dilation, pad, pad, fwd);
+        return new Step(what, dnnl, bwd, new pooling_backward(bwd), new int[] {DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC},
+                new memory.desc[] {dst, src});
     }
 
     /** Mean over H and W: [N,C,H,W] -> [N,C,1,1]. */
@@ -173,5 +232,7 @@ final class CpuPooling implements AutoCloseable {
     public void close() {
         cache.values().forEach(Step::close);
         cache.clear();
+        avgCache.values().forEach(Step::close);
+        avgCache.clear();
     }
 }

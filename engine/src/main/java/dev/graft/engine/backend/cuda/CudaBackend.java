@@ -11,6 +11,7 @@ import dev.graft.engine.backend.Backend;
 import dev.graft.engine.backend.BatchNormGrads;
 import dev.graft.engine.backend.BatchNormStats;
 import dev.graft.engine.backend.Conv2dSpec;
+import dev.graft.engine.backend.AvgPool2dSpec;
 import dev.graft.engine.backend.Pool2dSpec;
 import dev.graft.engine.backend.Pooled;
 import dev.graft.engine.backend.SgdSpec;
@@ -430,6 +431,25 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public NDArray avgPool2d(NDArray x, AvgPool2dSpec spec) {
+        NDArray xr = rowMajor(x);
+        Shape xs = x.shape();
+        NDArray y = out(Shape.of(xs.dim(0), xs.dim(1),
+                Conv2dSpec.outputSize(xs.dim(2), spec.kernelH(), spec.strideH(), spec.padH(), 1),
+                Conv2dSpec.outputSize(xs.dim(3), spec.kernelW(), spec.strideW(), spec.padW(), 1)));
+        pool.avgForward(addr(xr), xs, addr(y), y.shape(), spec);
+        return y;
+    }
+
+    @Override
+    public NDArray avgPool2dBackward(NDArray dy, Shape xShape, AvgPool2dSpec spec) {
+        NDArray dyr = rowMajor(dy);
+        NDArray dx = out(xShape);
+        pool.avgBackward(addr(dyr), dy.shape(), addr(dx), xShape, spec);
+        return dx;
+    }
+
+    @Override
     public NDArray globalAvgPool(NDArray x) {
         NDArray xr = rowMajor(x);
         Shape xs = x.shape();
@@ -445,6 +465,43 @@ public final class CudaBackend implements Backend {
             ew.avgPoolBackward(addr(dx), addr(dy), (long) xShape.dim(2) * xShape.dim(3), xShape.numel());
         }
         return dx;
+    }
+
+    // ---- channel concatenation ------------------------------------------------------------------------------
+
+    /** NCHW: image n's C_i x H x W floats are one run, copied to channel offset c0 of the output's image n. */
+    @Override
+    public NDArray concatChannels(NDArray[] xs) {
+        Shape s = xs[0].shape();
+        long plane = 4L * s.dim(2) * s.dim(3);
+        int total = 0;
+        for (NDArray x : xs) {
+            total += x.shape().dim(1);
+        }
+        NDArray y = out(Shape.of(s.dim(0), total, s.dim(2), s.dim(3)));
+        long c0 = 0;
+        for (NDArray x : xs) {
+            long c = x.shape().dim(1);
+            ctx.copy2d(addr(y) + c0 * plane, total * plane, addr(rowMajor(x)), c * plane, c * plane, s.dim(0));
+            c0 += c;
+        }
+        return y;
+    }
+
+    @Override
+    public NDArray[] splitChannels(NDArray x, int[] channels) {
+        Shape s = x.shape();
+        long plane = 4L * s.dim(2) * s.dim(3);
+        long xr = addr(rowMajor(x));
+        NDArray[] parts = new NDArray[channels.length];
+        long c0 = 0;
+        for (int k = 0; k < channels.length; k++) {
+            long c = channels[k];
+            parts[k] = out(Shape.of(s.dim(0), channels[k], s.dim(2), s.dim(3)));
+            ctx.copy2d(addr(parts[k]), c * plane, xr + c0 * plane, s.dim(1) * plane, c * plane, s.dim(0));
+            c0 += c;
+        }
+        return parts;
     }
 
     // ---- matrix product ---------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import static org.bytedeco.cuda.global.cudart.cudaFree;
 import static org.bytedeco.cuda.global.cudart.cudaGetLastError;
 import static org.bytedeco.cuda.global.cudart.cudaMalloc;
 import static org.bytedeco.cuda.global.cudart.cudaMemGetInfo;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpy2DAsync;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyAsync;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToDevice;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToHost;
@@ -126,6 +127,19 @@ final class CudaContext implements AutoCloseable {
         makeCurrent();
         CudaCheck.cuda(cudaMemcpyAsync(DevicePointer.of(dst), DevicePointer.of(src), bytes, cudaMemcpyDeviceToDevice, stream),
                 "cudaMemcpyAsync(device to device)");
+    }
+
+    /**
+     * Device to device, enqueued: {@code rows} runs of {@code widthBytes}, the source's runs {@code srcPitch} bytes
+     * apart and the destination's {@code dstPitch} apart (channel concatenation: one run per image).
+     */
+    void copy2d(long dst, long dstPitch, long src, long srcPitch, long widthBytes, long rows) {
+        if (widthBytes == 0 || rows == 0) {
+            return;
+        }
+        makeCurrent();
+        CudaCheck.cuda(cudaMemcpy2DAsync(DevicePointer.of(dst), dstPitch, DevicePointer.of(src), srcPitch, widthBytes, rows,
+                cudaMemcpyDeviceToDevice, stream), "cudaMemcpy2DAsync(device to device, " + rows + " x " + widthBytes + " bytes)");
     }
 
     /** Zero bytes, enqueued. */

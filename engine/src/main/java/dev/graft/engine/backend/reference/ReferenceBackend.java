@@ -6,6 +6,7 @@ import dev.graft.engine.Layout;
 import dev.graft.engine.NDArray;
 import dev.graft.engine.Shape;
 import dev.graft.engine.backend.AdamWSpec;
+import dev.graft.engine.backend.AvgPool2dSpec;
 import dev.graft.engine.backend.Backend;
 import dev.graft.engine.backend.BatchNormGrads;
 import dev.graft.engine.backend.BatchNormStats;
@@ -256,6 +257,54 @@ public final class ReferenceBackend implements Backend {
     @Override
     public NDArray maxPool2dBackward(NDArray dy, NDArray x, Pooled forward, Pool2dSpec spec) {
         return out(dy.dtype(), x.shape(), ReferencePooling.maxBackward(x.shape(), read(x), read(dy), spec));
+    }
+
+    @Override
+    public NDArray avgPool2d(NDArray x, AvgPool2dSpec spec) {
+        return out(x.dtype(), ReferencePooling.avgOutputShape(x.shape(), spec), ReferencePooling.avgForward(x.shape(), read(x), spec));
+    }
+
+    @Override
+    public NDArray avgPool2dBackward(NDArray dy, Shape xShape, AvgPool2dSpec spec) {
+        return out(dy.dtype(), xShape, ReferencePooling.avgBackward(xShape, read(dy), spec));
+    }
+
+    @Override
+    public NDArray concatChannels(NDArray[] xs) {
+        int n = xs[0].shape().dim(0), plane = xs[0].shape().dim(2) * xs[0].shape().dim(3), total = 0;
+        for (NDArray x : xs) {
+            total += x.shape().dim(1);
+        }
+        double[] y = new double[n * total * plane];
+        int c0 = 0;
+        for (NDArray x : xs) {
+            double[] v = read(x);
+            int c = x.shape().dim(1);
+            for (int i = 0; i < n; i++) { // NCHW: image i's channels [c0, c0 + c) are one contiguous run
+                System.arraycopy(v, i * c * plane, y, (i * total + c0) * plane, c * plane);
+            }
+            c0 += c;
+        }
+        return out(xs[0].dtype(), Shape.of(n, total, xs[0].shape().dim(2), xs[0].shape().dim(3)), y);
+    }
+
+    @Override
+    public NDArray[] splitChannels(NDArray x, int[] channels) {
+        Shape s = x.shape();
+        int n = s.dim(0), total = s.dim(1), plane = s.dim(2) * s.dim(3);
+        double[] v = read(x);
+        NDArray[] parts = new NDArray[channels.length];
+        int c0 = 0;
+        for (int k = 0; k < channels.length; k++) {
+            int c = channels[k];
+            double[] p = new double[n * c * plane];
+            for (int i = 0; i < n; i++) {
+                System.arraycopy(v, (i * total + c0) * plane, p, i * c * plane, c * plane);
+            }
+            parts[k] = out(x.dtype(), Shape.of(n, c, s.dim(2), s.dim(3)), p);
+            c0 += c;
+        }
+        return parts;
     }
 
     @Override

@@ -1,0 +1,205 @@
+package dev.graft.models;
+
+import dev.graft.engine.Shape;
+import dev.graft.engine.backend.Conv2dSpec;
+import dev.graft.engine.backend.Pool2dSpec;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The architecture registry: every family declares its layers once, here, as a {@link Topology} under PyTorch's
+ * state-dict names, and recognises its own state dicts. The named architectures ({@code resnet18}...,
+ * {@code cbr_tiny}...) are listed by {@link #names()}.
+ *
+ * <ul>
+ *   <li>{@code resnet}: torchvision's {@code ResNet} ({@code _make_layer}: a 1x1 conv + BN downsample where the
+ *   stride or width changes; stride 2 on the first block of layers 2-4).</li>
+ *   <li>{@code cbr}: Transfusion's (Raghu et al. 2019) conv-BN-ReLU networks as a plain PyTorch re-implementation
+ *   writes them: {@code features = nn.Sequential(Conv2d(k, stride 1, padding k/2, bias=False), BatchNorm2d, ReLU,
+ *   [MaxPool2d(3, 2)], ...)}, {@code avgpool = AdaptiveAvgPool2d(1)}, {@code fc = Linear}. So block b's convolution is
+ *   {@code features.i.weight} with i counting every module of the Sequential, relus and pools included.</li>
+ * </ul>
+ *
+ * <p>A new family (InceptionV3's branches and channel concat, a transformer's blocks) adds a layer kind to
+ * {@link Topology.Layer}, one declaration method here and one recogniser; the module builder, the inference plan and
+ * the state-dict shapes read the declaration.
+ */
+public final class Architectures {
+    public static final String RESNET = "resnet";
+    public static final String CBR = "cbr";
+
+    private Architectures() {
+    }
+
+    /** Every named architecture: the torchvision ResNets, then {@code cbr_large_t}, {@code cbr_large_w}, {@code cbr_small}, {@code cbr_tiny}. */
+    public static Set<String> names() {
+        return ResNetConfig.allNames();
+    }
+
+    /** The layers of {@code config}'s network. */
+    public static Topology declare(ResNetConfig config) {
+        return config.isCbr() ? cbr(config) : resnet(config);
+    }
+
+    /**
+     * The family whose state dict these keys and shapes are: CBR when {@code features.0.weight} is followed by a batch
+     * norm {@code features.1}, else ResNet (whose error names the keys it misses).
+     */
+    public static ResNetConfig recognize(Map<String, Shape> shapes) {
+        ResNetConfig found = shapes.containsKey("features.0.weight") && shapes.containsKey("features.1.running_var")
+                ? recognizeCbr(shapes) : ArchitectureInference.inferResNet(shapes);
+        // The declaration has the last word: every tensor it names that the state dict holds has the declared shape.
+        for (Map.Entry<String, Shape> e : InferencePlan.stateShapes(found).entrySet()) {
+            Shape there = shapes.get(e.getKey());
+            if (there != null && !there.equals(e.getValue())) {
+                throw new ModelException("the state dict looks like " + found + ", but " + e.getKey() + " has shape " + there
+                        + " where that network has " + e.getValue());
+            }
+        }
+        return found;
+    }
+
+    // ---- resnet -----------------------------------------------------------------------------------------------
+
+    private static Topology resnet(ResNetConfig config) {
+        List<Topology.Layer> layers = new ArrayList<>();
+        List<Topology.Unit> units = new ArrayList<>();
+        int stem = config.stemChannels();
+        layers.add(new Topology.ConvBn("conv1", "bn1", "relu", true, config.inChannels(), stem, 7, Conv2dSpec.of(2, 3), false));
+        layers.add(new Topology.Pool("maxpool", Pool2dSpec.of(3, 2, 1)));
+        units.add(new Topology.Unit("conv1", List.of("conv1", "bn1")));
+        int expansion = config.block().expansion();
+        int inplanes = stem;
+        for (int s = 0; s < 4; s++) {
+            int planes = config.planes()[s];
+            int out = planes * expansion;
+            units.add(new Topology.Unit("layer" + (s + 1), List.of("layer" + (s + 1))));
+            for (int b = 0; b < config.layers()[s]; b++) {
+                int stride = b == 0 && s > 0 ? 2 : 1;
+                Topology.ConvBn shortcut = b == 0 && (stride != 1 || inplanes != out)
+                        ? convBn("downsample.0", "downsample.1", false, inplanes, out, 1, Conv2dSpec.of(stride, 0)) : null;
+                List<Topology.ConvBn> path;
+                if (config.block() == BlockType.BASIC) {
+                    path = List.of(convBn("conv1", "bn1", true, inplanes, planes, 3, Conv2dSpec.of(stride, 1)),
+                            convBn("conv2", "bn2", true, planes, planes, 3, Conv2dSpec.of(1, 1)));
+                } else {
+                    int width = Bottleneck.innerWidth(planes, config.groups(), config.widthPerGroup());
+                    path = List.of(convBn("conv1", "bn1", true, inplanes, width, 1, Conv2dSpec.of(1, 0)),
+                            convBn("conv2", "bn2", true, width, width, 3, Conv2dSpec.of(stride, 1, 1, config.groups())),
+                            convBn("conv3", "bn3", true, width, out, 1, Conv2dSpec.of(1, 0)));
+                }
+                layers.add(new Topology.Residual("layer" + (s + 1) + "." + b, path, shortcut));
+                inplanes = out;
+            }
+        }
+        units.add(new Topology.Unit("fc", List.of("fc")));
+        // discriminative learning rates: stem..layer2, layer3..layer4, fc (fastai's three groups)
+        return new Topology(RESNET, layers, layers.size() - 1, "fc", config.featureWidth(), config.numClasses(), units, 3);
+    }
+
+    /** A convolution + batch norm inside a block (the relu, when there is one, is the block's). */
+    private static Topology.ConvBn convBn(String conv, String bn, boolean relu, int in, int out, int kernel, Conv2dSpec spec) {
+        return new Topology.ConvBn(conv, bn, null, relu, in, out, kernel, spec, false);
+    }
+
+    // ---- cbr ----------------------------------------------------------------------------------------------------
+
+    /**
+     * Max pool after a CBR block: 3x3 stride 2 and, as PyTorch's {@code MaxPool2d(3, 2)} defaults, no padding
+     * (the paper gives kernel and stride only).
+     */
+    public static final Pool2dSpec CBR_POOL = Pool2dSpec.of(3, 2, 0);
+
+    private static Topology cbr(ResNetConfig config) {
+        List<Topology.Layer> layers = new ArrayList<>();
+        List<Topology.Unit> units = new ArrayList<>();
+        int[] channels = config.planes();
+        boolean[] pools = config.pools();
+        int k = config.kernel();
+        int i = 0;
+        int in = config.inChannels();
+        int cam = -1;
+        for (int b = 0; b < channels.length; b++) {
+            String conv = "features." + i;
+            layers.add(new Topology.ConvBn(conv, "features." + (i + 1), "features." + (i + 2), true, in, channels[b], k,
+                    Conv2dSpec.of(1, k / 2), false));
+            units.add(new Topology.Unit(conv, List.of(conv, "features." + (i + 1))));
+            cam = layers.size() - 1;
+            i += 3;
+            if (pools[b]) {
+                layers.add(new Topology.Pool("features." + i, CBR_POOL));
+                i++;
+            }
+            in = channels[b];
+        }
+        units.add(new Topology.Unit("fc", List.of("fc")));
+        return new Topology(CBR, layers, cam, "fc", config.featureWidth(), config.numClasses(), units, (channels.length + 1) / 2);
+    }
+
+    /**
+     * A CBR network from its keys and shapes: blocks from the convolutions {@code features.i.weight} [out, in, k, k]
+     * (i = 0, then 3 or 4 on: 4 when a pool sits between), pools from the gaps between them, and whether the last
+     * block is followed by one from nothing in the state dict (a pool has no tensors): the named architecture with
+     * the same convolutions decides, else none.
+     */
+    private static ResNetConfig recognizeCbr(Map<String, Shape> shapes) {
+        List<Integer> channels = new ArrayList<>();
+        List<Boolean> pools = new ArrayList<>();
+        int i = 0;
+        int kernel = -1;
+        int inChannels = -1;
+        int prev = -1;
+        while (true) {
+            Shape w = shapes.get("features." + i + ".weight");
+            if (w == null || w.rank() != 4) {
+                throw notCbr(w == null ? "no key features." + i + ".weight" : "features." + i + ".weight has shape " + w);
+            }
+            if (kernel < 0) {
+                kernel = w.dim(2);
+                inChannels = w.dim(1);
+            } else if (w.dim(1) != prev) {
+                throw notCbr("features." + i + ".weight " + w + " does not take the " + prev + " channels before it");
+            }
+            if (w.dim(2) != kernel || w.dim(3) != kernel) {
+                throw notCbr("features." + i + ".weight " + w + ": every block has the same square kernel, " + kernel);
+            }
+            Shape bn = shapes.get("features." + (i + 1) + ".weight");
+            if (bn == null || !bn.equals(Shape.of(w.dim(0)))) {
+                throw notCbr("features." + (i + 1) + " is not a batch norm of " + w.dim(0) + " channels");
+            }
+            channels.add(w.dim(0));
+            prev = w.dim(0);
+            if (shapes.containsKey("features." + (i + 3) + ".weight")) {
+                pools.add(false);
+                i += 3;
+            } else if (shapes.containsKey("features." + (i + 4) + ".weight")) {
+                pools.add(true);
+                i += 4;
+            } else {
+                pools.add(false);
+                break;
+            }
+        }
+        Shape fc = shapes.get("fc.weight");
+        if (fc == null || fc.rank() != 2 || fc.dim(1) != prev) {
+            throw notCbr(fc == null ? "no key fc.weight" : "fc.weight " + fc + " does not take the " + prev + " pooled features");
+        }
+        int[] ch = channels.stream().mapToInt(Integer::intValue).toArray();
+        boolean[] p = new boolean[pools.size()];
+        for (int j = 0; j < p.length; j++) {
+            p[j] = pools.get(j);
+        }
+        ResNetConfig found = ResNetConfig.cbr(kernel, ch, p).withNumClasses(fc.dim(0)).withInChannels(inChannels);
+        p[p.length - 1] = true;
+        ResNetConfig pooledLast = ResNetConfig.cbr(kernel, ch, p).withNumClasses(fc.dim(0)).withInChannels(inChannels);
+        return pooledLast.architecture().equals("custom") ? found : pooledLast;
+    }
+
+    private static ModelException notCbr(String why) {
+        return new ModelException("cannot read a CBR network from this state dict: " + why
+                + " (CBR state dicts hold features.0 conv, features.1 batch norm, ... and fc; name the architecture, e.g. cbr_tiny)");
+    }
+}
