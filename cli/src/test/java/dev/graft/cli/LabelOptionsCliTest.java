@@ -89,6 +89,21 @@ class LabelOptionsCliTest {
         String metrics = Files.readString(runDir.resolve("metrics.json"));
         assertTrue(metrics.contains("\"multi_label\" : true") && metrics.contains("\"patient_leakage\""), metrics);
         assertTrue(Files.readString(runDir.resolve("multi-label.json")).contains("Large"));
+
+        // graft evaluate on the validation CSV: the model's labels, its thresholds, the same table.
+        String best = runDir.resolve("best.safetensors").toString();
+        String[] ev = run("evaluate", "--model", best, "--labels", VALID, "--images", DEMO.toString(), "--out",
+                dir.resolve("eval").toString(), "--device", "cpu", "--no-progress");
+        assertEquals("0", ev[0], ev[1] + ev[2]);
+        assertTrue(ev[1].contains("100 images of") && ev[1].matches("(?s).*\\nLarge\\s.*\\nShirt\\s.*"), ev[1]);
+        assertTrue(Files.readString(dir.resolve("eval/metrics.json")).contains("\"mean_auc\""));
+        String[] wrong = run("evaluate", "--model", best, "--data", DEMO.toString(), "--no-progress");
+        assertEquals("2", wrong[0], wrong[2]);
+        assertTrue(wrong[2].contains("is multi-label") && wrong[2].contains("--labels FILE.csv"), wrong[2]);
+        // graft predict: one probability per label and its call.
+        String[] pr = run("predict", "--model", best, "--device", "cpu", DEMO.resolve("task/train/shirt/00077.png").toString());
+        assertEquals("0", pr[0], pr[2]);
+        assertTrue(pr[1].contains("P(Large)") && pr[1].contains("P(Shirt)") && pr[1].contains("decision: per label"), pr[1]);
     }
 
     @Test
