@@ -140,4 +140,39 @@ class MultiLabelTrainingTest {
         assertTrue(e.getMessage().contains("multi-label") && e.getMessage().contains("--out"), e.getMessage());
         assertTrue(Files.exists(run.resolve("plots/roc.png")));
     }
+
+    /**
+     * With pretrained weights the run has both phases, and phase 1 (no augmentation, batch norm held) runs on cached
+     * backbone features: the cached head epochs give the same losses as running the backbone every epoch (the same
+     * batches; the features differ only by the rounding of batched vs unbatched evaluation, hence 1e-4 relative).
+     */
+    @Test
+    void bothPhasesAndTheFeatureCacheAgreeWithTheUncachedHead(@TempDir Path dir) throws IOException {
+        Path weights = TrainCommandTest.pretrained(dir, SyntheticImages.folder(dir.resolve("pretrain"), 5, 12, 12));
+        LabeledSet train = MultiLabelImages.set(dir.resolve("train"), 6, 32);
+        LabeledSet val = MultiLabelImages.set(dir.resolve("val"), 7, 16);
+        double[][] losses = new double[2][];
+        for (int k = 0; k < 2; k++) {
+            Path run = dir.resolve("run" + k);
+            TrainConfig base = config(run, "generated", "loss", "none");
+            TrainConfig cfg = new TrainConfig(base.data(), base.val(), base.valFraction(), base.arch(), weights.toString(), base.out(),
+                    base.imageSize(), base.resizeSize(), base.batchSize(), 2, 1, base.lr(), base.lrMult(), base.optimizer(),
+                    base.momentum(), base.weightDecay(), base.nesterov(), base.schedule(), base.warmupEpochs(), base.classWeights(),
+                    base.labelSmoothing(), base.clipGradNorm(), base.bnPolicy(), base.unfreezeFrom(), base.augment(), base.sampler(),
+                    base.seed(), base.workers(), base.device(), base.monitor(), base.threshold(), base.positiveClass(), base.strict(),
+                    base.maxImagePixels(), base.lenient(), base.calibrate(), null);
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            Trainer.Options opt = new Trainer.Options(false, new PrintStream(bytes, true, StandardCharsets.UTF_8), w -> { }, 0, k == 0);
+            Trainer.Result r = Trainer.trainMultiLabel(cfg, MultiLabelRun.of(train, val, null, "none"), 0, opt);
+            String out = bytes.toString(StandardCharsets.UTF_8);
+            assertTrue(r.completed(), out);
+            assertEquals(k == 0, out.contains("cached backbone features"), out);
+            assertEquals(3, r.history().size());
+            assertEquals("head", r.history().get(0).phase(), out);
+            losses[k] = new double[] {r.history().get(0).trainLoss(), r.history().get(0).valLoss(), r.history().get(1).valLoss()};
+        }
+        for (int i = 0; i < 3; i++) {
+            assertEquals(losses[1][i], losses[0][i], 1e-4 * Math.abs(losses[1][i]), "cached vs uncached head, figure " + i);
+        }
+    }
 }
