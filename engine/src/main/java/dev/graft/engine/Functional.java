@@ -9,17 +9,27 @@ import dev.graft.engine.functions.AddReluFunction;
 import dev.graft.engine.functions.AvgPool2dFunction;
 import dev.graft.engine.functions.BatchNormInferenceFunction;
 import dev.graft.engine.functions.BatchNormTrainingFunction;
+import dev.graft.engine.functions.BatchedMatMulFunction;
+import dev.graft.engine.functions.ConcatFunction;
+import dev.graft.engine.functions.IndexSelectFunction;
+import dev.graft.engine.functions.NarrowFunction;
+import dev.graft.engine.functions.PermuteFunction;
+import dev.graft.engine.functions.SoftmaxFunction;
 import dev.graft.engine.functions.ConcatChannelsFunction;
 import dev.graft.engine.functions.Conv2dFunction;
+import dev.graft.engine.functions.GeluFunction;
 import dev.graft.engine.functions.GlobalAvgPoolFunction;
 import dev.graft.engine.functions.BceWithLogitsFunction;
+import dev.graft.engine.functions.LayerNormFunction;
 import dev.graft.engine.functions.LogSoftmaxFunction;
 import dev.graft.engine.functions.MatMulFunction;
 import dev.graft.engine.functions.MaxPool2dFunction;
 import dev.graft.engine.functions.MulFunction;
 import dev.graft.engine.functions.NllLossFunction;
+import dev.graft.engine.functions.PadFunction;
 import dev.graft.engine.functions.ReluFunction;
 import dev.graft.engine.functions.ReshapeFunction;
+import dev.graft.engine.functions.RollFunction;
 import dev.graft.engine.functions.ScaleFunction;
 import dev.graft.engine.functions.SumToFunction;
 
@@ -195,6 +205,9 @@ public final class Functional {
     /** {@code x @ w^T + b}, as {@code torch.nn.functional.linear}: x [N,in], w [out,in], b [out] or null. */
     public static Tensor linear(Tensor x, Tensor w, Tensor b) {
         required("linear", "x", x, "w", w);
+        if (x.shape().rank() > 2) {
+            return linearNd(x, w, b); // tokens [N, T, C] and other leading dimensions (issue 11)
+        }
         if (x.shape().rank() != 2 || w.shape().rank() != 2 || x.dim(1) != w.dim(1)) {
             throw ShapeException.of("linear", "expected input [N, in] and weight [out, in]", "input", x.shape(), "weight", w.shape());
         }
@@ -355,6 +368,152 @@ public final class Functional {
             mask[i] = rng.nextDouble() < p ? 0 : keep;
         }
         return mul(x, Tensor.fromArray(x.device(), x.dtype(), mask, x.shape().dims()));
+    }
+
+    // ---- transformer ops, part 1 (issue 11): layer norm, GELU, drop path, roll, zero padding --------------
+
+    /**
+     * {@code F.layer_norm(x, [C], weight, bias, eps)}: every row of the last axis of x [..., C] normalised by its
+     * mean and biased variance (divided by C), then scaled by weight [C] and shifted by bias [C]. Gradients flow to
+     * x, weight and bias.
+     */
+    public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
+        String op = "layer_norm";
+        required(op, "x", x, "weight", weight, "bias", bias);
+        floating(op, x);
+        sameDeviceAndType(op, x, weight);
+        sameDeviceAndType(op, x, bias);
+        if (x.shape().rank() < 1 || x.numel() == 0) {
+            throw ShapeException.of(op, "input must have at least one axis and no zero-size dimension", "input", x.shape());
+        }
+        int c = x.dim(x.shape().rank() - 1);
+        if (weight.shape().rank() != 1 || weight.dim(0) != c || bias.shape().rank() != 1 || bias.dim(0) != c) {
+            throw ShapeException.of(op, "weight and bias must be [C], C being the input's last axis", "input", x.shape(),
+                    "weight", weight.shape(), "bias", bias.shape());
+        }
+        if (!(eps > 0) || Double.isInfinite(eps)) {
+            throw new GraftException(op + ": eps must be positive and finite, got " + eps);
+        }
+        return Tensor.apply(new LayerNormFunction(eps), x, weight, bias);
+    }
+
+    /** {@code F.gelu(x)}: the exact GELU {@code x/2 (1 + erf(x / sqrt 2))}. */
+    public static Tensor gelu(Tensor x) {
+        return gelu(x, "none");
+    }
+
+    /**
+     * {@code F.gelu(x, approximate)}: {@code "none"} is the exact (erf) form, {@code "tanh"} torch's approximation
+     * {@code x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}.
+     */
+    public static Tensor gelu(Tensor x, String approximate) {
+        required("gelu", "x", x, "approximate", approximate);
+        floating("gelu", x);
+        if (!approximate.equals("none") && !approximate.equals("tanh")) {
+            throw new GraftException("gelu: approximate must be \"none\" or \"tanh\", got \"" + approximate + "\"");
+        }
+        return Tensor.apply(new GeluFunction(approximate.equals("tanh")), x);
+    }
+
+    /**
+     * Stochastic depth as timm's {@code drop_path(x, p, training)}: in training each sample (index along axis 0)
+     * keeps its whole residual branch with probability 1 - p, scaled by {@code 1 / (1 - p)}, or is zeroed; in eval
+     * (or with p = 0) x itself. One draw per sample from {@code rng} on the host, as {@link #dropout}; this is
+     * {@code x * mask} with mask [N, 1, ..., 1], a composite of {@link #mul}.
+     */
+    public static Tensor dropPath(Tensor x, double p, boolean training, RandomGenerator rng) {
+        required("drop_path", "x", x);
+        floating("drop_path", x);
+        if (!(p >= 0 && p <= 1)) {
+            throw new GraftException("drop_path: p must be in [0, 1], got " + p);
+        }
+        if (!training || p == 0) {
+            return x;
+        }
+        required("drop_path", "rng", rng);
+        if (x.shape().rank() < 1) {
+            throw ShapeException.of("drop_path", "input needs a sample axis (axis 0)", "input", x.shape());
+        }
+        int[] dims = new int[x.shape().rank()];
+        Arrays.fill(dims, 1);
+        dims[0] = x.dim(0);
+        double[] mask = new double[dims[0]];
+        double keep = p == 1 ? 0 : 1 / (1 - p); // p = 1: every sample dropped (timm does not scale then)
+        for (int i = 0; i < mask.length; i++) {
+            mask[i] = rng.nextDouble() < p ? 0 : keep;
+        }
+        return mul(x, Tensor.fromArray(x.device(), x.dtype(), mask, dims));
+    }
+
+    /**
+     * {@code torch.roll(x, shifts, dims)}: along dims[i] the element at index j moves to (j + shifts[i]) mod size;
+     * shifts may be negative or larger than the axis, dims negative (counted from the end) but distinct. The gradient
+     * is rolled back by the opposite shifts. (Swin's cyclic shift: {@code roll(x, {-3, -3}, {1, 2})} on [N,H,W,C].)
+     */
+    public static Tensor roll(Tensor x, int[] shifts, int[] dims) {
+        String op = "roll";
+        required(op, "x", x, "shifts", shifts, "dims", dims);
+        floating(op, x);
+        if (shifts.length != dims.length || dims.length == 0) {
+            throw new GraftException(op + ": shifts and dims must have the same non-zero length, got "
+                    + Arrays.toString(shifts) + " and " + Arrays.toString(dims));
+        }
+        int rank = x.shape().rank();
+        int[] axes = new int[dims.length];
+        int[] normalized = new int[dims.length];
+        boolean[] seen = new boolean[Math.max(rank, 1)];
+        for (int i = 0; i < dims.length; i++) {
+            int a = dims[i] < 0 ? dims[i] + rank : dims[i];
+            if (a < 0 || a >= rank) {
+                throw ShapeException.of(op, "dim " + dims[i] + " is out of range for a " + rank + "-D input", "input", x.shape());
+            }
+            if (seen[a]) {
+                throw ShapeException.of(op, "dims must be distinct, got " + Arrays.toString(dims), "input", x.shape());
+            }
+            seen[a] = true;
+            axes[i] = a;
+            int n = x.dim(a);
+            normalized[i] = n == 0 ? 0 : Math.floorMod(shifts[i], n);
+        }
+        if (x.numel() == 0) {
+            return x;
+        }
+        return Tensor.apply(new RollFunction(normalized, axes), x);
+    }
+
+    /**
+     * {@code F.pad(x, pads)} with zeros and non-negative pads: pads come in (before, after) pairs from the last axis
+     * backwards, as torch lists them, e.g. {@code (left, right, top, bottom)} pads W and H of an NCHW tensor and
+     * {@code (0, 0, left, right, top, bottom)} W and H of an [N,H,W,C] one. The gradient is the interior (a slice).
+     */
+    public static Tensor pad(Tensor x, int... pads) {
+        String op = "pad";
+        required(op, "x", x, "pads", pads);
+        floating(op, x);
+        int rank = x.shape().rank();
+        if (pads.length % 2 != 0 || pads.length / 2 > rank) {
+            throw ShapeException.of(op, "pads must be (before, after) pairs for at most every axis, got "
+                    + Arrays.toString(pads), "input", x.shape());
+        }
+        if (x.numel() == 0) {
+            throw ShapeException.of(op, "input must have no zero-size dimension", "input", x.shape());
+        }
+        int[] before = new int[rank];
+        int[] after = new int[rank];
+        double numel = 1;
+        for (int i = 0; i < pads.length / 2; i++) {
+            if (pads[2 * i] < 0 || pads[2 * i + 1] < 0) {
+                throw ShapeException.of(op, "pads must be non-negative (negative pads, which crop, are not supported), got "
+                        + Arrays.toString(pads), "input", x.shape());
+            }
+            before[rank - 1 - i] = pads[2 * i];
+            after[rank - 1 - i] = pads[2 * i + 1];
+        }
+        for (int d = 0; d < rank; d++) {
+            numel *= (double) before[d] + x.dim(d) + after[d];
+        }
+        checkOutputSize(op, numel, x, Arrays.toString(pads));
+        return Tensor.apply(new PadFunction(before, after), x);
     }
 
     /** {@code adaptive_avg_pool2d(x, 1)}: [N,C,H,W] -> [N,C,1,1]. */
@@ -587,5 +746,276 @@ public final class Functional {
             throw new DeviceException(op + ": operands have different dtypes (" + a.dtype() + " and " + b.dtype() + ")");
         }
         floating(op, a);
+    }
+
+    // ---- transformer ops: matrix products, layout, attention (issue 11, item 1; tops2) ------------------------
+    // docs/transformer-ops-attention.md. Each op checks its operands here and hands row-major arrays to the kernels.
+
+    /**
+     * {@code torch.matmul(op(a), op(b))} for operands of equal rank >= 3 with equal leading (batch) dimensions:
+     * a [B..., M, K] ([B..., K, M] with transA), b [B..., K, N] ([B..., N, K] with transB) -> [B..., M, N].
+     * No broadcasting of the batch dimensions; rank 2 is {@link #matmul}.
+     */
+    public static Tensor bmm(Tensor a, Tensor b, boolean transA, boolean transB) {
+        String op = "bmm";
+        required(op, "a", a, "b", b);
+        sameDeviceAndType(op, a, b);
+        int r = a.shape().rank();
+        if (r < 3 || b.shape().rank() != r) {
+            throw ShapeException.of(op, "both operands must have the same rank, at least 3 ([batch..., rows, cols])",
+                    "a", a.shape(), "b", b.shape());
+        }
+        for (int i = 0; i < r - 2; i++) {
+            if (a.dim(i) != b.dim(i)) {
+                throw ShapeException.of(op, "the batch dimensions (all but the last two) must be equal; no broadcasting",
+                        "a", a.shape(), "b", b.shape());
+            }
+        }
+        int m = transA ? a.dim(r - 1) : a.dim(r - 2);
+        int k = transA ? a.dim(r - 2) : a.dim(r - 1);
+        int kb = transB ? b.dim(r - 1) : b.dim(r - 2);
+        int n = transB ? b.dim(r - 2) : b.dim(r - 1);
+        if (k != kb) {
+            throw ShapeException.of(op, "the inner dimensions must agree" + (transA || transB ? " after transposes" : ""),
+                    "a" + (transA ? "^T" : ""), a.shape(), "b" + (transB ? "^T" : ""), b.shape());
+        }
+        int batch = 1;
+        int[] outDims = new int[r];
+        for (int i = 0; i < r - 2; i++) {
+            batch *= a.dim(i);
+            outDims[i] = a.dim(i);
+        }
+        outDims[r - 2] = m;
+        outDims[r - 1] = n;
+        Tensor a3 = reshape(a, batch, a.dim(r - 2), a.dim(r - 1));
+        Tensor b3 = reshape(b, batch, b.dim(r - 2), b.dim(r - 1));
+        return reshape(Tensor.apply(new BatchedMatMulFunction(transA, transB), a3, b3), outDims);
+    }
+
+    /**
+     * {@code torch.nn.functional.linear} on [..., in] (tokens [N, T, C]): the leading dimensions are flattened into
+     * one (a free view), the 2-D {@link #linear} runs (one GEMM), and the result is viewed back as [..., out].
+     */
+    public static Tensor linearNd(Tensor x, Tensor w, Tensor b) {
+        required("linear", "x", x, "w", w);
+        int r = x.shape().rank();
+        if (r < 1 || w.shape().rank() != 2 || x.dim(r - 1) != w.dim(1)) {
+            throw ShapeException.of("linear", "expected input [..., in] and weight [out, in]", "input", x.shape(), "weight", w.shape());
+        }
+        if (r == 2) {
+            return linear(x, w, b);
+        }
+        int[] outDims = new int[r];
+        for (int i = 0; i < r - 1; i++) {
+            outDims[i] = x.dim(i);
+        }
+        outDims[r - 1] = w.dim(0);
+        return reshape(linear(reshape(x, -1, x.dim(r - 1)), w, b), outDims);
+    }
+
+    /** {@code x.permute(perm)} (then contiguous): output dimension i is input dimension {@code perm[i]}; negative entries count from the end. */
+    public static Tensor permute(Tensor x, int... perm) {
+        String op = "permute";
+        required(op, "x", x, "perm", perm);
+        floating(op, x);
+        int r = x.shape().rank();
+        if (perm.length != r) {
+            throw ShapeException.of(op, "perm must name every dimension once", "input", x.shape(), "perm", Arrays.toString(perm));
+        }
+        int[] p = new int[r];
+        boolean[] seen = new boolean[r];
+        boolean identity = true;
+        for (int i = 0; i < r; i++) {
+            int d = perm[i] < 0 ? perm[i] + r : perm[i];
+            if (d < 0 || d >= r || seen[d]) {
+                throw ShapeException.of(op, "perm must name every dimension once", "input", x.shape(), "perm", Arrays.toString(perm));
+            }
+            seen[d] = true;
+            p[i] = d;
+            identity &= d == i;
+        }
+        if (identity) {
+            return x;
+        }
+        return Tensor.apply(new PermuteFunction(p), x);
+    }
+
+    /** {@code x.transpose(dim0, dim1)} (then contiguous). */
+    public static Tensor transpose(Tensor x, int dim0, int dim1) {
+        required("transpose", "x", x);
+        int r = x.shape().rank();
+        int a = axis("transpose", x, dim0);
+        int b = axis("transpose", x, dim1);
+        int[] p = new int[r];
+        for (int i = 0; i < r; i++) {
+            p[i] = i == a ? b : i == b ? a : i;
+        }
+        return permute(x, p);
+    }
+
+    /** {@code torch.cat(xs, dim)}: equal rank, equal sizes except along {@code dim} (negative counts from the end). */
+    public static Tensor cat(int dim, Tensor... xs) {
+        String op = "cat";
+        if (xs == null || xs.length == 0) {
+            throw new GraftException(op + ": needs at least one tensor");
+        }
+        for (int i = 0; i < xs.length; i++) {
+            required(op, "xs[" + i + "]", xs[i]);
+            sameDeviceAndType(op, xs[0], xs[i]);
+        }
+        int axis = axis(op, xs[0], dim);
+        for (Tensor t : xs) {
+            boolean ok = t.shape().rank() == xs[0].shape().rank();
+            for (int d = 0; ok && d < t.shape().rank(); d++) {
+                ok = d == axis || t.dim(d) == xs[0].dim(d);
+            }
+            if (!ok) {
+                Object[] shapes = new Object[2 * xs.length];
+                for (int i = 0; i < xs.length; i++) {
+                    shapes[2 * i] = "xs[" + i + "]";
+                    shapes[2 * i + 1] = xs[i].shape();
+                }
+                throw ShapeException.of(op, "inputs must have equal rank and equal sizes in every dimension but dim " + axis, shapes);
+            }
+        }
+        if (xs.length == 1) {
+            return xs[0];
+        }
+        return Tensor.apply(new ConcatFunction(axis), xs);
+    }
+
+    /** {@code x.narrow(dim, start, length)}: entries [start, start + length) along dim, as a new tensor. */
+    public static Tensor narrow(Tensor x, int dim, int start, int length) {
+        String op = "narrow";
+        required(op, "x", x);
+        floating(op, x);
+        int axis = axis(op, x, dim);
+        if (start < 0 || length < 0 || (long) start + length > x.dim(axis)) {
+            throw ShapeException.of(op, "need 0 <= start and start + length <= size of dim " + axis,
+                    "input", x.shape(), "start", start, "length", length);
+        }
+        if (start == 0 && length == x.dim(axis)) {
+            return x;
+        }
+        return Tensor.apply(new NarrowFunction(axis, start, length), x);
+    }
+
+    /** {@code torch.split(x, sizes, dim)} with explicit sizes that must add up to the size of dim. */
+    public static Tensor[] split(Tensor x, int dim, int... sizes) {
+        String op = "split";
+        required(op, "x", x, "sizes", sizes);
+        int axis = axis(op, x, dim);
+        long sum = 0;
+        for (int s : sizes) {
+            if (s < 0) {
+                throw ShapeException.of(op, "sizes must be >= 0", "input", x.shape(), "sizes", Arrays.toString(sizes));
+            }
+            sum += s;
+        }
+        if (sum != x.dim(axis)) {
+            throw ShapeException.of(op, "sizes must add up to the size of dim " + axis, "input", x.shape(), "sizes", Arrays.toString(sizes));
+        }
+        Tensor[] parts = new Tensor[sizes.length];
+        int start = 0;
+        for (int i = 0; i < sizes.length; i++) {
+            parts[i] = narrow(x, axis, start, sizes[i]);
+            start += sizes[i];
+        }
+        return parts;
+    }
+
+    /** {@code torch.softmax(x, dim=-1)}: softmax over the last dimension. */
+    public static Tensor softmax(Tensor x) {
+        String op = "softmax";
+        required(op, "x", x);
+        floating(op, x);
+        if (x.shape().rank() < 1) {
+            throw ShapeException.of(op, "needs at least one dimension (softmax runs over the last)", "input", x.shape());
+        }
+        return Tensor.apply(new SoftmaxFunction(), x);
+    }
+
+    /** {@code torch.index_select(x, dim, index)}; every index in [0, size of dim). The gradient scatter-adds. */
+    public static Tensor indexSelect(Tensor x, int dim, int[] index) {
+        String op = "index_select";
+        required(op, "x", x, "index", index);
+        floating(op, x);
+        int axis = axis(op, x, dim);
+        for (int i : index) {
+            if (i < 0 || i >= x.dim(axis)) {
+                throw ShapeException.of(op, "index " + i + " is outside [0, " + x.dim(axis) + ") of dim " + axis,
+                        "input", x.shape(), "index length", index.length);
+            }
+        }
+        return Tensor.apply(new IndexSelectFunction(axis, index), x);
+    }
+
+    /** As {@link #indexSelect(Tensor, int, int[])} with an I64 index tensor of any shape (read flat, as torch's 1-D index). */
+    public static Tensor indexSelect(Tensor x, int dim, Tensor index) {
+        required("index_select", "x", x, "index", index);
+        if (index.dtype() != DType.I64) {
+            throw new DeviceException("index_select: the index must be an I64 tensor, got " + index.dtype() + " " + index.shape());
+        }
+        long[] l = index.toLongArray();
+        int[] idx = new int[l.length];
+        for (int i = 0; i < l.length; i++) {
+            if (l[i] < 0 || l[i] > Integer.MAX_VALUE) {
+                throw ShapeException.of("index_select", "index " + l[i] + " is outside [0, size of dim)", "input", x.shape(), "index", index.shape());
+            }
+            idx[i] = (int) l[i];
+        }
+        return indexSelect(x, dim, idx);
+    }
+
+    /**
+     * {@code softmax(q @ k^T * scale + bias) @ v}, torch 2's {@code scaled_dot_product_attention} without dropout:
+     * q [B..., Tq, d], k [B..., Tk, d], v [B..., Tk, dv] (e.g. [N, heads, T, d]); {@code bias} null or an additive
+     * mask / relative-position bias that broadcasts (right-aligned) to the scores [B..., Tq, Tk]; {@code scale} 1/sqrt(d)
+     * when NaN. Composed of {@link #bmm}, {@link #scale}, {@link #add} and {@link #softmax}; no fused kernel.
+     */
+    public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor bias, double scale) {
+        String op = "scaled_dot_product_attention";
+        required(op, "q", q, "k", k, "v", v);
+        sameDeviceAndType(op, q, k);
+        sameDeviceAndType(op, q, v);
+        int r = q.shape().rank();
+        boolean ok = r >= 3 && k.shape().rank() == r && v.shape().rank() == r
+                && k.dim(r - 1) == q.dim(r - 1) && v.dim(r - 2) == k.dim(r - 2);
+        for (int i = 0; ok && i < r - 2; i++) {
+            ok = k.dim(i) == q.dim(i) && v.dim(i) == q.dim(i);
+        }
+        if (!ok) {
+            throw ShapeException.of(op, "expected q [B..., Tq, d], k [B..., Tk, d], v [B..., Tk, dv] with equal batch dimensions",
+                    "q", q.shape(), "k", k.shape(), "v", v.shape());
+        }
+        if (bias != null) {
+            sameDeviceAndType(op, q, bias);
+            int[] sd = new int[r];
+            for (int i = 0; i < r - 1; i++) {
+                sd[i] = q.dim(i);
+            }
+            sd[r - 1] = k.dim(r - 2);
+            if (!broadcastsTo(bias.shape(), Shape.of(sd))) {
+                throw ShapeException.of(op, "bias must broadcast (right-aligned) to the scores [B..., Tq, Tk]",
+                        "scores", Shape.of(sd), "bias", bias.shape());
+            }
+        }
+        Tensor scores = bmm(q, k, false, true);
+        double s = Double.isNaN(scale) ? 1.0 / Math.sqrt(q.dim(r - 1)) : scale;
+        Tensor z = scale(scores, s);
+        if (bias != null) {
+            z = add(z, bias);
+        }
+        return bmm(softmax(z), v, false, false);
+    }
+
+    /** {@code dim} as an index in [0, rank), negative counting from the end. */
+    private static int axis(String op, Tensor x, int dim) {
+        int r = x.shape().rank();
+        int a = dim < 0 ? dim + r : dim;
+        if (a < 0 || a >= r) {
+            throw ShapeException.of(op, "dim " + dim + " is not a dimension of the input", "input", x.shape());
+        }
+        return a;
     }
 }

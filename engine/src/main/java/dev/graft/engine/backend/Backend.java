@@ -235,6 +235,49 @@ public interface Backend extends AutoCloseable {
         return batchNormBackward(dy, x, gamma, mean, variance, eps, batchStatistics, needInput, needParams);
     }
 
+    // ---- transformer ops, part 1 (issue 11): layer norm, GELU, roll, zero padding ---------------------------
+    // Inputs and outputs of this block are logical row-major arrays of any rank; a backend brings a 4-D input
+    // stored channels-last to row-major order first (the last axis of [N,H,W,C] is then contiguous).
+
+    /**
+     * Layer norm over the last axis of {@code x} [..., C] with {@code weight} and {@code bias} [C]:
+     * {@code (x - mean) / sqrt(var + eps) * weight + bias}, the variance biased (divided by C), as
+     * {@code torch.nn.functional.layer_norm(x, [C], weight, bias, eps)}. Returns the output and, for the backward
+     * pass, the mean and the biased variance of every row ([rows], rows = numel / C).
+     */
+    BatchNormStats layerNorm(NDArray x, NDArray weight, NDArray bias, double eps);
+
+    /**
+     * Gradients of {@link #layerNorm} given the forward's {@code mean} and {@code variance}: input (x's shape),
+     * weight and bias ([C]); entries not asked for come back null.
+     */
+    BatchNormGrads layerNormBackward(NDArray dy, NDArray x, NDArray weight, NDArray mean, NDArray variance, double eps,
+                                     boolean needInput, boolean needParams);
+
+    /**
+     * GELU, elementwise: exact {@code x * Phi(x) = x/2 (1 + erf(x / sqrt 2))} (torch's default), or with
+     * {@code tanh} torch's {@code approximate='tanh'}: {@code x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}.
+     */
+    NDArray gelu(NDArray x, boolean tanh);
+
+    /** {@code dy * gelu'(x)} for the same form of GELU. */
+    NDArray geluBackward(NDArray dy, NDArray x, boolean tanh);
+
+    /**
+     * {@code torch.roll(x, shifts, dims)}: along each axis {@code axes[i]} the element at index j moves to
+     * {@code (j + shifts[i]) mod dim}. Axes are distinct and non-negative, shifts already reduced to [0, dim).
+     */
+    NDArray roll(NDArray x, int[] shifts, int[] axes);
+
+    /**
+     * Zero padding: axis d of the result has {@code before[d] + x.dim(d) + after[d]} entries, x placed at offset
+     * {@code before[d]}, zeros elsewhere (pads are non-negative; one entry per axis of x).
+     */
+    NDArray pad(NDArray x, int[] before, int[] after);
+
+    /** The inverse of {@link #pad} (its gradient): the block of shape {@code outShape} at offsets {@code before}. */
+    NDArray crop(NDArray x, int[] before, Shape outShape);
+
     // ---- pooling ----------------------------------------------------------------------------------
 
     /** Max pooling; {@code training} asks for whatever the backward pass will need. */
@@ -311,6 +354,58 @@ public interface Backend extends AutoCloseable {
 
     /** {@code step} counts from 1. */
     void adamwUpdate(NDArray param, NDArray grad, NDArray m, NDArray v, AdamWSpec spec, long step);
+
+    // ---- transformer ops: matrix products, layout, attention (issue 11, item 1; tops2) ------------------------
+    //
+    // Inputs and outputs of these kernels are row-major (the Functions pass row-major arrays). The defaults below
+    // run on the host in double and round once when storing: they are the reference backend's implementation, and
+    // a backend overrides what it has a kernel for (TransformerKernels documents which).
+
+    /**
+     * {@code op(a[i]) @ op(b[i])} for every i of the batch: a [B,M,K] ([B,K,M] with transA), b [B,K,N] ([B,N,K]
+     * with transB) -> [B,M,N]. The default sums each dot product in double in increasing k.
+     */
+    default NDArray batchedGemm(NDArray a, NDArray b, boolean transA, boolean transB) {
+        return TransformerKernels.batchedGemm(this, a, b, transA, transB);
+    }
+
+    /** A row-major copy with the axes reordered: {@code out.dim(i) = x.dim(perm[i])} (torch's permute + contiguous). */
+    default NDArray permute(NDArray x, int[] perm) {
+        return TransformerKernels.permute(this, x, perm);
+    }
+
+    /** {@code torch.cat(xs, axis)} of arrays agreeing in every other dimension (checked by the caller); exact. */
+    default NDArray concat(NDArray[] xs, int axis) {
+        return TransformerKernels.concat(this, xs, axis);
+    }
+
+    /** {@code x.narrow(axis, start, length)} as a new row-major array; exact. */
+    default NDArray narrow(NDArray x, int axis, int start, int length) {
+        return TransformerKernels.narrow(this, x, axis, start, length);
+    }
+
+    /** Softmax over the last axis; the default subtracts the row maximum and sums the exponentials in double. */
+    default NDArray softmax(NDArray x) {
+        return TransformerKernels.softmax(this, x);
+    }
+
+    /** {@code dx = y * (dy - sum(dy * y))} per row of the last axis, y being softmax's output. */
+    default NDArray softmaxBackward(NDArray dy, NDArray y) {
+        return TransformerKernels.softmaxBackward(this, dy, y);
+    }
+
+    /** {@code torch.index_select(x, axis, index)}: out has {@code index.length} entries along axis; exact. */
+    default NDArray indexSelect(NDArray x, int axis, int[] index) {
+        return TransformerKernels.indexSelect(this, x, axis, index);
+    }
+
+    /**
+     * The gradient of {@link #indexSelect}: zeros of {@code xShape} with {@code dy}'s slice j added to slice
+     * {@code index[j]} (scatter-add). The default accumulates in double in increasing j and rounds once.
+     */
+    default NDArray indexSelectBackward(NDArray dy, int axis, int[] index, Shape xShape) {
+        return TransformerKernels.indexSelectBackward(this, dy, axis, index, xShape);
+    }
 
     /** Frees cached primitives and handles. Arrays made by this backend must be freed by their scopes first. */
     @Override

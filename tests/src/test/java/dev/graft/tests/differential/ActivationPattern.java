@@ -231,14 +231,15 @@ final class ActivationPattern {
                             (NDArray) args[2], (NDArray) args[3], false, (Conv2dSpec) args[5], null)));
                     return force(name, (NDArray) call.proceed(), pre);
                 }
-                case "conv2d", "conv2dBackwardData", "conv2dBackwardWeights", "gemm", "avgPool2d", "avgPool2dBackward" -> {
+                case "conv2d", "conv2dBackwardData", "conv2dBackwardWeights", "gemm", "avgPool2d", "avgPool2dBackward", "gelu",
+                     "batchedGemm", "softmax", "softmaxBackward", "indexSelectBackward" -> {
                     NDArray y = (NDArray) call.proceed();
                     if (perturbation != null) {
                         overwrite(y, perturbation.perturb(name, args, host(y)));
                     }
                     return y;
                 }
-                case "batchNormTraining" -> {
+                case "batchNormTraining", "layerNorm" -> {
                     BatchNormStats st = (BatchNormStats) call.proceed();
                     if (perturbation != null) {
                         overwrite(st.output(), perturbation.perturb(name, args, host(st.output())));

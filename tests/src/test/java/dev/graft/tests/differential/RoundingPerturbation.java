@@ -31,6 +31,12 @@ import java.util.Random;
  * the input) and divides by its divisor d, so R = sqrt(sum x^2) / d; its backward adds, into each input cell, the
  * dy / d of the L = ceil(kh/sh) * ceil(kw/sw) windows at most that hold it, R = sqrt(sum (dy/d)^2). Channel
  * concatenation and its split copy values exactly and are not perturbed.
+ *
+ * <p>Transformer ops: the batched matrix product is a summing kernel like the 2-D one (L = the inner size, R from
+ * the squared operands); softmax over the last axis sums C exponentials per row (see {@link #softmax}) and its
+ * backward a dot product of C terms per row; the scatter-add of index_select's backward sums, into each table cell,
+ * the gradient entries that picked it (L = the largest multiplicity of an index). Permute, cat, narrow and
+ * index_select's forward copy values exactly and are not perturbed.
  */
 final class RoundingPerturbation {
     private static final double U = Math.scalb(1.0, -24);
@@ -69,6 +75,26 @@ final class RoundingPerturbation {
             }
             case "batchNormTraining", "batchNormTrainingRelu" -> batchNorm(out, (NDArray) args[0], (NDArray) args[1], (NDArray) args[2],
                     (Double) args[3]);
+            case "batchedGemm" -> {
+                NDArray a = (NDArray) args[0];
+                boolean ta = (Boolean) args[2];
+                yield sum(out, sqrt(raw.batchedGemm(square(a), square((NDArray) args[1]), ta, (Boolean) args[3]).toDoubleArray()),
+                        ta ? a.shape().dim(1) : a.shape().dim(2));
+            }
+            case "softmax" -> softmax(out, ((NDArray) args[0]).shape().dim(-1));
+            case "softmaxBackward" -> softmaxBackward(out, (NDArray) args[0], (NDArray) args[1]);
+            case "indexSelectBackward" -> {
+                int[] index = (int[]) args[2];
+                java.util.Map<Integer, Integer> counts = new java.util.HashMap<>();
+                int most = 1;
+                for (int i : index) {
+                    most = Math.max(most, counts.merge(i, 1, Integer::sum));
+                }
+                yield sum(out, sqrt(raw.indexSelectBackward(square((NDArray) args[0]), (Integer) args[1], index, (Shape) args[3])
+                        .toDoubleArray()), most);
+            }
+            case "layerNorm" -> layerNorm(out, (NDArray) args[0], (NDArray) args[1], (NDArray) args[2], (Double) args[3]);
+            case "gelu" -> gelu(out);
             case "avgPool2d" -> avgPool(out, (NDArray) args[0], (AvgPool2dSpec) args[1]);
             case "avgPool2dBackward" -> avgPoolBackward(out, (NDArray) args[0], (Shape) args[1], (AvgPool2dSpec) args[2]);
             default -> out;
@@ -95,6 +121,42 @@ final class RoundingPerturbation {
         double[] r = sqrt(raw.avgPool2dBackward(raw.fromHost(g, dy.shape(), dy.dtype()), xs, spec).toDoubleArray());
         long overlap = (long) ((spec.kernelH() + spec.strideH() - 1) / spec.strideH()) * ((spec.kernelW() + spec.strideW() - 1) / spec.strideW());
         return sum(out, r, overlap);
+    }
+
+    /**
+     * Softmax over the last axis, per row of C: y_i = e_i / S. The float sum S of C exponentials is off by about
+     * sqrt(C + 1) u sqrt(sum e_j^2), a relative error of sqrt(C + 1) u sqrt(sum y_j^2) shared by the row (one draw per
+     * row); each exponential and the division round once more (2u y_i, one draw per element).
+     */
+    private double[] softmax(double[] y, int c) {
+        return rows(y, null, y, c);
+    }
+
+    /**
+     * dx_i = y_i (dy_i - d), d = sum_j dy_j y_j a float dot product of C terms: off by about sqrt(C + 1) u
+     * sqrt(sum (dy_j y_j)^2) (one draw per row), times y_i; the difference and product round once more (u |dx_i|).
+     */
+    private double[] softmaxBackward(double[] dx, NDArray dy, NDArray y) {
+        return rows(dx, dy.backend().toHostDoubles(dy), y.backend().toHostDoubles(y), dy.shape().dim(-1));
+    }
+
+    private double[] rows(double[] out, double[] dy, double[] y, int c) {
+        double[] p = out.clone();
+        double scale = Math.sqrt(c + 1.0) * U;
+        for (int r = 0; r < out.length / c; r++) {
+            double sq = 0;
+            for (int j = 0; j < c; j++) {
+                double t = dy == null ? y[r * c + j] : dy[r * c + j] * y[r * c + j];
+                sq += t * t;
+            }
+            double rowError = (2 * random.nextDouble() - 1) * scale * Math.sqrt(sq);
+            for (int j = 0; j < c; j++) {
+                int i = r * c + j;
+                p[i] += (dy == null ? rowError * y[i] : -rowError * y[i])
+                        + (2 * random.nextDouble() - 1) * (dy == null ? 2 : 1) * U * Math.abs(out[i]);
+            }
+        }
+        return p;
     }
 
     /** Each output's divisor, row-major over [N, C, Ho, Wo]. */
@@ -182,6 +244,55 @@ final class RoundingPerturbation {
                             + (2 * random.nextDouble() - 1) * U * (Math.abs(xv[i]) * gs + Math.abs(b[ch])); // x * scale + shift
                 }
             }
+        }
+        return p;
+    }
+
+    /**
+     * Layer norm, as batch norm but per row of the last axis (C values): the row's float mean and variance, each
+     * computed once (one draw per row: {@code xi_m sqrt(C + 1) u rms(x) |w_i| / sigma} and
+     * {@code xi_v sqrt(C + 1) u xhat |w_i|}), and the rounding of {@code xhat * w + b} per element:
+     * {@code xi u (|xhat| |w_i| + |b_i|)}.
+     */
+    private double[] layerNorm(double[] out, NDArray x, NDArray weight, NDArray bias, double eps) {
+        double[] xv = x.backend().toHostDoubles(x);
+        double[] w = weight.backend().toHostDoubles(weight);
+        double[] b = bias.backend().toHostDoubles(bias);
+        int c = w.length;
+        int rows = xv.length / c;
+        double scale = Math.sqrt(c + 1.0) * U;
+        double[] p = out.clone();
+        for (int r = 0; r < rows; r++) {
+            double mean = 0, squares = 0;
+            for (int i = 0; i < c; i++) {
+                mean += xv[r * c + i];
+                squares += xv[r * c + i] * xv[r * c + i];
+            }
+            mean /= c;
+            double rms = Math.sqrt(squares / c);
+            double var = 0;
+            for (int i = 0; i < c; i++) {
+                double d = xv[r * c + i] - mean;
+                var += d * d;
+            }
+            double sigma = Math.sqrt(var / c + eps);
+            double meanError = (2 * random.nextDouble() - 1) * scale * rms / sigma;
+            double varError = (2 * random.nextDouble() - 1) * scale;
+            for (int i = 0; i < c; i++) {
+                int k = r * c + i;
+                double xhat = (xv[k] - mean) / sigma;
+                p[k] += Math.abs(w[i]) * (meanError + varError * xhat)
+                        + (2 * random.nextDouble() - 1) * U * (Math.abs(xhat * w[i]) + Math.abs(b[i]));
+            }
+        }
+        return p;
+    }
+
+    /** GELU is elementwise: one rounding of each result, {@code xi u |y|} (oneDNN's erf is within a few ulps of it). */
+    private double[] gelu(double[] out) {
+        double[] p = out.clone();
+        for (int i = 0; i < p.length; i++) {
+            p[i] += (2 * random.nextDouble() - 1) * U * Math.abs(p[i]);
         }
         return p;
     }

@@ -42,9 +42,11 @@ public final class CpuBackend implements Backend {
     private final CpuConvolution convolution;
     private final CpuFusedConvolution fusedConvolution;
     private final CpuBatchNorm batchNorm;
+    private final CpuTransformerOps transformerOps;
     private final CpuPooling pooling;
     private final CpuConcat concat;
     private final CpuMatmul matmul;
+    private final CpuTransformer transformer;
     private final CpuSoftmaxLoss softmaxLoss;
     private final CpuOptimizers optimizers;
     private final String description;
@@ -61,9 +63,11 @@ public final class CpuBackend implements Backend {
         bounds = new ValueBounds(reduction);
         fusedConvolution = new CpuFusedConvolution(dnnl, this, reorders, bounds, elementwise);
         batchNorm = new CpuBatchNorm(dnnl, this, reorders);
+        transformerOps = new CpuTransformerOps(dnnl, this, reorders, parallel);
         pooling = new CpuPooling(dnnl, this, reorders, bounds);
         concat = new CpuConcat(this, reorders, parallel);
         matmul = new CpuMatmul(dnnl, this);
+        transformer = new CpuTransformer(dnnl, this);
         softmaxLoss = new CpuSoftmaxLoss(this);
         optimizers = new CpuOptimizers(this, reorders, parallel);
         description = "cpu: " + runtimeSummary();
@@ -373,6 +377,51 @@ public final class CpuBackend implements Backend {
         return pooling.maxBackward(dy, x, forward, spec);
     }
 
+    // ---- transformer ops, part 1 (issue 11): layer norm, GELU, roll, zero padding ---------------------------
+
+    @Override
+    public synchronized BatchNormStats layerNorm(NDArray x, NDArray weight, NDArray bias, double eps) {
+        open();
+        return transformerOps.layerNorm(x, weight, bias, eps);
+    }
+
+    @Override
+    public synchronized BatchNormGrads layerNormBackward(NDArray dy, NDArray x, NDArray weight, NDArray mean,
+                                                         NDArray variance, double eps, boolean needInput, boolean needParams) {
+        open();
+        return transformerOps.layerNormBackward(dy, x, weight, mean, variance, eps, needInput, needParams);
+    }
+
+    @Override
+    public synchronized NDArray gelu(NDArray x, boolean tanh) {
+        open();
+        return transformerOps.gelu(x, tanh);
+    }
+
+    @Override
+    public synchronized NDArray geluBackward(NDArray dy, NDArray x, boolean tanh) {
+        open();
+        return transformerOps.geluBackward(dy, x, tanh);
+    }
+
+    @Override
+    public synchronized NDArray roll(NDArray x, int[] shifts, int[] axes) {
+        open();
+        return transformerOps.roll(x, shifts, axes);
+    }
+
+    @Override
+    public synchronized NDArray pad(NDArray x, int[] before, int[] after) {
+        open();
+        return transformerOps.pad(x, before, after);
+    }
+
+    @Override
+    public synchronized NDArray crop(NDArray x, int[] before, Shape outShape) {
+        open();
+        return transformerOps.crop(x, before, outShape);
+    }
+
     @Override
     public synchronized NDArray avgPool2d(NDArray x, AvgPool2dSpec spec) {
         open();
@@ -518,7 +567,7 @@ public final class CpuBackend implements Backend {
             return;
         }
         closed = true;
-        for (AutoCloseable c : new AutoCloseable[] {convolution, fusedConvolution, batchNorm, pooling, binary, reduction, matmul, reorders}) {
+        for (AutoCloseable c : new AutoCloseable[] {convolution, fusedConvolution, batchNorm, transformerOps, pooling, binary, reduction, matmul, transformer, reorders}) {
             try {
                 c.close();
             } catch (Exception e) {
@@ -528,6 +577,44 @@ public final class CpuBackend implements Backend {
         parallel.close();
         dnnl.close();
         NativeMemory.releaseCached();
+    }
+
+    // ---- transformer ops: matrix products, layout, attention (issue 11; CpuTransformer) -----------------------
+
+    @Override
+    public synchronized NDArray batchedGemm(NDArray a, NDArray b, boolean transA, boolean transB) {
+        open();
+        return transformer.batchedGemm(a, b, transA, transB);
+    }
+
+    @Override
+    public synchronized NDArray permute(NDArray x, int[] perm) {
+        open();
+        return transformer.permute(x, perm);
+    }
+
+    @Override
+    public synchronized NDArray concat(NDArray[] xs, int axis) {
+        open();
+        return transformer.concat(xs, axis);
+    }
+
+    @Override
+    public synchronized NDArray narrow(NDArray x, int axis, int start, int length) {
+        open();
+        return transformer.narrow(x, axis, start, length);
+    }
+
+    @Override
+    public synchronized NDArray softmax(NDArray x) {
+        open();
+        return transformer.softmax(x);
+    }
+
+    @Override
+    public synchronized NDArray softmaxBackward(NDArray dy, NDArray y) {
+        open();
+        return transformer.softmaxBackward(dy, y);
     }
 
     private void open() {

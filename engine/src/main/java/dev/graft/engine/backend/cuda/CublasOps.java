@@ -5,6 +5,7 @@ import org.bytedeco.javacpp.FloatPointer;
 import static org.bytedeco.cuda.global.cublas.CUBLAS_OP_N;
 import static org.bytedeco.cuda.global.cublas.CUBLAS_OP_T;
 import static org.bytedeco.cuda.global.cublas.cublasSaxpy_v2;
+import static org.bytedeco.cuda.global.cublas.cublasSgemmStridedBatched;
 import static org.bytedeco.cuda.global.cublas.cublasSgemm_v2;
 import static org.bytedeco.cuda.global.cublas.cublasSscal_v2;
 
@@ -34,6 +35,19 @@ final class CublasOps {
         CudaCheck.cublas(cublasSgemm_v2(h.cublas, transB ? CUBLAS_OP_T : CUBLAS_OP_N, transA ? CUBLAS_OP_T : CUBLAS_OP_N,
                 n, m, k, ctx.one, DevicePointer.of(b), Math.max(1, bCols), DevicePointer.of(a), Math.max(1, aCols),
                 ctx.zero, DevicePointer.of(c), Math.max(1, n)), "cublasSgemm_v2(m=" + m + ", n=" + n + ", k=" + k + ")");
+    }
+
+    /**
+     * The batched form of {@link #gemm} with cublasSgemmStridedBatched: {@code batch} row-major products, A's i-th
+     * matrix at {@code a + i * aStride} floats, B's and C's likewise (the same operand swap as {@link #gemm}).
+     */
+    void gemmStridedBatched(long a, int aCols, long aStride, boolean transA, long b, int bCols, long bStride, boolean transB,
+                            long c, int m, int n, int k, int batch) {
+        Handles h = ctx.handles();
+        CudaCheck.cublas(cublasSgemmStridedBatched(h.cublas, transB ? CUBLAS_OP_T : CUBLAS_OP_N, transA ? CUBLAS_OP_T : CUBLAS_OP_N,
+                n, m, k, ctx.one, DevicePointer.of(b), Math.max(1, bCols), bStride, DevicePointer.of(a), Math.max(1, aCols), aStride,
+                ctx.zero, DevicePointer.of(c), Math.max(1, n), (long) m * n, batch),
+                "cublasSgemmStridedBatched(batch=" + batch + ", m=" + m + ", n=" + n + ", k=" + k + ")");
     }
 
     /** y += alpha * x over n elements. */

@@ -46,6 +46,7 @@ public final class CudaBackend implements Backend {
     private final CudnnSoftmax softmax;
     private final CublasOps blas;
     private final ElementwiseKernels ew;
+    private final TransformerKernels transformer;
     private final ReductionKernels reduce;
     private final LossKernels loss;
     private final OptimizerKernels optim;
@@ -68,6 +69,7 @@ public final class CudaBackend implements Backend {
         this.blas = new CublasOps(ctx);
         this.bn = new BatchNormOps(ctx, blas);
         this.ew = new ElementwiseKernels(ctx.kernels);
+        this.transformer = new TransformerKernels(ctx);
         this.reduce = new ReductionKernels(ctx);
         this.loss = new LossKernels(ctx);
         this.optim = new OptimizerKernels(ctx.kernels);
@@ -430,6 +432,120 @@ public final class CudaBackend implements Backend {
         return dx;
     }
 
+    // ---- transformer ops, part 1 (issue 11): layer norm, GELU, roll, zero padding ---------------------------
+
+    @Override
+    public BatchNormStats layerNorm(NDArray x, NDArray weight, NDArray bias, double eps) {
+        int c = x.shape().dim(x.shape().rank() - 1);
+        int rows = x.numel() / c;
+        NDArray y = out(x.shape());
+        NDArray mean = out(Shape.of(rows));
+        NDArray variance = out(Shape.of(rows));
+        transformer.layerNorm(addr(y), addr(mean), addr(variance), addr(rowMajor(x)), addr(weight), addr(bias), eps, rows, c);
+        return new BatchNormStats(y, mean, variance);
+    }
+
+    @Override
+    public BatchNormGrads layerNormBackward(NDArray dy, NDArray x, NDArray weight, NDArray mean, NDArray variance,
+                                            double eps, boolean needInput, boolean needParams) {
+        int c = x.shape().dim(x.shape().rank() - 1);
+        int rows = x.numel() / c;
+        long dyr = addr(rowMajor(dy));
+        long xr = addr(rowMajor(x));
+        NDArray dx = null;
+        NDArray dw = null;
+        NDArray db = null;
+        if (needInput) {
+            dx = out(x.shape());
+            transformer.layerNormBackwardInput(addr(dx), dyr, xr, addr(weight), addr(mean), addr(variance), eps, rows, c);
+        }
+        if (needParams) {
+            dw = out(weight.shape());
+            db = out(weight.shape());
+            transformer.layerNormBackwardParams(addr(dw), addr(db), dyr, xr, addr(mean), addr(variance), eps, rows, c);
+        }
+        return new BatchNormGrads(dx, dw, db);
+    }
+
+    @Override
+    public NDArray gelu(NDArray x, boolean tanh) {
+        NDArray y = empty(DType.F32, x.shape(), x.layout());
+        transformer.gelu(addr(y), addr(x), tanh, x.numel());
+        return y;
+    }
+
+    @Override
+    public NDArray geluBackward(NDArray dy, NDArray x, boolean tanh) {
+        NDArray dx = empty(DType.F32, x.shape(), x.layout());
+        transformer.geluBackward(addr(dx), addr(inOrderOf(dy, x)), addr(x), tanh, x.numel());
+        return dx;
+    }
+
+    @Override
+    public NDArray roll(NDArray x, int[] shifts, int[] axes) {
+        NDArray cur = rowMajor(x);
+        Shape s = x.shape();
+        for (int i = 0; i < axes.length; i++) {
+            if (shifts[i] == 0) {
+                continue;
+            }
+            long n = s.dim(axes[i]);
+            long inner = innerSize(s, axes[i]);
+            NDArray next = out(s);
+            transformer.roll(addr(next), addr(cur), s.numel() / (n * inner), n, inner, shifts[i]);
+            cur = next;
+        }
+        return cur == x ? copy(x) : cur;
+    }
+
+    @Override
+    public NDArray pad(NDArray x, int[] before, int[] after) {
+        NDArray cur = rowMajor(x);
+        Shape s = x.shape();
+        for (int d = 0; d < s.rank(); d++) {
+            if (before[d] == 0 && after[d] == 0) {
+                continue;
+            }
+            long n = s.dim(d);
+            long inner = innerSize(s, d);
+            int[] dims = s.dims();
+            dims[d] = before[d] + dims[d] + after[d];
+            NDArray next = out(Shape.of(dims));
+            transformer.pad(addr(next), addr(cur), s.numel() / (n * inner), n, inner, before[d], after[d]);
+            cur = next;
+            s = next.shape();
+        }
+        return cur == x ? copy(x) : cur;
+    }
+
+    @Override
+    public NDArray crop(NDArray x, int[] before, Shape outShape) {
+        NDArray cur = rowMajor(x);
+        Shape s = x.shape();
+        for (int d = 0; d < s.rank(); d++) {
+            if (s.dim(d) == outShape.dim(d)) {
+                continue;
+            }
+            long m = s.dim(d);
+            long inner = innerSize(s, d);
+            int[] dims = s.dims();
+            dims[d] = outShape.dim(d);
+            NDArray next = out(Shape.of(dims));
+            transformer.crop(addr(next), addr(cur), s.numel() / (m * inner), m, inner, before[d], dims[d]);
+            cur = next;
+            s = next.shape();
+        }
+        return cur == x ? copy(x) : cur;
+    }
+
+    private static long innerSize(Shape s, int axis) {
+        long p = 1;
+        for (int d = axis + 1; d < s.rank(); d++) {
+            p *= s.dim(d);
+        }
+        return p;
+    }
+
     @Override
     public NDArray avgPool2d(NDArray x, AvgPool2dSpec spec) {
         NDArray xr = rowMajor(x);
@@ -585,6 +701,96 @@ public final class CudaBackend implements Backend {
     }
 
     /** If optimizer state had to be converted to the parameter's layout, copies the updated values back. */
+    // ---- transformer ops: matrix products, layout, attention (issue 11) ------------------------------------
+    // Batched matmul through cublasSgemmStridedBatched, softmax through cuDNN (ACCURATE), concat and narrow as 2-D
+    // copies, permute through the broadcast kernel; index_select stays on the host default (Backend).
+
+    @Override
+    public NDArray batchedGemm(NDArray a, NDArray b, boolean transA, boolean transB) {
+        int batch = a.shape().dim(0);
+        int m = transA ? a.shape().dim(2) : a.shape().dim(1);
+        int k = transA ? a.shape().dim(1) : a.shape().dim(2);
+        int n = transB ? b.shape().dim(1) : b.shape().dim(2);
+        NDArray c = out(Shape.of(batch, m, n));
+        if (c.numel() == 0) {
+            return c;
+        }
+        if (k == 0) {
+            ctx.zero(addr(c), 4L * c.numel());
+            return c;
+        }
+        blas.gemmStridedBatched(addr(a), a.shape().dim(2), (long) m * k, transA, addr(b), b.shape().dim(2), (long) k * n, transB,
+                addr(c), m, n, k, batch);
+        return c;
+    }
+
+    @Override
+    public NDArray permute(NDArray x, int[] perm) {
+        int[] dims = new int[perm.length];
+        for (int i = 0; i < perm.length; i++) {
+            dims[i] = x.shape().dim(perm[i]);
+        }
+        NDArray y = out(Shape.of(dims));
+        if (y.numel() == 0) {
+            return y;
+        }
+        NDArray ones = out(y.shape());
+        fill(ones, 1);
+        ew.permute(addr(y), addr(ones), addr(x), x.shape(), perm);
+        ones.buffer().close();
+        return y;
+    }
+
+    @Override
+    public NDArray concat(NDArray[] xs, int axis) {
+        Shape s = xs[0].shape();
+        long outer = dev.graft.engine.backend.TransformerKernels.outer(s, axis);
+        long inner = 4 * dev.graft.engine.backend.TransformerKernels.inner(s, axis);
+        int total = 0;
+        for (NDArray x : xs) {
+            total += x.shape().dim(axis);
+        }
+        NDArray y = out(dev.graft.engine.backend.TransformerKernels.withDim(s, axis, total));
+        long a0 = 0;
+        for (NDArray x : xs) {
+            long run = x.shape().dim(axis) * inner;
+            ctx.copy2d(addr(y) + a0 * inner, total * inner, addr(x), run, run, outer);
+            a0 += x.shape().dim(axis);
+        }
+        return y;
+    }
+
+    @Override
+    public NDArray narrow(NDArray x, int axis, int start, int length) {
+        Shape s = x.shape();
+        long outer = dev.graft.engine.backend.TransformerKernels.outer(s, axis);
+        long inner = 4 * dev.graft.engine.backend.TransformerKernels.inner(s, axis);
+        NDArray y = out(dev.graft.engine.backend.TransformerKernels.withDim(s, axis, length));
+        long run = length * inner;
+        ctx.copy2d(addr(y), run, addr(x) + start * inner, s.dim(axis) * inner, run, outer);
+        return y;
+    }
+
+    @Override
+    public NDArray softmax(NDArray x) {
+        NDArray y = out(x.shape());
+        if (x.numel() > 0) {
+            int c = x.shape().dim(-1);
+            softmax.forward(addr(x), addr(y), x.numel() / c, c);
+        }
+        return y;
+    }
+
+    @Override
+    public NDArray softmaxBackward(NDArray dy, NDArray y) {
+        NDArray dx = out(dy.shape());
+        if (dy.numel() > 0) {
+            int c = dy.shape().dim(-1);
+            softmax.backward(addr(dy), addr(y), addr(dx), dy.numel() / c, c);
+        }
+        return dx;
+    }
+
     private void writeBack(NDArray state, NDArray converted) {
         if (state != null && converted != state) {
             copyInto(state, converted);

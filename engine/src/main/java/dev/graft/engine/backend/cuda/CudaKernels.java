@@ -29,7 +29,8 @@ final class CudaKernels implements AutoCloseable {
         REDUCE("reduce.cu"),
         BATCHNORM("batchnorm.cu"),
         LOSS("loss.cu"),
-        OPTIM("optim.cu");
+        OPTIM("optim.cu"),
+        TRANSFORMER("transformer.cu");
 
         final String file;
 

@@ -1,5 +1,6 @@
 package dev.graft.engine.backend.cuda;
 
+import static org.bytedeco.cuda.global.cudnn.CUDNN_SOFTMAX_ACCURATE;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_SOFTMAX_LOG;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_SOFTMAX_MODE_INSTANCE;
 import static org.bytedeco.cuda.global.cudnn.cudnnSoftmaxBackward;
@@ -31,6 +32,24 @@ final class CudnnSoftmax {
         try (TensorDescriptor d = new TensorDescriptor(n, c, 1, 1)) {
             CudaCheck.cudnn(cudnnSoftmaxBackward(h.cudnn, CUDNN_SOFTMAX_LOG, CUDNN_SOFTMAX_MODE_INSTANCE, ctx.one, d.desc, DevicePointer.of(y),
                     d.desc, DevicePointer.of(dy), ctx.zero, d.desc, DevicePointer.of(dx)), "cudnnSoftmaxBackward(log, [" + n + ", " + c + "])");
+        }
+    }
+
+    /** Softmax over the last axis of {@code rows} rows of {@code c} (ACCURATE: the row maximum is subtracted first). */
+    void forward(long x, long y, int rows, int c) {
+        Handles h = ctx.handles();
+        try (TensorDescriptor d = new TensorDescriptor(rows, c, 1, 1)) {
+            CudaCheck.cudnn(cudnnSoftmaxForward(h.cudnn, CUDNN_SOFTMAX_ACCURATE, CUDNN_SOFTMAX_MODE_INSTANCE, ctx.one, d.desc, DevicePointer.of(x),
+                    ctx.zero, d.desc, DevicePointer.of(y)), "cudnnSoftmaxForward(accurate, [" + rows + ", " + c + "])");
+        }
+    }
+
+    /** dx = y * (dy - rowsum(dy * y)). */
+    void backward(long dy, long y, long dx, int rows, int c) {
+        Handles h = ctx.handles();
+        try (TensorDescriptor d = new TensorDescriptor(rows, c, 1, 1)) {
+            CudaCheck.cudnn(cudnnSoftmaxBackward(h.cudnn, CUDNN_SOFTMAX_ACCURATE, CUDNN_SOFTMAX_MODE_INSTANCE, ctx.one, d.desc, DevicePointer.of(y),
+                    d.desc, DevicePointer.of(dy), ctx.zero, d.desc, DevicePointer.of(dx)), "cudnnSoftmaxBackward(accurate, [" + rows + ", " + c + "])");
         }
     }
 }

@@ -66,4 +66,25 @@ final class ElementwiseKernels {
     void avgPoolBackward(long dx, long dy, long hw, long total) {
         k.launch(ELEMENTWISE, "avgpool_global_backward_f32", total, new KernelArgs().ptr(dx).ptr(dy).i64(hw).i64(total));
     }
+
+    /**
+     * A permuted copy through the broadcast kernel: {@code out[i] = ones[i] * x[offset(i)]} where the "broadcast"
+     * strides are x's strides in the output's axis order, so offset(i) is the input element of output index i.
+     * {@code ones} holds 1.0f in every element; multiplying by 1 is exact for every float (NaN and -0 included).
+     */
+    void permute(long out, long ones, long x, Shape xs, int[] perm) {
+        int rank = xs.rank();
+        if (rank > MAX_RANK) {
+            throw new dev.graft.engine.ShapeException("the cuda backend permutes up to rank " + MAX_RANK + ", got " + xs);
+        }
+        long[] w = new long[1 + 2 * MAX_RANK];
+        w[0] = rank;
+        int[] strides = xs.strides();
+        long n = xs.numel();
+        for (int d = 0; d < rank; d++) {
+            w[1 + d] = xs.dim(perm[d]);
+            w[1 + MAX_RANK + d] = strides[perm[d]];
+        }
+        k.launch(ELEMENTWISE, "mul_bcast_f32", n, new KernelArgs().ptr(out).ptr(ones).ptr(x).i64(n).struct(w));
+    }
 }

@@ -259,6 +259,82 @@ public final class ReferenceBackend implements Backend {
         return out(dy.dtype(), x.shape(), ReferencePooling.maxBackward(x.shape(), read(x), read(dy), spec));
     }
 
+    // ---- transformer ops, part 1 (issue 11): layer norm, GELU, roll, zero padding ---------------------------
+
+    @Override
+    public BatchNormStats layerNorm(NDArray x, NDArray weight, NDArray bias, double eps) {
+        int c = x.shape().dim(x.shape().rank() - 1);
+        double[][] r = ReferenceTransformerOps.layerNorm(read(x), c, read(weight), read(bias), eps);
+        Shape rows = Shape.of(r[1].length);
+        return new BatchNormStats(out(x.dtype(), x.shape(), r[0]), out(x.dtype(), rows, r[1]), out(x.dtype(), rows, r[2]));
+    }
+
+    @Override
+    public BatchNormGrads layerNormBackward(NDArray dy, NDArray x, NDArray weight, NDArray mean, NDArray variance,
+                                            double eps, boolean needInput, boolean needParams) {
+        int c = x.shape().dim(x.shape().rank() - 1);
+        double[][] r = ReferenceTransformerOps.layerNormBackward(read(dy), read(x), c, read(weight), read(mean), read(variance), eps);
+        return new BatchNormGrads(needInput ? out(dy.dtype(), x.shape(), r[0]) : null,
+                needParams ? out(dy.dtype(), weight.shape(), r[1]) : null,
+                needParams ? out(dy.dtype(), weight.shape(), r[2]) : null);
+    }
+
+    @Override
+    public NDArray gelu(NDArray x, boolean tanh) {
+        double[] v = read(x);
+        for (int i = 0; i < v.length; i++) {
+            v[i] = ReferenceTransformerOps.gelu(v[i], tanh);
+        }
+        return out(x.dtype(), x.shape(), v);
+    }
+
+    @Override
+    public NDArray geluBackward(NDArray dy, NDArray x, boolean tanh) {
+        double[] v = read(x);
+        double[] g = read(dy);
+        for (int i = 0; i < v.length; i++) {
+            v[i] = g[i] * ReferenceTransformerOps.geluDerivative(v[i], tanh);
+        }
+        return out(dy.dtype(), x.shape(), v);
+    }
+
+    @Override
+    public NDArray roll(NDArray x, int[] shifts, int[] axes) {
+        double[] v = read(x);
+        for (int i = 0; i < axes.length; i++) {
+            if (shifts[i] != 0) {
+                v = ReferenceTransformerOps.roll(v, x.shape(), axes[i], shifts[i]);
+            }
+        }
+        return out(x.dtype(), x.shape(), v);
+    }
+
+    @Override
+    public NDArray pad(NDArray x, int[] before, int[] after) {
+        double[] v = read(x);
+        Shape s = x.shape();
+        for (int d = 0; d < s.rank(); d++) {
+            if (before[d] != 0 || after[d] != 0) {
+                v = ReferenceTransformerOps.pad(v, s, d, before[d], after[d]);
+                s = ReferenceTransformerOps.withDim(s, d, before[d] + s.dim(d) + after[d]);
+            }
+        }
+        return out(x.dtype(), s, v);
+    }
+
+    @Override
+    public NDArray crop(NDArray x, int[] before, Shape outShape) {
+        double[] v = read(x);
+        Shape s = x.shape();
+        for (int d = 0; d < s.rank(); d++) {
+            if (s.dim(d) != outShape.dim(d)) {
+                v = ReferenceTransformerOps.crop(v, s, d, before[d], outShape.dim(d));
+                s = ReferenceTransformerOps.withDim(s, d, outShape.dim(d));
+            }
+        }
+        return out(x.dtype(), s, v);
+    }
+
     @Override
     public NDArray avgPool2d(NDArray x, AvgPool2dSpec spec) {
         return out(x.dtype(), ReferencePooling.avgOutputShape(x.shape(), spec), ReferencePooling.avgForward(x.shape(), read(x), spec));

@@ -1,0 +1,171 @@
+package dev.graft.engine.backend.cpu;
+
+import dev.graft.engine.NDArray;
+import dev.graft.engine.Scope;
+import dev.graft.engine.Shape;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.IntRange;
+
+import java.util.Arrays;
+import java.util.Random;
+
+import static dev.graft.engine.backend.cpu.Oracle.CPU;
+import static dev.graft.engine.backend.cpu.Oracle.REF;
+import static dev.graft.engine.backend.cpu.Oracle.U;
+import static dev.graft.engine.backend.cpu.Oracle.abs;
+import static dev.graft.engine.backend.cpu.Oracle.assertClose;
+import static dev.graft.engine.backend.cpu.Oracle.assertExact;
+import static dev.graft.engine.backend.cpu.Oracle.cpu;
+import static dev.graft.engine.backend.cpu.Oracle.gamma;
+import static dev.graft.engine.backend.cpu.Oracle.random;
+import static dev.graft.engine.backend.cpu.Oracle.ref64;
+import static dev.graft.engine.backend.cpu.Oracle.summationTolerance;
+
+/**
+ * The attention-side transformer kernels on cpu (CpuTransformer: oneDNN batched matmul, softmax_accurate, reorder
+ * for permute; run copies for concat and narrow) against the reference in F64 at small random shapes;
+ * CpuRealisticTransformerOpsProperties runs DeiT-S's and Swin-T's sizes with the same checks.
+ *
+ * <p>Tolerances. Batched matmul: each output is a dot product of K terms of float products, the summation bound
+ * gamma(K) * sum|a||b| (the reference applied to |a| and |b|), whatever order oneDNN sums in. Softmax forward:
+ * y_i = e_i / sum e_j; in float x_i - max rounds once (|x_i - max| <= 2 for inputs in [-1, 1]: relative error 2u
+ * in e_i), the exponential is within a few ulps (we allow 8u), the sum of C terms adds gamma(C), the division u:
+ * |dy| <= (gamma(C) + 12u) y. Softmax backward dx_i = y_i (dy_i - sum_j dy_j y_j), y given exactly to both: the dot
+ * product of C terms gamma(C) * sum|dy_j| y_j, the difference and product two more roundings:
+ * gamma(C + 2) * y_i (|dy_i| + sum|dy_j| y_j). Permute, concat, narrow and index_select are copies: exact.
+ */
+class CpuTransformerOpsProperties {
+
+    @Property(tries = 60)
+    void batchedMatmulMatchesReference(@ForAll @IntRange(min = 1, max = 4) int batch, @ForAll @IntRange(min = 1, max = 9) int m,
+                                       @ForAll @IntRange(min = 1, max = 9) int k, @ForAll @IntRange(min = 1, max = 9) int n,
+                                       @ForAll boolean transA, @ForAll boolean transB, @ForAll long seed) {
+        bmm(batch, m, k, n, transA, transB, seed);
+    }
+
+    /** Forward and both backward products (as BatchedMatMulFunction runs them) of one case. */
+    static void bmm(int batch, int m, int k, int n, boolean transA, boolean transB, long seed) {
+        Shape as = transA ? Shape.of(batch, k, m) : Shape.of(batch, m, k);
+        Shape bs = transB ? Shape.of(batch, n, k) : Shape.of(batch, k, n);
+        try (Scope scope = Scope.open()) {
+            float[] a = random(as.numel(), seed);
+            float[] b = random(bs.numel(), seed + 1);
+            String what = "bmm " + as + (transA ? "^T" : "") + " x " + bs + (transB ? "^T" : "");
+            NDArray expected = REF.batchedGemm(ref64(a, as), ref64(b, bs), transA, transB);
+            NDArray actual = CPU.batchedGemm(cpu(a, as), cpu(b, bs), transA, transB);
+            assertClose(what, expected, actual,
+                    summationTolerance(k, REF.batchedGemm(ref64(abs(a), as), ref64(abs(b), bs), transA, transB)));
+            // dA = dC op(B)^T (k terms of n); checked as the kernel call the backward makes when transA is false.
+            Shape cs = Shape.of(batch, m, n);
+            float[] dc = random(cs.numel(), seed + 2);
+            NDArray ge = REF.batchedGemm(ref64(dc, cs), ref64(b, bs), false, !transB);
+            NDArray ga = CPU.batchedGemm(cpu(dc, cs), cpu(b, bs), false, !transB);
+            assertClose(what + " backward (dC op(B)^T)", ge, ga,
+                    summationTolerance(n, REF.batchedGemm(ref64(abs(dc), cs), ref64(abs(b), bs), false, !transB)));
+        }
+    }
+
+    @Property(tries = 60)
+    void softmaxMatchesReference(@ForAll("shapes") int[] dims, @ForAll long seed) {
+        softmax(Shape.of(dims), 1, seed);
+    }
+
+    /** Inputs uniform in [-spread, spread] (attention scores are scaled by 1/sqrt(d)). */
+    static void softmax(Shape s, double spread, long seed) {
+        try (Scope scope = Scope.open()) {
+            float[] x = random(s.numel(), seed);
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) (x[i] * spread);
+            }
+            String what = "softmax " + s;
+            NDArray expected = REF.softmax(ref64(x, s));
+            NDArray actual = CPU.softmax(cpu(x, s));
+            int c = s.dim(-1);
+            double[] y = expected.toDoubleArray();
+            double[] tol = new double[y.length];
+            double per = gamma(c) + (4 * spread + 8) * U; // argument error 2*spread*u relative, exp 8u, division u
+            for (int i = 0; i < y.length; i++) {
+                tol[i] = per * y[i];
+            }
+            assertClose(what, expected, actual, tol);
+            float[] yf = actual.toFloatArray(); // both get the same y, as the backward gets the saved output
+            float[] dy = random(s.numel(), seed + 1);
+            NDArray dxe = REF.softmaxBackward(ref64(dy, s), ref64(yf, s));
+            NDArray dxa = CPU.softmaxBackward(cpu(dy, s), cpu(yf, s));
+            double[] tb = new double[y.length];
+            for (int r = 0; r < y.length / c; r++) {
+                double dot = 0;
+                for (int j = 0; j < c; j++) {
+                    dot += Math.abs(dy[r * c + j]) * yf[r * c + j];
+                }
+                for (int j = 0; j < c; j++) {
+                    tb[r * c + j] = gamma(c + 2) * yf[r * c + j] * (Math.abs(dy[r * c + j]) + dot);
+                }
+            }
+            assertClose(what + " backward", dxe, dxa, tb);
+        }
+    }
+
+    @Provide
+    Arbitrary<int[]> shapes() {
+        return Arbitraries.integers().between(1, 5).array(int[].class).ofMinSize(1).ofMaxSize(5);
+    }
+
+    @Property(tries = 60)
+    void permuteConcatNarrowAreExact(@ForAll("shapes") int[] dims, @ForAll long seed) {
+        layout(Shape.of(dims), seed);
+    }
+
+    /** A permutation drawn from the seed, a cat of two parts and a narrow along a drawn axis, index_select: exact. */
+    static void layout(Shape s, long seed) {
+        Random r = new Random(seed);
+        int rank = s.rank();
+        int[] perm = new int[rank];
+        for (int i = 0; i < rank; i++) {
+            perm[i] = i;
+        }
+        for (int i = rank - 1; i > 0; i--) {
+            int j = r.nextInt(i + 1);
+            int t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
+        }
+        int axis = r.nextInt(rank);
+        try (Scope scope = Scope.open()) {
+            float[] x = random(s.numel(), seed);
+            String what = s + " perm " + Arrays.toString(perm) + " axis " + axis;
+            assertExact("permute " + what, REF.permute(ref64(x, s), perm), CPU.permute(cpu(x, s), perm));
+            int len = s.dim(axis);
+            int start = r.nextInt(len);
+            int length = 1 + r.nextInt(len - start);
+            assertExact("narrow(" + start + ", " + length + ") " + what, REF.narrow(ref64(x, s), axis, start, length),
+                    CPU.narrow(cpu(x, s), axis, start, length));
+            int[] other = s.dims();
+            other[axis] = 1 + r.nextInt(3);
+            Shape os = Shape.of(other);
+            float[] y = random(os.numel(), seed + 1);
+            assertExact("cat " + what, REF.concat(new NDArray[] {ref64(x, s), ref64(y, os)}, axis),
+                    CPU.concat(new NDArray[] {cpu(x, s), cpu(y, os)}, axis));
+            int[] index = r.ints(5, 0, len).toArray();
+            assertExact("index_select " + Arrays.toString(index) + " " + what, REF.indexSelect(ref64(x, s), axis, index),
+                    CPU.indexSelect(cpu(x, s), axis, index));
+        }
+    }
+
+    /** A channels-last 4-D input (a conv's output) goes through permute after the Function reorders it. */
+    @Property(tries = 20)
+    void channelsLastInputsArePermutedAsLogicalNchw(@ForAll @IntRange(min = 1, max = 3) int n, @ForAll @IntRange(min = 2, max = 5) int c,
+                                                    @ForAll @IntRange(min = 2, max = 4) int h, @ForAll long seed) {
+        Shape s = Shape.of(n, c, h, h);
+        try (Scope scope = Scope.open()) {
+            float[] x = random(s.numel(), seed);
+            NDArray cl = cpu(x, s, true);
+            int[] perm = {0, 2, 3, 1};
+            assertExact("permute NHWC input", REF.permute(ref64(x, s), perm), CPU.permute(cl.reshape(s), perm));
+        }
+    }
+}
