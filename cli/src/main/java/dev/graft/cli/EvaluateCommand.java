@@ -28,6 +28,12 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
+import dev.graft.loaders.labels.CsvLabels;
+import dev.graft.loaders.labels.LabeledSet;
+import dev.graft.train.MultiLabelMetrics;
+import dev.graft.train.MultiLabelReport;
+import dev.graft.train.OptionException;
+import dev.graft.train.Trainer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -44,8 +50,9 @@ final class EvaluateCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, description = "A model file written by 'graft train' (or torchvision weights).")
     Path model;
-    @Option(names = "--data", required = true, description = "Labelled images: DIR/CLASS/*.png|jpg|jpeg|bmp, class folders named as in training; "
-            + "a split layout DIR/{train,val,test}/CLASS/* is evaluated on its test/ split.")
+    @Option(names = "--data", description = "Labelled images: DIR/CLASS/*.png|jpg|jpeg|bmp, class folders named as in training; "
+            + "a split layout DIR/{train,val,test}/CLASS/* is evaluated on its test/ split. A multi-label model is evaluated on a "
+            + "label CSV instead: --labels FILE.csv --images ROOT (--targets defaults to the model's labels).")
     Path data;
     @Option(names = "--out", description = "Where metrics.json, predictions.csv, plots/, top-losses/ and report.html go "
             + "(default: evaluation/ next to the model file).")
@@ -78,6 +85,8 @@ final class EvaluateCommand implements Callable<Integer> {
     boolean tta;
     @Option(names = "--no-cam", description = "Top-loss thumbnails without the Grad-CAM heat map of the predicted class.")
     boolean noCam;
+    @Mixin
+    LabelOptions labelSets;
 
     @Override
     public Integer call() throws IOException {
@@ -86,8 +95,19 @@ final class EvaluateCommand implements Callable<Integer> {
         OptionChecks.between("--bootstrap", bootstrap, 0, Bootstrap.MAX_RESAMPLES, "the bootstrap resamples (0: no intervals)");
         int threads = workers != null ? OptionChecks.workers("--workers", workers)
                 : Math.min(OptionChecks.MAX_WORKERS, Runtime.getRuntime().availableProcessors());
+        labelSets.check(data, null, null, null);
+        if (labelSets.given()) {
+            return evaluateLabels(threads);
+        }
+        if (data == null) {
+            throw new OptionException("--data DIR is required (or, for a multi-label model, --labels FILE.csv --images ROOT)");
+        }
         data = evaluationFolder(data);
         ModelFile mf = ModelFile.read(FileChecks.input("--model", model));
+        if (mf.perLabel() != null) {
+            throw new OptionException("--model " + model + " is multi-label (one sigmoid per label " + mf.classes() + "); evaluate it on "
+                    + "a label CSV: --labels FILE.csv --images ROOT");
+        }
         DecisionRule rule = threshold != null ? mf.decision().withThreshold(threshold, "--threshold") : mf.decision();
         ImageFolder folder = ImageFolder.scan(data);
         if (!folder.classes().equals(mf.classes())) {
@@ -161,6 +181,44 @@ final class EvaluateCommand implements Callable<Integer> {
             System.out.println("wrote metrics.json, predictions.csv, plots/" + (top.entries().isEmpty() ? "" : ", top-losses/")
                     + " and report.html in " + dir);
         }
+        return 0;
+    }
+
+    /**
+     * A multi-label model on a label CSV: the per-label table at the model file's thresholds, and metrics.json
+     * ({@code multi_label}, {@code labels}, {@code metrics} as training's validation entry) in --out.
+     */
+    private int evaluateLabels(int threads) {
+        ModelFile mf = ModelFile.read(FileChecks.input("--model", model));
+        if (mf.perLabel() == null) {
+            throw new OptionException("--model " + model + " has one softmax over " + mf.classes() + ", not one sigmoid per label; "
+                    + "evaluate it on an image folder with --data DIR");
+        }
+        if (labelSets.valLabels != null || labelSets.testLabels != null || threshold != null || tta) {
+            throw new OptionException("--val-labels, --test-labels, --threshold and --tta do not apply to evaluating a multi-label model "
+                    + "(it is evaluated on --labels at its own per-label thresholds); leave them out");
+        }
+        if (labelSets.targets == null) {
+            labelSets.targets = String.join(",", mf.classes());
+        }
+        var sel = Backends.resolve(device);
+        Trainer.Options opt = new Trainer.Options(Progress.wanted(noProgress), System.out,
+                w -> Progress.printLine("warning: " + PrintableText.escape(w)), 0);
+        LabeledSet set = CsvLabels.read(labelSets.spec(), opt.warnings());
+        MultiLabelMetrics m = MultiLabelReport.evaluate(mf, set, sel.device(), batchSize, threads, strict, images.decoding(), opt,
+                "evaluate");
+        Path dir = out != null ? out : model.toAbsolutePath().getParent().resolve("evaluation");
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("model", model.toString());
+        json.put("data", set.description());
+        json.put("multi_label", true);
+        json.put("labels", mf.classes());
+        json.put("metrics", m.toMap());
+        Report.writeJson(dir.resolve("metrics.json"), json);
+        System.out.println("model: " + model + " (" + mf.describe() + ") on " + sel.device());
+        System.out.println(set.images().size() + " images of " + PrintableText.escape(set.description()) + "; thresholds from the model file:");
+        System.out.print(m.table());
+        System.out.println("wrote metrics.json in " + dir);
         return 0;
     }
 

@@ -11,10 +11,8 @@ import dev.graft.train.LabeledSplit;
 import dev.graft.train.OptionChecks;
 import dev.graft.train.OptionException;
 import dev.graft.train.PatientSplit;
-import dev.graft.train.TrainingException;
 import picocli.CommandLine.Option;
 
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -209,19 +207,5 @@ final class LabelOptions {
             t.row(row.toArray());
         }
         return t.toString();
-    }
-
-    /**
-     * Until multi-label training lands: checks and loads the sets, prints the per-label table and the split line, then
-     * stops with a typed error. (The multi-label training replaces this one call in TrainCommand.)
-     */
-    int trainNotAvailableYet(double valFraction, long seed, PrintStream out, Consumer<String> warnings) {
-        LabelSets sets = load(valFraction, seed, warnings);
-        out.println(PrintableText.escape(labels.toString()) + ": " + sets.train().labels().size() + " labels "
-                + sets.train().labels() + " (+ positive, - negative, ? unknown: uncertain or blank left out by the policies)");
-        out.print(summary(sets));
-        out.println(PrintableText.escape(sets.splitLine()));
-        throw new TrainingException("multi-label training is not available yet: --labels sets load and split (above), but "
-                + "training on them is still being built");
     }
 }

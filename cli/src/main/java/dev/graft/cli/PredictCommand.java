@@ -20,6 +20,7 @@ import dev.graft.models.PrintableText;
 import dev.graft.models.ResNet;
 import dev.graft.train.ModelFile;
 import dev.graft.train.OptionChecks;
+import dev.graft.train.OptionException;
 import dev.graft.train.TestTimeAugmentation;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -88,17 +89,30 @@ final class PredictCommand implements Callable<Integer> {
         boolean csv;
     }
 
-    record Row(String file, String predicted, double confidence, double[] probabilities, String error) {
+    /** {@code positives}: a multi-label model's per-label calls (null otherwise). */
+    record Row(String file, String predicted, double confidence, double[] probabilities, String error, boolean[] positives) {
+        Row(String file, String predicted, double confidence, double[] probabilities, String error) {
+            this(file, predicted, confidence, probabilities, error, null);
+        }
+
         static Row failed(Path file, String error) {
             return new Row(file.toString(), null, Double.NaN, null, error);
         }
     }
+
+    /** A multi-label model's decision (one sigmoid per label, a threshold each), or null. */
+    private DecisionRule.PerLabel perLabel;
 
     @Override
     public Integer call() throws Exception {
         OptionChecks.batchSize("--batch-size", batchSize);
         ModelFile mf = ModelFile.read(FileChecks.input("--model", model));
         var sel = Backends.resolve(device);
+        perLabel = mf.perLabel();
+        if (perLabel != null && (threshold != null || tta || cam != null)) {
+            throw new OptionException("--model " + model + " is multi-label (one sigmoid per label, thresholds chosen on validation); "
+                    + (threshold != null ? "--threshold" : tta ? "--tta" : "--cam") + " is for single-label models; leave it out");
+        }
         DecisionRule rule = threshold != null ? mf.decision().withThreshold(threshold, "--threshold") : mf.decision();
         ImagePipeline pipeline = new ImagePipeline(mf.preprocessing().evaluation(), imageOptions.decoding(),
                 w -> messages.add("warning: " + PrintableText.escape(w)));
@@ -178,6 +192,18 @@ final class PredictCommand implements Callable<Integer> {
             for (int i = 0; i < imgs.size(); i++) {
                 Path file = files.get(index.get(i));
                 try {
+                    if (perLabel != null) {
+                        double[] p = ClassProbabilities.sigmoid(logits, i * c, c, file.toString());
+                        boolean[] calls = perLabel.decide(p);
+                        List<String> positive = new ArrayList<>();
+                        for (int j = 0; j < c; j++) {
+                            if (calls[j]) {
+                                positive.add(mf.classes().get(j));
+                            }
+                        }
+                        rows[index.get(i)] = new Row(file.toString(), String.join("|", positive), Double.NaN, p, null, calls);
+                        continue;
+                    }
                     double[] p = tta ? TestTimeAugmentation.average(logits, mirrored, i * c, c, mf.temperature(), file.toString())
                             : ClassProbabilities.softmax(logits, i * c, c, mf.temperature(), file.toString());
                     int k = rule.decide(p);
@@ -226,6 +252,10 @@ final class PredictCommand implements Callable<Integer> {
     }
 
     private void print(List<Row> rows, List<String> classes, DecisionRule rule) throws Exception {
+        if (perLabel != null) {
+            printMultiLabel(rows, classes);
+            return;
+        }
         Double t = rule.hasThreshold() ? rule.threshold() : null;
         String positive = rule.hasThreshold() ? rule.classes().get(rule.positiveIndex()) : null;
         if (format.json) {
@@ -287,5 +317,89 @@ final class PredictCommand implements Callable<Integer> {
         }
         System.out.print(table);
         System.out.println(PrintableText.escape(decisionLine(rule)));
+    }
+
+    /**
+     * A multi-label model's output: per label its probability and its call at the label's threshold. Table: one column
+     * per label, "0.8123 +" (positive) or "0.1234 -"; CSV: file, positive (labels joined by |), p_LABEL per label,
+     * LABEL per label (1 positive, 0 negative), error; JSON: probabilities, positive (per label), positive_labels and
+     * thresholds.
+     */
+    private void printMultiLabel(List<Row> rows, List<String> labels) throws Exception {
+        double[] t = perLabel.thresholds();
+        if (format.json) {
+            List<Map<String, Object>> out = new ArrayList<>();
+            Map<String, Double> thresholds = new LinkedHashMap<>();
+            for (int j = 0; j < labels.size(); j++) {
+                thresholds.put(labels.get(j), t[j]);
+            }
+            for (Row r : rows) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("file", r.file());
+                if (r.error() != null) {
+                    m.put("error", r.error());
+                } else {
+                    Map<String, Double> probs = new LinkedHashMap<>();
+                    Map<String, Boolean> calls = new LinkedHashMap<>();
+                    List<String> positive = new ArrayList<>();
+                    for (int j = 0; j < labels.size(); j++) {
+                        probs.put(labels.get(j), r.probabilities()[j]);
+                        calls.put(labels.get(j), r.positives()[j]);
+                        if (r.positives()[j]) {
+                            positive.add(labels.get(j));
+                        }
+                    }
+                    m.put("probabilities", probs);
+                    m.put("positive", calls);
+                    m.put("positive_labels", positive);
+                }
+                m.put("thresholds", thresholds);
+                out.add(m);
+            }
+            System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(out));
+            return;
+        }
+        if (format.csv) {
+            StringBuilder b = new StringBuilder();
+            List<String> header = new ArrayList<>(List.of("file", "positive"));
+            labels.forEach(l -> header.add("p_" + l));
+            header.addAll(labels);
+            header.add("error");
+            b.append(Csv.record(header));
+            for (Row r : rows) {
+                List<String> fields = new ArrayList<>(List.of(r.file(), r.predicted() == null ? "" : r.predicted()));
+                for (int j = 0; j < labels.size(); j++) {
+                    fields.add(r.probabilities() == null ? "" : String.format(Locale.ROOT, "%.6f", r.probabilities()[j]));
+                }
+                for (int j = 0; j < labels.size(); j++) {
+                    fields.add(r.positives() == null ? "" : r.positives()[j] ? "1" : "0");
+                }
+                fields.add(r.error() == null ? "" : r.error());
+                b.append(Csv.record(fields));
+            }
+            System.out.print(b);
+            return;
+        }
+        String[] head = new String[labels.size() + 1];
+        head[0] = "image";
+        for (int j = 0; j < labels.size(); j++) {
+            head[j + 1] = "P(" + labels.get(j) + ")";
+        }
+        Table table = new Table(head);
+        for (Row r : rows) {
+            Object[] cells = new Object[head.length];
+            cells[0] = r.file();
+            for (int j = 0; j < labels.size(); j++) {
+                cells[j + 1] = r.error() != null ? (j == 0 ? "error (below)" : "")
+                        : Table.num(r.probabilities()[j], 4) + (r.positives()[j] ? " +" : " -");
+            }
+            table.row(cells);
+        }
+        System.out.print(table);
+        StringBuilder line = new StringBuilder("decision: per label, positive (+) when P >= its threshold (the model file's, chosen on validation): ");
+        for (int j = 0; j < labels.size(); j++) {
+            line.append(j == 0 ? "" : ", ").append(labels.get(j)).append(' ').append(String.format(Locale.ROOT, "%.4f", t[j]));
+        }
+        System.out.println(PrintableText.escape(line.toString()));
     }
 }

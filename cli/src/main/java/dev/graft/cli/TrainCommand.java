@@ -8,6 +8,8 @@ import dev.graft.models.PrintableText;
 import dev.graft.train.PatientSplit;
 import dev.graft.train.Progress;
 import dev.graft.train.TestEvaluation;
+import dev.graft.train.MultiLabelRun;
+import dev.graft.train.Report;
 import dev.graft.train.TrainConfig;
 import dev.graft.train.Trainer;
 import dev.graft.train.TrainingException;
@@ -23,6 +25,7 @@ import picocli.CommandLine.Spec;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code graft train}: the two-phase transfer-learning recipe on an image folder. */
@@ -193,10 +196,7 @@ final class TrainCommand implements Callable<Integer> {
             return exitCode(resumed);
         }
         labelSets.check(data, val, test, patientRegex);
-        if (labelSets.given()) { // multi-label CSV sets: loaded and summarised; their training is still being built
-            return labelSets.trainNotAvailableYet(valFraction, seed, System.out, opt.warnings());
-        }
-        if (data == null) {
+        if (data == null && !labelSets.given()) {
             throw new TrainingException("--data DIR is required (or --labels FILE.csv --images ROOT, or --resume RUN_DIR)");
         }
         if (targetSensitivity != null && threshold != null) {
@@ -210,12 +210,15 @@ final class TrainCommand implements Callable<Integer> {
         if (targetSensitivity != null && !(targetSensitivity > 0 && targetSensitivity <= 1)) {
             throw new TrainingException("--target-sensitivity must be in (0, 1]");
         }
-        Path runDir = out != null ? out : RunFolders.defaultFor(data, java.time.LocalDateTime.now());
+        Path runDir = out != null ? out : RunFolders.defaultFor(labelSets.given() ? labelSets.labels : data, java.time.LocalDateTime.now());
         if (out == null) {
             System.out.println("run folder: " + PrintableText.escape(runDir.toString()) + " (--out chooses another)");
         }
         int resize = resizeSize != null ? resizeSize : (int) Math.round(imageSize * 256.0 / 224.0);
         int threads = workers != null ? workers : Math.min(OptionChecks.MAX_WORKERS, Runtime.getRuntime().availableProcessors());
+        if (labelSets.given()) {
+            return trainOnLabels(opt, rule, runDir, resize, threads);
+        }
         DataLayout layout = DataLayout.detect(data);
         Path trainDir = data;
         Path valDir = val;
@@ -247,6 +250,39 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (testDir != null && result.completed()) { // not after Ctrl-C or --stop-after-epochs: the best model is not final yet
             TestEvaluation.run(result.runDir(), testDir, cfg, opt);
+        }
+        return exitCode(result);
+    }
+
+    /**
+     * Multi-label training on label CSV sets (--labels): the sets' per-label counts and split, then the one training
+     * loop with binary cross-entropy per label ({@link MultiLabelRun}); the test CSV is evaluated at the end and the
+     * patient leakage checks go into metrics.json.
+     */
+    private int trainOnLabels(Trainer.Options opt, String rule, Path runDir, int resize, int threads) {
+        LabelOptions.LabelSets sets = labelSets.load(valFraction, seed, opt.warnings());
+        System.out.println(PrintableText.escape(labelSets.labels.toString()) + ": " + sets.train().labels().size() + " labels "
+                + PrintableText.escape(sets.train().labels().toString())
+                + " (+ positive, - negative, ? unknown: uncertain or blank left out by the policies)");
+        System.out.print(LabelOptions.summary(sets));
+        System.out.println(PrintableText.escape(sets.splitLine()));
+        TrainConfig cfg = new TrainConfig(labelSets.labels.toString(), labelSets.valLabels == null ? null : labelSets.valLabels.toString(),
+                valFraction, arch, weights == null ? null : weights.toString(), runDir.toString(), imageSize, resize, batchSize, headEpochs,
+                finetuneEpochs, lr, lrMult, optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing,
+                clipGradNorm, bnPolicy, unfreezeFrom, augment, sampler, seed, threads, device, monitor, rule, positiveClass, strict,
+                images.maxImagePixels, images.lenient, calibrate, null);
+        Trainer.Result result = Trainer.trainMultiLabel(cfg, MultiLabelRun.of(sets.train(), sets.validation(), sets.test(), classWeights),
+                patience == null ? 0 : patience, opt);
+        if (result.completed()) {
+            Path metrics = result.runDir().resolve("metrics.json");
+            try {
+                Map<String, Object> json = new com.fasterxml.jackson.databind.ObjectMapper().readValue(metrics.toFile(),
+                        new com.fasterxml.jackson.core.type.TypeReference<java.util.LinkedHashMap<String, Object>>() { });
+                json.put("patient_leakage", sets.leakageEntry());
+                Report.writeJson(metrics, json);
+            } catch (java.io.IOException e) {
+                throw new TrainingException("cannot update " + metrics + ": " + e.getMessage(), e);
+            }
         }
         return exitCode(result);
     }

@@ -58,13 +58,30 @@ public record ModelFile(StateDict state, List<String> classes, Preprocessing pre
      */
     public static void write(Path file, ResNet model, List<String> classes, Preprocessing pre, double threshold,
                              int positiveClass, double temperature, TrainConfig config) {
+        write(file, model, classes, pre, threshold, positiveClass, temperature, null, config);
+    }
+
+    /**
+     * A multi-label model: one sigmoid per output, {@code classes} are the label names and {@code perLabel} their
+     * thresholds ({@link DecisionRule.PerLabel}: metadata {@code graft.multi_label}, {@code graft.label_thresholds}).
+     */
+    public static void writeMultiLabel(Path file, ResNet model, Preprocessing pre, DecisionRule.PerLabel perLabel, TrainConfig config) {
+        write(file, model, perLabel.labels(), pre, Double.NaN, -1, Double.NaN, perLabel, config);
+    }
+
+    private static void write(Path file, ResNet model, List<String> classes, Preprocessing pre, double threshold,
+                              int positiveClass, double temperature, DecisionRule.PerLabel perLabel, TrainConfig config) {
         StateDict sd = model.stateDict();
         Map<String, String> m = sd.metadata();
         m.putAll(model.metadata());
         m.putAll(pre.toMetadata());
         m.put(META_FORMAT, "graft-model-1");
         m.put(META_CLASSES, json(classes));
-        if (classes.size() == 2) {
+        m.remove(DecisionRule.META_MULTI_LABEL);
+        m.remove(DecisionRule.META_LABEL_THRESHOLDS);
+        if (perLabel != null) {
+            m.putAll(perLabel.toMetadata());
+        } else if (classes.size() == 2) {
             m.putAll(DecisionRule.of(classes, positiveClass, threshold, "--threshold").toMetadata());
         }
         m.remove(Temperature.META_TEMPERATURE);
@@ -100,6 +117,11 @@ public record ModelFile(StateDict state, List<String> classes, Preprocessing pre
         ModelMetadata meta = ModelMetadata.read(file.toString(), sd.metadata(), config);
         Preprocessing pre = new Preprocessing(meta.imageSize(), meta.resizeSize(), meta.mean(), meta.std());
         return new ModelFile(sd, meta.classes(), pre, meta.decision(), meta.temperature());
+    }
+
+    /** The per-label decision of a multi-label model, or null for a single-label one. */
+    public DecisionRule.PerLabel perLabel() {
+        return DecisionRule.PerLabel.fromMetadata("model file", state.metadata(), classes);
     }
 
     /** Builds the network on {@code device} (architecture from the metadata, else inferred from the keys). */

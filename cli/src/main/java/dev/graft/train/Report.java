@@ -158,7 +158,11 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
         if (positive < 0) {
             return 0.5;
         }
-        Roc roc = Metrics.rocFor(p.probabilities(), p.labels(), positive);
+        return thresholdFrom(rule, Metrics.rocFor(p.probabilities(), p.labels(), positive));
+    }
+
+    /** The threshold {@code rule} ("youden", "sensitivity:0.95" or a number) picks on {@code roc}; 0.5 where it has no AUC. */
+    static double thresholdFrom(String rule, Roc roc) {
         if (rule == null || rule.equals("youden")) {
             return Double.isNaN(roc.auc()) ? 0.5 : roc.youdenThreshold();
         }

@@ -90,16 +90,27 @@ public final class Trainer implements AutoCloseable {
     /** The resumed checkpoint's optimizer state, kept for the checkpoint written after the report when no epoch ran. */
     private final StateDict savedOptimizer;
     private Interruption interruption;
+    /** Null for a single-label run; else the multi-label loss, targets and metrics (see {@link MultiLabelRun}). */
+    private final MultiLabelRun multi;
+    private final float[][] trainTargets;
+    private final float[][] valTargets;
 
     private Trainer(TrainConfig cfg, Options opt, Checkpoint resume) {
+        this(cfg, opt, resume, null);
+    }
+
+    private Trainer(TrainConfig cfg, Options opt, Checkpoint resume, MultiLabelRun multi) {
         this.cfg = cfg;
         this.opt = opt;
+        this.multi = multi;
         this.runDir = Path.of(cfg.out());
         Backends.Selection sel = Backends.resolve(cfg.device());
         this.device = sel.device();
         DeviceNotes.shown(sel).forEach(n -> opt.out().println("device: " + n));
-        this.data = RunData.prepare(cfg);
-        this.classWeights = data.classWeights(cfg.classWeights());
+        this.data = multi != null ? multi.runData() : RunData.prepare(cfg);
+        this.trainTargets = multi != null ? multi.trainTargets() : null;
+        this.valTargets = multi != null ? multi.validationTargets() : null;
+        this.classWeights = multi != null ? null : data.classWeights(cfg.classWeights());
         this.pretrained = cfg.weights() != null;
         StateDict weights = pretrained ? KeyPrefixes.stripKnown(StateDicts.read(Path.of(cfg.weights()))) : null;
         // Size from the run's options; normalisation statistics from the weights' metadata when they carry them
@@ -147,6 +158,21 @@ public final class Trainer implements AutoCloseable {
 
     /** As {@link #train(TrainConfig, Options)}, with early stopping after {@code patience} epochs without improvement (0: off). */
     public static Result train(TrainConfig cfg, int patience, Options opt) {
+        return start(cfg, null, patience, opt);
+    }
+
+    /**
+     * A multi-label run ({@link MultiLabelRun}): the same two phases, optimizers, schedules, checkpoints and early
+     * stopping, with one sigmoid output per label and binary cross-entropy. {@code cfg.data()}/{@code cfg.val()} only
+     * name the sets for the record; the images and targets come from {@code multi}. Such a run cannot be resumed
+     * (its label sets are not re-read from the checkpoint yet); a marker file in the run folder says so to --resume.
+     */
+    public static Result trainMultiLabel(TrainConfig cfg, MultiLabelRun multi, int patience, Options opt) {
+        MultiLabelRun.checkOptions(cfg);
+        return start(cfg, multi, patience, opt);
+    }
+
+    private static Result start(TrainConfig cfg, MultiLabelRun multi, int patience, Options opt) {
         OptionChecks.between("--patience", patience, 0, OptionChecks.MAX_EPOCHS, "the epochs without improvement before stopping (0: off)");
         Path dir = Path.of(cfg.out());
         if (Checkpoint.exists(dir)) {
@@ -162,7 +188,15 @@ public final class Trainer implements AutoCloseable {
             opt.warnings().accept("no --weights given: the network starts from random weights, so transfer learning is off "
                     + "(phase 1 and 2 become one phase that trains everything)");
         }
-        try (Trainer t = new Trainer(cfg, opt, null)) {
+        if (multi != null) {
+            try {
+                OutputFiles.write(dir.resolve(MultiLabelRun.MARKER), (ModelFile.json(java.util.Map.of("labels", multi.labels(),
+                        "resume", "not supported for multi-label runs yet")) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            } catch (java.io.IOException e) {
+                throw new TrainingException("cannot write " + dir.resolve(MultiLabelRun.MARKER) + ": " + e.getMessage(), e);
+            }
+        }
+        try (Trainer t = new Trainer(cfg, opt, null, multi)) {
             t.state = t.state.withPatience(patience);
             return t.run();
         }
@@ -187,6 +221,10 @@ public final class Trainer implements AutoCloseable {
         OptionChecks.between("--finetune-epochs", more.finetuneEpochs(), 0, OptionChecks.MAX_EPOCHS, "the number of phase 2 epochs to add");
         if (more.patience() != null) {
             OptionChecks.between("--patience", more.patience(), 0, OptionChecks.MAX_EPOCHS, "the epochs without improvement before stopping (0: off)");
+        }
+        if (Files.exists(runDir.resolve(MultiLabelRun.MARKER))) {
+            throw new TrainingException(runDir + " is a multi-label run; --resume does not support multi-label runs yet. Its "
+                    + "best.safetensors and last.safetensors are usable; to train more, start a new run with --out");
         }
         Checkpoint cp = Checkpoint.read(runDir);
         removeStaleTemporaries(runDir);
@@ -286,10 +324,16 @@ public final class Trainer implements AutoCloseable {
         boolean dropLast = data.train().size() > cfg.batchSize();
         int c = data.classes().size();
         int[] counts = data.trainCounts();
-        opt.out().printf(Locale.ROOT, "data: %d classes %s, %d training images %s%s, %d validation images, %s on %s%n", c,
-                PrintableText.escape(data.classes().toString()),
-                data.train().size(), java.util.Arrays.toString(counts), droppedNote(data.train().size(), cfg.batchSize(), dropLast),
-                data.validation().size(), model.config().architecture(), device);
+        if (multi != null) {
+            opt.out().printf(Locale.ROOT, "data: %s, %d training images%s, %d validation images, %s on %s%n",
+                    PrintableText.escape(multi.describe()), data.train().size(), droppedNote(data.train().size(), cfg.batchSize(), dropLast),
+                    data.validation().size(), model.config().architecture(), device);
+        } else {
+            opt.out().printf(Locale.ROOT, "data: %d classes %s, %d training images %s%s, %d validation images, %s on %s%n", c,
+                    PrintableText.escape(data.classes().toString()),
+                    data.train().size(), java.util.Arrays.toString(counts), droppedNote(data.train().size(), cfg.batchSize(), dropLast),
+                    data.validation().size(), model.config().architecture(), device);
+        }
         if (cfg.patientRegex() != null && cfg.val() == null) {
             opt.out().println(PrintableText.escape(PatientSplit.describe(data.train(), data.validation(), cfg.patientRegex())));
         }
@@ -324,12 +368,18 @@ public final class Trainer implements AutoCloseable {
                 if (trained == null) {
                     return interrupted(); // Ctrl-C mid-epoch: that epoch is abandoned
                 }
-                Predictions val = cached ? predictCached(valCache) : Predictions.of(model, valLoader, inputChannels,
-                        Progress.start("validate", data.validation().size(), opt.progress()));
+                Predictions val = cached ? predictCached(valCache)
+                        : multi != null ? MultiLabelRun.predict(model, valLoader, inputChannels, valTargets,
+                                Progress.start("validate", data.validation().size(), opt.progress()))
+                        : Predictions.of(model, valLoader, inputChannels, Progress.start("validate", data.validation().size(), opt.progress()));
                 checkUsable(trainLoader, valLoader);
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                double auc = c == 2 ? Metrics.rocFor(val.probabilities(), val.labels(), data.positiveClass()).auc() : Double.NaN;
-                EpochRecord rec = new EpochRecord(phase.name(), epoch + 1, trained[0], trained[1], val.meanLoss(), val.accuracy(), auc,
+                double auc = multi != null
+                        ? MultiLabelMetrics.meanAuc(val.probabilities(), MultiLabelRun.targetsOf(val, valTargets), multi.labels().size())
+                        : c == 2 ? Metrics.rocFor(val.probabilities(), val.labels(), data.positiveClass()).auc() : Double.NaN;
+                double valAccuracy = multi != null ? MultiLabelRun.accuracy(val.probabilities(), valTargets, val.sampleIndices())
+                        : val.accuracy();
+                EpochRecord rec = new EpochRecord(phase.name(), epoch + 1, trained[0], trained[1], val.meanLoss(), valAccuracy, auc,
                         trained[2], seconds, trained[3] / seconds, cached);
                 endEpoch(phase, rec, val);
                 if (stop.requested()) {
@@ -342,7 +392,10 @@ public final class Trainer implements AutoCloseable {
             }
         }
         interruption = null;
-        Report report = Report.finish(this.cfg, runDir, model, data, pre, inputChannels, state, opt);
+        Report report = multi != null ? null : Report.finish(this.cfg, runDir, model, data, pre, inputChannels, state, opt);
+        if (multi != null) {
+            MultiLabelReport.finish(cfg, runDir, model, multi, data, pre, inputChannels, state, opt);
+        }
         // Marks the run finished, so that a later --resume without more epochs says so instead of redoing the report.
         state = state.withFinished(true);
         new Checkpoint(cfg, state, model.stateDict(), optimizer != null ? optimizer.exportState() : savedOptimizer).write(runDir);
@@ -420,7 +473,7 @@ public final class Trainer implements AutoCloseable {
         Schedule schedule = phase.schedule(cfg, steps);
         long total = (long) steps * phase.epochs();
         double lossSum = 0;
-        int correct = 0;
+        double correct = 0;
         int seen = 0;
         int batch = 0;
         double lr = 0;
@@ -437,10 +490,10 @@ public final class Trainer implements AutoCloseable {
                 lr = applySchedule(schedule, step, total);
                 try (Scope s = Scope.open("step")) {
                     Tensor logits = model.forward(Batches.images(b, inputChannels, device));
-                    double loss = optimize(logits, b.labels(), epoch, batch);
+                    double loss = optimize(logits, b, epoch, batch);
                     stepLog.log(epoch + 1, batch + 1, phase.name(), lr, loss, b.size());
                     lossSum += loss * b.size();
-                    correct += correctCount(logits, b.labels());
+                    correct += correctCount(logits, b);
                 }
                 seen += b.size();
                 p.step(b.size());
@@ -459,7 +512,7 @@ public final class Trainer implements AutoCloseable {
         Schedule schedule = phase.schedule(cfg, steps);
         long total = (long) steps * phase.epochs();
         double lossSum = 0;
-        int correct = 0;
+        double correct = 0;
         int seen = 0;
         double lr = 0;
         stepLog.startEpoch();
@@ -476,10 +529,10 @@ public final class Trainer implements AutoCloseable {
             Batch b = cache.batch(rows);
             try (Scope s = Scope.open("step")) {
                 Tensor logits = model.fc().forward(FeatureCache.tensor(b, device));
-                double loss = optimize(logits, b.labels(), epoch, batch);
+                double loss = optimize(logits, b, epoch, batch);
                 stepLog.log(epoch + 1, batch + 1, phase.name(), lr, loss, b.size());
                 lossSum += loss * b.size();
-                correct += correctCount(logits, b.labels());
+                correct += correctCount(logits, b);
             }
             seen += b.size();
         }
@@ -492,6 +545,7 @@ public final class Trainer implements AutoCloseable {
         List<Integer> idx = new ArrayList<>();
         double lossSum = 0;
         int n = data.validation().size();
+        MultiLabelRun.Collector multiVal = multi != null ? new MultiLabelRun.Collector(valTargets) : null;
         try (var off = dev.graft.engine.Grad.off()) {
             for (int start = 0; start < n; start += cfg.batchSize()) {
                 int[] rows = java.util.stream.IntStream.range(start, Math.min(n, start + cfg.batchSize())).filter(cache::has).toArray();
@@ -501,12 +555,16 @@ public final class Trainer implements AutoCloseable {
                 Batch b = cache.batch(rows);
                 try (Scope s = Scope.open("predict")) {
                     Tensor logits = model.fc().forward(FeatureCache.tensor(b, device));
+                    if (multiVal != null) {
+                        multiVal.add(logits, b.sampleIndices(), i -> data.validation().get(i).path().toString());
+                        continue;
+                    }
                     lossSum += Functional.crossEntropy(logits, b.labels()).item() * b.size();
                     Predictions.collect(logits, b, probs, labels, idx, i -> data.validation().get(i).path().toString());
                 }
             }
         }
-        return Predictions.build(probs, labels, idx, lossSum);
+        return multiVal != null ? multiVal.build() : Predictions.build(probs, labels, idx, lossSum);
     }
 
     private double applySchedule(Schedule schedule, long step, long total) {
@@ -521,8 +579,9 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** Loss, backward, clipping and the update; a non-finite loss stops the run before anything is written. */
-    private double optimize(Tensor logits, int[] labels, int epoch, int batch) {
-        Tensor loss = Functional.crossEntropy(logits, labels, classWeights, cfg.labelSmoothing());
+    private double optimize(Tensor logits, Batch b, int epoch, int batch) {
+        Tensor loss = multi != null ? multi.loss(logits, trainTargets, b.sampleIndices())
+                : Functional.crossEntropy(logits, b.labels(), classWeights, cfg.labelSmoothing());
         double value = loss.item();
         if (!Double.isFinite(value)) {
             String what = String.format(Locale.ROOT, "the loss became %s at epoch %d, step %d; training stopped", value, epoch + 1, batch + 1);
@@ -548,7 +607,12 @@ public final class Trainer implements AutoCloseable {
         return value;
     }
 
-    private static int correctCount(Tensor logits, int[] labels) {
+    /** Images called right (single-label: argmax); multi-label: each image counts its share of known targets right. */
+    private double correctCount(Tensor logits, Batch b) {
+        if (multi != null) {
+            return MultiLabelRun.correct(logits.toFloatArray(), trainTargets, b.sampleIndices());
+        }
+        int[] labels = b.labels();
         float[] l = logits.toFloatArray();
         int c = logits.dim(1);
         int ok = 0;
@@ -574,9 +638,19 @@ public final class Trainer implements AutoCloseable {
         double best = improved ? score : state.bestScore();
         int bestEpoch = improved ? rec.epoch() : state.bestEpoch();
         double threshold = 0.5;
-        ModelFile.write(runDir.resolve("last.safetensors"), model, data.classes(), pre, threshold, Math.max(0, data.positiveClass()), cfg);
-        if (improved) {
-            ModelFile.write(runDir.resolve("best.safetensors"), model, data.classes(), pre, threshold, Math.max(0, data.positiveClass()), cfg);
+        if (multi != null) { // thresholds 0.5 until the report chooses them on validation
+            double[] half = new double[multi.labels().size()];
+            java.util.Arrays.fill(half, 0.5);
+            dev.graft.models.DecisionRule.PerLabel rule = new dev.graft.models.DecisionRule.PerLabel(multi.labels(), half);
+            ModelFile.writeMultiLabel(runDir.resolve("last.safetensors"), model, pre, rule, cfg);
+            if (improved) {
+                ModelFile.writeMultiLabel(runDir.resolve("best.safetensors"), model, pre, rule, cfg);
+            }
+        } else {
+            ModelFile.write(runDir.resolve("last.safetensors"), model, data.classes(), pre, threshold, Math.max(0, data.positiveClass()), cfg);
+            if (improved) {
+                ModelFile.write(runDir.resolve("best.safetensors"), model, data.classes(), pre, threshold, Math.max(0, data.positiveClass()), cfg);
+            }
         }
         state = new TrainState(rec.epoch(), optimizerPhase, best, bestEpoch, history, state.segments(), state.patience(), state.stops(),
                 false);
@@ -586,9 +660,10 @@ public final class Trainer implements AutoCloseable {
             phases = Phase.of(state.segments());
         }
         new Checkpoint(cfg, state, model.stateDict(), optimizer.exportState()).write(runDir);
-        opt.out().printf(Locale.ROOT, "%-8s epoch %2d/%d  train loss %.4f acc %5.1f%%  val loss %.4f acc (argmax) %5.1f%%%s  lr %.2e  %.1fs (%s img/s)%s%s%n",
-                rec.phase(), rec.epoch(), totalEpochs(), rec.trainLoss(), 100 * rec.trainAccuracy(), rec.valLoss(), 100 * rec.valAccuracy(),
-                Double.isNaN(rec.valAuc()) ? "" : String.format(Locale.ROOT, " auc %.4f", rec.valAuc()), rec.lr(), rec.seconds(),
+        opt.out().printf(Locale.ROOT, "%-8s epoch %2d/%d  train loss %.4f acc %5.1f%%  val loss %.4f acc %s %5.1f%%%s  lr %.2e  %.1fs (%s img/s)%s%s%n",
+                rec.phase(), rec.epoch(), totalEpochs(), rec.trainLoss(), 100 * rec.trainAccuracy(), rec.valLoss(),
+                multi != null ? "(labels at 0.5)" : "(argmax)", 100 * rec.valAccuracy(),
+                Double.isNaN(rec.valAuc()) ? "" : String.format(Locale.ROOT, multi != null ? " mean auc %.4f" : " auc %.4f", rec.valAuc()), rec.lr(), rec.seconds(),
                 Progress.rate(rec.imagesPerSecond()), rec.cachedFeatures() ? " [cached]" : "", improved ? "  *best" : "");
         if (early != null) {
             opt.out().println(early.message() + (rec.epoch() < totalEpochs() ? "; " + phaseOf(rec.epoch()).verb() + " follows" : ""));

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@code graft train --labels}: option errors exit 2 with a message and no stack trace; the demo set loads, splits and is summarised. */
+/** {@code graft train --labels}: option errors exit 2 with a message and no stack trace; the demo set loads, splits, trains and is summarised. */
 class LabelOptionsCliTest {
     static final Path DEMO = Path.of("..", "demo", "fashion").toAbsolutePath().normalize();
     static final String TRAIN = DEMO.resolve("chexpert/train.csv").toString();
@@ -69,27 +69,54 @@ class LabelOptionsCliTest {
         assertFalse(Files.exists(dir.resolve("run")));
     }
 
+    /**
+     * The demo set trains end to end with a tiny network (a narrow ResNet-10 at 16 pixels, two epochs, on cpu): the
+     * sets' per-label counts and patient split, then the per-label table of the best model (AUC, sensitivity,
+     * specificity, threshold, positives/known) and the mean; metrics.json and a multi-label model file.
+     */
     @Test
-    void theDemoSetLoadsSplitsByPatientAndStopsBeforeTraining(@TempDir Path dir) {
+    void theDemoSetTrainsAndPrintsThePerLabelTable(@TempDir Path dir) throws java.io.IOException {
+        Path runDir = dir.resolve("run");
         String[] r = run("train", "--labels", TRAIN, "--images", DEMO.toString(), "--targets", "Large,Shirt", "--out",
-                dir.resolve("run").toString(), "--no-progress");
-        assertEquals("2", r[0], r[2]);
+                runDir.toString(), "--no-progress", "--arch", "block=basic layers=1,1,1,1 groups=1 width_per_group=64 stem=4 "
+                        + "planes=4,8,8,8 classes=2 in_channels=3", "--image-size", "16", "--resize-size", "16", "--batch-size", "32",
+                "--head-epochs", "0", "--finetune-epochs", "2", "--device", "cpu", "--workers", "2", "--class-weights", "auto");
+        assertEquals("0", r[0], r[1] + r[2]);
         assertTrue(r[1].contains(TRAIN + ": 2 labels [Large, Shirt]"), r[1]);
-        assertTrue(r[1].matches("(?s).*\\n\\s*Large\\s.*\\n\\s*Shirt\\s.*"), r[1]);
         assertTrue(r[1].contains("split by patient: ") && r[1].contains("none on both sides"), r[1]);
-        assertTrue(r[2].contains("multi-label training is not available yet"), r[2]);
-        assertFalse(Files.exists(dir.resolve("run")));
+        assertTrue(r[1].contains("AUC [95% CI]") && r[1].contains("positives/known"), r[1]);
+        assertTrue(r[1].matches("(?s).*\\nLarge\\s.*\\nShirt\\s.*\\nmean \\(\\d of 2 labels\\).*"), r[1]);
+        String metrics = Files.readString(runDir.resolve("metrics.json"));
+        assertTrue(metrics.contains("\"multi_label\" : true") && metrics.contains("\"patient_leakage\""), metrics);
+        assertTrue(Files.readString(runDir.resolve("multi-label.json")).contains("Large"));
+
+        // graft evaluate on the validation CSV: the model's labels, its thresholds, the same table.
+        String best = runDir.resolve("best.safetensors").toString();
+        String[] ev = run("evaluate", "--model", best, "--labels", VALID, "--images", DEMO.toString(), "--out",
+                dir.resolve("eval").toString(), "--device", "cpu", "--no-progress");
+        assertEquals("0", ev[0], ev[1] + ev[2]);
+        assertTrue(ev[1].contains("100 images of") && ev[1].matches("(?s).*\\nLarge\\s.*\\nShirt\\s.*"), ev[1]);
+        assertTrue(Files.readString(dir.resolve("eval/metrics.json")).contains("\"mean_auc\""));
+        String[] wrong = run("evaluate", "--model", best, "--data", DEMO.toString(), "--no-progress");
+        assertEquals("2", wrong[0], wrong[2]);
+        assertTrue(wrong[2].contains("is multi-label") && wrong[2].contains("--labels FILE.csv"), wrong[2]);
+        // graft predict: one probability per label and its call.
+        String[] pr = run("predict", "--model", best, "--device", "cpu", DEMO.resolve("task/train/shirt/00077.png").toString());
+        assertEquals("0", pr[0], pr[2]);
+        assertTrue(pr[1].contains("P(Large)") && pr[1].contains("P(Shirt)") && pr[1].contains("decision: per label"), pr[1]);
     }
 
     @Test
     void aValidationCsvSharingPatientsIsAWarning(@TempDir Path dir) {
+        // --label-smoothing, refused for multi-label training after the sets are loaded, stops each run before training.
         String[] clean = run("train", "--labels", TRAIN, "--images", DEMO.toString(), "--val-labels", VALID, "--out",
-                dir.resolve("run").toString(), "--no-progress");
+                dir.resolve("run").toString(), "--no-progress", "--label-smoothing", "0.1");
+        assertTrue(clean[2].contains("multi-label training does not take --label-smoothing"), clean[2]);
         assertTrue(clean[1].contains("validation: " + VALID + " (100 images)"), clean[1]);
         assertFalse(clean[2].contains("patient"), clean[2]);
         // the training CSV as its own validation set: all 135 patients shared (the count from check.py)
         String[] leak = run("train", "--labels", TRAIN, "--images", DEMO.toString(), "--val-labels", TRAIN, "--out",
-                dir.resolve("run").toString(), "--no-progress");
+                dir.resolve("run").toString(), "--no-progress", "--label-smoothing", "0.1");
         assertTrue(leak[2].contains("warning: 135 patients appear in both training and val (" + TRAIN + "; 135 of its 135 patients), "
                 + "e.g. patient00001, patient00002"), leak[2]);
     }

@@ -19,6 +19,7 @@ import dev.graft.engine.functions.ConcatChannelsFunction;
 import dev.graft.engine.functions.Conv2dFunction;
 import dev.graft.engine.functions.GeluFunction;
 import dev.graft.engine.functions.GlobalAvgPoolFunction;
+import dev.graft.engine.functions.BceWithLogitsFunction;
 import dev.graft.engine.functions.LayerNormFunction;
 import dev.graft.engine.functions.LogSoftmaxFunction;
 import dev.graft.engine.functions.MatMulFunction;
@@ -655,6 +656,42 @@ public final class Functional {
 
     public static Tensor crossEntropy(Tensor logits, int[] labels) {
         return crossEntropy(logits, labels, null, 0);
+    }
+
+    /**
+     * Multi-label loss: {@code torch.nn.BCEWithLogitsLoss(pos_weight)} on [N,L] logits, one sigmoid per element,
+     * against row-major [N,L] targets in [0, 1] where NaN marks an unknown target, left out of the loss. The mean is
+     * over the known targets (sum of their losses / their count; torch's mean reduction divides by N*L, equal when
+     * none is NaN); a batch with none known has loss 0. {@code posWeight}: one weight >= 0 per label, or null.
+     */
+    public static Tensor bceWithLogits(Tensor logits, float[] targets, float[] posWeight) {
+        String op = "binary_cross_entropy_with_logits";
+        required(op, "logits", logits, "targets", targets);
+        floating(op, logits);
+        if (logits.shape().rank() != 2 || logits.dim(0) == 0) {
+            throw ShapeException.of(op, "input must be [N, L] with N >= 1", "input", logits.shape());
+        }
+        int labels = logits.dim(1);
+        if (targets.length != logits.dim(0) * labels) {
+            throw ShapeException.of(op, "one target per logit (row-major [N, L])", "input", logits.shape(),
+                    "targets", targets.length);
+        }
+        for (int i = 0; i < targets.length; i++) {
+            if (!Float.isNaN(targets[i]) && !(targets[i] >= 0 && targets[i] <= 1)) {
+                throw ShapeException.of(op, "targets must be in [0, 1] or NaN (unknown)", "target " + i, targets[i]);
+            }
+        }
+        if (posWeight != null) {
+            if (posWeight.length != labels) {
+                throw ShapeException.of(op, "one positive weight per label", "labels", labels, "weights", posWeight.length);
+            }
+            for (float w : posWeight) {
+                if (!(w >= 0) || Float.isInfinite(w)) {
+                    throw ShapeException.of(op, "positive weights must be finite and >= 0", "weight", w);
+                }
+            }
+        }
+        return Tensor.apply(new BceWithLogitsFunction(targets.clone(), posWeight == null ? null : posWeight.clone()), logits);
     }
 
     // ---- checks -----------------------------------------------------------------------------------------

@@ -14,6 +14,26 @@ public final class ClassProbabilities {
     private ClassProbabilities() {
     }
 
+    /**
+     * One sigmoid per output of a multi-label model ({@link DecisionRule.PerLabel}): {@code 1 / (1 + exp(-z))} in
+     * double for {@code logits[offset, offset + count)}, exp taken where it cannot overflow; a non-finite logit is a
+     * {@link NonFiniteOutputException} naming {@code image}, as for the softmax.
+     */
+    public static double[] sigmoid(float[] logits, int offset, int count, String image) {
+        double[] p = new double[count];
+        for (int j = 0; j < count; j++) {
+            float z = logits[offset + j];
+            if (!Float.isFinite(z)) {
+                throw new NonFiniteOutputException(image + ": the model's output is not finite (logits "
+                        + Arrays.toString(Arrays.copyOfRange(logits, offset, offset + count)) + "), so no label can be decided; "
+                        + "the model's weights or preprocessing yield NaN or infinity for this image (check the model file, "
+                        + "e.g. with 'graft inspect', or retrain it)");
+            }
+            p[j] = z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+        }
+        return p;
+    }
+
     /** Softmax of {@code logits[offset, offset + count)}, the output for {@code image} (a file name, "image 3"). */
     public static double[] softmax(float[] logits, int offset, int count, String image) {
         return softmax(logits, offset, count, Temperature.NONE, image);

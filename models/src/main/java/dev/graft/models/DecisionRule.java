@@ -144,6 +144,99 @@ public record DecisionRule(List<String> classes, int positiveIndex, double thres
         return "DecisionRule[" + describe() + "]";
     }
 
+    // ---- multi-label models ---------------------------------------------------------------------------------------
+
+    /** Metadata key marking a multi-label model: value {@value #MULTI_LABEL_SIGMOID}, one sigmoid per output. */
+    public static final String META_MULTI_LABEL = "graft.multi_label";
+    public static final String MULTI_LABEL_SIGMOID = "sigmoid";
+    /** Metadata key of a multi-label model's per-label thresholds: comma-separated numbers in [0, 1], label order. */
+    public static final String META_LABEL_THRESHOLDS = "graft.label_thresholds";
+
+    /**
+     * The decision of a multi-label model (metadata {@value #META_MULTI_LABEL} = {@value #MULTI_LABEL_SIGMOID}): every
+     * output is its own label with probability sigmoid(logit), and label j is called positive when its probability is
+     * at least {@code thresholds[j]} (the same "at or above" rule as the single-label threshold). Thresholds absent
+     * from the file are 0.5 (logit >= 0).
+     */
+    public record PerLabel(List<String> labels, double[] thresholds) {
+        public PerLabel {
+            labels = List.copyOf(labels);
+            thresholds = thresholds.clone();
+            if (thresholds.length != labels.size()) {
+                throw new IllegalArgumentException(thresholds.length + " thresholds for " + labels.size() + " labels");
+            }
+            for (double t : thresholds) {
+                checkThreshold(t, "a label threshold", "choose one in [0, 1]");
+            }
+        }
+
+        @Override
+        public double[] thresholds() {
+            return thresholds.clone();
+        }
+
+        /** True where label j is called positive: {@code probabilities[j] >= thresholds[j]}. */
+        public boolean[] decide(double[] probabilities) {
+            if (probabilities.length != labels.size()) {
+                throw new IllegalArgumentException(probabilities.length + " probabilities for " + labels.size() + " labels");
+            }
+            boolean[] out = new boolean[probabilities.length];
+            for (int j = 0; j < out.length; j++) {
+                out[j] = probabilities[j] >= thresholds[j];
+            }
+            return out;
+        }
+
+        /** The metadata entries that state this decision. */
+        public Map<String, String> toMetadata() {
+            Map<String, String> m = new LinkedHashMap<>();
+            m.put(META_MULTI_LABEL, MULTI_LABEL_SIGMOID);
+            StringBuilder b = new StringBuilder();
+            for (double t : thresholds) {
+                b.append(b.isEmpty() ? "" : ",").append(t);
+            }
+            m.put(META_LABEL_THRESHOLDS, b.toString());
+            return m;
+        }
+
+        /** Whether {@code meta} marks a multi-label model. */
+        public static boolean isMultiLabel(Map<String, String> meta) {
+            return meta.containsKey(META_MULTI_LABEL);
+        }
+
+        /**
+         * The per-label decision {@code file}'s metadata states, validated, or null for a single-label model;
+         * {@code labels} are the model's output names. A bad value is a {@link DecisionRuleException} naming the key.
+         */
+        public static PerLabel fromMetadata(String file, Map<String, String> meta, List<String> labels) {
+            String kind = meta.get(META_MULTI_LABEL);
+            if (kind == null) {
+                return null;
+            }
+            if (!kind.trim().equals(MULTI_LABEL_SIGMOID)) {
+                throw new DecisionRuleException(file + ": metadata " + META_MULTI_LABEL + " = '" + PrintableText.escape(kind)
+                        + "' is not '" + MULTI_LABEL_SIGMOID + "' (one sigmoid per label), the only multi-label model Graft knows; "
+                        + "fix the value, or remove the key for a single-label (softmax) model");
+            }
+            double[] t = new double[labels.size()];
+            java.util.Arrays.fill(t, 0.5);
+            String raw = meta.get(META_LABEL_THRESHOLDS);
+            if (raw != null) {
+                String where = file + ": metadata " + META_LABEL_THRESHOLDS + " = '" + PrintableText.escape(raw) + "'";
+                String[] parts = raw.split(",", -1);
+                if (parts.length != labels.size()) {
+                    throw new DecisionRuleException(where + " has " + parts.length + " value(s) for " + labels.size()
+                            + " labels; write one threshold in [0, 1] per label, in output order, or remove the key (then 0.5 each)");
+                }
+                for (int j = 0; j < parts.length; j++) {
+                    t[j] = parseProbability(parts[j], where + " (label '" + PrintableText.escape(labels.get(j)) + "')",
+                            "write one threshold in [0, 1] per label, or remove the key (then 0.5 each)");
+                }
+            }
+            return new PerLabel(labels, t);
+        }
+    }
+
     private static int defaultPositive(int numClasses) {
         return numClasses == 2 ? 1 : numClasses == 1 ? 0 : -1;
     }

@@ -35,7 +35,8 @@ import java.util.function.Supplier;
  *       [0, 1]); every std at least {@value #MIN_STD}. Normalisation divides by std, so a std of 1e-45 (or a mean
  *       of NaN) turns every image into the same saturated or NaN input and the model into a constant answer.
  *       Absent: ImageNet's statistics.</li>
- *   <li>The decision ({@code graft.threshold}, {@code graft.positive_class}): {@link DecisionRule#fromMetadata}.</li>
+ *   <li>The decision ({@code graft.threshold}, {@code graft.positive_class}): {@link DecisionRule#fromMetadata}; of a
+ *       multi-label model ({@code graft.multi_label}, {@code graft.label_thresholds}): {@link DecisionRule.PerLabel}.</li>
  *   <li>The temperature ({@code graft.temperature}, probabilities are softmax(logits / T); absent: 1):
  *       {@link Temperature#fromMetadata}. The decision threshold applies to these scaled probabilities.</li>
  *   <li>The network ({@link ResNetConfig}, itself bounded to the ResNet family's sizes): as many outputs as class
@@ -102,6 +103,7 @@ public record ModelMetadata(List<String> classes, int imageSize, int resizeSize,
                     + "the keys (then " + DEFAULT_IMAGE_SIZE + " and " + DEFAULT_RESIZE_SIZE + ")");
         }
         DecisionRule decision = DecisionRule.fromMetadata(file, meta, classes);
+        DecisionRule.PerLabel.fromMetadata(file, meta, classes); // a multi-label model's thresholds, checked here too
         return new ModelMetadata(classes, size, resize, mean(file, meta), std(file, meta), decision,
                 Temperature.fromMetadata(file, meta));
     }

@@ -206,13 +206,18 @@ public final class Classifier implements AutoCloseable {
         List<Prediction> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             float[] row = java.util.Arrays.copyOfRange(logits, i * classes, (i + 1) * classes);
-            double[] p = ClassProbabilities.softmax(row, 0, classes, info.temperature(), name.apply(first + i));
+            // A multi-label model: one sigmoid per label, each decided at its own threshold; label/index: the most probable.
+            double[] p = info.multiLabel() ? ClassProbabilities.sigmoid(row, 0, classes, name.apply(first + i))
+                    : ClassProbabilities.softmax(row, 0, classes, info.temperature(), name.apply(first + i));
             float[] pf = new float[classes];
+            int top = 0;
             for (int c = 0; c < classes; c++) {
                 pf[c] = (float) p[c];
+                top = p[c] > p[top] ? c : top;
             }
-            int k = info.decision().decide(p);
-            out.add(new Prediction(info.classes().get(k), k, pf, row, info.classes()));
+            int k = info.multiLabel() ? top : info.decision().decide(p);
+            out.add(new Prediction(info.classes().get(k), k, pf, row, info.classes(),
+                    info.multiLabel() ? info.perLabel().decide(p) : null));
         }
         return out;
     }

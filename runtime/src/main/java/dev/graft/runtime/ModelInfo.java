@@ -24,13 +24,26 @@ import java.util.Map;
  * reports.
  */
 public record ModelInfo(String architecture, List<String> classes, Preprocessing preprocessing, DecisionRule decision,
-                        double temperature) {
+                        double temperature, DecisionRule.PerLabel perLabel) {
     public static final String META_CLASSES = ModelMetadata.META_CLASSES;
     public static final String META_THRESHOLD = DecisionRule.META_THRESHOLD;
     public static final String META_POSITIVE_CLASS = DecisionRule.META_POSITIVE_CLASS;
 
     public ModelInfo {
         classes = List.copyOf(classes);
+    }
+
+    /** A single-label model ({@link #perLabel()} null). */
+    public ModelInfo(String architecture, List<String> classes, Preprocessing preprocessing, DecisionRule decision, double temperature) {
+        this(architecture, classes, preprocessing, decision, temperature, null);
+    }
+
+    /**
+     * Whether the model is multi-label ({@code graft.multi_label}): one sigmoid per output, each label decided at its
+     * own threshold ({@link #perLabel()}).
+     */
+    public boolean multiLabel() {
+        return perLabel != null;
     }
 
     /** A model without temperature scaling (T = 1). */
@@ -47,6 +60,12 @@ public record ModelInfo(String architecture, List<String> classes, Preprocessing
             throw new ModelFileException(e.getMessage(), e);
         }
         Preprocessing pre = new Preprocessing(m.imageSize(), m.resizeSize(), m.mean(), m.std());
-        return new ModelInfo(config.architecture(), m.classes(), pre, m.decision(), m.temperature());
+        DecisionRule.PerLabel perLabel;
+        try {
+            perLabel = DecisionRule.PerLabel.fromMetadata(file, meta, m.classes());
+        } catch (ModelException e) {
+            throw new ModelFileException(e.getMessage(), e);
+        }
+        return new ModelInfo(config.architecture(), m.classes(), pre, m.decision(), m.temperature(), perLabel);
     }
 }

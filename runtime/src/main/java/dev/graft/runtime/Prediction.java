@@ -8,12 +8,44 @@ import java.util.List;
  * and the raw logits (before any temperature). {@link #probability()} is the probability of the predicted
  * class. Arrays are copied in and out, so a prediction is immutable.
  */
-public record Prediction(String label, int index, float[] probabilities, float[] logits, List<String> classes) {
+public record Prediction(String label, int index, float[] probabilities, float[] logits, List<String> classes, boolean[] positives) {
 
     public Prediction {
         probabilities = probabilities.clone();
         logits = logits.clone();
         classes = List.copyOf(classes);
+        positives = positives == null ? null : positives.clone();
+    }
+
+    /** A single-label prediction. */
+    public Prediction(String label, int index, float[] probabilities, float[] logits, List<String> classes) {
+        this(label, index, probabilities, logits, classes, null);
+    }
+
+    /**
+     * Whether this is a multi-label model's prediction: then {@link #probabilities()} are one sigmoid per label (they
+     * need not sum to 1), {@link #positives()} says which labels are called positive at their thresholds, and
+     * {@link #label()} / {@link #index()} name the most probable label.
+     */
+    public boolean multiLabel() {
+        return positives != null;
+    }
+
+    /** Per label, positive at its threshold (multi-label models); null for a single-label prediction. */
+    @Override
+    public boolean[] positives() {
+        return positives == null ? null : positives.clone();
+    }
+
+    /** The labels called positive, in label order (multi-label models); empty for a single-label prediction. */
+    public List<String> positiveLabels() {
+        List<String> out = new java.util.ArrayList<>();
+        for (int i = 0; positives != null && i < positives.length; i++) {
+            if (positives[i]) {
+                out.add(classes.get(i));
+            }
+        }
+        return out;
     }
 
     /** Probability of the predicted class. */
@@ -44,7 +76,7 @@ public record Prediction(String label, int index, float[] probabilities, float[]
     public boolean equals(Object o) {
         return o instanceof Prediction p && p.index == index && p.label.equals(label)
                 && java.util.Arrays.equals(p.probabilities, probabilities) && java.util.Arrays.equals(p.logits, logits)
-                && p.classes.equals(classes);
+                && p.classes.equals(classes) && java.util.Arrays.equals(p.positives, positives);
     }
 
     @Override

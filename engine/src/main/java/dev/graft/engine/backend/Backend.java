@@ -327,6 +327,26 @@ public interface Backend extends AutoCloseable {
     /** Gradient of {@link #nllLoss} with respect to the log-probabilities, times the scalar {@code dLoss}. */
     NDArray nllLossBackward(NDArray dLoss, NDArray logProbs, int[] labels, float[] classWeights, double labelSmoothing);
 
+    // ---- multi-label loss ----------------------------------------------------------------------------
+
+    /**
+     * Binary cross-entropy with logits of [N,L] logits against row-major [N,L] targets (1, 0, or NaN = unknown, left
+     * out), optional per-label positive weights (torch's {@code pos_weight}; null = 1), mean over the KNOWN targets
+     * (see {@link BinaryCrossEntropy}). Returns a scalar. The default copies the logits to the host and computes in
+     * double there, on every backend: the array is batch x labels, negligible beside the network.
+     */
+    default NDArray bceWithLogits(NDArray logits, float[] targets, float[] posWeight) {
+        double loss = BinaryCrossEntropy.forward(toHostDoubles(logits), targets, posWeight);
+        return fromHost(new double[] {loss}, Shape.scalar(), logits.dtype());
+    }
+
+    /** Gradient of {@link #bceWithLogits} with respect to the logits, times the scalar {@code dLoss}. */
+    default NDArray bceWithLogitsBackward(NDArray dLoss, NDArray logits, float[] targets, float[] posWeight) {
+        double g = toHostDoubles(dLoss)[0];
+        return fromHost(BinaryCrossEntropy.backward(g, toHostDoubles(logits), targets, posWeight), logits.shape(),
+                logits.dtype());
+    }
+
     // ---- fused optimizer updates (in place) -------------------------------------------------------
 
     /** {@code momentumBuffer} is null when momentum is 0; {@code firstStep} initialises it with the gradient. */

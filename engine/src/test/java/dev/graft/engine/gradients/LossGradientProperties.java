@@ -15,7 +15,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Gradients of log_softmax, nll_loss and cross-entropy (class weights, label smoothing) against central
+ * Gradients of log_softmax, nll_loss, cross-entropy (class weights, label smoothing) and binary cross-entropy with
+ * logits (masked targets, positive weights) against central
  * differences in F64, with {@link GradCheck}'s torch.gradcheck tolerances (atol 1e-5, rtol 1e-3).
  */
 class LossGradientProperties {
@@ -71,6 +72,37 @@ class LossGradientProperties {
                         smoothing, NormPoolGradientProperties.seeds())
                         .as((labels, weights, eps, seed) -> new LossCase(n, c, ints(labels), floats(weights), eps, seed)))
                 .filter(LossGradientProperties::labelWeightsPositive);
+    }
+
+    /**
+     * N rows of L labels with multi-hot targets, some unknown (NaN), optional positive weights in [0, 3]; logits up to
+     * {@code scale} (8 reaches the flat tails of the sigmoid).
+     */
+    record BceCase(int n, int l, float[] targets, float[] posWeight, double scale, long seed) {
+        @Override
+        public String toString() {
+            return "BceCase[n=" + n + ", l=" + l + ", targets=" + Arrays.toString(targets) + ", posWeight="
+                    + Arrays.toString(posWeight) + ", scale=" + scale + ", seed=" + seed + "]";
+        }
+    }
+
+    @Property(tries = 150)
+    void bceWithLogitsGradients(@ForAll("bceCases") BceCase c) {
+        GradCheck.check("bce_with_logits " + c, t -> Functional.bceWithLogits(t.get(0), c.targets(), c.posWeight()),
+                Input.of(Values.uniform(c.n() * c.l(), c.seed(), -c.scale(), c.scale()), c.n(), c.l()));
+    }
+
+    @Provide
+    Arbitrary<BceCase> bceCases() {
+        Arbitrary<Float> target = Arbitraries.frequencyOf(
+                net.jqwik.api.Tuple.of(4, Arbitraries.just(0f)), net.jqwik.api.Tuple.of(4, Arbitraries.just(1f)),
+                net.jqwik.api.Tuple.of(2, Arbitraries.just(Float.NaN)));
+        return Combinators.combine(Arbitraries.integers().between(1, 4), Arbitraries.integers().between(1, 5))
+                .flatAs((n, l) -> Combinators.combine(
+                        target.list().ofSize(n * l),
+                        Arbitraries.floats().between(0, 3).ofScale(2).list().ofSize(l).injectNull(0.4),
+                        Arbitraries.of(1.0, 8.0), NormPoolGradientProperties.seeds())
+                        .as((t, w, scale, seed) -> new BceCase(n, l, floats(t), floats(w), scale, seed)));
     }
 
     private static boolean labelWeightsPositive(LossCase c) {

@@ -23,7 +23,8 @@ import java.util.Map;
  * what is allowed. A category fails when the tested backend's error exceeds
  * {@code max(RATIO x yardstick, FLOOR)}, plus, for the loss, what the tested logits' own error carries into it: the
  * loss is the batch mean of cross-entropy, whose gradient in one sample's logits is softmax - onehot (L1 norm at most
- * 2), so a logit error of d moves it by at most 2d. Without that term a draw whose loss happens to round well in
+ * 2), so a logit error of d moves it by at most 2d (for a multi-label draw's masked binary cross-entropy, by at most
+ * max(1, pos_weight) d: {@link NetworkDraw#lossLipschitz}). Without that term a draw whose loss happens to round well in
  * the replays (yardstick 3e-7) failed on a cpu loss 1.2e-5 off that follows from logits 5.7e-6 off, which pass.
  */
 final class NetworkDifferential {
@@ -119,7 +120,7 @@ final class NetworkDifferential {
         if (deviations.size() != result.tensors().size()) {
             throw new AssertionError("the run on " + tested + " produced " + result.tensors().keySet() + ", F64 " + f64.tensors().keySet());
         }
-        return new Outcome(c, deviations, pattern.flips(), pattern.events(), lossFromLogits(result, f64));
+        return new Outcome(c, deviations, pattern.flips(), pattern.events(), c.lossLipschitz() * lossFromLogits(result, f64));
     }
 
     private static final long PERTURBATION_SEED = 0x5eed;
@@ -132,7 +133,11 @@ final class NetworkDifferential {
         }
     }
 
-    /** 2 max |logits - logits64| / max(1, |loss64|): the most the tested logits' error moves the mean cross-entropy. */
+    /**
+     * max |logits - logits64| / max(1, |loss64|); times the loss's Lipschitz constant ({@link DifferentialDraw#lossLipschitz}:
+     * 2 for cross-entropy, max(1, pos_weight) for masked binary cross-entropy) it is the most the tested logits' error
+     * moves the loss.
+     */
     private static double lossFromLogits(DifferentialDraw.Result tested, DifferentialDraw.Result f64) {
         double[] z = tested.tensors().get("logits");
         double[] z64 = f64.tensors().get("logits");
@@ -144,7 +149,7 @@ final class NetworkDifferential {
         for (int i = 0; i < z64.length; i++) {
             d = Math.max(d, Math.abs(z[i] - z64[i])); // NaN is caught by the logits' own check
         }
-        return 2 * d / Math.max(1, Math.abs(loss64[0]));
+        return d / Math.max(1, Math.abs(loss64[0]));
     }
 
     /** max |x - e| / max(1, max |e|); any NaN or infinity in x is an infinite error. */

@@ -25,6 +25,9 @@ class NetworkDifferentialSelfTest {
             new ResNetConfig(BlockType.BASIC, new int[] {1, 2, 1, 1}, 1, 64, 3, 3, 6, new int[] {6, 12, 24, 48}),
             2, 41, 37, true, null, BatchNormPolicy.TRACK, 5);
 
+    /** The same network as a multi-label draw: binary cross-entropy, unknown targets, positive weights (odd seed). */
+    private static final NetworkCase BCE_DRAW = new NetworkCase(DRAW.config(), 2, 41, 37, true, null, BatchNormPolicy.TRACK,
+            5, true);
     private static final InceptionDraw INCEPTION = new InceptionDraw(2, 23, 19, 6, 5, 4, 6, 3, 4, true, true, 11);
 
     /** Runs one kernel's call number {@code which} (counting from 0) through {@code bug}. */
@@ -97,6 +100,44 @@ class NetworkDifferentialSelfTest {
             }
         });
         assertTrue(e.getMessage().contains("wrong side beyond rounding"), e.getMessage());
+    }
+
+    @Test
+    void aCleanMultiLabelDrawPasses() {
+        assertTrue(BCE_DRAW.posWeight() != null, "the draw exercises positive weights");
+        NetworkDifferential.Outcome o = NetworkDifferential.run(BCE_DRAW, Device.CPU);
+        assertTrue(o.failures().isEmpty(), o.report());
+    }
+
+    /** A binary cross-entropy gradient 1e-3 off (relative) reaches every parameter gradient and is caught. */
+    @Test
+    void aBceGradientOffBy1e3IsCaught() {
+        NetworkDifferential.Outcome o;
+        try (Bug b = Bug.on("bceWithLogitsBackward", 0, a -> edit(a, v -> {
+            for (int i = 0; i < v.length; i++) {
+                v[i] *= 1.001f;
+            }
+            return v;
+        }))) {
+            o = NetworkDifferential.run(BCE_DRAW, Device.CPU);
+        }
+        assertFalse(o.failures().isEmpty(), "a 1e-3 relative error in the bce gradient passed:\n" + o.report());
+    }
+
+    /**
+     * A loss 1e-4 off (relative) while the logits are right is caught: the allowance the logits' error carries into
+     * the loss (max(1, pos_weight) x their error, a few 1e-7 here) stays far below it.
+     */
+    @Test
+    void aBceLossOffBy1e4IsCaught() {
+        NetworkDifferential.Outcome o;
+        try (Bug b = Bug.on("bceWithLogits", 0, a -> edit(a, v -> {
+            v[0] *= 1.0001f;
+            return v;
+        }))) {
+            o = NetworkDifferential.run(BCE_DRAW, Device.CPU);
+        }
+        assertTrue(o.failures().stream().anyMatch(k -> k.name().equals("loss")), "a 1e-4 relative loss error passed:\n" + o.report());
     }
 
     @Test

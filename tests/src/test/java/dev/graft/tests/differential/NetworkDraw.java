@@ -44,6 +44,40 @@ interface NetworkDraw extends DifferentialDraw {
 
     int[] labels();
 
+    /**
+     * {@code null}: the loss is cross-entropy on {@link #labels()}; else the draw is multi-label and the loss is binary
+     * cross-entropy with logits against these [batch, classes] row-major targets (1, 0, NaN = unknown).
+     */
+    default float[] bceTargets() {
+        return null;
+    }
+
+    /** Per-label positive weights of the binary cross-entropy, or {@code null}. */
+    default float[] posWeight() {
+        return null;
+    }
+
+    /**
+     * Cross-entropy: 2 ({@link DifferentialDraw#lossLipschitz}). Binary cross-entropy with the masked mean: the loss
+     * is (1/K) sum over the K known targets of l(z_ij), and |l'(z)| = |(1-y) sigmoid(z) - p y sigmoid(-z)| <= max(1,
+     * p_j) for y in {0, 1}; every known element's gradient is at most max(1, p)/K, K of them, so L = max(1, max_j
+     * p_j) (1 without positive weights). Unknown targets have zero gradient.
+     */
+    @Override
+    default double lossLipschitz() {
+        if (bceTargets() == null) {
+            return 2;
+        }
+        double l = 1;
+        if (posWeight() != null) {
+            for (float p : posWeight()) {
+                l = Math.max(l, p);
+            }
+        }
+        return l;
+    }
+
+    /** Forward, the loss (cross-entropy, or binary cross-entropy for a multi-label draw) and, if anything trains, backward. */
     @Override
     default Result run(Device device, DType dtype, StateDict weights) {
         Map<String, double[]> out = new LinkedHashMap<>();
@@ -68,7 +102,8 @@ interface NetworkDraw extends DifferentialDraw {
                 logits = m.forward(images);
             }
             out.put("logits", logits.toDoubleArray());
-            Tensor loss = Functional.crossEntropy(logits, labels());
+            Tensor loss = bceTargets() == null ? Functional.crossEntropy(logits, labels())
+                    : Functional.bceWithLogits(logits, bceTargets(), posWeight());
             out.put("loss", loss.toDoubleArray());
             if (trains) {
                 loss.backward();

@@ -20,7 +20,8 @@ import java.util.Arrays;
 /**
  * Network-level differential fuzzing of the cpu backend: random ResNets (basic and bottleneck blocks, 1-6 blocks per
  * stage, groups 1/2/4, widths from 2 to 96 channels per stage, 2-10 classes, batch 1-4, odd input sizes 33-97,
- * randomized batch-norm state, train and eval mode, frozen and unfrozen parameters under every batch-norm policy)
+ * randomized batch-norm state, train and eval mode, frozen and unfrozen parameters under every batch-norm policy,
+ * cross-entropy or multi-label binary cross-entropy with unknown targets and positive weights)
  * run on cpu in F32 and on the reference backend in F32 and F64; {@link NetworkDifferential} judges every logit, the
  * loss and every trainable parameter's gradient, each reference run replaying the relu and pooling choices of the cpu
  * run ({@link ActivationPattern}). The default build runs {@link #cpuMatchesFloat64} with a budget of 8 draws (about
@@ -43,12 +44,15 @@ class NetworkFuzzProperties {
                         widths, Arbitraries.integers().between(2, 10))
                 .as(NetworkFuzzProperties::config)
                 .filter(c -> c != null);
-        Arbitrary<String> frozen = Arbitraries.of("none", "layer1", "layer3", "layer4", "fc", "all");
+        // What is frozen and the loss: cross-entropy, or binary cross-entropy (multi-label, NaN targets, pos_weight).
+        Arbitrary<String[]> frozenAndLoss = Combinators.combine(
+                        Arbitraries.of("none", "layer1", "layer3", "layer4", "fc", "all"), Arbitraries.of("ce", "bce"))
+                .as((f, loss) -> new String[] {f, loss});
         return Combinators.combine(configs, Arbitraries.integers().between(1, 4), Arbitraries.integers().between(33, 97),
-                        Arbitraries.integers().between(33, 97), Arbitraries.of(true, false), frozen,
+                        Arbitraries.integers().between(33, 97), Arbitraries.of(true, false), frozenAndLoss,
                         Arbitraries.of(BatchNormPolicy.values()), Arbitraries.longs())
-                .as((config, batch, h, w, train, f, policy, seed) ->
-                        new NetworkCase(config, batch, h, w, train, f.equals("none") ? null : f, policy, seed));
+                .as((config, batch, h, w, train, fl, policy, seed) -> new NetworkCase(config, batch, h, w, train,
+                        fl[0].equals("none") ? null : fl[0], policy, seed, fl[1].equals("bce")));
     }
 
     private static ResNetConfig config(BlockType block, int[] layers, int[] w, int classes) {

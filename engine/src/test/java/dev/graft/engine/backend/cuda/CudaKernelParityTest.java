@@ -283,6 +283,41 @@ class CudaKernelParityTest {
         }
     }
 
+    /**
+     * Binary cross-entropy with logits (batch up to 64, 14 labels, logits up to +-40, a fifth of the targets unknown,
+     * with and without positive weights): cuda copies the logits to the host and computes in double as the reference
+     * does, so the results must be equal bit for bit.
+     */
+    @Test
+    void bceWithLogits() {
+        Random r = new Random(12);
+        for (int trial = 0; trial < 12; trial++) {
+            try (Scope s = Scope.open()) {
+                int n = 1 + r.nextInt(64);
+                int l = 1 + r.nextInt(14);
+                float[] logits = uniform(r, n * l);
+                float[] targets = new float[n * l];
+                for (int i = 0; i < logits.length; i++) {
+                    logits[i] *= 40;
+                    double u = r.nextDouble();
+                    targets[i] = u < 0.2 ? Float.NaN : u < 0.5 ? 1 : 0;
+                }
+                float[] pw = null;
+                if (trial % 2 == 1) {
+                    pw = new float[l];
+                    for (int j = 0; j < l; j++) {
+                        pw[j] = 0.1f + 5 * r.nextFloat();
+                    }
+                }
+                NDArray[] x = pair(gpu, logits, n, l);
+                assertNear("bce [" + n + "," + l + "]", gpu.bceWithLogits(x[0], targets, pw), ref.bceWithLogits(x[1], targets, pw), 0);
+                NDArray[] dl = pair(gpu, new float[] {0.7f}, new int[0]);
+                assertNear("bce backward", gpu.bceWithLogitsBackward(dl[0], x[0], targets, pw),
+                        ref.bceWithLogitsBackward(dl[1], x[1], targets, pw), 0);
+            }
+        }
+    }
+
     @Test
     void batchNormTrainingInferenceAndBackward() {
         Random r = new Random(9);

@@ -1,0 +1,182 @@
+package dev.graft.tests.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.graft.loaders.labels.LabeledSet;
+import dev.graft.models.DecisionRule;
+import dev.graft.runtime.Classifier;
+import dev.graft.runtime.Prediction;
+import dev.graft.train.ModelFile;
+import dev.graft.train.MultiLabelRun;
+import dev.graft.train.TrainConfig;
+import dev.graft.train.Trainer;
+import dev.graft.train.TrainingException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A multi-label run end to end through the one training loop, on a generated set ({@link MultiLabelImages}): one
+ * sigmoid per label, masked binary cross-entropy with --class-weights auto, per-label thresholds chosen on validation,
+ * the per-label table and metrics.json, the model file's multi-label metadata, the test set at the end, and --resume
+ * refused with a clear error.
+ */
+class MultiLabelTrainingTest {
+
+    static TrainConfig config(Path run, String data, String monitor, String classWeights) {
+        return new TrainConfig(data, "val", 0.2, TrainCommandTest.TINY, null, run.toString(), 16, 16, 8, 0, 6, 0.01, 100, "adamw", 0.9,
+                0.01, false, "onecycle", 0, classWeights, 0, 0, "hold", null, "none", "shuffle", 3, 2, "cpu", monitor, "youden",
+                null, false, null, false, false, null);
+    }
+
+    @Test
+    void trainsPerLabelAndReportsATableWithThresholdsChosenOnValidation(@TempDir Path dir) throws IOException {
+        LabeledSet train = MultiLabelImages.set(dir.resolve("train"), 1, 64);
+        LabeledSet val = MultiLabelImages.set(dir.resolve("val"), 2, 24);
+        LabeledSet test = MultiLabelImages.set(dir.resolve("test"), 3, 24);
+        Path run = dir.resolve("run");
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        List<String> warnings = new ArrayList<>();
+        Trainer.Options opt = new Trainer.Options(false, new PrintStream(bytes, true, StandardCharsets.UTF_8), warnings::add, 0);
+        Trainer.Result r = Trainer.trainMultiLabel(config(run, "generated", "auc", "auto"),
+                MultiLabelRun.of(train, val, test, "auto"), 0, opt);
+        String out = bytes.toString(StandardCharsets.UTF_8);
+        assertTrue(r.completed(), out);
+        assertTrue(out.contains("multi-label, 3 labels"), out);
+        assertTrue(out.contains("AUC [95% CI]") && out.contains("positives/known"), out);
+        assertTrue(out.contains("mean (2 of 3 labels)"), "the label without positives is left out of the mean:\n" + out);
+        assertTrue(out.contains("Test metrics of the best model"), out);
+
+        JsonNode m = new ObjectMapper().readTree(run.resolve("metrics.json").toFile());
+        assertTrue(m.get("multi_label").asBoolean());
+        JsonNode v = m.get("validation");
+        assertEquals(3, v.get("labels").size());
+        JsonNode never = v.get("labels").get(2);
+        assertTrue(never.get("auc").isNull(), "no positives: no AUC");
+        assertEquals(0, never.get("positives").asInt());
+        // A bright quadrant is easy: six epochs on 64 images separate it well on unseen images (measured: 0.96 at epoch 5).
+        assertTrue(v.get("mean_auc").asDouble() >= 0.85, "validation mean AUC " + v.get("mean_auc"));
+        assertTrue(m.get("test").get("mean_auc").asDouble() >= 0.8, "test mean AUC " + m.get("test").get("mean_auc"));
+        // Known counts: every target the generator did not blank.
+        int knownTop = 0;
+        for (var im : val.images()) {
+            knownTop += Float.isNaN(im.targets()[0]) ? 0 : 1;
+        }
+        assertEquals(knownTop, v.get("labels").get(0).get("known").asInt());
+        // --class-weights auto: negatives / positives per label over known training targets; 1 without positives.
+        int pos = 0, neg = 0;
+        for (var im : train.images()) {
+            float t = im.targets()[1];
+            pos += t == 1 ? 1 : 0;
+            neg += t == 0 ? 1 : 0;
+        }
+        assertEquals(neg / (double) pos, m.get("positive_weights").get(1).asDouble(), 1e-6);
+        assertEquals(1.0, m.get("positive_weights").get(2).asDouble());
+
+        ModelFile best = ModelFile.read(run.resolve("best.safetensors"));
+        DecisionRule.PerLabel rule = best.perLabel();
+        assertNotNull(rule, "the model file says it is multi-label");
+        assertEquals(MultiLabelImages.LABELS, rule.labels());
+        for (int j = 0; j < 2; j++) {
+            assertEquals(v.get("labels").get(j).get("threshold").asDouble(), rule.thresholds()[j], 0, "threshold of label " + j);
+        }
+        assertEquals(0.5, rule.thresholds()[2], "no AUC: threshold 0.5");
+
+        // graft predict: one probability and one call per label, at the file's thresholds; the runtime agrees.
+        List<String> args = new ArrayList<>(List.of("predict", "--model", run.resolve("best.safetensors").toString(), "--csv",
+                "--device", "cpu"));
+        test.images().forEach(im -> args.add(im.path().toString()));
+        TrainCommandTest.Run pr = TrainCommandTest.graft(args.toArray(String[]::new));
+        assertEquals(0, pr.code(), pr.out() + pr.err());
+        String[] lines = pr.out().strip().split("\n");
+        assertEquals("file,positive,p_top,p_bottom,p_never,top,bottom,never,error", lines[0]);
+        assertEquals(test.images().size() + 1, lines.length);
+        int right = 0, known = 0;
+        try (Classifier c = Classifier.load(run.resolve("best.safetensors"), Classifier.Options.defaults().withDevice("cpu"))) {
+            assertTrue(c.info().multiLabel());
+            for (int i = 0; i < test.images().size(); i++) {
+                String[] f = lines[i + 1].split(",", -1);
+                Prediction p = c.classify(test.images().get(i).path());
+                for (int j = 0; j < 3; j++) {
+                    double prob = Double.parseDouble(f[2 + j]);
+                    boolean call = f[5 + j].equals("1");
+                    assertEquals(prob >= rule.thresholds()[j], call, "line " + (i + 1) + " label " + j + ": the call is P >= threshold");
+                    assertEquals(prob, p.probabilities()[j], 1e-5, "runtime vs predict, image " + i + " label " + j);
+                    assertEquals(call, p.positives()[j], "runtime vs predict call, image " + i + " label " + j);
+                    float truth = test.images().get(i).targets()[j];
+                    if (!Float.isNaN(truth)) {
+                        known++;
+                        right += call == (truth == 1) ? 1 : 0;
+                    }
+                }
+            }
+        }
+        assertTrue(right >= 0.85 * known, right + " of " + known + " known test targets called right");
+        TrainCommandTest.Run json = TrainCommandTest.graft("predict", "--model", run.resolve("best.safetensors").toString(), "--json",
+                "--device", "cpu", test.images().get(0).path().toString());
+        assertEquals(0, json.code(), json.err());
+        JsonNode j0 = new ObjectMapper().readTree(json.out()).get(0);
+        assertEquals(3, j0.get("probabilities").size());
+        assertEquals(3, j0.get("positive").size());
+        assertEquals(3, j0.get("thresholds").size());
+        TrainCommandTest.Run refused = TrainCommandTest.graft("predict", "--model", run.resolve("best.safetensors").toString(),
+                "--threshold", "0.3", test.images().get(0).path().toString());
+        assertTrue(refused.code() != 0 && refused.err().contains("multi-label"), refused.err());
+
+        TrainingException e = assertThrows(TrainingException.class, () -> Trainer.resume(run, null, null, false, opt));
+        assertTrue(e.getMessage().contains("multi-label") && e.getMessage().contains("--out"), e.getMessage());
+        assertTrue(Files.exists(run.resolve("plots/roc.png")));
+    }
+
+    /**
+     * With pretrained weights the run has both phases, and phase 1 (no augmentation, batch norm held) runs on cached
+     * backbone features: the cached head epochs give the same losses as running the backbone every epoch (the same
+     * batches; the features differ only by the rounding of batched vs unbatched evaluation, hence 1e-4 relative).
+     */
+    @Test
+    void bothPhasesAndTheFeatureCacheAgreeWithTheUncachedHead(@TempDir Path dir) throws IOException {
+        // "Pretrained" weights: one head epoch of a stripe classifier on cpu (any trained file of the architecture serves).
+        TrainCommandTest.Run pre = TrainCommandTest.graft(TrainCommandTest.trainArgs(SyntheticImages.folder(dir.resolve("pretrain"), 5, 8, 8),
+                dir.resolve("pre"), "cpu", "--head-epochs", "1", "--finetune-epochs", "0").toArray(String[]::new));
+        assertEquals(0, pre.code(), pre.out() + pre.err());
+        Path weights = dir.resolve("pre/last.safetensors");
+        LabeledSet train = MultiLabelImages.set(dir.resolve("train"), 6, 32);
+        LabeledSet val = MultiLabelImages.set(dir.resolve("val"), 7, 16);
+        double[][] losses = new double[2][];
+        for (int k = 0; k < 2; k++) {
+            Path run = dir.resolve("run" + k);
+            TrainConfig base = config(run, "generated", "loss", "none");
+            TrainConfig cfg = new TrainConfig(base.data(), base.val(), base.valFraction(), base.arch(), weights.toString(), base.out(),
+                    base.imageSize(), base.resizeSize(), base.batchSize(), 2, 1, base.lr(), base.lrMult(), base.optimizer(),
+                    base.momentum(), base.weightDecay(), base.nesterov(), base.schedule(), base.warmupEpochs(), base.classWeights(),
+                    base.labelSmoothing(), base.clipGradNorm(), base.bnPolicy(), base.unfreezeFrom(), base.augment(), base.sampler(),
+                    base.seed(), base.workers(), base.device(), base.monitor(), base.threshold(), base.positiveClass(), base.strict(),
+                    base.maxImagePixels(), base.lenient(), base.calibrate(), null);
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            Trainer.Options opt = new Trainer.Options(false, new PrintStream(bytes, true, StandardCharsets.UTF_8), w -> { }, 0, k == 0);
+            Trainer.Result r = Trainer.trainMultiLabel(cfg, MultiLabelRun.of(train, val, null, "none"), 0, opt);
+            String out = bytes.toString(StandardCharsets.UTF_8);
+            assertTrue(r.completed(), out);
+            assertEquals(k == 0, out.contains("cached backbone features"), out);
+            assertEquals(3, r.history().size());
+            assertEquals("head", r.history().get(0).phase(), out);
+            losses[k] = new double[] {r.history().get(0).trainLoss(), r.history().get(0).valLoss(), r.history().get(1).valLoss()};
+        }
+        for (int i = 0; i < 3; i++) {
+            assertEquals(losses[1][i], losses[0][i], 1e-4 * Math.abs(losses[1][i]), "cached vs uncached head, figure " + i);
+        }
+    }
+}
