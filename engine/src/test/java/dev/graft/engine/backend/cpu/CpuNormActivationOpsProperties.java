@@ -64,13 +64,16 @@ class CpuNormActivationOpsProperties {
         int rank = dims.length;
         int k = 1 + r.nextInt(rank);
         int[] axes = new int[k];
-        int[] shifts = new int[k];
         for (int i = 0; i < k; i++) {
             axes[i] = (i + r.nextInt(rank)) % rank;
-            shifts[i] = Math.floorMod(r.nextInt(19) - 9, dims[axes[i]]);
         }
         axes = Arrays.stream(axes).distinct().toArray();
-        shifts = Arrays.copyOf(shifts, axes.length);
+        // The backend contract takes shifts already reduced to [0, dim) of their own axis: draw them after the
+        // axes are de-duplicated (drawing before paired a shift reduced for one axis with another axis).
+        int[] shifts = new int[axes.length];
+        for (int i = 0; i < axes.length; i++) {
+            shifts[i] = Math.floorMod(r.nextInt(19) - 9, dims[axes[i]]);
+        }
         int[] before = new int[rank];
         int[] after = new int[rank];
         for (int d = 0; d < rank; d++) {
