@@ -39,6 +39,15 @@ final class InitialModel {
             m.replaceHead(classes, cfg.seed());
             out.println("head: replaced fc with a new " + classes + "-class layer (initialised like torchvision's Linear)");
         }
+        if (!Initialization.transfers(cfg)) {
+            try {
+                Initialization.apply(m, cfg);
+            } catch (RuntimeException e) {
+                m.close();
+                throw e;
+            }
+            out.println("init: " + Initialization.describe(cfg) + " (seed " + cfg.seed() + "; see 'graft train --help' on --init)");
+        }
         return m;
     }
 }
