@@ -221,7 +221,8 @@ public final class StudyRunner {
                     logStream.println("graft " + String.join(" ", args));
                     code = train.apply(args.toArray(String[]::new));
                 }
-                if (code == 130) {
+                // 130: Ctrl-C; 0 without metrics.json: stopped before its last epoch (a kill, --stop-after-epochs).
+                if (code == 130 || (code == 0 && !Files.exists(c.dir().resolve("metrics.json")))) {
                     stop.set(true);
                     return new Outcome(c, Double.NaN, null, "interrupted (run the study again to continue it)");
                 }
