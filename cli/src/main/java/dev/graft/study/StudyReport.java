@@ -135,8 +135,8 @@ public final class StudyReport {
                 if (n <= 5) {
                     md.append("\nWith n = ").append(n).append(" seeds the test has ").append(Math.max(0, n - 1))
                             .append(" degree(s) of freedom: only a large, consistent difference reaches p < 0.05 (with n = 3, "
-                                    + "|t| must exceed 4.30), and seeds vary only the training order, head and augmentation, not "
-                                    + "the data; read p as a rough signal, not as evidence.\n");
+                                    + "|t| must exceed 4.30), and seeds vary the initialization and the training order, not the "
+                                    + "data; read p as a rough signal, not as evidence.\n");
                 }
             }
             md.append('\n');
