@@ -89,8 +89,8 @@ public final class DemoStudy {
      * HOOK (issue 15 items 3-4): the feature-reuse figure. Once {@code graft reuse} (layer-wise CKA between the initial and
      * the fine-tuned network, weight distance, re-initialization robustness, k-NN) is merged, call it here for each
      * architecture x initialization of seed 1: before = the run's initial network (for pretrained: the weights file with
-     * the new head; for random and stats: rebuilt deterministically from the run's saved config, as
-     * {@code Initialization.apply} is seeded), after = RUN/best.safetensors, data = task/test; and print its CKA-vs-depth
+     * the new head; for random and stats: {@code Initialization.initialNetwork(config from RUN/metrics.json, 2,
+     * device)}, which rebuilds it exactly from the run's saved config, as every draw is seeded), after = RUN/best.safetensors, data = task/test; and print its CKA-vs-depth
      * plot's path. Until then this says so.
      */
     static void reuseHook(Path out, List<StudyRunner.Outcome> outcomes, PrintStream terminal) {

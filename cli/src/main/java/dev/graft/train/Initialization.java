@@ -140,6 +140,18 @@ public final class Initialization {
         }
     }
 
+    /**
+     * The network a finished or running run started from, rebuilt from its saved configuration: the same weights file,
+     * {@code --init} and seed give the same values (every draw is seeded), so no initial model file is stored. For
+     * {@code graft reuse} (initial vs fine-tuned) and the study's feature-reuse hook. {@code classes}: the run's class
+     * count (its model file says it). The caller closes the network.
+     */
+    public static ResNet initialNetwork(TrainConfig cfg, int classes, dev.graft.engine.Device device) {
+        dev.graft.engine.StateDict weights = cfg.weights() == null ? null
+                : dev.graft.loaders.KeyPrefixes.stripKnown(dev.graft.loaders.StateDicts.read(java.nio.file.Path.of(cfg.weights())));
+        return InitialModel.build(cfg, weights, classes, device, new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+    }
+
     /** The module paths of the units up to and including {@code unit}. */
     static List<String> keptModules(Topology t, String unit) {
         List<String> kept = new ArrayList<>();

@@ -207,6 +207,27 @@ class InitializationTest {
     }
 
     @Test
+    void theInitialNetworkOfARunIsRebuiltExactlyFromItsConfiguration(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        java.nio.file.Path file = dir.resolve("w.safetensors");
+        try (ResNet m = pretrained()) {
+            var sd = m.stateDict();
+            sd.metadata().putAll(m.metadata());
+            dev.graft.loaders.SafeTensors.write(file, sd);
+        }
+        TrainConfig base = config("stats", null, null, 6);
+        TrainConfig cfg = new TrainConfig(base.data(), null, 0.2, NET, file.toString(), "runs/x", 32, 32, 8, 1, 3, 2e-3, 100, "adamw",
+                0.9, 0.01, false, "onecycle", 0, "none", 0, 0, "hold", null, "default", "shuffle", 6, 1, "auto", "loss", "youden", null,
+                false, null, false, false, null, "stats", null, null);
+        try (ResNet a = Initialization.initialNetwork(cfg, 2, Device.REFERENCE); ResNet b = Initialization.initialNetwork(cfg, 2, Device.REFERENCE);
+             ResNet p = pretrained()) {
+            assertEquals(2, a.config().numClasses()); // the new head
+            assertArrayEquals(values(a).get("layer2.0.conv1.weight"), values(b).get("layer2.0.conv1.weight"));
+            assertArrayEquals(values(a).get("fc.weight"), values(b).get("fc.weight"));
+            assertFalse(java.util.Arrays.equals(values(p).get("layer2.0.conv1.weight"), values(a).get("layer2.0.conv1.weight")));
+        }
+    }
+
+    @Test
     void optionErrorsSayWhatToDo() {
         assertTrue(assertThrows(OptionException.class, () -> Initialization.check("imagenet", true, null, null)).getMessage()
                 .contains("--init"));
