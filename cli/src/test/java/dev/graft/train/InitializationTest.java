@@ -11,6 +11,7 @@ import dev.graft.models.ResNetConfig;
 import org.junit.jupiter.api.Test;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -175,6 +176,29 @@ class InitializationTest {
                     }
                 }
             }
+        }
+    }
+
+    @Test
+    void transferUpToWorksOnTheCbrFamilysUnits() {
+        // CBR units are each conv with its batch norm, named by the conv: features.0 (+ .1), features.4 (+ .5), ...
+        try (ResNet m = ResNet.builder(ResNetConfig.parse("family=cbr kernel=5 channels=8,8,16,16 pools=1,1,1,1 classes=3 in_channels=3"))
+                .device(Device.REFERENCE).seed(2).build()) {
+            Map<String, float[]> before = values(m);
+            Initialization.apply(m, config(null, "features.4", "stats", 3));
+            Map<String, float[]> after = values(m);
+            for (String k : before.keySet()) {
+                boolean below = k.startsWith("features.0.") || k.startsWith("features.1.") || k.startsWith("features.4.")
+                        || k.startsWith("features.5.");
+                if (below) {
+                    assertArrayEquals(before.get(k), after.get(k), k);
+                }
+            }
+            // Above the unit the convolutions and fc are resampled (a fresh network's batch norms already hold 1/0 and 0/1).
+            for (String k : List.of("features.8.weight", "features.12.weight", "fc.weight", "fc.bias")) {
+                assertFalse(java.util.Arrays.equals(before.get(k), after.get(k)), k);
+            }
+            assertThrows(OptionException.class, () -> Initialization.apply(m, config(null, "features.1", null, 3)));
         }
     }
 
