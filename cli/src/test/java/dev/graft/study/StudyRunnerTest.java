@@ -82,6 +82,37 @@ class StudyRunnerTest {
         assertEquals(0.52, o.get(1).value(), 1e-12);
     }
 
+    @Test
+    void theCommandWritesTheTableFromWhatIsFinishedAndChecksParallel(@TempDir Path dir) throws IOException {
+        Files.createDirectories(dir.resolve("data"));
+        Path config = Files.writeString(dir.resolve("study.json"), """
+                {"architectures": [{"name": "a", "arch": "resnet18"}], "initializations": ["random"],
+                 "datasets": [{"name": "d", "data": "data"}], "seeds": [0, 1]}""");
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int code;
+        int tooMany;
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(out, true, StandardCharsets.UTF_8));
+            code = dev.graft.cli.GraftCli.execute("study", "--config", config.toString(), "--out", dir.resolve("out").toString(),
+                    "--report-only", "--metric", "accuracy");
+            tooMany = dev.graft.cli.GraftCli.execute("study", "--config", config.toString(), "--out", dir.resolve("out").toString(),
+                    "--parallel", "100000");
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+        String text = out.toString(StandardCharsets.UTF_8);
+        assertEquals(0, code, text);
+        assertTrue(text.contains("2 runs") && text.contains("| a | - |") && text.contains("accuracy (argmax)"), text);
+        assertTrue(Files.exists(dir.resolve("out/study.csv")) && Files.exists(dir.resolve("out/study-d.png")));
+        assertEquals(2, tooMany, text);
+        assertTrue(text.contains("--parallel 100000"), text);
+        assertFalse(Files.exists(dir.resolve("out/runs")), "--report-only trains nothing");
+    }
+
     /** Discards output. */
     static final class OutputStreamSink extends java.io.OutputStream {
         static final OutputStreamSink INSTANCE = new OutputStreamSink();
