@@ -28,6 +28,10 @@ final class DemoCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--no-progress", description = "No progress bars.")
     boolean noProgress;
+    @Option(names = "--study", description = "Run the small initialization study instead: the demo's ResNet and a narrow "
+            + "CBR-Tiny x random / pretrained / stats init x 3 seeds, then the seed papers' mean +- std table and the paired "
+            + "t-test of pretrained vs random (output in --out, default demo-study; finished runs are skipped when run again).")
+    boolean study;
     @Option(names = "--remake", description = "Rebuild the shipped demo data and pretrained network from Debian's dataset-fashion-mnist "
             + "(apt-get install dataset-fashion-mnist) instead of running the demo.")
     boolean remake;
@@ -38,7 +42,10 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() {
         Path dir = data != null ? data : Demo.defaultDataDir();
         boolean progress = Progress.wanted(noProgress);
-        if (remake) {
+        if (study) {
+            dev.graft.demo.DemoStudy.run(dir, out != null && !out.equals(Path.of("demo-out")) ? out : Path.of("demo-study"), device,
+                    GraftCli::execute, System.out);
+        } else if (remake) {
             Demo.remake(fashionMnist, dir, device, progress);
         } else {
             Demo.run(dir, out, device, seed, progress);

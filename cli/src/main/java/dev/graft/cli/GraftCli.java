@@ -19,6 +19,7 @@ import picocli.CommandLine.ScopeType;
             PredictCommand.class,
             ExportCommand.class,
             ExplainCommand.class,
+            StudyCommand.class,
             DemoCommand.class,
             DoctorCommand.class,
             InspectCommand.class,

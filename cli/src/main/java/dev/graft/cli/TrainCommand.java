@@ -64,6 +64,19 @@ final class TrainCommand implements Callable<Integer> {
     String arch;
     @Option(names = "--weights", description = "Pretrained weights (.pth or .safetensors, torchvision names). Without it: random init, no transfer.")
     Path weights;
+    @Option(names = "--init", paramLabel = "KIND", description = "How the network starts: pretrained (the --weights as they are: "
+            + "freeze, train the head, fine-tune; the default with --weights), random (torchvision's init; with --weights only their "
+            + "architecture and normalisation are used), stats (Matsoukas et al.'s ST: each conv/linear tensor redrawn i.i.d. from "
+            + "N(mean, std) of the pretrained one, batch norms reset) or mean-var (Transfusion's: every parameter tensor redrawn from "
+            + "N(mean, var) of the pretrained one, batch-norm weights included; running statistics reset). All but pretrained train "
+            + "every layer in one phase. Seeded by --seed. See docs/study.md.")
+    String init;
+    @Option(names = "--transfer-up-to", paramLabel = "UNIT", description = "Keep the pretrained weights up to and including this "
+            + "unit (the names --unfreeze-from takes: conv1, layer1..layer4 for ResNets; features.N for CBR) and start the rest "
+            + "as --init-above says (Transfusion's weight transfusion; Matsoukas's WT-ST-n/m). Needs --weights; trains in one phase.")
+    String transferUpTo;
+    @Option(names = "--init-above", paramLabel = "KIND", description = "random (default) or stats: how the layers above --transfer-up-to start.")
+    String initAbove;
     @Option(names = "--out", description = "Run folder (default runs/<data set>-<yyyyMMdd-HHmmss>, named after the --data folder).")
     Path out;
     @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue the run in RUN_DIR from its last checkpoint, with its saved settings (see above).")
@@ -241,7 +254,7 @@ final class TrainCommand implements Callable<Integer> {
                 weights == null ? null : weights.toString(), runDir.toString(), imageSize, resize, batchSize, headEpochs, finetuneEpochs,
                 lr, lrMult, optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing,
                 clipGradNorm, bnPolicy, unfreezeFrom, augment, sampler, seed, threads, device, monitor, rule, positiveClass, strict,
-                images.maxImagePixels, images.lenient, calibrate, patientRegex);
+                images.maxImagePixels, images.lenient, calibrate, patientRegex).withInit(init, transferUpTo, initAbove);
         List<PatientSplit.Leak> leaks = patientRegex == null ? List.of() : PatientSplit.check(trainDir, valDir, testDir, cfg);
         leaks.forEach(l -> opt.warnings().accept(l.warning()));
         Trainer.Result result = Trainer.train(cfg, patience == null ? 0 : patience, opt);
@@ -270,7 +283,7 @@ final class TrainCommand implements Callable<Integer> {
                 valFraction, arch, weights == null ? null : weights.toString(), runDir.toString(), imageSize, resize, batchSize, headEpochs,
                 finetuneEpochs, lr, lrMult, optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing,
                 clipGradNorm, bnPolicy, unfreezeFrom, augment, sampler, seed, threads, device, monitor, rule, positiveClass, strict,
-                images.maxImagePixels, images.lenient, calibrate, null);
+                images.maxImagePixels, images.lenient, calibrate, null).withInit(init, transferUpTo, initAbove);
         Trainer.Result result = Trainer.trainMultiLabel(cfg, MultiLabelRun.of(sets.train(), sets.validation(), sets.test(), classWeights),
                 patience == null ? 0 : patience, opt);
         if (result.completed()) {

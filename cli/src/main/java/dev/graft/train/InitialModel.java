@@ -35,6 +35,15 @@ final class InitialModel {
             m = cfg.arch() == null ? ResNet.fromStateDict(weights, device) : ResNet.fromStateDict(weights, cfg.arch(), device);
         }
         out.println("weights: " + cfg.weights() + " (" + m.config().architecture() + ", " + m.config().numClasses() + " classes in the file)");
+        if (!Initialization.transfers(cfg)) { // before a new head, which starts random whatever the --init
+            try {
+                Initialization.apply(m, cfg);
+            } catch (RuntimeException e) {
+                m.close();
+                throw e;
+            }
+            out.println("init: " + Initialization.describe(cfg) + " (seed " + cfg.seed() + "; see 'graft train --help' on --init)");
+        }
         if (m.config().numClasses() != classes) {
             m.replaceHead(classes, cfg.seed());
             out.println("head: replaced fc with a new " + classes + "-class layer (initialised like torchvision's Linear)");

@@ -25,7 +25,9 @@ import java.util.List;
  * false. {@code calibrate} ({@code --calibrate}): fit a temperature on the validation set after training
  * ({@link TemperatureScaling}); false in configurations saved before it existed. {@code patientRegex}
  * ({@code --patient-regex}): the held-out split keeps each patient on one side ({@link PatientSplit}); null: an
- * image-level split, as in configurations saved before it existed.
+ * image-level split, as in configurations saved before it existed. {@code init}, {@code transferUpTo}, {@code initAbove}
+ * ({@code --init}, {@code --transfer-up-to}, {@code --init-above}): how the network starts ({@link Initialization}); null in
+ * configurations saved before they existed, which started from {@code weights} as they are, else at random.
  */
 public record TrainConfig(
         String data,
@@ -64,7 +66,10 @@ public record TrainConfig(
         Long maxImagePixels,
         boolean lenient,
         boolean calibrate,
-        String patientRegex) {
+        String patientRegex,
+        String init,
+        String transferUpTo,
+        String initAbove) {
 
     public static final List<String> OPTIMIZERS = List.of("adamw", "sgd");
     public static final List<String> SAMPLERS = List.of("shuffle", "weighted");
@@ -121,6 +126,29 @@ public record TrainConfig(
         require(maxImagePixels == null || maxImagePixels >= 1, "--max-image-pixels " + maxImagePixels
                 + " is out of range: the largest image to decode, in pixels, must be at least 1");
         PatientSplit.compile(patientRegex);
+        init = Initialization.check(init, weights != null, transferUpTo, initAbove);
+        initAbove = Initialization.lower(initAbove);
+    }
+
+    /** With the network's starting point as before {@code --init} existed (the weights as they are, else random). */
+    public TrainConfig(String data, String val, double valFraction, String arch, String weights, String out, int imageSize,
+                       int resizeSize, int batchSize, int headEpochs, int finetuneEpochs, double lr, double lrMult, String optimizer,
+                       double momentum, double weightDecay, boolean nesterov, String schedule, int warmupEpochs, String classWeights,
+                       double labelSmoothing, double clipGradNorm, String bnPolicy, String unfreezeFrom, String augment, String sampler,
+                       long seed, int workers, String device, String monitor, String threshold, String positiveClass, boolean strict,
+                       Long maxImagePixels, boolean lenient, boolean calibrate, String patientRegex) {
+        this(data, val, valFraction, arch, weights, out, imageSize, resizeSize, batchSize, headEpochs, finetuneEpochs, lr, lrMult,
+                optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing, clipGradNorm, bnPolicy,
+                unfreezeFrom, augment, sampler, seed, workers, device, monitor, threshold, positiveClass, strict, maxImagePixels, lenient,
+                calibrate, patientRegex, null, null, null);
+    }
+
+    /** This configuration starting as {@code init} (see {@link Initialization}); the other settings unchanged. */
+    public TrainConfig withInit(String init, String transferUpTo, String initAbove) {
+        return new TrainConfig(data, val, valFraction, arch, weights, out, imageSize, resizeSize, batchSize, headEpochs, finetuneEpochs,
+                lr, lrMult, optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing,
+                clipGradNorm, bnPolicy, unfreezeFrom, augment, sampler, seed, workers, device, monitor, threshold, positiveClass, strict,
+                maxImagePixels, lenient, calibrate, patientRegex, init, transferUpTo, initAbove);
     }
 
     /** Without patient-level splits (the settings before {@code --patient-regex} existed). */

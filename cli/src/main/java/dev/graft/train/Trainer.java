@@ -111,8 +111,8 @@ public final class Trainer implements AutoCloseable {
         this.trainTargets = multi != null ? multi.trainTargets() : null;
         this.valTargets = multi != null ? multi.validationTargets() : null;
         this.classWeights = multi != null ? null : data.classWeights(cfg.classWeights());
-        this.pretrained = cfg.weights() != null;
-        StateDict weights = pretrained ? KeyPrefixes.stripKnown(StateDicts.read(Path.of(cfg.weights()))) : null;
+        this.pretrained = Initialization.transfers(cfg); // other --init kinds train everything in one phase, as random init
+        StateDict weights = cfg.weights() != null ? KeyPrefixes.stripKnown(StateDicts.read(Path.of(cfg.weights()))) : null;
         // Size from the run's options; normalisation statistics from the weights' metadata when they carry them
         // (checked as a model file's are), else ImageNet's.
         Map<String, String> weightsMeta = weights == null ? Map.of() : weights.metadata();
@@ -184,7 +184,7 @@ public final class Trainer implements AutoCloseable {
         } catch (java.io.IOException e) {
             throw new TrainingException("cannot create the run folder " + dir + ": " + e.getMessage(), e);
         }
-        if (cfg.weights() == null) {
+        if (cfg.weights() == null && cfg.init() == null) {
             opt.warnings().accept("no --weights given: the network starts from random weights, so transfer learning is off "
                     + "(phase 1 and 2 become one phase that trains everything)");
         }
@@ -234,7 +234,7 @@ public final class Trainer implements AutoCloseable {
                 c.nesterov(), c.schedule(), c.warmupEpochs(), c.classWeights(), c.labelSmoothing(), c.clipGradNorm(), c.bnPolicy(),
                 c.unfreezeFrom(), c.augment(), c.sampler(), c.seed(), workers != null ? workers : c.workers(),
                 device != null ? device : c.device(), c.monitor(), c.threshold(), c.positiveClass(), c.strict() || strict,
-                c.maxImagePixels(), c.lenient(), c.calibrate(), c.patientRegex());
+                c.maxImagePixels(), c.lenient(), c.calibrate(), c.patientRegex(), c.init(), c.transferUpTo(), c.initAbove());
         TrainState s = extended(runDir, c, cp.state(), more, opt);
         try (Trainer t = new Trainer(c, opt, new Checkpoint(c, s, cp.model(), cp.optimizer()))) {
             return t.run();
@@ -243,7 +243,7 @@ public final class Trainer implements AutoCloseable {
 
     /** The saved state with {@code more} applied, after saying what the resumed run will do. */
     private static TrainState extended(Path runDir, TrainConfig c, TrainState s, More more, Options opt) {
-        boolean pretrained = c.weights() != null;
+        boolean pretrained = Initialization.transfers(c);
         List<TrainState.Segment> segments = new ArrayList<>(s.segments() != null ? s.segments() : Phase.segments(c, pretrained));
         int planned = segments.stream().mapToInt(TrainState.Segment::epochs).sum();
         // Checkpoints from before segments and the flag: finished when every epoch is done and the report was written.

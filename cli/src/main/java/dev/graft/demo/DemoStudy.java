@@ -1,0 +1,100 @@
+package dev.graft.demo;
+
+import dev.graft.loaders.images.DatasetException;
+import dev.graft.study.StudyConfig;
+import dev.graft.study.StudyReport;
+import dev.graft.study.StudyRunner;
+import dev.graft.train.TrainingException;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * {@code graft demo --study}: a small version of the seed papers' table on the shipped Fashion-MNIST task. Two
+ * architectures (the demo's narrow ResNet-10 and a narrow CBR-Tiny, 5x5 convolutions 16-32-64-128) x three
+ * initializations (random, pretrained, stats) x three seeds, each an ordinary {@code graft train} run with the demo's
+ * recipe (32x32 inputs, no augmentation). Only the ResNet has pretrained weights (trained on the other eight classes by
+ * {@code graft demo --remake}); CBR-Tiny has none, so its pretrained and stats cells are marked n/a and it shows how a
+ * small network does from random weights (Transfusion's point that small networks do about as well).
+ */
+public final class DemoStudy {
+    private DemoStudy() {
+    }
+
+    /** CBR-Tiny's layout (5x5 convolutions, a pool after every block) at a quarter of its widths, for 32x32 inputs. */
+    static final String CBR_NARROW = "family=cbr kernel=5 channels=16,32,64,128 pools=1,1,1,1 classes=2 in_channels=3";
+    static final List<Long> SEEDS = List.of(1L, 2L, 3L);
+
+    static StudyConfig config(Path dataDir) {
+        Map<String, String> train = new LinkedHashMap<>();
+        train.put("image-size", Integer.toString(DemoRecipe.IMAGE_SIZE));
+        train.put("resize-size", Integer.toString(DemoRecipe.IMAGE_SIZE));
+        train.put("batch-size", Integer.toString(DemoRecipe.BATCH));
+        train.put("head-epochs", Integer.toString(DemoRecipe.HEAD_EPOCHS));
+        train.put("finetune-epochs", Integer.toString(DemoRecipe.FINETUNE_EPOCHS));
+        train.put("lr-mult", Double.toString(DemoRecipe.LR_MULT));
+        train.put("augment", "none");
+        train.put("monitor", "auc");
+        train.put("positive-class", DemoRecipe.POSITIVE);
+        return new StudyConfig(dataDir.resolve("study"), List.of(
+                new StudyConfig.Architecture("resnet10_narrow", null, dataDir.resolve("pretrained.safetensors")),
+                new StudyConfig.Architecture("cbr_tiny_narrow", CBR_NARROW, null)),
+                List.of("random", "pretrained", "stats"),
+                List.of(new StudyConfig.Dataset("fashion_tshirt_vs_shirt", dataDir.resolve("task"), null, null)),
+                SEEDS, "auc", train);
+    }
+
+    /** Runs (or continues) the study in {@code out}, prints and writes its table; {@code train} runs one train command line. */
+    public static void run(Path dataDir, Path out, String device, Function<String[], Integer> train, PrintStream terminal) {
+        for (Path p : List.of(dataDir.resolve("pretrained.safetensors"), dataDir.resolve("task/train"), dataDir.resolve("task/val"),
+                dataDir.resolve("task/test"))) {
+            if (!Files.exists(p)) {
+                throw new DatasetException("demo data missing: " + p + " (run from the Graft checkout, pass --data DIR, or "
+                        + "rebuild it with 'graft demo --remake')");
+            }
+        }
+        StudyConfig cfg = config(dataDir);
+        int cores = Runtime.getRuntime().availableProcessors();
+        StudyRunner runner = new StudyRunner(cfg, out, 1, cores, device, train, terminal);
+        terminal.println("Graft demo study: random vs pretrained vs stats (ST) init, 2 architectures x 3 seeds on "
+                + DemoRecipe.TASK_NAMES[0] + " vs " + DemoRecipe.TASK_NAMES[1] + " (" + runner.cells().size() + " cells; runs in "
+                + out.resolve("runs") + "; finished runs are kept and skipped when run again)");
+        terminal.println("cbr_tiny_narrow has no pretrained weights (the shipped network is the ResNet): its pretrained and stats cells are n/a");
+        long t0 = System.nanoTime();
+        List<StudyRunner.Outcome> outcomes = runner.run();
+        StudyReport report = new StudyReport(cfg, outcomes);
+        try {
+            report.write(out);
+        } catch (IOException e) {
+            throw new TrainingException("cannot write the study's table to " + out + ": " + e.getMessage(), e);
+        }
+        terminal.println();
+        terminal.print(report.markdown());
+        reuseHook(out, outcomes, terminal);
+        terminal.printf(Locale.ROOT, "wrote %s (study.md, study.csv, study.json, study-%s.png) in %.1f s%n", out,
+                cfg.datasets().get(0).name(), (System.nanoTime() - t0) / 1e9);
+        if (outcomes.stream().anyMatch(o -> o.status().startsWith("failed"))) {
+            throw new TrainingException("some demo study runs failed; their train.log under " + out.resolve("runs") + " says why");
+        }
+    }
+
+    /**
+     * HOOK (issue 15 items 3-4): the feature-reuse figure. Once {@code graft reuse} (layer-wise CKA between the initial and
+     * the fine-tuned network, weight distance, re-initialization robustness, k-NN) is merged, call it here for each
+     * architecture x initialization of seed 1: before = the run's initial network (for pretrained: the weights file with
+     * the new head; for random and stats: {@code Initialization.initialNetwork(config from RUN/metrics.json, 2,
+     * device)}, which rebuilds it exactly from the run's saved config, as every draw is seeded), after = RUN/best.safetensors, data = task/test; and print its CKA-vs-depth
+     * plot's path. Until then this says so.
+     */
+    static void reuseHook(Path out, List<StudyRunner.Outcome> outcomes, PrintStream terminal) {
+        terminal.println("feature reuse (CKA per layer, initial vs fine-tuned): not in this build; 'graft reuse' adds it "
+                + "(see docs/study.md)");
+    }
+}
