@@ -203,3 +203,12 @@ subprocess.run(['dcmcjpeg', '+ee', 'jpeg_source_u12.dcm', 'jpeg_extended_u12.dcm
 for f in ['jpeg_source_u8', 'jpeg_source_u12']:
     os.remove(f + '.dcm')
     os.remove(f + '.npy')
+
+# For the runtime jar's end-to-end test (tests/.../ExportCommandTest): the 40 x 30 ramp of its DicomBytes.gray8
+# file ((i % 40) * 5 + i // 40), 8-bit MONOCHROME2 with the window center 128 / width 256 that maps v to v / 255,
+# as lossless JPEG (.70): it must classify exactly as the uncompressed file of the same values.
+ramp = np.array([(i % 40) * 5 + i // 40 for i in range(40 * 30)]).reshape(30, 40)
+save('ramp_source', dataset(ramp, 8, False, WindowCenter='128', WindowWidth='256'))
+lossless('ramp_source', 'jpeg_lossless_ramp', '+e1')
+os.remove('ramp_source.dcm')
+os.remove('ramp_source.npy')

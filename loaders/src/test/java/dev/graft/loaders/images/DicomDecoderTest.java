@@ -128,6 +128,7 @@ class DicomDecoderTest {
         "jpeg_lossless_sv1_s16_mono1",    // .70, signed 16 bits (two's complement patterns in the JPEG), MONOCHROME1, rescale
         "jpeg_lossless_s16_window",       // .57 with selection value 1, signed 16 bits, window
         "jpeg_lossless_rgb8",             // .70, RGB 8 bits
+        "jpeg_lossless_ramp",             // .70, 8 bits with a window (the runtime jar's test file)
     })
     void jpegLosslessMatchesTheUncompressedSource(String name) {
         assertEquals(List.of(), matches(name, EXACT));
