@@ -212,3 +212,9 @@ save('ramp_source', dataset(ramp, 8, False, WindowCenter='128', WindowWidth='256
 lossless('ramp_source', 'jpeg_lossless_ramp', '+e1')
 os.remove('ramp_source.dcm')
 os.remove('ramp_source.npy')
+
+# RLE Lossless (1.2.840.10008.1.2.5) by dcmtk; pydicom 2.3 decodes RLE itself (numpy), so the expected values are its
+# decoding of the compressed file.
+for source in ['u8_mono2', 'u12_window_rescale_implicit', 's16_mono1_rescale', 'rgb8', 'u8_two_frames']:
+    subprocess.run(['dcmcrle', source + '.dcm', 'rle_' + source + '.dcm'], check=True)
+    save('rle_' + source, pydicom.dcmread('rle_' + source + '.dcm'))

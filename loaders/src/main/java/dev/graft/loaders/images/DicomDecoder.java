@@ -16,7 +16,7 @@ import java.util.zip.Inflater;
  * Decodes DICOM Part 10 files (128-byte preamble, "DICM", file meta group) into 3-channel RGB in [0, 1], the first
  * frame only. Pixel data may be uncompressed (explicit or implicit VR little endian, deflated explicit VR little
  * endian, explicit VR big endian), JPEG baseline or 8-bit JPEG extended, whose stream ImageIO (the JDK's reader) decodes,
- * or JPEG lossless (process 14), which {@link DicomJpeg} decodes; every other transfer syntax is refused,
+ * or JPEG lossless (process 14), which {@link DicomJpeg} decodes, or RLE Lossless ({@link DicomRle}); every other transfer syntax is refused,
  * before any pixel is read, with the command that converts the file. Grayscale (MONOCHROME1/2, 8 or 16 bits allocated,
  * any bits stored, signed or not) goes through {@link DicomGrayscale}; RGB (interleaved or planar) is scaled by its
  * bit depth.
@@ -41,6 +41,7 @@ final class DicomDecoder {
     static final String JPEG_EXTENDED = "1.2.840.10008.1.2.4.51";
     static final String JPEG_LOSSLESS = "1.2.840.10008.1.2.4.57";
     static final String JPEG_LOSSLESS_SV1 = "1.2.840.10008.1.2.4.70";
+    static final String RLE = "1.2.840.10008.1.2.5";
     /** Names of the syntaxes users meet, for the message that refuses them (PS3.6 annex A). */
     private static final Map<String, String> SYNTAX_NAMES = Map.ofEntries(
             Map.entry("1.2.840.10008.1.2.4.51", "JPEG Extended (Process 2 & 4)"),
@@ -132,7 +133,10 @@ final class DicomDecoder {
                 warnings.accept("DICOM file " + file + " holds " + h.frames + " frames; using the first");
             }
             if (lossless) {
-                return DicomJpeg.lossless(encapsulated(in, h, file), h, file, next, warnings);
+                return DicomJpeg.lossless(encapsulated(in, h, file, false), h, file, next, warnings);
+            }
+            if (syntax.equals(RLE)) {
+                return DicomJpeg.fromStored(DicomRle.decode(encapsulated(in, h, file, true), h, file), h, file, next, warnings);
             }
             return dct
                     ? jpeg(in, h, file, next, options, warnings)
@@ -177,24 +181,24 @@ final class DicomDecoder {
     private static void checkSyntax(Path file, String syntax) {
         if (syntax.equals(EXPLICIT_LE) || syntax.equals(IMPLICIT_LE) || syntax.equals(DEFLATED_LE) || syntax.equals(EXPLICIT_BE)
                 || syntax.equals(JPEG_BASELINE) || syntax.equals(JPEG_EXTENDED) || syntax.equals(JPEG_LOSSLESS)
-                || syntax.equals(JPEG_LOSSLESS_SV1)) {
+                || syntax.equals(JPEG_LOSSLESS_SV1) || syntax.equals(RLE)) {
             return;
         }
         String name = SYNTAX_NAMES.getOrDefault(syntax, "a transfer syntax Graft does not know");
         throw new DatasetException("cannot read DICOM file " + file + ": its pixel data is encoded as " + name + " (transfer syntax "
                 + syntax + "), which Graft does not decode (it reads uncompressed little or big endian, deflated, JPEG "
-                + "baseline, 8-bit JPEG extended and JPEG lossless); convert it to uncompressed pixel data first, e.g. "
+                + "baseline, 8-bit JPEG extended, JPEG lossless and RLE); convert it to uncompressed pixel data first, e.g. "
                 + "'gdcmconv --raw " + file + " out.dcm' (GDCM) or, "
                 + "for the JPEG syntaxes, 'dcmdjpeg " + file + " out.dcm' (DCMTK)");
     }
 
-    /** The first frame's JPEG stream: its fragments of the encapsulated pixel data, joined. */
-    private static byte[] encapsulated(DicomStream in, DicomHeader h, Path file) throws IOException {
+    /** The first frame's compressed stream: its fragments of the encapsulated pixel data, joined (RLE: its one fragment). */
+    private static byte[] encapsulated(DicomStream in, DicomHeader h, Path file, boolean oneFragment) throws IOException {
         if (in.length != DicomStream.UNDEFINED) {
-            throw new DicomStream.DicomFormatException("JPEG pixel data must be encapsulated (of undefined length), but declares "
-                    + in.length + " bytes");
+            throw new DicomStream.DicomFormatException("compressed pixel data must be encapsulated (of undefined length), but "
+                    + "declares " + in.length + " bytes");
         }
-        return firstFrame(in, h.frames, Files.size(file));
+        return firstFrame(in, oneFragment ? 1 : h.frames, oneFragment, Files.size(file));
     }
 
     /**
@@ -203,7 +207,7 @@ final class DicomDecoder {
      */
     private static FloatImage jpeg(DicomStream in, DicomHeader h, Path file, Transform next, ImageDecoder.Options options,
                                    Consumer<String> warnings) throws IOException {
-        byte[] stream = encapsulated(in, h, file);
+        byte[] stream = encapsulated(in, h, file, false);
         FloatImage image = ImageDecoder.readEmbedded(stream, file, next, options, warnings);
         if (h.samplesPerPixel != 1) {
             return image; // ImageIO has turned YBR_FULL(_422) into RGB
@@ -228,7 +232,7 @@ final class DicomDecoder {
      * for several frames up to the next fragment that starts a JPEG stream (FFD8). A file that ends early gives what arrived,
      * which ImageIO then reports as damaged.
      */
-    private static byte[] firstFrame(DicomStream in, int frames, long fileSize) throws IOException {
+    private static byte[] firstFrame(DicomStream in, int frames, boolean oneFragment, long fileSize) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         in.next();
         if (in.tag != DicomStream.ITEM) {
@@ -252,7 +256,7 @@ final class DicomDecoder {
                     break;
                 }
                 out.write(fragment, 0, n);
-                if (n < fragment.length) {
+                if (n < fragment.length || oneFragment) {
                     break;
                 }
             }

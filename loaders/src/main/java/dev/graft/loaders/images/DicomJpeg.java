@@ -70,6 +70,21 @@ final class DicomJpeg {
                     + r.getHeight() + " pixels of " + r.getNumBands() + " samples, but the DICOM header declares " + h.columns
                     + " x " + h.rows + " of " + channels + "; the file is damaged");
         }
+        int[][] planes = new int[channels][];
+        for (int c = 0; c < channels; c++) {
+            planes[c] = r.getSamples(r.getMinX(), r.getMinY(), h.columns, h.rows, c, (int[]) null);
+        }
+        return fromStored(planes, h, file, next, warnings);
+    }
+
+    /**
+     * Maps decoded frames ({@code planes[c]} row-major, {@code h.columns} by {@code h.rows}; the low {@code BitsStored}
+     * bits of each value are the stored sample) into 3-channel RGB in [0, 1] as {@link DicomPixels} maps uncompressed
+     * ones: masked to Bits Stored, sign-extended for Pixel Representation 1, subsampled, the grayscale full range taken
+     * over every pixel.
+     */
+    static FloatImage fromStored(int[][] planes, DicomHeader h, Path file, Transform next, Consumer<String> warnings) {
+        int channels = planes.length;
         int w = h.columns;
         int ht = h.rows;
         int f = ImageDecoder.subsampling(w, ht, next == null ? 0 : next.inputSideNeeded());
@@ -80,18 +95,15 @@ final class DicomJpeg {
         int sign = h.pixelRepresentation == 1 ? 1 << (h.bitsStored - 1) : 0;
         int plane = dh * dw;
         int[] kept = new int[channels * plane];
-        int[] row = new int[w];
         int min = Integer.MAX_VALUE;
         int max = Integer.MIN_VALUE;
-        int ox = r.getMinX();
-        int oy = r.getMinY();
         for (int c = 0; c < channels; c++) {
+            int[] row = planes[c];
             for (int y = 0; y < ht; y++) {
-                r.getSamples(ox, oy + y, w, 1, c, row);
                 boolean keepRow = y >= offset && (y - offset) % f == 0;
                 int base = c * plane + (y - offset) / f * dw;
                 for (int x = 0; x < w; x++) {
-                    int v = row[x] & mask;
+                    int v = row[y * w + x] & mask;
                     if ((v & sign) != 0) {
                         v -= mask + 1;
                     }

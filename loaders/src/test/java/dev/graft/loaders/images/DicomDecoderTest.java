@@ -134,6 +134,39 @@ class DicomDecoderTest {
         assertEquals(List.of(), matches(name, EXACT));
     }
 
+    /** RLE Lossless, decoded here by hand; pydicom 2.3 decodes RLE itself, and its decoding is the .npy. */
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "rle_u8_mono2",                     // one segment
+        "rle_u12_window_rescale_implicit",  // two segments (high byte, low byte), rescale and window
+        "rle_s16_mono1_rescale",            // signed 16 bits, MONOCHROME1
+        "rle_rgb8",                         // three segments, R G B
+    })
+    void rleMatchesPydicom(String name) {
+        assertEquals(List.of(), matches(name, EXACT));
+    }
+
+    @Test
+    void rleMultiFrameUsesTheFirstFragment() {
+        List<String> warnings = matches("rle_u8_two_frames", EXACT);
+        assertEquals(1, warnings.size(), warnings.toString());
+    }
+
+    @Test
+    void packBitsFollowsTheThreeCases() {
+        // 2 = copy the next 3 bytes; -3 = repeat the next byte 4 times; -128 = nothing; 0 = copy 1 byte.
+        byte[] in = {2, 10, 11, 12, -3, 7, -128, 0, 99};
+        byte[] out = new byte[8];
+        assertEquals(8, DicomRle.unpack(in, 0, in.length, out));
+        assertEquals("[10, 11, 12, 7, 7, 7, 7, 99]", Arrays.toString(out));
+    }
+
+    @Test
+    void damagedRleIsAClearError() throws IOException {
+        byte[] whole = Files.readAllBytes(fixture("rle_u8_mono2.dcm"));
+        refused(Files.write(dir.resolve("cut.dcm"), Arrays.copyOf(whole, whole.length - 100)), "RLE");
+    }
+
     @Test
     void jpegExtended8BitMatchesPydicom() {
         // The JDK's reader against Pillow's libjpeg, as for baseline: the same 8-bit samples (measured), float rounding left.
