@@ -168,3 +168,53 @@ for f in ['jpeg_source_gray', 'jpeg_source_rgb']:
 # Syntaxes the decoder refuses with advice: JPEG lossless (dcmtk) and JPEG 2000 lossless (gdcm).
 subprocess.run(['dcmcjpeg', '+el', 'u12_window_rescale_implicit.dcm', 'jpeg_lossless.dcm'], check=True)
 subprocess.run(['gdcmconv', '--j2k', 'u8_mono2.dcm', 'jpeg2000.dcm'], check=True)
+
+# JPEG lossless and 12-bit extended, decoded through TwelveMonkeys' reader. pydicom 2.3 here has no handler for
+# lossless JPEG (no gdcm or pylibjpeg module), so the expected values of a lossless file are pydicom's decoding of
+# the uncompressed file it was made from: lossless must give the same stored values. dcmdjpeg (dcmtk's own decoder)
+# decompresses each one back and its pixel data is checked equal to the source's here, so the files are truly lossless.
+def lossless(source, name, *options):
+    subprocess.run(['dcmcjpeg', *options, source + '.dcm', name + '.dcm'], check=True)
+    subprocess.run(['dcmdjpeg', name + '.dcm', name + '_back.dcm'], check=True)
+    back = pydicom.dcmread(name + '_back.dcm')
+    assert np.array_equal(back.pixel_array, pydicom.dcmread(source + '.dcm').pixel_array), name
+    os.remove(name + '_back.dcm')
+    np.save(name + '.npy', np.load(source + '.npy'))
+
+
+# 12-bit with rescale and window, process 14 selection value 6 (.57); the refusal fixture of old, kept by name.
+lossless('u12_window_rescale_implicit', 'jpeg_lossless', '+el')
+# 8-bit MONOCHROME2, first-order prediction (.70).
+lossless('u8_mono2', 'jpeg_lossless_sv1_u8', '+e1')
+# 16-bit signed MONOCHROME1 with a rescale (.70): the JPEG holds the two's complement bit patterns.
+lossless('s16_mono1_rescale', 'jpeg_lossless_sv1_s16_mono1', '+e1')
+# 16-bit signed with a window (from the big endian file), selection value 1 of process 14 written as .57.
+lossless('s16_big_endian', 'jpeg_lossless_s16_window', '+el', '+sv', '1')
+# RGB, 8-bit, .70 (lossless keeps RGB: no YBR conversion).
+lossless('rgb8', 'jpeg_lossless_rgb8', '+e1')
+# JPEG extended (.51, process 2 and 4): 8-bit (the JDK's reader decodes it; expected values are pydicom's decoding
+# through Pillow) and 12-bit, which neither the JDK's reader nor TwelveMonkeys' decodes: the refusal fixture.
+save('jpeg_source_u8', dataset(smooth, 8, False))
+subprocess.run(['dcmcjpeg', '+ee', 'jpeg_source_u8.dcm', 'jpeg_extended_u8.dcm'], check=True)
+save('jpeg_extended_u8', pydicom.dcmread('jpeg_extended_u8.dcm'))
+smooth12 = (xx * 80 + yy * 40).astype(np.int64)
+save('jpeg_source_u12', dataset(smooth12, 12, False))
+subprocess.run(['dcmcjpeg', '+ee', 'jpeg_source_u12.dcm', 'jpeg_extended_u12.dcm'], check=True)
+for f in ['jpeg_source_u8', 'jpeg_source_u12']:
+    os.remove(f + '.dcm')
+    os.remove(f + '.npy')
+
+# For the runtime jar's end-to-end test (tests/.../ExportCommandTest): the 40 x 30 ramp of its DicomBytes.gray8
+# file ((i % 40) * 5 + i // 40), 8-bit MONOCHROME2 with the window center 128 / width 256 that maps v to v / 255,
+# as lossless JPEG (.70): it must classify exactly as the uncompressed file of the same values.
+ramp = np.array([(i % 40) * 5 + i // 40 for i in range(40 * 30)]).reshape(30, 40)
+save('ramp_source', dataset(ramp, 8, False, WindowCenter='128', WindowWidth='256'))
+lossless('ramp_source', 'jpeg_lossless_ramp', '+e1')
+os.remove('ramp_source.dcm')
+os.remove('ramp_source.npy')
+
+# RLE Lossless (1.2.840.10008.1.2.5) by dcmtk; pydicom 2.3 decodes RLE itself (numpy), so the expected values are its
+# decoding of the compressed file.
+for source in ['u8_mono2', 'u12_window_rescale_implicit', 's16_mono1_rescale', 'rgb8', 'u8_two_frames']:
+    subprocess.run(['dcmcrle', source + '.dcm', 'rle_' + source + '.dcm'], check=True)
+    save('rle_' + source, pydicom.dcmread('rle_' + source + '.dcm'))

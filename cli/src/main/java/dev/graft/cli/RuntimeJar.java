@@ -36,7 +36,14 @@ final class RuntimeJar {
             "dev.graft.engine.Tensor",
             "dev.graft.models.ResNet",
             "dev.graft.loaders.SafeTensors",
-            "com.fasterxml.jackson.core.JsonFactory");
+            "com.fasterxml.jackson.core.JsonFactory",
+            // TwelveMonkeys' lossless JPEG reader for DICOM (loaders' DicomJpeg), one class per jar it needs.
+            "com.twelvemonkeys.imageio.plugins.jpeg.JPEGImageReader",
+            "com.twelvemonkeys.imageio.ImageReaderBase",
+            "com.twelvemonkeys.imageio.metadata.AbstractCompoundDirectory",
+            "com.twelvemonkeys.lang.BeanUtil",
+            "com.twelvemonkeys.io.AbstractCachedSeekableStream",
+            "com.twelvemonkeys.image.AbstractImageSource");
 
     static final String MAIN_CLASS = "dev.graft.runtime.Main";
 

@@ -15,7 +15,8 @@ import java.util.zip.Inflater;
 /**
  * Decodes DICOM Part 10 files (128-byte preamble, "DICM", file meta group) into 3-channel RGB in [0, 1], the first
  * frame only. Pixel data may be uncompressed (explicit or implicit VR little endian, deflated explicit VR little
- * endian, explicit VR big endian) or JPEG baseline, whose stream ImageIO decodes; every other transfer syntax is refused,
+ * endian, explicit VR big endian), JPEG baseline or 8-bit JPEG extended, whose stream ImageIO (the JDK's reader) decodes,
+ * or JPEG lossless (process 14), which {@link DicomJpeg} decodes, or RLE Lossless ({@link DicomRle}); every other transfer syntax is refused,
  * before any pixel is read, with the command that converts the file. Grayscale (MONOCHROME1/2, 8 or 16 bits allocated,
  * any bits stored, signed or not) goes through {@link DicomGrayscale}; RGB (interleaved or planar) is scaled by its
  * bit depth.
@@ -37,6 +38,10 @@ final class DicomDecoder {
     static final String DEFLATED_LE = "1.2.840.10008.1.2.1.99";
     static final String EXPLICIT_BE = "1.2.840.10008.1.2.2";
     static final String JPEG_BASELINE = "1.2.840.10008.1.2.4.50";
+    static final String JPEG_EXTENDED = "1.2.840.10008.1.2.4.51";
+    static final String JPEG_LOSSLESS = "1.2.840.10008.1.2.4.57";
+    static final String JPEG_LOSSLESS_SV1 = "1.2.840.10008.1.2.4.70";
+    static final String RLE = "1.2.840.10008.1.2.5";
     /** Names of the syntaxes users meet, for the message that refuses them (PS3.6 annex A). */
     private static final Map<String, String> SYNTAX_NAMES = Map.ofEntries(
             Map.entry("1.2.840.10008.1.2.4.51", "JPEG Extended (Process 2 & 4)"),
@@ -111,7 +116,15 @@ final class DicomDecoder {
                     throw new DatasetException("cannot use image " + file + ": " + e.getMessage(), e);
                 }
             }
-            if (h.photometric.startsWith("YBR") && !syntax.equals(JPEG_BASELINE)) {
+            boolean lossless = syntax.equals(JPEG_LOSSLESS) || syntax.equals(JPEG_LOSSLESS_SV1);
+            boolean dct = syntax.equals(JPEG_BASELINE) || syntax.equals(JPEG_EXTENDED);
+            if (syntax.equals(JPEG_EXTENDED) && h.bitsStored > 8) {
+                throw new DatasetException("cannot read DICOM file " + file + ": its pixel data is " + h.bitsStored + "-bit JPEG "
+                        + "Extended (transfer syntax " + syntax + "), which Graft does not decode (only 8-bit JPEG Extended: "
+                        + "no pure-Java 12-bit JPEG decoder is used); convert it first, e.g. 'dcmdjpeg " + file + " out.dcm' "
+                        + "(DCMTK) or 'gdcmconv --raw " + file + " out.dcm' (GDCM)");
+            }
+            if (h.photometric.startsWith("YBR") && !dct) {
                 throw new DatasetException("cannot read DICOM file " + file + ": its uncompressed pixels are " + h.photometric
                         + ", which Graft reads only inside JPEG; convert it to RGB, e.g. 'gdcmconv --raw "
                         + "--photometric-interpretation RGB " + file + " out.dcm'");
@@ -119,7 +132,13 @@ final class DicomDecoder {
             if (h.frames > 1) {
                 warnings.accept("DICOM file " + file + " holds " + h.frames + " frames; using the first");
             }
-            return syntax.equals(JPEG_BASELINE)
+            if (lossless) {
+                return DicomJpeg.lossless(encapsulated(in, h, file, false), h, file, next, warnings);
+            }
+            if (syntax.equals(RLE)) {
+                return DicomJpeg.fromStored(DicomRle.decode(encapsulated(in, h, file, true), h, file), h, file, next, warnings);
+            }
+            return dct
                     ? jpeg(in, h, file, next, options, warnings)
                     : DicomPixels.decode(in, h, file, next, options, warnings);
         } catch (DicomStream.DicomFormatException e) {
@@ -161,24 +180,34 @@ final class DicomDecoder {
 
     private static void checkSyntax(Path file, String syntax) {
         if (syntax.equals(EXPLICIT_LE) || syntax.equals(IMPLICIT_LE) || syntax.equals(DEFLATED_LE) || syntax.equals(EXPLICIT_BE)
-                || syntax.equals(JPEG_BASELINE)) {
+                || syntax.equals(JPEG_BASELINE) || syntax.equals(JPEG_EXTENDED) || syntax.equals(JPEG_LOSSLESS)
+                || syntax.equals(JPEG_LOSSLESS_SV1) || syntax.equals(RLE)) {
             return;
         }
         String name = SYNTAX_NAMES.getOrDefault(syntax, "a transfer syntax Graft does not know");
         throw new DatasetException("cannot read DICOM file " + file + ": its pixel data is encoded as " + name + " (transfer syntax "
-                + syntax + "), which Graft does not decode (it reads uncompressed little or big endian, deflated, and JPEG "
-                + "baseline); convert it to uncompressed pixel data first, e.g. 'gdcmconv --raw " + file + " out.dcm' (GDCM) or, "
+                + syntax + "), which Graft does not decode (it reads uncompressed little or big endian, deflated, JPEG "
+                + "baseline, 8-bit JPEG extended, JPEG lossless and RLE); convert it to uncompressed pixel data first, e.g. "
+                + "'gdcmconv --raw " + file + " out.dcm' (GDCM) or, "
                 + "for the JPEG syntaxes, 'dcmdjpeg " + file + " out.dcm' (DCMTK)");
     }
 
-    /** JPEG baseline: the first frame's fragments joined and decoded by ImageIO, then mapped as the uncompressed values are. */
+    /** The first frame's compressed stream: its fragments of the encapsulated pixel data, joined (RLE: its one fragment). */
+    private static byte[] encapsulated(DicomStream in, DicomHeader h, Path file, boolean oneFragment) throws IOException {
+        if (in.length != DicomStream.UNDEFINED) {
+            throw new DicomStream.DicomFormatException("compressed pixel data must be encapsulated (of undefined length), but "
+                    + "declares " + in.length + " bytes");
+        }
+        return firstFrame(in, oneFragment ? 1 : h.frames, oneFragment, Files.size(file));
+    }
+
+    /**
+     * JPEG baseline and 8-bit extended: the first frame's fragments joined and decoded by ImageIO (the JDK's reader), then
+     * mapped as the uncompressed values are.
+     */
     private static FloatImage jpeg(DicomStream in, DicomHeader h, Path file, Transform next, ImageDecoder.Options options,
                                    Consumer<String> warnings) throws IOException {
-        if (in.length != DicomStream.UNDEFINED) {
-            throw new DicomStream.DicomFormatException("JPEG pixel data must be encapsulated (of undefined length), but declares "
-                    + in.length + " bytes");
-        }
-        byte[] stream = firstFrame(in, h.frames, Files.size(file));
+        byte[] stream = encapsulated(in, h, file, false);
         FloatImage image = ImageDecoder.readEmbedded(stream, file, next, options, warnings);
         if (h.samplesPerPixel != 1) {
             return image; // ImageIO has turned YBR_FULL(_422) into RGB
@@ -203,7 +232,7 @@ final class DicomDecoder {
      * for several frames up to the next fragment that starts a JPEG stream (FFD8). A file that ends early gives what arrived,
      * which ImageIO then reports as damaged.
      */
-    private static byte[] firstFrame(DicomStream in, int frames, long fileSize) throws IOException {
+    private static byte[] firstFrame(DicomStream in, int frames, boolean oneFragment, long fileSize) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         in.next();
         if (in.tag != DicomStream.ITEM) {
@@ -227,7 +256,7 @@ final class DicomDecoder {
                     break;
                 }
                 out.write(fragment, 0, n);
-                if (n < fragment.length) {
+                if (n < fragment.length || oneFragment) {
                     break;
                 }
             }

@@ -51,6 +51,8 @@ public final class ImageDecoder {
     static {
         System.setProperty("java.awt.headless", "true");
         ImageIO.setUseCache(false);
+        // Before any decoding: ordinary PNG/JPEG/BMP keep the JDK's codecs (TwelveMonkeys is for DICOM lossless only).
+        JdkImageIo.removeTwelveMonkeysPlugins();
     }
 
     /**

@@ -115,11 +115,87 @@ class DicomDecoderTest {
         return e;
     }
 
+    /**
+     * Lossless JPEG (process 14) decoded by TwelveMonkeys' reader. pydicom 2.3 here has no lossless JPEG handler, so each
+     * .npy is pydicom's decoding of the uncompressed file it was compressed from (make_fixtures.py also checks dcmtk's
+     * own decoder gives back that file's pixels exactly): lossless must reproduce the stored values, so the same 1e-6
+     * as uncompressed files (one stored level of a 16-bit image fails it).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "jpeg_lossless",                  // .57, selection value 6, 12 of 16 bits, rescale and window
+        "jpeg_lossless_sv1_u8",           // .70, 8 bits
+        "jpeg_lossless_sv1_s16_mono1",    // .70, signed 16 bits (two's complement patterns in the JPEG), MONOCHROME1, rescale
+        "jpeg_lossless_s16_window",       // .57 with selection value 1, signed 16 bits, window
+        "jpeg_lossless_rgb8",             // .70, RGB 8 bits
+        "jpeg_lossless_ramp",             // .70, 8 bits with a window (the runtime jar's test file)
+    })
+    void jpegLosslessMatchesTheUncompressedSource(String name) {
+        assertEquals(List.of(), matches(name, EXACT));
+    }
+
+    /** RLE Lossless, decoded here by hand; pydicom 2.3 decodes RLE itself, and its decoding is the .npy. */
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "rle_u8_mono2",                     // one segment
+        "rle_u12_window_rescale_implicit",  // two segments (high byte, low byte), rescale and window
+        "rle_s16_mono1_rescale",            // signed 16 bits, MONOCHROME1
+        "rle_rgb8",                         // three segments, R G B
+    })
+    void rleMatchesPydicom(String name) {
+        assertEquals(List.of(), matches(name, EXACT));
+    }
+
+    @Test
+    void rleMultiFrameUsesTheFirstFragment() {
+        List<String> warnings = matches("rle_u8_two_frames", EXACT);
+        assertEquals(1, warnings.size(), warnings.toString());
+    }
+
+    @Test
+    void packBitsFollowsTheThreeCases() {
+        // 2 = copy the next 3 bytes; -3 = repeat the next byte 4 times; -128 = nothing; 0 = copy 1 byte.
+        byte[] in = {2, 10, 11, 12, -3, 7, -128, 0, 99};
+        byte[] out = new byte[8];
+        assertEquals(8, DicomRle.unpack(in, 0, in.length, out));
+        assertEquals("[10, 11, 12, 7, 7, 7, 7, 99]", Arrays.toString(out));
+    }
+
+    @Test
+    void damagedRleIsAClearError() throws IOException {
+        byte[] whole = Files.readAllBytes(fixture("rle_u8_mono2.dcm"));
+        refused(Files.write(dir.resolve("cut.dcm"), Arrays.copyOf(whole, whole.length - 100)), "RLE segment", "damaged");
+    }
+
+    @Test
+    void jpegExtended8BitMatchesPydicom() {
+        // The JDK's reader against Pillow's libjpeg, as for baseline: the same 8-bit samples (measured), float rounding left.
+        assertEquals(List.of(), matches("jpeg_extended_u8", EXACT));
+    }
+
+    @Test
+    void losslessSubsamplesAsUncompressedDoes() {
+        Transform next = Transform.resize(3);
+        FloatImage full = ImageDecoder.read(fixture("jpeg_lossless_sv1_s16_mono1.dcm"));
+        FloatImage sub = ImageDecoder.read(fixture("jpeg_lossless_sv1_s16_mono1.dcm"), next, ImageDecoder.Options.defaults(), w -> { });
+        assertEquals(List.of(3, 6, 8), List.of(sub.channels(), sub.height(), sub.width()));
+        for (int y = 0; y < 6; y++) {
+            for (int x = 0; x < 8; x++) {
+                assertEquals(full.get(0, 2 * y, 2 * x), sub.get(0, y, x), "(" + y + ", " + x + ")");
+            }
+        }
+    }
+
+    @Test
+    void damagedLosslessJpegIsAClearError() throws IOException {
+        byte[] whole = Files.readAllBytes(fixture("jpeg_lossless_sv1_u8.dcm"));
+        refused(Files.write(dir.resolve("cut.dcm"), Arrays.copyOf(whole, whole.length - 60)), "lossless JPEG", "damaged");
+    }
+
     @Test
     void compressedSyntaxesWithoutADecoderAreRefusedWithTheWayToConvert() {
-        refused(fixture("jpeg_lossless.dcm"), "JPEG Lossless, Non-Hierarchical (Process 14)", "1.2.840.10008.1.2.4.57",
-                "gdcmconv --raw", "dcmdjpeg");
         refused(fixture("jpeg2000.dcm"), "JPEG 2000 Image Compression (Lossless Only)", "1.2.840.10008.1.2.4.90", "gdcmconv --raw");
+        refused(fixture("jpeg_extended_u12.dcm"), "12-bit JPEG Extended", "1.2.840.10008.1.2.4.51", "dcmdjpeg", "gdcmconv --raw");
     }
 
     @Test

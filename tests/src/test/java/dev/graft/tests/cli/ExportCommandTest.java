@@ -76,6 +76,9 @@ class ExportCommandTest {
         Arrays.setAll(ramp, i -> (i % 40) * 5 + i / 40); // 0..224
         // A DICOM file: the runtime jar carries the loaders' DICOM reader (no dependency of its own).
         images.add(Files.write(tmp.resolve("img").resolve("scan.dcm"), DicomBytes.gray8(ramp, 40, true)));
+        // The same ramp as lossless JPEG (made by loaders' make_fixtures.py with dcmtk): TwelveMonkeys' reader is in the jar.
+        images.add(Files.copy(Path.of("../loaders/src/test/resources/dicom/jpeg_lossless_ramp.dcm"),
+                tmp.resolve("img").resolve("lossless.dcm")));
         Path dir = tmp.resolve("small");
         Cli.ok("export", "--model", model, "--runtime", dir, "--no-onednn");
         assertFalse(Files.exists(dir.resolve("lib")));
@@ -84,7 +87,12 @@ class ExportCommandTest {
         images.forEach(i -> cmd.add(i.toString()));
         Out out = run(dir, cmd);
         assertTrue(out.err().contains("on reference"), out.err());
-        assertAgrees(predict(model, images), out);
+        Map<String, Prediction> expected = predict(model, images);
+        assertAgrees(expected, out);
+        // Lossless: the same pixels as scan.dcm, so the same prediction.
+        Prediction plain = expected.get(images.get(images.size() - 2).toString());
+        assertNotNull(plain, expected.toString());
+        assertEquals(plain, expected.get(images.get(images.size() - 1).toString()));
     }
 
     @Test
@@ -129,7 +137,8 @@ class ExportCommandTest {
             }
             for (String needed : List.of("dev/graft/runtime/Classifier.class", "dev/graft/engine/Tensor.class",
                     "dev/graft/models/ResNet.class", "dev/graft/loaders/SafeTensors.class",
-                    "com/fasterxml/jackson/core/JsonFactory.class", "META-INF/services/dev.graft.engine.backend.BackendProvider")) {
+                    "com/fasterxml/jackson/core/JsonFactory.class", "META-INF/services/dev.graft.engine.backend.BackendProvider",
+                    "com/twelvemonkeys/imageio/plugins/jpeg/JPEGLosslessDecoder.class", "com/twelvemonkeys/lang/Validate.class")) {
                 assertNotNull(j.getJarEntry(needed), needed);
             }
             j.stream().forEach(e -> {
