@@ -218,6 +218,74 @@ public final class VisionTransformer extends Module implements AutoCloseable {
         return Functional.add(Functional.cat(1, cls, tokens), posEmbed.tensor());
     }
 
+    /**
+     * Grad-CAM's coarse maps [N][g][g] for class {@code classes[i]} of image i, as pytorch-grad-cam's ViT recipe takes
+     * them: A = the last block's first layer norm output ({@code ln_1} / {@code norm1}) without the class token,
+     * reshaped to the patch grid [C, g, g]; g = d(logit_c)/dA; w_k = mean_ij g_kij; cam = relu(sum_k w_k A_k). Not
+     * upsampled or normalised. Only the last block and the head are recorded; no parameter gets a gradient.
+     */
+    public float[][][] gradCamCoarse(Tensor x, int[] classes) {
+        int n = x.dim(0);
+        int g = config.grid();
+        int c = config.hidden();
+        if (classes.length != n) {
+            throw new ModelException("gradCam: " + classes.length + " classes for " + n + " images");
+        }
+        List<Parameter> params = List.copyOf(namedParameters().values());
+        boolean[] had = new boolean[params.size()];
+        for (int i = 0; i < had.length; i++) {
+            had[i] = params.get(i).tensor().requiresGrad();
+            params.get(i).tensor().requiresGrad(false);
+        }
+        try (Scope s = Scope.open()) {
+            Tensor t;
+            try (dev.graft.engine.Grad.Mode off = dev.graft.engine.Grad.off()) {
+                t = embed(x);
+                for (int i = 0; i < blocks.size() - 1; i++) {
+                    t = blocks.get(i).forward(t);
+                }
+            }
+            Block last = blocks.get(blocks.size() - 1);
+            Tensor a;
+            try (dev.graft.engine.Grad.Mode off = dev.graft.engine.Grad.off()) {
+                a = last.norm1.forward(t);
+            }
+            a = a.detach().requiresGrad(true);
+            Tensor y = Functional.add(t, last.attention.forward(a));
+            Tensor z = Functional.add(y, last.fc2.forward(Functional.gelu(last.fc1.forward(last.norm2.forward(y)))));
+            Tensor logits = head.forward(Functional.reshape(Functional.narrow(norm.forward(z), 1, 0, 1), n, c));
+            float[] pick = new float[n * config.numClasses()];
+            for (int i = 0; i < n; i++) {
+                pick[i * config.numClasses() + classes[i]] = 1;
+            }
+            Functional.sum(Functional.mul(logits, Tensor.fromArray(device, pick, n, config.numClasses()))).backward();
+            float[] act = a.toFloatArray();
+            float[] grad = a.grad().toFloatArray();
+            int tokens = config.tokens();
+            float[][][] out = new float[n][g][g];
+            for (int i = 0; i < n; i++) {
+                double[] w = new double[c];
+                for (int p = 1; p < tokens; p++) {
+                    for (int k = 0; k < c; k++) {
+                        w[k] += grad[(i * tokens + p) * c + k] / (double) (tokens - 1);
+                    }
+                }
+                for (int p = 1; p < tokens; p++) {
+                    double v = 0;
+                    for (int k = 0; k < c; k++) {
+                        v += w[k] * act[(i * tokens + p) * c + k];
+                    }
+                    out[i][(p - 1) / g][(p - 1) % g] = (float) Math.max(0, v);
+                }
+            }
+            return out;
+        } finally {
+            for (int i = 0; i < had.length; i++) {
+                params.get(i).tensor().requiresGrad(had[i]);
+            }
+        }
+    }
+
     // ---- units, head ------------------------------------------------------------------------------------
 
     /**

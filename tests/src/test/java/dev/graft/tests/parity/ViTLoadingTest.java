@@ -134,6 +134,38 @@ class ViTLoadingTest {
         }
     }
 
+    /** pytorch-grad-cam's ViT recipe (the last block's first layer norm, tokens on the grid), by hand in torch. */
+    @Test
+    void gradCamMatchesTheTorchRecipe() {
+        RawFixture f = RawFixture.resource("vit_narrow");
+        RawFixture cam = RawFixture.resource("vit_cam");
+        ViTConfig config = ViTConfig.parse(f.meta().path("config").asText());
+        try (VisionTransformer m = VisionTransformer.fromStateDict(f.stateDict("init/"), config, Device.REFERENCE); Scope s = Scope.open()) {
+            m.eval();
+            int[] classes = f.labels("labels");
+            float[][][] maps = m.gradCamCoarse(f.get("input").toTensor(Device.REFERENCE), classes);
+            float[] flat = new float[maps.length * 16];
+            for (int i = 0; i < maps.length; i++) {
+                for (int r = 0; r < 4; r++) {
+                    System.arraycopy(maps[i][r], 0, flat, i * 16 + r * 4, 4);
+                }
+            }
+            Deviation d = Deviation.of("cam", cam.get("cam").floats(), flat);
+            assertTrue(d.relative() <= 1e-5, d.toString()); // F32 gradients as in ViTParityTest, summed over 32 channels
+            assertTrue(m.namedParameters().values().stream().allMatch(p -> p.grad() == null || isZero(p.grad().toFloatArray())),
+                    "no parameter gets a gradient");
+        }
+    }
+
+    private static boolean isZero(float[] v) {
+        for (float x : v) {
+            if (x != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static Map<String, Shape> shapes(StateDict s) {
         Map<String, Shape> out = new LinkedHashMap<>();
         s.tensors().forEach((k, v) -> out.put(k, v.shape()));
