@@ -169,10 +169,10 @@ public record ViTConfig(String architecture, Naming naming, int imageSize, int p
             if (!FAMILY.equals(f.get("family"))) {
                 throw new ModelException("'" + text + "' is not a vision-transformer configuration (family=vit)");
             }
-            Naming naming = Naming.valueOf(f.get("naming").toUpperCase(java.util.Locale.ROOT));
+            Naming naming = Naming.valueOf(f.getOrDefault("naming", "(none)").toUpperCase(java.util.Locale.ROOT));
             return new ViTConfig("custom", naming, num(f, "image"), num(f, "patch"), num(f, "hidden"), num(f, "depth"),
                     num(f, "heads"), num(f, "mlp"), num(f, "classes"), num(f, "in_channels")).renamed();
-        } catch (NullPointerException | IllegalArgumentException e) {
+        } catch (IllegalArgumentException e) { // a missing key, a bad number or naming
             throw new ModelException("cannot read the vision-transformer configuration '" + text + "': " + e.getMessage()
                     + " (expected " + List.of("family", "naming", "image", "patch", "hidden", "depth", "heads", "mlp", "classes", "in_channels") + ")");
         }
