@@ -134,6 +134,22 @@ class ViTLoadingTest {
         }
     }
 
+    @Test
+    void replacedHeadKeepsNamesAndOrder() {
+        for (String stem : List.of("vit_narrow", "deit_narrow")) {
+            RawFixture f = RawFixture.resource(stem);
+            ViTConfig config = ViTConfig.parse(f.meta().path("config").asText());
+            try (VisionTransformer m = VisionTransformer.fromStateDict(f.stateDict("init/"), config, Device.REFERENCE); Scope s = Scope.open()) {
+                List<String> keys = List.copyOf(m.namedState().keySet());
+                m.replaceHead(5, 7);
+                assertEquals(keys, List.copyOf(m.namedState().keySet()), stem);
+                assertEquals(Shape.of(5, 32), m.namedState().get(config.naming().head + ".weight").shape());
+                assertEquals(Shape.of(2, 5), m.forward(f.get("input").toTensor(Device.REFERENCE)).shape());
+                assertEquals(5, m.config().numClasses());
+            }
+        }
+    }
+
     /** pytorch-grad-cam's ViT recipe (the last block's first layer norm, tokens on the grid), by hand in torch. */
     @Test
     void gradCamMatchesTheTorchRecipe() {
