@@ -83,6 +83,9 @@ final class ConvertCommand implements Callable<Integer> {
         if (guess.isResNet()) {
             meta.putIfAbsent(ResNet.META_ARCHITECTURE, guess.config().architecture());
             meta.putIfAbsent(ResNet.META_CONFIG, guess.config().describe());
+        } else if (guess.isVit() && !guess.vit().architecture().equals("custom")) { // a custom width's head count is a guess
+            meta.putIfAbsent(ResNet.META_ARCHITECTURE, guess.vit().architecture());
+            meta.putIfAbsent(dev.graft.models.VisionTransformer.META_CONFIG, guess.vit().describe());
         }
 
         StateDicts.write(out, dict);

@@ -19,7 +19,10 @@ import dev.graft.models.Architectures;
 import dev.graft.models.LoadReport;
 import dev.graft.models.ModelException;
 import dev.graft.models.Parameter;
+import dev.graft.models.Module;
 import dev.graft.models.ResNet;
+import dev.graft.models.ViTConfig;
+import dev.graft.models.VisionTransformer;
 import dev.graft.models.ResNetConfig;
 import dev.graft.models.StateDictMismatchException;
 import dev.graft.train.DeviceNotes;
@@ -102,8 +105,10 @@ final class ForwardCommand implements Callable<Integer> {
         if (grads != null && labels == null) {
             throw new GraftException("--grads needs --labels: the gradients are those of the cross-entropy loss");
         }
-        if (arch != null && !Architectures.names().contains(arch.trim().toLowerCase(Locale.ROOT))) {
-            throw new GraftException("--arch: unknown architecture '" + arch + "'; known: " + Architectures.names());
+        if (arch != null && !Architectures.names().contains(arch.trim().toLowerCase(Locale.ROOT))
+                && !ViTConfig.isNamed(arch.trim().toLowerCase(Locale.ROOT))) {
+            throw new GraftException("--arch: unknown architecture '" + arch + "'; known: " + Architectures.names() + " and "
+                    + ViTConfig.names());
         }
         FileChecks.input("--weights", weights);
         FileChecks.input("--input", input);
@@ -123,6 +128,23 @@ final class ForwardCommand implements Callable<Integer> {
         StateDict state = KeyPrefixes.stripKnown(FileChecks.reading("--weights",
                 () -> StateDicts.load(weights, LoadOptions.parseKeyPath(keyPath)).stateDict()));
 
+        if (ForwardVit.applies(arch, state)) {
+            List<String> notes = DeviceNotes.shown(selection);
+            System.out.println("device: " + dev + (notes.isEmpty() ? "" : " (" + String.join("; ", notes) + ")"));
+            try (VisionTransformer model = ForwardVit.build(state, arch, x, dev, weights)) {
+                System.out.println("model: " + model + " from " + weights + ", " + (trainMode ? "train" : "eval") + " mode");
+                int fileClasses = model.config().numClasses();
+                if (classes != null && classes != fileClasses) {
+                    model.replaceHead(classes, seed);
+                    System.out.println("head: " + model.config().naming().head + " replaced, " + fileClasses + " -> " + classes
+                            + " classes, initialised as a new nn.Linear (seed " + seed + ")");
+                }
+                int[] labelIndices = y == null ? null : ForwardInputs.checkRange(labels, y, model.config().numClasses());
+                model.train(trainMode);
+                run(model, model.config().architecture(), VisionTransformer.META_CONFIG, model.config().describe(), dev, x, labelIndices);
+            }
+            return 0;
+        }
         try (ResNet model = build(state, dev)) {
             ForwardInputs.checkChannels(input, x, model.config());
             List<String> notes = DeviceNotes.shown(selection);
@@ -136,7 +158,7 @@ final class ForwardCommand implements Callable<Integer> {
             }
             int[] labelIndices = y == null ? null : ForwardInputs.checkRange(labels, y, model.config().numClasses());
             model.train(trainMode);
-            run(model, dev, x, labelIndices);
+            run(model, model.config().architecture(), ResNet.META_CONFIG, model.config().describe(), dev, x, labelIndices);
         }
         return 0;
     }
@@ -173,7 +195,8 @@ final class ForwardCommand implements Callable<Integer> {
         }
     }
 
-    private void run(ResNet model, Device dev, HostTensor x, int[] labelIndices) {
+    private void run(Module model, String architecture, String configKey, String configLine, Device dev, HostTensor x,
+                     int[] labelIndices) {
         try (Scope scope = Scope.open("forward")) {
             Tensor images = x.toTensor(dev);
             Tensor logits;
@@ -217,8 +240,8 @@ final class ForwardCommand implements Callable<Integer> {
             }
             out.metadata().put(META_LOSS, Double.toString(value));
             out.metadata().put(META_MODE, trainMode ? "train" : "eval");
-            out.metadata().put(ResNet.META_ARCHITECTURE, model.config().architecture());
-            out.metadata().put(ResNet.META_CONFIG, model.config().describe());
+            out.metadata().put(ResNet.META_ARCHITECTURE, architecture);
+            out.metadata().put(configKey, configLine);
             out.metadata().put(ConvertCommand.META_SOURCE, String.valueOf(weights.getFileName()));
             SafeTensors.write(grads, out);
             System.out.println("gradients of " + out.size() + " parameters -> " + grads);

@@ -190,6 +190,14 @@ final class InspectCommand implements Callable<Integer> {
             arch.put("classes", guess.config().numClasses());
             arch.put("in_channels", guess.config().inChannels());
             arch.put("key_prefix", guess.prefix());
+        } else if (guess.isVit()) {
+            arch.put("family", "vit");
+            arch.put("name", guess.vit().architecture());
+            arch.put("config", guess.vit().describe());
+            arch.put("classes", guess.vit().numClasses());
+            arch.put("in_channels", guess.vit().inChannels());
+            arch.put("image_size", guess.vit().imageSize());
+            arch.put("key_prefix", guess.prefix());
         } else {
             arch.put("reason", guess.notResNetBecause());
         }

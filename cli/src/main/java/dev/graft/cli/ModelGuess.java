@@ -5,6 +5,8 @@ import dev.graft.loaders.KeyPrefixes;
 import dev.graft.models.ArchitectureInference;
 import dev.graft.models.ModelException;
 import dev.graft.models.ResNetConfig;
+import dev.graft.models.ViTConfig;
+import dev.graft.models.VisionTransformer;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -15,7 +17,7 @@ import java.util.Map;
  * recognises them) or neither, and why not. Wrapper prefixes
  * ({@link KeyPrefixes#KNOWN}) are looked through, as loading would.
  */
-record ModelGuess(ResNetConfig config, String prefix, String notResNetBecause) {
+record ModelGuess(ResNetConfig config, String prefix, String notResNetBecause, ViTConfig vit) {
     private static final String INFERENCE_PREAMBLE = "cannot infer a torchvision ResNet from this state dict: ";
     private static final String INFERENCE_ADVICE = " (name the architecture instead";
 
@@ -30,11 +32,23 @@ record ModelGuess(ResNetConfig config, String prefix, String notResNetBecause) {
             keys = stripped;
             prefix += p;
         }
-        try {
-            return new ModelGuess(ArchitectureInference.infer(keys), prefix, null);
-        } catch (ModelException e) {
-            return new ModelGuess(null, prefix, reason(e.getMessage()));
+        if (keys.containsKey("class_token") || keys.containsKey("cls_token")) {
+            try {
+                return new ModelGuess(null, prefix, null, VisionTransformer.recognize(keys));
+            } catch (ModelException e) {
+                return new ModelGuess(null, prefix, e.getMessage(), null);
+            }
         }
+        try {
+            return new ModelGuess(ArchitectureInference.infer(keys), prefix, null, null);
+        } catch (ModelException e) {
+            return new ModelGuess(null, prefix, reason(e.getMessage()), null);
+        }
+    }
+
+    /** A plain vision transformer (torchvision's ViT or timm's DeiT names). */
+    boolean isVit() {
+        return vit != null;
     }
 
     boolean isResNet() {
@@ -43,6 +57,9 @@ record ModelGuess(ResNetConfig config, String prefix, String notResNetBecause) {
 
     /** "resnet18", "custom ResNet" or "not a ResNet". */
     String name() {
+        if (vit != null) {
+            return vit.architecture().equals("custom") ? "custom vision transformer" : vit.architecture();
+        }
         if (config == null) {
             return "not a ResNet";
         }
@@ -52,6 +69,14 @@ record ModelGuess(ResNetConfig config, String prefix, String notResNetBecause) {
 
     /** One line for the terminal. */
     String describe() {
+        if (vit != null) {
+            String names = vit.naming() == ViTConfig.Naming.TIMM ? "timm's names" : "torchvision's names";
+            return (vit.architecture().equals("custom") ? "custom vision transformer (" + vit.describe() + "; heads=" + vit.heads()
+                    + " is a guess: a state dict does not record the number of heads)"
+                    : vit.architecture() + " (vision transformer, " + names + "), " + vit.numClasses() + " classes, "
+                    + vit.imageSize() + "x" + vit.imageSize() + " images, patch " + vit.patch())
+                    + (prefix.isEmpty() ? "" : ", keys prefixed '" + prefix + "'");
+        }
         if (config == null) {
             return "not a ResNet: " + notResNetBecause;
         }
