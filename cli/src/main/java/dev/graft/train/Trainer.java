@@ -47,9 +47,20 @@ public final class Trainer implements AutoCloseable {
      * How the run talks to the user. {@code stopAfterEpochs} (testing) ends the process's work early, as a kill
      * would; {@code featureCache} false computes phase 1 through the backbone every epoch even where caching applies.
      */
-    public record Options(boolean progress, PrintStream out, Consumer<String> warnings, int stopAfterEpochs, boolean featureCache) {
+    /**
+     * {@code auxWeight}: the weight of an auxiliary head's loss (InceptionV3's AuxLogits; 0 does not run the head), 0.4
+     * by default as torchvision's reference training script ({@code loss1 + 0.4 * loss2}).
+     */
+    public record Options(boolean progress, PrintStream out, Consumer<String> warnings, int stopAfterEpochs, boolean featureCache,
+                          double auxWeight) {
+        public static final double DEFAULT_AUX_WEIGHT = 0.4;
+
         public Options(boolean progress, PrintStream out, Consumer<String> warnings, int stopAfterEpochs) {
             this(progress, out, warnings, stopAfterEpochs, true);
+        }
+
+        public Options(boolean progress, PrintStream out, Consumer<String> warnings, int stopAfterEpochs, boolean featureCache) {
+            this(progress, out, warnings, stopAfterEpochs, featureCache, DEFAULT_AUX_WEIGHT);
         }
     }
 
@@ -108,6 +119,7 @@ public final class Trainer implements AutoCloseable {
         this.pre = new Preprocessing(cfg.imageSize(), cfg.resizeSize(), ModelMetadata.mean(String.valueOf(cfg.weights()), weightsMeta),
                 ModelMetadata.std(String.valueOf(cfg.weights()), weightsMeta));
         this.model = resume != null ? ResNet.fromStateDict(resume.model(), device) : initialModel(weights);
+        this.model.setAuxTraining(opt.auxWeight() > 0);
         this.inputChannels = model.config().inChannels();
         model.setBatchNormPolicy(BatchNormPolicy.parse(cfg.bnPolicy()));
         if (cfg.unfreezeFrom() != null) {
@@ -523,6 +535,11 @@ public final class Trainer implements AutoCloseable {
     /** Loss, backward, clipping and the update; a non-finite loss stops the run before anything is written. */
     private double optimize(Tensor logits, int[] labels, int epoch, int batch) {
         Tensor loss = Functional.crossEntropy(logits, labels, classWeights, cfg.labelSmoothing());
+        Tensor aux = model.takeAuxLogits(); // InceptionV3's AuxLogits in training: loss + w * aux loss, as torchvision's recipe
+        if (aux != null && opt.auxWeight() > 0) {
+            loss = Functional.add(loss, Functional.scale(Functional.crossEntropy(aux, labels, classWeights, cfg.labelSmoothing()),
+                    opt.auxWeight()));
+        }
         double value = loss.item();
         if (!Double.isFinite(value)) {
             String what = String.format(Locale.ROOT, "the loss became %s at epoch %d, step %d; training stopped", value, epoch + 1, batch + 1);
