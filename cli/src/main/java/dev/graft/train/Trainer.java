@@ -120,6 +120,12 @@ public final class Trainer implements AutoCloseable {
                 ModelMetadata.std(String.valueOf(cfg.weights()), weightsMeta));
         this.model = resume != null ? ResNet.fromStateDict(resume.model(), device) : initialModel(weights);
         this.model.setAuxTraining(opt.auxWeight() > 0);
+        if (model.hasAuxHead() && opt.auxWeight() > 0 && cfg.imageSize() < ResNet.AUX_MIN_IMAGE_SIZE) {
+            model.close();
+            throw new OptionException("InceptionV3's auxiliary classifier needs images of at least " + ResNet.AUX_MIN_IMAGE_SIZE
+                    + " px (its 5x5 convolution runs on Mixed_6e's map pooled 5/3), got --image-size " + cfg.imageSize()
+                    + "; use --image-size " + ResNet.AUX_MIN_IMAGE_SIZE + " or more, or --aux-weight 0 to train without it");
+        }
         this.inputChannels = model.config().inChannels();
         model.setBatchNormPolicy(BatchNormPolicy.parse(cfg.bnPolicy()));
         if (cfg.unfreezeFrom() != null) {

@@ -32,6 +32,12 @@ public final class ResNet extends Module implements AutoCloseable {
     public static final String META_CONFIG = "graft.resnet";
     public static final String META_BATCHNORM_POLICY = "graft.batchnorm_policy";
 
+    /**
+     * The smallest input InceptionV3's auxiliary head runs on: Mixed_6e's map must be at least 17 px for
+     * {@code avg_pool2d(5, 3)} then a 5x5 convolution (torchvision's 299 x 299).
+     */
+    public static final int AUX_MIN_IMAGE_SIZE = 299;
+
     private final Scope scope;
     private final Device device;
     private final DType dtype;

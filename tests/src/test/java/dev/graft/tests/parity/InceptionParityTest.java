@@ -263,45 +263,56 @@ class InceptionParityTest {
         }
     }
 
-    /** Eval logits at 75x75 (torchvision's minimum; fused plan and modules); train logits, loss, gradients, running stats at 107x107. */
+    /** Eval logits at 75x75 (torchvision's minimum), through the fused inference plan and through the modules. */
     @Test
-    void smallInputMatchesTorchvision() throws IOException {
+    void evalLogitsMatchTorchvision() throws IOException {
         JsonNode f = fixture("inception_v3_75.json");
         Device device = Device.parse(System.getProperty("inception.device", "cpu"));
-        try (Scope s = Scope.open("inception parity")) {
+        try (Scope s = Scope.open("inception parity"); ResNet m = model(true, device)) {
             Tensor x = images(device, 2, 75);
-            try (ResNet m = model(true, device)) {
-                m.eval();
-                try (Grad.Mode off = Grad.off()) {
-                    float[] fused = m.forward(x).toFloatArray();
-                    m.setFusedInference(false);
-                    float[] modules = m.forward(x).toFloatArray();
-                    compare("eval logits (fused inference plan)", fused, f.get("eval_logits"), EVAL);
-                    compare("eval logits (modules)", modules, f.get("eval_logits"), EVAL);
-                }
-                assertNull(m.takeAuxLogits(), "no auxiliary logits in eval mode");
+            m.eval();
+            try (Grad.Mode off = Grad.off()) {
+                float[] fused = m.forward(x).toFloatArray();
+                m.setFusedInference(false);
+                float[] modules = m.forward(x).toFloatArray();
+                compare("eval logits (fused inference plan)", fused, f.get("eval_logits"), EVAL);
+                compare("eval logits (modules)", modules, f.get("eval_logits"), EVAL);
             }
-            try (ResNet m = model(true, Device.REFERENCE, DType.F64)) {
-                x = images(Device.REFERENCE, DType.F64, 2, f.get("train_size").asInt());
-                m.setAuxTraining(false); // torch's side: the same weights without AuxLogits (it cannot run at 75x75)
-                m.train();
-                Tensor logits = m.forward(x);
-                compare("train logits", logits.toFloatArray(), f.get("train_logits"), TRAIN);
-                Tensor loss = Functional.crossEntropy(logits, labels(f));
-                assertEquals(f.get("loss").asDouble(), loss.item(), TRAIN * f.get("loss").asDouble(), "loss");
-                loss.backward();
-                compareGradients(m, f.get("grads"));
-                compareRunning(m, f.get("running"));
-            }
+            assertNull(m.takeAuxLogits(), "no auxiliary logits in eval mode");
         }
     }
 
-    /** 299x299 in train mode with the auxiliary head: logits, aux logits, loss with weight 0.4, every gradient. */
+    /**
+     * Train mode at 107x107 in float64 (reference backend, about 15 s on 2 cores, hence slow): logits, loss, every
+     * parameter's gradient, running statistics after the step.
+     */
+    @Test
+    @Tag("slow")
+    void trainModeMatchesTorchvisionInFloat64() throws IOException {
+        JsonNode f = fixture("inception_v3_75.json");
+        try (Scope s = Scope.open("inception parity train"); ResNet m = model(true, Device.REFERENCE, DType.F64)) {
+            Tensor x = images(Device.REFERENCE, DType.F64, 2, f.get("train_size").asInt());
+            m.setAuxTraining(false); // torch's side: the same weights without AuxLogits (it cannot run below 299x299)
+            m.train();
+            Tensor logits = m.forward(x);
+            compare("train logits", logits.toFloatArray(), f.get("train_logits"), TRAIN);
+            Tensor loss = Functional.crossEntropy(logits, labels(f));
+            assertEquals(f.get("loss").asDouble(), loss.item(), TRAIN * f.get("loss").asDouble(), "loss");
+            loss.backward();
+            compareGradients(m, f.get("grads"));
+            compareRunning(m, f.get("running"));
+        }
+    }
+
+    /**
+     * 299x299 in train mode (float64, reference backend: minutes) with the auxiliary head: logits, aux logits, loss with
+     * weight 0.4, every gradient, running statistics.
+     */
     @Test
     @Tag("slow")
     void fullSizeTrainingWithAuxiliaryHeadMatchesTorchvision() throws IOException {
         JsonNode f = fixture("inception_v3_299.json");
-        Device device = Device.CPU;
+        Device device = Device.REFERENCE; // float64 runs on the reference backend only
         try (Scope s = Scope.open("inception parity 299"); ResNet m = model(true, device, DType.F64)) {
             m.train();
             Tensor logits = m.forward(images(device, DType.F64, 2, 299));
