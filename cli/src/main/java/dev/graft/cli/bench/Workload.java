@@ -115,6 +115,10 @@ public final class Workload implements AutoCloseable {
                 try (Scope step = Scope.open("step")) {
                     optimizer.zeroGrad();
                     Tensor loss = Functional.crossEntropy(model.forward(images), labels);
+                    Tensor aux = model.takeAuxLogits(); // InceptionV3: + 0.4 x the auxiliary head's loss, as graft train
+                    if (aux != null) {
+                        loss = Functional.add(loss, Functional.scale(Functional.crossEntropy(aux, labels), 0.4));
+                    }
                     loss.backward();
                     optimizer.step();
                     sink += loss.toFloatArray()[0];
