@@ -265,6 +265,9 @@ public final class ResNet extends Module implements AutoCloseable {
     public static ResNet fromStateDict(StateDict state, String architecture, Device device) {
         ResNetConfig inferred = ArchitectureInference.infer(state);
         ResNetConfig named = ResNetConfig.named(architecture, inferred.numClasses()).withInChannels(inferred.inChannels());
+        if (named.isInception() && inferred.isInception()) { // a file without AuxLogits.* is the network without its auxiliary head
+            named = named.withAuxLogits(inferred.auxLogits());
+        }
         return fromStateDict(state, named, device);
     }
 
