@@ -99,7 +99,8 @@ def main():
         model = CBR(kernel, channels, pools, 2).to(memory_format=fmt)
     elif arch == "inception_v3":
         # torchvision's inception_v3 with its auxiliary head (trained as its reference recipe: loss + 0.4 * aux loss)
-        model = torchvision.models.inception_v3(weights=None, num_classes=2, aux_logits=True, init_weights=True)
+        # (the auxiliary head fits from 299 px only; below, both sides train without it)
+        model = torchvision.models.inception_v3(weights=None, num_classes=2, aux_logits=a.image_size >= 299, init_weights=True)
         model = model.to(memory_format=fmt)
     else:
         model = getattr(torchvision.models, arch)(weights=None, num_classes=2).to(memory_format=fmt)

@@ -64,6 +64,7 @@ public final class Workload implements AutoCloseable {
         this.imagesPerIteration = kind == Kind.CACHED ? cachedImages : batch;
         this.model = ResNet.builder(arch).numClasses(2).device(device).seed(0)
                 .batchNormPolicy(kind == Kind.TRAIN ? BatchNormPolicy.TRACK : BatchNormPolicy.HOLD).build();
+        this.model.setAuxTraining(imageSize >= ResNet.AUX_MIN_IMAGE_SIZE); // InceptionV3's auxiliary head fits from 299 px
         this.scope = Scope.detached("bench-" + kind);
         try (Scope.Entered in = scope.enter()) {
             Random r = new Random(1234);
