@@ -74,8 +74,14 @@ def main():
     ap.add_argument("--java-opts-extra", default=os.environ.get("GRAFT_JAVA_OPTS", ""),
                     help="added to the JVM options (default: $GRAFT_JAVA_OPTS, as the graft launcher does)")
     ap.add_argument("--out", default=os.path.join(HERE, "out", "train"))
+    ap.add_argument("--quick", action="store_true",
+                    help="check that everything runs: 1 warm-up and 1 timed iteration per side, no waiting for a quiet machine "
+                         "(figures mean nothing)")
     a = ap.parse_args()
     a.java_opts = (a.java_opts_extra + " " + a.java_opts).strip()
+    quick = ["--iters", "1", "--warmup", "1", "--min-time", "0"] if a.quick else []
+    if a.quick:
+        a.quiet_wait, a.retries, a.rounds = 0, 0, 1
     os.makedirs(a.out, exist_ok=True)
     kinds = a.only.split(",")
     env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
@@ -114,10 +120,10 @@ def main():
                 if side == "graft":
                     cmd = ["flock", a.lock, "java"] + a.java_opts.split() + ["-cp", a.graft_cp, "dev.graft.cli.GraftCli",
                            "bench", "--arch", arch, "--batch", str(a.batch), "--image-size", str(a.image_size), "--only", name,
-                           "--json", out]
+                           "--json", out] + quick
                 else:
                     cmd = ["flock", a.lock, TORCH_PY, os.path.join(HERE, "train_bench_torch.py"), "--config", name,
-                           "--image-size", str(a.image_size), "--threads", str(a.threads), "--out", out]
+                           "--image-size", str(a.image_size), "--threads", str(a.threads), "--out", out] + quick
                     if side == "torch-cl":
                         cmd.append("--channels-last")
                 r = run(cmd, out, env)

@@ -14,6 +14,9 @@ Configurations are named like Graft's: <arch>_<kind>_b<batch> with arch r18 / r5
   cached         one epoch of head training on cached pooled features: --cached-images images in batches of
                  --batch (the same cached batch every time, as Graft does)
   infer          model.eval() under torch.no_grad()
+Architectures: torchvision's (r18, r50, resnet*, inception_v3: its training step adds 0.4 x the auxiliary head's
+loss, as torchvision's reference recipe) and Transfusion's CBR family (cbr_tiny, ...: the plain PyTorch module of
+tests/src/test/fixtures/make_cbr_fixtures.py).
 Data: one fixed synthetic batch (randn, randint labels) reused every iteration, NCHW unless --channels-last.
 --device cuda runs on the GPU (each timed step ends by reading the loss or a logit back, as `graft bench` does,
 which waits for the queued kernels); there --tf32 allows TF32 in cuDNN and cuBLAS, and without it both are off
@@ -77,7 +80,7 @@ def main():
     import torch
     import torchvision
 
-    arch_short, kind, b = a.config.split("_")
+    arch_short, kind, b = a.config.rsplit("_", 2)  # inception_v3_train_b32, cbr_tiny_infer_b1
     arch = {"r18": "resnet18", "r50": "resnet50"}.get(arch_short, arch_short)
     batch = int(b[1:])
     torch.set_num_threads(a.threads)
@@ -87,7 +90,20 @@ def main():
         torch.backends.cuda.matmul.allow_tf32 = a.tf32
         torch.backends.cudnn.allow_tf32 = a.tf32
     fmt = torch.channels_last if a.channels_last else torch.contiguous_format
-    model = getattr(torchvision.models, arch)(weights=None, num_classes=2).to(memory_format=fmt)
+    if arch.startswith("cbr_"):
+        # Transfusion's CBR family as the parity fixtures' plain PyTorch module (docs/architectures.md)
+        import sys
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "src", "test", "fixtures"))
+        from make_cbr_fixtures import CBR, NAMED
+        kernel, channels, pools = NAMED[arch]
+        model = CBR(kernel, channels, pools, 2).to(memory_format=fmt)
+    elif arch == "inception_v3":
+        # torchvision's inception_v3 with its auxiliary head (trained as its reference recipe: loss + 0.4 * aux loss)
+        # (the auxiliary head fits from 299 px only; below, both sides train without it)
+        model = torchvision.models.inception_v3(weights=None, num_classes=2, aux_logits=a.image_size >= 299, init_weights=True)
+        model = model.to(memory_format=fmt)
+    else:
+        model = getattr(torchvision.models, arch)(weights=None, num_classes=2).to(memory_format=fmt)
     g = torch.Generator().manual_seed(1234)
     x = torch.randn(batch, 3, a.image_size, a.image_size, generator=g).contiguous(memory_format=fmt)
     y = torch.randint(0, 2, (batch,), generator=g)
@@ -117,7 +133,11 @@ def main():
     if kind in ("train", "frozen", "frozentrack"):
         def step():
             opt.zero_grad()
-            loss = crit(model(x), y)
+            out = model(x)
+            if isinstance(out, tuple):  # InceptionOutputs(logits, aux_logits) in training
+                loss = crit(out[0], y) + 0.4 * crit(out[1], y)
+            else:
+                loss = crit(out, y)
             loss.backward()
             opt.step()
             return loss.item()

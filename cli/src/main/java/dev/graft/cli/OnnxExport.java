@@ -142,6 +142,8 @@ final class OnnxExport {
         }
     }
 
+    private final java.util.Set<String> usedNames = new java.util.HashSet<>();
+
     private void add(InferenceGraph.Node n, InferenceGraph graph) {
         if (n instanceof InferenceGraph.Convolution c && c.out() == graph.logits()) {
             head(c);
@@ -154,6 +156,27 @@ final class OnnxExport {
                     ints("strides", p.spec().strideH(), p.spec().strideW()),
                     ints("pads", p.spec().padH(), p.spec().padW(), p.spec().padH(), p.spec().padW())));
             names[p.out()] = out;
+        } else if (n instanceof InferenceGraph.AveragePool p) { // InceptionV3's branch pools (count_include_pad as torch's default)
+            String out = p.name();
+            nodes.add(node("AveragePool", out, List.of(names[p.in()]), out,
+                    ints("kernel_shape", p.spec().kernelH(), p.spec().kernelW()),
+                    ints("strides", p.spec().strideH(), p.spec().strideW()),
+                    ints("pads", p.spec().padH(), p.spec().padW(), p.spec().padH(), p.spec().padW()),
+                    AttributeProto.newBuilder().setName("count_include_pad").setType(AttributeProto.AttributeType.INT)
+                            .setI(p.spec().countIncludePad() ? 1 : 0).build()));
+            names[p.out()] = out;
+        } else if (n instanceof InferenceGraph.Concat c) { // a block's branches, on channels
+            String out = c.name() + ".cat";
+            for (int i = 1; !usedNames.add(out); i++) { // InceptionE's inner 1x3 / 3x1 concats share their block's name
+                out = c.name() + ".cat_" + i;
+            }
+            List<String> ins = new java.util.ArrayList<>();
+            for (int in : c.ins()) {
+                ins.add(names[in]);
+            }
+            nodes.add(node("Concat", out, ins, out,
+                    AttributeProto.newBuilder().setName("axis").setType(AttributeProto.AttributeType.INT).setI(1).build()));
+            names[c.out()] = out;
         } else if (n instanceof InferenceGraph.GlobalAveragePool p) {
             String out = "avgpool";
             nodes.add(node("GlobalAveragePool", out, List.of(names[p.in()]), out));
@@ -168,7 +191,7 @@ final class OnnxExport {
         var spec = c.spec();
         String y = c.name();
         nodes.add(node("Conv", y, List.of(names[c.in()], w, b), y,
-                ints("kernel_shape", c.kernel(), c.kernel()),
+                ints("kernel_shape", c.kernel(), c.kernelW()),
                 ints("strides", spec.strideH(), spec.strideW()),
                 ints("pads", spec.padH(), spec.padW(), spec.padH(), spec.padW()),
                 ints("dilations", spec.dilationH(), spec.dilationW()),

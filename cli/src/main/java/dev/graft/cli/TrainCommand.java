@@ -59,7 +59,7 @@ final class TrainCommand implements Callable<Integer> {
             + "\"patient_leakage\" entry in metrics.json. A file name it does not match is an error.")
     String patientRegex;
     @Option(names = "--arch", description = "resnet18/34/50/101/152, resnext50_32x4d, resnext101_32x8d, wide_resnet50_2, wide_resnet101_2, "
-            + "cbr_tiny, cbr_small, cbr_large_t, cbr_large_w "
+            + "cbr_tiny, cbr_small, cbr_large_t, cbr_large_w, inception_v3 "
             + "(default: inferred from --weights, else resnet18).")
     String arch;
     @Option(names = "--weights", description = "Pretrained weights (.pth or .safetensors, torchvision names). Without it: random init, no transfer.")
@@ -81,8 +81,13 @@ final class TrainCommand implements Callable<Integer> {
     Path out;
     @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue the run in RUN_DIR from its last checkpoint, with its saved settings (see above).")
     Path resume;
-    @Option(names = "--image-size", defaultValue = "224", description = "Crop size fed to the network, 8 to 4096 (default ${DEFAULT-VALUE}).")
+    @Option(names = "--image-size", description = "Crop size fed to the network, 8 to 4096 (default 224; 299 with --arch inception_v3, "
+            + "as torchvision's InceptionV3 weights).")
+    Integer imageSizeOption;
     int imageSize;
+    @Option(names = "--aux-weight", defaultValue = "0.4", description = "InceptionV3: weight of the auxiliary classifier's loss in "
+            + "training, 0 to 10 (default ${DEFAULT-VALUE}, torchvision's reference recipe; 0 does not run it). Never used at inference.")
+    double auxWeight;
     @Option(names = "--resize-size", description = "Shorter side before the centre crop, image size to 4096 (default image size * 256/224).")
     Integer resizeSize;
     @Option(names = "--batch-size", defaultValue = "32", description = "Images per step, >= 1 (default ${DEFAULT-VALUE}).")
@@ -193,11 +198,20 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
+    /** 299 for InceptionV3 (torchvision's crop for its weights; resize then defaults to 342), else 224. */
+    static int defaultImageSize(String arch) {
+        return arch != null && arch.trim().equalsIgnoreCase("inception_v3") ? 299 : 224;
+    }
+
     @Override
     public Integer call() {
         OptionChecks.between("--stop-after-epochs", stopAfterEpochs, 0, OptionChecks.MAX_EPOCHS, "the epochs to run before stopping");
+        imageSize = imageSizeOption != null ? imageSizeOption : defaultImageSize(arch);
+        if (!(auxWeight >= 0 && auxWeight <= 10)) {
+            throw new OptionException("--aux-weight must be between 0 and 10, got " + auxWeight);
+        }
         Trainer.Options opt = new Trainer.Options(Progress.wanted(noProgress), System.out,
-                w -> Progress.printLine("warning: " + PrintableText.escape(w)), stopAfterEpochs, !noFeatureCache);
+                w -> Progress.printLine("warning: " + PrintableText.escape(w)), stopAfterEpochs, !noFeatureCache, auxWeight);
         if (resume != null) {
             checkResumeOptions();
             Trainer.More more = new Trainer.More(given("--head-epochs") ? headEpochs : 0, given("--finetune-epochs") ? finetuneEpochs : 0,

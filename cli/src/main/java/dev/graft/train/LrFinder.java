@@ -91,6 +91,7 @@ public final class LrFinder {
         Phase phase = new Phase(weights == null ? Phase.TRAIN : s.phase() == null ? Phase.HEAD : s.phase(), 0, 1);
         Curve curve;
         try (ResNet model = InitialModel.build(cfg, weights, data.classes().size(), device, opt.out())) {
+            model.setAuxTraining(false); // the sweep follows the main loss (InceptionV3's auxiliary head is not run)
             model.setBatchNormPolicy(BatchNormPolicy.parse(cfg.bnPolicy()));
             if (cfg.unfreezeFrom() != null) {
                 try {

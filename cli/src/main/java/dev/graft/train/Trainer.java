@@ -47,9 +47,20 @@ public final class Trainer implements AutoCloseable {
      * How the run talks to the user. {@code stopAfterEpochs} (testing) ends the process's work early, as a kill
      * would; {@code featureCache} false computes phase 1 through the backbone every epoch even where caching applies.
      */
-    public record Options(boolean progress, PrintStream out, Consumer<String> warnings, int stopAfterEpochs, boolean featureCache) {
+    /**
+     * {@code auxWeight}: the weight of an auxiliary head's loss (InceptionV3's AuxLogits; 0 does not run the head), 0.4
+     * by default as torchvision's reference training script ({@code loss1 + 0.4 * loss2}).
+     */
+    public record Options(boolean progress, PrintStream out, Consumer<String> warnings, int stopAfterEpochs, boolean featureCache,
+                          double auxWeight) {
+        public static final double DEFAULT_AUX_WEIGHT = 0.4;
+
         public Options(boolean progress, PrintStream out, Consumer<String> warnings, int stopAfterEpochs) {
             this(progress, out, warnings, stopAfterEpochs, true);
+        }
+
+        public Options(boolean progress, PrintStream out, Consumer<String> warnings, int stopAfterEpochs, boolean featureCache) {
+            this(progress, out, warnings, stopAfterEpochs, featureCache, DEFAULT_AUX_WEIGHT);
         }
     }
 
@@ -119,6 +130,13 @@ public final class Trainer implements AutoCloseable {
         this.pre = new Preprocessing(cfg.imageSize(), cfg.resizeSize(), ModelMetadata.mean(String.valueOf(cfg.weights()), weightsMeta),
                 ModelMetadata.std(String.valueOf(cfg.weights()), weightsMeta));
         this.model = resume != null ? ResNet.fromStateDict(resume.model(), device) : initialModel(weights);
+        this.model.setAuxTraining(opt.auxWeight() > 0);
+        if (model.hasAuxHead() && opt.auxWeight() > 0 && cfg.imageSize() < ResNet.AUX_MIN_IMAGE_SIZE) {
+            model.close();
+            throw new OptionException("InceptionV3's auxiliary classifier needs images of at least " + ResNet.AUX_MIN_IMAGE_SIZE
+                    + " px (its 5x5 convolution runs on Mixed_6e's map pooled 5/3), got --image-size " + cfg.imageSize()
+                    + "; use --image-size " + ResNet.AUX_MIN_IMAGE_SIZE + " or more, or --aux-weight 0 to train without it");
+        }
         this.inputChannels = model.config().inChannels();
         model.setBatchNormPolicy(BatchNormPolicy.parse(cfg.bnPolicy()));
         if (cfg.unfreezeFrom() != null) {
@@ -578,10 +596,19 @@ public final class Trainer implements AutoCloseable {
         return top;
     }
 
+    /** The training loss of a batch: per-label binary cross-entropy for a multi-label run, else cross-entropy. */
+    private Tensor lossOf(Tensor logits, Batch b) {
+        return multi != null ? multi.loss(logits, trainTargets, b.sampleIndices())
+                : Functional.crossEntropy(logits, b.labels(), classWeights, cfg.labelSmoothing());
+    }
+
     /** Loss, backward, clipping and the update; a non-finite loss stops the run before anything is written. */
     private double optimize(Tensor logits, Batch b, int epoch, int batch) {
-        Tensor loss = multi != null ? multi.loss(logits, trainTargets, b.sampleIndices())
-                : Functional.crossEntropy(logits, b.labels(), classWeights, cfg.labelSmoothing());
+        Tensor loss = lossOf(logits, b);
+        Tensor aux = model.takeAuxLogits(); // InceptionV3's AuxLogits in training: loss + w * aux loss, as torchvision's recipe
+        if (aux != null && opt.auxWeight() > 0) {
+            loss = Functional.add(loss, Functional.scale(lossOf(aux, b), opt.auxWeight()));
+        }
         double value = loss.item();
         if (!Double.isFinite(value)) {
             String what = String.format(Locale.ROOT, "the loss became %s at epoch %d, step %d; training stopped", value, epoch + 1, batch + 1);

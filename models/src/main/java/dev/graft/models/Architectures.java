@@ -1,6 +1,7 @@
 package dev.graft.models;
 
 import dev.graft.engine.Shape;
+import dev.graft.engine.backend.AvgPool2dSpec;
 import dev.graft.engine.backend.Conv2dSpec;
 import dev.graft.engine.backend.Pool2dSpec;
 
@@ -30,6 +31,7 @@ import java.util.Set;
 public final class Architectures {
     public static final String RESNET = "resnet";
     public static final String CBR = "cbr";
+    public static final String INCEPTION = "inception";
 
     private Architectures() {
     }
@@ -41,7 +43,7 @@ public final class Architectures {
 
     /** The layers of {@code config}'s network. */
     public static Topology declare(ResNetConfig config) {
-        return config.isCbr() ? cbr(config) : resnet(config);
+        return config.isInception() ? inception(config) : config.isCbr() ? cbr(config) : resnet(config);
     }
 
     /**
@@ -49,7 +51,8 @@ public final class Architectures {
      * norm {@code features.1}, else ResNet (whose error names the keys it misses).
      */
     public static ResNetConfig recognize(Map<String, Shape> shapes) {
-        ResNetConfig found = shapes.containsKey("features.0.weight") && shapes.containsKey("features.1.running_var")
+        ResNetConfig found = shapes.containsKey("Mixed_5b.branch1x1.conv.weight") ? recognizeInception(shapes)
+                : shapes.containsKey("features.0.weight") && shapes.containsKey("features.1.running_var")
                 ? recognizeCbr(shapes) : ArchitectureInference.inferResNet(shapes);
         // The declaration has the last word: every tensor it names that the state dict holds has the declared shape.
         for (Map.Entry<String, Shape> e : InferencePlan.stateShapes(found).entrySet()) {
@@ -201,5 +204,130 @@ public final class Architectures {
     private static ModelException notCbr(String why) {
         return new ModelException("cannot read a CBR network from this state dict: " + why
                 + " (CBR state dicts hold features.0 conv, features.1 batch norm, ... and fc; name the architecture, e.g. cbr_tiny)");
+    }
+
+    // ---- inception ------------------------------------------------------------------------------------------
+
+    /** torchvision's BasicConv2d batch-norm epsilon ({@code nn.BatchNorm2d(out, eps=0.001)}). */
+    public static final double INCEPTION_BN_EPS = 1e-3;
+
+    /**
+     * torchvision's {@code Inception3} ({@code torchvision/models/inception.py}): the stem, Mixed_5b..Mixed_7c
+     * (InceptionA x3, B, C x4, D, E x2), global average pooling, dropout 0.5 (a {@link ResNet} concern) and
+     * {@code fc}; {@code AuxLogits} after Mixed_6e when the configuration has it. Every convolution is a
+     * BasicConv2d: conv without bias, batch norm eps 1e-3, relu.
+     */
+    private static Topology inception(ResNetConfig config) {
+        List<Topology.Layer> layers = new ArrayList<>();
+        int in = config.inChannels();
+        layers.add(basic("Conv2d_1a_3x3", in, 32, 3, 3, 2, 0, 0));
+        layers.add(basic("Conv2d_2a_3x3", 32, 32, 3, 3, 1, 0, 0));
+        layers.add(basic("Conv2d_2b_3x3", 32, 64, 3, 3, 1, 1, 1));
+        layers.add(new Topology.Pool("maxpool1", Pool2dSpec.of(3, 2, 0)));
+        layers.add(basic("Conv2d_3b_1x1", 64, 80, 1, 1, 1, 0, 0));
+        layers.add(basic("Conv2d_4a_3x3", 80, 192, 3, 3, 1, 0, 0));
+        layers.add(new Topology.Pool("maxpool2", Pool2dSpec.of(3, 2, 0)));
+        layers.add(inceptionA("Mixed_5b", 192, 32));
+        layers.add(inceptionA("Mixed_5c", 256, 64));
+        layers.add(inceptionA("Mixed_5d", 288, 64));
+        layers.add(inceptionB("Mixed_6a", 288));
+        layers.add(inceptionC("Mixed_6b", 768, 128));
+        layers.add(inceptionC("Mixed_6c", 768, 160));
+        layers.add(inceptionC("Mixed_6d", 768, 160));
+        layers.add(inceptionC("Mixed_6e", 768, 192));
+        int mixed6e = layers.size() - 1;
+        layers.add(inceptionD("Mixed_7a", 768));
+        layers.add(inceptionE("Mixed_7b", 1280));
+        layers.add(inceptionE("Mixed_7c", 2048));
+        Topology.AuxHead aux = !config.auxLogits() ? null : new Topology.AuxHead(mixed6e, List.of(
+                new Topology.AvgPool("AuxLogits.avg_pool", AvgPool2dSpec.of(5, 3, 0)),
+                basic("AuxLogits.conv0", 768, 128, 1, 1, 1, 0, 0),
+                basic("AuxLogits.conv1", 128, 768, 5, 5, 1, 0, 0)), "AuxLogits.fc", 768);
+        List<Topology.Unit> units = List.of(
+                new Topology.Unit("Conv2d_1a_3x3", List.of("Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "Conv2d_3b_1x1",
+                        "Conv2d_4a_3x3")),
+                new Topology.Unit("Mixed_5b", List.of("Mixed_5b", "Mixed_5c", "Mixed_5d")),
+                new Topology.Unit("Mixed_6a", List.of("Mixed_6a")),
+                new Topology.Unit("Mixed_6b", List.of("Mixed_6b", "Mixed_6c", "Mixed_6d", "Mixed_6e")),
+                new Topology.Unit("Mixed_7a", List.of("Mixed_7a")),
+                new Topology.Unit("Mixed_7b", List.of("Mixed_7b", "Mixed_7c")),
+                new Topology.Unit("fc", config.auxLogits() ? List.of("fc", "AuxLogits") : List.of("fc")));
+        // discriminative learning rates: stem..Mixed_6a, Mixed_6b..Mixed_7c, fc (with AuxLogits)
+        return new Topology(INCEPTION, layers, layers.size() - 1, "fc", config.featureWidth(), config.numClasses(), units, 3, aux);
+    }
+
+    /** torchvision's BasicConv2d {@code name} (name.conv, name.bn), kernel kh x kw, padding (ph, pw). */
+    private static Topology.ConvBn basic(String name, int in, int out, int kh, int kw, int stride, int ph, int pw) {
+        return new Topology.ConvBn(name + ".conv", name + ".bn", null, true, in, out, kh,
+                new Conv2dSpec(stride, stride, ph, pw, 1, 1, 1), false, kw, INCEPTION_BN_EPS);
+    }
+
+    private static Topology.Layer branchPool() {
+        return new Topology.AvgPool("avg_pool", AvgPool2dSpec.of(3, 1, 1)); // F.avg_pool2d(x, 3, 1, 1): count_include_pad
+    }
+
+    private static Topology.Branches inceptionA(String name, int in, int poolFeatures) {
+        return new Topology.Branches(name, List.of(
+                List.of(basic("branch1x1", in, 64, 1, 1, 1, 0, 0)),
+                List.of(basic("branch5x5_1", in, 48, 1, 1, 1, 0, 0), basic("branch5x5_2", 48, 64, 5, 5, 1, 2, 2)),
+                List.of(basic("branch3x3dbl_1", in, 64, 1, 1, 1, 0, 0), basic("branch3x3dbl_2", 64, 96, 3, 3, 1, 1, 1),
+                        basic("branch3x3dbl_3", 96, 96, 3, 3, 1, 1, 1)),
+                List.of(branchPool(), basic("branch_pool", in, poolFeatures, 1, 1, 1, 0, 0))));
+    }
+
+    private static Topology.Branches inceptionB(String name, int in) {
+        return new Topology.Branches(name, List.of(
+                List.of(basic("branch3x3", in, 384, 3, 3, 2, 0, 0)),
+                List.of(basic("branch3x3dbl_1", in, 64, 1, 1, 1, 0, 0), basic("branch3x3dbl_2", 64, 96, 3, 3, 1, 1, 1),
+                        basic("branch3x3dbl_3", 96, 96, 3, 3, 2, 0, 0)),
+                List.of(new Topology.Pool("max_pool", Pool2dSpec.of(3, 2, 0)))));
+    }
+
+    private static Topology.Branches inceptionC(String name, int in, int c7) {
+        return new Topology.Branches(name, List.of(
+                List.of(basic("branch1x1", in, 192, 1, 1, 1, 0, 0)),
+                List.of(basic("branch7x7_1", in, c7, 1, 1, 1, 0, 0), basic("branch7x7_2", c7, c7, 1, 7, 1, 0, 3),
+                        basic("branch7x7_3", c7, 192, 7, 1, 1, 3, 0)),
+                List.of(basic("branch7x7dbl_1", in, c7, 1, 1, 1, 0, 0), basic("branch7x7dbl_2", c7, c7, 7, 1, 1, 3, 0),
+                        basic("branch7x7dbl_3", c7, c7, 1, 7, 1, 0, 3), basic("branch7x7dbl_4", c7, c7, 7, 1, 1, 3, 0),
+                        basic("branch7x7dbl_5", c7, 192, 1, 7, 1, 0, 3)),
+                List.of(branchPool(), basic("branch_pool", in, 192, 1, 1, 1, 0, 0))));
+    }
+
+    private static Topology.Branches inceptionD(String name, int in) {
+        return new Topology.Branches(name, List.of(
+                List.of(basic("branch3x3_1", in, 192, 1, 1, 1, 0, 0), basic("branch3x3_2", 192, 320, 3, 3, 2, 0, 0)),
+                List.of(basic("branch7x7x3_1", in, 192, 1, 1, 1, 0, 0), basic("branch7x7x3_2", 192, 192, 1, 7, 1, 0, 3),
+                        basic("branch7x7x3_3", 192, 192, 7, 1, 1, 3, 0), basic("branch7x7x3_4", 192, 192, 3, 3, 2, 0, 0)),
+                List.of(new Topology.Pool("max_pool", Pool2dSpec.of(3, 2, 0)))));
+    }
+
+    private static Topology.Branches inceptionE(String name, int in) {
+        return new Topology.Branches(name, List.of(
+                List.of(basic("branch1x1", in, 320, 1, 1, 1, 0, 0)),
+                List.of(basic("branch3x3_1", in, 384, 1, 1, 1, 0, 0), new Topology.Branches("", List.of(
+                        List.of(basic("branch3x3_2a", 384, 384, 1, 3, 1, 0, 1)),
+                        List.of(basic("branch3x3_2b", 384, 384, 3, 1, 1, 1, 0))))),
+                List.of(basic("branch3x3dbl_1", in, 448, 1, 1, 1, 0, 0), basic("branch3x3dbl_2", 448, 384, 3, 3, 1, 1, 1),
+                        new Topology.Branches("", List.of(
+                                List.of(basic("branch3x3dbl_3a", 384, 384, 1, 3, 1, 0, 1)),
+                                List.of(basic("branch3x3dbl_3b", 384, 384, 3, 1, 1, 1, 0))))),
+                List.of(branchPool(), basic("branch_pool", in, 192, 1, 1, 1, 0, 0))));
+    }
+
+    /**
+     * An InceptionV3 state dict: classes from {@code fc.weight}, input channels from {@code Conv2d_1a_3x3.conv.weight},
+     * the auxiliary head from whether {@code AuxLogits.fc.weight} is there. {@code transform_input} leaves no tensor:
+     * a 3-channel network is taken to expect it, as torchvision's published weights do.
+     */
+    private static ResNetConfig recognizeInception(Map<String, Shape> shapes) {
+        Shape stem = shapes.get("Conv2d_1a_3x3.conv.weight");
+        Shape fc = shapes.get("fc.weight");
+        if (stem == null || stem.rank() != 4 || fc == null || fc.rank() != 2) {
+            throw new ModelException("this state dict has InceptionV3's Mixed_5b but no " + (stem == null || stem.rank() != 4
+                    ? "Conv2d_1a_3x3.conv.weight [32, C, 3, 3]" : "fc.weight [classes, 2048]") + "; is it truncated?");
+        }
+        int in = stem.dim(1);
+        return ResNetConfig.inception(in == 3, shapes.containsKey("AuxLogits.fc.weight")).withNumClasses(fc.dim(0)).withInChannels(in);
     }
 }

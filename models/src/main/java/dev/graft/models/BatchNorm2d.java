@@ -22,6 +22,7 @@ public final class BatchNorm2d extends Module {
     public static final double MOMENTUM = 0.1;
 
     private final int numFeatures;
+    private final double eps;
     private final Parameter weight;
     private final Parameter bias;
     private final Tensor runningMean;
@@ -30,6 +31,15 @@ public final class BatchNorm2d extends Module {
     private boolean frozen;
 
     public BatchNorm2d(int numFeatures, Device device, DType dtype) {
+        this(numFeatures, EPS, device, dtype);
+    }
+
+    /** {@code nn.BatchNorm2d(C, eps=eps)} (InceptionV3's BasicConv2d uses 1e-3). */
+    public BatchNorm2d(int numFeatures, double eps, Device device, DType dtype) {
+        if (!(eps > 0)) {
+            throw new ModelException("BatchNorm2d eps must be positive, got " + eps);
+        }
+        this.eps = eps;
         if (numFeatures < 1) {
             throw new ModelException("BatchNorm2d(" + numFeatures + "): needs at least one channel");
         }
@@ -57,13 +67,18 @@ public final class BatchNorm2d extends Module {
     private Tensor forward(Tensor x, boolean relu) {
         boolean batch = usesBatchStatistics();
         Tensor y = relu
-                ? Functional.batchNorm2dRelu(x, weight.tensor(), bias.tensor(), runningMean, runningVar, batch, MOMENTUM, EPS)
-                : Functional.batchNorm2d(x, weight.tensor(), bias.tensor(), runningMean, runningVar, batch, MOMENTUM, EPS);
+                ? Functional.batchNorm2dRelu(x, weight.tensor(), bias.tensor(), runningMean, runningVar, batch, MOMENTUM, eps)
+                : Functional.batchNorm2d(x, weight.tensor(), bias.tensor(), runningMean, runningVar, batch, MOMENTUM, eps);
         if (batch) {
             counter()[0]++;
             numBatchesTracked.data().buffer().bumpVersion();
         }
         return y;
+    }
+
+    /** The epsilon added to the variance. */
+    public double eps() {
+        return eps;
     }
 
     /** True when a forward pass now normalises with (and updates) batch statistics. */

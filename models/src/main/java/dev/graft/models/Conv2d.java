@@ -14,6 +14,7 @@ public final class Conv2d extends Module {
     private int inChannels;
     private final int outChannels;
     private final int kernelSize;
+    private final int kernelW;
     private final Conv2dSpec spec;
     private final Parameter weight;
     private final Parameter bias;
@@ -29,9 +30,32 @@ public final class Conv2d extends Module {
         this.inChannels = inChannels;
         this.outChannels = outChannels;
         this.kernelSize = kernelSize;
+        this.kernelW = kernelSize;
         this.spec = Conv2dSpec.of(stride, padding, 1, groups);
         this.weight = registerParameter("weight",
                 Tensor.zeros(device, dtype, outChannels, inChannels / groups, kernelSize, kernelSize));
+        this.bias = bias ? registerParameter("bias", Tensor.zeros(device, dtype, outChannels)) : null;
+    }
+
+    /**
+     * {@code nn.Conv2d(in, out, (kernelH, kernelW), stride, padding)} with the stride and padding per axis of
+     * {@code spec} (dilation 1): InceptionV3's 1x7 / 7x1 / 1x3 / 3x1 convolutions.
+     */
+    public Conv2d(int inChannels, int outChannels, int kernelH, int kernelW, Conv2dSpec spec, boolean bias,
+                  Device device, DType dtype) {
+        int groups = spec.groups();
+        if (inChannels < 1 || outChannels < 1 || kernelH < 1 || kernelW < 1 || spec.strideH() < 1 || spec.strideW() < 1
+                || spec.padH() < 0 || spec.padW() < 0 || spec.dilationH() != 1 || spec.dilationW() != 1 || groups < 1
+                || inChannels % groups != 0 || outChannels % groups != 0) {
+            throw new ModelException("Conv2d(" + inChannels + ", " + outChannels + ", kernel " + kernelH + "x" + kernelW + ", "
+                    + spec + "): channels, kernel and stride must be >= 1, padding >= 0, dilation 1, and groups must divide both channel counts");
+        }
+        this.inChannels = inChannels;
+        this.outChannels = outChannels;
+        this.kernelSize = kernelH;
+        this.kernelW = kernelW;
+        this.spec = spec;
+        this.weight = registerParameter("weight", Tensor.zeros(device, dtype, outChannels, inChannels / groups, kernelH, kernelW));
         this.bias = bias ? registerParameter("bias", Tensor.zeros(device, dtype, outChannels)) : null;
     }
 
@@ -57,8 +81,14 @@ public final class Conv2d extends Module {
         return outChannels;
     }
 
+    /** The kernel's rows (its only size when square). */
     public int kernelSize() {
         return kernelSize;
+    }
+
+    /** The kernel's columns. */
+    public int kernelW() {
+        return kernelW;
     }
 
     public Conv2dSpec spec() {
@@ -72,8 +102,8 @@ public final class Conv2d extends Module {
      * weight lives in the scope that owned the old one.
      */
     void sumInputChannels() {
-        if (spec.groups() != 1) {
-            throw new ModelException("cannot sum the input channels of grouped convolution " + this);
+        if (spec.groups() != 1 || kernelW != kernelSize) {
+            throw new ModelException("cannot sum the input channels of grouped or non-square convolution " + this);
         }
         int k = kernelSize;
         float[] w = weight.tensor().toFloatArray();
@@ -98,8 +128,8 @@ public final class Conv2d extends Module {
 
     @Override
     public String toString() {
-        return "Conv2d(" + inChannels + ", " + outChannels + ", kernel " + kernelSize + ", stride " + spec.strideH()
-                + ", padding " + spec.padH() + (spec.groups() > 1 ? ", groups " + spec.groups() : "")
+        return "Conv2d(" + inChannels + ", " + outChannels + ", kernel " + kernelSize + (kernelW != kernelSize ? "x" + kernelW : "")
+                + ", stride " + spec.strideH() + ", padding " + spec.padH() + (spec.padW() != spec.padH() ? "x" + spec.padW() : "") + (spec.groups() > 1 ? ", groups " + spec.groups() : "")
                 + (bias == null ? ", no bias" : "") + ") '" + path() + "'";
     }
 }

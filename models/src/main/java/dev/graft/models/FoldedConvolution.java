@@ -29,6 +29,10 @@ final class FoldedConvolution {
     final String bnName;
     private final Conv2dSpec spec;
     private final int kernel;
+    private final int kernelW;
+    private final double eps;
+    /** A fixed convolution (InceptionV3's transform_input): folded once, no state-dict tensors. */
+    private boolean constant;
     private final int inChannels;
     private final int outChannels;
     private Supplier<Tensor[]> live;
@@ -40,14 +44,15 @@ final class FoldedConvolution {
 
     /** A module's convolution and batch norm, read live. */
     FoldedConvolution(InferencePlan plan, Conv2d conv, BatchNorm2d bn) {
-        this(plan, conv.path(), bn.path(), conv.inChannels(), conv.outChannels(), conv.kernelSize(), conv.spec());
+        this(plan, conv.path(), bn.path(), conv.inChannels(), conv.outChannels(), conv.kernelSize(), conv.kernelW(), conv.spec(),
+                bn.eps());
         live = () -> new Tensor[] {conv.weight().tensor(), conv.bias() == null ? null : conv.bias().tensor(),
                 bn.weight().tensor(), bn.bias().tensor(), bn.runningMean(), bn.runningVar()};
     }
 
     /** The model's current head ({@code replaceHead} swaps the module), read live. */
     FoldedConvolution(InferencePlan plan, Supplier<Linear> head) {
-        this(plan, "fc", null, head.get().inFeatures(), -1, 1, Conv2dSpec.of(1, 0));
+        this(plan, "fc", null, head.get().inFeatures(), -1, 1, 1, Conv2dSpec.of(1, 0), BatchNorm2d.EPS);
         this.head = head;
         live = () -> {
             Linear fc = head.get();
@@ -55,9 +60,23 @@ final class FoldedConvolution {
         };
     }
 
+    /**
+     * A fixed depthwise 1x1 convolution {@code y_c = x_c * w[c] + b[c]} named {@code name}: read live from the model's
+     * {@code tensors} (weight [C, 1, 1, 1], bias [C]) when given, else folded now from {@code w} and {@code b}.
+     */
+    FoldedConvolution(InferencePlan plan, String name, double[] w, double[] b, Tensor[] tensors) {
+        this(plan, name, null, w.length, w.length, 1, 1, Conv2dSpec.of(1, 0, 1, w.length), BatchNorm2d.EPS);
+        constant = true;
+        if (tensors != null) {
+            live = () -> tensors.clone();
+        } else {
+            replace(w, Shape.of(w.length, 1, 1, 1), b);
+        }
+    }
+
     /** A unit of a plan compiled from host tensors: folded once by {@link #foldFromHost}. */
     FoldedConvolution(InferencePlan plan, String convName, String bnName, int inChannels, int outChannels, int kernel,
-                      Conv2dSpec spec) {
+                      int kernelW, Conv2dSpec spec, double eps) {
         this.scope = plan.scope();
         this.device = plan.device();
         this.dtype = plan.dtype();
@@ -66,7 +85,19 @@ final class FoldedConvolution {
         this.inChannels = inChannels;
         this.outChannels = outChannels;
         this.kernel = kernel;
+        this.kernelW = kernelW;
+        this.eps = eps;
         this.spec = spec;
+    }
+
+    /** Whether this is a fixed convolution with no state-dict tensors. */
+    boolean constant() {
+        return constant;
+    }
+
+    /** The kernel's columns ({@link #kernel()} its rows). */
+    int kernelW() {
+        return kernelW;
     }
 
     Conv2dSpec spec() {
@@ -93,7 +124,7 @@ final class FoldedConvolution {
             m.put(convName + ".bias", Shape.of(outChannels()));
             return m;
         }
-        m.put(convName + ".weight", Shape.of(outChannels, inChannels / spec.groups(), kernel, kernel));
+        m.put(convName + ".weight", Shape.of(outChannels, inChannels / spec.groups(), kernel, kernelW));
         Shape c = Shape.of(outChannels);
         for (String k : new String[] {".weight", ".bias", ".running_mean", ".running_var"}) {
             m.put(bnName + k, c);
@@ -160,7 +191,7 @@ final class FoldedConvolution {
             float[] var = floats(weights, bnName + ".running_var", expected);
             int per = w.length / k;
             for (int o = 0; o < k; o++) {
-                double scale = gamma[o] / Math.sqrt(var[o] + BatchNorm2d.EPS);
+                double scale = gamma[o] / Math.sqrt(var[o] + eps);
                 for (int i = o * per; i < (o + 1) * per; i++) {
                     w[i] = (float) (w[i] * scale);
                 }
@@ -173,7 +204,7 @@ final class FoldedConvolution {
         }
         Backend be = Backends.get(device);
         try (Scope.Entered in = scope.enter()) {
-            weight = be.fromHost(w, Shape.of(k, inChannels / spec.groups(), kernel, kernel));
+            weight = be.fromHost(w, Shape.of(k, inChannels / spec.groups(), kernel, kernelW));
             bias = be.fromHost(b, Shape.of(k));
         }
     }
@@ -197,7 +228,7 @@ final class FoldedConvolution {
         int k = b.length;
         int per = w.length / k;
         for (int o = 0; o < k; o++) {
-            double scale = gamma[o] / Math.sqrt(var[o] + BatchNorm2d.EPS);
+            double scale = gamma[o] / Math.sqrt(var[o] + eps);
             for (int i = o * per; i < (o + 1) * per; i++) {
                 w[i] *= scale;
             }

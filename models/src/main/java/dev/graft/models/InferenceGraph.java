@@ -1,6 +1,7 @@
 package dev.graft.models;
 
 import dev.graft.engine.HostTensor;
+import dev.graft.engine.backend.AvgPool2dSpec;
 import dev.graft.engine.backend.Conv2dSpec;
 import dev.graft.engine.backend.Pool2dSpec;
 
@@ -25,7 +26,7 @@ public record InferenceGraph(int inChannels, List<Node> nodes, int features, int
     }
 
     /** One operation: reads values made earlier, makes value {@code out()}. */
-    public sealed interface Node permits Convolution, MaxPool, GlobalAveragePool {
+    public sealed interface Node permits Convolution, MaxPool, GlobalAveragePool, AveragePool, Concat {
         int out();
     }
 
@@ -42,14 +43,33 @@ public record InferenceGraph(int inChannels, List<Node> nodes, int features, int
      */
     public record Convolution(String name, String batchNorm, int in, int residual, int out, HostTensor weight,
                               HostTensor bias, Conv2dSpec spec, boolean relu) implements Node {
-        /** The (square) kernel size. */
+        /** The kernel's rows. */
         public int kernel() {
             return weight.shape().dim(2);
+        }
+
+        /** The kernel's columns (InceptionV3's 1x7 has 7). */
+        public int kernelW() {
+            return weight.shape().dim(3);
         }
     }
 
     /** Max pooling; padded positions never win (as PyTorch's {@code MaxPool2d}); {@code name} is the module's ({@code maxpool}, {@code features.3}). */
     public record MaxPool(int in, int out, Pool2dSpec spec, String name) implements Node {
+    }
+
+    /**
+     * Average pooling with padding ({@code F.avg_pool2d}); {@code spec.countIncludePad()} says whether padded
+     * positions count in the divisor (ONNX {@code count_include_pad}); {@code name} names it ({@code Mixed_5b.avg_pool}).
+     */
+    public record AveragePool(int in, int out, AvgPool2dSpec spec, String name) implements Node {
+    }
+
+    /** Channel concatenation of the values {@code ins} in order ({@code torch.cat(.., 1)}), {@code name} the block's. */
+    public record Concat(int[] ins, int out, String name) implements Node {
+        public Concat {
+            ins = ins.clone();
+        }
     }
 
     /** The mean over each channel's H x W positions: [N, C, H, W] to [N, C, 1, 1]. */

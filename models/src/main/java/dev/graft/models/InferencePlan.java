@@ -8,6 +8,7 @@ import dev.graft.engine.NDArray;
 import dev.graft.engine.Scope;
 import dev.graft.engine.Shape;
 import dev.graft.engine.Tensor;
+import dev.graft.engine.backend.AvgPool2dSpec;
 import dev.graft.engine.backend.Backend;
 import dev.graft.engine.backend.Conv2dSpec;
 import dev.graft.engine.backend.Pool2dSpec;
@@ -56,8 +57,16 @@ public final class InferencePlan implements AutoCloseable {
     private boolean closed;
 
     /** One operation over value ids: reads {@code in} (and {@code residual}), writes {@code out}. */
-    sealed interface Step permits ConvStep, MaxPoolStep, AvgPoolStep {
+    sealed interface Step permits ConvStep, MaxPoolStep, AvgPoolStep, AvgPool2dStep, ConcatStep {
         int out();
+    }
+
+    /** {@code F.avg_pool2d} with its kernel, stride, padding and divisor rule. */
+    record AvgPool2dStep(int in, int out, AvgPool2dSpec spec, String name) implements Step {
+    }
+
+    /** {@code torch.cat(ins, dim=1)}: the outputs of a block's branches. */
+    record ConcatStep(int[] ins, int out, String name) implements Step {
     }
 
     record ConvStep(int in, int residual, int out, FoldedConvolution unit, boolean relu) implements Step {
@@ -80,8 +89,10 @@ public final class InferencePlan implements AutoCloseable {
     /** Compiles {@code model}'s declared {@link Topology}; weights are folded from its modules' tensors on first use. */
     public static InferencePlan compile(ResNet model) {
         InferencePlan p = new InferencePlan(model, model.config(), model.device(), model.dtype());
-        p.declare(model.topology(), c -> p.unit((Conv2d) model.module(c.conv()), (BatchNorm2d) model.module(c.bn())),
-                p.unit(model::fc));
+        Tensor[] transform = model.transformInputTensors();
+        double[][] t = ResNet.transformInput();
+        p.declare(model.topology(), transform == null ? null : new FoldedConvolution(p, "transform_input", t[0], t[1], transform),
+                c -> p.unit((Conv2d) model.module(c.conv()), (BatchNorm2d) model.module(c.bn())), p.unit(model::fc));
         return p;
     }
 
@@ -90,27 +101,15 @@ public final class InferencePlan implements AutoCloseable {
      * shortcut first, then the path with the shortcut and the final relu fused into its last convolution; the
      * layers after the feature map; global average pooling; {@code head}.
      */
-    private void declare(Topology t, Function<Topology.ConvBn, FoldedConvolution> unitOf, FoldedConvolution head) {
+    private void declare(Topology t, FoldedConvolution transform, Function<Topology.ConvBn, FoldedConvolution> unitOf,
+                         FoldedConvolution head) {
         int y = 0;
         int cam = -1;
+        if (transform != null) { // InceptionV3's transform_input: a fixed per-channel x * w + b
+            y = conv(transform, y, -1, false);
+        }
         for (int i = 0; i < t.layers().size(); i++) {
-            Topology.Layer layer = t.layers().get(i);
-            if (layer instanceof Topology.ConvBn c) {
-                y = conv(unitOf.apply(c), y, -1, c.relu());
-            } else if (layer instanceof Topology.Pool pool) {
-                y = add(new MaxPoolStep(y, values++, pool.spec(), pool.name()));
-            } else {
-                Topology.Residual r = (Topology.Residual) layer;
-                int x = y;
-                int identity = r.shortcut() == null ? x
-                        : conv(unitOf.apply(Topology.qualified(r.name(), r.shortcut())), x, -1, false);
-                List<Topology.ConvBn> path = r.path();
-                y = x;
-                for (int j = 0; j < path.size(); j++) {
-                    boolean last = j == path.size() - 1;
-                    y = conv(unitOf.apply(Topology.qualified(r.name(), path.get(j))), y, last ? identity : -1, true);
-                }
-            }
+            y = layer(t.layers().get(i), "", y, unitOf);
             if (i == t.camLayer()) {
                 cam = y;
             }
@@ -119,6 +118,42 @@ public final class InferencePlan implements AutoCloseable {
         features = add(new AvgPoolStep(y, values++));
         logits = conv(head, features, -1, false);
         lastUses();
+    }
+
+    /** The steps of one declared layer on value {@code y} (names inside a block relative to {@code prefix}); its output value. */
+    private int layer(Topology.Layer layer, String prefix, int y, Function<Topology.ConvBn, FoldedConvolution> unitOf) {
+        if (layer instanceof Topology.ConvBn c) {
+            return conv(unitOf.apply(prefix.isEmpty() ? c : Topology.qualified(prefix, c)), y, -1, c.relu());
+        }
+        if (layer instanceof Topology.Pool pool) {
+            return add(new MaxPoolStep(y, values++, pool.spec(), Topology.join(prefix, pool.name())));
+        }
+        if (layer instanceof Topology.AvgPool pool) {
+            return add(new AvgPool2dStep(y, values++, pool.spec(), Topology.join(prefix, pool.name())));
+        }
+        if (layer instanceof Topology.Branches b) {
+            String base = Topology.join(prefix, b.name());
+            int[] outs = new int[b.branches().size()];
+            for (int i = 0; i < outs.length; i++) {
+                int z = y;
+                for (Topology.Layer l : b.branches().get(i)) {
+                    z = layer(l, base, z, unitOf);
+                }
+                outs[i] = z;
+            }
+            return add(new ConcatStep(outs, values++, base));
+        }
+        Topology.Residual r = (Topology.Residual) layer;
+        int x = y;
+        int identity = r.shortcut() == null ? x
+                : conv(unitOf.apply(Topology.qualified(r.name(), r.shortcut())), x, -1, false);
+        List<Topology.ConvBn> path = r.path();
+        y = x;
+        for (int j = 0; j < path.size(); j++) {
+            boolean last = j == path.size() - 1;
+            y = conv(unitOf.apply(Topology.qualified(r.name(), path.get(j))), y, last ? identity : -1, true);
+        }
+        return y;
     }
 
     /**
@@ -134,7 +169,9 @@ public final class InferencePlan implements AutoCloseable {
         try {
             walk(config, p);
             for (FoldedConvolution u : p.units) {
-                u.foldFromHost(weights);
+                if (!u.constant()) {
+                    u.foldFromHost(weights);
+                }
             }
             return p;
         } catch (RuntimeException e) {
@@ -154,7 +191,19 @@ public final class InferencePlan implements AutoCloseable {
         try {
             walk(config, p);
             for (FoldedConvolution u : p.units) {
-                out.putAll(u.expectedShapes());
+                if (!u.constant()) {
+                    out.putAll(u.expectedShapes());
+                }
+            }
+            Topology.AuxHead aux = config.topology().aux();
+            if (aux != null) { // in the state dict (training uses it), never in the plan
+                for (Topology.Layer l : aux.layers()) {
+                    if (l instanceof Topology.ConvBn c) {
+                        out.putAll(p.unit(c.conv(), c.bn(), c.in(), c.out(), c.kernel(), c.kernelW(), c.spec(), c.eps()).expectedShapes());
+                    }
+                }
+                out.put(aux.fc() + ".weight", Shape.of(config.numClasses(), aux.width()));
+                out.put(aux.fc() + ".bias", Shape.of(config.numClasses()));
             }
         } finally {
             p.close();
@@ -164,13 +213,15 @@ public final class InferencePlan implements AutoCloseable {
 
     /** {@code config}'s declared topology with (unfolded) units named as the state dict names them. */
     private static void walk(ResNetConfig config, InferencePlan p) {
-        p.declare(config.topology(), c -> {
+        double[][] t = ResNet.transformInput();
+        p.declare(config.topology(), config.isInception() && config.transformInput()
+                        ? new FoldedConvolution(p, "transform_input", t[0], t[1], null) : null, c -> {
             if (c.convBias()) { // no family declares one yet; host folding reads conv weights only
                 throw new ModelException(c.conv() + ": compiling a convolution with a bias from host tensors is not supported");
             }
-            return p.unit(c.conv(), c.bn(), c.in(), c.out(), c.kernel(), c.spec());
+            return p.unit(c.conv(), c.bn(), c.in(), c.out(), c.kernel(), c.kernelW(), c.spec(), c.eps());
         },
-                p.unit("fc", null, config.featureWidth(), config.numClasses(), 1, Conv2dSpec.of(1, 0)));
+                p.unit("fc", null, config.featureWidth(), config.numClasses(), 1, 1, Conv2dSpec.of(1, 0), BatchNorm2d.EPS));
     }
 
     private FoldedConvolution unit(Conv2d conv, BatchNorm2d bn) {
@@ -181,8 +232,9 @@ public final class InferencePlan implements AutoCloseable {
         return new FoldedConvolution(this, head);
     }
 
-    private FoldedConvolution unit(String convName, String bnName, int in, int out, int kernel, Conv2dSpec spec) {
-        return new FoldedConvolution(this, convName, bnName, in, out, kernel, spec);
+    private FoldedConvolution unit(String convName, String bnName, int in, int out, int kernel, int kernelW, Conv2dSpec spec,
+                                   double eps) {
+        return new FoldedConvolution(this, convName, bnName, in, out, kernel, kernelW, spec, eps);
     }
 
     Scope scope() {
@@ -220,11 +272,16 @@ public final class InferencePlan implements AutoCloseable {
         StringBuilder b = new StringBuilder();
         for (Step st : steps) {
             if (st instanceof ConvStep c) {
-                b.append(String.format("v%d = conv %s%s k%d %s -> %d from v%d%s%s%n", c.out(), c.unit().convName,
-                        c.unit().bnName == null ? "" : "+" + c.unit().bnName, c.unit().kernel(), c.unit().spec(),
+                b.append(String.format("v%d = conv %s%s k%s %s -> %d from v%d%s%s%n", c.out(), c.unit().convName,
+                        c.unit().bnName == null ? "" : "+" + c.unit().bnName, c.unit().kernel() == c.unit().kernelW()
+                                ? Integer.toString(c.unit().kernel()) : c.unit().kernel() + "x" + c.unit().kernelW(), c.unit().spec(),
                         c.unit().outChannels(), c.in(), c.residual() < 0 ? "" : " + v" + c.residual(), c.relu() ? " relu" : ""));
             } else if (st instanceof MaxPoolStep m) {
                 b.append(String.format("v%d = maxpool %s from v%d%n", m.out(), m.spec(), m.in()));
+            } else if (st instanceof AvgPool2dStep a) {
+                b.append(String.format("v%d = avgpool2d %s from v%d%n", a.out(), a.spec(), a.in()));
+            } else if (st instanceof ConcatStep c) {
+                b.append(String.format("v%d = concat %s from v%s%n", c.out(), c.name(), java.util.Arrays.toString(c.ins())));
             } else {
                 b.append(String.format("v%d = avgpool from v%d%n", st.out(), ((AvgPoolStep) st).in()));
             }
@@ -247,6 +304,10 @@ public final class InferencePlan implements AutoCloseable {
                         u.spec(), c.relu()));
             } else if (st instanceof MaxPoolStep m) {
                 nodes.add(new InferenceGraph.MaxPool(m.in(), m.out(), m.spec(), m.name()));
+            } else if (st instanceof AvgPool2dStep a) {
+                nodes.add(new InferenceGraph.AveragePool(a.in(), a.out(), a.spec(), a.name()));
+            } else if (st instanceof ConcatStep c) {
+                nodes.add(new InferenceGraph.Concat(c.ins(), c.out(), c.name()));
             } else {
                 nodes.add(new InferenceGraph.GlobalAveragePool(((AvgPoolStep) st).in(), st.out()));
             }
@@ -319,6 +380,14 @@ public final class InferencePlan implements AutoCloseable {
                         c.relu(), c.unit().spec(), ws == null ? null : ws.slots[c.out()]);
             } else if (s instanceof MaxPoolStep m) {
                 out = maxPool(be, v[m.in()], m.spec());
+            } else if (s instanceof AvgPool2dStep a) {
+                out = be.avgPool2d(v[a.in()], a.spec());
+            } else if (s instanceof ConcatStep c) {
+                NDArray[] parts = new NDArray[c.ins().length];
+                for (int j = 0; j < parts.length; j++) {
+                    parts[j] = v[c.ins()[j]];
+                }
+                out = be.concatChannels(parts);
             } else {
                 out = be.globalAvgPool(v[((AvgPoolStep) s).in()]);
             }
@@ -369,6 +438,12 @@ public final class InferencePlan implements AutoCloseable {
                 }
             } else if (st instanceof MaxPoolStep m) {
                 last[m.in()] = i;
+            } else if (st instanceof AvgPool2dStep a) {
+                last[a.in()] = i;
+            } else if (st instanceof ConcatStep c) {
+                for (int in : c.ins()) {
+                    last[in] = i;
+                }
             } else {
                 last[((AvgPoolStep) st).in()] = i;
             }
@@ -385,16 +460,28 @@ public final class InferencePlan implements AutoCloseable {
             if (step instanceof ConvStep c) {
                 Shape in = s[c.in()];
                 Conv2dSpec sp = c.unit().spec();
-                int k = c.unit().kernel();
                 s[c.out()] = Shape.of((long) in.dim(0), c.unit().outChannels(),
-                        Conv2dSpec.outputSize(in.dim(2), k, sp.strideH(), sp.padH(), sp.dilationH()),
-                        Conv2dSpec.outputSize(in.dim(3), k, sp.strideW(), sp.padW(), sp.dilationW()));
+                        Conv2dSpec.outputSize(in.dim(2), c.unit().kernel(), sp.strideH(), sp.padH(), sp.dilationH()),
+                        Conv2dSpec.outputSize(in.dim(3), c.unit().kernelW(), sp.strideW(), sp.padW(), sp.dilationW()));
             } else if (step instanceof MaxPoolStep m) {
                 Shape in = s[m.in()];
                 Pool2dSpec sp = m.spec();
                 s[m.out()] = Shape.of((long) in.dim(0), in.dim(1),
                         Conv2dSpec.outputSize(in.dim(2), sp.kernelH(), sp.strideH(), sp.padH(), 1),
                         Conv2dSpec.outputSize(in.dim(3), sp.kernelW(), sp.strideW(), sp.padW(), 1));
+            } else if (step instanceof AvgPool2dStep a) {
+                Shape in = s[a.in()];
+                AvgPool2dSpec sp = a.spec();
+                s[a.out()] = Shape.of((long) in.dim(0), in.dim(1),
+                        Conv2dSpec.outputSize(in.dim(2), sp.kernelH(), sp.strideH(), sp.padH(), 1),
+                        Conv2dSpec.outputSize(in.dim(3), sp.kernelW(), sp.strideW(), sp.padW(), 1));
+            } else if (step instanceof ConcatStep c) {
+                long channels = 0;
+                for (int in : c.ins()) {
+                    channels += s[in].dim(1);
+                }
+                Shape first = s[c.ins()[0]];
+                s[c.out()] = Shape.of((long) first.dim(0), channels, first.dim(2), first.dim(3));
             } else {
                 Shape in = s[((AvgPoolStep) step).in()];
                 s[step.out()] = Shape.of(in.dim(0), in.dim(1), 1, 1);

@@ -2,10 +2,12 @@ package dev.graft.models;
 
 import dev.graft.engine.DType;
 import dev.graft.engine.Device;
+import dev.graft.engine.Functional;
 import dev.graft.engine.Grad;
 import dev.graft.engine.Scope;
 import dev.graft.engine.StateDict;
 import dev.graft.engine.Tensor;
+import dev.graft.engine.backend.Conv2dSpec;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -30,6 +32,12 @@ public final class ResNet extends Module implements AutoCloseable {
     public static final String META_CONFIG = "graft.resnet";
     public static final String META_BATCHNORM_POLICY = "graft.batchnorm_policy";
 
+    /**
+     * The smallest input InceptionV3's auxiliary head runs on: Mixed_6e's map must be at least 17 px for
+     * {@code avg_pool2d(5, 3)} then a 5x5 convolution (torchvision's 299 x 299).
+     */
+    public static final int AUX_MIN_IMAGE_SIZE = 299;
+
     private final Scope scope;
     private final Device device;
     private final DType dtype;
@@ -43,6 +51,17 @@ public final class ResNet extends Module implements AutoCloseable {
     private long headSeed;
     private boolean fusedInference = true;
     private InferencePlan inferencePlan;
+    /** InceptionV3: the auxiliary head's layers and {@code AuxLogits.fc} (null without one). */
+    private final List<UnaryOperator<Tensor>> auxBody = new ArrayList<>();
+    private Linear auxFc;
+    private boolean auxTraining = true;
+    private Tensor auxLogits;
+    /** InceptionV3's {@code transform_input} as a fixed depthwise 1x1 convolution [3, 1, 1, 1] + bias (null when off). */
+    private Tensor transformWeight;
+    private Tensor transformBias;
+    /** Dropout before {@code fc} in training (InceptionV3: 0.5, torchvision's default; others 0). */
+    private double dropout;
+    private SplittableRandom dropoutRng = new SplittableRandom(0);
 
     /** Builds the modules {@code config}'s {@link Topology} declares, registered in PyTorch's order and names. */
     private ResNet(ResNetConfig config, Device device, DType dtype) {
@@ -52,12 +71,24 @@ public final class ResNet extends Module implements AutoCloseable {
         this.topology = config.topology();
         this.scope = Scope.detached(config.architecture());
         try (Scope.Entered in = scope.enter()) {
-            for (Topology.Layer layer : topology.layers()) {
-                body.add(build(layer));
+            if (config.isInception() && config.transformInput()) {
+                double[][] t = transformInput();
+                transformWeight = Tensor.fromArray(device, dtype, t[0], 3, 1, 1, 1);
+                transformBias = Tensor.fromArray(device, dtype, t[1], 3);
+            }
+            for (int i = 0; i < topology.layers().size(); i++) {
+                body.add(build(topology.layers().get(i)));
+                if (topology.aux() != null && topology.aux().afterLayer() == i) { // registered where torchvision registers AuxLogits
+                    for (Topology.Layer l : topology.aux().layers()) {
+                        auxBody.add(piece("", l));
+                    }
+                    auxFc = place(topology.aux().fc(), new Linear(topology.aux().width(), config.numClasses(), true, device, dtype));
+                }
             }
             conv1 = (Conv2d) module(topology.convolutions().get(0).conv());
             avgpool = registerModule("avgpool", new AdaptiveAvgPool2d());
             fc = registerModule(topology.fc(), new Linear(config.featureWidth(), config.numClasses(), true, device, dtype));
+            dropout = config.isInception() ? 0.5 : 0;
         } catch (RuntimeException e) {
             scope.close();
             throw e;
@@ -69,7 +100,7 @@ public final class ResNet extends Module implements AutoCloseable {
         boolean first = body.isEmpty(); // the caller's images are not ours to free
         if (layer instanceof Topology.ConvBn c) {
             Conv2d conv = place(c.conv(), conv2d(c));
-            BatchNorm2d bn = place(c.bn(), new BatchNorm2d(c.out(), device, dtype));
+            BatchNorm2d bn = place(c.bn(), new BatchNorm2d(c.out(), c.eps(), device, dtype));
             if (c.reluModule() != null) {
                 place(c.reluModule(), new ReLU()); // as PyTorch registers it; the forward pass fuses it into the batch norm
             }
@@ -79,6 +110,10 @@ public final class ResNet extends Module implements AutoCloseable {
         if (layer instanceof Topology.Pool p) {
             MaxPool2d pool = place(p.name(), new MaxPool2d(p.spec().kernelH(), p.spec().strideH(), p.spec().padH()));
             return x -> Stages.consume(x, pool::forward);
+        }
+        if (layer instanceof Topology.Branches || layer instanceof Topology.AvgPool) {
+            UnaryOperator<Tensor> piece = piece("", layer);
+            return first ? x -> Stages.run(() -> piece.apply(x)) : x -> Stages.consume(x, piece);
         }
         Topology.Residual r = (Topology.Residual) layer;
         Module downsample = r.shortcut() == null ? null
@@ -98,28 +133,99 @@ public final class ResNet extends Module implements AutoCloseable {
         return x -> Stages.consume(x, block::forward);
     }
 
+    /**
+     * A layer inside a block (or the auxiliary head), registered under {@code prefix} and run on its input without
+     * taking it over (the block's other branches read it too): a BasicConv2d, a functional max or average pool, or
+     * parallel branches concatenated on channels.
+     */
+    private UnaryOperator<Tensor> piece(String prefix, Topology.Layer layer) {
+        if (layer instanceof Topology.ConvBn c) {
+            Conv2d conv = place(Topology.join(prefix, c.conv()), conv2d(c));
+            BatchNorm2d bn = place(Topology.join(prefix, c.bn()), new BatchNorm2d(c.out(), c.eps(), device, dtype));
+            return c.relu() ? t -> bn.forwardRelu(conv.forward(t)) : t -> bn.forward(conv.forward(t));
+        }
+        if (layer instanceof Topology.Pool p) {
+            return t -> Functional.maxPool2d(t, p.spec());
+        }
+        if (layer instanceof Topology.AvgPool a) {
+            return t -> Functional.avgPool2d(t, a.spec());
+        }
+        if (layer instanceof Topology.Branches b) {
+            String base = Topology.join(prefix, b.name());
+            List<List<UnaryOperator<Tensor>>> branches = new ArrayList<>();
+            for (List<Topology.Layer> branch : b.branches()) {
+                List<UnaryOperator<Tensor>> ops = new ArrayList<>();
+                for (Topology.Layer l : branch) {
+                    ops.add(piece(base, l));
+                }
+                branches.add(ops);
+            }
+            return t -> {
+                Tensor[] outs = new Tensor[branches.size()];
+                for (int i = 0; i < outs.length; i++) {
+                    Tensor y = t;
+                    for (UnaryOperator<Tensor> op : branches.get(i)) {
+                        y = op.apply(y);
+                    }
+                    outs[i] = y;
+                }
+                return Functional.concatChannels(outs);
+            };
+        }
+        throw new ModelException(layer + " cannot sit inside a block");
+    }
+
     private Conv2d conv2d(Topology.ConvBn c) {
+        if (c.kernelW() != c.kernel() || c.spec().strideW() != c.spec().strideH() || c.spec().padW() != c.spec().padH()) {
+            return new Conv2d(c.in(), c.out(), c.kernel(), c.kernelW(), c.spec(), c.convBias(), device, dtype);
+        }
         return new Conv2d(c.in(), c.out(), c.kernel(), c.spec().strideH(), c.spec().padH(), c.spec().groups(), c.convBias(),
                 device, dtype);
     }
 
-    /** Registers {@code m} at a dotted path, making the {@link Sequential} containers on the way ({@code layer1.0}). */
+    /**
+     * Registers {@code m} at a dotted path, making the containers on the way ({@code layer1.0},
+     * {@code Mixed_5b.branch1x1.conv}): each missing one a {@link Sequential} used only as a named container.
+     */
     private <M extends Module> M place(String path, M m) {
-        int dot = path.indexOf('.');
-        if (dot < 0) {
+        String[] parts = path.split("\\.");
+        if (parts.length == 1) {
             return registerModule(path, m);
         }
-        String top = path.substring(0, dot);
-        Module container = children().get(top);
+        Module container = children().get(parts[0]);
         if (container == null) {
-            container = registerModule(top, new Sequential());
+            container = registerModule(parts[0], new Sequential());
         }
-        String rest = path.substring(dot + 1);
-        if (rest.contains(".")) {
-            throw new ModelException("declared name '" + path + "' nests deeper than one container");
+        for (int i = 1; i < parts.length - 1; i++) {
+            Module next = container.children().get(parts[i]);
+            if (next == null) {
+                next = new Sequential();
+                appendTo(container, parts[i], next, path);
+            }
+            container = next;
         }
-        ((Sequential) container).append(rest, m);
+        appendTo(container, parts[parts.length - 1], m, path);
         return m;
+    }
+
+    private static void appendTo(Module container, String name, Module m, String path) {
+        if (!(container instanceof Sequential s)) {
+            throw new ModelException("declared name '" + path + "' places a layer inside " + container + ", which is not a container");
+        }
+        s.append(name, m);
+    }
+
+    /** torchvision's {@code _transform_input}: x_c * (std_c / 0.5) + (mean_c - 0.5) / 0.5, ImageNet's mean and std. */
+    static double[][] transformInput() {
+        double[] mean = {0.485, 0.456, 0.406};
+        double[] std = {0.229, 0.224, 0.225};
+        double[] w = new double[3];
+        double[] b = new double[3];
+        for (int c = 0; c < 3; c++) {
+            w[c] = std[c] / 0.5;
+            b[c] = (mean[c] - 0.5) / 0.5;
+        }
+        return new double[][] {w, b};
     }
 
     // ---- construction -------------------------------------------------------------------------------------
@@ -159,6 +265,9 @@ public final class ResNet extends Module implements AutoCloseable {
     public static ResNet fromStateDict(StateDict state, String architecture, Device device) {
         ResNetConfig inferred = ArchitectureInference.infer(state);
         ResNetConfig named = ResNetConfig.named(architecture, inferred.numClasses()).withInChannels(inferred.inChannels());
+        if (named.isInception() && inferred.isInception()) { // a file without AuxLogits.* is the network without its auxiliary head
+            named = named.withAuxLogits(inferred.auxLogits());
+        }
         return fromStateDict(state, named, device);
     }
 
@@ -189,7 +298,51 @@ public final class ResNet extends Module implements AutoCloseable {
         if (runsFused(x)) {
             return inferencePlan().forward(x);
         }
-        return fc.forward(features(x));
+        Tensor f = features(x);
+        if (dropout > 0 && isTraining()) {
+            f = Functional.dropout(f, dropout, true, dropoutRng);
+        }
+        return fc.forward(f);
+    }
+
+    /**
+     * The auxiliary logits of the last training-mode forward pass (InceptionV3's {@code AuxLogits}), then forgets
+     * them; null when none were computed (eval mode, no auxiliary head, or {@link #setAuxTraining} off).
+     */
+    public Tensor takeAuxLogits() {
+        Tensor a = auxLogits;
+        auxLogits = null;
+        return a;
+    }
+
+    /** Whether training-mode forward passes run the auxiliary head (default on when the network has one). */
+    public ResNet setAuxTraining(boolean on) {
+        auxTraining = on;
+        return this;
+    }
+
+    /** The fixed transform_input convolution's weight [3, 1, 1, 1] and bias [3], or null (the inference plan runs it too). */
+    Tensor[] transformInputTensors() {
+        return transformWeight == null ? null : new Tensor[] {transformWeight, transformBias};
+    }
+
+    /** Whether the network has an auxiliary head (InceptionV3's {@code AuxLogits}). */
+    public boolean hasAuxHead() {
+        return auxFc != null;
+    }
+
+    /** The dropout probability before {@code fc} in training (InceptionV3: 0.5). */
+    public ResNet setDropout(double p, long seed) {
+        if (!(p >= 0 && p < 1)) {
+            throw new ModelException("dropout must be in [0, 1), got " + p);
+        }
+        dropout = p;
+        dropoutRng = new SplittableRandom(seed);
+        return this;
+    }
+
+    public double dropout() {
+        return dropout;
     }
 
     /** Pooled features [N, featureWidth] that feed {@code fc} (for caching a frozen backbone's output). */
@@ -220,8 +373,20 @@ public final class ResNet extends Module implements AutoCloseable {
         // soon as the backward pass has used it. Without a recorded graph (frozen backbone, inference) the forward
         // pass holds about one block's values at a time.
         Tensor y = x;
+        if (transformWeight != null) { // the first layer then runs on this value as it would on the caller's images
+            y = Stages.run(() -> Functional.conv2d(x, transformWeight, transformBias, Conv2dSpec.of(1, 0, 1, 3)));
+        }
+        auxLogits = null;
+        boolean aux = auxFc != null && auxTraining && isTraining();
         for (int i = 0; i <= topology.camLayer(); i++) {
             y = body.get(i).apply(y);
+            if (aux && topology.aux().afterLayer() == i) {
+                Tensor a = y;
+                for (UnaryOperator<Tensor> op : auxBody) {
+                    a = op.apply(a);
+                }
+                auxLogits = auxFc.forward(avgpool.forward(a).flatten(1));
+            }
         }
         return y;
     }
@@ -304,6 +469,18 @@ public final class ResNet extends Module implements AutoCloseable {
         for (Parameter p : old.namedParameters().values()) {
             p.tensor().close();
         }
+        if (auxFc != null) { // the auxiliary head predicts the same classes
+            Linear oldAux = auxFc;
+            try (Scope.Entered in = scope.enter()) {
+                Linear head = new Linear(topology.aux().width(), numClasses, true, device, dtype);
+                Init.truncatedNormal(head.weight().tensor(), Init.INCEPTION_AUX_FC_STD, new SplittableRandom(seed ^ 0x5DEECE66DL));
+                Init.linearBias(head, new SplittableRandom(seed + 7));
+                auxFc = place(topology.aux().fc(), head);
+            }
+            for (Parameter p : oldAux.namedParameters().values()) {
+                p.tensor().close();
+            }
+        }
         config = config.withNumClasses(numClasses);
         return this;
     }
@@ -319,6 +496,10 @@ public final class ResNet extends Module implements AutoCloseable {
         }
         if (config.inChannels() != 3) {
             throw new ModelException("adaptToGrayscale needs an RGB stem, this one takes " + config.inChannels() + " channels");
+        }
+        if (transformWeight != null) {
+            throw new ModelException("adaptToGrayscale: this InceptionV3 re-normalises each RGB channel first (transform_input); "
+                    + "feed gray images replicated to three channels instead");
         }
         conv1.sumInputChannels();
         config = config.withInChannels(1);

@@ -70,7 +70,9 @@ public final class ResNetBuilder {
             throw new ModelException("a model computes in F32 or F64, not " + dtype);
         }
         ResNet m = ResNet.allocate(config, device, dtype, seed + 1);
-        if (initialize) {
+        if (initialize && config.isInception()) {
+            Init.inception(m, seed);
+        } else if (initialize) {
             Init.torchvision(m, seed, zeroInitResidual);
         }
         m.setBatchNormPolicy(policy);

@@ -47,6 +47,7 @@ public final class ResNetConfig {
         NAMED.put("cbr_large_w", cbr(7, new int[] {64, 128, 256, 512}, new boolean[] {true, true, true, true}));
         NAMED.put("cbr_small", cbr(7, new int[] {32, 64, 128, 256}, new boolean[] {true, true, true, true}));
         NAMED.put("cbr_tiny", cbr(5, new int[] {64, 128, 256, 512}, new boolean[] {true, true, true, true}));
+        NAMED.put("inception_v3", new ResNetConfig(true, true, 1000, 3));
     }
 
     /** {@code resnet} or {@code cbr}: which {@link Architectures} family declares the topology. */
@@ -54,6 +55,9 @@ public final class ResNetConfig {
     /** CBR only: the (odd) kernel of every convolution, and after which blocks a max pool runs. */
     private final int kernel;
     private final boolean[] pools;
+    /** InceptionV3 only: torchvision's {@code transform_input} and whether the {@code AuxLogits} head exists. */
+    private final boolean transformInput;
+    private final boolean auxLogits;
 
     private final BlockType block;
     private final int[] layers;
@@ -69,6 +73,8 @@ public final class ResNetConfig {
         this.family = Architectures.RESNET;
         this.kernel = 0;
         this.pools = new boolean[0];
+        this.transformInput = false;
+        this.auxLogits = false;
         if (layers.length != 4 || Arrays.stream(layers).anyMatch(n -> n < 1)) {
             throw new ModelException("a ResNet has 4 stages of at least one block each, got " + Arrays.toString(layers));
         }
@@ -130,6 +136,8 @@ public final class ResNetConfig {
         this.family = Architectures.CBR;
         this.kernel = kernel;
         this.pools = pools.clone();
+        this.transformInput = false;
+        this.auxLogits = false;
         this.block = null;
         this.layers = new int[0];
         this.groups = 1;
@@ -138,6 +146,69 @@ public final class ResNetConfig {
         this.inChannels = inChannels;
         this.stemChannels = channels[0];
         this.planes = channels.clone();
+    }
+
+    /** torchvision's {@code Inception3} (its fixed widths), see {@link Architectures}. */
+    private ResNetConfig(boolean transformInput, boolean auxLogits, int numClasses, int inChannels) {
+        if (numClasses < 1 || numClasses > MAX_CLASSES || inChannels < 1 || inChannels > MAX_WIDTH) {
+            throw new ModelException("classes must be 1.." + MAX_CLASSES + " and input channels 1.." + MAX_WIDTH + ", got "
+                    + numClasses + " and " + inChannels);
+        }
+        if (transformInput && inChannels != 3) {
+            throw new ModelException("transform_input re-normalises the three RGB channels; a " + inChannels
+                    + "-channel InceptionV3 must have transform_input off");
+        }
+        this.family = Architectures.INCEPTION;
+        this.kernel = 0;
+        this.pools = new boolean[0];
+        this.transformInput = transformInput;
+        this.auxLogits = auxLogits;
+        this.block = null;
+        this.layers = new int[0];
+        this.groups = 1;
+        this.widthPerGroup = 64;
+        this.numClasses = numClasses;
+        this.inChannels = inChannels;
+        this.stemChannels = 32;
+        this.planes = new int[0];
+    }
+
+    /**
+     * torchvision's {@code inception_v3}: 1000 classes, RGB, with {@code transform_input} and the {@code AuxLogits}
+     * head as {@code transformInput} and {@code auxLogits} say.
+     */
+    public static ResNetConfig inception(boolean transformInput, boolean auxLogits) {
+        return new ResNetConfig(transformInput, auxLogits, 1000, 3);
+    }
+
+    public boolean isInception() {
+        return family.equals(Architectures.INCEPTION);
+    }
+
+    /** InceptionV3: whether the input is re-normalised from ImageNet's mean/std to (x - 0.5) / 0.5 first. */
+    public boolean transformInput() {
+        return transformInput;
+    }
+
+    /** InceptionV3: whether the auxiliary classifier {@code AuxLogits} exists (trained when asked, never run at inference). */
+    public boolean auxLogits() {
+        return auxLogits;
+    }
+
+    public ResNetConfig withTransformInput(boolean on) {
+        requireInception("withTransformInput");
+        return new ResNetConfig(on, auxLogits, numClasses, inChannels);
+    }
+
+    public ResNetConfig withAuxLogits(boolean on) {
+        requireInception("withAuxLogits");
+        return new ResNetConfig(transformInput, on, numClasses, inChannels);
+    }
+
+    private void requireInception(String what) {
+        if (!isInception()) {
+            throw new ModelException(what + " is for InceptionV3");
+        }
     }
 
     /**
@@ -169,6 +240,7 @@ public final class ResNetConfig {
     }
 
     /** The layers of this network, declared once ({@link Architectures#declare}). */
+    // (InceptionV3's widths are torchvision's, fixed.)
     public Topology topology() {
         return Architectures.declare(this);
     }
@@ -191,7 +263,7 @@ public final class ResNetConfig {
     public static java.util.Set<String> architectures() {
         java.util.Set<String> out = new java.util.LinkedHashSet<>();
         NAMED.forEach((n, c) -> {
-            if (!c.isCbr()) {
+            if (c.family.equals(Architectures.RESNET)) {
                 out.add(n);
             }
         });
@@ -205,6 +277,9 @@ public final class ResNetConfig {
 
     /** The torchvision name this config equals (ignoring classes and input channels), or "custom". */
     public String architecture() {
+        if (isInception()) {
+            return "inception_v3";
+        }
         for (Map.Entry<String, ResNetConfig> e : NAMED.entrySet()) {
             if (e.getValue().withNumClasses(numClasses).withInChannels(inChannels).equals(this)) {
                 return e.getKey();
@@ -214,6 +289,9 @@ public final class ResNetConfig {
     }
 
     public ResNetConfig withNumClasses(int n) {
+        if (isInception()) {
+            return new ResNetConfig(transformInput, auxLogits, n, inChannels);
+        }
         if (isCbr()) {
             return new ResNetConfig(kernel, planes, pools, n, inChannels);
         }
@@ -221,6 +299,9 @@ public final class ResNetConfig {
     }
 
     public ResNetConfig withInChannels(int n) {
+        if (isInception()) {
+            return new ResNetConfig(transformInput && n == 3, auxLogits, numClasses, n);
+        }
         if (isCbr()) {
             return new ResNetConfig(kernel, planes, pools, numClasses, n);
         }
@@ -229,6 +310,7 @@ public final class ResNetConfig {
 
     public ResNetConfig withGroups(int g, int widthPerGroup) {
         requireResNet("withGroups");
+        requireNotInception("withGroups");
         return new ResNetConfig(block, layers, g, widthPerGroup, numClasses, inChannels, stemChannels, planes);
     }
 
@@ -237,6 +319,7 @@ public final class ResNetConfig {
      * {@code stem, stagePlanes[0], stagePlanes[1], ...} (as many as it has blocks).
      */
     public ResNetConfig withWidths(int stem, int... stagePlanes) {
+        requireNotInception("withWidths");
         if (isCbr()) {
             // a CBR network narrowed the same way: its blocks take the widths stem, planes[0], planes[1], ... in turn
             if (stagePlanes.length < planes.length - 1) {
@@ -257,6 +340,12 @@ public final class ResNetConfig {
             throw new ModelException("withChannels is for CBR networks; ResNets use withWidths");
         }
         return new ResNetConfig(kernel, channels, pools, numClasses, inChannels);
+    }
+
+    private void requireNotInception(String what) {
+        if (isInception()) {
+            throw new ModelException(what + ": InceptionV3 has torchvision's fixed widths");
+        }
     }
 
     private void requireResNet(String what) {
@@ -299,6 +388,9 @@ public final class ResNetConfig {
 
     /** Width of the pooled features that feed {@code fc}: planes[3] * expansion (512 or 2048 in torchvision). */
     public int featureWidth() {
+        if (isInception()) {
+            return 2048;
+        }
         if (isCbr()) {
             return planes[planes.length - 1];
         }
@@ -310,6 +402,10 @@ public final class ResNetConfig {
      * width_per_group=4 stem=64 planes=64,128,256,512 classes=2 in_channels=3}.
      */
     public String describe() {
+        if (isInception()) {
+            return "family=inception transform_input=" + (transformInput ? 1 : 0) + " aux_logits=" + (auxLogits ? 1 : 0)
+                    + " classes=" + numClasses + " in_channels=" + inChannels;
+        }
         if (isCbr()) {
             StringBuilder p = new StringBuilder();
             for (int i = 0; i < pools.length; i++) {
@@ -333,6 +429,10 @@ public final class ResNetConfig {
             f.put(part.substring(0, eq), part.substring(eq + 1));
         }
         try {
+            if (Architectures.INCEPTION.equals(f.get("family"))) {
+                return new ResNetConfig(!"0".equals(f.get("transform_input")), !"0".equals(f.get("aux_logits")),
+                        Integer.parseInt(f.get("classes")), Integer.parseInt(f.get("in_channels")));
+            }
             if (Architectures.CBR.equals(f.get("family"))) {
                 int[] p = ints(f.get("pools"));
                 boolean[] pools = new boolean[p.length];
@@ -371,7 +471,8 @@ public final class ResNetConfig {
         return o instanceof ResNetConfig c && c.family.equals(family) && c.kernel == kernel && Arrays.equals(c.pools, pools)
                 && c.block == block && Arrays.equals(c.layers, layers) && c.groups == groups
                 && c.widthPerGroup == widthPerGroup && c.numClasses == numClasses && c.inChannels == inChannels
-                && c.stemChannels == stemChannels && Arrays.equals(c.planes, planes);
+                && c.stemChannels == stemChannels && Arrays.equals(c.planes, planes)
+                && c.transformInput == transformInput && c.auxLogits == auxLogits;
     }
 
     @Override
@@ -382,6 +483,10 @@ public final class ResNetConfig {
     @Override
     public String toString() {
         String a = architecture();
+        if (isInception()) {
+            return "inception_v3(classes=" + numClasses + ", in_channels=" + inChannels + ", transform_input=" + transformInput
+                    + ", aux_logits=" + auxLogits + ")";
+        }
         return a.equals("custom") ? (isCbr() ? "CBR(" : "ResNet(") + describe() + ")" : a + "(classes=" + numClasses + ", in_channels=" + inChannels + ")";
     }
 }

@@ -1,5 +1,6 @@
 package dev.graft.models;
 
+import dev.graft.engine.backend.AvgPool2dSpec;
 import dev.graft.engine.backend.Conv2dSpec;
 import dev.graft.engine.backend.Pool2dSpec;
 
@@ -20,11 +21,20 @@ import java.util.List;
  * early body group of discriminative learning rates, the rest before {@code fc} the late one.
  */
 public record Topology(String family, List<Layer> layers, int camLayer, String fc, int featureWidth, int numClasses,
-                       List<Unit> units, int firstGroupSize) {
+                       List<Unit> units, int firstGroupSize, AuxHead aux) {
+
+    /** A network without an auxiliary head. */
+    public Topology(String family, List<Layer> layers, int camLayer, String fc, int featureWidth, int numClasses,
+                    List<Unit> units, int firstGroupSize) {
+        this(family, layers, camLayer, fc, featureWidth, numClasses, units, firstGroupSize, null);
+    }
 
     public Topology {
         layers = List.copyOf(layers);
         units = List.copyOf(units);
+        if (aux != null && (aux.afterLayer() < 0 || aux.afterLayer() >= layers.size())) {
+            throw new IllegalArgumentException("aux head after layer " + aux.afterLayer() + " outside the " + layers.size() + " layers");
+        }
         if (camLayer < 0 || camLayer >= layers.size()) {
             throw new IllegalArgumentException("camLayer " + camLayer + " outside the " + layers.size() + " layers");
         }
@@ -38,20 +48,57 @@ public record Topology(String family, List<Layer> layers, int camLayer, String f
     }
 
     /** A declared layer. */
-    public sealed interface Layer permits ConvBn, Pool, Residual {
+    public sealed interface Layer permits ConvBn, Pool, Residual, AvgPool, Branches {
     }
 
     /**
      * {@code conv} (no bias unless {@code convBias}) then batch norm {@code bn}, then a relu when {@code relu};
      * {@code reluModule} is the parameterless ReLU's registered name, or null where the relu belongs to an enclosing
-     * block (torchvision's blocks share one {@code relu}).
+     * block (torchvision's blocks share one {@code relu}). The kernel is {@code kernel} x {@code kernelW} (rows x
+     * columns, InceptionV3's 1x7 and 7x1), the batch norm's epsilon {@code eps} (PyTorch's 1e-5; InceptionV3's
+     * BasicConv2d 1e-3).
      */
     public record ConvBn(String conv, String bn, String reluModule, boolean relu, int in, int out, int kernel,
-                         Conv2dSpec spec, boolean convBias) implements Layer {
+                         Conv2dSpec spec, boolean convBias, int kernelW, double eps) implements Layer {
+        /** A square kernel and PyTorch's default batch-norm epsilon. */
+        public ConvBn(String conv, String bn, String reluModule, boolean relu, int in, int out, int kernel,
+                      Conv2dSpec spec, boolean convBias) {
+            this(conv, bn, reluModule, relu, in, out, kernel, spec, convBias, kernel, BatchNorm2d.EPS);
+        }
     }
 
-    /** {@code nn.MaxPool2d} registered as {@code name}. */
+    /**
+     * A max pool: {@code nn.MaxPool2d} registered as {@code name} at the top level; inside {@link Branches} a
+     * functional {@code F.max_pool2d} (no module; {@code name} only names it in exported graphs).
+     */
     public record Pool(String name, Pool2dSpec spec) implements Layer {
+    }
+
+    /** A functional {@code F.avg_pool2d} (no module, no tensors); {@code name} names it in exported graphs. */
+    public record AvgPool(String name, AvgPool2dSpec spec) implements Layer {
+    }
+
+    /**
+     * Parallel branches on one input whose outputs are concatenated on channels in order ({@code torch.cat(.., 1)}),
+     * registered under {@code name} (InceptionV3's {@code Mixed_5b}); each branch's layers run in turn, and are
+     * named relative to the block ({@code branch1x1.conv}). A branch may itself end in {@link Branches} (InceptionE's
+     * 1x3 / 3x1 split), whose names are relative to the same block ({@code name} empty).
+     */
+    public record Branches(String name, List<List<Layer>> branches) implements Layer {
+        public Branches {
+            branches = branches.stream().map(List::copyOf).toList();
+        }
+    }
+
+    /**
+     * An auxiliary classifier that training runs on the output of layer {@code afterLayer} and inference leaves
+     * out (InceptionV3's {@code AuxLogits}): {@code layers} (names from the root), global average pooling, then
+     * {@code fc} ({@code width} inputs).
+     */
+    public record AuxHead(int afterLayer, List<Layer> layers, String fc, int width) {
+        public AuxHead {
+            layers = List.copyOf(layers);
+        }
     }
 
     /**
@@ -78,14 +125,34 @@ public record Topology(String family, List<Layer> layers, int camLayer, String f
                 for (ConvBn c : r.path()) {
                     out.add(qualified(r.name(), c));
                 }
+            } else if (l instanceof Branches b) {
+                branchConvolutions(b.name(), b, out);
             }
         }
         return out;
     }
 
+    private static void branchConvolutions(String prefix, Branches b, List<ConvBn> out) {
+        for (List<Layer> branch : b.branches()) {
+            for (Layer l : branch) {
+                if (l instanceof ConvBn c) {
+                    out.add(qualified(prefix, c));
+                } else if (l instanceof Branches inner) {
+                    branchConvolutions(join(prefix, inner.name()), inner, out);
+                }
+            }
+        }
+    }
+
+    /** {@code prefix.name}, or either alone when the other is empty. */
+    static String join(String prefix, String name) {
+        return prefix.isEmpty() ? name : name.isEmpty() ? prefix : prefix + "." + name;
+    }
+
     static ConvBn qualified(String prefix, ConvBn c) {
         return new ConvBn(prefix + "." + c.conv(), prefix + "." + c.bn(), c.reluModule() == null ? null
-                : prefix + "." + c.reluModule(), c.relu(), c.in(), c.out(), c.kernel(), c.spec(), c.convBias());
+                : prefix + "." + c.reluModule(), c.relu(), c.in(), c.out(), c.kernel(), c.spec(), c.convBias(),
+                c.kernelW(), c.eps());
     }
 
     /** The units before {@code fc} in the first learning-rate group (stem and early blocks). */

@@ -64,6 +64,7 @@ public final class Workload implements AutoCloseable {
         this.imagesPerIteration = kind == Kind.CACHED ? cachedImages : batch;
         this.model = ResNet.builder(arch).numClasses(2).device(device).seed(0)
                 .batchNormPolicy(kind == Kind.TRAIN ? BatchNormPolicy.TRACK : BatchNormPolicy.HOLD).build();
+        this.model.setAuxTraining(imageSize >= ResNet.AUX_MIN_IMAGE_SIZE); // InceptionV3's auxiliary head fits from 299 px
         this.scope = Scope.detached("bench-" + kind);
         try (Scope.Entered in = scope.enter()) {
             Random r = new Random(1234);
@@ -115,6 +116,10 @@ public final class Workload implements AutoCloseable {
                 try (Scope step = Scope.open("step")) {
                     optimizer.zeroGrad();
                     Tensor loss = Functional.crossEntropy(model.forward(images), labels);
+                    Tensor aux = model.takeAuxLogits(); // InceptionV3: + 0.4 x the auxiliary head's loss, as graft train
+                    if (aux != null) {
+                        loss = Functional.add(loss, Functional.scale(Functional.crossEntropy(aux, labels), 0.4));
+                    }
                     loss.backward();
                     optimizer.step();
                     sink += loss.toFloatArray()[0];

@@ -56,7 +56,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class OnnxExportTest {
     private static final double TOLERANCE = 1e-4;
-    private static final Set<String> OPS = Set.of("Conv", "Relu", "Add", "MaxPool", "GlobalAveragePool", "Flatten", "Gemm");
+    private static final Set<String> OPS = Set.of("Conv", "Relu", "Add", "MaxPool", "GlobalAveragePool", "Flatten", "Gemm",
+            "AveragePool", "Concat");
 
     private static OrtEnvironment env;
 
@@ -103,6 +104,33 @@ class OnnxExportTest {
         Cli.ok("export", "--model", model, "--onnx", onnx);
         checkGraph(onnx, config);
         assertSameLogits(model, onnx, 2, 40, 36, 5);
+    }
+
+    /**
+     * torchvision's inception_v3 (10 classes, with AuxLogits in the file, which export leaves out): AveragePool with
+     * count_include_pad, Concat of each block's branches, 1x7 / 7x1 / 1x3 / 3x1 convolutions, transform_input as a
+     * depthwise 1x1 Conv; ONNX Runtime's logits equal Graft's at 75x75 and at a non-square size. Slow: a 100 MB model
+     * file and the unfused reference forward pass take about 35 s on 2 cores.
+     */
+    @Test
+    @org.junit.jupiter.api.Tag("slow")
+    void inceptionV3GivesGraftsLogits() throws Exception {
+        ResNetConfig config = ResNetConfig.named("inception_v3", 10);
+        Path model = modelFile(tmp.resolve("inception.safetensors"), config, 15, Map.of());
+        Path onnx = tmp.resolve("inception.onnx");
+        Cli.ok("export", "--model", model, "--onnx", onnx);
+        checkGraph(onnx, config);
+        OnnxMl.ModelProto m;
+        try (InputStream in = Files.newInputStream(onnx)) {
+            m = OnnxMl.ModelProto.parseFrom(in);
+        }
+        long avg = m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("AveragePool")).count();
+        assertEquals(9, avg, "one branch pool per InceptionA, C and E block (3 + 4 + 2)");
+        m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("AveragePool")).forEach(n ->
+                assertTrue(n.getAttributeList().stream().anyMatch(a -> a.getName().equals("count_include_pad") && a.getI() == 1), n.getName()));
+        assertTrue(m.getGraph().getInitializerList().stream().noneMatch(t -> t.getName().startsWith("AuxLogits.")));
+        assertSameLogits(model, onnx, 1, 75, 75, 6);
+        assertSameLogits(model, onnx, 1, 80, 91, 7);
     }
 
     @Test
