@@ -91,6 +91,10 @@ public final class InferencePlan implements AutoCloseable {
      * layers after the feature map; global average pooling; {@code head}.
      */
     private void declare(Topology t, Function<Topology.ConvBn, FoldedConvolution> unitOf, FoldedConvolution head) {
+        if (t.layers().stream().anyMatch(l -> l instanceof Topology.Swin)) {
+            throw new ModelException("a Swin Transformer has no fused inference plan: it runs unfused through its modules "
+                    + "(the inference runtime and ONNX export do not take it yet)");
+        }
         int y = 0;
         int cam = -1;
         for (int i = 0; i < t.layers().size(); i++) {

@@ -2,6 +2,7 @@ package dev.graft.models;
 
 import dev.graft.engine.DType;
 import dev.graft.engine.Device;
+import dev.graft.engine.Functional;
 import dev.graft.engine.Grad;
 import dev.graft.engine.Scope;
 import dev.graft.engine.StateDict;
@@ -43,6 +44,7 @@ public final class ResNet extends Module implements AutoCloseable {
     private long headSeed;
     private boolean fusedInference = true;
     private InferencePlan inferencePlan;
+    private SwinTransformer.DepthDrop swinDrop;
 
     /** Builds the modules {@code config}'s {@link Topology} declares, registered in PyTorch's order and names. */
     private ResNet(ResNetConfig config, Device device, DType dtype) {
@@ -55,7 +57,8 @@ public final class ResNet extends Module implements AutoCloseable {
             for (Topology.Layer layer : topology.layers()) {
                 body.add(build(layer));
             }
-            conv1 = (Conv2d) module(topology.convolutions().get(0).conv());
+            conv1 = (Conv2d) module(topology.convolutions().isEmpty() ? "features.0.0" // Swin's patch embedding
+                    : topology.convolutions().get(0).conv());
             avgpool = registerModule("avgpool", new AdaptiveAvgPool2d());
             fc = registerModule(topology.fc(), new Linear(config.featureWidth(), config.numClasses(), true, device, dtype));
         } catch (RuntimeException e) {
@@ -67,6 +70,9 @@ public final class ResNet extends Module implements AutoCloseable {
     /** Registers one declared layer's modules and returns how the forward pass runs it on its input. */
     private UnaryOperator<Tensor> build(Topology.Layer layer) {
         boolean first = body.isEmpty(); // the caller's images are not ours to free
+        if (layer instanceof Topology.Swin s) {
+            return buildSwin(s);
+        }
         if (layer instanceof Topology.ConvBn c) {
             Conv2d conv = place(c.conv(), conv2d(c));
             BatchNorm2d bn = place(c.bn(), new BatchNorm2d(c.out(), device, dtype));
@@ -96,6 +102,22 @@ public final class ResNet extends Module implements AutoCloseable {
         }
         place(r.name(), block);
         return x -> Stages.consume(x, block::forward);
+    }
+
+    /** A Swin body ({@code features}, {@code norm}) run unfused through its modules; output channels first. */
+    private UnaryOperator<Tensor> buildSwin(Topology.Swin s) {
+        swinDrop = new SwinTransformer.DepthDrop();
+        Module features = registerModule("features", SwinTransformer.buildFeatures(s.config(), swinDrop, device, dtype));
+        Module norm = registerModule("norm", SwinTransformer.buildNorm(s.config(), device, dtype));
+        return x -> Functional.permute(norm.forward(features.forward(x)), 0, 3, 1, 2);
+    }
+
+    /** Swin only: seeds stochastic depth's per-sample draws (no effect on the other families). */
+    public ResNet seedStochasticDepth(long seed) {
+        if (swinDrop != null) {
+            swinDrop.rng = new java.util.SplittableRandom(seed);
+        }
+        return this;
     }
 
     private Conv2d conv2d(Topology.ConvBn c) {
@@ -263,7 +285,7 @@ public final class ResNet extends Module implements AutoCloseable {
 
     /** Eval mode everywhere (no batch norm uses batch statistics) and nothing would be recorded. */
     private boolean runsFused(Tensor x) {
-        if (!fusedInference || isTraining()) {
+        if (!fusedInference || isTraining() || config.isSwin()) { // Swin runs unfused through its modules
             return false;
         }
         if (Grad.enabled() && x.requiresGrad()) {
@@ -284,6 +306,15 @@ public final class ResNet extends Module implements AutoCloseable {
         return true;
     }
 
+    /** As {@link Module#load}; a Swin's {@code relative_position_index} buffers must equal the recomputed ones. */
+    @Override
+    public LoadReport load(StateDict state, boolean strict) {
+        if (config.isSwin()) {
+            SwinTransformer.checkIndexes(state, config.swinConfig());
+        }
+        return super.load(state, strict);
+    }
+
     // ---- surgery ----------------------------------------------------------------------------------------
 
     /**
@@ -299,7 +330,7 @@ public final class ResNet extends Module implements AutoCloseable {
         try (Scope.Entered in = scope.enter()) {
             Linear head = new Linear(config.featureWidth(), numClasses, true, device, dtype);
             Init.linearDefault(head, new SplittableRandom(seed));
-            fc = registerModule("fc", head);
+            fc = registerModule(topology.fc(), head);
         }
         for (Parameter p : old.namedParameters().values()) {
             p.tensor().close();

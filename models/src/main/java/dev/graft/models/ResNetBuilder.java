@@ -72,6 +72,7 @@ public final class ResNetBuilder {
         ResNet m = ResNet.allocate(config, device, dtype, seed + 1);
         if (initialize) {
             Init.torchvision(m, seed, zeroInitResidual);
+            m.seedStochasticDepth(seed);
         }
         m.setBatchNormPolicy(policy);
         return m;

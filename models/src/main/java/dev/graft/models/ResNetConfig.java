@@ -47,6 +47,7 @@ public final class ResNetConfig {
         NAMED.put("cbr_large_w", cbr(7, new int[] {64, 128, 256, 512}, new boolean[] {true, true, true, true}));
         NAMED.put("cbr_small", cbr(7, new int[] {32, 64, 128, 256}, new boolean[] {true, true, true, true}));
         NAMED.put("cbr_tiny", cbr(5, new int[] {64, 128, 256, 512}, new boolean[] {true, true, true, true}));
+        NAMED.put("swin_t", swin(SwinConfig.swinT(1000)));
     }
 
     /** {@code resnet} or {@code cbr}: which {@link Architectures} family declares the topology. */
@@ -63,6 +64,38 @@ public final class ResNetConfig {
     private final int inChannels;
     private final int stemChannels;
     private final int[] planes;
+    /** Swin only (family {@code swin}): the transformer's shape; null for the other families. */
+    private final SwinConfig swin;
+
+    /** A Swin Transformer (family {@code swin}); its layers are one {@link Topology.Swin} layer run unfused. */
+    private ResNetConfig(SwinConfig swin) {
+        this.family = Architectures.SWIN;
+        this.kernel = 0;
+        this.pools = new boolean[0];
+        this.block = null;
+        this.layers = new int[0];
+        this.groups = 1;
+        this.widthPerGroup = 64;
+        this.numClasses = swin.numClasses();
+        this.inChannels = swin.inChannels();
+        this.stemChannels = swin.embed();
+        this.planes = new int[] {swin.featureWidth()};
+        this.swin = swin;
+    }
+
+    /** The registry's configuration for a Swin Transformer ({@code swin_t}: {@code swin(SwinConfig.swinT(classes))}). */
+    public static ResNetConfig swin(SwinConfig swin) {
+        return new ResNetConfig(swin);
+    }
+
+    public boolean isSwin() {
+        return swin != null;
+    }
+
+    /** The Swin shape, or null where this is not a Swin Transformer. */
+    public SwinConfig swinConfig() {
+        return swin;
+    }
 
     public ResNetConfig(BlockType block, int[] layers, int groups, int widthPerGroup, int numClasses, int inChannels,
                         int stemChannels, int[] planes) {
@@ -112,6 +145,7 @@ public final class ResNetConfig {
         this.inChannels = inChannels;
         this.stemChannels = stemChannels;
         this.planes = planes.clone();
+        this.swin = null;
     }
 
     private ResNetConfig(int kernel, int[] channels, boolean[] pools, int numClasses, int inChannels) {
@@ -138,6 +172,7 @@ public final class ResNetConfig {
         this.inChannels = inChannels;
         this.stemChannels = channels[0];
         this.planes = channels.clone();
+        this.swin = null;
     }
 
     /**
@@ -214,6 +249,9 @@ public final class ResNetConfig {
     }
 
     public ResNetConfig withNumClasses(int n) {
+        if (isSwin()) {
+            return swin(swin.withNumClasses(n));
+        }
         if (isCbr()) {
             return new ResNetConfig(kernel, planes, pools, n, inChannels);
         }
@@ -221,6 +259,9 @@ public final class ResNetConfig {
     }
 
     public ResNetConfig withInChannels(int n) {
+        if (isSwin()) {
+            return swin(swin.withInChannels(n));
+        }
         if (isCbr()) {
             return new ResNetConfig(kernel, planes, pools, numClasses, n);
         }
@@ -299,6 +340,9 @@ public final class ResNetConfig {
 
     /** Width of the pooled features that feed {@code fc}: planes[3] * expansion (512 or 2048 in torchvision). */
     public int featureWidth() {
+        if (isSwin()) {
+            return swin.featureWidth();
+        }
         if (isCbr()) {
             return planes[planes.length - 1];
         }
@@ -310,6 +354,9 @@ public final class ResNetConfig {
      * width_per_group=4 stem=64 planes=64,128,256,512 classes=2 in_channels=3}.
      */
     public String describe() {
+        if (isSwin()) {
+            return swin.describe();
+        }
         if (isCbr()) {
             StringBuilder p = new StringBuilder();
             for (int i = 0; i < pools.length; i++) {
@@ -333,6 +380,9 @@ public final class ResNetConfig {
             f.put(part.substring(0, eq), part.substring(eq + 1));
         }
         try {
+            if (Architectures.SWIN.equals(f.get("family"))) {
+                return swin(SwinConfig.parse(text));
+            }
             if (Architectures.CBR.equals(f.get("family"))) {
                 int[] p = ints(f.get("pools"));
                 boolean[] pools = new boolean[p.length];
@@ -371,7 +421,8 @@ public final class ResNetConfig {
         return o instanceof ResNetConfig c && c.family.equals(family) && c.kernel == kernel && Arrays.equals(c.pools, pools)
                 && c.block == block && Arrays.equals(c.layers, layers) && c.groups == groups
                 && c.widthPerGroup == widthPerGroup && c.numClasses == numClasses && c.inChannels == inChannels
-                && c.stemChannels == stemChannels && Arrays.equals(c.planes, planes);
+                && c.stemChannels == stemChannels && Arrays.equals(c.planes, planes)
+                && java.util.Objects.equals(c.swin, swin);
     }
 
     @Override
@@ -382,6 +433,6 @@ public final class ResNetConfig {
     @Override
     public String toString() {
         String a = architecture();
-        return a.equals("custom") ? (isCbr() ? "CBR(" : "ResNet(") + describe() + ")" : a + "(classes=" + numClasses + ", in_channels=" + inChannels + ")";
+        return a.equals("custom") ? (isSwin() ? "Swin(" : isCbr() ? "CBR(" : "ResNet(") + describe() + ")" : a + "(classes=" + numClasses + ", in_channels=" + inChannels + ")";
     }
 }

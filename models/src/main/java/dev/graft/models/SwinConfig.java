@@ -40,6 +40,14 @@ public record SwinConfig(String name, int patch, int embed, int[] depths, int[] 
         return new SwinConfig("swin_t", 4, 96, new int[] {2, 2, 6, 2}, new int[] {3, 6, 12, 24}, 7, 0.2, numClasses, 3);
     }
 
+    public SwinConfig withNumClasses(int n) {
+        return new SwinConfig(name, patch, embed, depths, heads, window, stochasticDepth, n, inChannels);
+    }
+
+    public SwinConfig withInChannels(int n) {
+        return new SwinConfig(name, patch, embed, depths, heads, window, stochasticDepth, numClasses, n);
+    }
+
     public int featureWidth() {
         return embed << (depths.length - 1);
     }
@@ -156,7 +164,7 @@ public record SwinConfig(String name, int patch, int embed, int[] depths, int[] 
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof SwinConfig c && name.equals(c.name) && describe().equals(c.describe());
+        return o instanceof SwinConfig c && describe().equals(c.describe());
     }
 
     @Override

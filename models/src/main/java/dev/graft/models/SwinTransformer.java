@@ -35,8 +35,7 @@ public final class SwinTransformer extends Module implements AutoCloseable {
     private final Sequential features;
     private final Norm norm;
     private final Linear head;
-    private RandomGenerator rng = new SplittableRandom(0);
-    private boolean stochasticDepthEnabled = true;
+    private final DepthDrop drop = new DepthDrop();
 
     public SwinTransformer(SwinConfig config, Device device, DType dtype) {
         this.config = config;
@@ -45,25 +44,7 @@ public final class SwinTransformer extends Module implements AutoCloseable {
         Norm n;
         Linear h;
         try (Scope.Entered in = scope.enter()) {
-            List<Module> layers = new ArrayList<>();
-            layers.add(new PatchEmbed(config.patch(), config.inChannels(), config.embed(), device, dtype));
-            int total = Arrays.stream(config.depths()).sum();
-            int id = 0;
-            for (int s = 0; s < config.depths().length; s++) {
-                int dim = config.embed() << s;
-                List<Module> blocks = new ArrayList<>();
-                for (int b = 0; b < config.depths()[s]; b++) {
-                    double p = total > 1 ? config.stochasticDepth() * id / (total - 1) : 0.0;
-                    blocks.add(new Block(this, dim, config.heads()[s], config.window(), b % 2 == 0 ? 0 : config.window() / 2,
-                            p, device, dtype));
-                    id++;
-                }
-                layers.add(new Sequential(blocks));
-                if (s < config.depths().length - 1) {
-                    layers.add(new PatchMerging(dim, device, dtype));
-                }
-            }
-            f = registerModule("features", new Sequential(layers));
+            f = registerModule("features", buildFeatures(config, drop, device, dtype));
             n = registerModule("norm", new Norm(config.featureWidth(), device, dtype));
             h = registerModule("head", new Linear(config.featureWidth(), config.numClasses(), true, device, dtype));
         } catch (RuntimeException e) {
@@ -81,13 +62,13 @@ public final class SwinTransformer extends Module implements AutoCloseable {
 
     /** Seeds the stochastic-depth generator. */
     public SwinTransformer seed(long seed) {
-        rng = new SplittableRandom(seed);
+        drop.rng = new SplittableRandom(seed);
         return this;
     }
 
     /** Turns stochastic depth off (train mode then differs from eval only where dropout would, and Swin has none). */
     public SwinTransformer stochasticDepth(boolean enabled) {
-        stochasticDepthEnabled = enabled;
+        drop.enabled = enabled;
         return this;
     }
 
@@ -113,25 +94,109 @@ public final class SwinTransformer extends Module implements AutoCloseable {
     }
 
     /**
-     * Freezing units, as the seed paper counts them for Swin: the patch embedding {@code features.0}, then each
-     * block ({@code features.1.0}, {@code features.1.1}) and each patch merging ({@code features.2}) in order, then
-     * {@code norm} with {@code head} last ({@code head}).
+     * Freezing units, as the seed paper counts them for Swin (by stage and block): the patch embedding
+     * {@code features.0}, then each block ({@code features.1.0}, {@code features.1.1}) and each patch merging
+     * ({@code features.2}) in network order, then {@code head} (with the final {@code norm}).
      */
-    public List<Topology.Unit> units() {
+    public static List<Topology.Unit> units(SwinConfig config) {
         List<Topology.Unit> out = new ArrayList<>();
         out.add(new Topology.Unit("features.0", List.of("features.0")));
-        for (int i = 1; i < features.size(); i++) {
-            Module m = features.get(i);
-            if (m instanceof Sequential stage) {
-                for (int b = 0; b < stage.size(); b++) {
-                    out.add(new Topology.Unit("features." + i + "." + b, List.of("features." + i + "." + b)));
-                }
-            } else {
-                out.add(new Topology.Unit("features." + i, List.of("features." + i)));
+        for (int s = 0; s < config.depths().length; s++) {
+            int i = 2 * s + 1;
+            for (int b = 0; b < config.depths()[s]; b++) {
+                out.add(new Topology.Unit("features." + i + "." + b, List.of("features." + i + "." + b)));
+            }
+            if (s < config.depths().length - 1) {
+                out.add(new Topology.Unit("features." + (i + 1), List.of("features." + (i + 1))));
             }
         }
         out.add(new Topology.Unit("head", List.of("norm", "head")));
         return out;
+    }
+
+    public List<Topology.Unit> units() {
+        return units(config);
+    }
+
+    /**
+     * {@code features}: the patch embedding, the stages of blocks (stochastic depth growing linearly from 0 to the
+     * configured rate over all blocks) and the patch mergings between them, registered as torchvision does.
+     */
+    static Sequential buildFeatures(SwinConfig config, DepthDrop drop, Device device, DType dtype) {
+        List<Module> layers = new ArrayList<>();
+        layers.add(new PatchEmbed(config.patch(), config.inChannels(), config.embed(), device, dtype));
+        int total = Arrays.stream(config.depths()).sum();
+        int id = 0;
+        for (int s = 0; s < config.depths().length; s++) {
+            int dim = config.embed() << s;
+            List<Module> blocks = new ArrayList<>();
+            for (int b = 0; b < config.depths()[s]; b++) {
+                double p = total > 1 ? config.stochasticDepth() * id / (total - 1) : 0.0;
+                blocks.add(new Block(drop, dim, config.heads()[s], config.window(), b % 2 == 0 ? 0 : config.window() / 2,
+                        p, device, dtype));
+                id++;
+            }
+            layers.add(new Sequential(blocks));
+            if (s < config.depths().length - 1) {
+                layers.add(new PatchMerging(dim, device, dtype));
+            }
+        }
+        return new Sequential(layers);
+    }
+
+    /** The final norm of a Swin body, as registered under {@code norm}. */
+    static Module buildNorm(SwinConfig config, Device device, DType dtype) {
+        return new Norm(config.featureWidth(), device, dtype);
+    }
+
+    /**
+     * torchvision's initialisation of a Swin Transformer: every Linear trunc_normal(std 0.02) (truncated at +-2, i.e.
+     * never at this std) with zero bias, relative position bias tables the same, layer norms 1 and 0, the patch
+     * embedding convolution PyTorch's default (U(-b, b), b = 1/sqrt(fan in), weight and bias).
+     */
+    public static void initialize(Module root, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        for (Module m : root.namedModules().values()) {
+            if (m instanceof Linear l) {
+                gaussian(l.weight().tensor(), 0.02, rng);
+                if (l.bias() != null) {
+                    set(l.bias().tensor(), new float[l.bias().tensor().numel()]);
+                }
+            } else if (m instanceof WindowAttention a) {
+                gaussian(a.table.tensor(), 0.02, rng);
+            } else if (m instanceof Conv2d c) {
+                Tensor w = c.weight().tensor();
+                double bound = 1.0 / Math.sqrt((double) w.numel() / w.dim(0));
+                uniform(w, bound, rng);
+                if (c.bias() != null) {
+                    uniform(c.bias().tensor(), bound, rng);
+                }
+            }
+        }
+    }
+
+    private static void gaussian(Tensor t, double std, RandomGenerator rng) {
+        float[] v = new float[t.numel()];
+        for (int i = 0; i < v.length; i++) {
+            double g;
+            do {
+                g = rng.nextGaussian() * std;
+            } while (Math.abs(g) > 2.0);
+            v[i] = (float) g;
+        }
+        set(t, v);
+    }
+
+    private static void uniform(Tensor t, double bound, RandomGenerator rng) {
+        float[] v = new float[t.numel()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) rng.nextDouble(-bound, bound);
+        }
+        set(t, v);
+    }
+
+    private static void set(Tensor t, float[] values) {
+        t.data().backend().copyFromHost(t.data(), values);
     }
 
     /** Freezes every unit before {@code unit} (a name of {@link #units()}) and unfreezes it and all after. */
@@ -160,6 +225,11 @@ public final class SwinTransformer extends Module implements AutoCloseable {
      */
     @Override
     public LoadReport load(StateDict state, boolean strict) {
+        checkIndexes(state, config);
+        return super.load(state, strict);
+    }
+
+    static void checkIndexes(StateDict state, SwinConfig config) {
         long[] ours = relativePositionIndex(config.window());
         for (String key : state.keys()) {
             if (key.endsWith("attn.relative_position_index")) {
@@ -171,7 +241,6 @@ public final class SwinTransformer extends Module implements AutoCloseable {
                 }
             }
         }
-        return super.load(state, strict);
     }
 
     @Override
@@ -232,6 +301,12 @@ public final class SwinTransformer extends Module implements AutoCloseable {
             }
         }
         return mask;
+    }
+
+    /** The stochastic-depth generator and switch the blocks of one model share. */
+    static final class DepthDrop {
+        RandomGenerator rng = new SplittableRandom(0);
+        boolean enabled = true;
     }
 
     // ---- layers --------------------------------------------------------------------------------------------
@@ -409,15 +484,15 @@ public final class SwinTransformer extends Module implements AutoCloseable {
 
     /** {@code SwinTransformerBlock}: x + sd(attn(norm1 x)), then x + sd(mlp(norm2 x)). */
     static final class Block extends Module {
-        private final SwinTransformer owner;
+        private final DepthDrop drop;
         private final Norm norm1;
         private final WindowAttention attn;
         private final Norm norm2;
         private final Mlp mlp;
         private final double dropPath;
 
-        Block(SwinTransformer owner, int dim, int heads, int window, int shift, double dropPath, Device device, DType dtype) {
-            this.owner = owner;
+        Block(DepthDrop drop, int dim, int heads, int window, int shift, double dropPath, Device device, DType dtype) {
+            this.drop = drop;
             this.dropPath = dropPath;
             norm1 = registerModule("norm1", new Norm(dim, device, dtype));
             attn = registerModule("attn", new WindowAttention(dim, window, shift, heads, device, dtype));
@@ -431,11 +506,11 @@ public final class SwinTransformer extends Module implements AutoCloseable {
 
         @Override
         public Tensor forward(Tensor x) {
-            boolean sd = isTraining() && owner.stochasticDepthEnabled && dropPath > 0;
+            boolean sd = isTraining() && drop.enabled && dropPath > 0;
             Tensor a = attn.forward(norm1.forward(x));
-            x = Functional.add(x, sd ? Functional.dropPath(a, dropPath, true, owner.rng) : a);
+            x = Functional.add(x, sd ? Functional.dropPath(a, dropPath, true, drop.rng) : a);
             Tensor m = mlp.forward(norm2.forward(x));
-            return Functional.add(x, sd ? Functional.dropPath(m, dropPath, true, owner.rng) : m);
+            return Functional.add(x, sd ? Functional.dropPath(m, dropPath, true, drop.rng) : m);
         }
     }
 }

@@ -38,7 +38,7 @@ public record Topology(String family, List<Layer> layers, int camLayer, String f
     }
 
     /** A declared layer. */
-    public sealed interface Layer permits ConvBn, Pool, Residual {
+    public sealed interface Layer permits ConvBn, Pool, Residual, Swin {
     }
 
     /**
@@ -48,6 +48,13 @@ public record Topology(String family, List<Layer> layers, int camLayer, String f
      */
     public record ConvBn(String conv, String bn, String reluModule, boolean relu, int in, int out, int kernel,
                          Conv2dSpec spec, boolean convBias) implements Layer {
+    }
+
+    /**
+     * A whole Swin Transformer body ({@link SwinTransformer}'s {@code features} and final {@code norm}), run unfused
+     * through its modules; its output is the normalised last stage, channels first [N, C, H, W].
+     */
+    public record Swin(SwinConfig config) implements Layer {
     }
 
     /** {@code nn.MaxPool2d} registered as {@code name}. */
