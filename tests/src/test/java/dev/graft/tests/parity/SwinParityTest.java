@@ -8,7 +8,10 @@ import dev.graft.engine.HostTensor;
 import dev.graft.engine.Scope;
 import dev.graft.engine.StateDict;
 import dev.graft.engine.Tensor;
+import dev.graft.engine.Shape;
+import dev.graft.models.Architectures;
 import dev.graft.models.ModelException;
+import dev.graft.models.ResNetConfig;
 import dev.graft.models.SwinConfig;
 import dev.graft.models.SwinTransformer;
 import org.junit.jupiter.api.Test;
@@ -48,14 +51,25 @@ class SwinParityTest {
     static final double GRADIENTS = 1e-4;
 
     private static void replay(String stem) {
-        RawFixture f = RawFixture.resource(stem);
+        replay(RawFixture.resource(stem), stem, DType.F32, LOGITS, GRADIENTS);
+    }
+
+    /** Replays {@code f} in {@code dtype} on the reference backend; asserts each category within its relative bound. */
+    static void replay(RawFixture f, String stem, DType dtype, double logitsTolerance, double gradientTolerance) {
         SwinConfig config = SwinConfig.parse(f.meta().path("config").asText());
         StateDict init = f.stateDict("init/");
-        try (SwinTransformer m = new SwinTransformer(config, Device.REFERENCE, DType.F32); Scope s = Scope.open()) {
+        if (dtype == DType.F64) {
+            init = widened(init);
+        }
+        try (SwinTransformer m = new SwinTransformer(config, Device.REFERENCE, dtype); Scope s = Scope.open()) {
             assertEquals(List.copyOf(init.keys()), List.copyOf(m.namedState().keySet()), "state_dict keys and order");
-            m.namedState().forEach((k, t) -> assertEquals(init.get(k).shape(), t.shape(), k));
+            for (Map.Entry<String, Tensor> e : m.namedState().entrySet()) {
+                assertEquals(init.get(e.getKey()).shape(), e.getValue().shape(), e.getKey());
+            }
             m.load(init, true);
-            Tensor x = f.get("input").toTensor(Device.REFERENCE);
+            HostTensor input = f.get("input");
+            Tensor x = dtype == DType.F64 ? Tensor.fromArray(Device.REFERENCE, DType.F64, doubles(input.toFloats()),
+                    input.shape().dims()) : input.toTensor(Device.REFERENCE);
             int[] labels = f.labels("labels");
             List<Deviation> logits = new ArrayList<>();
             List<Deviation> grads = new ArrayList<>();
@@ -74,11 +88,26 @@ class SwinParityTest {
             assertEquals(f.group("grad/").keySet(), m.namedParameters().keySet(), "parameters with gradients");
             Deviation wl = worst(logits);
             Deviation wg = worst(grads);
-            System.out.println(stem + " (" + config.describe() + "): worst logits/loss " + wl + "; worst of "
+            System.out.println(stem + " " + dtype + " (" + config.describe() + "): worst logits/loss " + wl + "; worst of "
                     + grads.size() + " gradients " + wg);
-            logits.forEach(d -> assertTrue(d.relative() <= LOGITS, d.toString()));
-            grads.forEach(d -> assertTrue(d.relative() <= GRADIENTS, d.toString()));
+            logits.forEach(d -> assertTrue(d.relative() <= logitsTolerance, d.toString()));
+            grads.forEach(d -> assertTrue(d.relative() <= gradientTolerance, d.toString()));
         }
+    }
+
+    private static double[] doubles(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) {
+            d[i] = f[i];
+        }
+        return d;
+    }
+
+    /** The fixture's float32 values as F64 tensors (I64 buffers unchanged). */
+    private static StateDict widened(StateDict s) {
+        StateDict out = new StateDict();
+        s.tensors().forEach((k, t) -> out.put(k, t.dtype() == DType.I64 ? t : HostTensor.of(doubles(t.toFloats()), t.shape())));
+        return out;
     }
 
     private static Deviation worst(List<Deviation> ds) {
@@ -140,6 +169,11 @@ class SwinParityTest {
             }
         }
         assertEquals(SwinConfig.swinT(1000), SwinConfig.recognize(torch));
+        Map<String, Shape> shapes = new LinkedHashMap<>();
+        torch.forEach((k, v) -> shapes.put(k, Shape.of(v)));
+        ResNetConfig found = Architectures.recognize(shapes);
+        assertEquals("swin_t", found.architecture());
+        assertEquals(ResNetConfig.named("swin_t", 1000), found);
         try (SwinTransformer m = new SwinTransformer(SwinConfig.swinT(1000), Device.REFERENCE, DType.F32)) {
             assertEquals(List.copyOf(torch.keySet()), List.copyOf(m.namedState().keySet()));
             m.namedState().forEach((k, t) -> assertArrayEquals(torch.get(k), t.shape().dims(), k));

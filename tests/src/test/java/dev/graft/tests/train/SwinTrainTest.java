@@ -2,6 +2,7 @@ package dev.graft.tests.train;
 
 import dev.graft.engine.StateDict;
 import dev.graft.loaders.StateDicts;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -16,8 +17,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Smoke run of a narrow Swin Transformer through the command line (embed 16, depths 2-2, heads 1-2, window 4,
  * 32x32 images: an 8x8 then a 4x4 map, so one shifted stage and one where the window covers the map), given as
  * the configuration line that {@code graft.resnet} metadata writes, then {@code evaluate} and {@code inspect} on the
- * file it wrote. End to end, not an accuracy.
+ * file it wrote. End to end, not an accuracy. Tagged slow: it takes about 45 s on 2 cores (run with -Dgroups=slow).
  */
+@Tag("slow")
 class SwinTrainTest {
     static final String ARCH = "family=swin patch=4 embed=16 depths=2,2 heads=1,2 window=4 stochastic_depth=0.1 classes=2 in_channels=3";
 
@@ -43,6 +45,11 @@ class SwinTrainTest {
 
         TrainCommandTest.Run in = TrainCommandTest.graft("inspect", run.resolve("best.safetensors").toString());
         assertEquals(0, in.code(), in.err());
-        System.out.println(in.out());
+        assertTrue(in.out().contains("custom Swin (family=swin patch=4 embed=16"), in.out());
+
+        TrainCommandTest.Run pr = TrainCommandTest.graft("predict", "--model", run.resolve("best.safetensors").toString(), "--csv",
+                data.resolve("vertical/000.png").toString());
+        assertEquals(0, pr.code(), pr.out() + pr.err());
+        assertEquals(2, pr.out().strip().lines().count(), pr.out());
     }
 }
