@@ -16,7 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Smoke run of a narrow Swin Transformer through the command line (embed 16, depths 2-2, heads 1-2, window 4,
  * 32x32 images: an 8x8 then a 4x4 map, so one shifted stage and one where the window covers the map), given as
- * the configuration line that {@code graft.resnet} metadata writes, then {@code evaluate} and {@code inspect} on the
+ * the configuration line that {@code graft.resnet} metadata writes (a head epoch, then fine-tuning from block
+ * features.1.1), then {@code evaluate} and {@code inspect} on the
  * file it wrote. End to end, not an accuracy. Tagged slow: it takes about 45 s on 2 cores (run with -Dgroups=slow).
  */
 @Tag("slow")
@@ -29,7 +30,7 @@ class SwinTrainTest {
         Path run = dir.resolve("run");
         TrainCommandTest.Run r = TrainCommandTest.graft("train", "--data", data.toString(), "--out", run.toString(),
                 "--arch", ARCH, "--image-size", "32", "--resize-size", "32", "--batch-size", "8", "--device", "cpu",
-                "--no-progress", "--workers", "2", "--seed", "3", "--head-epochs", "0", "--finetune-epochs", "1",
+                "--no-progress", "--workers", "2", "--seed", "3", "--head-epochs", "1", "--finetune-epochs", "1",
                 "--unfreeze-from", "features.1.1");
         assertEquals(0, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("--bn-policy does not apply"), r.out());
