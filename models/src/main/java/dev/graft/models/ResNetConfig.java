@@ -226,7 +226,7 @@ public final class ResNetConfig {
     public static java.util.Set<String> architectures() {
         java.util.Set<String> out = new java.util.LinkedHashSet<>();
         NAMED.forEach((n, c) -> {
-            if (!c.isCbr()) {
+            if (!c.isCbr() && !c.isSwin()) {
                 out.add(n);
             }
         });
