@@ -66,6 +66,12 @@ public final class SwinTransformer extends Module implements AutoCloseable {
         return this;
     }
 
+    /** Draws stochastic depth's keep/drop decisions from {@code rng} (one nextDouble per sample and branch; drop when < p). */
+    public SwinTransformer stochasticDepthGenerator(RandomGenerator rng) {
+        drop.rng = rng;
+        return this;
+    }
+
     /** Turns stochastic depth off (train mode then differs from eval only where dropout would, and Swin has none). */
     public SwinTransformer stochasticDepth(boolean enabled) {
         drop.enabled = enabled;

@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.random.RandomGenerator;
 import java.util.zip.GZIPInputStream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -130,6 +131,48 @@ class SwinParityTest {
     @Test
     void window7AndDroppedShiftMatchTorchvision() {
         replay("swin_w7");
+    }
+
+    /**
+     * Stochastic depth on (0.5 at the last block, batch 6): torchvision's own masks, recorded by the fixture in draw
+     * order (block by block, attention branch then MLP branch, one per sample), are replayed through a generator that
+     * returns 0 (drop) or just under 1 (keep) for each of our draws, so train logits, loss and every gradient must
+     * match as without it; the draw count must match too.
+     */
+    @Test
+    void stochasticDepthUnderTorchvisionsMasksMatches() {
+        RawFixture f = RawFixture.resource("swin_sd");
+        float[] keep = f.get("sd_keep").toFloats();
+        int[] used = {0};
+        RandomGenerator replay = new RandomGenerator() {
+            @Override
+            public long nextLong() {
+                throw new UnsupportedOperationException("only nextDouble is replayed");
+            }
+
+            @Override
+            public double nextDouble() {
+                return keep[used[0]++] == 1f ? Math.nextDown(1.0) : 0.0;
+            }
+        };
+        SwinConfig config = SwinConfig.parse(f.meta().path("config").asText());
+        try (SwinTransformer m = new SwinTransformer(config, Device.REFERENCE, DType.F32); Scope s = Scope.open()) {
+            m.load(f.stateDict("init/"), true);
+            m.stochasticDepthGenerator(replay).train();
+            Tensor out = m.forward(f.get("input").toTensor(Device.REFERENCE));
+            assertEquals(keep.length, used[0], "stochastic-depth draws");
+            List<Deviation> ds = new ArrayList<>();
+            ds.add(Deviation.of("logits_train", f.get("logits_train").toFloats(), out.toFloatArray()));
+            Tensor loss = Functional.crossEntropy(out, f.labels("labels"));
+            ds.add(Deviation.of("loss_train", f.get("loss_train").toFloats(), loss.toFloatArray()));
+            ds.forEach(d -> assertTrue(d.relative() <= LOGITS, d.toString()));
+            loss.backward();
+            List<Deviation> grads = new ArrayList<>();
+            m.namedParameters().forEach((n, p) -> grads.add(Deviation.of(n, f.get("grad/" + n).toFloats(), p.grad().toFloatArray())));
+            grads.forEach(d -> assertTrue(d.relative() <= GRADIENTS, d.toString()));
+            System.out.println("swin_sd (" + f.meta().path("dropped").asInt() + " of " + keep.length + " draws dropped): worst "
+                    + worst(ds) + "; gradients " + worst(grads));
+        }
     }
 
     /** The relative_position_index buffer is recomputed; a checkpoint whose index is not ours does not load. */
