@@ -16,6 +16,14 @@ final class InitialModel {
     }
 
     static ResNet build(TrainConfig cfg, StateDict weights, int classes, Device device, PrintStream out) {
+        ResNet m = buildModel(cfg, weights, classes, device, out);
+        if (m.config().isSwin()) {
+            out.println("batch norm: " + m.config().architecture() + " has none (layer norms only); --bn-policy does not apply");
+        }
+        return m;
+    }
+
+    private static ResNet buildModel(TrainConfig cfg, StateDict weights, int classes, Device device, PrintStream out) {
         if (weights == null) {
             String arch = cfg.arch() == null ? "resnet18" : cfg.arch();
             // A torchvision name, or a full config line as ResNetConfig.describe() writes it (narrow custom widths).

@@ -91,7 +91,7 @@ record Phase(String name, int firstEpoch, int epochs) {
         switch (name) {
             case HEAD -> {
                 model.freeze();
-                model.unfreeze("fc");
+                model.unfreeze(model.topology().fc()); // "head" for Swin
             }
             case FINETUNE -> {
                 if (cfg.unfreezeFrom() == null || cfg.unfreezeFrom().isBlank()) {

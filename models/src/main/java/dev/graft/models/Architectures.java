@@ -32,6 +32,7 @@ public final class Architectures {
     public static final String RESNET = "resnet";
     public static final String CBR = "cbr";
     public static final String INCEPTION = "inception";
+    public static final String SWIN = "swin";
 
     private Architectures() {
     }
@@ -43,6 +44,9 @@ public final class Architectures {
 
     /** The layers of {@code config}'s network. */
     public static Topology declare(ResNetConfig config) {
+        if (config.isSwin()) {
+            return swin(config);
+        }
         return config.isInception() ? inception(config) : config.isCbr() ? cbr(config) : resnet(config);
     }
 
@@ -51,6 +55,10 @@ public final class Architectures {
      * norm {@code features.1}, else ResNet (whose error names the keys it misses).
      */
     public static ResNetConfig recognize(Map<String, Shape> shapes) {
+        ResNetConfig swin = recognizeSwin(shapes);
+        if (swin != null) {
+            return swin;
+        }
         ResNetConfig found = shapes.containsKey("Mixed_5b.branch1x1.conv.weight") ? recognizeInception(shapes)
                 : shapes.containsKey("features.0.weight") && shapes.containsKey("features.1.running_var")
                 ? recognizeCbr(shapes) : ArchitectureInference.inferResNet(shapes);
@@ -63,6 +71,30 @@ public final class Architectures {
             }
         }
         return found;
+    }
+
+    // ---- swin (torchvision's SwinTransformer, v1) -----------------------------------------------------------------
+
+    /** One {@link Topology.Swin} layer, {@code head} as the classifier; units as {@link SwinTransformer#units}. */
+    private static Topology swin(ResNetConfig config) {
+        List<Topology.Unit> units = SwinTransformer.units(config.swinConfig());
+        return new Topology(SWIN, List.of(new Topology.Swin(config.swinConfig())), 0, "head", config.featureWidth(),
+                config.numClasses(), units, (units.size() - 1 + 1) / 2);
+    }
+
+    /** A Swin state dict (keys {@code features.0.0.weight} and {@code features.1.0.attn.relative_position_bias_table}), or null. */
+    private static ResNetConfig recognizeSwin(Map<String, Shape> shapes) {
+        if (!shapes.containsKey("features.1.0.attn.relative_position_bias_table")) {
+            return null;
+        }
+        Map<String, int[]> dims = new java.util.LinkedHashMap<>();
+        shapes.forEach((k, v) -> dims.put(k, v.dims()));
+        SwinConfig c = SwinConfig.recognize(dims);
+        if (c == null) {
+            throw new ModelException("the state dict has Swin Transformer keys (features.1.0.attn.relative_position_bias_table) "
+                    + "but not a complete torchvision SwinTransformer (features.0.0.weight, head.weight, stages features.1, 3, ...)");
+        }
+        return ResNetConfig.swin(c);
     }
 
     // ---- resnet -----------------------------------------------------------------------------------------------

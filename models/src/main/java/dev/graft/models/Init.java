@@ -19,6 +19,10 @@ public final class Init {
 
     /** Initialises every layer of {@code model} in key order from one generator seeded with {@code seed}. */
     public static void torchvision(ResNet model, long seed, boolean zeroInitResidual) {
+        if (model.config().isSwin()) {
+            SwinTransformer.initialize(model, seed);
+            return;
+        }
         SplittableRandom rng = new SplittableRandom(seed);
         for (Module m : model.namedModules().values()) {
             if (m instanceof Conv2d c) {

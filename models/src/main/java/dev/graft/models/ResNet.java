@@ -62,6 +62,7 @@ public final class ResNet extends Module implements AutoCloseable {
     /** Dropout before {@code fc} in training (InceptionV3: 0.5, torchvision's default; others 0). */
     private double dropout;
     private SplittableRandom dropoutRng = new SplittableRandom(0);
+    private SwinTransformer.DepthDrop swinDrop;
 
     /** Builds the modules {@code config}'s {@link Topology} declares, registered in PyTorch's order and names. */
     private ResNet(ResNetConfig config, Device device, DType dtype) {
@@ -85,7 +86,8 @@ public final class ResNet extends Module implements AutoCloseable {
                     auxFc = place(topology.aux().fc(), new Linear(topology.aux().width(), config.numClasses(), true, device, dtype));
                 }
             }
-            conv1 = (Conv2d) module(topology.convolutions().get(0).conv());
+            conv1 = (Conv2d) module(topology.convolutions().isEmpty() ? "features.0.0" // Swin's patch embedding
+                    : topology.convolutions().get(0).conv());
             avgpool = registerModule("avgpool", new AdaptiveAvgPool2d());
             fc = registerModule(topology.fc(), new Linear(config.featureWidth(), config.numClasses(), true, device, dtype));
             dropout = config.isInception() ? 0.5 : 0;
@@ -98,6 +100,9 @@ public final class ResNet extends Module implements AutoCloseable {
     /** Registers one declared layer's modules and returns how the forward pass runs it on its input. */
     private UnaryOperator<Tensor> build(Topology.Layer layer) {
         boolean first = body.isEmpty(); // the caller's images are not ours to free
+        if (layer instanceof Topology.Swin s) {
+            return buildSwin(s);
+        }
         if (layer instanceof Topology.ConvBn c) {
             Conv2d conv = place(c.conv(), conv2d(c));
             BatchNorm2d bn = place(c.bn(), new BatchNorm2d(c.out(), c.eps(), device, dtype));
@@ -173,6 +178,22 @@ public final class ResNet extends Module implements AutoCloseable {
             };
         }
         throw new ModelException(layer + " cannot sit inside a block");
+    }
+
+    /** A Swin body ({@code features}, {@code norm}) run unfused through its modules; output channels first. */
+    private UnaryOperator<Tensor> buildSwin(Topology.Swin s) {
+        swinDrop = new SwinTransformer.DepthDrop();
+        Module features = registerModule("features", SwinTransformer.buildFeatures(s.config(), swinDrop, device, dtype));
+        Module norm = registerModule("norm", SwinTransformer.buildNorm(s.config(), device, dtype));
+        return x -> Functional.permute(norm.forward(features.forward(x)), 0, 3, 1, 2);
+    }
+
+    /** Swin only: seeds stochastic depth's per-sample draws (no effect on the other families). */
+    public ResNet seedStochasticDepth(long seed) {
+        if (swinDrop != null) {
+            swinDrop.rng = new java.util.SplittableRandom(seed);
+        }
+        return this;
     }
 
     private Conv2d conv2d(Topology.ConvBn c) {
@@ -428,7 +449,7 @@ public final class ResNet extends Module implements AutoCloseable {
 
     /** Eval mode everywhere (no batch norm uses batch statistics) and nothing would be recorded. */
     private boolean runsFused(Tensor x) {
-        if (!fusedInference || isTraining()) {
+        if (!fusedInference || isTraining() || config.isSwin()) { // Swin runs unfused through its modules
             return false;
         }
         if (Grad.enabled() && x.requiresGrad()) {
@@ -449,6 +470,15 @@ public final class ResNet extends Module implements AutoCloseable {
         return true;
     }
 
+    /** As {@link Module#load}; a Swin's {@code relative_position_index} buffers must equal the recomputed ones. */
+    @Override
+    public LoadReport load(StateDict state, boolean strict) {
+        if (config.isSwin()) {
+            SwinTransformer.checkIndexes(state, config.swinConfig());
+        }
+        return super.load(state, strict);
+    }
+
     // ---- surgery ----------------------------------------------------------------------------------------
 
     /**
@@ -464,7 +494,7 @@ public final class ResNet extends Module implements AutoCloseable {
         try (Scope.Entered in = scope.enter()) {
             Linear head = new Linear(config.featureWidth(), numClasses, true, device, dtype);
             Init.linearDefault(head, new SplittableRandom(seed));
-            fc = registerModule("fc", head);
+            fc = registerModule(topology.fc(), head);
         }
         for (Parameter p : old.namedParameters().values()) {
             p.tensor().close();

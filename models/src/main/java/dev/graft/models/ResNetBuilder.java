@@ -74,6 +74,7 @@ public final class ResNetBuilder {
             Init.inception(m, seed);
         } else if (initialize) {
             Init.torchvision(m, seed, zeroInitResidual);
+            m.seedStochasticDepth(seed);
         }
         m.setBatchNormPolicy(policy);
         return m;

@@ -48,6 +48,7 @@ public final class ResNetConfig {
         NAMED.put("cbr_small", cbr(7, new int[] {32, 64, 128, 256}, new boolean[] {true, true, true, true}));
         NAMED.put("cbr_tiny", cbr(5, new int[] {64, 128, 256, 512}, new boolean[] {true, true, true, true}));
         NAMED.put("inception_v3", new ResNetConfig(true, true, 1000, 3));
+        NAMED.put("swin_t", swin(SwinConfig.swinT(1000)));
     }
 
     /** {@code resnet} or {@code cbr}: which {@link Architectures} family declares the topology. */
@@ -67,6 +68,40 @@ public final class ResNetConfig {
     private final int inChannels;
     private final int stemChannels;
     private final int[] planes;
+    /** Swin only (family {@code swin}): the transformer's shape; null for the other families. */
+    private final SwinConfig swin;
+
+    /** A Swin Transformer (family {@code swin}); its layers are one {@link Topology.Swin} layer run unfused. */
+    private ResNetConfig(SwinConfig swin) {
+        this.family = Architectures.SWIN;
+        this.kernel = 0;
+        this.pools = new boolean[0];
+        this.transformInput = false;
+        this.auxLogits = false;
+        this.block = null;
+        this.layers = new int[0];
+        this.groups = 1;
+        this.widthPerGroup = 64;
+        this.numClasses = swin.numClasses();
+        this.inChannels = swin.inChannels();
+        this.stemChannels = swin.embed();
+        this.planes = new int[] {swin.featureWidth()};
+        this.swin = swin;
+    }
+
+    /** The registry's configuration for a Swin Transformer ({@code swin_t}: {@code swin(SwinConfig.swinT(classes))}). */
+    public static ResNetConfig swin(SwinConfig swin) {
+        return new ResNetConfig(swin);
+    }
+
+    public boolean isSwin() {
+        return swin != null;
+    }
+
+    /** The Swin shape, or null where this is not a Swin Transformer. */
+    public SwinConfig swinConfig() {
+        return swin;
+    }
 
     public ResNetConfig(BlockType block, int[] layers, int groups, int widthPerGroup, int numClasses, int inChannels,
                         int stemChannels, int[] planes) {
@@ -118,6 +153,7 @@ public final class ResNetConfig {
         this.inChannels = inChannels;
         this.stemChannels = stemChannels;
         this.planes = planes.clone();
+        this.swin = null;
     }
 
     private ResNetConfig(int kernel, int[] channels, boolean[] pools, int numClasses, int inChannels) {
@@ -146,6 +182,7 @@ public final class ResNetConfig {
         this.inChannels = inChannels;
         this.stemChannels = channels[0];
         this.planes = channels.clone();
+        this.swin = null;
     }
 
     /** torchvision's {@code Inception3} (its fixed widths), see {@link Architectures}. */
@@ -171,6 +208,7 @@ public final class ResNetConfig {
         this.inChannels = inChannels;
         this.stemChannels = 32;
         this.planes = new int[0];
+        this.swin = null;
     }
 
     /**
@@ -292,6 +330,9 @@ public final class ResNetConfig {
         if (isInception()) {
             return new ResNetConfig(transformInput, auxLogits, n, inChannels);
         }
+        if (isSwin()) {
+            return swin(swin.withNumClasses(n));
+        }
         if (isCbr()) {
             return new ResNetConfig(kernel, planes, pools, n, inChannels);
         }
@@ -301,6 +342,9 @@ public final class ResNetConfig {
     public ResNetConfig withInChannels(int n) {
         if (isInception()) {
             return new ResNetConfig(transformInput && n == 3, auxLogits, numClasses, n);
+        }
+        if (isSwin()) {
+            return swin(swin.withInChannels(n));
         }
         if (isCbr()) {
             return new ResNetConfig(kernel, planes, pools, numClasses, n);
@@ -391,6 +435,9 @@ public final class ResNetConfig {
         if (isInception()) {
             return 2048;
         }
+        if (isSwin()) {
+            return swin.featureWidth();
+        }
         if (isCbr()) {
             return planes[planes.length - 1];
         }
@@ -405,6 +452,9 @@ public final class ResNetConfig {
         if (isInception()) {
             return "family=inception transform_input=" + (transformInput ? 1 : 0) + " aux_logits=" + (auxLogits ? 1 : 0)
                     + " classes=" + numClasses + " in_channels=" + inChannels;
+        }
+        if (isSwin()) {
+            return swin.describe();
         }
         if (isCbr()) {
             StringBuilder p = new StringBuilder();
@@ -432,6 +482,9 @@ public final class ResNetConfig {
             if (Architectures.INCEPTION.equals(f.get("family"))) {
                 return new ResNetConfig(!"0".equals(f.get("transform_input")), !"0".equals(f.get("aux_logits")),
                         Integer.parseInt(f.get("classes")), Integer.parseInt(f.get("in_channels")));
+            }
+            if (Architectures.SWIN.equals(f.get("family"))) {
+                return swin(SwinConfig.parse(text));
             }
             if (Architectures.CBR.equals(f.get("family"))) {
                 int[] p = ints(f.get("pools"));
@@ -472,7 +525,8 @@ public final class ResNetConfig {
                 && c.block == block && Arrays.equals(c.layers, layers) && c.groups == groups
                 && c.widthPerGroup == widthPerGroup && c.numClasses == numClasses && c.inChannels == inChannels
                 && c.stemChannels == stemChannels && Arrays.equals(c.planes, planes)
-                && c.transformInput == transformInput && c.auxLogits == auxLogits;
+                && c.transformInput == transformInput && c.auxLogits == auxLogits
+                && java.util.Objects.equals(c.swin, swin);
     }
 
     @Override
@@ -487,6 +541,6 @@ public final class ResNetConfig {
             return "inception_v3(classes=" + numClasses + ", in_channels=" + inChannels + ", transform_input=" + transformInput
                     + ", aux_logits=" + auxLogits + ")";
         }
-        return a.equals("custom") ? (isCbr() ? "CBR(" : "ResNet(") + describe() + ")" : a + "(classes=" + numClasses + ", in_channels=" + inChannels + ")";
+        return a.equals("custom") ? (isSwin() ? "Swin(" : isCbr() ? "CBR(" : "ResNet(") + describe() + ")" : a + "(classes=" + numClasses + ", in_channels=" + inChannels + ")";
     }
 }

@@ -48,7 +48,7 @@ public record Topology(String family, List<Layer> layers, int camLayer, String f
     }
 
     /** A declared layer. */
-    public sealed interface Layer permits ConvBn, Pool, Residual, AvgPool, Branches {
+    public sealed interface Layer permits ConvBn, Pool, Residual, AvgPool, Branches, Swin {
     }
 
     /**
@@ -65,6 +65,13 @@ public record Topology(String family, List<Layer> layers, int camLayer, String f
                       Conv2dSpec spec, boolean convBias) {
             this(conv, bn, reluModule, relu, in, out, kernel, spec, convBias, kernel, BatchNorm2d.EPS);
         }
+    }
+
+    /**
+     * A whole Swin Transformer body ({@link SwinTransformer}'s {@code features} and final {@code norm}), run unfused
+     * through its modules; its output is the normalised last stage, channels first [N, C, H, W].
+     */
+    public record Swin(SwinConfig config) implements Layer {
     }
 
     /**

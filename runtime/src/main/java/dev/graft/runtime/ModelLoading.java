@@ -61,8 +61,13 @@ final class ModelLoading {
             ModelInfo info = ModelInfo.read(name, meta, config);
             Backends.Selection sel = Backends.resolve(options.device());
             String description = Backends.get(sel.device()).description();
-            if (!options.optimize()) {
-                ResNet net = ResNet.fromStateDict(StateDicts.read(file), sel.device());
+            if (!options.optimize() || config.isSwin()) { // a Swin has no fused plan: it runs through its modules
+                ResNet net;
+                try {
+                    net = ResNet.fromStateDict(StateDicts.read(file), sel.device());
+                } catch (ModelException e) {
+                    throw new ModelFileException("model file " + name + ": " + e.getMessage(), e);
+                }
                 net.eval();
                 net.setFusedInference(false);
                 return new Loaded(name, info, sel.device(), description, config.inChannels(), null, net);
@@ -118,6 +123,9 @@ final class ModelLoading {
             throw new ModelFileException(e.getMessage(), e);
         } catch (ModelException e) {
             throw new ModelFileException("model file " + file + " is not a ResNet this runtime can run: " + e.getMessage(), e);
+        }
+        if (config.isSwin()) {
+            return config; // no fused plan to check against; the unfused model loads strictly
         }
         Map<String, Shape> expected = InferencePlan.stateShapes(config);
         List<String> missing = new ArrayList<>();

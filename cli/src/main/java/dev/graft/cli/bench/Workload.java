@@ -79,7 +79,7 @@ public final class Workload implements AutoCloseable {
             images = Tensor.fromArray(device, px, batch, 3, imageSize, imageSize);
             if (kind != Kind.TRAIN) {
                 model.freeze();
-                model.unfreeze("fc");
+                model.unfreeze(model.topology().fc()); // "head" for Swin
             }
             if (kind == Kind.INFER) {
                 model.eval();
