@@ -77,7 +77,7 @@ public final class DemoStudy {
         }
         terminal.println();
         terminal.print(report.markdown());
-        reuseHook(out, outcomes, terminal);
+        reuseHook(out, outcomes, dataDir, device, train, terminal);
         terminal.printf(Locale.ROOT, "wrote %s (study.md, study.csv, study.json, study-%s.png) in %.1f s%n", out,
                 cfg.datasets().get(0).name(), (System.nanoTime() - t0) / 1e9);
         if (outcomes.stream().anyMatch(o -> o.status().startsWith("failed"))) {
@@ -86,15 +86,32 @@ public final class DemoStudy {
     }
 
     /**
-     * HOOK (issue 15 items 3-4): the feature-reuse figure. Once {@code graft reuse} (layer-wise CKA between the initial and
-     * the fine-tuned network, weight distance, re-initialization robustness, k-NN) is merged, call it here for each
-     * architecture x initialization of seed 1: before = the run's initial network (for pretrained: the weights file with
-     * the new head; for random and stats: {@code Initialization.initialNetwork(config from RUN/metrics.json, 2,
-     * device)}, which rebuilds it exactly from the run's saved config, as every draw is seeded), after = RUN/best.safetensors, data = task/test; and print its CKA-vs-depth
-     * plot's path. Until then this says so.
+     * The feature-reuse figure (issue 15 items 3-4): {@code graft reuse} between the shipped pretrained network and
+     * the ResNet's pretrained run of the first seed, fine-tuned ({@code last.safetensors}: its backbone has moved; the
+     * best epoch can be a head-only one, whose backbone is the pretrained one unchanged), on the task's test split.
+     * The random and stats runs are not compared: Graft does not write a run's initial network to a file, which
+     * {@code --before} needs. Only the failure of this step is reported; the table above stands without it.
      */
-    static void reuseHook(Path out, List<StudyRunner.Outcome> outcomes, PrintStream terminal) {
-        terminal.println("feature reuse (CKA per layer, initial vs fine-tuned): not in this build; 'graft reuse' adds it "
-                + "(see docs/study.md)");
+    static void reuseHook(Path out, List<StudyRunner.Outcome> outcomes, Path dataDir, String device,
+                          Function<String[], Integer> cli, PrintStream terminal) {
+        StudyRunner.Outcome run = outcomes.stream()
+                .filter(o -> o.cell().arch().name().equals("resnet10_narrow") && o.cell().init().equals("pretrained")
+                        && o.cell().seed() == SEEDS.get(0) && Double.isFinite(o.value()))
+                .findFirst().orElse(null);
+        Path after = run == null ? null : run.cell().dir().resolve("last.safetensors");
+        if (after == null || !Files.exists(after)) {
+            terminal.println("feature reuse: skipped (no finished pretrained ResNet run of seed " + SEEDS.get(0) + ")");
+            return;
+        }
+        Path reuseOut = out.resolve("reuse");
+        terminal.println();
+        terminal.println("Feature reuse, resnet10_narrow pretrained seed " + SEEDS.get(0)
+                + ": graft reuse --before pretrained.safetensors --after " + after);
+        int rc = cli.apply(new String[] {"reuse", "--before", dataDir.resolve("pretrained.safetensors").toString(),
+                "--after", after.toString(), "--data", dataDir.resolve("task").toString(), "--out", reuseOut.toString(),
+                "--samples", "256", "--device", device, "--no-progress"});
+        terminal.println(rc == 0 ? "CKA, weight distance, re-initialization and k-NN per layer (table above): " + reuseOut.resolve("reuse.json")
+                + " and plots in " + reuseOut.resolve("plots")
+                : "feature reuse failed (exit " + rc + "); the study table above is complete");
     }
 }
