@@ -212,6 +212,16 @@ public final class Demo {
                 dataDir.resolve("task/val"), 21);
         DemoData.export(test, DemoRecipe.TASK_CLASSES, DemoRecipe.TASK_NAMES, none, DemoRecipe.TASK_TEST, dataDir.resolve("task/test"), 22);
         DemoLabels.write(dataDir); // the CheXpert-shaped label CSVs over the new images
+        pretrain(train, DemoRecipe.ARCH, dataDir.resolve("pretrained.safetensors"), device, progress);
+        pretrain(train, DemoStudy.CBR_NARROW.replace("classes=2", "classes=" + DemoRecipe.PRETRAIN_CLASSES.length),
+                dataDir.resolve(DemoStudy.CBR_WEIGHTS), device, progress);
+    }
+
+    /**
+     * Trains {@code arch} on the eight pretraining classes with one recipe (the ResNet's and, for {@code demo --study},
+     * the narrow CBR-Tiny's) and copies its best model to {@code target}.
+     */
+    static void pretrain(FashionMnist train, String arch, Path target, String device, boolean progress) {
         Path work;
         try {
             work = Files.createTempDirectory("graft-pretrain");
@@ -231,18 +241,17 @@ public final class Demo {
         }
         DemoData.export(train, DemoRecipe.PRETRAIN_CLASSES, names, new int[k], perClass, work.resolve("train"), 11);
         DemoData.export(train, DemoRecipe.PRETRAIN_CLASSES, names, skip, val, work.resolve("val"), 11);
-        TrainConfig cfg = new TrainConfig(work.resolve("train").toString(), work.resolve("val").toString(), 0.2, DemoRecipe.ARCH, null,
+        TrainConfig cfg = new TrainConfig(work.resolve("train").toString(), work.resolve("val").toString(), 0.2, arch, null,
                 work.resolve("run").toString(), DemoRecipe.IMAGE_SIZE, DemoRecipe.IMAGE_SIZE, 64, 4, 4, 2e-3, 100, "adamw", 0.9, 0.01, false,
                 "onecycle", 0, "none", 0, 0, "hold", null, "crop=0.8,flip=0.5", "shuffle", 0, Runtime.getRuntime().availableProcessors(),
                 device, "loss", "youden", null, true, null, false);
         Trainer.Result r = Trainer.train(cfg, new Trainer.Options(progress, System.out, w -> Progress.printLine("warning: " + w), 0));
         try {
-            Files.copy(r.runDir().resolve("best.safetensors"), dataDir.resolve("pretrained.safetensors"),
-                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(r.runDir().resolve("best.safetensors"), target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             System.out.printf(Locale.ROOT, "wrote %s (validation accuracy on the 8 pretraining classes: %.1f%%)%n",
-                    dataDir.resolve("pretrained.safetensors"), 100 * r.report().validation().accuracy());
+                    target, 100 * r.report().validation().accuracy());
         } catch (IOException e) {
-            throw new TrainingException("cannot write " + dataDir.resolve("pretrained.safetensors") + ": " + e.getMessage(), e);
+            throw new TrainingException("cannot write " + target + ": " + e.getMessage(), e);
         } finally {
             deleteRun(work);
         }
