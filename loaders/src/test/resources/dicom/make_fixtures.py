@@ -165,7 +165,7 @@ for f in ['jpeg_source_gray', 'jpeg_source_rgb']:
     os.remove(f + '.dcm')
     os.remove(f + '.npy')
 
-# Syntaxes the decoder refuses with advice: JPEG lossless (dcmtk) and JPEG 2000 lossless (gdcm).
+# JPEG lossless (dcmtk; decoded since TwelveMonkeys was adopted) and JPEG 2000 lossless (gdcm; refused with advice).
 subprocess.run(['dcmcjpeg', '+el', 'u12_window_rescale_implicit.dcm', 'jpeg_lossless.dcm'], check=True)
 subprocess.run(['gdcmconv', '--j2k', 'u8_mono2.dcm', 'jpeg2000.dcm'], check=True)
 

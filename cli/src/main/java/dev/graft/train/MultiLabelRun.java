@@ -115,7 +115,7 @@ public final class MultiLabelRun {
         }
         String[] parts = spec.split(",");
         if (parts.length != l) {
-            throw new TrainingException("--class-weights needs " + l + " positive weights (one per label " + train.labels() + "), got '"
+            throw new TrainingException("--class-weights needs " + l + " positive-class weights (pos_weight, one per label " + train.labels() + "), got '"
                     + spec + "'");
         }
         for (int j = 0; j < l; j++) {
@@ -125,7 +125,7 @@ public final class MultiLabelRun {
                 throw new TrainingException("--class-weights: '" + parts[j] + "' is not a number");
             }
             if (!(w[j] >= 0) || Float.isInfinite(w[j])) {
-                throw new TrainingException("--class-weights must be finite and >= 0");
+                throw new TrainingException("--class-weights must be finite and >= 0 (0 leaves that label's positive targets out of the loss)");
             }
         }
         return w;

@@ -125,8 +125,9 @@ final class DicomDecoder {
                         + "(DCMTK) or 'gdcmconv --raw " + file + " out.dcm' (GDCM)");
             }
             if (h.photometric.startsWith("YBR") && !dct) {
-                throw new DatasetException("cannot read DICOM file " + file + ": its uncompressed pixels are " + h.photometric
-                        + ", which Graft reads only inside JPEG; convert it to RGB, e.g. 'gdcmconv --raw "
+                throw new DatasetException("cannot read DICOM file " + file + ": its pixels are " + h.photometric
+                        + " in transfer syntax " + syntax + ", and Graft reads YBR colour only inside baseline or 8-bit "
+                        + "extended JPEG; convert it to RGB, e.g. 'gdcmconv --raw "
                         + "--photometric-interpretation RGB " + file + " out.dcm'");
             }
             if (h.frames > 1) {

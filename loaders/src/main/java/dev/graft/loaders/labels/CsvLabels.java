@@ -182,7 +182,13 @@ public final class CsvLabels {
         if (rel.isEmpty()) {
             throw new DatasetException(csv.at(row) + ": the image path is empty");
         }
-        Path p = Path.of(rel);
+        Path p;
+        try {
+            p = Path.of(rel);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new DatasetException(csv.at(row) + ": the image path '" + rel + "' is not a valid file path here ("
+                    + e.getReason() + ")");
+        }
         if (p.isAbsolute()) {
             if (!java.nio.file.Files.isRegularFile(p)) {
                 throw new DatasetException(csv.at(row) + ": missing image file " + p);

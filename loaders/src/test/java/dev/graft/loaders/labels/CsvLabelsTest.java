@@ -223,6 +223,10 @@ class CsvLabelsTest {
         assertTrue(unknown.startsWith(f + " line 2: unknown value \"Flu\" in column Finding Labels"), unknown);
         String format = error("file,Edema\na.png,1\n");
         assertTrue(format.contains("cannot tell the label format"), format);
+        // A NUL character cannot be in a file path on this platform: Path.of throws InvalidPathException, which must
+        // come out as the typed error naming the line, not as an internal error.
+        String nul = error("Path,Edema\na.png,1\nb\u0000.png,0\n");
+        assertTrue(nul.startsWith(f + " line 3: the image path") && nul.contains("not a valid file path"), nul);
     }
 
     @Test
