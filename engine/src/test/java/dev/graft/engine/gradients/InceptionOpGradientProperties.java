@@ -74,6 +74,7 @@ class InceptionOpGradientProperties {
     }
 
     /** 1 to 4 inputs of 1 to 3 channels; any non-empty subset of them needs a gradient. */
+    /** {@link dev.graft.engine.functions.ConcatChannelsFunction}'s backward (the split) against central differences in F64. */
     @Property(tries = 100)
     void concatChannelsGradients(@ForAll("concatCases") ConcatCase c) {
         Input[] inputs = new Input[c.channels().length];

@@ -86,6 +86,7 @@ class LossGradientProperties {
         }
     }
 
+    /** {@link dev.graft.engine.functions.BceWithLogitsFunction}'s backward against central differences in F64. */
     @Property(tries = 150)
     void bceWithLogitsGradients(@ForAll("bceCases") BceCase c) {
         GradCheck.check("bce_with_logits " + c, t -> Functional.bceWithLogits(t.get(0), c.targets(), c.posWeight()),

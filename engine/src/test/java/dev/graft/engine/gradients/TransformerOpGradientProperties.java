@@ -157,6 +157,7 @@ class TransformerOpGradientProperties {
     }
 
     /** Indices with repeats (and some rows never picked), so the backward must add, and leave zeros. */
+    /** {@link dev.graft.engine.functions.IndexSelectFunction}'s backward (scatter-add) against central differences in F64. */
     @Property(tries = 60)
     void indexSelectGradients(@ForAll("shapes") ShapeCase c, @ForAll("indexCounts") int count) {
         int axis = c.axis();

@@ -25,6 +25,12 @@ import static dev.graft.engine.backend.cpu.Oracle.ref64;
  * Both backends read the same float logits and compute in double, so F32 results must be equal bit for bit; against
  * the reference in F64 (no final rounding) each value must be within one rounding, u relative (the double
  * arithmetic's own error, ~1e-16 relative, is far below).
+ *
+ * <p>What this can and cannot catch: {@link dev.graft.engine.functions.BceWithLogitsFunction} calls one host
+ * implementation (a {@code Backend} default method) on every backend, so cpu and reference run the same arithmetic
+ * here and this property guards only the cpu path's copies, layouts and dtype handling. The arithmetic itself is held
+ * to torch's {@code BCEWithLogitsLoss} ({@code BceWithLogitsTest}) and to F64 finite differences
+ * ({@code LossGradientProperties.bceWithLogitsGradients}).
  */
 class CpuBceProperties {
 

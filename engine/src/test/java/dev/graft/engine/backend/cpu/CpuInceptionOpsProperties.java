@@ -79,6 +79,7 @@ class CpuInceptionOpsProperties {
         return Arbitraries.integers().between(1, 6).array(int[].class).ofMinSize(1).ofMaxSize(5);
     }
 
+    /** {@link dev.graft.engine.functions.ConcatChannelsFunction}'s forward and split: cpu's own channels-last copy against the reference's. */
     @Property(tries = 60)
     void concatAndSplitMatchReference(@ForAll @IntRange(min = 1, max = 3) int n, @ForAll("channelLists") int[] channels,
                                       @ForAll @IntRange(min = 1, max = 7) int h, @ForAll @IntRange(min = 1, max = 7) int w,
