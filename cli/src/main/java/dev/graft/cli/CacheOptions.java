@@ -54,6 +54,10 @@ final class CacheOptions {
         } catch (DatasetException e) {
             throw new OptionException("--cache-memory " + memory + ": " + e.getMessage());
         }
+        if (dir != null && (m == ImageCache.Mode.OFF || m == ImageCache.Mode.MEMORY)) {
+            warnings.accept("--cache-dir " + dir + " is not used: --cache " + m.name().toLowerCase(java.util.Locale.ROOT)
+                    + " writes nothing to disk (auto and disk do)");
+        }
         if (m == ImageCache.Mode.OFF) {
             return null;
         }

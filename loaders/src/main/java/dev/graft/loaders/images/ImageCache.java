@@ -37,8 +37,9 @@ import java.util.zip.CRC32;
  * same distribution (relative to the image), and what changes is that each crop is resampled twice (decode to S,
  * crop to size) instead of once, which blurs slightly more. {@code ImageCacheTest} measures how much.
  *
- * <p><b>Storage.</b> Values are kept as 16-bit fractions (round(v * 65535)): every decoded 8- or 16-bit value comes
- * back exactly, and a resized one within 0.5/65535. A grayscale image (three equal channels) keeps one plane.
+ * <p><b>Storage.</b> Values are kept as 16-bit fractions (round(v * 65535)): a PNG, JPEG or BMP value (k/255 or
+ * k/65535) comes back exactly, so such an image no larger than S is bit for bit the uncached one; a resized value, or a
+ * DICOM value after rescale and window, comes back within 0.5/65535. A grayscale image (three equal channels) keeps one plane.
  * {@link Mode#MEMORY} keeps entries on the heap up to a byte budget; {@link Mode#DISK} writes each to a file in the
  * cache folder named by a hash of (S, pixel limit, absolute path), holding that key, the source's size and modification time and a CRC-32
  * (written to a temporary file and moved into place, so a reader never sees half an entry); {@link Mode#AUTO} keeps

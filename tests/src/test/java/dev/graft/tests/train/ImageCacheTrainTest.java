@@ -71,4 +71,19 @@ class ImageCacheTrainTest {
         assertEquals(0, off.code(), off.out() + off.err());
         assertTrue(off.out().contains("image cache: off"), off.out());
     }
+
+    /** The cache options say where images are kept, not what is computed: a resumed run takes them. */
+    @Test
+    void aResumedRunTakesTheCacheOptions(@TempDir Path dir) throws IOException {
+        Path data = SyntheticImages.folder(dir.resolve("data"), 5, 4, 4);
+        Path run = dir.resolve("run");
+        TrainCommandTest.Run first = graft(trainArgs(data, run, "cpu", "--head-epochs", "1", "--finetune-epochs", "1",
+                "--stop-after-epochs", "1").toArray(String[]::new));
+        assertEquals(0, first.code(), first.out() + first.err());
+        TrainCommandTest.Run resumed = graft("train", "--resume", run.toString(), "--no-progress", "--cache", "memory",
+                "--cache-memory", "64m", "--cache-dir", dir.resolve("unused").toString());
+        assertEquals(0, resumed.code(), resumed.out() + resumed.err());
+        assertTrue(resumed.out().contains("image cache: in memory up to 64 MiB"), resumed.out());
+        assertTrue(resumed.err().contains("--cache-dir " + dir.resolve("unused") + " is not used"), resumed.err());
+    }
 }
