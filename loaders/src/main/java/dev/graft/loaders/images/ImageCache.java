@@ -260,9 +260,11 @@ public final class ImageCache {
         return e.image();
     }
 
+    /** A file that cannot be keyed (missing, not a regular file, unreadable attributes): decoded, so the decoder says why. */
     private FloatImage decodeOnly(Path file, Transform transform, ImageDecoder.Options options, Consumer<String> w) {
+        FloatImage img = decoder.read(file, transform, options, w);
         decodes.incrementAndGet();
-        return decoder.read(file, transform, options, w);
+        return img;
     }
 
     /** Shorter side reduced to {@code side} (when larger, and {@code side} > 0), as {@link Transform#resize(int)} does. */
