@@ -4,6 +4,7 @@ import dev.graft.engine.backend.Backends;
 import dev.graft.loaders.images.DataLayout;
 import dev.graft.loaders.images.DataLoader;
 import dev.graft.loaders.images.DatasetException;
+import dev.graft.loaders.images.ImageCache;
 import dev.graft.loaders.images.ImageFolder;
 import dev.graft.loaders.images.Sampling;
 import dev.graft.models.DecisionRule;
@@ -78,6 +79,8 @@ final class EvaluateCommand implements Callable<Integer> {
     boolean strict;
     @Mixin
     ImageOptions images;
+    @Mixin
+    CacheOptions cacheOptions;
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
     @Option(names = "--tta", description = "Test-time augmentation: average each image's probabilities over the image and its "
@@ -95,9 +98,11 @@ final class EvaluateCommand implements Callable<Integer> {
         OptionChecks.between("--bootstrap", bootstrap, 0, Bootstrap.MAX_RESAMPLES, "the bootstrap resamples (0: no intervals)");
         int threads = workers != null ? OptionChecks.workers("--workers", workers)
                 : Math.min(OptionChecks.MAX_WORKERS, Runtime.getRuntime().availableProcessors());
+        // One pass over the images: memory cannot help, a disk cache filled by training (--cache disk) can.
+        ImageCache imageCache = cacheOptions.create(ImageCache.Mode.OFF, w -> Progress.printLine("warning: " + PrintableText.escape(w)));
         labelSets.check(data, null, null, null);
         if (labelSets.given()) {
-            return evaluateLabels(threads);
+            return evaluateLabels(threads, imageCache);
         }
         if (data == null) {
             throw new OptionException("--data DIR is required (or, for a multi-label model, --labels FILE.csv --images ROOT)");
@@ -120,7 +125,7 @@ final class EvaluateCommand implements Callable<Integer> {
              DataLoader loader = new DataLoader(folder.samples(), mf.classes().size(), mf.preprocessing().evaluation(),
                      new DataLoader.Options(batchSize, Sampling.Order.SEQUENTIAL, 0, threads, threads + 1, false, strict,
                              images.decoding()),
-                     w -> Progress.printLine("warning: " + PrintableText.escape(w)))) {
+                     w -> Progress.printLine("warning: " + PrintableText.escape(w)), imageCache)) {
             Predictions p = Predictions.of(net, loader, net.config().inChannels(), mf.temperature(), tta,
                     Progress.start("evaluate", folder.samples().size(), Progress.wanted(noProgress)));
             UsableImages.check("evaluation", data.toString(), folder.samples(), folder.classes(), loader.skipped());
@@ -188,7 +193,7 @@ final class EvaluateCommand implements Callable<Integer> {
      * A multi-label model on a label CSV: the per-label table at the model file's thresholds, and metrics.json
      * ({@code multi_label}, {@code labels}, {@code metrics} as training's validation entry) in --out.
      */
-    private int evaluateLabels(int threads) {
+    private int evaluateLabels(int threads, ImageCache imageCache) {
         ModelFile mf = ModelFile.read(FileChecks.input("--model", model));
         if (mf.perLabel() == null) {
             throw new OptionException("--model " + model + " has one softmax over " + mf.classes() + ", not one sigmoid per label; "
@@ -203,7 +208,7 @@ final class EvaluateCommand implements Callable<Integer> {
         }
         var sel = Backends.resolve(device);
         Trainer.Options opt = new Trainer.Options(Progress.wanted(noProgress), System.out,
-                w -> Progress.printLine("warning: " + PrintableText.escape(w)), 0);
+                w -> Progress.printLine("warning: " + PrintableText.escape(w)), 0).withImageCache(imageCache);
         LabeledSet set = CsvLabels.read(labelSets.spec(), opt.warnings());
         MultiLabelMetrics m = MultiLabelReport.evaluate(mf, set, sel.device(), batchSize, threads, strict, images.decoding(), opt,
                 "evaluate");

@@ -2,6 +2,7 @@ package dev.graft.cli;
 
 import dev.graft.loaders.images.DataLayout;
 import dev.graft.loaders.images.DatasetException;
+import dev.graft.loaders.images.ImageCache;
 import dev.graft.loaders.images.ImageFolder;
 import dev.graft.models.DecisionRule;
 import dev.graft.models.PrintableText;
@@ -37,7 +38,7 @@ import java.util.concurrent.Callable;
             "Writes best.safetensors and last.safetensors (usable alone by 'graft predict'), checkpoint.safetensors (for --resume),",
             "metrics.json, history.json and plots/ in the run folder. Every option is checked before work starts.",
             "--resume RUN_DIR continues a run with the settings saved in its checkpoint: only --device, --workers, --strict,",
-            "--no-progress and --no-feature-cache may be given with it (they change how it runs, not what it computes; --strict",
+            "--no-progress, --no-feature-cache and the --cache options may be given with it (they change how it runs, not what it computes; --strict",
             "only turns a skipped unreadable image into an error), --head-epochs/--finetune-epochs N (N MORE epochs: a new",
             "schedule segment after the run's plan) and --patience; any other option is refused by name.",
             "Ctrl-C stops at the next step, keeps the last finished epoch's checkpoint and history, and exits 130."})
@@ -153,6 +154,8 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     ImageOptions images;
     @Mixin
+    CacheOptions cacheOptions;
+    @Mixin
     LabelOptions labelSets;
     @Option(names = "--no-progress", description = "No progress bars.")
     boolean noProgress;
@@ -167,11 +170,14 @@ final class TrainCommand implements Callable<Integer> {
     /**
      * Options that apply to a resumed run: they change how it runs, not what it computes (the batches are the same
      * whatever the device's thread count or the number of decoding threads; cached and uncached head epochs agree),
-     * or, for --strict, only turn a skipped unreadable image into an error. Every other option would change the
+     * or, for --strict, only turn a skipped unreadable image into an error. The --cache options only say where decoded
+     * images are kept (auto, memory and disk give the same pixels; off skips the presizing, a difference of resampling
+     * only, so a run resumed with the cache switched on or off is statistically, not bitwise, the same). Every other option would change the
      * run's saved settings half-way (its data, split, model, schedule or decision), so it is refused.
      */
     static final List<String> RESUMABLE = List.of("--resume", "--device", "--workers", "--strict", "--no-progress",
-            "--no-feature-cache", "--stop-after-epochs", "--head-epochs", "--finetune-epochs", "--patience");
+            "--no-feature-cache", "--stop-after-epochs", "--head-epochs", "--finetune-epochs", "--patience", "--cache", "--cache-dir",
+            "--cache-memory");
 
     @Spec
     CommandSpec spec;
@@ -190,7 +196,7 @@ final class TrainCommand implements Callable<Integer> {
         if (!refused.isEmpty()) {
             throw new OptionException("--resume " + resume + " continues that run with the settings saved in its checkpoint; "
                     + String.join(", ", refused) + " would change them and cannot be given with it. Leave " + (refused.size() == 1 ? "it" : "them") + " out (a resumed run takes only --device, "
-                    + "--workers, --strict, --no-progress, --no-feature-cache, --patience and, to train more, --head-epochs "
+                    + "--workers, --strict, --no-progress, --no-feature-cache, --cache, --cache-dir, --cache-memory, --patience and, to train more, --head-epochs "
                     + "and --finetune-epochs), or start a new run with --out");
         }
         if (workers != null) {
@@ -212,6 +218,18 @@ final class TrainCommand implements Callable<Integer> {
         }
         Trainer.Options opt = new Trainer.Options(Progress.wanted(noProgress), System.out,
                 w -> Progress.printLine("warning: " + PrintableText.escape(w)), stopAfterEpochs, !noFeatureCache, auxWeight);
+        ImageCache imageCache = cacheOptions.create(ImageCache.Mode.AUTO, opt.warnings());
+        System.out.println(PrintableText.escape(imageCache != null ? imageCache.describe()
+                : "image cache: off (every epoch decodes every image; --cache)"));
+        opt = opt.withImageCache(imageCache);
+        int code = train(opt);
+        if (imageCache != null) {
+            System.out.println(CacheOptions.summary(imageCache));
+        }
+        return code;
+    }
+
+    private int train(Trainer.Options opt) {
         if (resume != null) {
             checkResumeOptions();
             Trainer.More more = new Trainer.More(given("--head-epochs") ? headEpochs : 0, given("--finetune-epochs") ? finetuneEpochs : 0,

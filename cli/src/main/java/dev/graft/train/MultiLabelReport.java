@@ -127,7 +127,7 @@ public final class MultiLabelReport {
         try (ResNet net = mf.build(device);
              DataLoader loader = new DataLoader(MultiLabelRun.samples(set), rule.labels().size(), mf.preprocessing().evaluation(),
                      new DataLoader.Options(batchSize, Sampling.Order.SEQUENTIAL, 0, workers, workers + 1, false, strict, decoding),
-                     w -> opt.warnings().accept(w))) {
+                     w -> opt.warnings().accept(w), opt.imageCache())) {
             float[][] targets = MultiLabelRun.targets(set);
             Predictions p = MultiLabelRun.predict(net, loader, net.config().inChannels(), targets,
                     Progress.start(what, set.images().size(), opt.progress()));
@@ -143,7 +143,7 @@ public final class MultiLabelReport {
         return new DataLoader(samples, classes, pre.evaluation(),
                 new DataLoader.Options(cfg.batchSize(), Sampling.Order.SEQUENTIAL, cfg.seed(), cfg.workers(), cfg.workers() + 1, false,
                         cfg.strict(), cfg.imageDecoding()),
-                opt.warnings());
+                opt.warnings(), opt.imageCache());
     }
 
     private static void plots(Path dir, List<EpochRecord> history, Predictions best, float[][] targets, List<String> labels) {

@@ -39,7 +39,7 @@ public record Report(Metrics validation, double threshold, int bestEpoch, Path m
         try (DataLoader val = new DataLoader(data.validation(), data.classes().size(), pre.evaluation(),
                 new DataLoader.Options(cfg.batchSize(), Sampling.Order.SEQUENTIAL, cfg.seed(), cfg.workers(), cfg.workers() + 1, false, cfg.strict(),
                         cfg.imageDecoding()),
-                opt.warnings())) {
+                opt.warnings(), opt.imageCache())) {
             // The last model is in memory; the best one is read back from its file. With --calibrate each model gets its
             // own temperature, and its threshold is chosen on the calibrated probabilities, as predict will compute them.
             Calibrated lastCal = calibrated(cfg, data, last, val, inputChannels, opt, "last model",

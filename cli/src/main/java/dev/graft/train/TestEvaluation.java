@@ -38,7 +38,7 @@ public final class TestEvaluation {
              DataLoader loader = new DataLoader(test.samples(), mf.classes().size(), mf.preprocessing().evaluation(),
                      new DataLoader.Options(cfg.batchSize(), Sampling.Order.SEQUENTIAL, 0, cfg.workers(), cfg.workers() + 1, false,
                              cfg.strict(), cfg.imageDecoding()),
-                     w -> opt.warnings().accept(w))) {
+                     w -> opt.warnings().accept(w), opt.imageCache())) {
             Predictions p = Predictions.of(net, loader, net.config().inChannels(), mf.temperature(),
                     Progress.start("test", test.samples().size(), opt.progress()));
             UsableImages.check("test", testDir.toString(), test.samples(), test.classes(), loader.skipped());

@@ -11,6 +11,7 @@ import dev.graft.loaders.StateDicts;
 import dev.graft.loaders.images.Augmentation;
 import dev.graft.loaders.images.Batch;
 import dev.graft.loaders.images.DataLoader;
+import dev.graft.loaders.images.ImageCache;
 import dev.graft.loaders.images.ImageFolder.Sample;
 import dev.graft.loaders.images.Preprocessing;
 import dev.graft.loaders.images.Sampling;
@@ -49,11 +50,22 @@ public final class Trainer implements AutoCloseable {
      */
     /**
      * {@code auxWeight}: the weight of an auxiliary head's loss (InceptionV3's AuxLogits; 0 does not run the head), 0.4
-     * by default as torchvision's reference training script ({@code loss1 + 0.4 * loss2}).
+     * by default as torchvision's reference training script ({@code loss1 + 0.4 * loss2}). {@code imageCache}: where the
+     * run's loaders keep decoded images (null: every epoch decodes every image; see {@link ImageCache}).
      */
     public record Options(boolean progress, PrintStream out, Consumer<String> warnings, int stopAfterEpochs, boolean featureCache,
-                          double auxWeight) {
+                          double auxWeight, ImageCache imageCache) {
         public static final double DEFAULT_AUX_WEIGHT = 0.4;
+
+        public Options(boolean progress, PrintStream out, Consumer<String> warnings, int stopAfterEpochs, boolean featureCache,
+                       double auxWeight) {
+            this(progress, out, warnings, stopAfterEpochs, featureCache, auxWeight, null);
+        }
+
+        /** These options reading images through {@code cache} (null: none). */
+        public Options withImageCache(ImageCache cache) {
+            return new Options(progress, out, warnings, stopAfterEpochs, featureCache, auxWeight, cache);
+        }
 
         public Options(boolean progress, PrintStream out, Consumer<String> warnings, int stopAfterEpochs) {
             this(progress, out, warnings, stopAfterEpochs, true);
@@ -458,7 +470,7 @@ public final class Trainer implements AutoCloseable {
         return new DataLoader(samples, data.classes().size(), t,
                 new DataLoader.Options(cfg.batchSize(), order, cfg.seed(), cfg.workers(), Math.max(2, cfg.workers() + 1), dropLast, cfg.strict(),
                         cfg.imageDecoding()),
-                opt.warnings());
+                opt.warnings(), opt.imageCache());
     }
 
     private void startPhase(Phase phase) {

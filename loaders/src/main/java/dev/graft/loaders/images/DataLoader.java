@@ -20,7 +20,8 @@ import java.util.function.Consumer;
  * Decodes and transforms batches on worker threads with a bounded number of batches in flight. Every sample's
  * random augmentation draws from a generator seeded by (seed, epoch, position in the epoch), so the batches are
  * identical for a seed whatever the thread count. Images are read through an {@link ImagePipeline}. An unreadable
- * image is skipped with one warning naming the file and the reason, or fails the run when {@code strict}.
+ * image is skipped with one warning naming the file and the reason, or fails the run when {@code strict}. With an
+ * {@link ImageCache}, the epochs after the first take the decoded images from it and only transform them.
  */
 public final class DataLoader implements AutoCloseable {
 
@@ -53,6 +54,12 @@ public final class DataLoader implements AutoCloseable {
     private final Set<String> lenientWarned = ConcurrentHashMap.newKeySet();
 
     public DataLoader(List<Sample> samples, int numClasses, Transform transform, Options options, Consumer<String> warnings) {
+        this(samples, numClasses, transform, options, warnings, null);
+    }
+
+    /** As above, reading images through {@code cache} (null: decode every image every epoch). */
+    public DataLoader(List<Sample> samples, int numClasses, Transform transform, Options options, Consumer<String> warnings,
+                      ImageCache cache) {
         if (samples.isEmpty()) {
             throw new DatasetException("no images to load");
         }
@@ -60,7 +67,7 @@ public final class DataLoader implements AutoCloseable {
         this.numClasses = numClasses;
         this.options = options;
         this.warnings = warnings;
-        this.pipeline = new ImagePipeline(transform, options.decoding(), this::warnOnce);
+        this.pipeline = new ImagePipeline(transform, options.decoding(), this::warnOnce, cache);
         this.pool = Executors.newFixedThreadPool(options.workers(), r -> {
             Thread t = new Thread(r, "graft-decode");
             t.setDaemon(true);
