@@ -33,6 +33,7 @@ public final class Architectures {
     public static final String CBR = "cbr";
     public static final String INCEPTION = "inception";
     public static final String SWIN = "swin";
+    public static final String VIT = ViTConfig.FAMILY;
 
     private Architectures() {
     }
@@ -47,6 +48,9 @@ public final class Architectures {
         if (config.isSwin()) {
             return swin(config);
         }
+        if (config.isVit()) {
+            return vit(config);
+        }
         return config.isInception() ? inception(config) : config.isCbr() ? cbr(config) : resnet(config);
     }
 
@@ -58,6 +62,9 @@ public final class Architectures {
         ResNetConfig swin = recognizeSwin(shapes);
         if (swin != null) {
             return swin;
+        }
+        if (shapes.containsKey("class_token") || shapes.containsKey("cls_token")) {
+            return ResNetConfig.vit(VisionTransformer.recognize(shapes)); // torchvision's ViT or timm's DeiT
         }
         ResNetConfig found = shapes.containsKey("Mixed_5b.branch1x1.conv.weight") ? recognizeInception(shapes)
                 : shapes.containsKey("features.0.weight") && shapes.containsKey("features.1.running_var")
@@ -95,6 +102,20 @@ public final class Architectures {
                     + "but not a complete torchvision SwinTransformer (features.0.0.weight, head.weight, stages features.1, 3, ...)");
         }
         return ResNetConfig.swin(c);
+    }
+
+    // ---- vit (torchvision's VisionTransformer, timm's DeiT) --------------------------------------------------------
+
+    /**
+     * One {@link Topology.ViT} layer, the naming's head ({@code heads.head} / {@code head}) as the classifier; units as
+     * {@link VisionTransformer#units}: the embedding, each block, the final norm with the head. Discriminative learning
+     * rates: the embedding and the first half of the blocks, the rest, the head.
+     */
+    private static Topology vit(ResNetConfig config) {
+        ViTConfig v = config.vitConfig();
+        List<Topology.Unit> units = VisionTransformer.units(v);
+        return new Topology(VIT, List.of(new Topology.ViT(v)), 0, v.naming().head, config.featureWidth(),
+                config.numClasses(), units, 1 + (v.depth() + 1) / 2);
     }
 
     // ---- resnet -----------------------------------------------------------------------------------------------

@@ -63,6 +63,8 @@ public final class ResNet extends Module implements AutoCloseable {
     private double dropout;
     private SplittableRandom dropoutRng = new SplittableRandom(0);
     private SwinTransformer.DepthDrop swinDrop;
+    /** A plain vision transformer's body (null for the other families). */
+    private VisionTransformer.Body vitBody;
 
     /** Builds the modules {@code config}'s {@link Topology} declares, registered in PyTorch's order and names. */
     private ResNet(ResNetConfig config, Device device, DType dtype) {
@@ -86,10 +88,11 @@ public final class ResNet extends Module implements AutoCloseable {
                     auxFc = place(topology.aux().fc(), new Linear(topology.aux().width(), config.numClasses(), true, device, dtype));
                 }
             }
-            conv1 = (Conv2d) module(topology.convolutions().isEmpty() ? "features.0.0" // Swin's patch embedding
+            conv1 = (Conv2d) module(config.isVit() ? config.vitConfig().naming().patchEmbed // a ViT's patch embedding
+                    : topology.convolutions().isEmpty() ? "features.0.0" // Swin's patch embedding
                     : topology.convolutions().get(0).conv());
             avgpool = registerModule("avgpool", new AdaptiveAvgPool2d());
-            fc = registerModule(topology.fc(), new Linear(config.featureWidth(), config.numClasses(), true, device, dtype));
+            fc = place(topology.fc(), new Linear(config.featureWidth(), config.numClasses(), true, device, dtype));
             dropout = config.isInception() ? 0.5 : 0;
         } catch (RuntimeException e) {
             scope.close();
@@ -102,6 +105,9 @@ public final class ResNet extends Module implements AutoCloseable {
         boolean first = body.isEmpty(); // the caller's images are not ours to free
         if (layer instanceof Topology.Swin s) {
             return buildSwin(s);
+        }
+        if (layer instanceof Topology.ViT v) {
+            return buildVit(v);
         }
         if (layer instanceof Topology.ConvBn c) {
             Conv2d conv = place(c.conv(), conv2d(c));
@@ -186,6 +192,21 @@ public final class ResNet extends Module implements AutoCloseable {
         Module features = registerModule("features", SwinTransformer.buildFeatures(s.config(), swinDrop, device, dtype));
         Module norm = registerModule("norm", SwinTransformer.buildNorm(s.config(), device, dtype));
         return x -> Functional.permute(norm.forward(features.forward(x)), 0, 3, 1, 2);
+    }
+
+    /**
+     * A plain vision transformer's body (class token, patch embedding, position embedding, blocks, final norm) run
+     * unfused through its modules; output the normalised class token as [N, hidden, 1, 1].
+     */
+    private UnaryOperator<Tensor> buildVit(Topology.ViT v) {
+        vitBody = new VisionTransformer.Body(this, v.config(), device, dtype);
+        int c = v.config().hidden();
+        return x -> Functional.reshape(vitBody.features(x), x.dim(0), c, 1, 1);
+    }
+
+    /** The vision transformer's body, or null for the other families ({@link Init} initialises it). */
+    VisionTransformer.Body vitBody() {
+        return vitBody;
     }
 
     /** Swin only: seeds stochastic depth's per-sample draws (no effect on the other families). */
@@ -292,7 +313,11 @@ public final class ResNet extends Module implements AutoCloseable {
         return fromStateDict(state, named, device);
     }
 
-    private static ResNet fromStateDict(StateDict state, ResNetConfig config, Device device) {
+    /**
+     * A model of {@code config} with {@code state} loaded strictly (a ViT's position embedding interpolated when
+     * {@code config} is for another image size); the batch-norm policy restored from the metadata when present.
+     */
+    public static ResNet fromStateDict(StateDict state, ResNetConfig config, Device device) {
         ResNet m = builder(config).device(device).initialize(false).build();
         try {
             m.load(state, true);
@@ -449,7 +474,7 @@ public final class ResNet extends Module implements AutoCloseable {
 
     /** Eval mode everywhere (no batch norm uses batch statistics) and nothing would be recorded. */
     private boolean runsFused(Tensor x) {
-        if (!fusedInference || isTraining() || config.isSwin()) { // Swin runs unfused through its modules
+        if (!fusedInference || isTraining() || config.isTransformer()) { // Swin and ViT run unfused through their modules
             return false;
         }
         if (Grad.enabled() && x.requiresGrad()) {
@@ -470,11 +495,18 @@ public final class ResNet extends Module implements AutoCloseable {
         return true;
     }
 
-    /** As {@link Module#load}; a Swin's {@code relative_position_index} buffers must equal the recomputed ones. */
+    /**
+     * As {@link Module#load}; a Swin's {@code relative_position_index} buffers must equal the recomputed ones; a ViT
+     * takes torchvision's legacy MLP names and a position embedding made for another image size (interpolated,
+     * {@link VisionTransformer#load}).
+     */
     @Override
     public LoadReport load(StateDict state, boolean strict) {
         if (config.isSwin()) {
             SwinTransformer.checkIndexes(state, config.swinConfig());
+        }
+        if (config.isVit()) {
+            state = VisionTransformer.adapt(state, config.vitConfig());
         }
         return super.load(state, strict);
     }
@@ -494,7 +526,7 @@ public final class ResNet extends Module implements AutoCloseable {
         try (Scope.Entered in = scope.enter()) {
             Linear head = new Linear(config.featureWidth(), numClasses, true, device, dtype);
             Init.linearDefault(head, new SplittableRandom(seed));
-            fc = registerModule(topology.fc(), head);
+            fc = place(topology.fc(), head);
         }
         for (Parameter p : old.namedParameters().values()) {
             p.tensor().close();

@@ -39,27 +39,115 @@ public final class VisionTransformer extends Module implements AutoCloseable {
     private final List<Block> blocks = new ArrayList<>();
     private final LayerNorm norm;
     private Linear head;
+    private Body body;
 
     private VisionTransformer(ViTConfig config, Device device, DType dtype) {
         this.config = config;
         this.device = device;
         this.dtype = dtype;
-        ViTConfig.Naming n = config.naming();
-        int c = config.hidden();
         this.scope = Scope.detached(config.architecture());
         try (Scope.Entered in = scope.enter()) {
-            // Registration order gives torchvision's / timm's key order: parameters of a module before its children.
-            classToken = placeParameter(n.classToken, Tensor.zeros(device, dtype, 1, 1, c));
-            patchEmbed = place(n.patchEmbed, new Conv2d(config.inChannels(), c, config.patch(), config.patch(), 0, 1, true, device, dtype));
-            posEmbed = placeParameter(n.posEmbed, Tensor.zeros(device, dtype, 1, config.tokens(), c));
-            for (int i = 0; i < config.depth(); i++) {
-                blocks.add(place(n.block(i), new Block(config, device, dtype)));
-            }
-            norm = place(n.finalNorm, new LayerNorm(c, ViTConfig.LAYER_NORM_EPS, device, dtype));
-            head = place(n.head, new Linear(c, config.numClasses(), true, device, dtype));
+            Body b = new Body(this, config, device, dtype);
+            body = b;
+            classToken = b.classToken;
+            patchEmbed = b.patchEmbed;
+            posEmbed = b.posEmbed;
+            blocks.addAll(b.blocks);
+            norm = b.norm;
+            head = place(this, config.naming().head, new Linear(config.hidden(), config.numClasses(), true, device, dtype));
         } catch (RuntimeException e) {
             scope.close();
             throw e;
+        }
+    }
+
+    /**
+     * Everything but the head (class token, patch embedding, position embedding, blocks, final norm), registered
+     * into {@code host} under the naming's paths in torchvision's / timm's key order: parameters of a module before
+     * its children. The registry's {@link ResNet} holds one of these for a {@link Topology.ViT} layer, this class
+     * another; the forward pass is the same code.
+     */
+    static final class Body {
+        final ViTConfig config;
+        final Parameter classToken;
+        final Parameter posEmbed;
+        final Conv2d patchEmbed;
+        final List<Block> blocks = new ArrayList<>();
+        final LayerNorm norm;
+        private final Device device;
+        private final DType dtype;
+
+        Body(Module host, ViTConfig config, Device device, DType dtype) {
+            this.config = config;
+            this.device = device;
+            this.dtype = dtype;
+            ViTConfig.Naming n = config.naming();
+            int c = config.hidden();
+            classToken = placeParameter(host, n.classToken, Tensor.zeros(device, dtype, 1, 1, c));
+            patchEmbed = place(host, n.patchEmbed, new Conv2d(config.inChannels(), c, config.patch(), config.patch(), 0, 1, true, device, dtype));
+            posEmbed = placeParameter(host, n.posEmbed, Tensor.zeros(device, dtype, 1, config.tokens(), c));
+            for (int i = 0; i < config.depth(); i++) {
+                blocks.add(place(host, n.block(i), new Block(config, device, dtype)));
+            }
+            norm = place(host, n.finalNorm, new LayerNorm(c, ViTConfig.LAYER_NORM_EPS, device, dtype));
+        }
+
+        /** Patch embedding, class token and position embedding: [N, 1 + g*g, hidden]. */
+        Tensor embed(Tensor x) {
+            int g = config.grid();
+            if (x.shape().rank() != 4 || x.dim(1) != config.inChannels() || x.dim(2) != config.imageSize() || x.dim(3) != config.imageSize()) {
+                throw new ModelException(config.architecture() + " expects images [N, " + config.inChannels() + ", " + config.imageSize()
+                        + ", " + config.imageSize() + "], got " + x.shape() + " (another image size needs a model built for it; its"
+                        + " position embedding is interpolated when weights load)");
+            }
+            int n = x.dim(0);
+            int c = config.hidden();
+            Tensor patches = Functional.permute(patchEmbed.forward(x), 0, 2, 3, 1); // [N, g, g, C]: token i = row * g + col
+            Tensor tokens = Functional.reshape(patches, n, g * g, c);
+            Tensor cls = Functional.add(Tensor.zeros(device, dtype, n, 1, c), classToken.tensor());
+            return Functional.add(Functional.cat(1, cls, tokens), posEmbed.tensor());
+        }
+
+        /** The last block's output [N, tokens, hidden], before the final norm. */
+        Tensor tokens(Tensor x) {
+            Tensor t = embed(x);
+            for (Block b : blocks) {
+                t = b.forward(t);
+            }
+            return t;
+        }
+
+        /** The class token's output after the final layer norm [N, hidden]: what the head reads. */
+        Tensor features(Tensor x) {
+            Tensor t = norm.forward(tokens(x));
+            return Functional.reshape(Functional.narrow(t, 1, 0, 1), x.dim(0), config.hidden());
+        }
+
+        /**
+         * torchvision's {@code VisionTransformer} initialisation of everything but the head: patch convolution
+         * truncated normal with std sqrt(1 / fan_in) (here a normal clipped at 2 std), bias 0; class token 0;
+         * position embedding N(0, 0.02); attention q/k/v xavier-uniform, biases 0, output projection as
+         * {@code nn.Linear}; MLP linears xavier-uniform with biases N(0, 1e-6); layer norms keep their 1 / 0.
+         */
+        void initialize(RandomGenerator rng) {
+            int c = config.hidden();
+            double fanIn = (double) config.inChannels() * config.patch() * config.patch();
+            set(patchEmbed.weight().tensor(), i -> clippedNormal(rng, Math.sqrt(1.0 / fanIn)));
+            fill(patchEmbed.bias().tensor(), 0);
+            fill(classToken.tensor(), 0);
+            set(posEmbed.tensor(), i -> rng.nextGaussian() * 0.02);
+            for (Block b : blocks) {
+                double qkvBound = Math.sqrt(6.0 / (c + 3.0 * c));
+                set(b.attention.qkvWeight.tensor(), i -> rng.nextDouble(-qkvBound, qkvBound));
+                fill(b.attention.qkvBias.tensor(), 0);
+                Init.linearDefault(b.attention.proj, rng);
+                fill(b.attention.proj.bias().tensor(), 0);
+                double mlpBound = Math.sqrt(6.0 / (c + config.mlp()));
+                set(b.fc1.weight().tensor(), i -> rng.nextDouble(-mlpBound, mlpBound));
+                set(b.fc2.weight().tensor(), i -> rng.nextDouble(-mlpBound, mlpBound));
+                set(b.fc1.bias().tensor(), i -> rng.nextGaussian() * 1e-6);
+                set(b.fc2.bias().tensor(), i -> rng.nextGaussian() * 1e-6);
+            }
         }
     }
 
@@ -102,12 +190,20 @@ public final class VisionTransformer extends Module implements AutoCloseable {
      */
     @Override
     public LoadReport load(StateDict state, boolean strict) {
-        StateDict s = normalizeKeys(state);
+        return super.load(adapt(state, config), strict);
+    }
+
+    /**
+     * {@code state} as a model of {@code config} loads it: wrapper prefixes ({@code module.}, {@code model.}) stripped,
+     * {@link #normalizeKeys}, and a position embedding for another grid {@link #resizePositionEmbedding resized}.
+     */
+    static StateDict adapt(StateDict state, ViTConfig config) {
+        StateDict s = normalizeKeys(KeyPrefixes.stripCommon(state).state());
         HostTensor pos = s.get(config.naming().posEmbed);
         if (pos != null && pos.shape().rank() == 3 && pos.shape().dim(2) == config.hidden() && pos.shape().dim(1) != config.tokens()) {
             s.put(config.naming().posEmbed, resizePositionEmbedding(pos, config.grid()));
         }
-        return super.load(s, strict);
+        return s;
     }
 
     /**
@@ -135,28 +231,18 @@ public final class VisionTransformer extends Module implements AutoCloseable {
     }
 
     /**
-     * torchvision's {@code VisionTransformer} initialisation: patch convolution truncated normal with std
-     * sqrt(1 / fan_in) (here a normal clipped at 2 std), bias 0; class token 0; position embedding N(0, 0.02);
-     * attention q/k/v xavier-uniform, biases 0, output projection as {@code nn.Linear}; MLP linears xavier-uniform
-     * with biases N(0, 1e-6); head 0 (torchvision zeroes it).
+     * torchvision's {@code VisionTransformer} initialisation ({@link Body#initialize}); the head is zeroed as
+     * torchvision zeroes it.
      */
     public void initialize(long seed) {
         RandomGenerator rng = new SplittableRandom(seed);
-        int c = config.hidden();
-        double fanIn = (double) config.inChannels() * config.patch() * config.patch();
-        set(patchEmbed.weight().tensor(), n -> clippedNormal(rng, Math.sqrt(1.0 / fanIn)));
-        set(posEmbed.tensor(), n -> rng.nextGaussian() * 0.02);
-        for (Block b : blocks) {
-            double qkvBound = Math.sqrt(6.0 / (c + 3.0 * c));
-            set(b.attention.qkvWeight.tensor(), n -> rng.nextDouble(-qkvBound, qkvBound));
-            Init.linearDefault(b.attention.proj, rng);
-            fill(b.attention.proj.bias().tensor(), 0);
-            double mlpBound = Math.sqrt(6.0 / (c + config.mlp()));
-            set(b.fc1.weight().tensor(), n -> rng.nextDouble(-mlpBound, mlpBound));
-            set(b.fc2.weight().tensor(), n -> rng.nextDouble(-mlpBound, mlpBound));
-            set(b.fc1.bias().tensor(), n -> rng.nextGaussian() * 1e-6);
-            set(b.fc2.bias().tensor(), n -> rng.nextGaussian() * 1e-6);
-        }
+        body().initialize(rng);
+        fill(head.weight().tensor(), 0);
+        fill(head.bias().tensor(), 0);
+    }
+
+    private Body body() {
+        return body;
     }
 
     private static double clippedNormal(RandomGenerator rng, double std) {
@@ -189,33 +275,17 @@ public final class VisionTransformer extends Module implements AutoCloseable {
 
     /** The class token's output after the final layer norm [N, hidden]: what the head reads. */
     public Tensor features(Tensor x) {
-        Tensor t = norm.forward(tokens(x));
-        return Functional.reshape(Functional.narrow(t, 1, 0, 1), x.dim(0), config.hidden());
+        return body.features(x);
     }
 
     /** The last block's output [N, tokens, hidden], before the final norm (Grad-CAM's target, as timm recipes take it). */
     public Tensor tokens(Tensor x) {
-        Tensor t = embed(x);
-        for (Block b : blocks) {
-            t = b.forward(t);
-        }
-        return t;
+        return body.tokens(x);
     }
 
     /** Patch embedding, class token and position embedding: [N, 1 + g*g, hidden]. */
     public Tensor embed(Tensor x) {
-        int g = config.grid();
-        if (x.shape().rank() != 4 || x.dim(1) != config.inChannels() || x.dim(2) != config.imageSize() || x.dim(3) != config.imageSize()) {
-            throw new ModelException(config.architecture() + " expects images [N, " + config.inChannels() + ", " + config.imageSize()
-                    + ", " + config.imageSize() + "], got " + x.shape() + " (another image size needs a model built for it; its"
-                    + " position embedding is interpolated when weights load)");
-        }
-        int n = x.dim(0);
-        int c = config.hidden();
-        Tensor patches = Functional.permute(patchEmbed.forward(x), 0, 2, 3, 1); // [N, g, g, C]: token i = row * g + col
-        Tensor tokens = Functional.reshape(patches, n, g * g, c);
-        Tensor cls = Functional.add(Tensor.zeros(device, dtype, n, 1, c), classToken.tensor());
-        return Functional.add(Functional.cat(1, cls, tokens), posEmbed.tensor());
+        return body.embed(x);
     }
 
     /**
@@ -293,6 +363,11 @@ public final class VisionTransformer extends Module implements AutoCloseable {
      * position embedding), each block, then the final norm with the head.
      */
     public List<Topology.Unit> units() {
+        return units(config);
+    }
+
+    /** {@link #units()} for {@code config}: what the registry's {@link Topology} for a ViT declares. */
+    public static List<Topology.Unit> units(ViTConfig config) {
         ViTConfig.Naming n = config.naming();
         List<Topology.Unit> units = new ArrayList<>();
         units.add(new Topology.Unit(n.patchEmbed, List.of(n.classToken, n.patchEmbed, n.posEmbed)));
@@ -416,14 +491,14 @@ public final class VisionTransformer extends Module implements AutoCloseable {
 
     // ---- registration helpers -------------------------------------------------------------------------
 
-    private Parameter placeParameter(String path, Tensor values) {
+    private static Parameter placeParameter(Module host, String path, Tensor values) {
         int dot = path.lastIndexOf('.');
-        return dot < 0 ? registerParameter(path, values) : namespace(path.substring(0, dot)).addParameter(path.substring(dot + 1), values);
+        return dot < 0 ? host.registerParameter(path, values) : namespace(host, path.substring(0, dot)).addParameter(path.substring(dot + 1), values);
     }
 
-    private <M extends Module> M place(String path, M m) {
+    private static <M extends Module> M place(Module host, String path, M m) {
         int dot = path.lastIndexOf('.');
-        return dot < 0 ? registerModule(path, m) : namespace(path.substring(0, dot)).add(path.substring(dot + 1), m);
+        return dot < 0 ? host.registerModule(path, m) : namespace(host, path.substring(0, dot)).add(path.substring(dot + 1), m);
     }
 
     private <M extends Module> M replace(String path, M m) {
@@ -431,13 +506,13 @@ public final class VisionTransformer extends Module implements AutoCloseable {
         return dot < 0 ? registerModule(path, m) : ((Namespace) module(path.substring(0, dot))).add(path.substring(dot + 1), m);
     }
 
-    /** The grouping module at {@code path}, made (with those above it) on first use. */
-    private Namespace namespace(String path) {
-        Module at = this;
+    /** The grouping module at {@code path} under {@code host}, made (with those above it) on first use. */
+    private static Namespace namespace(Module host, String path) {
+        Module at = host;
         for (String part : path.split("\\.")) {
             Module next = at.children().get(part);
             if (next == null) {
-                next = at == this ? registerModule(part, new Namespace()) : ((Namespace) at).add(part, new Namespace());
+                next = at == host ? host.registerModule(part, new Namespace()) : ((Namespace) at).add(part, new Namespace());
             }
             at = next;
         }
