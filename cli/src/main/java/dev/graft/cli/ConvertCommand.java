@@ -86,6 +86,7 @@ final class ConvertCommand implements Callable<Integer> {
         } else if (guess.isVit() && !guess.vit().architecture().equals("custom")) { // a custom width's head count is a guess
             meta.putIfAbsent(ResNet.META_ARCHITECTURE, guess.vit().architecture());
             meta.putIfAbsent(dev.graft.models.VisionTransformer.META_CONFIG, guess.vit().describe());
+            meta.putIfAbsent(ResNet.META_CONFIG, dev.graft.models.ResNetConfig.vit(guess.vit()).describe()); // what train / predict read
         }
 
         StateDicts.write(out, dict);

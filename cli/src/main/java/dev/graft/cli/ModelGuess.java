@@ -64,7 +64,7 @@ record ModelGuess(ResNetConfig config, String prefix, String notResNetBecause, V
             return "not a ResNet";
         }
         String a = config.architecture();
-        return a.equals("custom") ? (config.isSwin() ? "custom Swin" : config.isCbr() ? "custom CBR" : "custom ResNet") : a;
+        return a.equals("custom") ? (config.isSwin() ? "custom Swin" : config.isVit() ? "custom vision transformer" : config.isCbr() ? "custom CBR" : "custom ResNet") : a;
     }
 
     /** One line for the terminal. */
@@ -81,7 +81,7 @@ record ModelGuess(ResNetConfig config, String prefix, String notResNetBecause, V
             return "not a ResNet: " + notResNetBecause;
         }
         String a = config.architecture();
-        return (a.equals("custom") ? (config.isSwin() ? "custom Swin (" : config.isCbr() ? "custom CBR (" : "custom ResNet (") + config.describe() + ")"
+        return (a.equals("custom") ? (config.isSwin() ? "custom Swin (" : config.isVit() ? "custom vision transformer (" : config.isCbr() ? "custom CBR (" : "custom ResNet (") + config.describe() + ")"
                 : a + (config.isCbr() ? " (Transfusion CBR), " : " (torchvision), ") + config.numClasses() + " classes, " + config.inChannels() + " input channel"
                         + (config.inChannels() == 1 ? "" : "s"))
                 + (prefix.isEmpty() ? "" : ", keys prefixed '" + prefix + "'");

@@ -305,12 +305,17 @@ public final class ResNet extends Module implements AutoCloseable {
 
     /** As {@link #fromStateDict(StateDict, Device)} with the architecture given (classes and channels still read from the keys). */
     public static ResNet fromStateDict(StateDict state, String architecture, Device device) {
+        return fromStateDict(state, configOf(state, architecture), device);
+    }
+
+    /** The named {@code architecture} with the classes and channels (and InceptionV3's auxiliary head) {@code state} has. */
+    public static ResNetConfig configOf(StateDict state, String architecture) {
         ResNetConfig inferred = ArchitectureInference.infer(state);
         ResNetConfig named = ResNetConfig.named(architecture, inferred.numClasses()).withInChannels(inferred.inChannels());
         if (named.isInception() && inferred.isInception()) { // a file without AuxLogits.* is the network without its auxiliary head
             named = named.withAuxLogits(inferred.auxLogits());
         }
-        return fromStateDict(state, named, device);
+        return named;
     }
 
     /**
@@ -511,6 +516,28 @@ public final class ResNet extends Module implements AutoCloseable {
         return super.load(state, strict);
     }
 
+    /**
+     * As {@link Module#freezeUpTo}; for a vision transformer a freezing unit's name ({@link Topology#units()}) freezes
+     * exactly the units before it and trains the rest, so the embedding unit's class token and position embedding
+     * (tensors outside the patch convolution's module) go with it, and the final-norm unit trains the head too.
+     */
+    @Override
+    public ResNet freezeUpTo(String name) {
+        List<Topology.Unit> units = topology().units();
+        int at = config.isVit() ? topology().unitNames().indexOf(name) : -1;
+        if (at < 0) {
+            super.freezeUpTo(name);
+            return this;
+        }
+        unfreeze();
+        List<String> frozen = new ArrayList<>();
+        units.subList(0, at).forEach(u -> frozen.addAll(u.modules()));
+        if (!frozen.isEmpty()) {
+            freeze(frozen.toArray(String[]::new));
+        }
+        return this;
+    }
+
     // ---- surgery ----------------------------------------------------------------------------------------
 
     /**
@@ -605,6 +632,9 @@ public final class ResNet extends Module implements AutoCloseable {
         Map<String, String> m = super.metadata();
         m.put(META_ARCHITECTURE, config.architecture());
         m.put(META_CONFIG, config.describe());
+        if (config.isVit()) { // the same line under the key VisionTransformer and graft forward read
+            m.put(VisionTransformer.META_CONFIG, config.describe());
+        }
         m.put(META_BATCHNORM_POLICY, batchNormPolicy().metadataValue());
         return m;
     }
