@@ -4,6 +4,7 @@ import dev.graft.engine.Device;
 import dev.graft.engine.StateDict;
 import dev.graft.models.ResNet;
 import dev.graft.models.ResNetConfig;
+import dev.graft.models.ViTConfig;
 
 import java.io.PrintStream;
 
@@ -28,6 +29,12 @@ final class InitialModel {
         return config.isVit() ? config.withImageSize(cfg.imageSize()) : config;
     }
 
+    private static ResNetConfig withHeads(ResNetConfig c, int heads) {
+        ViTConfig v = c.vitConfig();
+        return ResNetConfig.vit(new ViTConfig(v.architecture(), v.naming(), v.imageSize(), v.patch(), v.hidden(), v.depth(), heads,
+                v.mlp(), v.numClasses(), v.inChannels()));
+    }
+
     private static ResNet buildModel(TrainConfig cfg, StateDict weights, int classes, Device device, PrintStream out) {
         if (weights == null) {
             String arch = cfg.arch() == null ? "resnet18" : cfg.arch();
@@ -39,13 +46,21 @@ final class InitialModel {
         if (cfg.arch() != null && cfg.arch().contains("=")) {
             ResNetConfig found = ResNet.configOf(weights);
             var want = ResNetConfig.parse(cfg.arch()).withNumClasses(found.numClasses());
+            if (want.isVit() && found.isVit() && weights.metadata().get(ResNet.META_CONFIG) == null) {
+                found = withHeads(found, want.vitConfig().heads()); // a state dict does not record them: --arch says
+            }
             if (!sized(want, cfg).equals(sized(found, cfg))) {
                 throw new TrainingException("--weights " + cfg.weights() + " hold " + found.describe() + ", not --arch " + cfg.arch());
             }
             m = ResNet.fromStateDict(weights, sized(found, cfg), device);
         } else {
-            m = ResNet.fromStateDict(weights, sized(cfg.arch() == null ? ResNet.configOf(weights) : ResNet.configOf(weights, cfg.arch()), cfg),
-                    device);
+            ResNetConfig found = cfg.arch() == null ? ResNet.configOf(weights) : ResNet.configOf(weights, cfg.arch());
+            if (found.isVit() && found.architecture().equals("custom") && weights.metadata().get(ResNet.META_CONFIG) == null) {
+                throw new TrainingException("--weights " + cfg.weights() + " hold a vision transformer of a custom width ("
+                        + found.describe() + "), and a state dict does not record its number of heads: give --arch the "
+                        + "configuration line with the right heads=");
+            }
+            m = ResNet.fromStateDict(weights, sized(found, cfg), device);
         }
         out.println("weights: " + cfg.weights() + " (" + m.config().architecture() + ", " + m.config().numClasses() + " classes in the file)");
         if (!Initialization.transfers(cfg)) { // before a new head, which starts random whatever the --init
