@@ -149,6 +149,79 @@ public final class VisionTransformer extends Module implements AutoCloseable {
                 set(b.fc2.bias().tensor(), i -> rng.nextGaussian() * 1e-6);
             }
         }
+
+        /**
+         * What Grad-CAM reads, as pytorch-grad-cam's ViT recipe takes it: A = the last block's first layer norm output
+         * ({@code ln_1} / {@code norm1}) [N, tokens, hidden] (class token first), and d(logit of class c_i)/dA; the
+         * logits [N, classes] through {@code head}; {@code classes[i] < 0} takes image i's highest logit. Only the last
+         * block and the head are recorded; no parameter of {@code host} gets a gradient.
+         */
+        Cam gradCam(Module host, Tensor x, int[] classes, Linear head) {
+            int n = x.dim(0);
+            int c = config.hidden();
+            int numClasses = head.weight().tensor().dim(0);
+            List<Parameter> params = List.copyOf(host.namedParameters().values());
+            boolean[] had = new boolean[params.size()];
+            for (int i = 0; i < had.length; i++) {
+                had[i] = params.get(i).tensor().requiresGrad();
+                params.get(i).tensor().requiresGrad(false);
+            }
+            try (Scope s = Scope.open()) {
+                Tensor t;
+                try (dev.graft.engine.Grad.Mode off = dev.graft.engine.Grad.off()) {
+                    t = embed(x);
+                    for (int i = 0; i < blocks.size() - 1; i++) {
+                        t = blocks.get(i).forward(t);
+                    }
+                }
+                Block last = blocks.get(blocks.size() - 1);
+                Tensor a;
+                try (dev.graft.engine.Grad.Mode off = dev.graft.engine.Grad.off()) {
+                    a = last.norm1.forward(t);
+                }
+                a = a.detach().requiresGrad(true);
+                Tensor logits;
+                try (dev.graft.engine.Grad.Mode on = dev.graft.engine.Grad.on()) {
+                    Tensor y = Functional.add(t, last.attention.forward(a));
+                    Tensor z = Functional.add(y, last.fc2.forward(Functional.gelu(last.fc1.forward(last.norm2.forward(y)))));
+                    logits = head.forward(Functional.reshape(Functional.narrow(norm.forward(z), 1, 0, 1), n, c));
+                }
+                float[] values = logits.toFloatArray();
+                int[] chosen = new int[n];
+                float[] pick = new float[n * numClasses];
+                for (int i = 0; i < n; i++) {
+                    int k = classes == null || classes[i] < 0 ? argmax(values, i * numClasses, numClasses) : classes[i];
+                    if (k >= numClasses) {
+                        throw new ModelException("Grad-CAM class index " + k + " for image " + i + " is out of range: the model has "
+                                + numClasses + " classes (0.." + (numClasses - 1) + ")");
+                    }
+                    chosen[i] = k;
+                    pick[i * numClasses + k] = 1;
+                }
+                try (dev.graft.engine.Grad.Mode on = dev.graft.engine.Grad.on()) {
+                    Functional.sum(Functional.mul(logits, Tensor.fromArray(x.device(), pick, n, numClasses))).backward();
+                }
+                return new Cam(a.toFloatArray(), a.grad().toFloatArray(), values, chosen);
+            } finally {
+                for (int i = 0; i < had.length; i++) {
+                    params.get(i).tensor().requiresGrad(had[i]);
+                }
+            }
+        }
+
+        /** Grad-CAM's inputs: activations and gradients [N, tokens, hidden], logits [N, classes], the classes explained. */
+        record Cam(float[] activations, float[] gradients, float[] logits, int[] classes) {
+        }
+
+        private static int argmax(float[] v, int offset, int count) {
+            int best = 0;
+            for (int j = 1; j < count; j++) {
+                if (v[offset + j] > v[offset + best]) {
+                    best = j;
+                }
+            }
+            return best;
+        }
     }
 
     /** A model with zero-filled tensors (layer norms 1/0); {@link #initialize} draws fresh weights. */
@@ -296,64 +369,30 @@ public final class VisionTransformer extends Module implements AutoCloseable {
      */
     public float[][][] gradCamCoarse(Tensor x, int[] classes) {
         int n = x.dim(0);
-        int g = config.grid();
-        int c = config.hidden();
         if (classes.length != n) {
             throw new ModelException("gradCam: " + classes.length + " classes for " + n + " images");
         }
-        List<Parameter> params = List.copyOf(namedParameters().values());
-        boolean[] had = new boolean[params.size()];
-        for (int i = 0; i < had.length; i++) {
-            had[i] = params.get(i).tensor().requiresGrad();
-            params.get(i).tensor().requiresGrad(false);
-        }
-        try (Scope s = Scope.open()) {
-            Tensor t;
-            try (dev.graft.engine.Grad.Mode off = dev.graft.engine.Grad.off()) {
-                t = embed(x);
-                for (int i = 0; i < blocks.size() - 1; i++) {
-                    t = blocks.get(i).forward(t);
+        Body.Cam cam = body.gradCam(this, x, classes, head);
+        int g = config.grid();
+        int c = config.hidden();
+        int tokens = config.tokens();
+        float[][][] out = new float[n][g][g];
+        for (int i = 0; i < n; i++) {
+            double[] w = new double[c];
+            for (int p = 1; p < tokens; p++) {
+                for (int k = 0; k < c; k++) {
+                    w[k] += cam.gradients()[(i * tokens + p) * c + k] / (double) (tokens - 1);
                 }
             }
-            Block last = blocks.get(blocks.size() - 1);
-            Tensor a;
-            try (dev.graft.engine.Grad.Mode off = dev.graft.engine.Grad.off()) {
-                a = last.norm1.forward(t);
-            }
-            a = a.detach().requiresGrad(true);
-            Tensor y = Functional.add(t, last.attention.forward(a));
-            Tensor z = Functional.add(y, last.fc2.forward(Functional.gelu(last.fc1.forward(last.norm2.forward(y)))));
-            Tensor logits = head.forward(Functional.reshape(Functional.narrow(norm.forward(z), 1, 0, 1), n, c));
-            float[] pick = new float[n * config.numClasses()];
-            for (int i = 0; i < n; i++) {
-                pick[i * config.numClasses() + classes[i]] = 1;
-            }
-            Functional.sum(Functional.mul(logits, Tensor.fromArray(device, pick, n, config.numClasses()))).backward();
-            float[] act = a.toFloatArray();
-            float[] grad = a.grad().toFloatArray();
-            int tokens = config.tokens();
-            float[][][] out = new float[n][g][g];
-            for (int i = 0; i < n; i++) {
-                double[] w = new double[c];
-                for (int p = 1; p < tokens; p++) {
-                    for (int k = 0; k < c; k++) {
-                        w[k] += grad[(i * tokens + p) * c + k] / (double) (tokens - 1);
-                    }
+            for (int p = 1; p < tokens; p++) {
+                double v = 0;
+                for (int k = 0; k < c; k++) {
+                    v += w[k] * cam.activations()[(i * tokens + p) * c + k];
                 }
-                for (int p = 1; p < tokens; p++) {
-                    double v = 0;
-                    for (int k = 0; k < c; k++) {
-                        v += w[k] * act[(i * tokens + p) * c + k];
-                    }
-                    out[i][(p - 1) / g][(p - 1) % g] = (float) Math.max(0, v);
-                }
-            }
-            return out;
-        } finally {
-            for (int i = 0; i < had.length; i++) {
-                params.get(i).tensor().requiresGrad(had[i]);
+                out[i][(p - 1) / g][(p - 1) % g] = (float) Math.max(0, v);
             }
         }
+        return out;
     }
 
     // ---- units, head ------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import dev.graft.engine.StateDict;
 import dev.graft.engine.Tensor;
 import dev.graft.loaders.StateDicts;
 import dev.graft.models.ArchitectureInference;
+import dev.graft.models.GradCam;
 import dev.graft.models.Parameter;
 import dev.graft.models.ResNet;
 import dev.graft.models.ResNetConfig;
@@ -123,6 +124,43 @@ class RegistryViTParityTest {
                         ViTParityTest.LOGITS);
             }
         }
+    }
+
+    /** Grad-CAM on the registry model (what predict --cam, explain and the training report run) against the torch recipe. */
+    @Test
+    void gradCamOnTheRegistryModelMatchesTheTorchRecipe() {
+        RawFixture f = RawFixture.resource("vit_narrow");
+        RawFixture cam = RawFixture.resource("vit_cam");
+        ResNetConfig config = ResNetConfig.vit(ViTConfig.parse(f.meta().path("config").asText()));
+        try (ResNet m = ResNet.fromStateDict(f.stateDict("init/"), config, Device.REFERENCE); Scope s = Scope.open()) {
+            m.eval();
+            List<GradCam.Explanation> e = new GradCam(m, GradCam.Method.GRAD_CAM).explain(f.get("input").toTensor(Device.REFERENCE),
+                    f.labels("labels"));
+            float[] flat = new float[e.size() * 16];
+            for (int i = 0; i < e.size(); i++) {
+                assertEquals(4, e.get(i).coarse().length);
+                for (int r = 0; r < 4; r++) {
+                    System.arraycopy(e.get(i).coarse()[r], 0, flat, i * 16 + r * 4, 4);
+                }
+                assertEquals(32, e.get(i).map().length, "upsampled to the image");
+            }
+            Deviation d = Deviation.of("cam", cam.get("cam").floats(), flat);
+            assertTrue(d.relative() <= 1e-5, d.toString()); // as ViTLoadingTest: F32 gradients summed over 32 channels
+            try (Grad.Mode off = Grad.off()) {
+                Deviation z = Deviation.of("logits", f.get("logits_eval").floats(), flatten(e));
+                assertTrue(z.relative() <= ViTParityTest.LOGITS, z.toString());
+            }
+            assertTrue(m.namedParameters().values().stream().allMatch(p -> p.grad() == null), "no parameter gets a gradient");
+        }
+    }
+
+    private static float[] flatten(List<GradCam.Explanation> e) {
+        int k = e.get(0).logits().length;
+        float[] out = new float[e.size() * k];
+        for (int i = 0; i < e.size(); i++) {
+            System.arraycopy(e.get(i).logits(), 0, out, i * k, k);
+        }
+        return out;
     }
 
     static Map<String, Shape> shapes(StateDict s) {
