@@ -91,6 +91,12 @@ class ViTTrainTest {
         System.out.println(arch + ": max |P(predict) - P(Classifier)| = " + worst);
         assertTrue(worst <= 1e-6, "max |P(predict) - P(Classifier)| " + worst);
 
+        // ONNX export goes through the fused plan, which a ViT does not have: refused, saying so, writing nothing
+        Path onnx = dir.resolve("vit.onnx");
+        TrainCommandTest.Run ex = TrainCommandTest.graft("export", "--model", best.toString(), "--onnx", onnx.toString());
+        assertTrue(ex.code() != 0 && (ex.out() + ex.err()).contains("no fused inference plan"), ex.out() + ex.err());
+        assertTrue(!Files.exists(onnx));
+
         // the model file as --weights for a run at 48 px: the position embedding is interpolated, the file reloads at 48
         Path run48 = dir.resolve("run48");
         TrainCommandTest.Run r48 = train(data, run48, "--weights", best.toString(), "--image-size", "48");
