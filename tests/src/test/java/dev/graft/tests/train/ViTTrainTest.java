@@ -91,6 +91,15 @@ class ViTTrainTest {
         System.out.println(arch + ": max |P(predict) - P(Classifier)| = " + worst);
         assertTrue(worst <= 1e-6, "max |P(predict) - P(Classifier)| " + worst);
 
+        // predict --cam writes a heat map per image (the ViT recipe, RegistryViTParityTest checks its values)
+        Path cams = dir.resolve("cams");
+        TrainCommandTest.Run cam = TrainCommandTest.graft("predict", "--model", best.toString(), "--device", "cpu", "--cam",
+                cams.toString(), images.get(0).toString());
+        assertEquals(0, cam.code(), cam.out() + cam.err());
+        try (var listing = Files.list(cams)) {
+            assertEquals(1, listing.count(), "one heat map");
+        }
+
         // ONNX export goes through the fused plan, which a ViT does not have: refused, saying so, writing nothing
         Path onnx = dir.resolve("vit.onnx");
         TrainCommandTest.Run ex = TrainCommandTest.graft("export", "--model", best.toString(), "--onnx", onnx.toString());
