@@ -375,7 +375,8 @@ public final class ResNetConfig {
             return vit.architecture(); // named ignoring image size, classes and channels
         }
         for (Map.Entry<String, ResNetConfig> e : NAMED.entrySet()) {
-            if (e.getValue().withNumClasses(numClasses).withInChannels(inChannels).equals(this)) {
+            // another family's entry may not take these channels (a ViT takes 1 or 3): compare within the family
+            if (e.getValue().family.equals(family) && e.getValue().withNumClasses(numClasses).withInChannels(inChannels).equals(this)) {
                 return e.getKey();
             }
         }

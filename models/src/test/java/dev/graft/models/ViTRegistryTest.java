@@ -45,6 +45,10 @@ class ViTRegistryTest {
         assertEquals("custom", ResNetConfig.vit(TV).architecture());
         assertTrue(ResNetConfig.vit(TV).toString().startsWith("ViT("), ResNetConfig.vit(TV).toString());
         assertThrows(ModelException.class, () -> ResNetConfig.named("deit_s", 2).withImageSize(100)); // not a multiple of 16
+        // a line from a file is bounded before anything is built
+        ModelException big = assertThrows(ModelException.class, () -> ResNetConfig.parse(
+                "family=vit naming=timm image=32 patch=8 hidden=64 depth=20000 heads=1 mlp=32 classes=3 in_channels=3"));
+        assertTrue(big.getMessage().contains("depth 20000 (at most 64)"), big.getMessage());
     }
 
     @Test

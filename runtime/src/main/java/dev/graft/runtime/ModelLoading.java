@@ -52,7 +52,7 @@ final class ModelLoading {
             String declared = meta.get(ResNet.META_ARCHITECTURE);
             if (declared != null && !declared.equals("custom") && !Architectures.names().contains(declared)) {
                 throw new ModelFileException("model file " + name + " holds a '" + declared + "' model; this runtime runs the "
-                        + "ResNet family and the CBR family " + Architectures.names());
+                        + "registry's networks " + Architectures.names());
             }
             String prefix = wrapperPrefix(in.shapes().keySet());
             Map<String, Shape> shapes = new LinkedHashMap<>();
