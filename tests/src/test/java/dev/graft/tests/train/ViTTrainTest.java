@@ -106,6 +106,12 @@ class ViTTrainTest {
         assertTrue(ex.code() != 0 && (ex.out() + ex.err()).contains("no fused inference plan"), ex.out() + ex.err());
         assertTrue(!Files.exists(onnx));
 
+        // a runtime folder: the runtime's own loader takes the file (unfused), so the export goes through
+        Path folder = dir.resolve("runtime");
+        TrainCommandTest.Run rt = TrainCommandTest.graft("export", "--model", best.toString(), "--runtime", folder.toString(), "--no-onednn");
+        assertEquals(0, rt.code(), rt.out() + rt.err());
+        assertTrue(Files.exists(folder.resolve("graft-runtime.jar")) && Files.exists(folder.resolve("model.safetensors")));
+
         // the model file as --weights for a run at 48 px: the position embedding is interpolated, the file reloads at 48
         Path run48 = dir.resolve("run48");
         TrainCommandTest.Run r48 = train(data, run48, "--weights", best.toString(), "--image-size", "48");
