@@ -140,6 +140,10 @@ class ViTTrainTest {
                 "--image-size", "32");
         assertTrue(g.code() != 0, g.out() + g.err());
         assertTrue(g.err().contains("does not record its number of heads"), g.out() + g.err());
+        // re-initialisations that only know convolutions, linear layers and batch norms are refused for a transformer
+        TrainCommandTest.Run stats = train(data, dir.resolve("stats"), "--weights", fixture("vit_narrow_legacy.pth").toString(),
+                "--arch", vit, "--image-size", "32", "--init", "stats");
+        assertTrue(stats.code() != 0 && stats.err().contains("--init stats is not available"), stats.out() + stats.err());
         // an image size the patches do not tile is refused, saying why
         TrainCommandTest.Run bad = train(data, dir.resolve("bad"), "--arch", deit, "--image-size", "36");
         assertTrue(bad.code() != 0 && bad.err().contains("multiple of the patch size 8"), bad.out() + bad.err());
