@@ -112,6 +112,13 @@ class ViTTrainTest {
         assertEquals(0, rt.code(), rt.out() + rt.err());
         assertTrue(Files.exists(folder.resolve("graft-runtime.jar")) && Files.exists(folder.resolve("model.safetensors")));
 
+        // lr-find on the trained file, fine-tuning from the block unit (its freezing is checked before the sweep)
+        TrainCommandTest.Run lr = TrainCommandTest.graft("lr-find", "--data", data.toString(), "--out", dir.resolve("lr").toString(),
+                "--image-size", "32", "--resize-size", "32", "--batch-size", "8", "--device", "cpu", "--no-progress", "--workers", "2",
+                "--seed", "3", "--weights", best.toString(), "--phase", "finetune", "--unfreeze-from", unit, "--iters", "5");
+        assertEquals(0, lr.code(), lr.out() + lr.err());
+        assertTrue(lr.out().contains("--bn-policy does not apply"), lr.out());
+
         // the model file as --weights for a run at 48 px: the position embedding is interpolated, the file reloads at 48
         Path run48 = dir.resolve("run48");
         TrainCommandTest.Run r48 = train(data, run48, "--weights", best.toString(), "--image-size", "48");
