@@ -64,7 +64,7 @@ final class InspectCommand implements Callable<Integer> {
         Verification v = s.recordsDigests() && !noVerify ? StateDicts.verify(file, options) : null;
         Map<String, Shape> shapes = new LinkedHashMap<>();
         s.tensors().forEach(t -> shapes.put(t.name(), t.shape()));
-        ModelGuess guess = ModelGuess.of(shapes);
+        ModelGuess guess = ModelGuess.of(shapes, s.metadata());
         Counts counts = Counts.of(s);
         PrintStream out = System.out;
         if (json) {

@@ -65,6 +65,7 @@ class ViTTrainTest {
         assertEquals("vit", a.get("family").asText());
         assertEquals(false, a.get("resnet").asBoolean(), "a ViT is not a ResNet");
         assertEquals(true, a.get("registry").asBoolean());
+        assertEquals(arch, a.get("config").asText(), "the heads from the file's line, not guessed from the keys");
 
         // graft predict and the runtime Classifier on the same file and images, same device
         List<Path> images = List.of(data.resolve("vertical/000.png"), data.resolve("horizontal/001.png"), data.resolve("vertical/005.png"));
