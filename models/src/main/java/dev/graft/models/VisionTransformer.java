@@ -95,8 +95,9 @@ public final class VisionTransformer extends Module implements AutoCloseable {
         /** Patch embedding, class token and position embedding: [N, 1 + g*g, hidden]. */
         Tensor embed(Tensor x) {
             int g = config.grid();
-            if (x.shape().rank() != 4 || x.dim(1) != config.inChannels() || x.dim(2) != config.imageSize() || x.dim(3) != config.imageSize()) {
-                throw new ModelException(config.architecture() + " expects images [N, " + config.inChannels() + ", " + config.imageSize()
+            int channels = patchEmbed.weight().tensor().dim(1); // 1 once the host adapted the patch convolution to grayscale
+            if (x.shape().rank() != 4 || x.dim(1) != channels || x.dim(2) != config.imageSize() || x.dim(3) != config.imageSize()) {
+                throw new ModelException(config.architecture() + " expects images [N, " + channels + ", " + config.imageSize()
                         + ", " + config.imageSize() + "], got " + x.shape() + " (another image size needs a model built for it; its"
                         + " position embedding is interpolated when weights load)");
             }

@@ -135,6 +135,40 @@ class ViTRegistryTest {
         }
     }
 
+    /**
+     * adaptToGrayscale sums the patch kernels over R, G, B: a gray image then gives the logits the RGB model gives the
+     * image replicated to three channels (a linear identity; 1e-5 relative covers float sums taken in another order).
+     */
+    @Test
+    void grayscaleAdaptedViTGivesTheLogitsOfTheReplicatedImage() {
+        try (ResNet m = ResNet.builder(ResNetConfig.vit(TV)).device(Device.REFERENCE).seed(1).build();
+             dev.graft.engine.Scope s = dev.graft.engine.Scope.open()) {
+            m.replaceHead(3, 2); // a non-zero head
+            m.eval();
+            float[] gray = new float[16 * 16];
+            java.util.SplittableRandom r = new java.util.SplittableRandom(9);
+            for (int i = 0; i < gray.length; i++) {
+                gray[i] = (float) r.nextGaussian();
+            }
+            float[] rgb = new float[3 * gray.length];
+            for (int ch = 0; ch < 3; ch++) {
+                System.arraycopy(gray, 0, rgb, ch * gray.length, gray.length);
+            }
+            float[] want = m.forward(HostTensor.of(rgb, Shape.of(1, 3, 16, 16)).toTensor(Device.REFERENCE)).toFloatArray();
+            m.adaptToGrayscale();
+            assertEquals(1, m.config().inChannels());
+            float[] got = m.forward(HostTensor.of(gray, Shape.of(1, 1, 16, 16)).toTensor(Device.REFERENCE)).toFloatArray();
+            double scale = 0;
+            for (float v : want) {
+                scale = Math.max(scale, Math.abs(v));
+            }
+            for (int k = 0; k < want.length; k++) {
+                assertEquals(want[k], got[k], 1e-5 * scale, "logit " + k);
+            }
+            assertEquals(1, ResNetConfig.parse(m.config().describe()).inChannels(), "the line records one channel");
+        }
+    }
+
     private static Set<String> trainable(ResNet m) {
         Set<String> out = new TreeSet<>();
         m.namedParameters().forEach((k, p) -> {
