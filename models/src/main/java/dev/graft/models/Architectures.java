@@ -22,6 +22,9 @@ import java.util.Set;
  *   writes them: {@code features = nn.Sequential(Conv2d(k, stride 1, padding k/2, bias=False), BatchNorm2d, ReLU,
  *   [MaxPool2d(3, 2)], ...)}, {@code avgpool = AdaptiveAvgPool2d(1)}, {@code fc = Linear}. So block b's convolution is
  *   {@code features.i.weight} with i counting every module of the Sequential, relus and pools included.</li>
+ *   <li>{@code vit}: torchvision's {@code VisionTransformer} ({@code vit_b_16}, {@code vit_b_32}, {@code vit_l_16})
+ *   under torchvision's names and DeiT-S ({@code deit_s}) under timm's: one {@link Topology.ViT} layer run unfused
+ *   through {@link VisionTransformer}'s modules (as {@code swin} runs {@link SwinTransformer}'s).</li>
  * </ul>
  *
  * <p>A new family (InceptionV3's branches and channel concat, a transformer's blocks) adds a layer kind to
