@@ -79,13 +79,14 @@ final class ConvertCommand implements Callable<Integer> {
         putOrRemove(meta, META_KEY_MAPPING, mapped.description());
         Map<String, Shape> shapes = new LinkedHashMap<>();
         dict.tensors().forEach((k, t) -> shapes.put(k, t.shape()));
-        ModelGuess guess = ModelGuess.of(shapes);
+        ModelGuess guess = ModelGuess.of(shapes, meta);
         if (guess.isResNet()) {
             meta.putIfAbsent(ResNet.META_ARCHITECTURE, guess.config().architecture());
             meta.putIfAbsent(ResNet.META_CONFIG, guess.config().describe());
-        } else if (guess.isVit() && !guess.vit().architecture().equals("custom")) { // a custom width's head count is a guess
+        } else if (guess.isVit() && guess.headsKnown()) { // a custom width's head count is a guess unless a line said it
             meta.putIfAbsent(ResNet.META_ARCHITECTURE, guess.vit().architecture());
             meta.putIfAbsent(dev.graft.models.VisionTransformer.META_CONFIG, guess.vit().describe());
+            meta.putIfAbsent(ResNet.META_CONFIG, dev.graft.models.ResNetConfig.vit(guess.vit()).describe()); // what train / predict read
         }
 
         StateDicts.write(out, dict);

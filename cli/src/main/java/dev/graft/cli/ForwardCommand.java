@@ -107,8 +107,8 @@ final class ForwardCommand implements Callable<Integer> {
         }
         if (arch != null && !Architectures.names().contains(arch.trim().toLowerCase(Locale.ROOT))
                 && !ViTConfig.isNamed(arch.trim().toLowerCase(Locale.ROOT))) {
-            throw new GraftException("--arch: unknown architecture '" + arch + "'; known: " + Architectures.names() + " and "
-                    + ViTConfig.names());
+            throw new GraftException("--arch: unknown architecture '" + arch + "'; known: " + Architectures.names()
+                    + " (deit_small_patch16_224 is deit_s)");
         }
         FileChecks.input("--weights", weights);
         FileChecks.input("--input", input);

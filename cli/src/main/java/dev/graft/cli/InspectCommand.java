@@ -13,6 +13,7 @@ import dev.graft.loaders.StateDictSummary;
 import dev.graft.loaders.StateDicts;
 import dev.graft.loaders.TensorInfo;
 import dev.graft.loaders.Verification;
+import dev.graft.models.Architectures;
 import dev.graft.models.PrintableText;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -34,8 +35,8 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "inspect", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Show what a weights file holds: format, architecture, keys, shapes, dtypes, metadata.",
-            "Prints the format, the architecture (a torchvision name, a custom ResNet's configuration, or why it is "
-                + "not a ResNet), the parameter count, every key with its stored dtype and shape, the metadata, and "
+            "Prints the format, the architecture (a registry name such as resnet50, swin_t or deit_s, a custom "
+                + "network's configuration, or why it is none the registry knows), the parameter count, every key with its stored dtype and shape, the metadata, and "
                 + "the entries beside the state dict that are not tensors.",
             "Reads PyTorch .pth (zip, legacy and tar formats), .safetensors and .npy; tensor data is read only to check "
                 + "the SHA-256 of each tensor that files written by Graft record (graft.sha256), unless --no-verify.",
@@ -63,7 +64,7 @@ final class InspectCommand implements Callable<Integer> {
         Verification v = s.recordsDigests() && !noVerify ? StateDicts.verify(file, options) : null;
         Map<String, Shape> shapes = new LinkedHashMap<>();
         s.tensors().forEach(t -> shapes.put(t.name(), t.shape()));
-        ModelGuess guess = ModelGuess.of(shapes);
+        ModelGuess guess = ModelGuess.of(shapes, s.metadata());
         Counts counts = Counts.of(s);
         PrintStream out = System.out;
         if (json) {
@@ -182,16 +183,19 @@ final class InspectCommand implements Callable<Integer> {
         root.put("format", s.format().displayName());
         root.put("state_dict_key", s.selectedKey());
         ObjectNode arch = root.putObject("architecture");
-        arch.put("resnet", guess.isResNet()); // true for any network the registry recognises (kept for existing readers)
+        // "resnet": a torchvision ResNet (resnet18 ... wide_resnet101_2 or a custom one) and nothing else; "registry":
+        // any network train / evaluate / predict take (ResNet, CBR, InceptionV3, Swin, ViT / DeiT)
+        arch.put("resnet", guess.isResNet() && Architectures.RESNET.equals(guess.config().family()));
+        arch.put("registry", guess.isResNet() || guess.isVit());
         if (guess.isResNet()) {
-            arch.put("family", guess.config().family()); // "resnet" or "cbr"
+            arch.put("family", guess.config().family()); // resnet, cbr, inception or swin
             arch.put("name", guess.config().architecture());
             arch.put("config", guess.config().describe());
             arch.put("classes", guess.config().numClasses());
             arch.put("in_channels", guess.config().inChannels());
             arch.put("key_prefix", guess.prefix());
         } else if (guess.isVit()) {
-            arch.put("family", "vit");
+            arch.put("family", Architectures.VIT);
             arch.put("name", guess.vit().architecture());
             arch.put("config", guess.vit().describe());
             arch.put("classes", guess.vit().numClasses());

@@ -60,7 +60,7 @@ final class TrainCommand implements Callable<Integer> {
             + "\"patient_leakage\" entry in metrics.json. A file name it does not match is an error.")
     String patientRegex;
     @Option(names = "--arch", description = "resnet18/34/50/101/152, resnext50_32x4d, resnext101_32x8d, wide_resnet50_2, wide_resnet101_2, "
-            + "cbr_tiny, cbr_small, cbr_large_t, cbr_large_w, inception_v3 "
+            + "cbr_tiny, cbr_small, cbr_large_t, cbr_large_w, inception_v3, vit_b_16, vit_b_32, vit_l_16, deit_s (or deit_small_patch16_224) "
             + "(default: inferred from --weights, else resnet18).")
     String arch;
     @Option(names = "--weights", description = "Pretrained weights (.pth or .safetensors, torchvision names). Without it: random init, no transfer.")
@@ -122,7 +122,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--bn-policy", defaultValue = "hold", description = "Frozen batch norm: hold (keep running stats), track (PyTorch's default) "
             + "or affine (hold stats, train gamma/beta) (default ${DEFAULT-VALUE}).")
     String bnPolicy;
-    @Option(names = "--unfreeze-from", description = "Phase 2 unfreezes from this block on (e.g. layer3); default: everything.")
+    @Option(names = "--unfreeze-from", description = "Phase 2 unfreezes from this block on (e.g. layer3; for a ViT a unit: "
+            + "conv_proj / patch_embed.proj, a block encoder.layers.encoder_layer_N / blocks.N, or encoder.ln / norm); default: everything.")
     String unfreezeFrom;
     @Option(names = "--augment", defaultValue = "default", description = "Training augmentation. default (used when the option is "
             + "absent): random crops of 75-100%% of the area resized to --image-size, left-right flips half the time, rotations up to "

@@ -4,6 +4,7 @@ import dev.graft.engine.Device;
 import dev.graft.engine.StateDict;
 import dev.graft.models.ResNet;
 import dev.graft.models.ResNetConfig;
+import dev.graft.models.ViTConfig;
 
 import java.io.PrintStream;
 
@@ -17,30 +18,49 @@ final class InitialModel {
 
     static ResNet build(TrainConfig cfg, StateDict weights, int classes, Device device, PrintStream out) {
         ResNet m = buildModel(cfg, weights, classes, device, out);
-        if (m.config().isSwin()) {
+        if (m.config().isTransformer()) { // Swin and the plain vision transformers
             out.println("batch norm: " + m.config().architecture() + " has none (layer norms only); --bn-policy does not apply");
         }
         return m;
+    }
+
+    /** A vision transformer for --image-size (its position embedding interpolated on load); other families as they are. */
+    private static ResNetConfig sized(ResNetConfig config, TrainConfig cfg) {
+        return config.isVit() ? config.withImageSize(cfg.imageSize()) : config;
+    }
+
+    private static ResNetConfig withHeads(ResNetConfig c, int heads) {
+        ViTConfig v = c.vitConfig();
+        return ResNetConfig.vit(new ViTConfig(v.architecture(), v.naming(), v.imageSize(), v.patch(), v.hidden(), v.depth(), heads,
+                v.mlp(), v.numClasses(), v.inChannels()));
     }
 
     private static ResNet buildModel(TrainConfig cfg, StateDict weights, int classes, Device device, PrintStream out) {
         if (weights == null) {
             String arch = cfg.arch() == null ? "resnet18" : cfg.arch();
             // A torchvision name, or a full config line as ResNetConfig.describe() writes it (narrow custom widths).
-            var builder = arch.contains("=") ? ResNet.builder(ResNetConfig.parse(arch).withNumClasses(classes))
-                    : ResNet.builder(arch).numClasses(classes);
-            return builder.device(device).seed(cfg.seed()).build();
+            ResNetConfig config = arch.contains("=") ? ResNetConfig.parse(arch) : ResNetConfig.named(arch, classes);
+            return ResNet.builder(sized(config, cfg).withNumClasses(classes)).device(device).seed(cfg.seed()).build();
         }
         ResNet m;
         if (cfg.arch() != null && cfg.arch().contains("=")) {
-            m = ResNet.fromStateDict(weights, device);
-            var want = ResNetConfig.parse(cfg.arch()).withNumClasses(m.config().numClasses());
-            if (!want.equals(m.config())) {
-                m.close();
-                throw new TrainingException("--weights " + cfg.weights() + " hold " + m.config().describe() + ", not --arch " + cfg.arch());
+            ResNetConfig found = ResNet.configOf(weights);
+            var want = ResNetConfig.parse(cfg.arch()).withNumClasses(found.numClasses());
+            if (want.isVit() && found.isVit() && weights.metadata().get(ResNet.META_CONFIG) == null) {
+                found = withHeads(found, want.vitConfig().heads()); // a state dict does not record them: --arch says
             }
+            if (!sized(want, cfg).equals(sized(found, cfg))) {
+                throw new TrainingException("--weights " + cfg.weights() + " hold " + found.describe() + ", not --arch " + cfg.arch());
+            }
+            m = ResNet.fromStateDict(weights, sized(found, cfg), device);
         } else {
-            m = cfg.arch() == null ? ResNet.fromStateDict(weights, device) : ResNet.fromStateDict(weights, cfg.arch(), device);
+            ResNetConfig found = cfg.arch() == null ? ResNet.configOf(weights) : ResNet.configOf(weights, cfg.arch());
+            if (found.isVit() && found.architecture().equals("custom") && weights.metadata().get(ResNet.META_CONFIG) == null) {
+                throw new TrainingException("--weights " + cfg.weights() + " hold a vision transformer of a custom width ("
+                        + found.describe() + "), and a state dict does not record its number of heads: give --arch the "
+                        + "configuration line with the right heads=");
+            }
+            m = ResNet.fromStateDict(weights, sized(found, cfg), device);
         }
         out.println("weights: " + cfg.weights() + " (" + m.config().architecture() + ", " + m.config().numClasses() + " classes in the file)");
         if (!Initialization.transfers(cfg)) { // before a new head, which starts random whatever the --init

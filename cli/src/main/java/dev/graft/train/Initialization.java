@@ -111,6 +111,14 @@ public final class Initialization {
         if (cfg.weights() == null) {
             return; // built from random weights already
         }
+        String asked = cfg.init() == null ? PRETRAINED : cfg.init();
+        if (model.config().isTransformer() && (cfg.transferUpTo() != null || !(asked.equals(PRETRAINED) || asked.equals(RANDOM)))) {
+            // reinitialise() knows convolutions, linear layers and batch norms; a transformer's layer norms, packed
+            // attention projections, class token, position embedding and relative-position tables would keep their
+            // pretrained values, so the run would not be what the option says
+            throw new OptionException((cfg.transferUpTo() != null ? "--transfer-up-to" : "--init " + asked) + " is not available for "
+                    + model.config().architecture() + " (a transformer): only --init pretrained and --init random are");
+        }
         SplittableRandom rng = new SplittableRandom(cfg.seed());
         if (cfg.transferUpTo() != null) {
             List<String> kept = keptModules(model.topology(), cfg.transferUpTo());

@@ -91,7 +91,7 @@ record Phase(String name, int firstEpoch, int epochs) {
         switch (name) {
             case HEAD -> {
                 model.freeze();
-                model.unfreeze(model.topology().fc()); // "head" for Swin
+                model.unfreeze(model.topology().fc()); // "head" for Swin and DeiT, "heads.head" for torchvision's ViT
             }
             case FINETUNE -> {
                 if (cfg.unfreezeFrom() == null || cfg.unfreezeFrom().isBlank()) {
@@ -117,7 +117,8 @@ record Phase(String name, int firstEpoch, int epochs) {
             if (!t.lateModules().isEmpty()) { // a custom one-block CBR network has no late group
                 groups.add(ParamGroup.of("body1", select(model, t.lateModules().toArray(String[]::new))).lr(mid));
             }
-            groups.add(ParamGroup.of("head", select(model, t.fc())).lr(hi));
+            // the last unit: fc, with Swin's and a ViT's final norm and InceptionV3's AuxLogits
+            groups.add(ParamGroup.of("head", select(model, t.units().get(t.units().size() - 1).modules().toArray(String[]::new))).lr(hi));
         } else {
             groups.add(ParamGroup.of("all", model.parameters()).lr(cfg.lr()));
         }

@@ -22,6 +22,9 @@ import java.util.Set;
  *   writes them: {@code features = nn.Sequential(Conv2d(k, stride 1, padding k/2, bias=False), BatchNorm2d, ReLU,
  *   [MaxPool2d(3, 2)], ...)}, {@code avgpool = AdaptiveAvgPool2d(1)}, {@code fc = Linear}. So block b's convolution is
  *   {@code features.i.weight} with i counting every module of the Sequential, relus and pools included.</li>
+ *   <li>{@code vit}: torchvision's {@code VisionTransformer} ({@code vit_b_16}, {@code vit_b_32}, {@code vit_l_16})
+ *   under torchvision's names and DeiT-S ({@code deit_s}) under timm's: one {@link Topology.ViT} layer run unfused
+ *   through {@link VisionTransformer}'s modules (as {@code swin} runs {@link SwinTransformer}'s).</li>
  * </ul>
  *
  * <p>A new family (InceptionV3's branches and channel concat, a transformer's blocks) adds a layer kind to
@@ -33,6 +36,7 @@ public final class Architectures {
     public static final String CBR = "cbr";
     public static final String INCEPTION = "inception";
     public static final String SWIN = "swin";
+    public static final String VIT = ViTConfig.FAMILY;
 
     private Architectures() {
     }
@@ -47,6 +51,9 @@ public final class Architectures {
         if (config.isSwin()) {
             return swin(config);
         }
+        if (config.isVit()) {
+            return vit(config);
+        }
         return config.isInception() ? inception(config) : config.isCbr() ? cbr(config) : resnet(config);
     }
 
@@ -58,6 +65,9 @@ public final class Architectures {
         ResNetConfig swin = recognizeSwin(shapes);
         if (swin != null) {
             return swin;
+        }
+        if (shapes.containsKey("class_token") || shapes.containsKey("cls_token")) {
+            return ResNetConfig.vit(VisionTransformer.recognize(shapes)); // torchvision's ViT or timm's DeiT
         }
         ResNetConfig found = shapes.containsKey("Mixed_5b.branch1x1.conv.weight") ? recognizeInception(shapes)
                 : shapes.containsKey("features.0.weight") && shapes.containsKey("features.1.running_var")
@@ -95,6 +105,20 @@ public final class Architectures {
                     + "but not a complete torchvision SwinTransformer (features.0.0.weight, head.weight, stages features.1, 3, ...)");
         }
         return ResNetConfig.swin(c);
+    }
+
+    // ---- vit (torchvision's VisionTransformer, timm's DeiT) --------------------------------------------------------
+
+    /**
+     * One {@link Topology.ViT} layer, the naming's head ({@code heads.head} / {@code head}) as the classifier; units as
+     * {@link VisionTransformer#units}: the embedding, each block, the final norm with the head. Discriminative learning
+     * rates: the embedding and the first half of the blocks, the rest, the head.
+     */
+    private static Topology vit(ResNetConfig config) {
+        ViTConfig v = config.vitConfig();
+        List<Topology.Unit> units = VisionTransformer.units(v);
+        return new Topology(VIT, List.of(new Topology.ViT(v)), 0, v.naming().head, config.featureWidth(),
+                config.numClasses(), units, 1 + (v.depth() + 1) / 2);
     }
 
     // ---- resnet -----------------------------------------------------------------------------------------------

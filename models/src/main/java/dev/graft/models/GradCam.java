@@ -119,6 +119,9 @@ public final class GradCam {
             }
         }
         int numClasses = model.config().numClasses();
+        if (model.config().isVit()) {
+            return explainVit(images, classes);
+        }
         try (Scope s = Scope.open("grad-cam")) {
             Tensor a;
             try (Grad.Mode off = Grad.off()) {
@@ -162,6 +165,44 @@ public final class GradCam {
             }
             return out;
         }
+    }
+
+    /**
+     * A plain vision transformer (its head reads the class token, so there is no spatial map before it): the
+     * activations are the last block's first layer norm output without the class token, on the patch grid [C, g, g],
+     * as pytorch-grad-cam's ViT recipe takes them ({@code VisionTransformer.gradCamCoarse}); then the same weighting.
+     */
+    private List<Explanation> explainVit(Tensor images, int[] classes) {
+        ViTConfig v = model.config().vitConfig();
+        int n = images.dim(0);
+        int numClasses = model.config().numClasses();
+        for (int i = 0; classes != null && i < n; i++) {
+            if (classes[i] != PREDICTED && (classes[i] < 0 || classes[i] >= numClasses)) {
+                throw new ModelException("Grad-CAM class index " + classes[i] + " for image " + i + " is out of range: the model has "
+                        + numClasses + " classes (0.." + (numClasses - 1) + ")");
+            }
+        }
+        VisionTransformer.Body.Cam cam = model.vitBody().gradCam(model, images, classes, model.fc());
+        int g = v.grid();
+        int c = v.hidden();
+        int tokens = v.tokens();
+        List<Explanation> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            float[] act = new float[c * g * g];
+            float[] grad = new float[c * g * g];
+            for (int p = 1; p < tokens; p++) {
+                for (int k = 0; k < c; k++) {
+                    act[k * g * g + p - 1] = cam.activations()[(i * tokens + p) * c + k];
+                    grad[k * g * g + p - 1] = cam.gradients()[(i * tokens + p) * c + k];
+                }
+            }
+            float[][] coarse = coarseMap(act, grad, 0, c, g, g, method);
+            float[][] map = upsample(coarse, images.dim(2), images.dim(3));
+            boolean finite = normalize(map);
+            out.add(new Explanation(cam.classes()[i], java.util.Arrays.copyOfRange(cam.logits(), i * numClasses, (i + 1) * numClasses),
+                    coarse, map, finite));
+        }
+        return out;
     }
 
     private static int argmax(float[] v, int offset, int count) {

@@ -103,9 +103,10 @@ public final class InferencePlan implements AutoCloseable {
      */
     private void declare(Topology t, FoldedConvolution transform, Function<Topology.ConvBn, FoldedConvolution> unitOf,
                          FoldedConvolution head) {
-        if (t.layers().stream().anyMatch(l -> l instanceof Topology.Swin)) {
-            throw new ModelException("a Swin Transformer has no fused inference plan: it runs unfused through its modules "
-                    + "(the inference runtime and ONNX export do not take it yet)");
+        if (t.layers().stream().anyMatch(l -> l instanceof Topology.Swin || l instanceof Topology.ViT)) {
+            throw new ModelException("a " + (t.family().equals(Architectures.SWIN) ? "Swin Transformer" : "vision transformer")
+                    + " has no fused inference plan: it runs unfused through its modules (the inference runtime runs it so; "
+                    + "ONNX export does not take it yet)");
         }
         int y = 0;
         int cam = -1;

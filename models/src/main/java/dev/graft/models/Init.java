@@ -23,6 +23,12 @@ public final class Init {
             SwinTransformer.initialize(model, seed);
             return;
         }
+        if (model.config().isVit()) { // torchvision's ViT init; the head zeroed as torchvision zeroes it
+            model.vitBody().initialize(new SplittableRandom(seed));
+            fill(model.fc().weight().tensor(), 0);
+            fill(model.fc().bias().tensor(), 0);
+            return;
+        }
         SplittableRandom rng = new SplittableRandom(seed);
         for (Module m : model.namedModules().values()) {
             if (m instanceof Conv2d c) {

@@ -63,6 +63,8 @@ public final class ResNet extends Module implements AutoCloseable {
     private double dropout;
     private SplittableRandom dropoutRng = new SplittableRandom(0);
     private SwinTransformer.DepthDrop swinDrop;
+    /** A plain vision transformer's body (null for the other families). */
+    private VisionTransformer.Body vitBody;
 
     /** Builds the modules {@code config}'s {@link Topology} declares, registered in PyTorch's order and names. */
     private ResNet(ResNetConfig config, Device device, DType dtype) {
@@ -86,10 +88,11 @@ public final class ResNet extends Module implements AutoCloseable {
                     auxFc = place(topology.aux().fc(), new Linear(topology.aux().width(), config.numClasses(), true, device, dtype));
                 }
             }
-            conv1 = (Conv2d) module(topology.convolutions().isEmpty() ? "features.0.0" // Swin's patch embedding
+            conv1 = (Conv2d) module(config.isVit() ? config.vitConfig().naming().patchEmbed // a ViT's patch embedding
+                    : topology.convolutions().isEmpty() ? "features.0.0" // Swin's patch embedding
                     : topology.convolutions().get(0).conv());
             avgpool = registerModule("avgpool", new AdaptiveAvgPool2d());
-            fc = registerModule(topology.fc(), new Linear(config.featureWidth(), config.numClasses(), true, device, dtype));
+            fc = place(topology.fc(), new Linear(config.featureWidth(), config.numClasses(), true, device, dtype));
             dropout = config.isInception() ? 0.5 : 0;
         } catch (RuntimeException e) {
             scope.close();
@@ -102,6 +105,9 @@ public final class ResNet extends Module implements AutoCloseable {
         boolean first = body.isEmpty(); // the caller's images are not ours to free
         if (layer instanceof Topology.Swin s) {
             return buildSwin(s);
+        }
+        if (layer instanceof Topology.ViT v) {
+            return buildVit(v);
         }
         if (layer instanceof Topology.ConvBn c) {
             Conv2d conv = place(c.conv(), conv2d(c));
@@ -186,6 +192,21 @@ public final class ResNet extends Module implements AutoCloseable {
         Module features = registerModule("features", SwinTransformer.buildFeatures(s.config(), swinDrop, device, dtype));
         Module norm = registerModule("norm", SwinTransformer.buildNorm(s.config(), device, dtype));
         return x -> Functional.permute(norm.forward(features.forward(x)), 0, 3, 1, 2);
+    }
+
+    /**
+     * A plain vision transformer's body (class token, patch embedding, position embedding, blocks, final norm) run
+     * unfused through its modules; output the normalised class token as [N, hidden, 1, 1].
+     */
+    private UnaryOperator<Tensor> buildVit(Topology.ViT v) {
+        vitBody = new VisionTransformer.Body(this, v.config(), device, dtype);
+        int c = v.config().hidden();
+        return x -> Functional.reshape(vitBody.features(x), x.dim(0), c, 1, 1);
+    }
+
+    /** The vision transformer's body, or null for the other families ({@link Init} initialises it). */
+    VisionTransformer.Body vitBody() {
+        return vitBody;
     }
 
     /** Swin only: seeds stochastic depth's per-sample draws (no effect on the other families). */
@@ -284,15 +305,24 @@ public final class ResNet extends Module implements AutoCloseable {
 
     /** As {@link #fromStateDict(StateDict, Device)} with the architecture given (classes and channels still read from the keys). */
     public static ResNet fromStateDict(StateDict state, String architecture, Device device) {
+        return fromStateDict(state, configOf(state, architecture), device);
+    }
+
+    /** The named {@code architecture} with the classes and channels (and InceptionV3's auxiliary head) {@code state} has. */
+    public static ResNetConfig configOf(StateDict state, String architecture) {
         ResNetConfig inferred = ArchitectureInference.infer(state);
         ResNetConfig named = ResNetConfig.named(architecture, inferred.numClasses()).withInChannels(inferred.inChannels());
         if (named.isInception() && inferred.isInception()) { // a file without AuxLogits.* is the network without its auxiliary head
             named = named.withAuxLogits(inferred.auxLogits());
         }
-        return fromStateDict(state, named, device);
+        return named;
     }
 
-    private static ResNet fromStateDict(StateDict state, ResNetConfig config, Device device) {
+    /**
+     * A model of {@code config} with {@code state} loaded strictly (a ViT's position embedding interpolated when
+     * {@code config} is for another image size); the batch-norm policy restored from the metadata when present.
+     */
+    public static ResNet fromStateDict(StateDict state, ResNetConfig config, Device device) {
         ResNet m = builder(config).device(device).initialize(false).build();
         try {
             m.load(state, true);
@@ -449,7 +479,7 @@ public final class ResNet extends Module implements AutoCloseable {
 
     /** Eval mode everywhere (no batch norm uses batch statistics) and nothing would be recorded. */
     private boolean runsFused(Tensor x) {
-        if (!fusedInference || isTraining() || config.isSwin()) { // Swin runs unfused through its modules
+        if (!fusedInference || isTraining() || config.isTransformer()) { // Swin and ViT run unfused through their modules
             return false;
         }
         if (Grad.enabled() && x.requiresGrad()) {
@@ -470,13 +500,42 @@ public final class ResNet extends Module implements AutoCloseable {
         return true;
     }
 
-    /** As {@link Module#load}; a Swin's {@code relative_position_index} buffers must equal the recomputed ones. */
+    /**
+     * As {@link Module#load}; a Swin's {@code relative_position_index} buffers must equal the recomputed ones; a ViT
+     * takes torchvision's legacy MLP names and a position embedding made for another image size (interpolated,
+     * {@link VisionTransformer#load}).
+     */
     @Override
     public LoadReport load(StateDict state, boolean strict) {
         if (config.isSwin()) {
             SwinTransformer.checkIndexes(state, config.swinConfig());
         }
+        if (config.isVit()) {
+            state = VisionTransformer.adapt(state, config.vitConfig());
+        }
         return super.load(state, strict);
+    }
+
+    /**
+     * As {@link Module#freezeUpTo}; for a vision transformer a freezing unit's name ({@link Topology#units()}) freezes
+     * exactly the units before it and trains the rest, so the embedding unit's class token and position embedding
+     * (tensors outside the patch convolution's module) go with it, and the final-norm unit trains the head too.
+     */
+    @Override
+    public ResNet freezeUpTo(String name) {
+        List<Topology.Unit> units = topology().units();
+        int at = config.isVit() ? topology().unitNames().indexOf(name) : -1;
+        if (at < 0) {
+            super.freezeUpTo(name);
+            return this;
+        }
+        unfreeze();
+        List<String> frozen = new ArrayList<>();
+        units.subList(0, at).forEach(u -> frozen.addAll(u.modules()));
+        if (!frozen.isEmpty()) {
+            freeze(frozen.toArray(String[]::new));
+        }
+        return this;
     }
 
     // ---- surgery ----------------------------------------------------------------------------------------
@@ -494,7 +553,7 @@ public final class ResNet extends Module implements AutoCloseable {
         try (Scope.Entered in = scope.enter()) {
             Linear head = new Linear(config.featureWidth(), numClasses, true, device, dtype);
             Init.linearDefault(head, new SplittableRandom(seed));
-            fc = registerModule(topology.fc(), head);
+            fc = place(topology.fc(), head);
         }
         for (Parameter p : old.namedParameters().values()) {
             p.tensor().close();
@@ -573,6 +632,9 @@ public final class ResNet extends Module implements AutoCloseable {
         Map<String, String> m = super.metadata();
         m.put(META_ARCHITECTURE, config.architecture());
         m.put(META_CONFIG, config.describe());
+        if (config.isVit()) { // the same line under the key VisionTransformer and graft forward read
+            m.put(VisionTransformer.META_CONFIG, config.describe());
+        }
         m.put(META_BATCHNORM_POLICY, batchNormPolicy().metadataValue());
         return m;
     }

@@ -49,6 +49,9 @@ public final class ResNetConfig {
         NAMED.put("cbr_tiny", cbr(5, new int[] {64, 128, 256, 512}, new boolean[] {true, true, true, true}));
         NAMED.put("inception_v3", new ResNetConfig(true, true, 1000, 3));
         NAMED.put("swin_t", swin(SwinConfig.swinT(1000)));
+        for (String v : ViTConfig.names()) { // vit_b_16, vit_b_32, vit_l_16, deit_s
+            NAMED.put(v, vit(ViTConfig.named(v, 1000)));
+        }
     }
 
     /** {@code resnet} or {@code cbr}: which {@link Architectures} family declares the topology. */
@@ -70,6 +73,51 @@ public final class ResNetConfig {
     private final int[] planes;
     /** Swin only (family {@code swin}): the transformer's shape; null for the other families. */
     private final SwinConfig swin;
+    /** Plain vision transformers only (family {@code vit}): the transformer's shape; null for the other families. */
+    private final ViTConfig vit;
+
+    /** A plain vision transformer (family {@code vit}); its layers are one {@link Topology.ViT} layer run unfused. */
+    private ResNetConfig(ViTConfig vit) {
+        this.family = Architectures.VIT;
+        this.kernel = 0;
+        this.pools = new boolean[0];
+        this.transformInput = false;
+        this.auxLogits = false;
+        this.block = null;
+        this.layers = new int[0];
+        this.groups = 1;
+        this.widthPerGroup = 64;
+        this.numClasses = vit.numClasses();
+        this.inChannels = vit.inChannels();
+        this.stemChannels = vit.hidden();
+        this.planes = new int[] {vit.hidden()};
+        this.swin = null;
+        this.vit = vit.renamed();
+    }
+
+    /** The registry's configuration for a plain vision transformer ({@code vit_b_16}, ..., {@code deit_s}). */
+    public static ResNetConfig vit(ViTConfig vit) {
+        return new ResNetConfig(vit);
+    }
+
+    public boolean isVit() {
+        return vit != null;
+    }
+
+    /** The vision-transformer shape, or null where this is not one. */
+    public ViTConfig vitConfig() {
+        return vit;
+    }
+
+    /** Whether the network is a transformer (Swin or ViT): layer norms, no batch norm, no fused inference plan. */
+    public boolean isTransformer() {
+        return swin != null || vit != null;
+    }
+
+    /** A ViT for {@code size} x {@code size} images (its position embedding is interpolated when weights load); others unchanged. */
+    public ResNetConfig withImageSize(int size) {
+        return isVit() ? vit(vit.withImageSize(size)) : this;
+    }
 
     /** A Swin Transformer (family {@code swin}); its layers are one {@link Topology.Swin} layer run unfused. */
     private ResNetConfig(SwinConfig swin) {
@@ -87,6 +135,7 @@ public final class ResNetConfig {
         this.stemChannels = swin.embed();
         this.planes = new int[] {swin.featureWidth()};
         this.swin = swin;
+        this.vit = null;
     }
 
     /** The registry's configuration for a Swin Transformer ({@code swin_t}: {@code swin(SwinConfig.swinT(classes))}). */
@@ -154,6 +203,7 @@ public final class ResNetConfig {
         this.stemChannels = stemChannels;
         this.planes = planes.clone();
         this.swin = null;
+        this.vit = null;
     }
 
     private ResNetConfig(int kernel, int[] channels, boolean[] pools, int numClasses, int inChannels) {
@@ -183,6 +233,7 @@ public final class ResNetConfig {
         this.stemChannels = channels[0];
         this.planes = channels.clone();
         this.swin = null;
+        this.vit = null;
     }
 
     /** torchvision's {@code Inception3} (its fixed widths), see {@link Architectures}. */
@@ -209,6 +260,7 @@ public final class ResNetConfig {
         this.stemChannels = 32;
         this.planes = new int[0];
         this.swin = null;
+        this.vit = null;
     }
 
     /**
@@ -290,7 +342,8 @@ public final class ResNetConfig {
 
     /** One of {@link #architectures()}, e.g. {@code named("resnet50", 2)}. */
     public static ResNetConfig named(String architecture, int numClasses) {
-        ResNetConfig c = NAMED.get(architecture.trim().toLowerCase(Locale.ROOT));
+        String key = architecture.trim().toLowerCase(Locale.ROOT);
+        ResNetConfig c = NAMED.get(key.equals("deit_small_patch16_224") ? "deit_s" : key); // timm's name for DeiT-S
         if (c == null) {
             throw new ModelException("unknown architecture '" + architecture + "'; known: " + NAMED.keySet());
         }
@@ -318,8 +371,12 @@ public final class ResNetConfig {
         if (isInception()) {
             return "inception_v3";
         }
+        if (isVit()) {
+            return vit.architecture(); // named ignoring image size, classes and channels
+        }
         for (Map.Entry<String, ResNetConfig> e : NAMED.entrySet()) {
-            if (e.getValue().withNumClasses(numClasses).withInChannels(inChannels).equals(this)) {
+            // another family's entry may not take these channels (a ViT takes 1 or 3): compare within the family
+            if (e.getValue().family.equals(family) && e.getValue().withNumClasses(numClasses).withInChannels(inChannels).equals(this)) {
                 return e.getKey();
             }
         }
@@ -333,6 +390,9 @@ public final class ResNetConfig {
         if (isSwin()) {
             return swin(swin.withNumClasses(n));
         }
+        if (isVit()) {
+            return vit(vit.withNumClasses(n));
+        }
         if (isCbr()) {
             return new ResNetConfig(kernel, planes, pools, n, inChannels);
         }
@@ -345,6 +405,9 @@ public final class ResNetConfig {
         }
         if (isSwin()) {
             return swin(swin.withInChannels(n));
+        }
+        if (isVit()) {
+            return vit(vit.withInChannels(n));
         }
         if (isCbr()) {
             return new ResNetConfig(kernel, planes, pools, numClasses, n);
@@ -438,6 +501,9 @@ public final class ResNetConfig {
         if (isSwin()) {
             return swin.featureWidth();
         }
+        if (isVit()) {
+            return vit.hidden();
+        }
         if (isCbr()) {
             return planes[planes.length - 1];
         }
@@ -455,6 +521,9 @@ public final class ResNetConfig {
         }
         if (isSwin()) {
             return swin.describe();
+        }
+        if (isVit()) {
+            return vit.describe();
         }
         if (isCbr()) {
             StringBuilder p = new StringBuilder();
@@ -485,6 +554,9 @@ public final class ResNetConfig {
             }
             if (Architectures.SWIN.equals(f.get("family"))) {
                 return swin(SwinConfig.parse(text));
+            }
+            if (Architectures.VIT.equals(f.get("family"))) {
+                return vit(ViTConfig.parse(text));
             }
             if (Architectures.CBR.equals(f.get("family"))) {
                 int[] p = ints(f.get("pools"));
@@ -526,7 +598,7 @@ public final class ResNetConfig {
                 && c.widthPerGroup == widthPerGroup && c.numClasses == numClasses && c.inChannels == inChannels
                 && c.stemChannels == stemChannels && Arrays.equals(c.planes, planes)
                 && c.transformInput == transformInput && c.auxLogits == auxLogits
-                && java.util.Objects.equals(c.swin, swin);
+                && java.util.Objects.equals(c.swin, swin) && java.util.Objects.equals(c.vit, vit);
     }
 
     @Override
@@ -541,6 +613,6 @@ public final class ResNetConfig {
             return "inception_v3(classes=" + numClasses + ", in_channels=" + inChannels + ", transform_input=" + transformInput
                     + ", aux_logits=" + auxLogits + ")";
         }
-        return a.equals("custom") ? (isSwin() ? "Swin(" : isCbr() ? "CBR(" : "ResNet(") + describe() + ")" : a + "(classes=" + numClasses + ", in_channels=" + inChannels + ")";
+        return a.equals("custom") ? (isSwin() ? "Swin(" : isVit() ? "ViT(" : isCbr() ? "CBR(" : "ResNet(") + describe() + ")" : a + "(classes=" + numClasses + ", in_channels=" + inChannels + ")";
     }
 }

@@ -48,7 +48,7 @@ public record Topology(String family, List<Layer> layers, int camLayer, String f
     }
 
     /** A declared layer. */
-    public sealed interface Layer permits ConvBn, Pool, Residual, AvgPool, Branches, Swin {
+    public sealed interface Layer permits ConvBn, Pool, Residual, AvgPool, Branches, Swin, ViT {
     }
 
     /**
@@ -72,6 +72,14 @@ public record Topology(String family, List<Layer> layers, int camLayer, String f
      * through its modules; its output is the normalised last stage, channels first [N, C, H, W].
      */
     public record Swin(SwinConfig config) implements Layer {
+    }
+
+    /**
+     * A whole plain vision transformer body ({@link VisionTransformer}'s class token, patch embedding, position
+     * embedding, blocks and final norm), run unfused through its modules; its output is the normalised class token
+     * as a 1 x 1 map [N, hidden, 1, 1], so global average pooling passes it to the head unchanged.
+     */
+    public record ViT(ViTConfig config) implements Layer {
     }
 
     /**

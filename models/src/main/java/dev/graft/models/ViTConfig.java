@@ -26,6 +26,14 @@ public record ViTConfig(String architecture, Naming naming, int imageSize, int p
         if (hidden < 1 || heads < 1 || hidden % heads != 0) {
             throw new ModelException("vision transformer: hidden width " + hidden + " must be a positive multiple of the " + heads + " heads");
         }
+        // bounds as ResNetConfig's (a line from a file must not build block after block until memory runs out): the
+        // largest published plain ViTs (ViT-g/14: width 1408, depth 40, MLP 6144; ViT-G/14: 1664, 48, 8192) fit
+        if (hidden > ResNetConfig.MAX_WIDTH || depth > ResNetConfig.MAX_BLOCKS_PER_STAGE || mlp > 4 * ResNetConfig.MAX_WIDTH
+                || imageSize > ModelMetadata.MAX_IMAGE_SIZE) {
+            throw new ModelException("vision transformer: hidden width " + hidden + " (at most " + ResNetConfig.MAX_WIDTH + "), depth "
+                    + depth + " (at most " + ResNetConfig.MAX_BLOCKS_PER_STAGE + "), mlp " + mlp + " (at most " + 4 * ResNetConfig.MAX_WIDTH
+                    + "), image " + imageSize + " (at most " + ModelMetadata.MAX_IMAGE_SIZE + ")");
+        }
         if (depth < 1 || mlp < 1 || numClasses < 1 || numClasses > ResNetConfig.MAX_CLASSES || (inChannels != 1 && inChannels != 3)) {
             throw new ModelException("vision transformer: depth " + depth + ", mlp " + mlp + ", classes " + numClasses
                     + ", in_channels " + inChannels + " (depth, mlp >= 1; 1 to " + ResNetConfig.MAX_CLASSES + " classes; 1 or 3 channels)");

@@ -39,27 +39,189 @@ public final class VisionTransformer extends Module implements AutoCloseable {
     private final List<Block> blocks = new ArrayList<>();
     private final LayerNorm norm;
     private Linear head;
+    private Body body;
 
     private VisionTransformer(ViTConfig config, Device device, DType dtype) {
         this.config = config;
         this.device = device;
         this.dtype = dtype;
-        ViTConfig.Naming n = config.naming();
-        int c = config.hidden();
         this.scope = Scope.detached(config.architecture());
         try (Scope.Entered in = scope.enter()) {
-            // Registration order gives torchvision's / timm's key order: parameters of a module before its children.
-            classToken = placeParameter(n.classToken, Tensor.zeros(device, dtype, 1, 1, c));
-            patchEmbed = place(n.patchEmbed, new Conv2d(config.inChannels(), c, config.patch(), config.patch(), 0, 1, true, device, dtype));
-            posEmbed = placeParameter(n.posEmbed, Tensor.zeros(device, dtype, 1, config.tokens(), c));
-            for (int i = 0; i < config.depth(); i++) {
-                blocks.add(place(n.block(i), new Block(config, device, dtype)));
-            }
-            norm = place(n.finalNorm, new LayerNorm(c, ViTConfig.LAYER_NORM_EPS, device, dtype));
-            head = place(n.head, new Linear(c, config.numClasses(), true, device, dtype));
+            Body b = new Body(this, config, device, dtype);
+            body = b;
+            classToken = b.classToken;
+            patchEmbed = b.patchEmbed;
+            posEmbed = b.posEmbed;
+            blocks.addAll(b.blocks);
+            norm = b.norm;
+            head = place(this, config.naming().head, new Linear(config.hidden(), config.numClasses(), true, device, dtype));
         } catch (RuntimeException e) {
             scope.close();
             throw e;
+        }
+    }
+
+    /**
+     * Everything but the head (class token, patch embedding, position embedding, blocks, final norm), registered
+     * into {@code host} under the naming's paths in torchvision's / timm's key order: parameters of a module before
+     * its children. The registry's {@link ResNet} holds one of these for a {@link Topology.ViT} layer, this class
+     * another; the forward pass is the same code.
+     */
+    static final class Body {
+        final ViTConfig config;
+        final Parameter classToken;
+        final Parameter posEmbed;
+        final Conv2d patchEmbed;
+        final List<Block> blocks = new ArrayList<>();
+        final LayerNorm norm;
+        private final Device device;
+        private final DType dtype;
+
+        Body(Module host, ViTConfig config, Device device, DType dtype) {
+            this.config = config;
+            this.device = device;
+            this.dtype = dtype;
+            ViTConfig.Naming n = config.naming();
+            int c = config.hidden();
+            classToken = placeParameter(host, n.classToken, Tensor.zeros(device, dtype, 1, 1, c));
+            patchEmbed = place(host, n.patchEmbed, new Conv2d(config.inChannels(), c, config.patch(), config.patch(), 0, 1, true, device, dtype));
+            posEmbed = placeParameter(host, n.posEmbed, Tensor.zeros(device, dtype, 1, config.tokens(), c));
+            for (int i = 0; i < config.depth(); i++) {
+                blocks.add(place(host, n.block(i), new Block(config, device, dtype)));
+            }
+            norm = place(host, n.finalNorm, new LayerNorm(c, ViTConfig.LAYER_NORM_EPS, device, dtype));
+        }
+
+        /** Patch embedding, class token and position embedding: [N, 1 + g*g, hidden]. */
+        Tensor embed(Tensor x) {
+            int g = config.grid();
+            int channels = patchEmbed.weight().tensor().dim(1); // 1 once the host adapted the patch convolution to grayscale
+            if (x.shape().rank() != 4 || x.dim(1) != channels || x.dim(2) != config.imageSize() || x.dim(3) != config.imageSize()) {
+                throw new ModelException(config.architecture() + " expects images [N, " + channels + ", " + config.imageSize()
+                        + ", " + config.imageSize() + "], got " + x.shape() + " (another image size needs a model built for it; its"
+                        + " position embedding is interpolated when weights load)");
+            }
+            int n = x.dim(0);
+            int c = config.hidden();
+            Tensor patches = Functional.permute(patchEmbed.forward(x), 0, 2, 3, 1); // [N, g, g, C]: token i = row * g + col
+            Tensor tokens = Functional.reshape(patches, n, g * g, c);
+            Tensor cls = Functional.add(Tensor.zeros(device, dtype, n, 1, c), classToken.tensor());
+            return Functional.add(Functional.cat(1, cls, tokens), posEmbed.tensor());
+        }
+
+        /** The last block's output [N, tokens, hidden], before the final norm. */
+        Tensor tokens(Tensor x) {
+            Tensor t = embed(x);
+            for (Block b : blocks) {
+                t = b.forward(t);
+            }
+            return t;
+        }
+
+        /** The class token's output after the final layer norm [N, hidden]: what the head reads. */
+        Tensor features(Tensor x) {
+            Tensor t = norm.forward(tokens(x));
+            return Functional.reshape(Functional.narrow(t, 1, 0, 1), x.dim(0), config.hidden());
+        }
+
+        /**
+         * torchvision's {@code VisionTransformer} initialisation of everything but the head: patch convolution
+         * truncated normal with std sqrt(1 / fan_in) (here a normal clipped at 2 std), bias 0; class token 0;
+         * position embedding N(0, 0.02); attention q/k/v xavier-uniform, biases 0, output projection as
+         * {@code nn.Linear}; MLP linears xavier-uniform with biases N(0, 1e-6); layer norms keep their 1 / 0.
+         */
+        void initialize(RandomGenerator rng) {
+            int c = config.hidden();
+            double fanIn = (double) config.inChannels() * config.patch() * config.patch();
+            set(patchEmbed.weight().tensor(), i -> clippedNormal(rng, Math.sqrt(1.0 / fanIn)));
+            fill(patchEmbed.bias().tensor(), 0);
+            fill(classToken.tensor(), 0);
+            set(posEmbed.tensor(), i -> rng.nextGaussian() * 0.02);
+            for (Block b : blocks) {
+                double qkvBound = Math.sqrt(6.0 / (c + 3.0 * c));
+                set(b.attention.qkvWeight.tensor(), i -> rng.nextDouble(-qkvBound, qkvBound));
+                fill(b.attention.qkvBias.tensor(), 0);
+                Init.linearDefault(b.attention.proj, rng);
+                fill(b.attention.proj.bias().tensor(), 0);
+                double mlpBound = Math.sqrt(6.0 / (c + config.mlp()));
+                set(b.fc1.weight().tensor(), i -> rng.nextDouble(-mlpBound, mlpBound));
+                set(b.fc2.weight().tensor(), i -> rng.nextDouble(-mlpBound, mlpBound));
+                set(b.fc1.bias().tensor(), i -> rng.nextGaussian() * 1e-6);
+                set(b.fc2.bias().tensor(), i -> rng.nextGaussian() * 1e-6);
+            }
+        }
+
+        /**
+         * What Grad-CAM reads, as pytorch-grad-cam's ViT recipe takes it: A = the last block's first layer norm output
+         * ({@code ln_1} / {@code norm1}) [N, tokens, hidden] (class token first), and d(logit of class c_i)/dA; the
+         * logits [N, classes] through {@code head}; {@code classes[i] < 0} takes image i's highest logit. Only the last
+         * block and the head are recorded; no parameter of {@code host} gets a gradient.
+         */
+        Cam gradCam(Module host, Tensor x, int[] classes, Linear head) {
+            int n = x.dim(0);
+            int c = config.hidden();
+            int numClasses = head.weight().tensor().dim(0);
+            List<Parameter> params = List.copyOf(host.namedParameters().values());
+            boolean[] had = new boolean[params.size()];
+            for (int i = 0; i < had.length; i++) {
+                had[i] = params.get(i).tensor().requiresGrad();
+                params.get(i).tensor().requiresGrad(false);
+            }
+            try (Scope s = Scope.open()) {
+                Tensor t;
+                try (dev.graft.engine.Grad.Mode off = dev.graft.engine.Grad.off()) {
+                    t = embed(x);
+                    for (int i = 0; i < blocks.size() - 1; i++) {
+                        t = blocks.get(i).forward(t);
+                    }
+                }
+                Block last = blocks.get(blocks.size() - 1);
+                Tensor a;
+                try (dev.graft.engine.Grad.Mode off = dev.graft.engine.Grad.off()) {
+                    a = last.norm1.forward(t);
+                }
+                a = a.detach().requiresGrad(true);
+                Tensor logits;
+                try (dev.graft.engine.Grad.Mode on = dev.graft.engine.Grad.on()) {
+                    Tensor y = Functional.add(t, last.attention.forward(a));
+                    Tensor z = Functional.add(y, last.fc2.forward(Functional.gelu(last.fc1.forward(last.norm2.forward(y)))));
+                    logits = head.forward(Functional.reshape(Functional.narrow(norm.forward(z), 1, 0, 1), n, c));
+                }
+                float[] values = logits.toFloatArray();
+                int[] chosen = new int[n];
+                float[] pick = new float[n * numClasses];
+                for (int i = 0; i < n; i++) {
+                    int k = classes == null || classes[i] < 0 ? argmax(values, i * numClasses, numClasses) : classes[i];
+                    if (k >= numClasses) {
+                        throw new ModelException("Grad-CAM class index " + k + " for image " + i + " is out of range: the model has "
+                                + numClasses + " classes (0.." + (numClasses - 1) + ")");
+                    }
+                    chosen[i] = k;
+                    pick[i * numClasses + k] = 1;
+                }
+                try (dev.graft.engine.Grad.Mode on = dev.graft.engine.Grad.on()) {
+                    Functional.sum(Functional.mul(logits, Tensor.fromArray(x.device(), pick, n, numClasses))).backward();
+                }
+                return new Cam(a.toFloatArray(), a.grad().toFloatArray(), values, chosen);
+            } finally {
+                for (int i = 0; i < had.length; i++) {
+                    params.get(i).tensor().requiresGrad(had[i]);
+                }
+            }
+        }
+
+        /** Grad-CAM's inputs: activations and gradients [N, tokens, hidden], logits [N, classes], the classes explained. */
+        record Cam(float[] activations, float[] gradients, float[] logits, int[] classes) {
+        }
+
+        private static int argmax(float[] v, int offset, int count) {
+            int best = 0;
+            for (int j = 1; j < count; j++) {
+                if (v[offset + j] > v[offset + best]) {
+                    best = j;
+                }
+            }
+            return best;
         }
     }
 
@@ -102,12 +264,20 @@ public final class VisionTransformer extends Module implements AutoCloseable {
      */
     @Override
     public LoadReport load(StateDict state, boolean strict) {
-        StateDict s = normalizeKeys(state);
+        return super.load(adapt(state, config), strict);
+    }
+
+    /**
+     * {@code state} as a model of {@code config} loads it: wrapper prefixes ({@code module.}, {@code model.}) stripped,
+     * {@link #normalizeKeys}, and a position embedding for another grid {@link #resizePositionEmbedding resized}.
+     */
+    static StateDict adapt(StateDict state, ViTConfig config) {
+        StateDict s = normalizeKeys(KeyPrefixes.stripCommon(state).state());
         HostTensor pos = s.get(config.naming().posEmbed);
         if (pos != null && pos.shape().rank() == 3 && pos.shape().dim(2) == config.hidden() && pos.shape().dim(1) != config.tokens()) {
             s.put(config.naming().posEmbed, resizePositionEmbedding(pos, config.grid()));
         }
-        return super.load(s, strict);
+        return s;
     }
 
     /**
@@ -135,28 +305,18 @@ public final class VisionTransformer extends Module implements AutoCloseable {
     }
 
     /**
-     * torchvision's {@code VisionTransformer} initialisation: patch convolution truncated normal with std
-     * sqrt(1 / fan_in) (here a normal clipped at 2 std), bias 0; class token 0; position embedding N(0, 0.02);
-     * attention q/k/v xavier-uniform, biases 0, output projection as {@code nn.Linear}; MLP linears xavier-uniform
-     * with biases N(0, 1e-6); head 0 (torchvision zeroes it).
+     * torchvision's {@code VisionTransformer} initialisation ({@link Body#initialize}); the head is zeroed as
+     * torchvision zeroes it.
      */
     public void initialize(long seed) {
         RandomGenerator rng = new SplittableRandom(seed);
-        int c = config.hidden();
-        double fanIn = (double) config.inChannels() * config.patch() * config.patch();
-        set(patchEmbed.weight().tensor(), n -> clippedNormal(rng, Math.sqrt(1.0 / fanIn)));
-        set(posEmbed.tensor(), n -> rng.nextGaussian() * 0.02);
-        for (Block b : blocks) {
-            double qkvBound = Math.sqrt(6.0 / (c + 3.0 * c));
-            set(b.attention.qkvWeight.tensor(), n -> rng.nextDouble(-qkvBound, qkvBound));
-            Init.linearDefault(b.attention.proj, rng);
-            fill(b.attention.proj.bias().tensor(), 0);
-            double mlpBound = Math.sqrt(6.0 / (c + config.mlp()));
-            set(b.fc1.weight().tensor(), n -> rng.nextDouble(-mlpBound, mlpBound));
-            set(b.fc2.weight().tensor(), n -> rng.nextDouble(-mlpBound, mlpBound));
-            set(b.fc1.bias().tensor(), n -> rng.nextGaussian() * 1e-6);
-            set(b.fc2.bias().tensor(), n -> rng.nextGaussian() * 1e-6);
-        }
+        body().initialize(rng);
+        fill(head.weight().tensor(), 0);
+        fill(head.bias().tensor(), 0);
+    }
+
+    private Body body() {
+        return body;
     }
 
     private static double clippedNormal(RandomGenerator rng, double std) {
@@ -189,33 +349,17 @@ public final class VisionTransformer extends Module implements AutoCloseable {
 
     /** The class token's output after the final layer norm [N, hidden]: what the head reads. */
     public Tensor features(Tensor x) {
-        Tensor t = norm.forward(tokens(x));
-        return Functional.reshape(Functional.narrow(t, 1, 0, 1), x.dim(0), config.hidden());
+        return body.features(x);
     }
 
     /** The last block's output [N, tokens, hidden], before the final norm (Grad-CAM's target, as timm recipes take it). */
     public Tensor tokens(Tensor x) {
-        Tensor t = embed(x);
-        for (Block b : blocks) {
-            t = b.forward(t);
-        }
-        return t;
+        return body.tokens(x);
     }
 
     /** Patch embedding, class token and position embedding: [N, 1 + g*g, hidden]. */
     public Tensor embed(Tensor x) {
-        int g = config.grid();
-        if (x.shape().rank() != 4 || x.dim(1) != config.inChannels() || x.dim(2) != config.imageSize() || x.dim(3) != config.imageSize()) {
-            throw new ModelException(config.architecture() + " expects images [N, " + config.inChannels() + ", " + config.imageSize()
-                    + ", " + config.imageSize() + "], got " + x.shape() + " (another image size needs a model built for it; its"
-                    + " position embedding is interpolated when weights load)");
-        }
-        int n = x.dim(0);
-        int c = config.hidden();
-        Tensor patches = Functional.permute(patchEmbed.forward(x), 0, 2, 3, 1); // [N, g, g, C]: token i = row * g + col
-        Tensor tokens = Functional.reshape(patches, n, g * g, c);
-        Tensor cls = Functional.add(Tensor.zeros(device, dtype, n, 1, c), classToken.tensor());
-        return Functional.add(Functional.cat(1, cls, tokens), posEmbed.tensor());
+        return body.embed(x);
     }
 
     /**
@@ -226,64 +370,30 @@ public final class VisionTransformer extends Module implements AutoCloseable {
      */
     public float[][][] gradCamCoarse(Tensor x, int[] classes) {
         int n = x.dim(0);
-        int g = config.grid();
-        int c = config.hidden();
         if (classes.length != n) {
             throw new ModelException("gradCam: " + classes.length + " classes for " + n + " images");
         }
-        List<Parameter> params = List.copyOf(namedParameters().values());
-        boolean[] had = new boolean[params.size()];
-        for (int i = 0; i < had.length; i++) {
-            had[i] = params.get(i).tensor().requiresGrad();
-            params.get(i).tensor().requiresGrad(false);
-        }
-        try (Scope s = Scope.open()) {
-            Tensor t;
-            try (dev.graft.engine.Grad.Mode off = dev.graft.engine.Grad.off()) {
-                t = embed(x);
-                for (int i = 0; i < blocks.size() - 1; i++) {
-                    t = blocks.get(i).forward(t);
+        Body.Cam cam = body.gradCam(this, x, classes, head);
+        int g = config.grid();
+        int c = config.hidden();
+        int tokens = config.tokens();
+        float[][][] out = new float[n][g][g];
+        for (int i = 0; i < n; i++) {
+            double[] w = new double[c];
+            for (int p = 1; p < tokens; p++) {
+                for (int k = 0; k < c; k++) {
+                    w[k] += cam.gradients()[(i * tokens + p) * c + k] / (double) (tokens - 1);
                 }
             }
-            Block last = blocks.get(blocks.size() - 1);
-            Tensor a;
-            try (dev.graft.engine.Grad.Mode off = dev.graft.engine.Grad.off()) {
-                a = last.norm1.forward(t);
-            }
-            a = a.detach().requiresGrad(true);
-            Tensor y = Functional.add(t, last.attention.forward(a));
-            Tensor z = Functional.add(y, last.fc2.forward(Functional.gelu(last.fc1.forward(last.norm2.forward(y)))));
-            Tensor logits = head.forward(Functional.reshape(Functional.narrow(norm.forward(z), 1, 0, 1), n, c));
-            float[] pick = new float[n * config.numClasses()];
-            for (int i = 0; i < n; i++) {
-                pick[i * config.numClasses() + classes[i]] = 1;
-            }
-            Functional.sum(Functional.mul(logits, Tensor.fromArray(device, pick, n, config.numClasses()))).backward();
-            float[] act = a.toFloatArray();
-            float[] grad = a.grad().toFloatArray();
-            int tokens = config.tokens();
-            float[][][] out = new float[n][g][g];
-            for (int i = 0; i < n; i++) {
-                double[] w = new double[c];
-                for (int p = 1; p < tokens; p++) {
-                    for (int k = 0; k < c; k++) {
-                        w[k] += grad[(i * tokens + p) * c + k] / (double) (tokens - 1);
-                    }
+            for (int p = 1; p < tokens; p++) {
+                double v = 0;
+                for (int k = 0; k < c; k++) {
+                    v += w[k] * cam.activations()[(i * tokens + p) * c + k];
                 }
-                for (int p = 1; p < tokens; p++) {
-                    double v = 0;
-                    for (int k = 0; k < c; k++) {
-                        v += w[k] * act[(i * tokens + p) * c + k];
-                    }
-                    out[i][(p - 1) / g][(p - 1) % g] = (float) Math.max(0, v);
-                }
-            }
-            return out;
-        } finally {
-            for (int i = 0; i < had.length; i++) {
-                params.get(i).tensor().requiresGrad(had[i]);
+                out[i][(p - 1) / g][(p - 1) % g] = (float) Math.max(0, v);
             }
         }
+        return out;
     }
 
     // ---- units, head ------------------------------------------------------------------------------------
@@ -293,6 +403,11 @@ public final class VisionTransformer extends Module implements AutoCloseable {
      * position embedding), each block, then the final norm with the head.
      */
     public List<Topology.Unit> units() {
+        return units(config);
+    }
+
+    /** {@link #units()} for {@code config}: what the registry's {@link Topology} for a ViT declares. */
+    public static List<Topology.Unit> units(ViTConfig config) {
         ViTConfig.Naming n = config.naming();
         List<Topology.Unit> units = new ArrayList<>();
         units.add(new Topology.Unit(n.patchEmbed, List.of(n.classToken, n.patchEmbed, n.posEmbed)));
@@ -416,14 +531,14 @@ public final class VisionTransformer extends Module implements AutoCloseable {
 
     // ---- registration helpers -------------------------------------------------------------------------
 
-    private Parameter placeParameter(String path, Tensor values) {
+    private static Parameter placeParameter(Module host, String path, Tensor values) {
         int dot = path.lastIndexOf('.');
-        return dot < 0 ? registerParameter(path, values) : namespace(path.substring(0, dot)).addParameter(path.substring(dot + 1), values);
+        return dot < 0 ? host.registerParameter(path, values) : namespace(host, path.substring(0, dot)).addParameter(path.substring(dot + 1), values);
     }
 
-    private <M extends Module> M place(String path, M m) {
+    private static <M extends Module> M place(Module host, String path, M m) {
         int dot = path.lastIndexOf('.');
-        return dot < 0 ? registerModule(path, m) : namespace(path.substring(0, dot)).add(path.substring(dot + 1), m);
+        return dot < 0 ? host.registerModule(path, m) : namespace(host, path.substring(0, dot)).add(path.substring(dot + 1), m);
     }
 
     private <M extends Module> M replace(String path, M m) {
@@ -431,13 +546,13 @@ public final class VisionTransformer extends Module implements AutoCloseable {
         return dot < 0 ? registerModule(path, m) : ((Namespace) module(path.substring(0, dot))).add(path.substring(dot + 1), m);
     }
 
-    /** The grouping module at {@code path}, made (with those above it) on first use. */
-    private Namespace namespace(String path) {
-        Module at = this;
+    /** The grouping module at {@code path} under {@code host}, made (with those above it) on first use. */
+    private static Namespace namespace(Module host, String path) {
+        Module at = host;
         for (String part : path.split("\\.")) {
             Module next = at.children().get(part);
             if (next == null) {
-                next = at == this ? registerModule(part, new Namespace()) : ((Namespace) at).add(part, new Namespace());
+                next = at == host ? host.registerModule(part, new Namespace()) : ((Namespace) at).add(part, new Namespace());
             }
             at = next;
         }

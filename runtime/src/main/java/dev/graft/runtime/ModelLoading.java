@@ -52,7 +52,7 @@ final class ModelLoading {
             String declared = meta.get(ResNet.META_ARCHITECTURE);
             if (declared != null && !declared.equals("custom") && !Architectures.names().contains(declared)) {
                 throw new ModelFileException("model file " + name + " holds a '" + declared + "' model; this runtime runs the "
-                        + "ResNet family and the CBR family " + Architectures.names());
+                        + "registry's networks " + Architectures.names());
             }
             String prefix = wrapperPrefix(in.shapes().keySet());
             Map<String, Shape> shapes = new LinkedHashMap<>();
@@ -61,7 +61,7 @@ final class ModelLoading {
             ModelInfo info = ModelInfo.read(name, meta, config);
             Backends.Selection sel = Backends.resolve(options.device());
             String description = Backends.get(sel.device()).description();
-            if (!options.optimize() || config.isSwin()) { // a Swin has no fused plan: it runs through its modules
+            if (!options.optimize() || config.isTransformer()) { // Swin and ViT have no fused plan: they run through their modules
                 ResNet net;
                 try {
                     net = ResNet.fromStateDict(StateDicts.read(file), sel.device());
@@ -124,7 +124,7 @@ final class ModelLoading {
         } catch (ModelException e) {
             throw new ModelFileException("model file " + file + " is not a ResNet this runtime can run: " + e.getMessage(), e);
         }
-        if (config.isSwin()) {
+        if (config.isTransformer()) {
             return config; // no fused plan to check against; the unfused model loads strictly
         }
         Map<String, Shape> expected = InferencePlan.stateShapes(config);

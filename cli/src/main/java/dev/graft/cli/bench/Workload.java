@@ -7,6 +7,7 @@ import dev.graft.engine.Scope;
 import dev.graft.engine.Tensor;
 import dev.graft.models.BatchNormPolicy;
 import dev.graft.models.ResNet;
+import dev.graft.models.ResNetConfig;
 import dev.graft.models.optim.Sgd;
 
 import java.util.Random;
@@ -62,7 +63,8 @@ public final class Workload implements AutoCloseable {
         this.kind = kind;
         this.batch = batch;
         this.imagesPerIteration = kind == Kind.CACHED ? cachedImages : batch;
-        this.model = ResNet.builder(arch).numClasses(2).device(device).seed(0)
+        // a vision transformer is built for the bench's image size (its position embedding has one entry per patch)
+        this.model = ResNet.builder(ResNetConfig.named(arch, 2).withImageSize(imageSize)).device(device).seed(0)
                 .batchNormPolicy(kind == Kind.TRAIN ? BatchNormPolicy.TRACK : BatchNormPolicy.HOLD).build();
         this.model.setAuxTraining(imageSize >= ResNet.AUX_MIN_IMAGE_SIZE); // InceptionV3's auxiliary head fits from 299 px
         this.scope = Scope.detached("bench-" + kind);
@@ -79,7 +81,7 @@ public final class Workload implements AutoCloseable {
             images = Tensor.fromArray(device, px, batch, 3, imageSize, imageSize);
             if (kind != Kind.TRAIN) {
                 model.freeze();
-                model.unfreeze(model.topology().fc()); // "head" for Swin
+                model.unfreeze(model.topology().fc()); // "head" for Swin and DeiT, "heads.head" for torchvision's ViT
             }
             if (kind == Kind.INFER) {
                 model.eval();

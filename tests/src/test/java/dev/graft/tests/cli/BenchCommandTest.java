@@ -104,6 +104,19 @@ class BenchCommandTest {
         }
     }
 
+    /** deit_s (22 M parameters) at 32 px, batch 2: the model is built for the bench's image size; every workload runs. */
+    @Test
+    void aVisionTransformerRunsEveryWorkloadAtTheBenchImageSize() {
+        Cli.Run r = Cli.ok(tiny("--arch", "deit_s", "--batch", 2, "--cached-images", 2));
+        Matcher m = LINE.matcher(r.out());
+        int lines = 0;
+        while (m.find()) {
+            lines++;
+        }
+        assertEquals(5, lines, r::toString);
+        assertTrue(r.out().contains("inference"), r::toString);
+    }
+
     @Test
     void onlySelectsKindsOrConfigurations() {
         assertEquals(List.of("r18_cached_b3"), names(Cli.ok(tiny("--only", "r18_cached_b3"))));
