@@ -8,6 +8,8 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -101,27 +103,36 @@ class LowPrecisionGateTest {
         for (int i = 0; i < positive.length; i++) {
             positive[i] = test.get(i).getParent().getFileName().toString().equals("shirt");
         }
-        float[][] fp32 = probabilities(model, null, test);
+        List<BufferedImage> images = read(test);
+        float[][] fp32 = probabilities(model, null, images);
         Result[] out = new Result[2];
-        out[0] = compare(Precision.INT8, fp32, probabilities(q, null, test), positive);
+        out[0] = compare(Precision.INT8, fp32, probabilities(q, null, images), positive);
         try (Classifier probe = Classifier.load(model, Classifier.Options.defaults().withDevice("cpu"))) {
             if (Backends.get(probe.device()).supportsInference(Precision.BF16)) {
-                out[1] = compare(Precision.BF16, fp32, probabilities(model, Precision.BF16, test), positive);
+                out[1] = compare(Precision.BF16, fp32, probabilities(model, Precision.BF16, images), positive);
             }
         }
         return out;
     }
 
-    private static float[][] probabilities(Path model, Precision p, List<Path> images) {
-        try (Classifier c = Classifier.load(model, Classifier.Options.defaults().withDevice("cpu").withPrecision(p))) {
+    private static float[][] probabilities(Path model, Precision p, List<BufferedImage> images) {
+        try (Classifier c = Classifier.load(model, Classifier.Options.defaults().withDevice("cpu").withPrecision(p).withMaxBatch(50))) {
             assertEquals(p == null && model.getFileName().toString().startsWith("int8") ? Precision.INT8
                     : p == null ? Precision.FP32 : p, c.precision());
-            List<float[]> rows = new ArrayList<>();
-            for (Path f : images) {
-                rows.add(c.classify(f).probabilities());
-            }
-            return rows.toArray(new float[0][]);
+            return c.classify(images).stream().map(Prediction::probabilities).toArray(float[][]::new);
         }
+    }
+
+    private static List<BufferedImage> read(List<Path> files) {
+        List<BufferedImage> out = new ArrayList<>();
+        for (Path f : files) {
+            try {
+                out.add(ImageIO.read(f.toFile()));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+        return out;
     }
 
     private static Result compare(Precision p, float[][] ref, float[][] got, boolean[] positive) {

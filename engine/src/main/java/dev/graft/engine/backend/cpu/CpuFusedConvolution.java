@@ -14,7 +14,6 @@ import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.post_ops;
 import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.dnnl.reorder;
-import org.bytedeco.dnnl.global.dnnl.fpmath_mode;
 import org.bytedeco.javacpp.Pointer;
 
 import java.util.ArrayList;
@@ -72,7 +71,7 @@ final class CpuFusedConvolution implements AutoCloseable {
         }
     }
 
-    /** The arithmetic of a primitive: fp32; bf16 products (fpmath mode); int8 with a u8 or an s8 input. */
+    /** The arithmetic of a primitive: fp32; bf16 operands; int8 with a u8 or an s8 input. */
     enum Mode {
         F32, BF16, INT8_U8, INT8_S8
     }
@@ -103,8 +102,10 @@ final class CpuFusedConvolution implements AutoCloseable {
     }
 
     /**
-     * As {@link #forward} with bfloat16 products (oneDNN fpmath mode bf16 on the fp32 primitive: x and w are rounded to
-     * bf16 inside the kernel, accumulation and the epilogue are fp32). The NaN bound grows by the two roundings.
+     * As {@link #forward} with bfloat16 operands: x is converted to a bf16 copy by a reorder (round to nearest even), the
+     * weights are reordered to bf16 once per weight version, and the primitive (bf16 x bf16 -> f32) accumulates and
+     * runs the epilogue in fp32. Explicit bf16 memory rather than oneDNN's fpmath mode, which only permits bf16: with it,
+     * some shapes (the stem, fc) kept fp32 kernels. The NaN bound grows by the two roundings.
      */
     NDArray forwardBf16(NDArray x, NDArray w, NDArray bias, NDArray residual, boolean relu, Conv2dSpec spec, NDArray out) {
         return forward(x, w, bias, residual, relu, spec, out, Mode.BF16);
@@ -239,6 +240,10 @@ final class CpuFusedConvolution implements AutoCloseable {
                 quantized = new NativeMemory(((long) x.numel() + 3) / 4 * 4);
                 e.quantize.run(dnnl, src, quantized.pointer(), sp);
                 src = quantized.pointer();
+            } else if (mode == Mode.BF16) {
+                quantized = new NativeMemory(((long) x.numel() + 1) / 2 * 4);
+                e.quantize.run(dnnl, src, quantized.pointer());
+                src = quantized.pointer();
             }
             List<Pointer> args = new ArrayList<>(7);
             args.add(src);
@@ -334,8 +339,9 @@ final class CpuFusedConvolution implements AutoCloseable {
             long[] pad = {sp.padH(), sp.padW()};
             long[] dstDims = {k.n(), k.k(), k.p(), k.q()};
             long[] srcDims = {k.n(), k.c(), k.h(), k.w()};
-            memory.desc src = !int8 ? Dnnl.nhwc(srcDims) : new memory.desc(srcDims,
-                    key.mode() == Mode.INT8_U8 ? memory.data_type.u8 : memory.data_type.s8, memory.format_tag.nhwc);
+            boolean bf16 = key.mode() == Mode.BF16;
+            memory.desc src = !int8 && !bf16 ? Dnnl.nhwc(srcDims) : new memory.desc(srcDims, bf16 ? memory.data_type.bf16
+                    : key.mode() == Mode.INT8_U8 ? memory.data_type.u8 : memory.data_type.s8, memory.format_tag.nhwc);
             memory.desc dst = Dnnl.nhwc(dstDims);
             long[] wd = g == 1 ? new long[] {k.k(), k.c(), k.r(), k.s()}
                     : new long[] {g, k.k() / g, k.c() / g, k.r(), k.s()};
@@ -351,9 +357,6 @@ final class CpuFusedConvolution implements AutoCloseable {
                 ops.append_eltwise(algorithm.eltwise_relu, 0f, 0f);
             }
             attr.set_post_ops(ops);
-            if (key.mode() == Mode.BF16) {
-                attr.set_fpmath_mode(fpmath_mode.bf16);
-            }
             memory.desc srcScales = null;
             memory.desc weightScales = null;
             if (int8) {
@@ -362,7 +365,8 @@ final class CpuFusedConvolution implements AutoCloseable {
                 srcScales = Dnnl.plain(new long[] {1});
                 weightScales = Dnnl.plain(new long[] {k.k()});
             }
-            memory.desc anyWeights = !int8 ? Dnnl.any(wd) : new memory.desc(wd, memory.data_type.s8, memory.format_tag.any);
+            memory.desc anyWeights = !int8 && !bf16 ? Dnnl.any(wd)
+                    : new memory.desc(wd, bf16 ? memory.data_type.bf16 : memory.data_type.s8, memory.format_tag.any);
             convolution_forward.primitive_desc pd = k.bias()
                     ? new convolution_forward.primitive_desc(dnnl.engine, prop_kind.forward_inference,
                             algorithm.convolution_direct, src, anyWeights, bias, dst, strides, dilates, pad, pad, attr, false)
@@ -396,6 +400,11 @@ final class CpuFusedConvolution implements AutoCloseable {
                 quantize = new Step("int8 quantization of " + k, dnnl, rpd, new reorder(rpd),
                         new int[] {DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST},
                         new memory.desc[] {from, src, srcScales});
+            } else if (bf16) {
+                memory.desc from = Dnnl.nhwc(srcDims);
+                reorder.primitive_desc rpd = new reorder.primitive_desc(dnnl.engine, from, dnnl.engine, src);
+                quantize = new Step("bf16 conversion of " + k, dnnl, rpd, new reorder(rpd), new int[] {DNNL_ARG_SRC, DNNL_ARG_DST},
+                        new memory.desc[] {from, src});
             } else {
                 quantize = null;
             }

@@ -200,4 +200,28 @@ class CpuLowPrecisionConvolutionTest {
                     + "), " + worstBound + " of the bound");
         }
     }
+
+    @Test
+    void bf16MatchesEmulation() {
+        CpuBackend cpuBackend = (CpuBackend) CPU;
+        Assumptions.assumeTrue(cpuBackend.supportsInference(Precision.BF16), cpuBackend.precisionSupport(Precision.BF16));
+        for (int[] sh : new int[][] {{3, 17, 4, 7, 2, 3}, {8, 9, 8, 3, 1, 1}, {64, 56, 64, 3, 1, 1}}) {
+            int c = sh[0], h = sh[1], k = sh[2], r = sh[3];
+            Conv2dSpec spec = Conv2dSpec.of(sh[4], sh[5]);
+            float[] x = random(c * h * h, 31);
+            float[] w = random(k * c * r * r, 32);
+            try (Scope scope = Scope.open()) {
+                float[] got = CPU.conv2dInferenceBf16(cpu(x, Shape.of(1, c, h, h), true), cpu(w, Shape.of(k, c, r, r)), null, null,
+                        false, spec, null).toFloatArray();
+                float[] want = Oracle.REF.conv2dInferenceBf16(Oracle.ref(x, Shape.of(1, c, h, h)), Oracle.ref(w, Shape.of(k, c, r, r)),
+                        null, null, false, spec, null).toFloatArray();
+                double max = 0, worst = 0;
+                for (int i = 0; i < got.length; i++) {
+                    max = Math.max(max, Math.abs(want[i]));
+                    worst = Math.max(worst, Math.abs(got[i] - want[i]));
+                }
+                System.out.println("bf16 cpu vs emulation " + java.util.Arrays.toString(sh) + ": " + worst + " of max " + max);
+            }
+        }
+    }
 }
