@@ -106,6 +106,35 @@ class LowPrecisionPlanProperties {
         }
     }
 
+    /** A NaN in the image reaches every logit of the bf16 and the int8 plan as NaN, as in fp32 (never a confident class). */
+    @org.junit.jupiter.api.Test
+    void nanImageGivesNanLogits() {
+        if (!Backends.availability(Device.Kind.CPU).available()) {
+            return;
+        }
+        Draw d = new Draw(TinyModels.basic(), 2, 19, 5);
+        try (Scope s = Scope.open(); Grad.Mode off = Grad.off(); ResNet m = InferencePlanTest.model(d.config(), DType.F32, 5);
+             InferencePlan cpu = InferencePlan.compile(d.config(), m.stateDict()::get, Device.CPU)) {
+            double[] pixels = pixels(d);
+            Map<String, double[]> ranges = new LinkedHashMap<>();
+            cpu.observe(Tensor.fromArray(Device.CPU, DType.F32, pixels, 2, 3, 19, 19), ranges);
+            Map<String, Int8Calibration.Range> inputs = new LinkedHashMap<>();
+            ranges.forEach((k, r) -> inputs.put(k, Int8Calibration.Range.of(r[0], r[1])));
+            pixels[3 * 19 * 19 + 40] = Double.NaN; // one pixel of the second image
+            Tensor x = Tensor.fromArray(Device.CPU, DType.F32, pixels, 2, 3, 19, 19);
+            for (Precision p : new Precision[] {Precision.INT8, Precision.BF16}) {
+                if (!Backends.get(Device.CPU).supportsInference(p)) {
+                    continue;
+                }
+                double[] logits = cpu.withPrecision(p, new Int8Calibration(inputs, 2, "test")).forward(x).toDoubleArray();
+                int classes = logits.length / 2;
+                for (int i = 0; i < logits.length; i++) {
+                    assertTrue(i < classes ? Double.isFinite(logits[i]) : Double.isNaN(logits[i]), p + " logit " + i + ": " + logits[i]);
+                }
+            }
+        }
+    }
+
     private static double[] pixels(Draw d) {
         SplittableRandom r = new SplittableRandom(d.seed() ^ 0x5DEECE66DL);
         double[] v = new double[d.batch() * 3 * d.size() * d.size()];

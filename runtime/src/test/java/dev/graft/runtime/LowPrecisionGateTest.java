@@ -84,6 +84,30 @@ class LowPrecisionGateTest {
         assertTrue(off.getMessage().contains("fp32"), off.getMessage());
     }
 
+    /** A Swin Transformer has no fused plan: bf16/int8 loading and calibration are refused, saying so. */
+    @Test
+    void swinIsRefused() {
+        dev.graft.models.SwinConfig swin = dev.graft.models.SwinConfig.parse("family=swin patch=4 embed=8 depths=2,2 heads=1,2 "
+                + "window=2 stochastic_depth=0.1 classes=3 in_channels=3");
+        Path file = ModelFiles.write(dir.resolve("swin.safetensors"), dev.graft.models.ResNetConfig.swin(swin), 4, 32,
+                java.util.Map.of());
+        for (Precision p : new Precision[] {Precision.BF16, Precision.INT8}) {
+            ModelFileException e = assertThrows(ModelFileException.class,
+                    () -> Classifier.load(file, Classifier.Options.defaults().withDevice("reference").withPrecision(p)));
+            assertTrue(e.getMessage().contains(p == Precision.INT8 ? "run graft quantize first" : "Swin"), e.getMessage());
+        }
+        Path images = dir.resolve("images");
+        try {
+            Files.createDirectories(images);
+            ImageIO.write(ModelFiles.image(32, 32, 1), "png", images.resolve("a.png").toFile());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        ModelFileException e = assertThrows(ModelFileException.class,
+                () -> Quantization.calibrate(file, Quantization.calibrationImages(images, 10), "reference"));
+        assertTrue(e.getMessage().contains("Swin"), e.getMessage());
+    }
+
     record Result(Precision precision, int images, double agreement, double worstAucDrop, double fp32Auc, double auc) {
         @Override
         public String toString() {

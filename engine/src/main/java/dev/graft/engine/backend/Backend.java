@@ -212,7 +212,7 @@ public interface Backend extends AutoCloseable {
      * into u8 [0, 255] when {@code xUnsigned} (x is known to be >= 0, e.g. after a relu) or s8 [-128, 127] otherwise;
      * {@code wq} [K, C/g, R, S] (fp32 storage) holds integers in [-127, 127] with one scale per output channel
      * {@code wScales[k]}. The products are summed exactly in int32, then {@code y = acc * xScale * wScales[k] + bias[k]}
-     * (+ residual, then relu) in fp32; the output is fp32. A NaN or infinity in x makes every output NaN. A backend
+     * (+ residual, then relu) in fp32; the output is fp32. An image of x holding a NaN or an infinity gets all-NaN outputs. A backend
      * that cannot refuses with a DeviceException.
      */
     default NDArray conv2dInferenceInt8(NDArray x, float xScale, boolean xUnsigned, NDArray wq, float[] wScales, NDArray bias,

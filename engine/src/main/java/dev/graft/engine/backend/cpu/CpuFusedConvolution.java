@@ -181,7 +181,7 @@ final class CpuFusedConvolution implements AutoCloseable {
      * destination scale (round to nearest even, saturating), the s8 weights are reordered once per weight version
      * into the primitive's layout (exact: wq holds integers), and the primitive applies {@code xScale * wScales[k]}
      * to the int32 sums before the bias and the post-ops. Quantization turns a NaN into a number, so x is checked
-     * first (its recorded bound, else a scan): a non-finite x gives an all-NaN output. A non-finite residual with a
+     * first (its recorded bound, else a scan): an image of x holding a NaN or an infinity gets all-NaN outputs. A non-finite residual with a
      * relu takes the unfused relu, as in fp32.
      */
     NDArray forwardInt8(NDArray x, float xScale, boolean xUnsigned, NDArray wq, float[] wScales, NDArray bias, NDArray residual,
@@ -199,10 +199,21 @@ final class CpuFusedConvolution implements AutoCloseable {
         double bx = bounds.measured(x) ? bounds.recorded(x) : bounds.measure(x);
         Mode mode = xUnsigned ? Mode.INT8_U8 : Mode.INT8_S8;
         if (!(bx <= Float.MAX_VALUE)) {
-            NDArray y = run(x, wq, bias, residual, false, spec, out, mode, new float[][] {{xScale}, wScales});
+            // Quantizing would turn a NaN or an infinity into a number: the images holding one get all-NaN outputs.
+            int n = x.shape().dim(0);
+            int per = x.numel() / n;
+            java.nio.FloatBuffer xv = NativeBuffer.of(x).floats(0, x.numel()); // N is outermost in every layout
+            NDArray y = run(x, wq, bias, residual, relu, spec, out, mode, new float[][] {{xScale}, wScales});
+            int perOut = y.numel() / n;
             java.nio.FloatBuffer f = NativeBuffer.of(y).floats(0, y.numel());
-            for (int i = 0; i < y.numel(); i++) {
-                f.put(i, Float.NaN);
+            for (int img = 0; img < n; img++) {
+                boolean finite = true;
+                for (int i = img * per; i < (img + 1) * per && finite; i++) {
+                    finite = Float.isFinite(xv.get(i));
+                }
+                for (int i = img * perOut; i < (img + 1) * perOut && !finite; i++) {
+                    f.put(i, Float.NaN);
+                }
             }
             NativeBuffer.of(y).bumpVersion();
             return y;

@@ -241,18 +241,21 @@ public final class ReferenceBackend implements Backend {
 
     /**
      * {@code qx = clamp(rint(x / xScale))} in double, the integer convolution exact in double (|sum| < 2^53 for any
-     * layer Graft builds), then {@code acc * xScale * wScales[k] + bias[k] (+ residual, relu)}; a non-finite x gives NaN.
+     * layer Graft builds), then {@code acc * xScale * wScales[k] + bias[k] (+ residual, relu)}; an image with a non-finite value gets NaN.
      */
     @Override
     public NDArray conv2dInferenceInt8(NDArray x, float xScale, boolean xUnsigned, NDArray wq, float[] wScales, NDArray bias,
                                        NDArray residual, boolean relu, Conv2dSpec spec, NDArray out) {
         ConvShape s = ConvShape.of(x.shape(), wq.shape(), spec);
         double[] xv = read(x);
-        boolean finite = true;
+        int n = x.shape().dim(0);
+        int per = xv.length / n;
+        boolean[] finite = new boolean[n];
+        java.util.Arrays.fill(finite, true);
         double lo = xUnsigned ? 0 : -128;
         double hi = xUnsigned ? 255 : 127;
         for (int i = 0; i < xv.length; i++) {
-            finite &= Double.isFinite(xv[i]);
+            finite[i / per] &= Double.isFinite(xv[i]);
             xv[i] = Math.max(lo, Math.min(hi, Math.rint(xv[i] / xScale)));
         }
         double[] acc = ReferenceConvolution.forward(s, xv, read(wq), null);
@@ -261,7 +264,7 @@ public final class ReferenceBackend implements Backend {
         double[] b = bias == null ? new double[k] : read(bias);
         for (int i = 0; i < acc.length; i++) {
             int o = (i / plane) % k;
-            acc[i] = finite ? acc[i] * ((double) xScale * wScales[o]) + b[o] : Double.NaN;
+            acc[i] = finite[i / (plane * k)] ? acc[i] * ((double) xScale * wScales[o]) + b[o] : Double.NaN;
         }
         return epilogue(x.dtype(), s.outputShape(), acc, residual, relu, out);
     }
