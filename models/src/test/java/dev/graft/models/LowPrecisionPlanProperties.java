@@ -135,6 +135,44 @@ class LowPrecisionPlanProperties {
         }
     }
 
+    /**
+     * InceptionV3 (branches, concatenation, padded average pooling, 1x7/7x1 kernels, the fixed transform_input) at its
+     * smallest input, 75x75, random weights and batch-norm state: the int8 and bf16 plans run, keep transform_input and
+     * the first convolution in fp32, and stay within 0.3 of the largest fp32 logit (a smoke bound, not an oracle: these
+     * arithmetics differ from fp32 by design, and 93 int8 layers of a random network measured 7.4e-2, bf16 1.7e-2; a
+     * wrong scale or layout gives errors of 1 and more). The fuzz above checks the kernels themselves.
+     */
+    @org.junit.jupiter.api.Test
+    void inceptionRunsInLowPrecision() {
+        if (!Backends.availability(Device.Kind.CPU).available()) {
+            return;
+        }
+        ResNetConfig config = ResNetConfig.named("inception_v3", 4);
+        Draw d = new Draw(config, 1, 75, 3);
+        try (Scope s = Scope.open(); Grad.Mode off = Grad.off(); ResNet m = InferencePlanTest.model(config, DType.F32, 3);
+             InferencePlan cpu = InferencePlan.compile(config, m.stateDict()::get, Device.CPU)) {
+            Tensor x = Tensor.fromArray(Device.CPU, DType.F32, pixels(d), 1, 3, 75, 75);
+            Map<String, double[]> ranges = new LinkedHashMap<>();
+            cpu.observe(x, ranges);
+            Map<String, Int8Calibration.Range> inputs = new LinkedHashMap<>();
+            for (String layer : cpu.quantizableLayers()) {
+                inputs.put(layer, Int8Calibration.Range.of(ranges.get(layer)[0], ranges.get(layer)[1]));
+            }
+            assertTrue(!inputs.containsKey("Conv2d_1a_3x3.conv") && inputs.containsKey("Conv2d_2a_3x3.conv")
+                    && !inputs.containsKey("transform_input"), inputs.keySet().toString());
+            double[] fp32 = cpu.forward(x).toDoubleArray();
+            for (Precision p : new Precision[] {Precision.INT8, Precision.BF16}) {
+                if (!Backends.get(Device.CPU).supportsInference(p)) {
+                    continue;
+                }
+                double err = InferencePlanTest.maxRelativeDifference(fp32,
+                        cpu.withPrecision(p, new Int8Calibration(inputs, 1, "test")).forward(x).toDoubleArray());
+                System.out.printf("inception_v3 %s vs fp32: %.2e, %d layers in int8%n", p, err, inputs.size());
+                assertTrue(err > 0 && err <= 0.3, p + ": " + err);
+            }
+        }
+    }
+
     private static double[] pixels(Draw d) {
         SplittableRandom r = new SplittableRandom(d.seed() ^ 0x5DEECE66DL);
         double[] v = new double[d.batch() * 3 * d.size() * d.size()];
