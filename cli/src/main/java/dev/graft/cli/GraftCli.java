@@ -24,6 +24,7 @@ import picocli.CommandLine.ScopeType;
             DoctorCommand.class,
             InspectCommand.class,
             ConvertCommand.class,
+            QuantizeCommand.class,
             ForwardCommand.class,
             BenchCommand.class,
             ReuseCommand.class,

@@ -3,6 +3,7 @@ package dev.graft.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.graft.engine.Grad;
+import dev.graft.engine.Precision;
 import dev.graft.engine.Scope;
 import dev.graft.engine.Tensor;
 import dev.graft.engine.backend.Backends;
@@ -15,6 +16,9 @@ import dev.graft.loaders.images.InputChannels;
 import dev.graft.models.ClassProbabilities;
 import dev.graft.models.DecisionRule;
 import dev.graft.models.GradCam;
+import dev.graft.models.InferencePlan;
+import dev.graft.models.Int8Calibration;
+import dev.graft.models.ModelException;
 import dev.graft.models.NonFiniteOutputException;
 import dev.graft.models.PrintableText;
 import dev.graft.models.ResNet;
@@ -59,6 +63,10 @@ final class PredictCommand implements Callable<Integer> {
     Double threshold;
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, reference or cuda[:N].")
     String device;
+    @Option(names = "--precision", paramLabel = "fp32|bf16|int8", description = "Arithmetic of the convolutions (default: the "
+            + "model file's: int8 for a file written by 'graft quantize', else fp32). bf16: bfloat16 products, fp32 sums (CPUs "
+            + "with bf16 instructions); int8 needs a file from 'graft quantize'. Not with --tta or --cam.")
+    String precision;
     @Option(names = "--batch-size", defaultValue = "16", description = "Images per forward pass, >= 1 (default ${DEFAULT-VALUE}).")
     int batchSize;
     @Option(names = "--cam", paramLabel = "DIR", description = "Also write a Grad-CAM heat map over each image, for its "
@@ -100,6 +108,53 @@ final class PredictCommand implements Callable<Integer> {
         }
     }
 
+    /** The bf16 or int8 plan the images run through, or null (fp32: the model's own forward pass). */
+    private InferencePlan lowp;
+
+    /** The precision to run: --precision, else the model file's; int8 only for a file with a calibration. */
+    private Precision precision(ModelFile mf) {
+        Int8Calibration cal = Int8Calibration.fromMetadata(model.toString(), mf.state().metadata());
+        Precision p;
+        try {
+            p = precision == null ? (cal != null ? Precision.INT8 : Precision.FP32) : Precision.parse(precision);
+        } catch (IllegalArgumentException e) {
+            throw new OptionException("--precision: " + e.getMessage());
+        }
+        if (p == Precision.INT8 && cal == null) {
+            throw new OptionException("--precision int8: --model " + model + " is an fp32 model without int8 calibration; run "
+                    + "graft quantize first (graft quantize --model " + model + " --data DIR --out MODEL-int8.safetensors) and "
+                    + "predict with its output");
+        }
+        if (p != Precision.FP32 && (tta || cam != null)) {
+            throw new OptionException((tta ? "--tta" : "--cam") + " runs the fp32 model; with a " + p + " model pass "
+                    + "--precision fp32 or leave " + (tta ? "--tta" : "--cam") + " out");
+        }
+        return p;
+    }
+
+    /** The folded plan of {@code net} in {@code p}, or null for fp32; refuses a model without a fused plan (Swin). */
+    private InferencePlan lowPrecision(ResNet net, Precision p, ModelFile mf) {
+        if (p == Precision.FP32) {
+            return null;
+        }
+        net.eval();
+        InferencePlan plan;
+        try {
+            plan = InferencePlan.compile(net).detach();
+        } catch (ModelException e) {
+            throw new OptionException("--precision " + p + ": " + e.getMessage() + "; use --precision fp32");
+        }
+        try {
+            plan.withPrecision(p, p == Precision.INT8 ? Int8Calibration.fromMetadata(model.toString(), mf.state().metadata()) : null);
+        } catch (RuntimeException e) {
+            plan.close();
+            throw e;
+        }
+        messages.add("note: " + (p == Precision.INT8 ? "int8 inference (" + plan.quantizableLayers().size()
+                + " convolutions in int8, first convolution and fc in fp32)" : "bf16 inference (bfloat16 products, fp32 sums)"));
+        return plan;
+    }
+
     /** A multi-label model's decision (one sigmoid per label, a threshold each), or null. */
     private DecisionRule.PerLabel perLabel;
 
@@ -122,8 +177,10 @@ final class PredictCommand implements Callable<Integer> {
         List<ImageInputs.Entry> entries = ImageInputs.expand(images, camFolder);
         files = entries.stream().map(ImageInputs.Entry::file).toList();
         Row[] rows = new Row[files.size()];
-        try (ResNet net = mf.build(sel.device())) {
+        Precision prec = precision(mf);
+        try (ResNet net = mf.build(sel.device()); InferencePlan lowp = lowPrecision(net, prec, mf)) {
             net.eval();
+            this.lowp = lowp;
             if (camFolder != null) {
                 camWriter = new CamWriter(net, camWith, mf.classes(), mf.preprocessing(), CamImage.DEFAULT_ALPHA, mf.temperature());
                 camOutputs = CamOutputs.items(entries, camFolder).stream().map(CamOutputs.Item::output).toList();
@@ -186,7 +243,7 @@ final class PredictCommand implements Callable<Integer> {
         }
         try (Scope s = Scope.open("predict"); Grad.Mode off = Grad.off()) {
             Tensor x = Tensor.fromArray(net.device(), data, imgs.size(), channels, first.height(), first.width());
-            float[] logits = net.forward(x).toFloatArray();
+            float[] logits = (lowp != null ? lowp.forward(x) : net.forward(x)).toFloatArray();
             float[] mirrored = tta ? TestTimeAugmentation.mirroredLogits(net, x) : null;
             int c = mf.classes().size();
             for (int i = 0; i < imgs.size(); i++) {

@@ -14,7 +14,10 @@ import dev.graft.engine.backend.Conv2dSpec;
 import dev.graft.engine.backend.Pool2dSpec;
 import dev.graft.engine.backend.Pooled;
 
+import dev.graft.engine.Precision;
+
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -55,6 +58,13 @@ public final class InferencePlan implements AutoCloseable {
     private int[] lastUse;
     private ResNet model;
     private boolean closed;
+    private Precision precision = Precision.FP32;
+    /** With {@link Precision#INT8}: each quantized unit's s8 weights, weight scales and input range. */
+    private final Map<FoldedConvolution, Quantized> quantized = new IdentityHashMap<>();
+
+    /** A unit run in int8: {@code wq} integers in [-127, 127] (F32 storage), one scale per output channel, its input's range. */
+    private record Quantized(NDArray wq, float[] wScales, Int8Calibration.Range input) {
+    }
 
     /** One operation over value ids: reads {@code in} (and {@code residual}), writes {@code out}. */
     sealed interface Step permits ConvStep, MaxPoolStep, AvgPoolStep, AvgPool2dStep, ConcatStep {
@@ -372,6 +382,10 @@ public final class InferencePlan implements AutoCloseable {
 
     /** Runs the steps up to {@code target}; intermediates not in a workspace are freed after their last use. */
     private NDArray run(NDArray x, InferenceWorkspace ws, int target) {
+        return run(x, ws, target, null);
+    }
+
+    private NDArray run(NDArray x, InferenceWorkspace ws, int target, java.util.function.BiConsumer<String, NDArray> observer) {
         refresh();
         Backend be = x.backend();
         int[] lastUse = lastUses();
@@ -381,8 +395,20 @@ public final class InferencePlan implements AutoCloseable {
             Step s = steps.get(i);
             NDArray out;
             if (s instanceof ConvStep c) {
-                out = be.conv2dInference(v[c.in()], c.unit().weight, c.unit().bias, c.residual() < 0 ? null : v[c.residual()],
-                        c.relu(), c.unit().spec(), ws == null ? null : ws.slots[c.out()]);
+                NDArray residual = c.residual() < 0 ? null : v[c.residual()];
+                NDArray slot = ws == null ? null : ws.slots[c.out()];
+                Quantized q = quantized.get(c.unit());
+                if (observer != null && q == null && quantizable(c.unit())) {
+                    observer.accept(c.unit().convName, v[c.in()]);
+                }
+                if (q != null) {
+                    out = be.conv2dInferenceInt8(v[c.in()], q.input().scale(), q.input().unsigned(), q.wq(), q.wScales(),
+                            c.unit().bias, residual, c.relu(), c.unit().spec(), slot);
+                } else if (precision == Precision.BF16) {
+                    out = be.conv2dInferenceBf16(v[c.in()], c.unit().weight, c.unit().bias, residual, c.relu(), c.unit().spec(), slot);
+                } else {
+                    out = be.conv2dInference(v[c.in()], c.unit().weight, c.unit().bias, residual, c.relu(), c.unit().spec(), slot);
+                }
             } else if (s instanceof MaxPoolStep m) {
                 out = maxPool(be, v[m.in()], m.spec());
             } else if (s instanceof AvgPool2dStep a) {
@@ -493,6 +519,143 @@ public final class InferencePlan implements AutoCloseable {
             }
         }
         return s;
+    }
+
+    // ---- lower precision --------------------------------------------------------------------------------------
+
+    /** The arithmetic the convolutions run in (fp32 unless {@link #withPrecision} changed it). */
+    public synchronized Precision precision() {
+        return precision;
+    }
+
+    /**
+     * Whether int8 runs {@code unit}: a convolution with one group, not a fixed one (InceptionV3's transform_input), not the
+     * first convolution on the images, and not the head {@code fc}. Those stay fp32, as is common practice: the first
+     * sees raw pixels with few channels (little to gain, most to lose), the head makes the logits directly.
+     */
+    private boolean quantizable(FoldedConvolution unit) {
+        if (unit.constant() || unit.bnName == null || unit.spec().groups() != 1) {
+            return false;
+        }
+        for (FoldedConvolution u : units) {
+            if (!u.constant()) {
+                return u != unit; // the first non-fixed convolution reads the images
+            }
+        }
+        return false;
+    }
+
+    /** The state-dict names of the convolutions that int8 quantizes, in plan order. */
+    public List<String> quantizableLayers() {
+        List<String> out = new ArrayList<>();
+        for (FoldedConvolution u : units) {
+            if (quantizable(u)) {
+                out.add(u.convName);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Runs {@code x} through the fp32 plan and widens {@code ranges} (per quantizable layer name: {max |x|, min x})
+     * with the values each quantizable convolution reads: one calibration batch for {@code graft quantize}.
+     */
+    public synchronized void observe(Tensor x, Map<String, double[]> ranges) {
+        if (precision != Precision.FP32) {
+            throw new ModelException("calibration runs the fp32 plan; this plan runs " + precision);
+        }
+        NDArray input = checked(x);
+        try (Scope s = Scope.open("calibration")) {
+            run(input, null, logits, (name, a) -> {
+                float[] v = a.toFloatArray();
+                double[] r = ranges.computeIfAbsent(name, k -> new double[] {0, Double.POSITIVE_INFINITY});
+                for (float f : v) {
+                    double d = f;
+                    if (!(Math.abs(d) <= r[0])) {
+                        r[0] = Double.isNaN(d) ? Double.NaN : Math.max(r[0], Math.abs(d));
+                    }
+                    r[1] = Math.min(r[1], d);
+                }
+            });
+        }
+    }
+
+    /**
+     * Switches the convolutions to {@code p}: fp32; bf16 (bfloat16 products, fp32 accumulation; every convolution,
+     * fc included); or int8 with {@code calibration} (which must cover every {@link #quantizableLayers() quantizable
+     * layer}; the others stay fp32). Only a detached plan changes precision (its weights no longer change). A
+     * backend or CPU that cannot run {@code p} is a DeviceException saying why; nothing falls back silently.
+     * Returns this plan.
+     */
+    public synchronized InferencePlan withPrecision(Precision p, Int8Calibration calibration) {
+        if (closed) {
+            throw new ModelException("the inference plan was closed");
+        }
+        if (p != Precision.FP32 && model != null) {
+            throw new ModelException(p + " inference needs a detached plan (InferencePlan.detach()): its weights must not change");
+        }
+        Backend be = dev.graft.engine.backend.Backends.get(device);
+        if (!be.supportsInference(p)) {
+            throw new DeviceException(be.precisionSupport(p));
+        }
+        if (p != Precision.FP32 && dtype != DType.F32) {
+            throw new ModelException(p + " inference needs an F32 plan, this one is " + dtype);
+        }
+        Map<FoldedConvolution, Quantized> next = new IdentityHashMap<>();
+        if (p == Precision.INT8) {
+            if (calibration == null) {
+                throw new ModelException("int8 inference needs calibrated activation ranges; run graft quantize first");
+            }
+            List<String> missing = new ArrayList<>();
+            for (FoldedConvolution u : units) {
+                if (quantizable(u) && !calibration.inputs().containsKey(u.convName)) {
+                    missing.add(u.convName);
+                }
+            }
+            if (!missing.isEmpty()) {
+                throw new ModelException("the int8 calibration has no range for " + missing.size() + " layer(s) of this model ("
+                        + String.join(", ", missing.subList(0, Math.min(4, missing.size()))) + (missing.size() > 4 ? ", ..." : "")
+                        + "); it was made for another model: run graft quantize on this one");
+            }
+            try (Scope.Entered in = scope.enter()) {
+                for (FoldedConvolution u : units) {
+                    if (quantizable(u)) {
+                        next.put(u, quantize(be, u, calibration.inputs().get(u.convName)));
+                    }
+                }
+            }
+        }
+        for (Quantized q : quantized.values()) {
+            q.wq().buffer().close();
+        }
+        quantized.clear();
+        quantized.putAll(next);
+        precision = p;
+        return this;
+    }
+
+    /** Symmetric per-output-channel s8 weights of the folded unit: {@code s_k = max |w_k| / 127}, {@code q = rint(w / s_k)}. */
+    private static Quantized quantize(Backend be, FoldedConvolution u, Int8Calibration.Range input) {
+        float[] w = u.weight.toFloatArray();
+        int k = u.weight.shape().dim(0);
+        int per = w.length / k;
+        float[] scales = new float[k];
+        float[] q = new float[w.length];
+        for (int o = 0; o < k; o++) {
+            double max = 0;
+            for (int i = o * per; i < (o + 1) * per; i++) {
+                max = Math.max(max, Math.abs(w[i]));
+            }
+            if (!Double.isFinite(max)) {
+                throw new ModelException(u.convName + ": a folded weight is NaN or infinite; int8 cannot represent it");
+            }
+            double s = max > 0 ? max / 127 : 1;
+            scales[o] = (float) s;
+            for (int i = o * per; i < (o + 1) * per; i++) {
+                q[i] = (float) Math.max(-127, Math.min(127, Math.rint(w[i] / (double) scales[o])));
+            }
+        }
+        return new Quantized(be.fromHost(q, u.weight.shape()), scales, input);
     }
 
     // ---- workspaces -------------------------------------------------------------------------------------------

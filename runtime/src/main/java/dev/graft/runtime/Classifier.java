@@ -4,6 +4,7 @@ import dev.graft.engine.Device;
 import dev.graft.engine.GraftException;
 import dev.graft.engine.Grad;
 import dev.graft.engine.NDArray;
+import dev.graft.engine.Precision;
 import dev.graft.engine.Scope;
 import dev.graft.engine.Shape;
 import dev.graft.engine.Tensor;
@@ -69,11 +70,16 @@ public final class Classifier implements AutoCloseable {
      * forward pass (no folding or fusion: for comparisons); {@code maxBatch} bounds the images per forward pass of
      * {@link #classify(List)}.
      */
-    public record Options(String device, boolean optimize, int maxBatch) {
+    public record Options(String device, boolean optimize, int maxBatch, Precision precision) {
         public Options {
             if (maxBatch < 1) {
                 throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
             }
+        }
+
+        /** The model file's precision (int8 for a file written by {@code graft quantize}, else fp32). */
+        public Options(String device, boolean optimize, int maxBatch) {
+            this(device, optimize, maxBatch, null);
         }
 
         public static Options defaults() {
@@ -81,15 +87,23 @@ public final class Classifier implements AutoCloseable {
         }
 
         public Options withDevice(String name) {
-            return new Options(name, optimize, maxBatch);
+            return new Options(name, optimize, maxBatch, precision);
         }
 
         public Options withOptimize(boolean on) {
-            return new Options(device, on, maxBatch);
+            return new Options(device, on, maxBatch, precision);
         }
 
         public Options withMaxBatch(int n) {
-            return new Options(device, optimize, n);
+            return new Options(device, optimize, n, precision);
+        }
+
+        /**
+         * Runs the convolutions in {@code p} (null: the model file's). bf16 and int8 need the optimised plan and a cpu
+         * device that runs them; int8 needs a file written by {@code graft quantize}. Loading refuses otherwise.
+         */
+        public Options withPrecision(Precision p) {
+            return new Options(device, optimize, maxBatch, p);
         }
     }
 
@@ -305,7 +319,13 @@ public final class Classifier implements AutoCloseable {
 
     /** The device and its backend ("cpu: oneDNN 3.11.0 ..." or "reference: plain Java loops ..."). */
     public String description() {
-        return device + " (" + description + ")" + (plan == null ? ", unoptimised" : ", folded and fused");
+        return device + " (" + description + ")" + (plan == null ? ", unoptimised" : ", folded and fused")
+                + (precision() == Precision.FP32 ? "" : ", " + precision() + " convolutions");
+    }
+
+    /** The arithmetic of the convolutions: fp32, bf16 or int8 (the unoptimised model always runs fp32). */
+    public Precision precision() {
+        return plan == null ? Precision.FP32 : plan.precision();
     }
 
     /** Native bytes held for the model's weights and the idle workspaces. */

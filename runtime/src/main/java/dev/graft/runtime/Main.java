@@ -1,6 +1,7 @@
 package dev.graft.runtime;
 
 import dev.graft.engine.GraftException;
+import dev.graft.engine.Precision;
 import dev.graft.engine.backend.Backends;
 import dev.graft.loaders.images.ImageInputs;
 import dev.graft.models.DecisionRule;
@@ -13,7 +14,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * {@code java -jar graft-runtime-standalone.jar [--device auto|cpu|reference] [--timing] MODEL IMAGE|DIR...}: loads
+ * {@code java -jar graft-runtime-standalone.jar [--device auto|cpu|reference] [--precision fp32|bf16|int8] [--timing] MODEL IMAGE|DIR...}: loads
  * the model file once and prints one line per image, {@code IMAGE<TAB>LABEL<TAB>PROBABILITY} (control characters in a
  * name escaped, see {@link PrintableText}). A folder stands for the images under it, found as {@code graft predict}
  * finds them ({@link ImageInputs}: recursively, sorted by path; arguments keep their order).
@@ -23,6 +24,7 @@ import java.util.Locale;
  * count. With {@code --timing}, the phases (load, first and later images) go there too, as they happen. Exit status 0;
  * 1 when the model cannot be loaded or any image failed (one line each, no stack trace); 2 on bad usage. Images are
  * read as {@link Classifier#classify(Path)} reads them; {@code -Dgraft.image.maxPixels=N} moves the pixel limit.
+ * {@code --precision} overrides the model file's precision (int8 for a file from {@code graft quantize}, else fp32).
  */
 public final class Main {
     private Main() {
@@ -40,6 +42,7 @@ public final class Main {
         }
         String device = "auto";
         boolean timing = false;
+        Precision precision = null; // the model file's
         List<String> files = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -48,6 +51,16 @@ public final class Main {
                         return usage("--device needs a value");
                     }
                     device = args[++i];
+                }
+                case "--precision" -> {
+                    if (i + 1 >= args.length) {
+                        return usage("--precision needs a value");
+                    }
+                    try {
+                        precision = Precision.parse(args[++i]);
+                    } catch (IllegalArgumentException e) {
+                        return usage("--precision: " + e.getMessage());
+                    }
                 }
                 case "--timing" -> timing = true;
                 case "-h", "--help" -> {
@@ -77,7 +90,8 @@ public final class Main {
         }, "graft-device-probe");
         probe.setDaemon(true);
         probe.start();
-        try (Classifier c = Classifier.load(path(files.get(0)), Classifier.Options.defaults().withDevice(device))) {
+        try (Classifier c = Classifier.load(path(files.get(0)), Classifier.Options.defaults().withDevice(device)
+                .withPrecision(precision))) {
             long loaded = System.nanoTime();
             if (timing) {
                 System.err.printf(Locale.ROOT, "# loaded %s on %s in %.0f ms (from main)%n", files.get(0),
@@ -159,7 +173,7 @@ public final class Main {
         if (problem != null) {
             System.err.println("error: " + problem);
         }
-        System.err.println("usage: java -jar graft-runtime-standalone.jar [--device auto|cpu|reference] [--timing] MODEL IMAGE|DIR...");
+        System.err.println("usage: java -jar graft-runtime-standalone.jar [--device auto|cpu|reference] [--precision fp32|bf16|int8] [--timing] MODEL IMAGE|DIR...");
         System.err.println("  prints IMAGE<TAB>LABEL<TAB>PROBABILITY per image (folders: every .png/.jpg/.jpeg/.bmp/.dcm under them, sorted);");
         System.err.println("  then, on stderr, the decision rule and the images that failed; oneDNN is used when its jars are in lib/ beside the jar");
         return problem == null ? 0 : 2;

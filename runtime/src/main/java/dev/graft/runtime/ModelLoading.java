@@ -2,6 +2,7 @@ package dev.graft.runtime;
 
 import dev.graft.engine.Device;
 import dev.graft.engine.GraftException;
+import dev.graft.engine.Precision;
 import dev.graft.engine.Shape;
 import dev.graft.engine.backend.Backends;
 import dev.graft.loaders.FormatException;
@@ -12,6 +13,7 @@ import dev.graft.loaders.StateDicts;
 import dev.graft.models.ArchitectureInference;
 import dev.graft.models.Architectures;
 import dev.graft.models.InferencePlan;
+import dev.graft.models.Int8Calibration;
 import dev.graft.models.ModelException;
 import dev.graft.models.ModelMetadata;
 import dev.graft.models.ModelMetadataException;
@@ -62,6 +64,12 @@ final class ModelLoading {
             Backends.Selection sel = Backends.resolve(options.device());
             String description = Backends.get(sel.device()).description();
             if (!options.optimize() || config.isTransformer()) { // Swin and ViT have no fused plan: they run through their modules
+                Precision wanted = precision(name, meta, options.precision());
+                if (wanted != Precision.FP32) {
+                    throw new ModelFileException("model file " + name + ": " + wanted + " inference runs through the folded, "
+                            + "fused inference plan, which " + (config.isTransformer() ? (config.isSwin() ? "a Swin Transformer (" : "a Vision Transformer (")
+                            + config.architecture() + ") has not (it runs unfused, in fp32 only)" : "is switched off (optimize false)") + "; use fp32");
+                }
                 ResNet net;
                 try {
                     net = ResNet.fromStateDict(StateDicts.read(file), sel.device());
@@ -73,10 +81,20 @@ final class ModelLoading {
                 return new Loaded(name, info, sel.device(), description, config.inChannels(), null, net);
             }
             InferencePlan plan;
+            Precision precision = precision(name, meta, options.precision());
             try {
                 plan = InferencePlan.compile(config, key -> in.load(prefix + key), sel.device());
             } catch (ModelException e) {
                 throw new ModelFileException("model file " + name + ": " + e.getMessage(), e);
+            }
+            try {
+                plan.withPrecision(precision, precision == Precision.INT8 ? Int8Calibration.fromMetadata(name, meta) : null);
+            } catch (ModelException e) {
+                plan.close();
+                throw new ModelFileException("model file " + name + ": " + e.getMessage(), e);
+            } catch (RuntimeException e) {
+                plan.close();
+                throw e;
             }
             return new Loaded(name, info, sel.device(), description, config.inChannels(), plan, null);
         } catch (FormatException e) {
@@ -84,6 +102,22 @@ final class ModelLoading {
         } catch (LoadLimitException e) { // its message names the cost and the property that raises the budget
             throw new ModelFileException("cannot load model file " + name + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The precision to run: the one asked for, else the file's (int8 when it holds a calibration, else fp32). */
+    private static Precision precision(String name, Map<String, String> meta, Precision asked) {
+        Int8Calibration cal;
+        try {
+            cal = Int8Calibration.fromMetadata(name, meta);
+        } catch (ModelException e) {
+            throw new ModelFileException(e.getMessage(), e);
+        }
+        Precision p = asked != null ? asked : cal != null ? Precision.INT8 : Precision.FP32;
+        if (p == Precision.INT8 && cal == null) {
+            throw new ModelFileException("model file " + name + " holds an fp32 model without int8 calibration; run graft quantize "
+                    + "first (graft quantize --model " + name + " --data DIR --out MODEL-int8.safetensors), then use its output");
+        }
+        return p;
     }
 
     private static StateDictFile open(Path file) {

@@ -1,6 +1,7 @@
 package dev.graft.runtime;
 
 import dev.graft.engine.Device;
+import dev.graft.engine.Precision;
 import dev.graft.engine.Shape;
 import dev.graft.engine.StateDict;
 import dev.graft.loaders.SafeTensors;
@@ -29,6 +30,8 @@ import java.util.function.Supplier;
  *       ({@link Classifier}'s forward: upload, folded and fused plan in a reused workspace, download).</li>
  *   <li>{@code forward-unfused}: the same through the plain eval forward pass ({@code optimize=false}): what the
  *       optimisations are worth.</li>
+ *   <li>{@code forward-bf16} / {@code forward-int8} (with {@code --precisions fp32,bf16,int8}): {@code forward} in
+ *       bf16, and in int8 from a file quantized on 16 random images (a timing, not an accuracy, figure).</li>
  *   <li>{@code classify-224} / {@code classify-512}: {@link Classifier#classify(BufferedImage)} end to end on a 224x224
  *       and a 512x512 RGB image (RGB conversion, resize to 256, centre crop, normalise, forward, softmax).</li>
  * </ul>
@@ -52,6 +55,8 @@ public final class InferenceBench {
         double minSeconds = Double.parseDouble(o.getOrDefault("--min-seconds", "5"));
         Path models = Path.of(o.getOrDefault("--models", "bench/out/models"));
         String device = o.getOrDefault("--device", "cpu");
+        // --precisions fp32,bf16,int8 adds forward-bf16 / forward-int8 (int8 calibrated on 16 random images: for timing only)
+        List<String> precisions = List.of(o.getOrDefault("--precisions", "fp32").split(","));
         Files.createDirectories(models);
         if (o.containsKey("--models-only")) { // write the model files the cold-start and RSS parts read, nothing else
             archs.forEach(arch -> System.out.println(model(models, arch)));
@@ -70,12 +75,23 @@ public final class InferenceBench {
             }
             Shape shape = Shape.of(batch, 3, 224, 224);
             Map<String, Supplier<Object>> cases = new LinkedHashMap<>();
+            List<Classifier> lowPrecision = new ArrayList<>();
             try (Classifier fused = Classifier.load(file, Classifier.Options.defaults().withDevice(device));
                  Classifier plain = Classifier.load(file, Classifier.Options.defaults().withDevice(device).withOptimize(false))) {
                 BufferedImage small = image(224, 224);
                 BufferedImage large = image(512, 512);
                 cases.put("forward", () -> fused.forward(x, shape));
                 cases.put("forward-unfused", () -> plain.forward(x, shape));
+                if (precisions.contains("bf16")) {
+                    Classifier c = Classifier.load(file, Classifier.Options.defaults().withDevice(device).withPrecision(Precision.BF16));
+                    lowPrecision.add(c);
+                    cases.put("forward-bf16", () -> c.forward(x, shape));
+                }
+                if (precisions.contains("int8")) {
+                    Classifier c = Classifier.load(quantized(models, arch, file, device), Classifier.Options.defaults().withDevice(device));
+                    lowPrecision.add(c);
+                    cases.put("forward-int8", () -> c.forward(x, shape));
+                }
                 if (batch == 1) {
                     cases.put("classify-224", () -> fused.classify(small));
                     cases.put("classify-512", () -> fused.classify(large));
@@ -91,6 +107,8 @@ public final class InferenceBench {
                             Arrays.toString(t.ms)));
                     first = false;
                 }
+            } finally {
+                lowPrecision.forEach(Classifier::close);
             }
         }
         json.append("\n  ]\n}\n");
@@ -109,6 +127,19 @@ public final class InferenceBench {
                 s.metadata().put(ModelInfo.META_CLASSES, "[\"NORMAL\",\"PNEUMONIA\"]");
                 SafeTensors.write(file, s);
             }
+        }
+        return file;
+    }
+
+    /** {@code arch}'s model quantized by {@link Quantization} on 16 random 256x256 images (timing only), written once. */
+    static Path quantized(Path dir, String arch, Path model, String device) throws IOException {
+        Path file = dir.resolve(arch + "-int8.safetensors");
+        if (!Files.exists(file)) {
+            Path images = Files.createDirectories(dir.resolve("calibration"));
+            for (int i = 0; i < 16; i++) {
+                javax.imageio.ImageIO.write(ModelFiles.image(256, 256, i + 1), "png", images.resolve(i + ".png").toFile());
+            }
+            Quantization.write(model, Quantization.calibrate(model, Quantization.calibrationImages(images, 16), device), file);
         }
         return file;
     }

@@ -61,6 +61,49 @@ class MainTest {
         assertTrue(r.err().contains("# loaded"), r.err());
     }
 
+    /** --precision: a bad name is bad usage (2); int8 on an fp32 file is a load error (1) that says what to run. */
+    @Test
+    void precisionOption() throws IOException {
+        ResNetConfig config = ResNetConfig.of(BlockType.BASIC, 1, 1, 1, 1).withWidths(8, 8, 16, 16, 32).withNumClasses(2);
+        Path model = ModelFiles.write(dir.resolve("m.safetensors"), config, 4, 32,
+                Map.of(ModelInfo.META_CLASSES, "[\"NORMAL\",\"PNEUMONIA\"]"));
+        Path a = dir.resolve("a.png");
+        ImageIO.write(ModelFiles.image(50, 40, 1), "png", a.toFile());
+        Run bad = run("--precision", "fp16", model.toString(), a.toString());
+        assertEquals(2, bad.status(), bad.err());
+        assertTrue(bad.err().contains("unknown precision 'fp16'"), bad.err());
+        Run int8 = run("--device", "reference", "--precision", "int8", model.toString(), a.toString());
+        assertEquals(1, int8.status(), int8.err());
+        assertTrue(int8.err().contains("run graft quantize first"), int8.err());
+        Run bf16 = run("--device", "reference", "--precision", "bf16", model.toString(), a.toString());
+        assertEquals(0, bf16.status(), bf16.err());
+    }
+
+    /**
+     * A CPU without bf16 instructions (emulated with oneDNN's ONEDNN_MAX_CPU_ISA=AVX2, in a child JVM since oneDNN reads
+     * it once) refuses bf16 with the reason and the way out, exit 1; int8 still runs there.
+     */
+    @Test
+    void bf16IsRefusedWithoutBf16Instructions() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.graft.engine.backend.Backends.availability(
+                dev.graft.engine.Device.Kind.CPU).available(), "oneDNN not on the class path");
+        ResNetConfig config = ResNetConfig.of(BlockType.BASIC, 1, 1, 1, 1).withWidths(8, 8, 16, 16, 32).withNumClasses(2);
+        Path model = ModelFiles.write(dir.resolve("m.safetensors"), config, 4, 32,
+                Map.of(ModelInfo.META_CLASSES, "[\"NORMAL\",\"PNEUMONIA\"]"));
+        Path a = dir.resolve("a.png");
+        ImageIO.write(ModelFiles.image(50, 40, 1), "png", a.toFile());
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                System.getProperty("java.class.path"), Main.class.getName(), "--device", "cpu", "--precision", "bf16",
+                model.toString(), a.toString());
+        pb.environment().put("ONEDNN_MAX_CPU_ISA", "AVX2");
+        pb.redirectErrorStream(true);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(1, p.waitFor(), out);
+        assertTrue(out.contains("bf16 inference needs a CPU with bfloat16 instructions") && out.contains("use --precision fp32 or int8"),
+                out);
+    }
+
     /** Class names come from the model file: a tab, newline or escape sequence is printed escaped, one line per image. */
     @Test
     void hostileClassNamesStayOneLineOfThreeFields() throws IOException {

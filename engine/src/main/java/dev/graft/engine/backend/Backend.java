@@ -1,6 +1,8 @@
 package dev.graft.engine.backend;
 
 import dev.graft.engine.DType;
+import dev.graft.engine.DeviceException;
+import dev.graft.engine.Precision;
 import dev.graft.engine.Device;
 import dev.graft.engine.Layout;
 import dev.graft.engine.NDArray;
@@ -177,6 +179,45 @@ public interface Backend extends AutoCloseable {
         copyInto(out, y);
         y.buffer().close();
         return out;
+    }
+
+    /**
+     * Whether this backend runs inference convolutions in {@code precision} on this machine: {@link Precision#FP32}
+     * everywhere; {@link Precision#BF16} and {@link Precision#INT8} only where a backend overrides this (the cpu
+     * backend: int8 always, bf16 where the CPU has bf16 instructions). {@link #precisionSupport} says why not.
+     */
+    default boolean supportsInference(Precision precision) {
+        return precision == Precision.FP32;
+    }
+
+    /** A sentence saying whether and how {@code precision} runs here (for refusals and {@code graft doctor}). */
+    default String precisionSupport(Precision precision) {
+        return precision == Precision.FP32 ? "fp32: yes"
+                : precision + " inference runs only on the cpu device (oneDNN); this backend computes in fp32 only";
+    }
+
+    /**
+     * {@link #conv2dInference} with bfloat16 products: x and w are rounded to bfloat16, products are summed in
+     * fp32, bias, residual and relu are applied in fp32 and the output is fp32. Each output thus differs from the fp32
+     * result by at most about {@code 2^-8 * sum |x||w|} (two roundings of relative size 2^-9). A backend that cannot
+     * refuses with a DeviceException; it never falls back to fp32 silently.
+     */
+    default NDArray conv2dInferenceBf16(NDArray x, NDArray w, NDArray bias, NDArray residual, boolean relu, Conv2dSpec spec,
+                                        NDArray out) {
+        throw new DeviceException(precisionSupport(Precision.BF16));
+    }
+
+    /**
+     * Quantized inference convolution. x (fp32) is quantized with one scale, {@code qx = sat(rint(x / xScale))}
+     * into u8 [0, 255] when {@code xUnsigned} (x is known to be >= 0, e.g. after a relu) or s8 [-128, 127] otherwise;
+     * {@code wq} [K, C/g, R, S] (fp32 storage) holds integers in [-127, 127] with one scale per output channel
+     * {@code wScales[k]}. The products are summed exactly in int32, then {@code y = acc * xScale * wScales[k] + bias[k]}
+     * (+ residual, then relu) in fp32; the output is fp32. An image of x holding a NaN or an infinity gets all-NaN outputs. A backend
+     * that cannot refuses with a DeviceException.
+     */
+    default NDArray conv2dInferenceInt8(NDArray x, float xScale, boolean xUnsigned, NDArray wq, float[] wScales, NDArray bias,
+                                        NDArray residual, boolean relu, Conv2dSpec spec, NDArray out) {
+        throw new DeviceException(precisionSupport(Precision.INT8));
     }
 
     /** Gradient with respect to the input. */

@@ -6,6 +6,7 @@ import dev.graft.engine.DeviceException;
 import dev.graft.engine.GraftException;
 import dev.graft.engine.Layout;
 import dev.graft.engine.NDArray;
+import dev.graft.engine.Precision;
 import dev.graft.engine.Shape;
 import dev.graft.engine.backend.AdamWSpec;
 import dev.graft.engine.backend.Backend;
@@ -295,6 +296,40 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public boolean supportsInference(Precision precision) {
+        return precision != Precision.BF16 || CpuFusedConvolution.hasBf16();
+    }
+
+    @Override
+    public String precisionSupport(Precision precision) {
+        return switch (precision) {
+            case FP32 -> "fp32: yes";
+            case INT8 -> "int8: yes (oneDNN u8/s8 x s8 convolutions, int32 accumulation"
+                    + (CpuFusedConvolution.hasVnni() ? ", VNNI instructions)" : "; this CPU has no VNNI instructions, so int8 is slower than it could be)");
+            case BF16 -> CpuFusedConvolution.hasBf16() ? "bf16: yes (" + Dnnl.versionAndIsa() + ")"
+                    : "bf16 inference needs a CPU with bfloat16 instructions (AVX512_BF16, AMX or AVX10); oneDNN reports "
+                    + Dnnl.versionAndIsa() + "; use --precision fp32 or int8";
+        };
+    }
+
+    @Override
+    public synchronized NDArray conv2dInferenceBf16(NDArray x, NDArray w, NDArray bias, NDArray residual, boolean relu,
+                                                    Conv2dSpec spec, NDArray out) {
+        open();
+        if (!CpuFusedConvolution.hasBf16()) {
+            throw new DeviceException(precisionSupport(Precision.BF16));
+        }
+        return fusedConvolution.forwardBf16(x, w, bias, residual, relu, spec, out);
+    }
+
+    @Override
+    public synchronized NDArray conv2dInferenceInt8(NDArray x, float xScale, boolean xUnsigned, NDArray wq, float[] wScales,
+                                                    NDArray bias, NDArray residual, boolean relu, Conv2dSpec spec, NDArray out) {
+        open();
+        return fusedConvolution.forwardInt8(x, xScale, xUnsigned, wq, wScales, bias, residual, relu, spec, out);
+    }
+
+    @Override
     public synchronized NDArray conv2dBackwardData(NDArray dy, NDArray w, Shape xShape, Conv2dSpec spec) {
         open();
         if (ReferenceRoutedConvolution.routesBackward(xShape, w.shape(), spec)
@@ -521,6 +556,13 @@ public final class CpuBackend implements Backend {
                                                               boolean residual, boolean relu) {
         open();
         return fusedConvolution.implementation(x, w, spec, bias, residual, relu);
+    }
+
+    /** Diagnostic: oneDNN's kernel name for a bf16 or int8 ({@code unsigned} input) inference convolution. */
+    public synchronized String lowPrecisionConvolutionImplementation(Precision precision, boolean unsigned, Shape x, Shape w,
+                                                                     Conv2dSpec spec, boolean residual, boolean relu) {
+        open();
+        return fusedConvolution.implementation(precision, unsigned, x, w, spec, residual, relu);
     }
 
     /** Bytes of native memory held by live cpu buffers, cached weight copies and scratch, process-wide. */

@@ -3,6 +3,7 @@ package dev.graft.engine.backend.cpu;
 import dev.graft.engine.DType;
 import dev.graft.engine.Layout;
 import dev.graft.engine.NDArray;
+import dev.graft.engine.Precision;
 import dev.graft.engine.Shape;
 import dev.graft.engine.backend.Buffer;
 import dev.graft.engine.backend.Conv2dSpec;
@@ -12,6 +13,7 @@ import org.bytedeco.dnnl.global.dnnl.prop_kind;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.post_ops;
 import org.bytedeco.dnnl.primitive_attr;
+import org.bytedeco.dnnl.reorder;
 import org.bytedeco.javacpp.Pointer;
 
 import java.util.ArrayList;
@@ -21,6 +23,7 @@ import java.util.Map;
 import java.util.WeakHashMap;
 
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_ATTR_SCALES;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_BIAS;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
@@ -61,8 +64,28 @@ final class CpuFusedConvolution implements AutoCloseable {
     /** Below this bound on a result's partial sums, nothing overflows (with a factor 2 to spare). */
     static final double SAFE = Float.MAX_VALUE / 2;
 
-    /** One primitive: the convolution's shape, whether it has a bias, the residual's layout (null: none), relu. */
-    record Key(CpuConvolution.Key conv, Layout residual, boolean relu) {
+    /** One primitive: the convolution's shape, whether it has a bias, the residual's layout (null: none), relu, arithmetic. */
+    record Key(CpuConvolution.Key conv, Layout residual, boolean relu, Mode mode) {
+        Key(CpuConvolution.Key conv, Layout residual, boolean relu) {
+            this(conv, residual, relu, Mode.F32);
+        }
+    }
+
+    /** The arithmetic of a primitive: fp32; bf16 operands; int8 with a u8 or an s8 input. */
+    enum Mode {
+        F32, BF16, INT8_U8, INT8_S8
+    }
+
+    /** Whether oneDNN's effective ISA has bfloat16 instructions (AVX512_BF16, AMX, AVX10). */
+    static boolean hasBf16() {
+        String isa = Dnnl.versionAndIsa();
+        return isa.contains("bf16") || isa.contains("amx") || isa.contains("avx10");
+    }
+
+    /** Whether the ISA has VNNI (int8 dot products): avx512_core_vnni or later, or avx2_vnni. */
+    static boolean hasVnni() {
+        String isa = Dnnl.versionAndIsa();
+        return hasBf16() || isa.contains("vnni");
     }
 
     CpuFusedConvolution(Dnnl dnnl, CpuBackend backend, CpuReorders reorders, ValueBounds bounds, CpuElementwise elementwise) {
@@ -75,14 +98,32 @@ final class CpuFusedConvolution implements AutoCloseable {
     }
 
     NDArray forward(NDArray x, NDArray w, NDArray bias, NDArray residual, boolean relu, Conv2dSpec spec, NDArray out) {
+        return forward(x, w, bias, residual, relu, spec, out, Mode.F32);
+    }
+
+    /**
+     * As {@link #forward} with bfloat16 operands: x is converted to a bf16 copy by a reorder (round to nearest even), the
+     * weights are reordered to bf16 once per weight version, and the primitive (bf16 x bf16 -> f32) accumulates and
+     * runs the epilogue in fp32. Explicit bf16 memory rather than oneDNN's fpmath mode, which only permits bf16: with it,
+     * some shapes (the stem, fc) kept fp32 kernels. The NaN bound grows by the two roundings.
+     */
+    NDArray forwardBf16(NDArray x, NDArray w, NDArray bias, NDArray residual, boolean relu, Conv2dSpec spec, NDArray out) {
+        return forward(x, w, bias, residual, relu, spec, out, Mode.BF16);
+    }
+
+    private NDArray forward(NDArray x, NDArray w, NDArray bias, NDArray residual, boolean relu, Conv2dSpec spec, NDArray out,
+                            Mode mode) {
         double bound = outputBound(x, w, bias, residual, relu);
+        if (mode == Mode.BF16) {
+            bound *= 1 + 0x1p-7; // |bf16(a) bf16(b)| <= |a b| (1 + 2^-8)^2
+        }
         NDArray y;
         if (relu && !(bound <= SAFE)) {
             // A NaN could reach the relu: oneDNN's post-op would make it 0, this relu keeps it.
-            y = run(x, w, bias, residual, false, spec, out);
+            y = run(x, w, bias, residual, false, spec, out, mode, null);
             elementwise.reluInPlace(y);
         } else {
-            y = run(x, w, bias, residual, relu, spec, out);
+            y = run(x, w, bias, residual, relu, spec, out, mode, null);
         }
         if (bound <= SAFE) {
             bounds.record(y, bound); // above SAFE a sum may have overflowed: no bound, and NaN is not ruled out
@@ -135,26 +176,109 @@ final class CpuFusedConvolution implements AutoCloseable {
         return max;
     }
 
-    private NDArray run(NDArray x, NDArray w, NDArray bias, NDArray residual, boolean relu, Conv2dSpec spec, NDArray out) {
+    /**
+     * The int8 convolution (see {@code Backend.conv2dInferenceInt8}): x is quantized by a oneDNN reorder with a
+     * destination scale (round to nearest even, saturating), the s8 weights are reordered once per weight version
+     * into the primitive's layout (exact: wq holds integers), and the primitive applies {@code xScale * wScales[k]}
+     * to the int32 sums before the bias and the post-ops. Quantization turns a NaN into a number, so x is checked
+     * first (its recorded bound, else a scan): an image of x holding a NaN or an infinity gets all-NaN outputs. A non-finite residual with a
+     * relu takes the unfused relu, as in fp32.
+     */
+    NDArray forwardInt8(NDArray x, float xScale, boolean xUnsigned, NDArray wq, float[] wScales, NDArray bias, NDArray residual,
+                        boolean relu, Conv2dSpec spec, NDArray out) {
+        int k = wq.shape().dim(0);
+        if (wScales.length != k || !(xScale > 0) || !Float.isFinite(xScale)) {
+            throw new IllegalArgumentException("int8 convolution: " + wScales.length + " weight scales for " + k
+                    + " output channels, input scale " + xScale);
+        }
+        for (float s : wScales) {
+            if (!(s > 0) || !Float.isFinite(s)) {
+                throw new IllegalArgumentException("int8 convolution: weight scale " + s + " is not a positive number");
+            }
+        }
+        double bx = bounds.measured(x) ? bounds.recorded(x) : bounds.measure(x);
+        Mode mode = xUnsigned ? Mode.INT8_U8 : Mode.INT8_S8;
+        if (!(bx <= Float.MAX_VALUE)) {
+            // Quantizing would turn a NaN or an infinity into a number: the images holding one get all-NaN outputs.
+            int n = x.shape().dim(0);
+            int per = x.numel() / n;
+            java.nio.FloatBuffer xv = NativeBuffer.of(x).floats(0, x.numel()); // N is outermost in every layout
+            NDArray y = run(x, wq, bias, residual, relu, spec, out, mode, new float[][] {{xScale}, wScales});
+            int perOut = y.numel() / n;
+            java.nio.FloatBuffer f = NativeBuffer.of(y).floats(0, y.numel());
+            for (int img = 0; img < n; img++) {
+                boolean finite = true;
+                for (int i = img * per; i < (img + 1) * per && finite; i++) {
+                    finite = Float.isFinite(xv.get(i));
+                }
+                for (int i = img * perOut; i < (img + 1) * perOut && !finite; i++) {
+                    f.put(i, Float.NaN);
+                }
+            }
+            NativeBuffer.of(y).bumpVersion();
+            return y;
+        }
+        double br = residual == null ? 0 : bounds.measured(residual) ? bounds.recorded(residual) : bounds.measure(residual);
+        if (relu && !(br <= Float.MAX_VALUE)) {
+            NDArray y = run(x, wq, bias, residual, false, spec, out, mode, new float[][] {{xScale}, wScales});
+            elementwise.reluInPlace(y);
+            return y;
+        }
+        return run(x, wq, bias, residual, relu, spec, out, mode, new float[][] {{xScale}, wScales});
+    }
+
+    private NDArray run(NDArray x, NDArray w, NDArray bias, NDArray residual, boolean relu, Conv2dSpec spec, NDArray out,
+                        Mode mode, float[][] scales) {
         CpuConvolution.Key ck = CpuConvolution.Key.of(x.shape(), w.shape(), spec, bias != null);
         Layout resLayout = residual == null ? null : storedLayout(residual);
-        Entry e = entry(new Key(ck, resLayout, relu));
+        Entry e = entry(new Key(ck, resLayout, relu, mode));
         NDArray xs = reorders.channelsLast(x, backend);
         // Write straight into out when its storage is NHWC order; otherwise through a temporary.
         boolean direct = out != null && CpuReorders.storedAs(out, Layout.CHANNELS_LAST);
         NDArray dst = direct ? out : backend.empty(DType.F32, ck.outputShape(), Layout.CHANNELS_LAST);
         Pointer wp = e.reorder == null ? NativeBuffer.of(w).pointer() : weights.get(NativeBuffer.of(w), e.weights, e.reorder);
-        List<Pointer> args = new ArrayList<>(5);
-        args.add(NativeBuffer.of(xs).pointer());
-        args.add(wp);
-        if (bias != null) {
-            args.add(NativeBuffer.of(bias).pointer());
+        NativeMemory quantized = null;
+        NativeMemory scaleMemory = null;
+        try {
+            Pointer src = NativeBuffer.of(xs).pointer();
+            if (scales != null) {
+                scaleMemory = new NativeMemory(4L * (1 + scales[1].length));
+                org.bytedeco.javacpp.FloatPointer sp = scaleMemory.pointer();
+                sp.put(0, scales[0][0]);
+                for (int i = 0; i < scales[1].length; i++) {
+                    sp.put(1 + i, scales[1][i]);
+                }
+                quantized = new NativeMemory(((long) x.numel() + 3) / 4 * 4);
+                e.quantize.run(dnnl, src, quantized.pointer(), sp);
+                src = quantized.pointer();
+            } else if (mode == Mode.BF16) {
+                quantized = new NativeMemory(((long) x.numel() + 1) / 2 * 4);
+                e.quantize.run(dnnl, src, quantized.pointer());
+                src = quantized.pointer();
+            }
+            List<Pointer> args = new ArrayList<>(7);
+            args.add(src);
+            args.add(wp);
+            if (bias != null) {
+                args.add(NativeBuffer.of(bias).pointer());
+            }
+            if (residual != null) {
+                args.add(NativeBuffer.of(residual).pointer());
+            }
+            args.add(NativeBuffer.of(dst).pointer());
+            if (scales != null) {
+                args.add(scaleMemory.pointer());
+                args.add(scaleMemory.pointer().getPointer(1));
+            }
+            e.step.run(dnnl, args.toArray(new Pointer[0]));
+        } finally {
+            if (quantized != null) {
+                quantized.close();
+            }
+            if (scaleMemory != null) {
+                scaleMemory.close();
+            }
         }
-        if (residual != null) {
-            args.add(NativeBuffer.of(residual).pointer());
-        }
-        args.add(NativeBuffer.of(dst).pointer());
-        e.step.run(dnnl, args.toArray(new Pointer[0]));
         CpuReorders.release(xs, x);
         NativeBuffer.of(dst).bumpVersion();
         if (out == null || direct) {
@@ -163,6 +287,17 @@ final class CpuFusedConvolution implements AutoCloseable {
         reorders.copy(dst, out);
         dst.buffer().close();
         return out;
+    }
+
+    /** The kernel oneDNN picked for a bf16 or int8 convolution of one shape and epilogue (with a bias). */
+    String implementation(Precision precision, boolean unsigned, Shape x, Shape w, Conv2dSpec spec, boolean residual, boolean relu) {
+        Mode mode = switch (precision) {
+            case FP32 -> Mode.F32;
+            case BF16 -> Mode.BF16;
+            case INT8 -> unsigned ? Mode.INT8_U8 : Mode.INT8_S8;
+        };
+        return entry(new Key(CpuConvolution.Key.of(x, w, spec, true), residual ? Layout.CHANNELS_LAST : null, relu, mode))
+                .step.implementation();
     }
 
     /** The kernel oneDNN picked for one shape and epilogue (diagnostics, tests). */
@@ -202,8 +337,11 @@ final class CpuFusedConvolution implements AutoCloseable {
         final Step step;
         final memory.desc weights;
         final Step reorder;
+        /** int8: the f32 -> u8/s8 input reorder with a destination scale; null otherwise. */
+        final Step quantize;
 
         Entry(Key key) {
+            boolean int8 = key.mode() == Mode.INT8_U8 || key.mode() == Mode.INT8_S8;
             CpuConvolution.Key k = key.conv();
             Conv2dSpec sp = k.spec();
             int g = sp.groups();
@@ -211,7 +349,10 @@ final class CpuFusedConvolution implements AutoCloseable {
             long[] dilates = {sp.dilationH() - 1, sp.dilationW() - 1};
             long[] pad = {sp.padH(), sp.padW()};
             long[] dstDims = {k.n(), k.k(), k.p(), k.q()};
-            memory.desc src = Dnnl.nhwc(new long[] {k.n(), k.c(), k.h(), k.w()});
+            long[] srcDims = {k.n(), k.c(), k.h(), k.w()};
+            boolean bf16 = key.mode() == Mode.BF16;
+            memory.desc src = !int8 && !bf16 ? Dnnl.nhwc(srcDims) : new memory.desc(srcDims, bf16 ? memory.data_type.bf16
+                    : key.mode() == Mode.INT8_U8 ? memory.data_type.u8 : memory.data_type.s8, memory.format_tag.nhwc);
             memory.desc dst = Dnnl.nhwc(dstDims);
             long[] wd = g == 1 ? new long[] {k.k(), k.c(), k.r(), k.s()}
                     : new long[] {g, k.k() / g, k.c() / g, k.r(), k.s()};
@@ -227,7 +368,16 @@ final class CpuFusedConvolution implements AutoCloseable {
                 ops.append_eltwise(algorithm.eltwise_relu, 0f, 0f);
             }
             attr.set_post_ops(ops);
-            memory.desc anyWeights = Dnnl.any(wd);
+            memory.desc srcScales = null;
+            memory.desc weightScales = null;
+            if (int8) {
+                attr.set_scales_mask(DNNL_ARG_SRC, 0);
+                attr.set_scales_mask(DNNL_ARG_WEIGHTS, g == 1 ? 1 : 3); // per output channel ([K, ...] or [g, K/g, ...])
+                srcScales = Dnnl.plain(new long[] {1});
+                weightScales = Dnnl.plain(new long[] {k.k()});
+            }
+            memory.desc anyWeights = !int8 && !bf16 ? Dnnl.any(wd)
+                    : new memory.desc(wd, bf16 ? memory.data_type.bf16 : memory.data_type.s8, memory.format_tag.any);
             convolution_forward.primitive_desc pd = k.bias()
                     ? new convolution_forward.primitive_desc(dnnl.engine, prop_kind.forward_inference,
                             algorithm.convolution_direct, src, anyWeights, bias, dst, strides, dilates, pad, pad, attr, false)
@@ -249,7 +399,27 @@ final class CpuFusedConvolution implements AutoCloseable {
             }
             ids.add(DNNL_ARG_DST);
             descs.add(dst);
-            step = new Step("fused inference convolution " + k + (residual != null ? " + residual" : "")
+            if (int8) {
+                ids.add(DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC);
+                descs.add(srcScales);
+                ids.add(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS);
+                descs.add(weightScales);
+                primitive_attr q = new primitive_attr();
+                q.set_scales_mask(DNNL_ARG_DST, 0);
+                memory.desc from = Dnnl.nhwc(srcDims);
+                reorder.primitive_desc rpd = new reorder.primitive_desc(dnnl.engine, from, dnnl.engine, src, q, false);
+                quantize = new Step("int8 quantization of " + k, dnnl, rpd, new reorder(rpd),
+                        new int[] {DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST},
+                        new memory.desc[] {from, src, srcScales});
+            } else if (bf16) {
+                memory.desc from = Dnnl.nhwc(srcDims);
+                reorder.primitive_desc rpd = new reorder.primitive_desc(dnnl.engine, from, dnnl.engine, src);
+                quantize = new Step("bf16 conversion of " + k, dnnl, rpd, new reorder(rpd), new int[] {DNNL_ARG_SRC, DNNL_ARG_DST},
+                        new memory.desc[] {from, src});
+            } else {
+                quantize = null;
+            }
+            step = new Step(key.mode() + " fused inference convolution " + k + (residual != null ? " + residual" : "")
                     + (key.relu() ? " + relu" : ""), dnnl, pd, new convolution_forward(pd),
                     ids.stream().mapToInt(Integer::intValue).toArray(), descs.toArray(new memory.desc[0]));
         }
@@ -259,6 +429,9 @@ final class CpuFusedConvolution implements AutoCloseable {
             step.close();
             if (reorder != null) {
                 reorder.close();
+            }
+            if (quantize != null) {
+                quantize.close();
             }
             weights.close();
         }

@@ -4,6 +4,7 @@ import dev.graft.engine.DType;
 import dev.graft.engine.Device;
 import dev.graft.engine.Layout;
 import dev.graft.engine.NDArray;
+import dev.graft.engine.Precision;
 import dev.graft.engine.Shape;
 import dev.graft.engine.backend.AdamWSpec;
 import dev.graft.engine.backend.AvgPool2dSpec;
@@ -211,6 +212,97 @@ public final class ReferenceBackend implements Backend {
     public NDArray conv2d(NDArray x, NDArray w, NDArray bias, Conv2dSpec spec) {
         ConvShape s = ConvShape.of(x.shape(), w.shape(), spec);
         return out(x.dtype(), s.outputShape(), ReferenceConvolution.forward(s, read(x), read(w), bias == null ? null : read(bias)));
+    }
+
+    // ---- lower-precision inference, emulated: the oracles of the cpu kernels ------------------------------------
+
+    @Override
+    public boolean supportsInference(Precision precision) {
+        return true;
+    }
+
+    @Override
+    public String precisionSupport(Precision precision) {
+        return precision + ": emulated in plain Java (" + switch (precision) {
+            case FP32 -> "double sums rounded once";
+            case BF16 -> "operands rounded to bfloat16, products summed in double";
+            case INT8 -> "quantized in Java, integer sums exact in double, dequantized in double";
+        } + "); slow, for checking the cpu kernels";
+    }
+
+    /** x and w rounded to bfloat16 (to nearest, ties to even), products summed in double, the epilogue in double. */
+    @Override
+    public NDArray conv2dInferenceBf16(NDArray x, NDArray w, NDArray bias, NDArray residual, boolean relu, Conv2dSpec spec,
+                                       NDArray out) {
+        ConvShape s = ConvShape.of(x.shape(), w.shape(), spec);
+        double[] y = ReferenceConvolution.forward(s, bf16(read(x)), bf16(read(w)), bias == null ? null : read(bias));
+        return epilogue(x.dtype(), s.outputShape(), y, residual, relu, out);
+    }
+
+    /**
+     * {@code qx = clamp(rint(x / xScale))} in double, the integer convolution exact in double (|sum| < 2^53 for any
+     * layer Graft builds), then {@code acc * xScale * wScales[k] + bias[k] (+ residual, relu)}; an image with a non-finite value gets NaN.
+     */
+    @Override
+    public NDArray conv2dInferenceInt8(NDArray x, float xScale, boolean xUnsigned, NDArray wq, float[] wScales, NDArray bias,
+                                       NDArray residual, boolean relu, Conv2dSpec spec, NDArray out) {
+        ConvShape s = ConvShape.of(x.shape(), wq.shape(), spec);
+        double[] xv = read(x);
+        int n = x.shape().dim(0);
+        int per = xv.length / n;
+        boolean[] finite = new boolean[n];
+        java.util.Arrays.fill(finite, true);
+        double lo = xUnsigned ? 0 : -128;
+        double hi = xUnsigned ? 255 : 127;
+        for (int i = 0; i < xv.length; i++) {
+            finite[i / per] &= Double.isFinite(xv[i]);
+            xv[i] = Math.max(lo, Math.min(hi, Math.rint(xv[i] / xScale)));
+        }
+        double[] acc = ReferenceConvolution.forward(s, xv, read(wq), null);
+        int k = wq.shape().dim(0);
+        int plane = acc.length / (s.outputShape().dim(0) * k);
+        double[] b = bias == null ? new double[k] : read(bias);
+        for (int i = 0; i < acc.length; i++) {
+            int o = (i / plane) % k;
+            acc[i] = finite[i / (plane * k)] ? acc[i] * ((double) xScale * wScales[o]) + b[o] : Double.NaN;
+        }
+        return epilogue(x.dtype(), s.outputShape(), acc, residual, relu, out);
+    }
+
+    private NDArray epilogue(DType dtype, Shape shape, double[] y, NDArray residual, boolean relu, NDArray out) {
+        if (residual != null) {
+            double[] r = read(residual);
+            for (int i = 0; i < y.length; i++) {
+                y[i] += r[i];
+            }
+        }
+        if (relu) {
+            for (int i = 0; i < y.length; i++) {
+                y[i] = Double.isNaN(y[i]) ? y[i] : Math.max(0, y[i]);
+            }
+        }
+        NDArray a = out(dtype, shape, y);
+        if (out == null) {
+            return a;
+        }
+        copyInto(out, a);
+        a.buffer().close();
+        return out;
+    }
+
+    private static double[] bf16(double[] v) {
+        double[] r = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            float f = (float) v[i];
+            int bits = Float.floatToRawIntBits(f);
+            if (Float.isNaN(f)) {
+                r[i] = f;
+                continue;
+            }
+            bits = (bits + 0x7FFF + ((bits >>> 16) & 1)) & 0xFFFF0000;
+            r[i] = Float.intBitsToFloat(bits);
+        }
+        return r;
     }
 
     @Override
