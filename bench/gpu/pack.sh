@@ -17,17 +17,18 @@ if [ -z "${SHARED:-}" ]; then
   done
 fi
 [ -n "${SHARED:-}" ] && [ -f "$SHARED/device/pack.sh" ] || { echo "pack: set SHARED to the folder holding device/pack.sh" >&2; exit 2; }
-mvn -q -B -pl tests -am package -DskipTests
-# The test-scope classpath, resolved here and handed to pack.sh as explicit entries: pack.sh's own Maven
-# resolution cannot parse the "(optional)" marker of the engine's optional native dependencies.
-CPFILE=$(mktemp)
-trap 'rm -f "$CPFILE"' EXIT
-mvn -q -B -pl tests org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath \
-    -Dmdep.includeScope=test -Dmdep.outputFile="$CPFILE" -Djavacpp.platform=linux-x86_64
+# One reactor run builds the modules and resolves the test-scope classpath (the sibling modules from the reactor, so a
+# fresh clone needs no `mvn install`); it is handed to pack.sh as explicit entries: pack.sh's own Maven resolution
+# cannot parse the "(optional)" marker of the engine's optional native dependencies. MVN_ARGS: extra Maven
+# arguments (e.g. -o).
+# shellcheck disable=SC2086
+mvn -q -B ${MVN_ARGS:-} -pl tests -am package -DskipTests org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath \
+    -Dmdep.includeScope=test -Dmdep.outputFile=target/pack-classpath.txt -Djavacpp.platform=linux-x86_64
+CPFILE=$ROOT/tests/target/pack-classpath.txt
 EXCLUDE=${DEVPACK_EXCLUDE:-'/org/bytedeco/(dnnl|dnnl-platform|openblas|openblas-platform|opencl|opencl-platform)/'}
 # The project's own modules travel as class folders (the kernel-level gpu tests live in engine, the network-level
 # ones in tests); their jars on the resolved classpath are dropped.
-mapfile -t JARS < <(tr ':' '\n' < "$CPFILE" | grep -v '^$' | grep -vE "$EXCLUDE" | grep -v '/graft-')
+mapfile -t JARS < <(tr ':' '\n' < "$CPFILE" | grep -v '^$' | grep -vE "$EXCLUDE" | grep -v "^$ROOT/" | grep -v '/graft-')
 DIRS=()
 for m in engine models loaders cli; do DIRS+=("$ROOT/$m/target/classes"); done
 DIRS+=("$ROOT/engine/target/test-classes" "$ROOT/tests/target/test-classes")
