@@ -187,7 +187,8 @@ for a in "${OARCHS[@]}"; do
     ln -sf "../$a-graft.safetensors" "$OM/graft/$a.safetensors"   # where InferenceBench looks for ARCH.safetensors
 done
 
-echo "# parity: one 256x256 image (Resize(256) is a no-op on every side), each side's logits against PyTorch's"
+echo "# parity: one 256x256 image (Resize(256) is a no-op on every side), each side's logits against PyTorch's;"
+echo "# one 512x512 image, ONNX Runtime's (its own preprocessing) against Graft's"
 PIMG="$ORTD/parity-256.png"
 [ -f "$PIMG" ] || /usr/bin/python3 -c "
 import numpy as np; from PIL import Image
@@ -196,7 +197,12 @@ for a in "${OARCHS[@]}"; do
     tl=$(/usr/bin/python3 bench/inference_bench_torch.py --threads "$THREADS" --cold-start "$OM/$a.pth" "$PIMG" --cold-arch "$a" --logits)
     gl=$(env OMP_NUM_THREADS="$THREADS" java -cp "$CP" bench/ort/GraftLogits.java "$OM/graft/$a.safetensors" "$PIMG")
     ol=$(java -cp "$ORT_CP" dev.graft.bench.ort.OrtBench classify --threads "$THREADS" --logits "$OM/$a.onnx" "$PIMG")
-    python3 bench/ort/parity.py "$a" "$ORT_RTOL" "$tl" "$gl" "$ol"
+    python3 bench/ort/parity.py "$a 256x256" "$ORT_RTOL" torch "$tl" graft "$gl" onnxruntime "$ol"
+    # The 512x512 image goes through each side's resize to 256: Graft's and OrtBench's resample the decoded floats
+    # alike, so they must agree too (PIL resizes bytes and rounds, so PyTorch's input differs slightly: not compared).
+    gl=$(env OMP_NUM_THREADS="$THREADS" java -cp "$CP" bench/ort/GraftLogits.java "$OM/graft/$a.safetensors" "$IMG")
+    ol=$(java -cp "$ORT_CP" dev.graft.bench.ort.OrtBench classify --threads "$THREADS" --logits "$OM/$a.onnx" "$IMG")
+    python3 bench/ort/parity.py "$a 512x512" "$ORT_RTOL" graft "$gl" onnxruntime "$ol"
 done
 
 for b in $ORT_BATCHES; do

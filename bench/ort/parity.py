@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Parity check of bench/inference_bench.sh's ONNX Runtime section: the lines PyTorch, Graft's runtime and ONNX
-Runtime printed for one image (IMAGE, label, probability, logits comma-separated; tab-separated) must agree.
+"""Parity check of bench/inference_bench.sh's ONNX Runtime section: the lines the runtimes printed for one image
+(IMAGE, label, probability, logits comma-separated; tab-separated) must agree with a reference's.
 
-  parity.py ARCH RTOL TORCH_LINE GRAFT_LINE ORT_LINE
+  parity.py WHAT RTOL REF_NAME REF_LINE NAME LINE [NAME LINE ...]
 
-Each side's logits l against PyTorch's t: max|l - t| / max|t| <= RTOL (relative to the largest logit, not element by
-element: a logit near zero would make an element-wise ratio meaningless), and the same label. Exit status 1 if not.
+Each side's logits l against the reference's r: max|l - r| / max|r| <= RTOL (relative to the largest logit, not
+element by element: a logit near zero would make an element-wise ratio meaningless), and the same label. Exit status
+1 if any side differs.
 """
 import sys
 
@@ -17,15 +18,15 @@ def parse(line):
     return f[1], [float(v) for v in f[3].split(",")]
 
 
-arch, rtol = sys.argv[1], float(sys.argv[2])
-t_label, t = parse(sys.argv[3])
-scale = max(abs(v) for v in t)
+what, rtol, ref_name = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+r_label, r = parse(sys.argv[4])
+scale = max(abs(v) for v in r) or 1.0
 ok = True
-for name, line in (("graft", sys.argv[4]), ("onnxruntime", sys.argv[5])):
+for name, line in zip(sys.argv[5::2], sys.argv[6::2]):
     label, l = parse(line)
-    err = max(abs(a - b) for a, b in zip(l, t)) / scale if len(l) == len(t) else float("inf")
-    good = err <= rtol and label == t_label
+    err = max(abs(a - b) for a, b in zip(l, r)) / scale if len(l) == len(r) else float("inf")
+    good = err <= rtol and label == r_label
     ok &= good
-    print("# parity %-9s %-11s vs torch: max rel. diff %.2e (limit %.0e), label %s / %s  %s" % (
-        arch, name, err, rtol, label, t_label, "ok" if good else "MISMATCH"))
+    print("# parity %-22s %-11s vs %s: max rel. diff %.2e (limit %.0e), label %s / %s  %s" % (
+        what, name, ref_name, err, rtol, label, r_label, "ok" if good else "MISMATCH"))
 sys.exit(0 if ok else 1)
