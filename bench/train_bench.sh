@@ -22,7 +22,7 @@ bench_build cli compile runtime > "$OUT/cli-classpath.txt"
 # sibling modules come from these class folders (bench_build leaves the checkout's own entries out).
 rm -rf "$OUT/train-classes"
 CP=""
-for m in engine models loaders cli; do
+for m in engine models loaders runtime cli; do
     mkdir -p "$OUT/train-classes/$m"
     cp -r "$m/target/classes/." "$OUT/train-classes/$m/"
     CP="$CP:$OUT/train-classes/$m"

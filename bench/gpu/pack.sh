@@ -30,7 +30,7 @@ EXCLUDE=${DEVPACK_EXCLUDE:-'/org/bytedeco/(dnnl|dnnl-platform|openblas|openblas-
 # ones in tests); their jars on the resolved classpath are dropped.
 mapfile -t JARS < <(tr ':' '\n' < "$CPFILE" | grep -v '^$' | grep -vE "$EXCLUDE" | grep -v "^$ROOT/" | grep -v '/graft-')
 DIRS=()
-for m in engine models loaders cli; do DIRS+=("$ROOT/$m/target/classes"); done
+for m in engine models loaders runtime cli; do DIRS+=("$ROOT/$m/target/classes"); done
 DIRS+=("$ROOT/engine/target/test-classes" "$ROOT/tests/target/test-classes")
 bash "$SHARED/device/pack.sh" --out "$ROOT/.device" "${DIRS[@]}" "${JARS[@]}"
 echo "packed $ROOT/.device ($(du -sh "$ROOT/.device" | cut -f1)); on the GPU machine: bash bench/gpu/run-on-device.sh (carry .device)"
