@@ -28,7 +28,7 @@
 # It builds everything from this checkout (one reactor run, bench/build.sh; nothing is installed into ~/.m2), so a
 # fresh clone needs no other step; Maven downloads what the local repository lacks (MVN_ARGS=-o: offline). Needs
 # Debian's /usr/bin/python3 with torch and torchvision. SMOKE=1: a plumbing check whose figures mean nothing (2 timed
-# calls, 1 cold run, no waiting for a quiet machine, ORT section on ResNet-18 only):
+# calls, 1 cold run, no waiting for a quiet machine, ORT section on ResNet-18 at batch 1 and 2 only):
 #
 #   SMOKE=1 bench/inference_bench.sh --arch resnet18
 set -euo pipefail
@@ -38,6 +38,7 @@ if [ "${SMOKE:-0}" = 1 ]; then   # plumbing check: its figures mean nothing
     QUIET_WAIT_S=0
     COLD_RUNS=1
     ORT_ARCHS=${ORT_ARCHS:-resnet18}
+    ORT_BATCHES=${ORT_BATCHES:-1 2}
     ARGS=(--warmup 1 --min-iters 2 --max-iters 2 --min-seconds 0 "${ARGS[@]}")
 fi
 THREADS=${THREADS:-2}
