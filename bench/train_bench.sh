@@ -17,7 +17,9 @@ OUT=bench/out
 mkdir -p "$OUT"
 . bench/build.sh
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
-bench_build cli compile runtime > "$OUT/cli-classpath.txt"
+# test-compile, not compile: models and cli depend on the engine's test jar (test scope), which the reactor only
+# resolves once test classes exist, and build-classpath resolves every scope.
+bench_build cli test-compile runtime > "$OUT/cli-classpath.txt"
 # A snapshot of the compiled classes, so rebuilding while the benchmark waits or runs changes nothing. The
 # sibling modules come from these class folders (bench_build leaves the checkout's own entries out).
 rm -rf "$OUT/train-classes"
