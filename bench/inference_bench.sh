@@ -169,6 +169,7 @@ echo "## 5. ONNX Runtime (Java) as the deployment anchor: the same weights in Gr
 ORTD="$OUT/ort"
 OM="$ORTD/models"
 mkdir -p "$OM/graft" "$ORTD/json"
+rm -f "$ORTD"/json/*.json "$ORTD/cold.tsv" "$ORTD/sizes.tsv"   # the report reads every file there: this run's only
 if ! /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then
     echo "SECTIONS=ort needs torch and torchvision in /usr/bin/python3 (Debian: apt-get install python3-torch python3-torchvision)" >&2
     exit 1
