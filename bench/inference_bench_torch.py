@@ -13,7 +13,9 @@ repeated (up to 3 attempts) while that exceeded 0.15 CPU, and the quietest attem
 
   --rss ARCH     instead: one batch-1 inference workload (load, 30 calls), print peak RSS (ru_maxrss) in KiB
   --cold-start PTH IMAGE   instead: the whole cold path of a script (import, build, load_state_dict, decode,
-                 classify one image), printed label; time it from outside
+                 classify one image), printed label; time it from outside. --cold-arch names the architecture
+                 (default resnet18); --logits prints the logits too, comma-separated (the ONNX Runtime section's
+                 parity check)
 """
 import argparse
 import json
@@ -84,7 +86,10 @@ def main():
     ap.add_argument("--out")
     ap.add_argument("--rss")
     ap.add_argument("--cold-start", nargs=2, metavar=("PTH", "IMAGE"))
+    ap.add_argument("--cold-arch", default="resnet18")
+    ap.add_argument("--logits", action="store_true")
     ap.add_argument("--save-pth", nargs=2, metavar=("ARCH", "PTH"))
+    ap.add_argument("--pth-dir", help="latency: load DIR/ARCH.pth (the ONNX Runtime section's shared weights)")
     a = ap.parse_args()
 
     if a.cold_start:
@@ -92,14 +97,16 @@ def main():
         from PIL import Image
         from torchvision import transforms
         torch.set_num_threads(a.threads)
-        model = torchvision.models.resnet18(weights=None, num_classes=2)
+        model = getattr(torchvision.models, a.cold_arch)(weights=None, num_classes=2)
         model.load_state_dict(torch.load(a.cold_start[0]))
         model.eval()
         t = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
                                 transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
         with torch.no_grad():
-            p = torch.softmax(model(t(Image.open(a.cold_start[1]).convert("RGB")).unsqueeze(0)), 1)[0]
-        print(a.cold_start[1], ["NORMAL", "PNEUMONIA"][int(p.argmax())], "%.4f" % float(p.max()))
+            logits = model(t(Image.open(a.cold_start[1]).convert("RGB")).unsqueeze(0))[0]
+        p = torch.softmax(logits, 0)
+        line = "%s\t%s\t%.4f" % (a.cold_start[1], ["NORMAL", "PNEUMONIA"][int(p.argmax())], float(p.max()))
+        print(line + ("\t" + ",".join(repr(float(v)) for v in logits) if a.logits else ""))
         return
 
     import torch, torchvision
@@ -125,7 +132,10 @@ def main():
     results = []
     print("%-10s %-16s %9s %9s %9s %9s %5s %8s" % ("arch", "what", "median ms", "p10", "p90", "min", "n", "bg CPU"))
     for arch in a.arch.split(","):
-        model = getattr(torchvision.models, arch)(weights=None, num_classes=2).eval()
+        model = getattr(torchvision.models, arch)(weights=None, num_classes=2)
+        if a.pth_dir:
+            model.load_state_dict(torch.load(os.path.join(a.pth_dir, arch + ".pth")))
+        model.eval()
         x = torch.randn(a.batch, 3, 224, 224)
         small, large = image(224, 224), image(512, 512)
 

@@ -15,17 +15,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=bench/out
 mkdir -p "$OUT"
+. bench/build.sh
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
-mvn -q -B -o -pl cli -am compile
-mvn -q -B -o -pl cli dependency:build-classpath -Dmdep.outputFile="$PWD/$OUT/cli-classpath.txt" -Dmdep.includeScope=runtime >/dev/null
+# test-compile, not compile: models and cli depend on the engine's test jar (test scope), which the reactor only
+# resolves once test classes exist, and build-classpath resolves every scope.
+bench_build cli test-compile runtime > "$OUT/cli-classpath.txt"
 # A snapshot of the compiled classes, so rebuilding while the benchmark waits or runs changes nothing. The
-# sibling modules come from their class folders (the resolved class path names stale jars for them).
+# sibling modules come from these class folders (bench_build leaves the checkout's own entries out).
 rm -rf "$OUT/train-classes"
 CP=""
-for m in engine models loaders cli; do
+for m in engine models loaders runtime cli; do
     mkdir -p "$OUT/train-classes/$m"
     cp -r "$m/target/classes/." "$OUT/train-classes/$m/"
     CP="$CP:$OUT/train-classes/$m"
 done
-CP="${CP#:}:$(tr ':' '\n' < "$OUT/cli-classpath.txt" | grep -v '/dev/graft/' | paste -sd:)"
+CP="${CP#:}:$(cat "$OUT/cli-classpath.txt")"
 exec python3 bench/train_bench.py --graft-cp "$CP" "$@"
