@@ -69,6 +69,51 @@ class CpuTransformerOpsProperties {
         }
     }
 
+    /**
+     * Packed multi-head self-attention (CpuTransformer reads q, k, v in place through strided matmul descriptors and
+     * writes the merged heads and d qkv the same way) against the reference's composition (permute, narrow, batched
+     * matmul, scale, softmax; Backend's default) in F64, forward and backward. Tolerance, inputs and dOut uniform in
+     * [-1, 1], scale 1/sqrt(d): a score is a d-term dot product (error gamma(d) d scale), softmax adds gamma(T) plus
+     * a few u relative to each probability, and an output sums T probability-weighted terms of |v| <= 1 (probabilities
+     * sum to 1): |error| <= (2 gamma(T) + gamma(d) d + 16u). The gradients chain three more products of at most
+     * T or d terms of magnitude at most max(T, d); we allow 8 (T + d)^2 u for them, above that chain's first-order bound.
+     */
+    @Property(tries = 60)
+    void packedAttentionMatchesReference(@ForAll @IntRange(min = 1, max = 3) int n, @ForAll @IntRange(min = 1, max = 3) int heads,
+                                         @ForAll @IntRange(min = 1, max = 9) int t, @ForAll @IntRange(min = 1, max = 8) int d,
+                                         @ForAll long seed) {
+        packedAttention(n, heads, t, d, seed);
+    }
+
+    static void packedAttention(int n, int heads, int t, int d, long seed) {
+        int c = heads * d;
+        Shape qs = Shape.of(n, t, 3 * c);
+        Shape os = Shape.of(n, t, c);
+        double scale = 1 / Math.sqrt(d);
+        try (Scope scope = Scope.open()) {
+            float[] qkv = random(qs.numel(), seed);
+            float[] dOut = random(os.numel(), seed + 1);
+            String what = "packed attention N=" + n + " heads=" + heads + " T=" + t + " d=" + d;
+            NDArray[] expected = REF.packedAttention(ref64(qkv, qs), heads, scale);
+            NDArray[] actual = CPU.packedAttention(cpu(qkv, qs), heads, scale);
+            double fwd = 2 * gamma(t) + gamma(d) * d + 16 * U;
+            assertClose(what, expected[0], actual[0], filled(os.numel(), fwd));
+            assertClose(what + " probabilities", expected[1], actual[1], filled(n * heads * t * t, fwd));
+            // both backward passes get the cpu's probabilities, as the backward gets the saved ones
+            float[] probs = actual[1].toFloatArray();
+            Shape ps = actual[1].shape();
+            NDArray ge = REF.packedAttentionBackward(ref64(dOut, os), ref64(qkv, qs), ref64(probs, ps), heads, scale);
+            NDArray ga = CPU.packedAttentionBackward(cpu(dOut, os), cpu(qkv, qs), cpu(probs, ps), heads, scale);
+            assertClose(what + " backward", ge, ga, filled(qs.numel(), 8.0 * (t + d) * (t + d) * U));
+        }
+    }
+
+    private static double[] filled(int n, double v) {
+        double[] a = new double[n];
+        Arrays.fill(a, v);
+        return a;
+    }
+
     @Property(tries = 60)
     void softmaxMatchesReference(@ForAll("shapes") int[] dims, @ForAll long seed) {
         softmax(Shape.of(dims), 1, seed);
