@@ -108,8 +108,8 @@ def main():
                median_s=median, min_s=min(times), img_per_s_median=a.batch / median, peak_rss_mib=peak,
                self_cpu_per_wall=own / wall, others_cpu_per_wall=others, times_s=times, torch=torch.__version__,
                threads=torch.get_num_threads())
-    print("torch %-18s median %9.1f ms  %8.2f img/s  peak RSS %6.0f MiB  (%d iters, bg CPU %.2f)" % (
-        name, median * 1e3, a.batch / median, peak, len(times), others))
+    print("torch %-18s median %9.1f ms  %8.2f img/s  peak RSS %6.0f MiB  (%d iters, bg CPU %.2f, process CPU %.1f ms per iteration)" % (
+        name, median * 1e3, a.batch / median, peak, len(times), others, own / len(times) * 1e3))
     if prof is not None:
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=25))
     print("RESULT " + json.dumps(res))

@@ -107,14 +107,29 @@ public final class TransformerBench {
             }
             Tensor images = Tensor.fromArray(dev, px, batch, 3, size, size);
             AdamW opt = train ? AdamW.builder().lr(1e-4).weightDecay(0.05).build(model.trainableParameters()) : null;
+            // zero grad, forward + loss, backward, optimizer step, scope close: this thread's CPU ns (with one oneDNN
+            // thread the work runs here, so the split does not depend on what else the machine runs)
+            long[] phases = new long[5];
+            java.lang.management.ThreadMXBean cpu = java.lang.management.ManagementFactory.getThreadMXBean();
             Runnable step = train ? () -> {
+                long t0 = cpu.getCurrentThreadCpuTime();
+                long t4;
                 try (Scope s = Scope.open("step")) {
                     opt.zeroGrad();
+                    long t1 = cpu.getCurrentThreadCpuTime();
                     Tensor loss = Functional.crossEntropy(model.forward(images), labels);
+                    long t2 = cpu.getCurrentThreadCpuTime();
                     loss.backward();
+                    long t3 = cpu.getCurrentThreadCpuTime();
                     opt.step();
                     sink[0] += loss.toFloatArray()[0];
+                    t4 = cpu.getCurrentThreadCpuTime();
+                    phases[0] += t1 - t0;
+                    phases[1] += t2 - t1;
+                    phases[2] += t3 - t2;
+                    phases[3] += t4 - t3;
                 }
+                phases[4] += cpu.getCurrentThreadCpuTime() - t4;
             } : () -> {
                 try (Scope s = Scope.open("infer"); Grad.Mode off = Grad.off()) {
                     sink[0] += model.forward(images).toFloatArray()[0];
@@ -125,11 +140,20 @@ public final class TransformerBench {
                 if (kernels != null) {
                     kernels.reset();
                 }
+                java.util.Arrays.fill(phases, 0);
             });
             double median = res.median();
             String name = arch + "_" + kind + "_b" + batch;
-            System.out.printf(Locale.ROOT, "graft %-18s median %9.1f ms  %8.2f img/s  peak RSS %6.0f MiB  (%d iters, bg CPU %.2f)%n",
-                    name, median * 1e3, batch / median, ProcessStats.peakRssMib(), res.seconds().size(), res.othersCpu());
+            double wall = res.seconds().stream().mapToDouble(Double::doubleValue).sum();
+            System.out.printf(Locale.ROOT, "graft %-18s median %9.1f ms  %8.2f img/s  peak RSS %6.0f MiB  (%d iters, bg CPU %.2f,"
+                            + " process CPU %.1f ms per iteration)%n", name, median * 1e3, batch / median, ProcessStats.peakRssMib(),
+                    res.seconds().size(), res.othersCpu(), res.selfCpu() * wall / res.seconds().size() * 1e3);
+            if (train) {
+                int it = res.seconds().size();
+                System.out.printf(Locale.ROOT, "  main thread CPU per iteration: zero grad %.1f ms, forward + loss %.1f ms, backward %.1f ms,"
+                                + " optimizer step %.1f ms, freeing the step's scope %.1f ms%n", phases[0] / 1e6 / it, phases[1] / 1e6 / it,
+                        phases[2] / 1e6 / it, phases[3] / 1e6 / it, phases[4] / 1e6 / it);
+            }
             if (kernels != null) {
                 System.out.print(kernels.report(res.seconds().size(), 25));
             }
