@@ -13,6 +13,7 @@ import dev.graft.engine.functions.BatchedMatMulFunction;
 import dev.graft.engine.functions.ConcatFunction;
 import dev.graft.engine.functions.IndexSelectFunction;
 import dev.graft.engine.functions.NarrowFunction;
+import dev.graft.engine.functions.LinearFunction;
 import dev.graft.engine.functions.PackedAttentionFunction;
 import dev.graft.engine.functions.PermuteFunction;
 import dev.graft.engine.functions.SoftmaxFunction;
@@ -811,7 +812,17 @@ public final class Functional {
             outDims[i] = x.dim(i);
         }
         outDims[r - 1] = w.dim(0);
-        return reshape(linear(reshape(x, -1, x.dim(r - 1)), w, b), outDims);
+        Tensor x2 = reshape(x, -1, x.dim(r - 1));
+        if (b == null) {
+            return reshape(linear(x2, w, null), outDims);
+        }
+        sameDeviceAndType("linear", x, w);
+        sameDeviceAndType("linear", x, b);
+        if (!b.shape().equals(Shape.of(w.dim(0)))) {
+            throw ShapeException.of("linear", "bias must be [out]", "weight", w.shape(), "bias", b.shape());
+        }
+        // one kernel with the bias (Backend.linear), as tokens go through every transformer block's linears
+        return reshape(Tensor.apply(new LinearFunction(), x2, w, b), outDims);
     }
 
     /** {@code x.permute(perm)} (then contiguous): output dimension i is input dimension {@code perm[i]}; negative entries count from the end. */

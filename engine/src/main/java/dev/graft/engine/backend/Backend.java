@@ -369,6 +369,16 @@ public interface Backend extends AutoCloseable {
         return TransformerKernels.batchedGemm(this, a, b, transA, transB);
     }
 
+    /** {@code x w^T + b}: x [M, K], w [N, K], b [N] -> [M, N]. The default is {@link #gemm} then {@link #add}. */
+    default NDArray linear(NDArray x, NDArray w, NDArray b) {
+        return add(gemm(x, w, false, true), b);
+    }
+
+    /** The column sums of dy [M, N] -> [N] (a linear layer's bias gradient). The default is {@link #sumTo}. */
+    default NDArray biasGrad(NDArray dy) {
+        return sumTo(dy, Shape.of(dy.shape().dim(1)));
+    }
+
     /**
      * Multi-head self-attention on a packed q/k/v projection qkv [N, T, 3C] (read as [N, T, 3, heads, C/heads]):
      * returns {out [N, T, C], probs [N, heads, T, T]} with probs = softmax(scale * q k^T) and out = probs v, heads

@@ -588,6 +588,18 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public synchronized NDArray linear(NDArray x, NDArray w, NDArray b) {
+        open();
+        return transformer.linear(x, w, b);
+    }
+
+    @Override
+    public synchronized NDArray biasGrad(NDArray dy) {
+        open();
+        return transformer.biasGrad(dy);
+    }
+
+    @Override
     public synchronized NDArray[] packedAttention(NDArray qkv, int heads, double scale) {
         open();
         return transformer.packedAttention(qkv, heads, scale);

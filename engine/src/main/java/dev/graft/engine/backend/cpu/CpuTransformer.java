@@ -24,6 +24,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_BIAS;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_DST;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SRC;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
@@ -82,6 +83,66 @@ final class CpuTransformer implements AutoCloseable {
         }));
         step.run(dnnl, NativeBuffer.of(a).pointer(), NativeBuffer.of(b).pointer(), NativeBuffer.of(c).pointer());
         return c;
+    }
+
+    // ---- linear with bias ---------------------------------------------------------------------------------------
+
+    /** x [M,K] w [N,K]^T + b [N]: one oneDNN matmul with w read transposed in place and the bias as its argument. */
+    NDArray linear(NDArray x, NDArray w, NDArray b) {
+        int m = x.shape().dim(0);
+        int k = x.shape().dim(1);
+        int n = w.shape().dim(0);
+        NDArray y = backend.empty(DType.F32, Shape.of(m, n), Layout.ROW_MAJOR);
+        if (y.numel() == 0) {
+            return y;
+        }
+        if (k == 0) {
+            // no products: the bias in every row
+            NDArray zero = backend.empty(DType.F32, Shape.of(m, n), Layout.ROW_MAJOR);
+            Pointer.memset(NativeBuffer.of(zero).pointer(), 0, (long) zero.numel() * Float.BYTES);
+            NDArray r = backend.add(zero, b);
+            zero.buffer().close();
+            y.buffer().close();
+            return r;
+        }
+        Step step = cache.computeIfAbsent(new Key("linear", List.of(m, k, n), false, false), key -> Dnnl.build("linear " + key, () -> {
+            memory.desc xd = Dnnl.plain(new long[] {m, k});
+            memory.desc wd = new memory.desc(new long[] {k, n}, memory.data_type.f32, new long[] {1, k});
+            memory.desc bd = Dnnl.plain(new long[] {1, n});
+            memory.desc yd = Dnnl.plain(new long[] {m, n});
+            matmul.primitive_desc pd = new matmul.primitive_desc(dnnl.engine, xd, wd, bd, yd);
+            return new Step("linear " + key, dnnl, pd, new matmul(pd), new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
+                    new memory.desc[] {xd, wd, bd, yd});
+        }));
+        step.run(dnnl, NativeBuffer.of(x).pointer(), NativeBuffer.of(w).pointer(), NativeBuffer.of(b).pointer(), NativeBuffer.of(y).pointer());
+        return y;
+    }
+
+    /** Column sums of dy [M,N]: ones [1,M] x dy as a oneDNN matmul (float accumulation, as the gemms beside it). */
+    NDArray biasGrad(NDArray dy) {
+        int m = dy.shape().dim(0);
+        int n = dy.shape().dim(1);
+        NDArray db = backend.empty(DType.F32, Shape.of(n), Layout.ROW_MAJOR);
+        if (db.numel() == 0) {
+            return db;
+        }
+        if (m == 0) {
+            Pointer.memset(NativeBuffer.of(db).pointer(), 0, (long) n * Float.BYTES);
+            return db;
+        }
+        NDArray ones = backend.empty(DType.F32, Shape.of(m), Layout.ROW_MAJOR);
+        backend.fill(ones, 1.0);
+        Step step = cache.computeIfAbsent(new Key("bias grad", List.of(m, n), false, false), key -> Dnnl.build("bias grad " + key, () -> {
+            memory.desc od = Dnnl.plain(new long[] {1, m});
+            memory.desc gd = Dnnl.plain(new long[] {m, n});
+            memory.desc bd = Dnnl.plain(new long[] {1, n});
+            matmul.primitive_desc pd = new matmul.primitive_desc(dnnl.engine, od, gd, bd);
+            return new Step("bias grad " + key, dnnl, pd, new matmul(pd), new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
+                    new memory.desc[] {od, gd, bd});
+        }));
+        step.run(dnnl, NativeBuffer.of(ones).pointer(), NativeBuffer.of(dy).pointer(), NativeBuffer.of(db).pointer());
+        ones.buffer().close();
+        return db;
     }
 
     // ---- packed multi-head self-attention --------------------------------------------------------------------

@@ -70,6 +70,34 @@ class CpuTransformerOpsProperties {
     }
 
     /**
+     * Linear with bias in one matmul (tokens' linears) and the bias gradient as a ones-vector product, against the
+     * reference's gemm + add and sumTo in F64. Each output is K products plus the bias: the summation bound
+     * gamma(K + 1) * (sum|x||w| + |b|); a bias-gradient entry sums M terms: gamma(M) * sum|dy|.
+     */
+    @Property(tries = 60)
+    void linearMatchesReference(@ForAll @IntRange(min = 1, max = 20) int m, @ForAll @IntRange(min = 1, max = 20) int k,
+                                @ForAll @IntRange(min = 1, max = 20) int n, @ForAll long seed) {
+        Shape xs = Shape.of(m, k);
+        Shape ws = Shape.of(n, k);
+        Shape bs = Shape.of(n);
+        try (Scope scope = Scope.open()) {
+            float[] x = random(xs.numel(), seed);
+            float[] w = random(ws.numel(), seed + 1);
+            float[] b = random(n, seed + 2);
+            String what = "linear " + xs + " x " + ws + "^T + b";
+            NDArray expected = REF.linear(ref64(x, xs), ref64(w, ws), ref64(b, bs));
+            NDArray actual = CPU.linear(cpu(x, xs), cpu(w, ws), cpu(b, bs));
+            NDArray bound = REF.linear(ref64(abs(x), xs), ref64(abs(w), ws), ref64(abs(b), bs));
+            assertClose(what, expected, actual, summationTolerance(k + 1, bound));
+            Shape ys = Shape.of(m, n);
+            float[] dy = random(ys.numel(), seed + 3);
+            NDArray ge = REF.biasGrad(ref64(dy, ys));
+            NDArray ga = CPU.biasGrad(cpu(dy, ys));
+            assertClose(what + " bias gradient", ge, ga, summationTolerance(m, REF.biasGrad(ref64(abs(dy), ys))));
+        }
+    }
+
+    /**
      * Packed multi-head self-attention (CpuTransformer reads q, k, v in place through strided matmul descriptors and
      * writes the merged heads and d qkv the same way) against the reference's composition (permute, narrow, batched
      * matmul, scale, softmax; Backend's default) in F64, forward and backward. Tolerance, inputs and dOut uniform in
