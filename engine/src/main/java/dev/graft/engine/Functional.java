@@ -13,6 +13,8 @@ import dev.graft.engine.functions.BatchedMatMulFunction;
 import dev.graft.engine.functions.ConcatFunction;
 import dev.graft.engine.functions.IndexSelectFunction;
 import dev.graft.engine.functions.NarrowFunction;
+import dev.graft.engine.functions.LinearFunction;
+import dev.graft.engine.functions.PackedAttentionFunction;
 import dev.graft.engine.functions.PermuteFunction;
 import dev.graft.engine.functions.SoftmaxFunction;
 import dev.graft.engine.functions.ConcatChannelsFunction;
@@ -810,7 +812,17 @@ public final class Functional {
             outDims[i] = x.dim(i);
         }
         outDims[r - 1] = w.dim(0);
-        return reshape(linear(reshape(x, -1, x.dim(r - 1)), w, b), outDims);
+        Tensor x2 = reshape(x, -1, x.dim(r - 1));
+        if (b == null) {
+            return reshape(linear(x2, w, null), outDims);
+        }
+        sameDeviceAndType("linear", x, w);
+        sameDeviceAndType("linear", x, b);
+        if (!b.shape().equals(Shape.of(w.dim(0)))) {
+            throw ShapeException.of("linear", "bias must be [out]", "weight", w.shape(), "bias", b.shape());
+        }
+        // one kernel with the bias (Backend.linear), as tokens go through every transformer block's linears
+        return reshape(Tensor.apply(new LinearFunction(), x2, w, b), outDims);
     }
 
     /** {@code x.permute(perm)} (then contiguous): output dimension i is input dimension {@code perm[i]}; negative entries count from the end. */
@@ -1007,6 +1019,24 @@ public final class Functional {
             z = add(z, bias);
         }
         return bmm(softmax(z), v, false, false);
+    }
+
+    /**
+     * Multi-head self-attention on a packed q/k/v projection: qkv [N, T, 3C] read as [N, T, 3, heads, C/heads] (q,
+     * then k, then v; heads in order within each), {@code softmax(q k^T * scale) v} per head, returned as [N, T, C]
+     * with the heads side by side: the same as splitting, {@link #scaledDotProductAttention} and merging the heads,
+     * without copying q, k, v or the heads out on backends that read them in place. {@code scale} 1/sqrt(C/heads)
+     * when NaN.
+     */
+    public static Tensor packedSelfAttention(Tensor qkv, int heads, double scale) {
+        String op = "packed_self_attention";
+        required(op, "qkv", qkv);
+        floating(op, qkv);
+        if (qkv.shape().rank() != 3 || heads < 1 || qkv.dim(2) % (3 * heads) != 0) {
+            throw ShapeException.of(op, "expected qkv [N, T, 3C] with C a multiple of heads", "qkv", qkv.shape(), "heads", heads);
+        }
+        double s = Double.isNaN(scale) ? 1.0 / Math.sqrt(qkv.dim(2) / (3 * heads)) : scale;
+        return Tensor.apply(new PackedAttentionFunction(heads, s), qkv);
     }
 
     /** {@code dim} as an index in [0, rank), negative counting from the end. */

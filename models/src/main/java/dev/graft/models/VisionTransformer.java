@@ -614,18 +614,10 @@ public final class VisionTransformer extends Module implements AutoCloseable {
 
         @Override
         public Tensor forward(Tensor x) {
-            int n = x.dim(0);
-            int t = x.dim(1);
-            int c = x.dim(2);
-            int d = c / heads;
-            Tensor packed = Functional.linear(x, qkvWeight.tensor(), qkvBias.tensor());
-            Tensor qkvHeads = Functional.permute(Functional.reshape(packed, n, t, 3, heads, d), 2, 0, 3, 1, 4); // [3, N, h, T, d]
-            Tensor[] parts = Functional.split(qkvHeads, 0, 1, 1, 1);
-            Tensor q = Functional.reshape(parts[0], n, heads, t, d);
-            Tensor k = Functional.reshape(parts[1], n, heads, t, d);
-            Tensor v = Functional.reshape(parts[2], n, heads, t, d);
-            Tensor a = Functional.scaledDotProductAttention(q, k, v, null, Double.NaN); // [N, h, T, d]
-            return proj.forward(Functional.reshape(Functional.transpose(a, 1, 2), n, t, c));
+            int d = x.dim(2) / heads;
+            Tensor packed = Functional.linear(x, qkvWeight.tensor(), qkvBias.tensor()); // [N, T, 3C]: q, k, v by head
+            // softmax(q k^T / sqrt(d)) v per head, heads merged to [N, T, C]; q, k, v are read in place
+            return proj.forward(Functional.packedSelfAttention(packed, heads, 1.0 / Math.sqrt(d)));
         }
     }
 }

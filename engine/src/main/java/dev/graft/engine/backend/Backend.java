@@ -410,6 +410,31 @@ public interface Backend extends AutoCloseable {
         return TransformerKernels.batchedGemm(this, a, b, transA, transB);
     }
 
+    /** {@code x w^T + b}: x [M, K], w [N, K], b [N] -> [M, N]. The default is {@link #gemm} then {@link #add}. */
+    default NDArray linear(NDArray x, NDArray w, NDArray b) {
+        return add(gemm(x, w, false, true), b);
+    }
+
+    /** The column sums of dy [M, N] -> [N] (a linear layer's bias gradient). The default is {@link #sumTo}. */
+    default NDArray biasGrad(NDArray dy) {
+        return sumTo(dy, Shape.of(dy.shape().dim(1)));
+    }
+
+    /**
+     * Multi-head self-attention on a packed q/k/v projection qkv [N, T, 3C] (read as [N, T, 3, heads, C/heads]):
+     * returns {out [N, T, C], probs [N, heads, T, T]} with probs = softmax(scale * q k^T) and out = probs v, heads
+     * merged. The default composes the kernels above ({@link PackedAttention}); a backend may read q, k and v in
+     * place instead of copying them out.
+     */
+    default NDArray[] packedAttention(NDArray qkv, int heads, double scale) {
+        return PackedAttention.forward(this, qkv, heads, scale);
+    }
+
+    /** The gradient of {@link #packedAttention} with respect to qkv [N, T, 3C], from dOut [N, T, C] and its probs. */
+    default NDArray packedAttentionBackward(NDArray dOut, NDArray qkv, NDArray probs, int heads, double scale) {
+        return PackedAttention.backward(this, dOut, qkv, probs, heads, scale);
+    }
+
     /** A row-major copy with the axes reordered: {@code out.dim(i) = x.dim(perm[i])} (torch's permute + contiguous). */
     default NDArray permute(NDArray x, int[] perm) {
         return TransformerKernels.permute(this, x, perm);

@@ -193,6 +193,24 @@ class TransformerOpGradientProperties {
                 c.wrt().input(3, Values.uniform(Values.numel(bs), c.seed() + 3), bs));
     }
 
+    record PackedAttentionCase(int n, int heads, int t, int d, long seed) {
+    }
+
+    /** Self-attention on a packed [N, T, 3C] q/k/v projection (ViT's), with respect to the packed input. */
+    @Property(tries = 30)
+    void packedAttentionGradients(@ForAll("packedAttentionCases") PackedAttentionCase c) {
+        int[] s = {c.n(), c.t(), 3 * c.heads() * c.d()};
+        GradCheck.check("packed attention " + c, t -> Functional.packedSelfAttention(t.get(0), c.heads(), Double.NaN),
+                Input.of(Values.uniform(Values.numel(s), c.seed()), s));
+    }
+
+    @Provide
+    Arbitrary<PackedAttentionCase> packedAttentionCases() {
+        Arbitrary<Integer> size = Arbitraries.integers().between(1, 3);
+        return Combinators.combine(Arbitraries.integers().between(1, 2), Arbitraries.integers().between(1, 2), size, size, seeds())
+                .as(PackedAttentionCase::new);
+    }
+
     @Provide
     Arbitrary<AttentionCase> attentionCases() {
         Arbitrary<Integer> size = Arbitraries.integers().between(1, 3);

@@ -630,6 +630,30 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public synchronized NDArray linear(NDArray x, NDArray w, NDArray b) {
+        open();
+        return transformer.linear(x, w, b);
+    }
+
+    @Override
+    public synchronized NDArray biasGrad(NDArray dy) {
+        open();
+        return transformer.biasGrad(dy);
+    }
+
+    @Override
+    public synchronized NDArray[] packedAttention(NDArray qkv, int heads, double scale) {
+        open();
+        return transformer.packedAttention(qkv, heads, scale);
+    }
+
+    @Override
+    public synchronized NDArray packedAttentionBackward(NDArray dOut, NDArray qkv, NDArray probs, int heads, double scale) {
+        open();
+        return transformer.packedAttentionBackward(dOut, qkv, probs, heads, scale);
+    }
+
+    @Override
     public synchronized NDArray permute(NDArray x, int[] perm) {
         open();
         return transformer.permute(x, perm);

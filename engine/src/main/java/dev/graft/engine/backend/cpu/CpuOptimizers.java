@@ -63,25 +63,44 @@ final class CpuOptimizers {
         double decay = 1 - s.lr() * s.weightDecay();
         double stepSize = s.lr() / (1 - Math.pow(b1, step));
         double bc2Sqrt = Math.sqrt(1 - Math.pow(b2, step));
+        // Chunks are copied to float[] and back (bulk copies): the arithmetic loop over arrays is one the JIT
+        // vectorises, which it does not do over buffer accessors. Same double arithmetic, same roundings.
         parallel.forEach(param.numel(), (start, n) -> {
-            FloatBuffer p = pb.floats(start, n);
-            FloatBuffer gv = gb.floats(start, n);
-            FloatBuffer mv = mb.floats(start, n);
-            FloatBuffer vv = vb.floats(start, n);
-            for (int i = 0; i < n; i++) {
-                double gi = gv.get(i);
-                double pi = p.get(i) * decay;
-                double mi = b1 * mv.get(i) + (1 - b1) * gi;
-                double vi = b2 * vv.get(i) + (1 - b2) * gi * gi;
-                mv.put(i, (float) mi);
-                vv.put(i, (float) vi);
-                p.put(i, (float) (pi - stepSize * mi / (Math.sqrt(vi) / bc2Sqrt + eps)));
+            float[] p = new float[Math.min(n, ADAMW_CHUNK)];
+            float[] gv = new float[p.length];
+            float[] mv = new float[p.length];
+            float[] vv = new float[p.length];
+            for (long at = start; at < start + n; at += ADAMW_CHUNK) {
+                int len = (int) Math.min(ADAMW_CHUNK, start + n - at);
+                pb.floats(at, len).get(p, 0, len);
+                gb.floats(at, len).get(gv, 0, len);
+                mb.floats(at, len).get(mv, 0, len);
+                vb.floats(at, len).get(vv, 0, len);
+                adamwChunk(p, gv, mv, vv, len, b1, b2, eps, decay, stepSize, bc2Sqrt);
+                pb.floats(at, len).put(p, 0, len);
+                mb.floats(at, len).put(mv, 0, len);
+                vb.floats(at, len).put(vv, 0, len);
             }
         });
         CpuReorders.release(g, grad);
         pb.bumpVersion();
         mb.bumpVersion();
         vb.bumpVersion();
+    }
+
+    private static final int ADAMW_CHUNK = 4096;
+
+    private static void adamwChunk(float[] p, float[] gv, float[] mv, float[] vv, int n, double b1, double b2, double eps,
+                                   double decay, double stepSize, double bc2Sqrt) {
+        for (int i = 0; i < n; i++) {
+            double gi = gv[i];
+            double pi = p[i] * decay;
+            double mi = b1 * mv[i] + (1 - b1) * gi;
+            double vi = b2 * vv[i] + (1 - b2) * gi * gi;
+            mv[i] = (float) mi;
+            vv[i] = (float) vi;
+            p[i] = (float) (pi - stepSize * mi / (Math.sqrt(vi) / bc2Sqrt + eps));
+        }
     }
 
     private static NativeBuffer state(NDArray state, NDArray param) {

@@ -4,14 +4,18 @@ import dev.graft.engine.DType;
 import dev.graft.engine.Layout;
 import dev.graft.engine.NDArray;
 import dev.graft.engine.Shape;
+import dev.graft.engine.backend.PackedAttention;
 import dev.graft.engine.backend.TransformerKernels;
 import org.bytedeco.dnnl.global.dnnl.algorithm;
 import org.bytedeco.dnnl.global.dnnl.prop_kind;
 import org.bytedeco.dnnl.matmul;
 import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.post_ops;
+import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.dnnl.reorder;
 import org.bytedeco.dnnl.softmax_backward;
 import org.bytedeco.dnnl.softmax_forward;
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 
 import java.nio.FloatBuffer;
@@ -20,6 +24,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_BIAS;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_DST;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SRC;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
@@ -78,6 +83,178 @@ final class CpuTransformer implements AutoCloseable {
         }));
         step.run(dnnl, NativeBuffer.of(a).pointer(), NativeBuffer.of(b).pointer(), NativeBuffer.of(c).pointer());
         return c;
+    }
+
+    // ---- linear with bias ---------------------------------------------------------------------------------------
+
+    /** x [M,K] w [N,K]^T + b [N]: one oneDNN matmul with w read transposed in place and the bias as its argument. */
+    NDArray linear(NDArray x, NDArray w, NDArray b) {
+        int m = x.shape().dim(0);
+        int k = x.shape().dim(1);
+        int n = w.shape().dim(0);
+        NDArray y = backend.empty(DType.F32, Shape.of(m, n), Layout.ROW_MAJOR);
+        if (y.numel() == 0) {
+            return y;
+        }
+        if (k == 0) {
+            // no products: the bias in every row
+            NDArray zero = backend.empty(DType.F32, Shape.of(m, n), Layout.ROW_MAJOR);
+            Pointer.memset(NativeBuffer.of(zero).pointer(), 0, (long) zero.numel() * Float.BYTES);
+            NDArray r = backend.add(zero, b);
+            zero.buffer().close();
+            y.buffer().close();
+            return r;
+        }
+        Step step = cache.computeIfAbsent(new Key("linear", List.of(m, k, n), false, false), key -> Dnnl.build("linear " + key, () -> {
+            memory.desc xd = Dnnl.plain(new long[] {m, k});
+            memory.desc wd = new memory.desc(new long[] {k, n}, memory.data_type.f32, new long[] {1, k});
+            memory.desc bd = Dnnl.plain(new long[] {1, n});
+            memory.desc yd = Dnnl.plain(new long[] {m, n});
+            matmul.primitive_desc pd = new matmul.primitive_desc(dnnl.engine, xd, wd, bd, yd);
+            return new Step("linear " + key, dnnl, pd, new matmul(pd), new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
+                    new memory.desc[] {xd, wd, bd, yd});
+        }));
+        step.run(dnnl, NativeBuffer.of(x).pointer(), NativeBuffer.of(w).pointer(), NativeBuffer.of(b).pointer(), NativeBuffer.of(y).pointer());
+        return y;
+    }
+
+    /** Column sums of dy [M,N]: ones [1,M] x dy as a oneDNN matmul (float accumulation, as the gemms beside it). */
+    NDArray biasGrad(NDArray dy) {
+        int m = dy.shape().dim(0);
+        int n = dy.shape().dim(1);
+        NDArray db = backend.empty(DType.F32, Shape.of(n), Layout.ROW_MAJOR);
+        if (db.numel() == 0) {
+            return db;
+        }
+        if (m == 0) {
+            Pointer.memset(NativeBuffer.of(db).pointer(), 0, (long) n * Float.BYTES);
+            return db;
+        }
+        NDArray ones = backend.empty(DType.F32, Shape.of(m), Layout.ROW_MAJOR);
+        backend.fill(ones, 1.0);
+        Step step = cache.computeIfAbsent(new Key("bias grad", List.of(m, n), false, false), key -> Dnnl.build("bias grad " + key, () -> {
+            memory.desc od = Dnnl.plain(new long[] {1, m});
+            memory.desc gd = Dnnl.plain(new long[] {m, n});
+            memory.desc bd = Dnnl.plain(new long[] {1, n});
+            matmul.primitive_desc pd = new matmul.primitive_desc(dnnl.engine, od, gd, bd);
+            return new Step("bias grad " + key, dnnl, pd, new matmul(pd), new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
+                    new memory.desc[] {od, gd, bd});
+        }));
+        step.run(dnnl, NativeBuffer.of(ones).pointer(), NativeBuffer.of(dy).pointer(), NativeBuffer.of(db).pointer());
+        ones.buffer().close();
+        return db;
+    }
+
+    // ---- packed multi-head self-attention --------------------------------------------------------------------
+    //
+    // qkv [N,T,3C] is read in place as q, k, v [N,h,T,d] through strided 4-D matmul descriptors (slot s at float
+    // offset s*C, strides {T*3C, d, 3C, 1}); the output [N,T,C] and the gradient [N,T,3C] are written the same way,
+    // so no head is copied out or back. The scale rides on the matmul as an eltwise_linear post-op. oneDNN sizes a
+    // strided view as max(dim * stride), more than the floats it touches (for slot s the last one read is
+    // (N-1)T*3C + (T-1)3C + (h-1)d + d-1 + sC < N*T*3C); Step's room check would refuse those, so the views get a
+    // pointer without a limit ({@link #at}), and the dense arguments keep the check.
+
+    /** {out [N,T,C], probs [N,h,T,T]}. */
+    NDArray[] packedAttention(NDArray qkv, int heads, double scale) {
+        Shape s = qkv.shape();
+        int n = s.dim(0);
+        int t = s.dim(1);
+        int c = s.dim(2) / 3;
+        int d = c / heads;
+        if (t == 1) {
+            // one token: oneDNN's matmul misread these strided views for N = 2, T = 1 (found by the cpu-vs-reference
+            // property); the composed kernels do it (no model here has a single token)
+            return PackedAttention.forward(backend, qkv, heads, scale);
+        }
+        NDArray out = backend.empty(DType.F32, Shape.of(n, t, c), Layout.ROW_MAJOR);
+        NDArray probs = backend.empty(DType.F32, Shape.of(n, heads, t, t), Layout.ROW_MAJOR);
+        if (out.numel() == 0) {
+            return new NDArray[] {out, probs};
+        }
+        FloatPointer x = NativeBuffer.of(qkv).pointer();
+        FloatPointer p = NativeBuffer.of(probs).pointer();
+        List<Integer> dims = List.of(n, t, heads, d);
+        long[] qkvView = {(long) t * 3 * c, d, 3L * c, 1};
+        long[] qkvViewT = {(long) t * 3 * c, d, 1, 3L * c};
+        long[] scores = {(long) heads * t * t, (long) t * t, t, 1};
+        long[] merged = {(long) t * c, d, c, 1};
+        // probs = softmax(scale * q k^T), the softmax in place
+        attentionMatmul("attn q.kT", dims, n, heads, t, d, t, qkvView, qkvViewT, scores, (float) scale)
+                .run(dnnl, at(x, 0), at(x, c), p);
+        forwardStep(probs.shape()).run(dnnl, p, p);
+        // out = probs v, heads merged
+        attentionMatmul("attn p.v", dims, n, heads, t, t, d, scores, qkvView, merged, 1f)
+                .run(dnnl, p, at(x, 2L * c), at(NativeBuffer.of(out).pointer(), 0));
+        return new NDArray[] {out, probs};
+    }
+
+    NDArray packedAttentionBackward(NDArray dOut, NDArray qkv, NDArray probs, int heads, double scale) {
+        Shape s = qkv.shape();
+        int n = s.dim(0);
+        int t = s.dim(1);
+        int c = s.dim(2) / 3;
+        int d = c / heads;
+        if (t == 1) {
+            return PackedAttention.backward(backend, dOut, qkv, probs, heads, scale);
+        }
+        NDArray dqkv = backend.empty(DType.F32, s, Layout.ROW_MAJOR);
+        if (dqkv.numel() == 0) {
+            return dqkv;
+        }
+        FloatPointer x = NativeBuffer.of(qkv).pointer();
+        FloatPointer p = NativeBuffer.of(probs).pointer();
+        FloatPointer dy = NativeBuffer.of(dOut).pointer();
+        FloatPointer dx = NativeBuffer.of(dqkv).pointer();
+        List<Integer> dims = List.of(n, t, heads, d);
+        long[] qkvView = {(long) t * 3 * c, d, 3L * c, 1};
+        long[] qkvViewT = {(long) t * 3 * c, d, 1, 3L * c};
+        long[] scores = {(long) heads * t * t, (long) t * t, t, 1};
+        long[] scoresT = {(long) heads * t * t, (long) t * t, 1, t};
+        long[] merged = {(long) t * c, d, c, 1};
+        // dv = probs^T dOut
+        attentionMatmul("attn dv", dims, n, heads, t, t, d, scoresT, merged, qkvView, 1f).run(dnnl, p, at(dy, 0), at(dx, 2L * c));
+        // dprobs = dOut v^T, then the softmax backward
+        NDArray dProbs = backend.empty(DType.F32, probs.shape(), Layout.ROW_MAJOR);
+        attentionMatmul("attn dp", dims, n, heads, t, d, t, merged, qkvViewT, scores, 1f)
+                .run(dnnl, at(dy, 0), at(x, 2L * c), NativeBuffer.of(dProbs).pointer());
+        NDArray dScores = softmaxBackward(dProbs, probs);
+        dProbs.buffer().close();
+        FloatPointer ds = NativeBuffer.of(dScores).pointer();
+        // dq = scale * dScores k, dk = scale * dScores^T q
+        attentionMatmul("attn dq", dims, n, heads, t, t, d, scores, qkvView, qkvView, (float) scale).run(dnnl, ds, at(x, c), at(dx, 0));
+        attentionMatmul("attn dk", dims, n, heads, t, t, d, scoresT, qkvView, qkvView, (float) scale)
+                .run(dnnl, ds, at(x, 0), at(dx, c));
+        dScores.buffer().close();
+        return dqkv;
+    }
+
+    /** {@code p} advanced by {@code floats}, without a limit (a strided view's extent is checked by construction). */
+    private static Pointer at(FloatPointer p, long floats) {
+        return p.getPointer(floats).limit(0);
+    }
+
+    /**
+     * A cached matmul [n,h,m,k] x [n,h,k,nn] -> [n,h,m,nn] over the given strides (src, weights, dst), times alpha.
+     * {@code dims} (N, T, heads, d) and the op name key the cache with alpha's bits.
+     */
+    private Step attentionMatmul(String op, List<Integer> dims, int n, int h, int m, int k, int nn, long[] srcStrides,
+                                 long[] weightStrides, long[] dstStrides, float alpha) {
+        List<Integer> key = new java.util.ArrayList<>(dims);
+        key.add(Float.floatToIntBits(alpha));
+        return cache.computeIfAbsent(new Key(op, key, false, false), x -> Dnnl.build(op + " " + x, () -> {
+            memory.desc ad = new memory.desc(new long[] {n, h, m, k}, memory.data_type.f32, srcStrides);
+            memory.desc bd = new memory.desc(new long[] {n, h, k, nn}, memory.data_type.f32, weightStrides);
+            memory.desc cd = new memory.desc(new long[] {n, h, m, nn}, memory.data_type.f32, dstStrides);
+            primitive_attr attr = new primitive_attr();
+            if (alpha != 1f) {
+                post_ops ops = new post_ops();
+                ops.append_eltwise(algorithm.eltwise_linear, alpha, 0f);
+                attr.set_post_ops(ops);
+            }
+            matmul.primitive_desc pd = new matmul.primitive_desc(dnnl.engine, ad, bd, cd, attr, false);
+            return new Step(op + " " + x, dnnl, pd, new matmul(pd), new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
+                    new memory.desc[] {ad, bd, cd});
+        }));
     }
 
     NDArray softmax(NDArray x) {

@@ -67,6 +67,15 @@ class CpuRealisticTransformerOpsProperties {
         }
     }
 
+    /**
+     * DeiT-S's packed attention (qkv [2, 197, 1152], 6 heads of 64) read in place on cpu against the reference's
+     * composition, forward and backward, with {@link CpuTransformerOpsProperties#packedAttention}'s tolerances.
+     */
+    @Test
+    void deitPackedAttentionMatchesReference() {
+        CpuTransformerOpsProperties.packedAttention(2, 6, 197, 64, 11);
+    }
+
     @Test
     void softmaxAtAttentionSizesMatchesReference() {
         CpuTransformerOpsProperties.softmax(Shape.of(2, 6, 197, 197), 4, 31);

@@ -69,6 +69,79 @@ class CpuTransformerOpsProperties {
         }
     }
 
+    /**
+     * Linear with bias in one matmul (tokens' linears) and the bias gradient as a ones-vector product, against the
+     * reference's gemm + add and sumTo in F64. Each output is K products plus the bias: the summation bound
+     * gamma(K + 1) * (sum|x||w| + |b|); a bias-gradient entry sums M terms: gamma(M) * sum|dy|.
+     */
+    @Property(tries = 60)
+    void linearMatchesReference(@ForAll @IntRange(min = 1, max = 20) int m, @ForAll @IntRange(min = 1, max = 20) int k,
+                                @ForAll @IntRange(min = 1, max = 20) int n, @ForAll long seed) {
+        Shape xs = Shape.of(m, k);
+        Shape ws = Shape.of(n, k);
+        Shape bs = Shape.of(n);
+        try (Scope scope = Scope.open()) {
+            float[] x = random(xs.numel(), seed);
+            float[] w = random(ws.numel(), seed + 1);
+            float[] b = random(n, seed + 2);
+            String what = "linear " + xs + " x " + ws + "^T + b";
+            NDArray expected = REF.linear(ref64(x, xs), ref64(w, ws), ref64(b, bs));
+            NDArray actual = CPU.linear(cpu(x, xs), cpu(w, ws), cpu(b, bs));
+            NDArray bound = REF.linear(ref64(abs(x), xs), ref64(abs(w), ws), ref64(abs(b), bs));
+            assertClose(what, expected, actual, summationTolerance(k + 1, bound));
+            Shape ys = Shape.of(m, n);
+            float[] dy = random(ys.numel(), seed + 3);
+            NDArray ge = REF.biasGrad(ref64(dy, ys));
+            NDArray ga = CPU.biasGrad(cpu(dy, ys));
+            assertClose(what + " bias gradient", ge, ga, summationTolerance(m, REF.biasGrad(ref64(abs(dy), ys))));
+        }
+    }
+
+    /**
+     * Packed multi-head self-attention (CpuTransformer reads q, k, v in place through strided matmul descriptors and
+     * writes the merged heads and d qkv the same way) against the reference's composition (permute, narrow, batched
+     * matmul, scale, softmax; Backend's default) in F64, forward and backward. Tolerance, inputs and dOut uniform in
+     * [-1, 1], scale 1/sqrt(d): a score is a d-term dot product (error gamma(d) d scale), softmax adds gamma(T) plus
+     * a few u relative to each probability, and an output sums T probability-weighted terms of |v| <= 1 (probabilities
+     * sum to 1): |error| <= (2 gamma(T) + gamma(d) d + 16u). The gradients chain three more products of at most
+     * T or d terms of magnitude at most max(T, d); we allow 8 (T + d)^2 u for them, above that chain's first-order bound.
+     */
+    @Property(tries = 60)
+    void packedAttentionMatchesReference(@ForAll @IntRange(min = 1, max = 3) int n, @ForAll @IntRange(min = 1, max = 3) int heads,
+                                         @ForAll @IntRange(min = 1, max = 9) int t, @ForAll @IntRange(min = 1, max = 8) int d,
+                                         @ForAll long seed) {
+        packedAttention(n, heads, t, d, seed);
+    }
+
+    static void packedAttention(int n, int heads, int t, int d, long seed) {
+        int c = heads * d;
+        Shape qs = Shape.of(n, t, 3 * c);
+        Shape os = Shape.of(n, t, c);
+        double scale = 1 / Math.sqrt(d);
+        try (Scope scope = Scope.open()) {
+            float[] qkv = random(qs.numel(), seed);
+            float[] dOut = random(os.numel(), seed + 1);
+            String what = "packed attention N=" + n + " heads=" + heads + " T=" + t + " d=" + d;
+            NDArray[] expected = REF.packedAttention(ref64(qkv, qs), heads, scale);
+            NDArray[] actual = CPU.packedAttention(cpu(qkv, qs), heads, scale);
+            double fwd = 2 * gamma(t) + gamma(d) * d + 16 * U;
+            assertClose(what, expected[0], actual[0], filled(os.numel(), fwd));
+            assertClose(what + " probabilities", expected[1], actual[1], filled(n * heads * t * t, fwd));
+            // both backward passes get the cpu's probabilities, as the backward gets the saved ones
+            float[] probs = actual[1].toFloatArray();
+            Shape ps = actual[1].shape();
+            NDArray ge = REF.packedAttentionBackward(ref64(dOut, os), ref64(qkv, qs), ref64(probs, ps), heads, scale);
+            NDArray ga = CPU.packedAttentionBackward(cpu(dOut, os), cpu(qkv, qs), cpu(probs, ps), heads, scale);
+            assertClose(what + " backward", ge, ga, filled(qs.numel(), 8.0 * (t + d) * (t + d) * U));
+        }
+    }
+
+    private static double[] filled(int n, double v) {
+        double[] a = new double[n];
+        Arrays.fill(a, v);
+        return a;
+    }
+
     @Property(tries = 60)
     void softmaxMatchesReference(@ForAll("shapes") int[] dims, @ForAll long seed) {
         softmax(Shape.of(dims), 1, seed);
