@@ -58,6 +58,9 @@ final class ModelLoading {
             Map<String, Shape> shapes = new LinkedHashMap<>();
             in.shapes().forEach((k, v) -> shapes.put(k.substring(prefix.length()), v));
             ResNetConfig config = config(name, meta, shapes);
+            if (options.optimize() && !config.isSwin()) {
+                in.checkDigestsInBackground(); // hashing overlaps loading oneDNN and folding; awaited below
+            }
             ModelInfo info = ModelInfo.read(name, meta, config);
             Backends.Selection sel = Backends.resolve(options.device());
             String description = Backends.get(sel.device()).description();
@@ -76,7 +79,17 @@ final class ModelLoading {
             try {
                 plan = InferencePlan.compile(config, key -> in.load(prefix + key), sel.device());
             } catch (ModelException e) {
+                in.awaitDigests(); // a damaged file is reported as such, as when each tensor was checked as read
                 throw new ModelFileException("model file " + name + ": " + e.getMessage(), e);
+            } catch (RuntimeException e) {
+                in.awaitDigests();
+                throw e;
+            }
+            try {
+                in.awaitDigests(); // no value of the file is used before its digest matched
+            } catch (RuntimeException e) {
+                plan.close();
+                throw e;
             }
             return new Loaded(name, info, sel.device(), description, config.inChannels(), plan, null);
         } catch (FormatException e) {
