@@ -65,8 +65,7 @@ public final class Main {
         if (files.size() < 2) {
             return usage("give a model file and at least one image or folder");
         }
-        // Loading oneDNN (about 150 ms) overlaps reading the model file's header; Classifier.load waits for it. The first
-        // image is decoded after the model, because how far it may be subsampled depends on the model's preprocessing.
+        // Loading oneDNN (about 150 ms) overlaps reading the model file's header; Classifier.load waits for it.
         String name = device;
         Thread probe = new Thread(() -> {
             try {
@@ -77,7 +76,9 @@ public final class Main {
         }, "graft-device-probe");
         probe.setDaemon(true);
         probe.start();
-        try (Classifier c = Classifier.load(path(files.get(0)), Classifier.Options.defaults().withDevice(device))) {
+        // The first image is read on its own thread as soon as the model's header says how, while the weights load.
+        FirstImage first = FirstImage.of(files.get(1));
+        try (Classifier c = Classifier.load(path(files.get(0)), Classifier.Options.defaults().withDevice(device), first::start)) {
             long loaded = System.nanoTime();
             if (timing) {
                 System.err.printf(Locale.ROOT, "# loaded %s on %s in %.0f ms (from main)%n", files.get(0),
@@ -97,7 +98,8 @@ public final class Main {
                 }
                 String image = entry.file().toString();
                 try {
-                    Prediction p = c.classify(entry.file());
+                    float[] read = first.take(entry.file());
+                    Prediction p = read != null ? c.classifyRead(entry.file(), read) : c.classify(entry.file());
                     // Escaped: a class name (or file name) with a tab, newline or escape sequence cannot break the line or
                     // reach the terminal.
                     System.out.printf(Locale.ROOT, "%s\t%s\t%.4f%n", PrintableText.escape(image), PrintableText.escape(p.label()),

@@ -43,6 +43,11 @@ final class ModelLoading {
 
     /** Reads, checks and compiles {@code file}. */
     static Loaded load(Path file, Classifier.Options options) {
+        return load(file, options, info -> { });
+    }
+
+    /** As {@link #load(Path, Classifier.Options)}, handing {@code onHeader} the model's description as soon as the header is read. */
+    static Loaded load(Path file, Classifier.Options options, java.util.function.Consumer<ModelInfo> onHeader) {
         String name = String.valueOf(file);
         if (file == null || !Files.isRegularFile(file)) {
             throw new ModelFileException("model file " + name + " does not exist or is not a regular file");
@@ -62,6 +67,7 @@ final class ModelLoading {
                 in.checkDigestsInBackground(); // hashing overlaps loading oneDNN and folding; awaited below
             }
             ModelInfo info = ModelInfo.read(name, meta, config);
+            onHeader.accept(info);
             Backends.Selection sel = Backends.resolve(options.device());
             String description = Backends.get(sel.device()).description();
             if (!options.optimize() || config.isSwin()) { // a Swin has no fused plan: it runs through its modules
