@@ -46,7 +46,7 @@ final class ModelLoading {
         return load(file, options, info -> { });
     }
 
-    /** As {@link #load(Path, Classifier.Options)}, handing {@code onHeader} the model's description as soon as the header is read. */
+    /** As {@link #load(Path, Classifier.Options)}; {@code onHeader} gets the model's description once the header is read. */
     static Loaded load(Path file, Classifier.Options options, java.util.function.Consumer<ModelInfo> onHeader) {
         String name = String.valueOf(file);
         if (file == null || !Files.isRegularFile(file)) {
