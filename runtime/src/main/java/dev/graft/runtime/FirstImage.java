@@ -15,6 +15,9 @@ import java.util.concurrent.FutureTask;
 final class FirstImage {
     private Path file;
     private FutureTask<float[]> task;
+    private volatile long started;
+    private volatile long finished;
+    private boolean reported;
 
     private FirstImage(Path file) {
         this.file = file;
@@ -35,10 +38,33 @@ final class FirstImage {
         if (file == null || task != null) {
             return; // nothing to read, or already read or taken
         }
-        task = new FutureTask<>(() -> Classifier.filePipeline(info).load(file, null).data());
+        Path f = file;
+        task = new FutureTask<>(() -> {
+            started = System.nanoTime();
+            try {
+                return Classifier.filePipeline(info).load(f, null).data();
+            } finally {
+                finished = System.nanoTime();
+            }
+        });
         Thread t = new Thread(task, "graft-first-image");
         t.setDaemon(true);
         t.start();
+    }
+
+    /**
+     * When the read ahead ran, in ms after {@code t0} ({@link System#nanoTime()}), once it is over and taken; after
+     * that, and when nothing was read ahead, "".
+     */
+    synchronized String timing(long t0) {
+        long s = started;
+        long f = finished;
+        if (s == 0 || f == 0 || task != null || reported) {
+            return "";
+        }
+        reported = true;
+        return String.format(java.util.Locale.ROOT, "; first image read on its own thread from %.0f to %.0f ms",
+                (s - t0) / 1e6, (f - t0) / 1e6);
     }
 
     /**

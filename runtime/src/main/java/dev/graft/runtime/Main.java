@@ -20,7 +20,8 @@ import java.util.Locale;
  *
  * <p>Standard error gets, after the last result line: {@code # decision: ...} (the model file's rule), then one
  * {@code error: ...} line per image or argument that could not be classified (the others are still classified) and a
- * count. With {@code --timing}, the phases (load, first and later images) go there too, as they happen. Exit status 0;
+ * count. With {@code --timing}, the phases (load and when its header was read; each image, the first with when it was
+ * read on its own thread) go there too, as they happen. Exit status 0;
  * 1 when the model cannot be loaded or any image failed (one line each, no stack trace); 2 on bad usage. Images are
  * read as {@link Classifier#classify(Path)} reads them; {@code -Dgraft.image.maxPixels=N} moves the pixel limit.
  */
@@ -78,11 +79,15 @@ public final class Main {
         probe.start();
         // The first image is read on its own thread as soon as the model's header says how, while the weights load.
         FirstImage first = FirstImage.of(files.get(1));
-        try (Classifier c = Classifier.load(path(files.get(0)), Classifier.Options.defaults().withDevice(device), first::start)) {
+        long[] header = new long[1];
+        try (Classifier c = Classifier.load(path(files.get(0)), Classifier.Options.defaults().withDevice(device), info -> {
+            header[0] = System.nanoTime();
+            first.start(info);
+        })) {
             long loaded = System.nanoTime();
             if (timing) {
-                System.err.printf(Locale.ROOT, "# loaded %s on %s in %.0f ms (from main)%n", files.get(0),
-                        c.description(), ms(t0, loaded));
+                System.err.printf(Locale.ROOT, "# loaded %s on %s in %.0f ms (from main; header read at %.0f ms)%n",
+                        files.get(0), c.description(), ms(t0, loaded), ms(t0, header[0]));
             }
             long prev = loaded;
             List<Path> arguments = new ArrayList<>();
@@ -109,7 +114,7 @@ public final class Main {
                 }
                 long now = System.nanoTime();
                 if (timing) {
-                    System.err.printf(Locale.ROOT, "# %s: %.1f ms%n", PrintableText.escape(image), ms(prev, now));
+                    System.err.printf(Locale.ROOT, "# %s: %.1f ms%s%n", PrintableText.escape(image), ms(prev, now), first.timing(t0));
                 }
                 prev = now;
             }

@@ -91,6 +91,8 @@ class MainTest {
         assertTrue(lines[0].matches(java.util.regex.Pattern.quote(a.toString()) + "\\t(NORMAL|PNEUMONIA)\\t[01]\\.\\d{4}"), lines[0]);
         assertTrue(lines[1].startsWith(b + "\t"), lines[1]);
         assertTrue(r.err().contains("# loaded"), r.err());
+        assertTrue(r.err().contains("header read at"), r.err());
+        assertTrue(r.err().contains("# " + a + ": ") && r.err().contains("ms; first image read on its own thread from"), r.err());
     }
 
     /** Class names come from the model file: a tab, newline or escape sequence is printed escaped, one line per image. */
