@@ -25,6 +25,8 @@ public final class StateDictFile implements AutoCloseable {
     private final Map<String, StoredTensor> tensors = new LinkedHashMap<>();
     private final Map<String, Shape> shapes = new LinkedHashMap<>();
     private final long budget;
+    /** The digest check running on another thread ({@link #checkDigestsInBackground}), or null. */
+    private DigestCheck background;
 
     private StateDictFile(Source source, Contents contents, long budget) {
         this.source = source;
@@ -81,11 +83,105 @@ public final class StateDictFile implements AutoCloseable {
         if (t == null) {
             throw new GraftException(source.name() + " has no tensor '" + name + "'");
         }
-        return t.load(budget);
+        return background != null ? t.loadUnchecked(budget) : t.load(budget);
+    }
+
+    /**
+     * Checks every recorded digest on a daemon thread from now on, so that hashing (the largest cost of reading a
+     * file with digests) overlaps the caller's own work. From this call on {@link #load} no longer checks digests:
+     * the values it returns must not be used as the file's until {@link #awaitDigests()} has returned. Does nothing
+     * when the file records no digest or a check is already running.
+     */
+    public synchronized void checkDigestsInBackground() {
+        if (background == null && recordsDigests()) {
+            background = new DigestCheck(contents.tensors(), source.name());
+        }
+    }
+
+    /**
+     * Waits for the check started by {@link #checkDigestsInBackground} (returns at once when none was started).
+     * @throws IntegrityException the first tensor, in file order, whose bytes do not match their digest
+     * @throws GraftException when the file could not be read while checking
+     */
+    public void awaitDigests() {
+        DigestCheck check;
+        synchronized (this) {
+            check = background;
+        }
+        if (check != null) {
+            check.await();
+        }
     }
 
     @Override
     public void close() {
+        DigestCheck check;
+        synchronized (this) {
+            check = background;
+        }
+        if (check != null) {
+            check.cancel(); // it reads the source: stop it before closing
+        }
         source.close();
+    }
+
+    /** One pass over the tensors with a recorded digest, in file order, stopping at the first failure. */
+    private static final class DigestCheck implements Runnable {
+        private final java.util.List<StoredTensor> tensors;
+        private final Thread thread;
+        private volatile boolean cancelled;
+        private volatile RuntimeException failure;
+
+        DigestCheck(java.util.List<StoredTensor> tensors, String file) {
+            this.tensors = java.util.List.copyOf(tensors);
+            this.thread = new Thread(this, "graft-digest-check " + file);
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        @Override
+        public void run() {
+            try {
+                for (StoredTensor t : tensors) {
+                    if (cancelled) {
+                        return;
+                    }
+                    t.verify(); // false (nothing to check) for a tensor with no recorded digest
+                }
+            } catch (RuntimeException e) {
+                failure = e;
+            }
+        }
+
+        void await() {
+            join();
+            if (cancelled) {
+                throw new GraftException("the digest check of this file was cancelled: the file was closed");
+            }
+            RuntimeException e = failure;
+            if (e != null) {
+                throw e;
+            }
+        }
+
+        void cancel() {
+            cancelled = true;
+            join();
+        }
+
+        private void join() {
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    thread.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true; // keep waiting: the thread reads the file until it stops; re-raised below
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 }

@@ -118,6 +118,45 @@ class IntegrityTest {
     }
 
     @Test
+    void aBackgroundCheckReportsTheSameDamageWhenAwaited() throws IOException {
+        Path f = dir.resolve("m.safetensors");
+        SafeTensors.write(f, sample());
+        byte[] good = Files.readAllBytes(f);
+        // intact: the values are those written, and waiting for the check succeeds
+        try (StateDictFile in = StateDictFile.open(f)) {
+            in.checkDigestsInBackground();
+            for (String name : List.of("conv1.weight", "fc.bias", "bn1.num_batches_tracked", "empty")) {
+                assertEquals(sample().get(name), in.load(name), name);
+            }
+            in.awaitDigests();
+            in.awaitDigests(); // waiting again is harmless
+        }
+        // damaged: load no longer checks, awaitDigests reports the tensor and its bytes as a check on load does
+        byte[] b = good.clone();
+        long fcBias = buffer(b) + 24;
+        b[(int) fcBias + 3] ^= 0x10;
+        Files.write(f, b);
+        try (StateDictFile in = StateDictFile.open(f)) {
+            in.checkDigestsInBackground();
+            in.load("fc.bias");
+            IntegrityException e = assertThrows(IntegrityException.class, in::awaitDigests);
+            assertEquals("fc.bias", e.tensor());
+            assertEquals(fcBias, e.offset());
+            assertThrows(IntegrityException.class, in::awaitDigests, "the failure stays");
+        }
+        // closing while the check may still run stops it without an error
+        try (StateDictFile in = StateDictFile.open(f)) {
+            in.checkDigestsInBackground();
+        }
+        // a file with no record: nothing to wait for, load as before
+        try (StateDictFile in = StateDictFile.open(Fixtures.path("hand.safetensors"))) {
+            in.checkDigestsInBackground();
+            in.awaitDigests();
+            assertEquals(SafeTensors.read(Fixtures.path("hand.safetensors")).size(), in.shapes().size());
+        }
+    }
+
+    @Test
     void everyBitOfTheDataIsCovered() throws IOException {
         Path f = dir.resolve("m.safetensors");
         SafeTensors.write(f, sample());

@@ -116,11 +116,23 @@ public final class Classifier implements AutoCloseable {
         this.inChannels = inChannels;
         this.transform = info.preprocessing().evaluation();
         // Files are read as graft train/evaluate/predict read them: header checked, subsampled for the resize, strict.
-        this.files = new ImagePipeline(transform, ImageDecoder.Options.defaults(), w -> { });
+        this.files = filePipeline(info);
         this.plan = plan;
         this.model = model;
         this.maxBatch = maxBatch;
         this.idleLimit = IDLE_WORKSPACES;
+    }
+
+    /** How {@link #classify(Path)} reads a file for a model described by {@code info}. */
+    static ImagePipeline filePipeline(ModelInfo info) {
+        return new ImagePipeline(info.preprocessing().evaluation(), ImageDecoder.Options.defaults(), w -> { });
+    }
+
+    /** As {@link #load(Path, Options)}, handing {@code onHeader} the model's description once its header is read. */
+    static Classifier load(Path file, Options options, java.util.function.Consumer<ModelInfo> onHeader) {
+        ModelLoading.Loaded m = ModelLoading.load(file, options, onHeader);
+        return new Classifier(m.file(), m.info(), m.device(), m.description(), m.inChannels(), m.plan(), m.model(),
+                options.maxBatch());
     }
 
     /** Loads a model file with the default options (auto device, optimised). */
@@ -160,6 +172,11 @@ public final class Classifier implements AutoCloseable {
         } catch (DatasetException e) {
             throw new ImageInputException(e.getMessage(), e);
         }
+        return classifyRead(imageFile, input);
+    }
+
+    /** {@link #classify(Path)} once the file is read: {@code input} is what {@link #filePipeline} made of it. */
+    Prediction classifyRead(Path imageFile, float[] input) {
         String name = "image " + imageFile;
         return locked(() -> classifyBatch(List.of(input), 0, i -> name)).get(0);
     }

@@ -21,7 +21,8 @@ import java.util.Locale;
  *
  * <p>Standard error gets, after the last result line: {@code # decision: ...} (the model file's rule), then one
  * {@code error: ...} line per image or argument that could not be classified (the others are still classified) and a
- * count. With {@code --timing}, the phases (load, first and later images) go there too, as they happen. Exit status 0;
+ * count. With {@code --timing}, the phases (load and when its header was read; each image, the first with when it was
+ * read on its own thread) go there too, as they happen. Exit status 0;
  * 1 when the model cannot be loaded or any image failed (one line each, no stack trace); 2 on bad usage. Images are
  * read as {@link Classifier#classify(Path)} reads them; {@code -Dgraft.image.maxPixels=N} moves the pixel limit.
  * {@code --precision} overrides the model file's precision (int8 for a file from {@code graft quantize}, else fp32).
@@ -78,8 +79,7 @@ public final class Main {
         if (files.size() < 2) {
             return usage("give a model file and at least one image or folder");
         }
-        // Loading oneDNN (about 150 ms) overlaps reading the model file's header; Classifier.load waits for it. The first
-        // image is decoded after the model, because how far it may be subsampled depends on the model's preprocessing.
+        // Loading oneDNN (about 150 ms) overlaps reading the model file's header; Classifier.load waits for it.
         String name = device;
         Thread probe = new Thread(() -> {
             try {
@@ -90,12 +90,18 @@ public final class Main {
         }, "graft-device-probe");
         probe.setDaemon(true);
         probe.start();
+        // The first image is read on its own thread as soon as the model's header says how, while the weights load.
+        FirstImage first = FirstImage.of(files.get(1));
+        long[] header = new long[1];
         try (Classifier c = Classifier.load(path(files.get(0)), Classifier.Options.defaults().withDevice(device)
-                .withPrecision(precision))) {
+                .withPrecision(precision), info -> {
+            header[0] = System.nanoTime();
+            first.start(info);
+        })) {
             long loaded = System.nanoTime();
             if (timing) {
-                System.err.printf(Locale.ROOT, "# loaded %s on %s in %.0f ms (from main)%n", files.get(0),
-                        c.description(), ms(t0, loaded));
+                System.err.printf(Locale.ROOT, "# loaded %s on %s in %.0f ms (from main; header read at %.0f ms)%n",
+                        files.get(0), c.description(), ms(t0, loaded), ms(t0, header[0]));
             }
             long prev = loaded;
             List<Path> arguments = new ArrayList<>();
@@ -111,7 +117,8 @@ public final class Main {
                 }
                 String image = entry.file().toString();
                 try {
-                    Prediction p = c.classify(entry.file());
+                    float[] read = first.take(entry.file());
+                    Prediction p = read != null ? c.classifyRead(entry.file(), read) : c.classify(entry.file());
                     // Escaped: a class name (or file name) with a tab, newline or escape sequence cannot break the line or
                     // reach the terminal.
                     System.out.printf(Locale.ROOT, "%s\t%s\t%.4f%n", PrintableText.escape(image), PrintableText.escape(p.label()),
@@ -121,7 +128,7 @@ public final class Main {
                 }
                 long now = System.nanoTime();
                 if (timing) {
-                    System.err.printf(Locale.ROOT, "# %s: %.1f ms%n", PrintableText.escape(image), ms(prev, now));
+                    System.err.printf(Locale.ROOT, "# %s: %.1f ms%s%n", PrintableText.escape(image), ms(prev, now), first.timing(t0));
                 }
                 prev = now;
             }

@@ -45,6 +45,11 @@ final class ModelLoading {
 
     /** Reads, checks and compiles {@code file}. */
     static Loaded load(Path file, Classifier.Options options) {
+        return load(file, options, info -> { });
+    }
+
+    /** As {@link #load(Path, Classifier.Options)}; {@code onHeader} gets the model's description once the header is read. */
+    static Loaded load(Path file, Classifier.Options options, java.util.function.Consumer<ModelInfo> onHeader) {
         String name = String.valueOf(file);
         if (file == null || !Files.isRegularFile(file)) {
             throw new ModelFileException("model file " + name + " does not exist or is not a regular file");
@@ -60,7 +65,11 @@ final class ModelLoading {
             Map<String, Shape> shapes = new LinkedHashMap<>();
             in.shapes().forEach((k, v) -> shapes.put(k.substring(prefix.length()), v));
             ResNetConfig config = config(name, meta, shapes);
+            if (options.optimize() && !config.isSwin()) {
+                in.checkDigestsInBackground(); // hashing overlaps loading oneDNN and folding; awaited below
+            }
             ModelInfo info = ModelInfo.read(name, meta, config);
+            onHeader.accept(info);
             Backends.Selection sel = Backends.resolve(options.device());
             String description = Backends.get(sel.device()).description();
             if (!options.optimize() || config.isTransformer()) { // Swin and ViT have no fused plan: they run through their modules
@@ -85,7 +94,17 @@ final class ModelLoading {
             try {
                 plan = InferencePlan.compile(config, key -> in.load(prefix + key), sel.device());
             } catch (ModelException e) {
+                in.awaitDigests(); // a damaged file is reported as such, as when each tensor was checked as read
                 throw new ModelFileException("model file " + name + ": " + e.getMessage(), e);
+            } catch (RuntimeException e) {
+                in.awaitDigests();
+                throw e;
+            }
+            try {
+                in.awaitDigests(); // no value of the file is used before its digest matched
+            } catch (RuntimeException e) {
+                plan.close();
+                throw e;
             }
             try {
                 plan.withPrecision(precision, precision == Precision.INT8 ? Int8Calibration.fromMetadata(name, meta) : null);

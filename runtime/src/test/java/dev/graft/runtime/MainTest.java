@@ -43,6 +43,38 @@ class MainTest {
         }
     }
 
+    /**
+     * The first image is read on its own thread while the model loads (FirstImage); its line must still be the
+     * model's answer: against the unoptimised classifier on the reference backend (plain Java, unfolded) as oracle.
+     * Tolerance 1e-4 on the probability: the line rounds it to 4 decimals (5e-5) and the folded, fused pass differs
+     * from the unfolded one by about 1e-6 relative (ClassifierEqualityTest). The same image given again, read on the
+     * main thread, prints the same line.
+     */
+    @Test
+    void theImageReadAheadGetsTheOraclesAnswer() throws IOException {
+        ResNetConfig config = ResNetConfig.of(BlockType.BASIC, 1, 1, 1, 1).withWidths(8, 8, 16, 16, 32).withNumClasses(3);
+        Path model = ModelFiles.write(dir.resolve("m.safetensors"), config, 7, 32,
+                Map.of(ModelInfo.META_CLASSES, "[\"a\",\"b\",\"c\"]"));
+        Path a = dir.resolve("a.png");
+        ImageIO.write(ModelFiles.image(70, 50, 3), "png", a.toFile());
+        Run r = run(model.toString(), a.toString(), a.toString());
+        assertEquals(0, r.status(), r.err());
+        String[] lines = r.out().trim().split("\\n");
+        assertEquals(2, lines.length, r.out());
+        assertEquals(lines[0], lines[1], "read ahead and read on the main thread");
+        String[] f = lines[0].split("\t");
+        Prediction oracle;
+        try (Classifier c = Classifier.load(model, Classifier.Options.defaults().withDevice("reference").withOptimize(false))) {
+            oracle = c.classify(a);
+        }
+        float[] p = oracle.probabilities().clone();
+        java.util.Arrays.sort(p);
+        if (p[p.length - 1] - p[p.length - 2] > 1e-3) { // the label is decided
+            assertEquals(oracle.label(), f[1], lines[0]);
+        }
+        assertEquals(oracle.probability(), Double.parseDouble(f[2]), 1e-4, lines[0]);
+    }
+
     @Test
     void classifiesEachImage() throws IOException {
         ResNetConfig config = ResNetConfig.of(BlockType.BASIC, 1, 1, 1, 1).withWidths(8, 8, 16, 16, 32).withNumClasses(2);
@@ -59,6 +91,8 @@ class MainTest {
         assertTrue(lines[0].matches(java.util.regex.Pattern.quote(a.toString()) + "\\t(NORMAL|PNEUMONIA)\\t[01]\\.\\d{4}"), lines[0]);
         assertTrue(lines[1].startsWith(b + "\t"), lines[1]);
         assertTrue(r.err().contains("# loaded"), r.err());
+        assertTrue(r.err().contains("header read at"), r.err());
+        assertTrue(r.err().contains("# " + a + ": ") && r.err().contains("ms; first image read on its own thread from"), r.err());
     }
 
     /** --precision: a bad name is bad usage (2); int8 on an fp32 file is a load error (1) that says what to run. */

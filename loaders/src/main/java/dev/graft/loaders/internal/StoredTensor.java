@@ -70,6 +70,23 @@ public abstract class StoredTensor {
         return read();
     }
 
+    /**
+     * As {@link #load} but without checking the recorded digest: for a caller that has the digests checked
+     * separately ({@link #verify()}, e.g. on another thread) and waits for that check before using the values.
+     */
+    public final HostTensor loadUnchecked(long maxBytes) {
+        long need = heapBytes();
+        if (need > maxBytes) {
+            throw new LoadLimitException("tensor '" + name + "' (" + type.torchName() + " " + shape + ")", need, maxBytes);
+        }
+        return readUnchecked();
+    }
+
     /** Reads and converts the values. */
     protected abstract HostTensor read();
+
+    /** Reads and converts the values without hashing them (the default: as {@link #read}, for formats with no digest). */
+    protected HostTensor readUnchecked() {
+        return read();
+    }
 }
