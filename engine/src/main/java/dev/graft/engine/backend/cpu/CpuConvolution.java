@@ -3,6 +3,7 @@ package dev.graft.engine.backend.cpu;
 import dev.graft.engine.DType;
 import dev.graft.engine.Layout;
 import dev.graft.engine.NDArray;
+import dev.graft.engine.Precision;
 import dev.graft.engine.Shape;
 import dev.graft.engine.backend.Conv2dSpec;
 import org.bytedeco.dnnl.convolution_backward_data;
@@ -11,6 +12,7 @@ import org.bytedeco.dnnl.convolution_forward;
 import org.bytedeco.dnnl.global.dnnl.algorithm;
 import org.bytedeco.dnnl.global.dnnl.prop_kind;
 import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.javacpp.Pointer;
 
 import java.nio.FloatBuffer;
@@ -36,6 +38,10 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
  * by {@link WeightCache}. Descriptors, primitives, reorders and argument maps are cached by shape.
  * oneDNN counts dilation from 0, PyTorch from 1; padding is symmetric (PyTorch's floor rule matches
  * oneDNN's output-size check with padR = padL).
+ *
+ * <p>Under {@link Precision#BF16} every pass is built with {@code fpmath_mode::bf16}: tensors stay F32 at the
+ * boundary and oneDNN's brgemm kernels round both operands to bfloat16 and accumulate in F32 (see
+ * {@link Dnnl#arithmetic}). The precision is part of the cache key, so both modes' primitives can live side by side.
  */
 final class CpuConvolution implements AutoCloseable {
     private final Dnnl dnnl;
@@ -44,9 +50,14 @@ final class CpuConvolution implements AutoCloseable {
     private final WeightCache weights;
     private final Map<Key, Entry> cache = new HashMap<>();
 
-    record Key(int n, int c, int h, int w, int k, int r, int s, Conv2dSpec spec, boolean bias) {
+    record Key(int n, int c, int h, int w, int k, int r, int s, Conv2dSpec spec, boolean bias, Precision precision) {
+        /** An FP32 key (the inference plan's, which has no precision of its own here). */
         static Key of(Shape x, Shape w, Conv2dSpec spec, boolean bias) {
-            return new Key(x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(2), w.dim(3), spec, bias);
+            return of(x, w, spec, bias, Precision.FP32);
+        }
+
+        static Key of(Shape x, Shape w, Conv2dSpec spec, boolean bias, Precision precision) {
+            return new Key(x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(2), w.dim(3), spec, bias, precision);
         }
 
         int p() {
@@ -64,7 +75,7 @@ final class CpuConvolution implements AutoCloseable {
         @Override
         public String toString() {
             return "conv2d x [" + n + ", " + c + ", " + h + ", " + w + "] w [" + k + ", " + (c / spec.groups()) + ", " + r
-                    + ", " + s + "] " + spec;
+                    + ", " + s + "] " + spec + (precision == Precision.FP32 ? "" : " " + precision);
         }
     }
 
@@ -76,7 +87,7 @@ final class CpuConvolution implements AutoCloseable {
     }
 
     NDArray forward(NDArray x, NDArray w, NDArray bias, Conv2dSpec spec) {
-        Entry e = entry(Key.of(x.shape(), w.shape(), spec, false));
+        Entry e = entry(Key.of(x.shape(), w.shape(), spec, false, backend.precision()));
         Step step = e.forward(bias != null);
         NDArray xs = reorders.channelsLast(x, backend);
         NDArray out = backend.empty(DType.F32, e.key.outputShape(), Layout.CHANNELS_LAST);
@@ -91,7 +102,7 @@ final class CpuConvolution implements AutoCloseable {
     }
 
     NDArray backwardData(NDArray dy, NDArray w, Shape xShape, Conv2dSpec spec) {
-        Entry e = entry(Key.of(xShape, w.shape(), spec, false));
+        Entry e = entry(Key.of(xShape, w.shape(), spec, false, backend.precision()));
         Step step = e.backwardData();
         NDArray dys = reorders.channelsLast(dy, backend);
         NDArray dx = backend.empty(DType.F32, xShape, Layout.CHANNELS_LAST);
@@ -150,17 +161,39 @@ final class CpuConvolution implements AutoCloseable {
         if (routesStridedPointwise(wShape, spec)) {
             return subsampled(dy, x, wShape, spec);
         }
-        Entry e = entry(Key.of(x.shape(), wShape, spec, false));
+        Entry e = entry(Key.of(x.shape(), wShape, spec, false, backend.precision()));
         Step step = e.backwardWeights();
         NDArray xs = reorders.channelsLast(x, backend);
         NDArray dys = reorders.channelsLast(dy, backend);
         NDArray dw = backend.empty(DType.F32, wShape, Layout.ROW_MAJOR);
         Pointer out = NativeBuffer.of(dw).pointer();
-        if (e.diffWeightsReorder == null) {
-            step.run(dnnl, NativeBuffer.of(xs).pointer(), NativeBuffer.of(dys).pointer(), out);
-        } else {
-            step.run(dnnl, NativeBuffer.of(xs).pointer(), NativeBuffer.of(dys).pointer(), e.diffWeightsScratch.pointer());
-            e.diffWeightsReorder.run(dnnl, e.diffWeightsScratch.pointer(), out);
+        NativeMemory xHalf = null;
+        NativeMemory dyHalf = null;
+        try {
+            Pointer xp = NativeBuffer.of(xs).pointer();
+            Pointer dyp = NativeBuffer.of(dys).pointer();
+            if (e.srcToBf16 != null) {
+                // Explicit bf16 operands (fpmath_mode::bf16 is not honoured by oneDNN's backward-weights kernels).
+                xHalf = new NativeMemory(e.srcBf16.get_size());
+                dyHalf = new NativeMemory(e.dstBf16.get_size());
+                e.srcToBf16.run(dnnl, xp, xHalf.pointer());
+                e.dstToBf16.run(dnnl, dyp, dyHalf.pointer());
+                xp = xHalf.pointer();
+                dyp = dyHalf.pointer();
+            }
+            if (e.diffWeightsReorder == null) {
+                step.run(dnnl, xp, dyp, out);
+            } else {
+                step.run(dnnl, xp, dyp, e.diffWeightsScratch.pointer());
+                e.diffWeightsReorder.run(dnnl, e.diffWeightsScratch.pointer(), out);
+            }
+        } finally {
+            if (xHalf != null) {
+                xHalf.close();
+            }
+            if (dyHalf != null) {
+                dyHalf.close();
+            }
         }
         CpuReorders.release(xs, x);
         CpuReorders.release(dys, dy);
@@ -169,7 +202,7 @@ final class CpuConvolution implements AutoCloseable {
 
     /** The kernels oneDNN picked for forward, backward-data and backward-weights of one shape (diagnostics, tests). */
     List<String> implementations(Shape x, Shape w, Conv2dSpec spec) {
-        Entry e = entry(Key.of(x, w, spec, false));
+        Entry e = entry(Key.of(x, w, spec, false, backend.precision()));
         return List.of(e.forward(false).implementation(), e.backwardData().implementation(),
                 e.backwardWeights().implementation());
     }
@@ -212,6 +245,7 @@ final class CpuConvolution implements AutoCloseable {
         final memory.desc dst;
         final memory.desc plainWeights;
         final memory.desc anyWeights;
+        final primitive_attr attr;
         final convolution_forward.primitive_desc hint;
         final memory.desc fwdWeights;
         final Step fwdReorder;
@@ -224,6 +258,10 @@ final class CpuConvolution implements AutoCloseable {
         private Step bwdWeights;
         Step diffWeightsReorder;
         NativeMemory diffWeightsScratch;
+        memory.desc srcBf16;
+        memory.desc dstBf16;
+        Step srcToBf16;
+        Step dstToBf16;
 
         Entry(Key k) {
             key = k;
@@ -238,8 +276,9 @@ final class CpuConvolution implements AutoCloseable {
                     : new long[] {g, k.k() / g, k.c() / g, k.r(), k.s()};
             plainWeights = keep(Dnnl.plain(wd));
             anyWeights = keep(Dnnl.any(wd));
+            attr = keep(Dnnl.arithmetic(k.precision()));
             hint = keep(new convolution_forward.primitive_desc(dnnl.engine, prop_kind.forward_training,
-                    algorithm.convolution_direct, src, anyWeights, dst, strides, dilates, pad, pad));
+                    algorithm.convolution_direct, src, anyWeights, dst, strides, dilates, pad, pad, attr, false));
             fwdWeights = keep(hint.weights_desc());
             fwdReorder = fwdWeights.equals(plainWeights) ? null
                     : reorders.reorder("weights reorder for " + k, plainWeights, fwdWeights);
@@ -259,7 +298,7 @@ final class CpuConvolution implements AutoCloseable {
                     memory.desc bias = Dnnl.plain(new long[] {key.k()});
                     convolution_forward.primitive_desc pd = new convolution_forward.primitive_desc(dnnl.engine,
                             prop_kind.forward_training, algorithm.convolution_direct, src, fwdWeights, bias, dst,
-                            strides, dilates, pad, pad);
+                            strides, dilates, pad, pad, attr, false);
                     return new Step("convolution forward " + key, dnnl, pd, new convolution_forward(pd),
                             new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
                             new memory.desc[] {src, fwdWeights, bias, dst});
@@ -272,7 +311,7 @@ final class CpuConvolution implements AutoCloseable {
             if (bwdData == null) {
                 bwdData = Dnnl.build("convolution backward-data for " + key, () -> {
                     convolution_backward_data.primitive_desc pd = new convolution_backward_data.primitive_desc(dnnl.engine,
-                            algorithm.convolution_direct, src, anyWeights, dst, strides, dilates, pad, pad, hint);
+                            algorithm.convolution_direct, src, anyWeights, dst, strides, dilates, pad, pad, hint, attr, false);
                     bwdDataWeights = keep(pd.weights_desc());
                     bwdDataReorder = bwdDataWeights.equals(plainWeights) ? null
                             : reorders.reorder("weights reorder for backward-data of " + key, plainWeights, bwdDataWeights);
@@ -284,11 +323,36 @@ final class CpuConvolution implements AutoCloseable {
             return bwdData;
         }
 
+        /**
+         * Backward-weights. Under BF16 oneDNN 3.11 keeps its F32 kernel ({@code jit:avx512_core}) even with
+         * {@code fpmath_mode::bf16} (the mode permits bf16, it does not require it), so this pass takes bf16 operands
+         * explicitly: x and dy are reordered to bf16 NHWC (round-to-nearest-even) and the primitive, built for bf16
+         * src and diff_dst with an F32 weight gradient, accumulates in F32.
+         */
         Step backwardWeights() {
             if (bwdWeights == null) {
                 bwdWeights = Dnnl.build("convolution backward-weights for " + key, () -> {
+                    memory.desc bwSrc = src;
+                    memory.desc bwDst = dst;
+                    convolution_forward.primitive_desc bwHint = hint;
+                    if (key.precision() == Precision.BF16) {
+                        srcBf16 = keep(new memory.desc(new long[] {key.n(), key.c(), key.h(), key.w()}, memory.data_type.bf16,
+                                memory.format_tag.nhwc));
+                        dstBf16 = keep(new memory.desc(new long[] {key.n(), key.k(), key.p(), key.q()}, memory.data_type.bf16,
+                                memory.format_tag.nhwc));
+                        long[] wd = key.spec().groups() == 1 ? new long[] {key.k(), key.c(), key.r(), key.s()}
+                                : new long[] {key.spec().groups(), key.k() / key.spec().groups(), key.c() / key.spec().groups(),
+                                key.r(), key.s()};
+                        memory.desc anyHalf = new memory.desc(wd, memory.data_type.bf16, memory.format_tag.any);
+                        bwHint = keep(new convolution_forward.primitive_desc(dnnl.engine, prop_kind.forward_training,
+                                algorithm.convolution_direct, srcBf16, anyHalf, dstBf16, strides, dilates, pad, pad));
+                        srcToBf16 = reorders.reorder("bf16 input reorder for " + key, src, srcBf16);
+                        dstToBf16 = reorders.reorder("bf16 output-gradient reorder for " + key, dst, dstBf16);
+                        bwSrc = srcBf16;
+                        bwDst = dstBf16;
+                    }
                     convolution_backward_weights.primitive_desc pd = new convolution_backward_weights.primitive_desc(
-                            dnnl.engine, algorithm.convolution_direct, src, anyWeights, dst, strides, dilates, pad, pad, hint);
+                            dnnl.engine, algorithm.convolution_direct, bwSrc, anyWeights, bwDst, strides, dilates, pad, pad, bwHint);
                     memory.desc chosen = keep(pd.diff_weights_desc());
                     if (!chosen.equals(plainWeights)) {
                         diffWeightsReorder = reorders.reorder("weight-gradient reorder for " + key, chosen, plainWeights);
@@ -296,7 +360,7 @@ final class CpuConvolution implements AutoCloseable {
                     }
                     return new Step("convolution backward-weights " + key, dnnl, pd, new convolution_backward_weights(pd),
                             new int[] {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS},
-                            new memory.desc[] {src, dst, chosen});
+                            new memory.desc[] {bwSrc, bwDst, chosen});
                 });
             }
             return bwdWeights;
@@ -315,7 +379,8 @@ final class CpuConvolution implements AutoCloseable {
 
         @Override
         public void close() {
-            for (Step st : new Step[] {fwd, fwdBias, bwdData, bwdWeights, fwdReorder, bwdDataReorder, diffWeightsReorder}) {
+            for (Step st : new Step[] {fwd, fwdBias, bwdData, bwdWeights, fwdReorder, bwdDataReorder, diffWeightsReorder,
+                    srcToBf16, dstToBf16}) {
                 if (st != null) {
                     st.close();
                 }

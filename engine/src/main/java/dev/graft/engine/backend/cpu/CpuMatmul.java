@@ -3,6 +3,7 @@ package dev.graft.engine.backend.cpu;
 import dev.graft.engine.DType;
 import dev.graft.engine.Layout;
 import dev.graft.engine.NDArray;
+import dev.graft.engine.Precision;
 import dev.graft.engine.Shape;
 import org.bytedeco.dnnl.matmul;
 import org.bytedeco.dnnl.memory;
@@ -17,10 +18,11 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
 
 /**
  * {@code op(A) @ op(B)} with oneDNN's matmul. Transposes cost nothing: a transposed row-major operand is
- * described by swapped strides ([M,K] with strides {1, M} is A stored as [K,M]).
+ * described by swapped strides ([M,K] with strides {1, M} is A stored as [K,M]). Under {@link Precision#BF16} the
+ * primitive is built with {@code fpmath_mode::bf16} (bf16 products, F32 accumulation; see {@link Dnnl#arithmetic}).
  */
 final class CpuMatmul implements AutoCloseable {
-    private record Key(int m, int k, int n, boolean transA, boolean transB) {
+    private record Key(int m, int k, int n, boolean transA, boolean transB, Precision precision) {
     }
 
     private final Dnnl dnnl;
@@ -45,7 +47,7 @@ final class CpuMatmul implements AutoCloseable {
             Pointer.memset(NativeBuffer.of(c).pointer(), 0, (long) m * n * Float.BYTES);
             return c;
         }
-        Key key = new Key(m, k, n, transA, transB);
+        Key key = new Key(m, k, n, transA, transB, backend.precision());
         Step step = cache.computeIfAbsent(key, this::build);
         step.run(dnnl, NativeBuffer.of(a).pointer(), NativeBuffer.of(b).pointer(), NativeBuffer.of(c).pointer());
         return c;
@@ -59,7 +61,7 @@ final class CpuMatmul implements AutoCloseable {
             memory.desc b = new memory.desc(new long[] {key.k(), key.n()}, memory.data_type.f32,
                     key.transB() ? new long[] {1, key.k()} : new long[] {key.n(), 1});
             memory.desc c = Dnnl.plain(new long[] {key.m(), key.n()});
-            matmul.primitive_desc pd = new matmul.primitive_desc(dnnl.engine, a, b, c);
+            matmul.primitive_desc pd = new matmul.primitive_desc(dnnl.engine, a, b, c, Dnnl.arithmetic(key.precision()), false);
             return new Step(what, dnnl, pd, new matmul(pd), new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
                     new memory.desc[] {a, b, c});
         });
