@@ -327,7 +327,14 @@ public final class CpuBackend implements Backend {
                                                 Conv2dSpec spec, NDArray out) {
         open();
         if (ReferenceRoutedConvolution.routesForward(x.shape(), w.shape(), spec)) {
-            return Backend.super.conv2dInference(x, w, bias, residual, relu, spec, out);
+            // Inference kernels compute in fp32 whatever the training precision (Backend#precision).
+            Precision training = precision;
+            precision = Precision.FP32;
+            try {
+                return Backend.super.conv2dInference(x, w, bias, residual, relu, spec, out);
+            } finally {
+                precision = training;
+            }
         }
         return fusedConvolution.forward(x, w, bias, residual, relu, spec, out);
     }

@@ -91,11 +91,15 @@ final class CpuConvolution implements AutoCloseable {
         Step step = e.forward(bias != null);
         NDArray xs = reorders.channelsLast(x, backend);
         NDArray out = backend.empty(DType.F32, e.key.outputShape(), Layout.CHANNELS_LAST);
-        Pointer wp = e.weightsFor(NativeBuffer.of(w), e.fwdWeights, e.fwdReorder);
-        if (bias == null) {
-            step.run(dnnl, NativeBuffer.of(xs).pointer(), wp, NativeBuffer.of(out).pointer());
-        } else {
-            step.run(dnnl, NativeBuffer.of(xs).pointer(), wp, NativeBuffer.of(bias).pointer(), NativeBuffer.of(out).pointer());
+        Pointer wp = e.fwdHalf ? e.weightsFor(NativeBuffer.of(w), e.fwdHalfWeights, e.fwdHalfReorder)
+                : e.weightsFor(NativeBuffer.of(w), e.fwdWeights, e.fwdReorder);
+        try (NativeMemory half = e.fwdHalf ? e.toBf16(e.srcToBf16(), e.srcBf16, NativeBuffer.of(xs).pointer()) : null) {
+            Pointer xp = half != null ? half.pointer() : NativeBuffer.of(xs).pointer();
+            if (bias == null) {
+                step.run(dnnl, xp, wp, NativeBuffer.of(out).pointer());
+            } else {
+                step.run(dnnl, xp, wp, NativeBuffer.of(bias).pointer(), NativeBuffer.of(out).pointer());
+            }
         }
         CpuReorders.release(xs, x);
         return out;
@@ -107,7 +111,9 @@ final class CpuConvolution implements AutoCloseable {
         NDArray dys = reorders.channelsLast(dy, backend);
         NDArray dx = backend.empty(DType.F32, xShape, Layout.CHANNELS_LAST);
         Pointer wp = e.weightsFor(NativeBuffer.of(w), e.bwdDataWeights, e.bwdDataReorder);
-        step.run(dnnl, NativeBuffer.of(dys).pointer(), wp, NativeBuffer.of(dx).pointer());
+        try (NativeMemory half = e.bwdDataHalf ? e.toBf16(e.dstToBf16(), e.dstBf16, NativeBuffer.of(dys).pointer()) : null) {
+            step.run(dnnl, half != null ? half.pointer() : NativeBuffer.of(dys).pointer(), wp, NativeBuffer.of(dx).pointer());
+        }
         CpuReorders.release(dys, dy);
         return dx;
     }
@@ -172,12 +178,10 @@ final class CpuConvolution implements AutoCloseable {
         try {
             Pointer xp = NativeBuffer.of(xs).pointer();
             Pointer dyp = NativeBuffer.of(dys).pointer();
-            if (e.srcToBf16 != null) {
+            if (e.key.precision() == Precision.BF16) {
                 // Explicit bf16 operands (fpmath_mode::bf16 is not honoured by oneDNN's backward-weights kernels).
-                xHalf = new NativeMemory(e.srcBf16.get_size());
-                dyHalf = new NativeMemory(e.dstBf16.get_size());
-                e.srcToBf16.run(dnnl, xp, xHalf.pointer());
-                e.dstToBf16.run(dnnl, dyp, dyHalf.pointer());
+                xHalf = e.toBf16(e.srcToBf16(), e.srcBf16, xp);
+                dyHalf = e.toBf16(e.dstToBf16(), e.dstBf16, dyp);
                 xp = xHalf.pointer();
                 dyp = dyHalf.pointer();
             }
@@ -260,8 +264,15 @@ final class CpuConvolution implements AutoCloseable {
         NativeMemory diffWeightsScratch;
         memory.desc srcBf16;
         memory.desc dstBf16;
-        Step srcToBf16;
-        Step dstToBf16;
+        private Step srcToBf16;
+        private Step dstToBf16;
+        private convolution_forward.primitive_desc halfHint;
+        /** Whether forward / backward-data run on explicit bf16 operands (oneDNN ignored fpmath_mode::bf16 there). */
+        boolean fwdHalf;
+        boolean bwdDataHalf;
+        memory.desc fwdHalfWeights;
+        Step fwdHalfReorder;
+        private convolution_forward.primitive_desc fwdHalfPd;
 
         Entry(Key k) {
             key = k;
@@ -282,26 +293,93 @@ final class CpuConvolution implements AutoCloseable {
             fwdWeights = keep(hint.weights_desc());
             fwdReorder = fwdWeights.equals(plainWeights) ? null
                     : reorders.reorder("weights reorder for " + k, plainWeights, fwdWeights);
+            if (k.precision() == Precision.BF16 && !Dnnl.bf16Kernel(hint.impl_info_str().getString())) {
+                // oneDNN kept an f32 kernel despite fpmath_mode::bf16 (e.g. for a few input channels): bf16 operands.
+                fwdHalf = true;
+                fwdHalfPd = keep(new convolution_forward.primitive_desc(dnnl.engine, prop_kind.forward_training,
+                        algorithm.convolution_direct, srcBf16(), anyHalf(), dst, strides, dilates, pad, pad));
+                fwdHalfWeights = keep(fwdHalfPd.weights_desc());
+                fwdHalfReorder = reorders.reorder("bf16 weights reorder for " + k, plainWeights, fwdHalfWeights);
+            }
+        }
+
+        private long[] weightDims() {
+            int g = key.spec().groups();
+            return g == 1 ? new long[] {key.k(), key.c(), key.r(), key.s()}
+                    : new long[] {g, key.k() / g, key.c() / g, key.r(), key.s()};
+        }
+
+        private memory.desc anyHalf() {
+            return keep(new memory.desc(weightDims(), memory.data_type.bf16, memory.format_tag.any));
+        }
+
+        memory.desc srcBf16() {
+            if (srcBf16 == null) {
+                srcBf16 = keep(new memory.desc(new long[] {key.n(), key.c(), key.h(), key.w()}, memory.data_type.bf16,
+                        memory.format_tag.nhwc));
+            }
+            return srcBf16;
+        }
+
+        memory.desc dstBf16() {
+            if (dstBf16 == null) {
+                dstBf16 = keep(new memory.desc(new long[] {key.n(), key.k(), key.p(), key.q()}, memory.data_type.bf16,
+                        memory.format_tag.nhwc));
+            }
+            return dstBf16;
+        }
+
+        Step srcToBf16() {
+            if (srcToBf16 == null) {
+                srcToBf16 = reorders.reorder("bf16 input reorder for " + key, src, srcBf16());
+            }
+            return srcToBf16;
+        }
+
+        Step dstToBf16() {
+            if (dstToBf16 == null) {
+                dstToBf16 = reorders.reorder("bf16 output-gradient reorder for " + key, dst, dstBf16());
+            }
+            return dstToBf16;
+        }
+
+        /** The all-bf16 forward descriptor, the hint of the explicit bf16 backward passes. */
+        convolution_forward.primitive_desc halfHint() {
+            if (halfHint == null) {
+                halfHint = keep(new convolution_forward.primitive_desc(dnnl.engine, prop_kind.forward_training,
+                        algorithm.convolution_direct, srcBf16(), anyHalf(), dstBf16(), strides, dilates, pad, pad));
+            }
+            return halfHint;
+        }
+
+        /** {@code f32} (laid out as {@code reorder}'s source) rounded to bf16 in new memory the caller closes. */
+        NativeMemory toBf16(Step reorder, memory.desc half, Pointer f32) {
+            NativeMemory m = new NativeMemory(half.get_size());
+            reorder.run(dnnl, f32, m.pointer());
+            return m;
         }
 
         Step forward(boolean withBias) {
             if (!withBias) {
                 if (fwd == null) {
-                    fwd = Dnnl.build("convolution forward for " + key, () -> new Step("convolution forward " + key, dnnl, hint,
-                            new convolution_forward(hint), new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
-                            new memory.desc[] {src, fwdWeights, dst}));
+                    convolution_forward.primitive_desc pd = fwdHalf ? fwdHalfPd : hint;
+                    fwd = Dnnl.build("convolution forward for " + key, () -> new Step("convolution forward " + key, dnnl, pd,
+                            new convolution_forward(pd), new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
+                            new memory.desc[] {fwdHalf ? srcBf16 : src, fwdHalf ? fwdHalfWeights : fwdWeights, dst}));
                 }
                 return fwd;
             }
             if (fwdBias == null) {
                 fwdBias = Dnnl.build("convolution forward with bias for " + key, () -> {
                     memory.desc bias = Dnnl.plain(new long[] {key.k()});
+                    memory.desc xd = fwdHalf ? srcBf16 : src;
+                    memory.desc wd = fwdHalf ? fwdHalfWeights : fwdWeights;
                     convolution_forward.primitive_desc pd = new convolution_forward.primitive_desc(dnnl.engine,
-                            prop_kind.forward_training, algorithm.convolution_direct, src, fwdWeights, bias, dst,
+                            prop_kind.forward_training, algorithm.convolution_direct, xd, wd, bias, dst,
                             strides, dilates, pad, pad, attr, false);
                     return new Step("convolution forward " + key, dnnl, pd, new convolution_forward(pd),
                             new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
-                            new memory.desc[] {src, fwdWeights, bias, dst});
+                            new memory.desc[] {xd, wd, bias, dst});
                 });
             }
             return fwdBias;
@@ -312,12 +390,19 @@ final class CpuConvolution implements AutoCloseable {
                 bwdData = Dnnl.build("convolution backward-data for " + key, () -> {
                     convolution_backward_data.primitive_desc pd = new convolution_backward_data.primitive_desc(dnnl.engine,
                             algorithm.convolution_direct, src, anyWeights, dst, strides, dilates, pad, pad, hint, attr, false);
+                    if (key.precision() == Precision.BF16 && !Dnnl.bf16Kernel(pd.impl_info_str().getString())) {
+                        // oneDNN kept an f32 kernel despite fpmath_mode::bf16 (brgconv_strided for strided
+                        // convolutions, 3.11): bf16 diff_dst and weights, f32 diff_src.
+                        bwdDataHalf = true;
+                        pd = new convolution_backward_data.primitive_desc(dnnl.engine, algorithm.convolution_direct, src,
+                                anyHalf(), dstBf16(), strides, dilates, pad, pad, halfHint());
+                    }
                     bwdDataWeights = keep(pd.weights_desc());
                     bwdDataReorder = bwdDataWeights.equals(plainWeights) ? null
                             : reorders.reorder("weights reorder for backward-data of " + key, plainWeights, bwdDataWeights);
                     return new Step("convolution backward-data " + key, dnnl, pd, new convolution_backward_data(pd),
                             new int[] {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC},
-                            new memory.desc[] {dst, bwdDataWeights, src});
+                            new memory.desc[] {bwdDataHalf ? dstBf16 : dst, bwdDataWeights, src});
                 });
             }
             return bwdData;
@@ -336,20 +421,9 @@ final class CpuConvolution implements AutoCloseable {
                     memory.desc bwDst = dst;
                     convolution_forward.primitive_desc bwHint = hint;
                     if (key.precision() == Precision.BF16) {
-                        srcBf16 = keep(new memory.desc(new long[] {key.n(), key.c(), key.h(), key.w()}, memory.data_type.bf16,
-                                memory.format_tag.nhwc));
-                        dstBf16 = keep(new memory.desc(new long[] {key.n(), key.k(), key.p(), key.q()}, memory.data_type.bf16,
-                                memory.format_tag.nhwc));
-                        long[] wd = key.spec().groups() == 1 ? new long[] {key.k(), key.c(), key.r(), key.s()}
-                                : new long[] {key.spec().groups(), key.k() / key.spec().groups(), key.c() / key.spec().groups(),
-                                key.r(), key.s()};
-                        memory.desc anyHalf = new memory.desc(wd, memory.data_type.bf16, memory.format_tag.any);
-                        bwHint = keep(new convolution_forward.primitive_desc(dnnl.engine, prop_kind.forward_training,
-                                algorithm.convolution_direct, srcBf16, anyHalf, dstBf16, strides, dilates, pad, pad));
-                        srcToBf16 = reorders.reorder("bf16 input reorder for " + key, src, srcBf16);
-                        dstToBf16 = reorders.reorder("bf16 output-gradient reorder for " + key, dst, dstBf16);
-                        bwSrc = srcBf16;
-                        bwDst = dstBf16;
+                        bwHint = halfHint();
+                        bwSrc = srcBf16();
+                        bwDst = dstBf16();
                     }
                     convolution_backward_weights.primitive_desc pd = new convolution_backward_weights.primitive_desc(
                             dnnl.engine, algorithm.convolution_direct, bwSrc, anyWeights, bwDst, strides, dilates, pad, pad, bwHint);
@@ -380,7 +454,7 @@ final class CpuConvolution implements AutoCloseable {
         @Override
         public void close() {
             for (Step st : new Step[] {fwd, fwdBias, bwdData, bwdWeights, fwdReorder, bwdDataReorder, diffWeightsReorder,
-                    srcToBf16, dstToBf16}) {
+                    srcToBf16, dstToBf16, fwdHalfReorder}) {
                 if (st != null) {
                     st.close();
                 }

@@ -19,7 +19,7 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
 /**
  * {@code op(A) @ op(B)} with oneDNN's matmul. Transposes cost nothing: a transposed row-major operand is
  * described by swapped strides ([M,K] with strides {1, M} is A stored as [K,M]). Under {@link Precision#BF16} the
- * primitive is built with {@code fpmath_mode::bf16} (bf16 products, F32 accumulation; see {@link Dnnl#arithmetic}).
+ * primitive computes bf16 products with F32 accumulation ({@link MatmulStep}).
  */
 final class CpuMatmul implements AutoCloseable {
     private record Key(int m, int k, int n, boolean transA, boolean transB, Precision precision) {
@@ -27,7 +27,7 @@ final class CpuMatmul implements AutoCloseable {
 
     private final Dnnl dnnl;
     private final CpuBackend backend;
-    private final Map<Key, Step> cache = new HashMap<>();
+    private final Map<Key, MatmulStep> cache = new HashMap<>();
 
     CpuMatmul(Dnnl dnnl, CpuBackend backend) {
         this.dnnl = dnnl;
@@ -48,12 +48,12 @@ final class CpuMatmul implements AutoCloseable {
             return c;
         }
         Key key = new Key(m, k, n, transA, transB, backend.precision());
-        Step step = cache.computeIfAbsent(key, this::build);
+        MatmulStep step = cache.computeIfAbsent(key, this::build);
         step.run(dnnl, NativeBuffer.of(a).pointer(), NativeBuffer.of(b).pointer(), NativeBuffer.of(c).pointer());
         return c;
     }
 
-    private Step build(Key key) {
+    private MatmulStep build(Key key) {
         String what = "matmul " + key;
         return Dnnl.build(what, () -> {
             memory.desc a = new memory.desc(new long[] {key.m(), key.k()}, memory.data_type.f32,
@@ -61,15 +61,13 @@ final class CpuMatmul implements AutoCloseable {
             memory.desc b = new memory.desc(new long[] {key.k(), key.n()}, memory.data_type.f32,
                     key.transB() ? new long[] {1, key.k()} : new long[] {key.n(), 1});
             memory.desc c = Dnnl.plain(new long[] {key.m(), key.n()});
-            matmul.primitive_desc pd = new matmul.primitive_desc(dnnl.engine, a, b, c, Dnnl.arithmetic(key.precision()), false);
-            return new Step(what, dnnl, pd, new matmul(pd), new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
-                    new memory.desc[] {a, b, c});
+            return MatmulStep.build(what, dnnl, a, b, c, key.precision());
         });
     }
 
     @Override
     public void close() {
-        cache.values().forEach(Step::close);
+        cache.values().forEach(MatmulStep::close);
         cache.clear();
     }
 }

@@ -50,6 +50,7 @@ final class CpuTransformer implements AutoCloseable {
     private final Dnnl dnnl;
     private final CpuBackend backend;
     private final Map<Key, Step> cache = new HashMap<>();
+    private final Map<Key, MatmulStep> products = new HashMap<>();
 
     CpuTransformer(Dnnl dnnl, CpuBackend backend) {
         this.dnnl = dnnl;
@@ -70,15 +71,13 @@ final class CpuTransformer implements AutoCloseable {
             return c;
         }
         Key key = new Key("bmm", List.of(batch, m, k, n), transA, transB, backend.precision());
-        Step step = cache.computeIfAbsent(key, x -> Dnnl.build("batched matmul " + x, () -> {
+        MatmulStep step = products.computeIfAbsent(key, x -> Dnnl.build("batched matmul " + x, () -> {
             memory.desc ad = new memory.desc(new long[] {batch, m, k}, memory.data_type.f32,
                     transA ? new long[] {(long) m * k, 1, m} : new long[] {(long) m * k, k, 1});
             memory.desc bd = new memory.desc(new long[] {batch, k, n}, memory.data_type.f32,
                     transB ? new long[] {(long) k * n, 1, k} : new long[] {(long) k * n, n, 1});
             memory.desc cd = Dnnl.plain(new long[] {batch, m, n});
-            matmul.primitive_desc pd = new matmul.primitive_desc(dnnl.engine, ad, bd, cd, Dnnl.arithmetic(x.precision()), false);
-            return new Step("batched matmul " + x, dnnl, pd, new matmul(pd), new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
-                    new memory.desc[] {ad, bd, cd});
+            return MatmulStep.build("batched matmul " + x, dnnl, ad, bd, cd, x.precision());
         }));
         step.run(dnnl, NativeBuffer.of(a).pointer(), NativeBuffer.of(b).pointer(), NativeBuffer.of(c).pointer());
         return c;
@@ -210,5 +209,7 @@ final class CpuTransformer implements AutoCloseable {
     public void close() {
         cache.values().forEach(Step::close);
         cache.clear();
+        products.values().forEach(MatmulStep::close);
+        products.clear();
     }
 }

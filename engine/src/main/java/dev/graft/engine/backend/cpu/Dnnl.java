@@ -75,6 +75,11 @@ final class Dnnl implements AutoCloseable {
         return isa.contains("bf16") || isa.contains("amx") || isa.startsWith("avx10");
     }
 
+    /** Whether oneDNN's implementation name says it multiplies in bf16 (a bf16 or AMX ISA). */
+    static boolean bf16Kernel(String implementation) {
+        return implementation.contains("bf16") || implementation.contains("amx");
+    }
+
     static String isa() {
         return get_effective_cpu_isa().toString();
     }

@@ -29,15 +29,15 @@ import dev.graft.engine.backend.SgdSpec;
  * result then differs from this one only by its F32 accumulation.
  */
 public final class ReferenceBackend implements Backend {
-    private Precision precision = Precision.FP32;
+    private volatile Precision precision = Precision.FP32;
 
     @Override
-    public synchronized Precision precision() {
+    public Precision precision() {
         return precision;
     }
 
     @Override
-    public synchronized void setPrecision(Precision p) {
+    public void setPrecision(Precision p) {
         if (p == Precision.INT8) {
             throw new DeviceException("--precision int8 is for inference only; train with --precision fp32 or bf16");
         }
@@ -47,6 +47,19 @@ public final class ReferenceBackend implements Backend {
     /** {@code a}'s values as an operand of a product: rounded to bfloat16 under BF16 precision. */
     private double[] operand(NDArray a) {
         return precision() == Precision.BF16 ? Bf16.round(read(a)) : read(a);
+    }
+
+    /** Inference kernels compute in fp32 whatever the training precision ({@link Backend#precision}). */
+    @Override
+    public NDArray conv2dInference(NDArray x, NDArray w, NDArray bias, NDArray residual, boolean relu, Conv2dSpec spec,
+                                   NDArray out) {
+        Precision training = precision();
+        precision = Precision.FP32;
+        try {
+            return Backend.super.conv2dInference(x, w, bias, residual, relu, spec, out);
+        } finally {
+            precision = training;
+        }
     }
 
     @Override
