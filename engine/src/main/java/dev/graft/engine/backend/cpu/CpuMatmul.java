@@ -5,16 +5,11 @@ import dev.graft.engine.Layout;
 import dev.graft.engine.NDArray;
 import dev.graft.engine.Precision;
 import dev.graft.engine.Shape;
-import org.bytedeco.dnnl.matmul;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.javacpp.Pointer;
 
 import java.util.HashMap;
 import java.util.Map;
-
-import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
-import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
-import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
 
 /**
  * {@code op(A) @ op(B)} with oneDNN's matmul. Transposes cost nothing: a transposed row-major operand is
