@@ -37,9 +37,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *   <li>Against the bf16 oracle (the reference under {@link Precision#BF16}: both operands rounded to bf16, exact
  *       sums in F64): |cpu - oracle| <= gamma(L) * S * (1 + 2 u16 + u16^2). A product of two bf16 values is exact in
  *       F32 (8 + 8 significant bits), so the only error left is F32 accumulation of L terms whose absolute sum is at
- *       most S (1 + u16)^2 (Higham's bound, as {@link Oracle}). This is the sharp check: a missing product, a wrong
- *       rounding mode (truncation instead of nearest-even moves each operand by up to 2 u16 relative, biased) or
- *       operands not rounded at all show up beyond it at these sizes (the planted-error test below).</li>
+ *       most S (1 + u16)^2 (Higham's bound, as {@link Oracle}). This is the sharp check: by estimate, a wrong rounding
+ *       mode (truncation moves each operand by up to 2 u16 relative, biased) or unrounded operands exceed it at these
+ *       sizes (e.g. L = 576: errors near 0.02 against a bound near 0.005); what is tested is that a missing input
+ *       channel is caught (the planted-error test below) and, by check 3, that unrounded operands fail.</li>
  *   <li>Against the plain F32 oracle (the reference in FP32, F64 sums): |cpu - exact| <= (2 u16 + u16^2) S + the bound
  *       of 1. Each operand moves by at most u16 relative when rounded, so each product by at most (2 u16 + u16^2)
  *       of |a_k b_k|. (Note: 2^-8 S, one u16, would not be a bound: both operands round.)</li>
