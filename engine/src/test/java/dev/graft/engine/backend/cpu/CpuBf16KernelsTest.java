@@ -88,6 +88,30 @@ class CpuBf16KernelsTest {
         assertEquals(Float.POSITIVE_INFINITY, Bf16.round(Float.MAX_VALUE), "overflow of the rounding gives infinity");
     }
 
+    /**
+     * Every distinct ResNet-18/50 convolution at 224x224, batch 32, picks a bf16 kernel in all three passes under BF16
+     * (its implementation name carries a bf16 or AMX ISA): fpmath_mode::bf16 where oneDNN honours it, explicit bf16
+     * operands where it does not. Only descriptors and primitives are built.
+     */
+    @Test
+    void resnetConvolutionsPickBf16Kernels() {
+        CpuBackend cpu = (CpuBackend) CPU;
+        org.junit.jupiter.api.Assumptions.assumeTrue(CpuBackend.bf16Refusal(Dnnl.isa()) == null, "no native bf16 on this CPU");
+        List<String> f32 = new java.util.ArrayList<>();
+        try (Backend.PrecisionScope p = cpu.usePrecision(Precision.BF16)) {
+            for (dev.graft.engine.bench.ResNetConvShapes.Occurrence o : dev.graft.engine.bench.ResNetConvShapes.distinct()) {
+                var c = o.conv();
+                List<String> kernels = cpu.convolutionImplementations(c.x(32), c.w(), c.spec());
+                for (String k : kernels) {
+                    if (!Dnnl.bf16Kernel(k)) {
+                        f32.add(c + ": " + kernels);
+                    }
+                }
+            }
+        }
+        assertTrue(f32.isEmpty(), "f32 kernels under bf16:\n" + String.join("\n", f32));
+    }
+
     @Test
     void resnetThreeByThree() {
         convolution(Shape.of(2, 64, 56, 56), Shape.of(64, 64, 3, 3), Conv2dSpec.of(1, 1), 1);
