@@ -31,8 +31,8 @@ import java.util.Map;
  * the replays (yardstick 3e-7) failed on a cpu loss 1.2e-5 off that follows from logits 5.7e-6 off, which pass.
  *
  * <p>bf16 ({@link #run(DifferentialDraw, Device, Precision)}): the tested backend and all three reference replays run
- * under {@link Precision#BF16}, where the reference rounds the operands of every convolution and matrix product to
- * bfloat16 and sums exactly (in F64 for the oracle). Rounding to bf16 is a step function: an operand within the
+ * under {@link Precision#BF16}, where the reference rounds the operands of every convolution (forward,
+ * backward-data) and matrix product to bfloat16 and sums exactly (in F64 for the oracle). Rounding to bf16 is a step function: an operand within the
  * tested run's F32 error of a midpoint rounds to the neighbouring bf16 value in the replay (2^-8 relative apart), and
  * the perturbed replay flips many (a first version without replaying them measured yardsticks of 2e-3 and passed an
  * fp32 run as bf16). So the replays also adopt the tested run's bf16 roundings ({@link Bf16Pieces}, each flip checked

@@ -39,9 +39,11 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
  * oneDNN counts dilation from 0, PyTorch from 1; padding is symmetric (PyTorch's floor rule matches
  * oneDNN's output-size check with padR = padL).
  *
- * <p>Under {@link Precision#BF16} every pass is built with {@code fpmath_mode::bf16}: tensors stay F32 at the
- * boundary and oneDNN's brgemm kernels round both operands to bfloat16 and accumulate in F32 (see
- * {@link Dnnl#arithmetic}). The precision is part of the cache key, so both modes' primitives can live side by side.
+ * <p>Under {@link Precision#BF16} forward and backward-data are built with {@code fpmath_mode::bf16}: tensors stay
+ * F32 at the boundary and oneDNN's brgemm kernels round both operands to bfloat16 and accumulate in F32 (see
+ * {@link Dnnl#arithmetic}); where oneDNN keeps an F32 kernel anyway, the pass is rebuilt on explicit bf16 operands.
+ * Backward-weights stays F32 (see {@link Entry#backwardWeights}). The precision is part of the cache key, so both
+ * modes' primitives can live side by side.
  */
 final class CpuConvolution implements AutoCloseable {
     private final Dnnl dnnl;
@@ -173,31 +175,13 @@ final class CpuConvolution implements AutoCloseable {
         NDArray dys = reorders.channelsLast(dy, backend);
         NDArray dw = backend.empty(DType.F32, wShape, Layout.ROW_MAJOR);
         Pointer out = NativeBuffer.of(dw).pointer();
-        NativeMemory xHalf = null;
-        NativeMemory dyHalf = null;
-        try {
-            Pointer xp = NativeBuffer.of(xs).pointer();
-            Pointer dyp = NativeBuffer.of(dys).pointer();
-            if (e.key.precision() == Precision.BF16) {
-                // Explicit bf16 operands (fpmath_mode::bf16 is not honoured by oneDNN's backward-weights kernels).
-                xHalf = e.toBf16(e.srcToBf16(), e.srcBf16, xp);
-                dyHalf = e.toBf16(e.dstToBf16(), e.dstBf16, dyp);
-                xp = xHalf.pointer();
-                dyp = dyHalf.pointer();
-            }
-            if (e.diffWeightsReorder == null) {
-                step.run(dnnl, xp, dyp, out);
-            } else {
-                step.run(dnnl, xp, dyp, e.diffWeightsScratch.pointer());
-                e.diffWeightsReorder.run(dnnl, e.diffWeightsScratch.pointer(), out);
-            }
-        } finally {
-            if (xHalf != null) {
-                xHalf.close();
-            }
-            if (dyHalf != null) {
-                dyHalf.close();
-            }
+        Pointer xp = NativeBuffer.of(xs).pointer();
+        Pointer dyp = NativeBuffer.of(dys).pointer();
+        if (e.diffWeightsReorder == null) {
+            step.run(dnnl, xp, dyp, out);
+        } else {
+            step.run(dnnl, xp, dyp, e.diffWeightsScratch.pointer());
+            e.diffWeightsReorder.run(dnnl, e.diffWeightsScratch.pointer(), out);
         }
         CpuReorders.release(xs, x);
         CpuReorders.release(dys, dy);
@@ -409,10 +393,13 @@ final class CpuConvolution implements AutoCloseable {
         }
 
         /**
-         * Backward-weights. Under BF16 oneDNN 3.11 keeps its F32 kernel ({@code jit:avx512_core}) even with
-         * {@code fpmath_mode::bf16} (the mode permits bf16, it does not require it), so this pass takes bf16 operands
-         * explicitly: x and dy are reordered to bf16 NHWC (round-to-nearest-even) and the primitive, built for bf16
-         * src and diff_dst with an F32 weight gradient, accumulates in F32.
+         * Backward-weights, in F32 under every precision (see {@link dev.graft.engine.backend.Backend#precision}).
+         * Measured on this AMX machine (oneDNN 3.11, 2 cores, batch 16, ResNet-18/50 shapes, best of 2): bf16
+         * operands ({@code brgconv_bwd_w:avx10_1_512_amx}, x and dy reordered to bf16) took 1.1 to 18x longer than
+         * the F32 {@code jit:avx512_core} / {@code jit_1x1:avx512_core} kernels on every layer1-layer3 shape (64->64 3x3
+         * at 56x56: 1546 vs 85 ms) and were faster only at 14x14 and 7x7 (2-3x); a ResNet-18 batch-32 step's
+         * weight gradients took 9.2 s instead of 2.8 s. With {@code fpmath_mode::bf16} alone oneDNN keeps the F32
+         * kernel anyway. F32 weight gradients are also the more accurate choice.
          */
         Step backwardWeights() {
             if (bwdWeights == null) {
@@ -420,11 +407,6 @@ final class CpuConvolution implements AutoCloseable {
                     memory.desc bwSrc = src;
                     memory.desc bwDst = dst;
                     convolution_forward.primitive_desc bwHint = hint;
-                    if (key.precision() == Precision.BF16) {
-                        bwHint = halfHint();
-                        bwSrc = srcBf16();
-                        bwDst = dstBf16();
-                    }
                     convolution_backward_weights.primitive_desc pd = new convolution_backward_weights.primitive_desc(
                             dnnl.engine, algorithm.convolution_direct, bwSrc, anyWeights, bwDst, strides, dilates, pad, pad, bwHint);
                     memory.desc chosen = keep(pd.diff_weights_desc());

@@ -78,8 +78,7 @@ final class ReferenceRoutedConvolution {
 
     static NDArray backwardWeights(Backend cpu, NDArray dy, NDArray x, Shape wShape, Conv2dSpec spec) {
         Backend ref = Backends.get(Device.REFERENCE);
-        boolean bf16 = cpu.precision() == Precision.BF16;
-        return back(cpu, ref.conv2dBackwardWeights(toRef(ref, dy, bf16), toRef(ref, x, bf16), wShape, spec));
+        return back(cpu, ref.conv2dBackwardWeights(toRef(ref, dy, false), toRef(ref, x, false), wShape, spec)); // F32 always
     }
 
     /**
