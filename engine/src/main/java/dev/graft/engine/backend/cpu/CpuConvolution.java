@@ -12,7 +12,6 @@ import org.bytedeco.dnnl.convolution_forward;
 import org.bytedeco.dnnl.global.dnnl.algorithm;
 import org.bytedeco.dnnl.global.dnnl.prop_kind;
 import org.bytedeco.dnnl.memory;
-import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.javacpp.Pointer;
 
 import java.nio.FloatBuffer;
@@ -39,11 +38,16 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
  * oneDNN counts dilation from 0, PyTorch from 1; padding is symmetric (PyTorch's floor rule matches
  * oneDNN's output-size check with padR = padL).
  *
- * <p>Under {@link Precision#BF16} forward and backward-data are built with {@code fpmath_mode::bf16}: tensors stay
- * F32 at the boundary and oneDNN's brgemm kernels round both operands to bfloat16 and accumulate in F32 (see
- * {@link Dnnl#arithmetic}); where oneDNN keeps an F32 kernel anyway, the pass is rebuilt on explicit bf16 operands.
- * Backward-weights stays F32 (see {@link Entry#backwardWeights}). The precision is part of the cache key, so both
- * modes' primitives can live side by side.
+ * <p>Under {@link Precision#BF16} forward and backward-data take bf16 operands: the activation (x, or dy) is
+ * reordered to bf16 NHWC per call and the weights to the primitive's bf16 blocked layout once per weight version
+ * ({@link WeightCache}), both by oneDNN reorders (nearest-even); the result is F32, accumulated in F32. Tried first:
+ * F32 memory with {@code fpmath_mode::bf16}. oneDNN 3.11 honoured it on most shapes here
+ * ({@code brg_conv_fwd:avx10_1_512_amx}) but silently kept F32 kernels for strided backward-data
+ * ({@code brgconv_strided:avx512_core}), and in a ResNet-18 batch-32 step (2 loaded cores, graft bench --profile,
+ * rough) its forward took 0.7-0.8 s against 0.4-0.5 s with explicit bf16 operands (F32 weights converted inside
+ * every call; the 3-channel stem 143-181 ms against 46-55), backward-data 0.5-0.9 s both ways; F32 was 1.0 s and
+ * 0.9 s. Backward-weights stays F32 (see {@link Entry#backwardWeights}). The precision is part of the cache key, so
+ * both modes' primitives can live side by side.
  */
 final class CpuConvolution implements AutoCloseable {
     private final Dnnl dnnl;
@@ -233,7 +237,6 @@ final class CpuConvolution implements AutoCloseable {
         final memory.desc dst;
         final memory.desc plainWeights;
         final memory.desc anyWeights;
-        final primitive_attr attr;
         final convolution_forward.primitive_desc hint;
         final memory.desc fwdWeights;
         final Step fwdReorder;
@@ -251,7 +254,7 @@ final class CpuConvolution implements AutoCloseable {
         private Step srcToBf16;
         private Step dstToBf16;
         private convolution_forward.primitive_desc halfHint;
-        /** Whether forward / backward-data run on explicit bf16 operands (oneDNN ignored fpmath_mode::bf16 there). */
+        /** Whether forward / backward-data run on bf16 operands (under BF16 precision). */
         boolean fwdHalf;
         boolean bwdDataHalf;
         memory.desc fwdHalfWeights;
@@ -271,14 +274,12 @@ final class CpuConvolution implements AutoCloseable {
                     : new long[] {g, k.k() / g, k.c() / g, k.r(), k.s()};
             plainWeights = keep(Dnnl.plain(wd));
             anyWeights = keep(Dnnl.any(wd));
-            attr = keep(Dnnl.arithmetic(k.precision()));
             hint = keep(new convolution_forward.primitive_desc(dnnl.engine, prop_kind.forward_training,
-                    algorithm.convolution_direct, src, anyWeights, dst, strides, dilates, pad, pad, attr, false));
+                    algorithm.convolution_direct, src, anyWeights, dst, strides, dilates, pad, pad));
             fwdWeights = keep(hint.weights_desc());
             fwdReorder = fwdWeights.equals(plainWeights) ? null
                     : reorders.reorder("weights reorder for " + k, plainWeights, fwdWeights);
-            if (k.precision() == Precision.BF16 && !Dnnl.bf16Kernel(hint.impl_info_str().getString())) {
-                // oneDNN kept an f32 kernel despite fpmath_mode::bf16 (e.g. for a few input channels): bf16 operands.
+            if (k.precision() == Precision.BF16) {
                 fwdHalf = true;
                 fwdHalfPd = keep(new convolution_forward.primitive_desc(dnnl.engine, prop_kind.forward_training,
                         algorithm.convolution_direct, srcBf16(), anyHalf(), dst, strides, dilates, pad, pad));
@@ -360,7 +361,7 @@ final class CpuConvolution implements AutoCloseable {
                     memory.desc wd = fwdHalf ? fwdHalfWeights : fwdWeights;
                     convolution_forward.primitive_desc pd = new convolution_forward.primitive_desc(dnnl.engine,
                             prop_kind.forward_training, algorithm.convolution_direct, xd, wd, bias, dst,
-                            strides, dilates, pad, pad, attr, false);
+                            strides, dilates, pad, pad);
                     return new Step("convolution forward " + key, dnnl, pd, new convolution_forward(pd),
                             new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
                             new memory.desc[] {xd, wd, bias, dst});
@@ -372,14 +373,14 @@ final class CpuConvolution implements AutoCloseable {
         Step backwardData() {
             if (bwdData == null) {
                 bwdData = Dnnl.build("convolution backward-data for " + key, () -> {
-                    convolution_backward_data.primitive_desc pd = new convolution_backward_data.primitive_desc(dnnl.engine,
-                            algorithm.convolution_direct, src, anyWeights, dst, strides, dilates, pad, pad, hint, attr, false);
-                    if (key.precision() == Precision.BF16 && !Dnnl.bf16Kernel(pd.impl_info_str().getString())) {
-                        // oneDNN kept an f32 kernel despite fpmath_mode::bf16 (brgconv_strided for strided
-                        // convolutions, 3.11): bf16 diff_dst and weights, f32 diff_src.
-                        bwdDataHalf = true;
+                    convolution_backward_data.primitive_desc pd;
+                    if (key.precision() == Precision.BF16) {
+                        bwdDataHalf = true; // bf16 diff_dst and weights, f32 diff_src
                         pd = new convolution_backward_data.primitive_desc(dnnl.engine, algorithm.convolution_direct, src,
                                 anyHalf(), dstBf16(), strides, dilates, pad, pad, halfHint());
+                    } else {
+                        pd = new convolution_backward_data.primitive_desc(dnnl.engine, algorithm.convolution_direct, src,
+                                anyWeights, dst, strides, dilates, pad, pad, hint);
                     }
                     bwdDataWeights = keep(pd.weights_desc());
                     bwdDataReorder = bwdDataWeights.equals(plainWeights) ? null
