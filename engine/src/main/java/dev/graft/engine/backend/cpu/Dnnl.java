@@ -51,7 +51,7 @@ final class Dnnl implements AutoCloseable {
     }
 
     /**
-     * The attributes of an F32 convolution or matmul computing in {@code precision}: none for FP32 ({@code strict}
+     * The attributes of an F32 matmul computing in {@code precision}: none for FP32 ({@code strict}
      * fpmath), {@code fpmath_mode::bf16} for BF16, which lets oneDNN round the F32 operands to bfloat16 inside the
      * kernel (round-to-nearest-even) and accumulate in F32, tensors staying F32 at the boundary. The caller owns
      * (and closes) the result.
