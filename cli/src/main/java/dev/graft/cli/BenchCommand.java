@@ -69,6 +69,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--min-time", description = "Minimum seconds of timed iterations (default: 0; 5 for batch-1 inference and cached epochs).")
     Double minTime;
 
+    @Option(names = "--precision", defaultValue = "fp32", description = "fp32 or bf16: the arithmetic of the training "
+            + "kinds (train, frozen, cached), as graft train --precision; inference is fp32 (default ${DEFAULT-VALUE}).")
+    String precision;
+
     @Option(names = "--profile", description = "Also print the time spent in each backend kernel (adds a little overhead).")
     boolean profile;
 
@@ -117,21 +121,31 @@ final class BenchCommand implements Callable<Integer> {
             ResNetConfig.named(arch, 2); // a misspelt architecture fails now, not after the others were timed
         }
         Device d = Backends.resolve(device).device();
+        dev.graft.engine.Precision p;
+        try {
+            p = dev.graft.engine.Precision.parse(precision);
+        } catch (IllegalArgumentException e) {
+            throw new OptionException("--precision: " + e.getMessage());
+        }
         List<Config> configs = configs();
         if (configs.isEmpty()) {
             throw new GraftException("bench: --only " + only + " selects nothing; kinds are train, frozen, cached, infer");
         }
-        System.out.println("graft bench on " + d + ": " + Backends.get(d).description());
+        System.out.println("graft bench on " + d + ": " + Backends.get(d).description() + (p == dev.graft.engine.Precision.FP32 ? ""
+                : "; training kinds in " + p));
         System.out.println(machine());
         List<Map<String, Object>> results = new ArrayList<>();
-        for (Config c : configs) {
-            results.add(run(c, d));
+        try (dev.graft.engine.backend.Backend.PrecisionScope scope = Backends.get(d).usePrecision(p)) {
+            for (Config c : configs) {
+                results.add(run(c, d));
+            }
         }
         if (json != null) {
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("date", Instant.now().toString());
             doc.put("device", d.toString());
             doc.put("backend", Backends.get(d).description());
+            doc.put("precision", p.cliName());
             doc.put("machine", machine());
             doc.put("java", Runtime.version().toString());
             doc.put("results", results);

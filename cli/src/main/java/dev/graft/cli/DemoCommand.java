@@ -28,6 +28,9 @@ final class DemoCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--no-progress", description = "No progress bars.")
     boolean noProgress;
+    @Option(names = "--precision", defaultValue = "fp32", description = "fp32 or bf16: the arithmetic both arms train in "
+            + "(as graft train --precision; evaluation is fp32) (default ${DEFAULT-VALUE}).")
+    String precision;
     @Option(names = "--study", description = "Run the small initialization study instead: the demo's ResNet and a narrow "
             + "CBR-Tiny x random / pretrained / stats init x 3 seeds, then the seed papers' mean +- std table and the paired "
             + "t-test of pretrained vs random (output in --out, default demo-study; finished runs are skipped when run again).")
@@ -48,7 +51,7 @@ final class DemoCommand implements Callable<Integer> {
         } else if (remake) {
             Demo.remake(fashionMnist, dir, device, progress);
         } else {
-            Demo.run(dir, out, device, seed, progress);
+            Demo.run(dir, out, device, seed, progress, precision);
         }
         return 0;
     }

@@ -86,6 +86,9 @@ final class LrFindCommand implements Callable<Integer> {
     Integer workers;
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, reference or cuda[:N] (default ${DEFAULT-VALUE}).")
     String device;
+    @Option(names = "--precision", defaultValue = "fp32", description = "fp32 or bf16 (mixed precision, as graft train "
+            + "--precision; sweep in the precision you will train in) (default ${DEFAULT-VALUE}).")
+    String precision;
     @Option(names = "--strict", description = "Fail on an unreadable image instead of skipping it with a warning.")
     boolean strict;
     @Mixin
@@ -114,7 +117,7 @@ final class LrFindCommand implements Callable<Integer> {
                 weights == null ? null : weights.toString(), dir.toString(), imageSize, resize, batchSize, 1, 1,
                 startLr, 1, optimizer, momentum, weightDecay, nesterov, "constant", 0, classWeights, labelSmoothing,
                 clipGradNorm, bnPolicy, unfreezeFrom, augment, sampler, seed, threads, device, "loss", null, null, strict,
-                images.maxImagePixels, images.lenient, false);
+                images.maxImagePixels, images.lenient, false).withPrecision(precision);
         if (weights != null) {
             FileChecks.input("--weights", weights);
         }

@@ -139,6 +139,11 @@ final class TrainCommand implements Callable<Integer> {
     Integer workers;
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, reference or cuda[:N] (default ${DEFAULT-VALUE}).")
     String device;
+    @Option(names = "--precision", defaultValue = "fp32", description = "fp32 or bf16: bf16 mixed precision (convolutions and "
+            + "matrix products in bfloat16 with fp32 accumulation; convolution weight gradients, weights, optimizer state, batch "
+            + "norm and loss in fp32), on cpu "
+            + "backends with native bf16 (AVX512-BF16 or AMX) and the reference (default ${DEFAULT-VALUE}).")
+    String precision;
     @Option(names = "--monitor", defaultValue = "loss", description = "What picks best.safetensors: loss, auc or accuracy on validation (default ${DEFAULT-VALUE}).")
     String monitor;
     @Option(names = "--target-sensitivity", description = "Choose the threshold reaching this sensitivity on validation (e.g. 0.95) instead of Youden's J.")
@@ -287,7 +292,8 @@ final class TrainCommand implements Callable<Integer> {
                 weights == null ? null : weights.toString(), runDir.toString(), imageSize, resize, batchSize, headEpochs, finetuneEpochs,
                 lr, lrMult, optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing,
                 clipGradNorm, bnPolicy, unfreezeFrom, augment, sampler, seed, threads, device, monitor, rule, positiveClass, strict,
-                images.maxImagePixels, images.lenient, calibrate, patientRegex).withInit(init, transferUpTo, initAbove);
+                images.maxImagePixels, images.lenient, calibrate, patientRegex).withInit(init, transferUpTo, initAbove)
+                .withPrecision(precision);
         List<PatientSplit.Leak> leaks = patientRegex == null ? List.of() : PatientSplit.check(trainDir, valDir, testDir, cfg);
         leaks.forEach(l -> opt.warnings().accept(l.warning()));
         Trainer.Result result = Trainer.train(cfg, patience == null ? 0 : patience, opt);
@@ -316,7 +322,8 @@ final class TrainCommand implements Callable<Integer> {
                 valFraction, arch, weights == null ? null : weights.toString(), runDir.toString(), imageSize, resize, batchSize, headEpochs,
                 finetuneEpochs, lr, lrMult, optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing,
                 clipGradNorm, bnPolicy, unfreezeFrom, augment, sampler, seed, threads, device, monitor, rule, positiveClass, strict,
-                images.maxImagePixels, images.lenient, calibrate, null).withInit(init, transferUpTo, initAbove);
+                images.maxImagePixels, images.lenient, calibrate, null).withInit(init, transferUpTo, initAbove)
+                .withPrecision(precision);
         Trainer.Result result = Trainer.trainMultiLabel(cfg, MultiLabelRun.of(sets.train(), sets.validation(), sets.test(), classWeights),
                 patience == null ? 0 : patience, opt);
         if (result.completed()) {

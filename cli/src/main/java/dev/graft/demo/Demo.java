@@ -51,6 +51,11 @@ public final class Demo {
     }
 
     public static void run(Path dataDir, Path out, String device, long seed, boolean progress) {
+        run(dataDir, out, device, seed, progress, "fp32");
+    }
+
+    /** The demo with both arms training in {@code precision} (a --precision name: fp32 or bf16); evaluation is fp32. */
+    public static void run(Path dataDir, Path out, String device, long seed, boolean progress, String precision) {
         Path weights = dataDir.resolve("pretrained.safetensors");
         for (Path p : List.of(weights, dataDir.resolve("task/train"), dataDir.resolve("task/val"), dataDir.resolve("task/test"))) {
             if (!Files.exists(p)) {
@@ -64,8 +69,13 @@ public final class Demo {
                 + (DemoRecipe.TASK_TRAIN[0] + DemoRecipe.TASK_TRAIN[1]) + " training images (" + DemoRecipe.TASK_TRAIN[0] + ":"
                 + DemoRecipe.TASK_TRAIN[1] + "), " + (DemoRecipe.TASK_VAL[0] + DemoRecipe.TASK_VAL[1]) + " validation, "
                 + (DemoRecipe.TASK_TEST[0] + DemoRecipe.TASK_TEST[1]) + " test; pretrained network saw only the other 8 classes");
-        Arm transfer = arm("transfer", config(dataDir, out.resolve("transfer"), weights.toString(), null, device, seed), dataDir, progress);
-        Arm scratch = arm("random init", config(dataDir, out.resolve("random-init"), null, DemoRecipe.ARCH, device, seed), dataDir, progress);
+        TrainConfig transferCfg = config(dataDir, out.resolve("transfer"), weights.toString(), null, device, seed).withPrecision(precision);
+        if (!transferCfg.precision().equals("fp32")) {
+            System.out.println("  training precision: " + transferCfg.precision());
+        }
+        Arm transfer = arm("transfer", transferCfg, dataDir, progress);
+        Arm scratch = arm("random init", config(dataDir, out.resolve("random-init"), null, DemoRecipe.ARCH, device, seed)
+                .withPrecision(precision), dataDir, progress);
         double total = (System.nanoTime() - t0) / 1e9;
         report(out, transfer, scratch, total);
     }

@@ -77,6 +77,13 @@ public final class LrFinder {
         Backends.Selection sel = Backends.resolve(cfg.device());
         Device device = sel.device();
         sel.notes().forEach(n -> opt.out().println("device: " + n));
+        Trainer.checkPrecision(device, cfg.trainingPrecision(), opt.out());
+        try (dev.graft.engine.backend.Backend.PrecisionScope p = Backends.get(device).usePrecision(cfg.trainingPrecision())) {
+            return sweep(cfg, s, out, opt, device);
+        }
+    }
+
+    private static Result sweep(TrainConfig cfg, Settings s, Path out, Output opt, Device device) {
         RunData data = RunData.prepare(cfg);
         float[] classWeights = data.classWeights(cfg.classWeights());
         StateDict weights = cfg.weights() == null ? null : KeyPrefixes.stripKnown(StateDicts.read(Path.of(cfg.weights())));

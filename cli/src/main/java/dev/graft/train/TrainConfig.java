@@ -3,6 +3,7 @@ package dev.graft.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.graft.engine.Device;
 import dev.graft.engine.GraftException;
+import dev.graft.engine.Precision;
 import dev.graft.loaders.images.Augmentation;
 import dev.graft.loaders.images.DatasetException;
 import dev.graft.loaders.images.ImageDecoder;
@@ -28,6 +29,8 @@ import java.util.List;
  * image-level split, as in configurations saved before it existed. {@code init}, {@code transferUpTo}, {@code initAbove}
  * ({@code --init}, {@code --transfer-up-to}, {@code --init-above}): how the network starts ({@link Initialization}); null in
  * configurations saved before they existed, which started from {@code weights} as they are, else at random.
+ * {@code precision} ({@code --precision}): fp32 or bf16 mixed precision ({@link dev.graft.engine.Precision}); stored
+ * as its name, fp32 for configurations saved before it existed.
  */
 public record TrainConfig(
         String data,
@@ -69,7 +72,8 @@ public record TrainConfig(
         String patientRegex,
         String init,
         String transferUpTo,
-        String initAbove) {
+        String initAbove,
+        String precision) {
 
     public static final List<String> OPTIMIZERS = List.of("adamw", "sgd");
     public static final List<String> SAMPLERS = List.of("shuffle", "weighted");
@@ -128,6 +132,54 @@ public record TrainConfig(
         PatientSplit.compile(patientRegex);
         init = Initialization.check(init, weights != null, transferUpTo, initAbove);
         initAbove = Initialization.lower(initAbove);
+        precision = checkPrecision(precision);
+    }
+
+    /**
+     * The --precision name (null, as in configurations saved before it existed: fp32). int8 is refused: it is a
+     * quantized inference format, not a training arithmetic.
+     */
+    static String checkPrecision(String precision) {
+        if (precision == null) {
+            return Precision.FP32.cliName();
+        }
+        Precision p;
+        try {
+            p = Precision.parse(precision);
+        } catch (IllegalArgumentException e) {
+            throw new OptionException("--precision: " + e.getMessage());
+        }
+        if (p == Precision.INT8) {
+            throw new OptionException("--precision int8 is for quantized inference, not training; train with fp32 or bf16");
+        }
+        return p.cliName();
+    }
+
+    /** The arithmetic the run trains in. */
+    public Precision trainingPrecision() {
+        return Precision.parse(precision);
+    }
+
+    /** With the network's starting point and every other setting as given, in fp32 (before {@code --precision} existed). */
+    public TrainConfig(String data, String val, double valFraction, String arch, String weights, String out, int imageSize,
+                       int resizeSize, int batchSize, int headEpochs, int finetuneEpochs, double lr, double lrMult, String optimizer,
+                       double momentum, double weightDecay, boolean nesterov, String schedule, int warmupEpochs, String classWeights,
+                       double labelSmoothing, double clipGradNorm, String bnPolicy, String unfreezeFrom, String augment, String sampler,
+                       long seed, int workers, String device, String monitor, String threshold, String positiveClass, boolean strict,
+                       Long maxImagePixels, boolean lenient, boolean calibrate, String patientRegex, String init, String transferUpTo,
+                       String initAbove) {
+        this(data, val, valFraction, arch, weights, out, imageSize, resizeSize, batchSize, headEpochs, finetuneEpochs, lr, lrMult,
+                optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing, clipGradNorm, bnPolicy,
+                unfreezeFrom, augment, sampler, seed, workers, device, monitor, threshold, positiveClass, strict, maxImagePixels, lenient,
+                calibrate, patientRegex, init, transferUpTo, initAbove, null);
+    }
+
+    /** This configuration training in {@code precision} (a --precision name); the other settings unchanged. */
+    public TrainConfig withPrecision(String precision) {
+        return new TrainConfig(data, val, valFraction, arch, weights, out, imageSize, resizeSize, batchSize, headEpochs, finetuneEpochs,
+                lr, lrMult, optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing,
+                clipGradNorm, bnPolicy, unfreezeFrom, augment, sampler, seed, workers, device, monitor, threshold, positiveClass, strict,
+                maxImagePixels, lenient, calibrate, patientRegex, init, transferUpTo, initAbove, precision);
     }
 
     /** With the network's starting point as before {@code --init} existed (the weights as they are, else random). */
@@ -148,7 +200,7 @@ public record TrainConfig(
         return new TrainConfig(data, val, valFraction, arch, weights, out, imageSize, resizeSize, batchSize, headEpochs, finetuneEpochs,
                 lr, lrMult, optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing,
                 clipGradNorm, bnPolicy, unfreezeFrom, augment, sampler, seed, workers, device, monitor, threshold, positiveClass, strict,
-                maxImagePixels, lenient, calibrate, patientRegex, init, transferUpTo, initAbove);
+                maxImagePixels, lenient, calibrate, patientRegex, init, transferUpTo, initAbove, precision);
     }
 
     /** Without patient-level splits (the settings before {@code --patient-regex} existed). */

@@ -2,9 +2,11 @@ package dev.graft.train;
 
 import dev.graft.engine.Device;
 import dev.graft.engine.Functional;
+import dev.graft.engine.Precision;
 import dev.graft.engine.Scope;
 import dev.graft.engine.StateDict;
 import dev.graft.engine.Tensor;
+import dev.graft.engine.backend.Backend;
 import dev.graft.engine.backend.Backends;
 import dev.graft.loaders.KeyPrefixes;
 import dev.graft.loaders.StateDicts;
@@ -130,6 +132,7 @@ public final class Trainer implements AutoCloseable {
         Backends.Selection sel = Backends.resolve(cfg.device());
         this.device = sel.device();
         DeviceNotes.shown(sel).forEach(n -> opt.out().println("device: " + n));
+        checkPrecision(device, cfg.trainingPrecision(), opt.out());
         this.data = multi != null ? multi.runData() : RunData.prepare(cfg);
         this.trainTargets = multi != null ? multi.trainTargets() : null;
         this.valTargets = multi != null ? multi.validationTargets() : null;
@@ -264,7 +267,7 @@ public final class Trainer implements AutoCloseable {
                 c.nesterov(), c.schedule(), c.warmupEpochs(), c.classWeights(), c.labelSmoothing(), c.clipGradNorm(), c.bnPolicy(),
                 c.unfreezeFrom(), c.augment(), c.sampler(), c.seed(), workers != null ? workers : c.workers(),
                 device != null ? device : c.device(), c.monitor(), c.threshold(), c.positiveClass(), c.strict() || strict,
-                c.maxImagePixels(), c.lenient(), c.calibrate(), c.patientRegex(), c.init(), c.transferUpTo(), c.initAbove());
+                c.maxImagePixels(), c.lenient(), c.calibrate(), c.patientRegex(), c.init(), c.transferUpTo(), c.initAbove(), c.precision());
         TrainState s = extended(runDir, c, cp.state(), more, opt);
         try (Trainer t = new Trainer(c, opt, new Checkpoint(c, s, cp.model(), cp.optimizer()))) {
             return t.run();
@@ -348,7 +351,27 @@ public final class Trainer implements AutoCloseable {
 
     // ---- the loop -------------------------------------------------------------------------------------------
 
+    /**
+     * Fails now, before any data is read, when {@code device} cannot train in {@code precision} (the backend's typed
+     * refusal: not implemented there, or a CPU without native bf16); says which arithmetic a bf16 run uses.
+     */
+    static void checkPrecision(Device device, Precision precision, java.io.PrintStream out) {
+        try (Backend.PrecisionScope p = Backends.get(device).usePrecision(precision)) {
+            if (precision != Precision.FP32) {
+                out.println("precision: " + precision + " (convolutions and matrix products in bfloat16 with fp32 accumulation; "
+                        + "convolution weight gradients, weights, optimizer state, batch norm and loss in fp32)");
+            }
+        }
+    }
+
+    /** Runs the training with the backend in the run's precision, restored afterwards. */
     private Result run() {
+        try (Backend.PrecisionScope p = Backends.get(device).usePrecision(cfg.trainingPrecision())) {
+            return runInPrecision();
+        }
+    }
+
+    private Result runInPrecision() {
         Augmentation aug = Augmentation.parse(cfg.augment());
         Sampling.Order order = cfg.sampler().equals("weighted") ? Sampling.Order.WEIGHTED : Sampling.Order.SHUFFLE;
         boolean dropLast = data.train().size() > cfg.batchSize();

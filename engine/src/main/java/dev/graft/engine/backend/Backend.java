@@ -4,8 +4,10 @@ import dev.graft.engine.DType;
 import dev.graft.engine.DeviceException;
 import dev.graft.engine.Precision;
 import dev.graft.engine.Device;
+import dev.graft.engine.DeviceException;
 import dev.graft.engine.Layout;
 import dev.graft.engine.NDArray;
+import dev.graft.engine.Precision;
 import dev.graft.engine.Shape;
 
 /**
@@ -30,6 +32,48 @@ public interface Backend extends AutoCloseable {
 
     /** The layout this backend's kernels produce for 4-D activations. */
     Layout activationLayout();
+
+    // ---- precision ----------------------------------------------------------------------------------
+
+    /**
+     * The arithmetic of this backend's training convolutions (forward and backward-data), {@link #gemm} and
+     * {@link #batchedGemm}. {@link Precision#FP32} (the default) computes them in F32 or better;
+     * {@link Precision#BF16} rounds both operands of every such product to bfloat16 (round-to-nearest-even) and
+     * accumulates in F32 or better, with F32 tensors at the boundary, as PyTorch's CPU autocast does, except that
+     * convolution weight gradients ({@link #conv2dBackwardWeights}) stay F32 (oneDNN's bf16 kernel for them was slower
+     * than F32 on most ResNet shapes; see CpuConvolution; more accurate too). Every other
+     * kernel (batch norm, layer norm, softmax, losses, reductions, optimizer updates) computes as in FP32 whatever
+     * the precision, so master weights, optimizer state and statistics stay F32. Inference kernels
+     * ({@link #conv2dInference}) are not affected.
+     */
+    default Precision precision() {
+        return Precision.FP32;
+    }
+
+    /**
+     * Sets {@link #precision()} for every later call on this backend (it is one shared instance per device: use
+     * {@link #usePrecision} to restore the previous one). Throws a DeviceException, changing nothing, when this
+     * backend or this machine cannot compute in {@code precision}; this default runs FP32 only.
+     */
+    default void setPrecision(Precision precision) {
+        if (precision != Precision.FP32) {
+            throw new DeviceException("--precision " + precision + " is not implemented on the " + device()
+                    + " backend yet; use --precision fp32" + (device().kind() == Device.Kind.CPU ? "" : " or --device cpu"));
+        }
+    }
+
+    /** Sets {@code precision} until the returned scope closes, which restores the previous one. */
+    default PrecisionScope usePrecision(Precision precision) {
+        Precision previous = precision();
+        setPrecision(precision);
+        return () -> setPrecision(previous);
+    }
+
+    /** The scope of {@link #usePrecision}; closing it restores the precision that was set before. */
+    interface PrecisionScope extends AutoCloseable {
+        @Override
+        void close();
+    }
 
     // ---- memory ------------------------------------------------------------------------------------
 

@@ -67,6 +67,13 @@ public abstract class BackendInterceptor implements AutoCloseable {
         if (r instanceof Pooled p) {
             return new Pooled(wrap(p.output()), p.workspace());
         }
+        if (r instanceof NDArray[] arrays) { // splitChannels: its pieces must stay on the interceptor too
+            NDArray[] out = new NDArray[arrays.length];
+            for (int i = 0; i < arrays.length; i++) {
+                out[i] = wrap(arrays[i]);
+            }
+            return out;
+        }
         return r;
     }
 

@@ -46,4 +46,10 @@ class AttentionFuzzProperties {
         NetworkDifferential.Outcome o = NetworkFuzzProperties.check(c);
         System.out.printf("fuzz: margin %.3f: %s%n", o.margin(), c);
     }
+
+    /** The bf16 arm (linear layers and, with attention, the batched matmuls in bf16): the reference's bf16 oracle. */
+    @Property(tries = 3, shrinking = ShrinkingMode.FULL)
+    void cpuBf16MatchesBf16ReferenceWithAnAttentionBlock(@ForAll("attentionCases") AttentionDraw c) {
+        NetworkFuzzProperties.check(c, dev.graft.engine.Precision.BF16);
+    }
 }

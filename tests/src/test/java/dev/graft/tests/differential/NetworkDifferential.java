@@ -2,7 +2,10 @@ package dev.graft.tests.differential;
 
 import dev.graft.engine.DType;
 import dev.graft.engine.Device;
+import dev.graft.engine.Precision;
 import dev.graft.engine.StateDict;
+import dev.graft.engine.backend.Backend;
+import dev.graft.engine.backend.Backends;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -26,6 +29,16 @@ import java.util.Map;
  * 2), so a logit error of d moves it by at most 2d (for a multi-label draw's masked binary cross-entropy, by at most
  * max(1, pos_weight) d: {@link NetworkDraw#lossLipschitz}). Without that term a draw whose loss happens to round well in
  * the replays (yardstick 3e-7) failed on a cpu loss 1.2e-5 off that follows from logits 5.7e-6 off, which pass.
+ *
+ * <p>bf16 ({@link #run(DifferentialDraw, Device, Precision)}): the tested backend and all three reference replays run
+ * under {@link Precision#BF16}, where the reference rounds the operands of every convolution (forward,
+ * backward-data) and matrix product to bfloat16 and sums exactly (in F64 for the oracle). Rounding to bf16 is a step function: an operand within the
+ * tested run's F32 error of a midpoint rounds to the neighbouring bf16 value in the replay (2^-8 relative apart), and
+ * the perturbed replay flips many (a first version without replaying them measured yardsticks of 2e-3 and passed an
+ * fp32 run as bf16). So the replays also adopt the tested run's bf16 roundings ({@link Bf16Pieces}, each flip checked
+ * to be within rounding of a midpoint), and the tested run then differs from the oracle only by F32 accumulation:
+ * the same yardstick, RATIO and FLOOR judge the bf16 arm unchanged. A run whose bf16 mode was ignored is off by bf16
+ * rounding (up to 2^-8 relative per operand) everywhere (NetworkDifferentialSelfTest plants it).
  */
 final class NetworkDifferential {
     /** How much worse than the float32 yardstick a backend may be (the trust issue's figure). */
@@ -97,16 +110,41 @@ final class NetworkDifferential {
     }
 
     static Outcome run(DifferentialDraw c, Device tested) {
+        return run(c, tested, Precision.FP32);
+    }
+
+    /** The draw with {@code tested} and the reference replays both under {@code precision} (restored afterwards). */
+    static Outcome run(DifferentialDraw c, Device tested, Precision precision) {
+        return run(c, tested, precision, precision);
+    }
+
+    /**
+     * The draw with {@code tested} under {@code testedPrecision} and the reference replays under
+     * {@code referencePrecision}; different precisions only in the self-test (a tested backend that ignores bf16).
+     */
+    static Outcome run(DifferentialDraw c, Device tested, Precision testedPrecision, Precision referencePrecision) {
+        Backend testedBackend = Backends.get(tested);
+        Backend reference = Backends.get(Device.REFERENCE);
+        try (Backend.PrecisionScope t = testedBackend.usePrecision(testedPrecision);
+             Backend.PrecisionScope r = reference.usePrecision(referencePrecision)) {
+            return runAsSet(c, tested, referencePrecision == Precision.BF16);
+        }
+    }
+
+    private static Outcome runAsSet(DifferentialDraw c, Device tested, boolean bf16) {
         StateDict weights = c.weights();
         DifferentialDraw.Result result;
         ActivationPattern pattern;
-        try (ActivationPattern.Recorder r = ActivationPattern.record(tested)) {
+        Bf16Pieces pieces = null;
+        try (ActivationPattern.Recorder r = ActivationPattern.record(tested);
+             Bf16Pieces.Recorder b = bf16 ? Bf16Pieces.record(tested) : null) {
             result = c.run(tested, DType.F32, weights);
             pattern = r.pattern();
+            pieces = b == null ? null : b.pieces();
         }
-        DifferentialDraw.Result f32 = replay(c, pattern.replay(), DType.F32, weights);
-        DifferentialDraw.Result f64 = replay(c, pattern.replay(), DType.F64, weights);
-        DifferentialDraw.Result noisy = replay(c, pattern.replayPerturbed(PERTURBATION_SEED), DType.F64, weights);
+        DifferentialDraw.Result f32 = replay(c, pattern.replay(), pieces, DType.F32, weights);
+        DifferentialDraw.Result f64 = replay(c, pattern.replay(), pieces, DType.F64, weights);
+        DifferentialDraw.Result noisy = replay(c, pattern.replayPerturbed(PERTURBATION_SEED), pieces, DType.F64, weights);
         List<Deviation> deviations = new ArrayList<>();
         for (Map.Entry<String, double[]> e : f64.tensors().entrySet()) {
             double[] exact = e.getValue();
@@ -125,10 +163,14 @@ final class NetworkDifferential {
 
     private static final long PERTURBATION_SEED = 0x5eed;
 
-    private static DifferentialDraw.Result replay(DifferentialDraw c, ActivationPattern.Replayer replayer, DType dtype, StateDict weights) {
-        try (ActivationPattern.Replayer p = replayer) {
+    private static DifferentialDraw.Result replay(DifferentialDraw c, ActivationPattern.Replayer replayer, Bf16Pieces pieces,
+                                                  DType dtype, StateDict weights) {
+        try (ActivationPattern.Replayer p = replayer; Bf16Pieces.Replayer b = pieces == null ? null : pieces.replay()) {
             DifferentialDraw.Result r = c.run(Device.REFERENCE, dtype, weights);
             p.checkComplete();
+            if (b != null) {
+                b.checkComplete();
+            }
             return r;
         }
     }

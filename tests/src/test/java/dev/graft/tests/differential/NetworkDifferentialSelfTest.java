@@ -2,6 +2,7 @@ package dev.graft.tests.differential;
 
 import dev.graft.engine.Device;
 import dev.graft.engine.NDArray;
+import dev.graft.engine.Precision;
 import dev.graft.engine.backend.BackendInterceptor;
 import dev.graft.models.BatchNormPolicy;
 import dev.graft.models.BlockType;
@@ -159,5 +160,41 @@ class NetworkDifferentialSelfTest {
             o = NetworkDifferential.run(INCEPTION, Device.CPU);
         }
         assertFalse(o.failures().isEmpty(), "count_include_pad=False's divisor at the corners passed:\n" + o.report());
+    }
+
+    // ---- the bf16 arm ---------------------------------------------------------------------------------------
+
+    @Test
+    void aCleanBf16DrawPasses() {
+        NetworkDifferential.Outcome o = NetworkDifferential.run(DRAW, Device.CPU, Precision.BF16);
+        assertTrue(o.failures().isEmpty(), o.report());
+    }
+
+    /** Planted: cpu ignores --precision bf16 (computes fp32) while the oracle rounds to bf16; the difference shows. */
+    @Test
+    void aCpuThatIgnoresBf16IsCaught() {
+        NetworkDifferential.Outcome o = NetworkDifferential.run(DRAW, Device.CPU, Precision.FP32, Precision.BF16);
+        assertFalse(o.failures().isEmpty(), "fp32 arithmetic passed as bf16:\n" + o.report());
+    }
+
+    /** The converse: cpu's bf16 run is not within float32 rounding of the fp32 oracle, so the bf16 kernels did run. */
+    @Test
+    void cpuBf16IsNotFp32() {
+        NetworkDifferential.Outcome o = NetworkDifferential.run(DRAW, Device.CPU, Precision.BF16, Precision.FP32);
+        assertFalse(o.failures().isEmpty(), "cpu's bf16 run is within float32 rounding of fp32:\n" + o.report());
+    }
+
+    @Test
+    void aBf16WeightGradientOffBy1e3IsCaught() {
+        NetworkDifferential.Outcome o;
+        try (Bug b = Bug.on("conv2dBackwardWeights", 2, a -> edit(a, v -> {
+            for (int i = 0; i < v.length; i++) {
+                v[i] *= 1.001f;
+            }
+            return v;
+        }))) {
+            o = NetworkDifferential.run(DRAW, Device.CPU, Precision.BF16);
+        }
+        assertFalse(o.failures().isEmpty(), "a 1e-3 relative error in one bf16 weight gradient passed:\n" + o.report());
     }
 }

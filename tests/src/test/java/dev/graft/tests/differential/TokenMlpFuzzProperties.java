@@ -42,4 +42,10 @@ class TokenMlpFuzzProperties {
         NetworkDifferential.Outcome o = NetworkFuzzProperties.check(c);
         System.out.printf("fuzz: margin %.3f: %s%n", o.margin(), c);
     }
+
+    /** The bf16 arm (linear layers and, with attention, the batched matmuls in bf16): the reference's bf16 oracle. */
+    @Property(tries = 3, shrinking = ShrinkingMode.FULL)
+    void cpuBf16MatchesBf16ReferenceWithATokenMlpBlock(@ForAll("draws") TokenMlpDraw c) {
+        NetworkFuzzProperties.check(c, dev.graft.engine.Precision.BF16);
+    }
 }

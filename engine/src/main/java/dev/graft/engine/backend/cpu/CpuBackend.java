@@ -51,6 +51,7 @@ public final class CpuBackend implements Backend {
     private final CpuSoftmaxLoss softmaxLoss;
     private final CpuOptimizers optimizers;
     private final String description;
+    private Precision precision = Precision.FP32;
     private boolean closed;
 
     CpuBackend() {
@@ -124,6 +125,42 @@ public final class CpuBackend implements Backend {
     @Override
     public Layout activationLayout() {
         return Layout.CHANNELS_LAST;
+    }
+
+    // ---- precision ----------------------------------------------------------------------------------------
+
+    @Override
+    public synchronized Precision precision() {
+        return precision;
+    }
+
+    /**
+     * FP32, or BF16 where the CPU multiplies bf16 natively ({@link #bf16Refusal}); the convolution and matmul classes
+     * read it when they pick (and cache) a primitive. INT8 is refused: it is for inference, not training kernels.
+     */
+    @Override
+    public synchronized void setPrecision(Precision p) {
+        open();
+        if (p == Precision.INT8) {
+            throw new DeviceException("--precision int8 is for inference only; train with --precision fp32 or bf16");
+        }
+        if (p == Precision.BF16) {
+            String refusal = bf16Refusal(Dnnl.isa());
+            if (refusal != null) {
+                throw new DeviceException(refusal);
+            }
+        }
+        precision = p;
+    }
+
+    /** Why this CPU cannot train in bf16 (null when it can), from oneDNN's effective ISA name. */
+    static String bf16Refusal(String isa) {
+        if (Dnnl.nativeBf16(isa)) {
+            return null;
+        }
+        return "--precision bf16 needs a CPU with native bfloat16 arithmetic (AVX512-BF16, AMX or AVX10: oneDNN ISA "
+                + "avx512_core_bf16 or newer); this one has oneDNN ISA " + isa + ", where bf16 would be emulated and no "
+                + "faster than fp32; use --precision fp32";
     }
 
     // ---- memory -------------------------------------------------------------------------------------------
@@ -290,7 +327,14 @@ public final class CpuBackend implements Backend {
                                                 Conv2dSpec spec, NDArray out) {
         open();
         if (ReferenceRoutedConvolution.routesForward(x.shape(), w.shape(), spec)) {
-            return Backend.super.conv2dInference(x, w, bias, residual, relu, spec, out);
+            // Inference kernels compute in fp32 whatever the training precision (Backend#precision).
+            Precision training = precision;
+            precision = Precision.FP32;
+            try {
+                return Backend.super.conv2dInference(x, w, bias, residual, relu, spec, out);
+            } finally {
+                precision = training;
+            }
         }
         return fusedConvolution.forward(x, w, bias, residual, relu, spec, out);
     }

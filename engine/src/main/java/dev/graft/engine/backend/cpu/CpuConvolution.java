@@ -3,6 +3,7 @@ package dev.graft.engine.backend.cpu;
 import dev.graft.engine.DType;
 import dev.graft.engine.Layout;
 import dev.graft.engine.NDArray;
+import dev.graft.engine.Precision;
 import dev.graft.engine.Shape;
 import dev.graft.engine.backend.Conv2dSpec;
 import org.bytedeco.dnnl.convolution_backward_data;
@@ -36,6 +37,17 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
  * by {@link WeightCache}. Descriptors, primitives, reorders and argument maps are cached by shape.
  * oneDNN counts dilation from 0, PyTorch from 1; padding is symmetric (PyTorch's floor rule matches
  * oneDNN's output-size check with padR = padL).
+ *
+ * <p>Under {@link Precision#BF16} forward and backward-data take bf16 operands: the activation (x, or dy) is
+ * reordered to bf16 NHWC per call and the weights to the primitive's bf16 blocked layout once per weight version
+ * ({@link WeightCache}), both by oneDNN reorders (nearest-even); the result is F32, accumulated in F32. Tried first:
+ * F32 memory with {@code fpmath_mode::bf16}. oneDNN 3.11 honoured it on most shapes here
+ * ({@code brg_conv_fwd:avx10_1_512_amx}) but silently kept F32 kernels for strided backward-data
+ * ({@code brgconv_strided:avx512_core}), and in a ResNet-18 batch-32 step (2 loaded cores, graft bench --profile,
+ * rough) its forward took 0.7-0.8 s against 0.4-0.5 s with explicit bf16 operands (F32 weights converted inside
+ * every call; the 3-channel stem 143-181 ms against 46-55), backward-data 0.5-0.9 s both ways; F32 was 1.0 s and
+ * 0.9 s. Backward-weights stays F32 (see {@link Entry#backwardWeights}). The precision is part of the cache key, so
+ * both modes' primitives can live side by side.
  */
 final class CpuConvolution implements AutoCloseable {
     private final Dnnl dnnl;
@@ -44,9 +56,14 @@ final class CpuConvolution implements AutoCloseable {
     private final WeightCache weights;
     private final Map<Key, Entry> cache = new HashMap<>();
 
-    record Key(int n, int c, int h, int w, int k, int r, int s, Conv2dSpec spec, boolean bias) {
+    record Key(int n, int c, int h, int w, int k, int r, int s, Conv2dSpec spec, boolean bias, Precision precision) {
+        /** An FP32 key (the inference plan's, which has no precision of its own here). */
         static Key of(Shape x, Shape w, Conv2dSpec spec, boolean bias) {
-            return new Key(x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(2), w.dim(3), spec, bias);
+            return of(x, w, spec, bias, Precision.FP32);
+        }
+
+        static Key of(Shape x, Shape w, Conv2dSpec spec, boolean bias, Precision precision) {
+            return new Key(x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(2), w.dim(3), spec, bias, precision);
         }
 
         int p() {
@@ -64,7 +81,7 @@ final class CpuConvolution implements AutoCloseable {
         @Override
         public String toString() {
             return "conv2d x [" + n + ", " + c + ", " + h + ", " + w + "] w [" + k + ", " + (c / spec.groups()) + ", " + r
-                    + ", " + s + "] " + spec;
+                    + ", " + s + "] " + spec + (precision == Precision.FP32 ? "" : " " + precision);
         }
     }
 
@@ -76,27 +93,33 @@ final class CpuConvolution implements AutoCloseable {
     }
 
     NDArray forward(NDArray x, NDArray w, NDArray bias, Conv2dSpec spec) {
-        Entry e = entry(Key.of(x.shape(), w.shape(), spec, false));
+        Entry e = entry(Key.of(x.shape(), w.shape(), spec, false, backend.precision()));
         Step step = e.forward(bias != null);
         NDArray xs = reorders.channelsLast(x, backend);
         NDArray out = backend.empty(DType.F32, e.key.outputShape(), Layout.CHANNELS_LAST);
-        Pointer wp = e.weightsFor(NativeBuffer.of(w), e.fwdWeights, e.fwdReorder);
-        if (bias == null) {
-            step.run(dnnl, NativeBuffer.of(xs).pointer(), wp, NativeBuffer.of(out).pointer());
-        } else {
-            step.run(dnnl, NativeBuffer.of(xs).pointer(), wp, NativeBuffer.of(bias).pointer(), NativeBuffer.of(out).pointer());
+        Pointer wp = e.fwdHalf ? e.weightsFor(NativeBuffer.of(w), e.fwdHalfWeights, e.fwdHalfReorder)
+                : e.weightsFor(NativeBuffer.of(w), e.fwdWeights, e.fwdReorder);
+        try (NativeMemory half = e.fwdHalf ? e.toBf16(e.srcToBf16(), e.srcBf16, NativeBuffer.of(xs).pointer()) : null) {
+            Pointer xp = half != null ? half.pointer() : NativeBuffer.of(xs).pointer();
+            if (bias == null) {
+                step.run(dnnl, xp, wp, NativeBuffer.of(out).pointer());
+            } else {
+                step.run(dnnl, xp, wp, NativeBuffer.of(bias).pointer(), NativeBuffer.of(out).pointer());
+            }
         }
         CpuReorders.release(xs, x);
         return out;
     }
 
     NDArray backwardData(NDArray dy, NDArray w, Shape xShape, Conv2dSpec spec) {
-        Entry e = entry(Key.of(xShape, w.shape(), spec, false));
+        Entry e = entry(Key.of(xShape, w.shape(), spec, false, backend.precision()));
         Step step = e.backwardData();
         NDArray dys = reorders.channelsLast(dy, backend);
         NDArray dx = backend.empty(DType.F32, xShape, Layout.CHANNELS_LAST);
         Pointer wp = e.weightsFor(NativeBuffer.of(w), e.bwdDataWeights, e.bwdDataReorder);
-        step.run(dnnl, NativeBuffer.of(dys).pointer(), wp, NativeBuffer.of(dx).pointer());
+        try (NativeMemory half = e.bwdDataHalf ? e.toBf16(e.dstToBf16(), e.dstBf16, NativeBuffer.of(dys).pointer()) : null) {
+            step.run(dnnl, half != null ? half.pointer() : NativeBuffer.of(dys).pointer(), wp, NativeBuffer.of(dx).pointer());
+        }
         CpuReorders.release(dys, dy);
         return dx;
     }
@@ -150,16 +173,18 @@ final class CpuConvolution implements AutoCloseable {
         if (routesStridedPointwise(wShape, spec)) {
             return subsampled(dy, x, wShape, spec);
         }
-        Entry e = entry(Key.of(x.shape(), wShape, spec, false));
+        Entry e = entry(Key.of(x.shape(), wShape, spec, false, backend.precision()));
         Step step = e.backwardWeights();
         NDArray xs = reorders.channelsLast(x, backend);
         NDArray dys = reorders.channelsLast(dy, backend);
         NDArray dw = backend.empty(DType.F32, wShape, Layout.ROW_MAJOR);
         Pointer out = NativeBuffer.of(dw).pointer();
+        Pointer xp = NativeBuffer.of(xs).pointer();
+        Pointer dyp = NativeBuffer.of(dys).pointer();
         if (e.diffWeightsReorder == null) {
-            step.run(dnnl, NativeBuffer.of(xs).pointer(), NativeBuffer.of(dys).pointer(), out);
+            step.run(dnnl, xp, dyp, out);
         } else {
-            step.run(dnnl, NativeBuffer.of(xs).pointer(), NativeBuffer.of(dys).pointer(), e.diffWeightsScratch.pointer());
+            step.run(dnnl, xp, dyp, e.diffWeightsScratch.pointer());
             e.diffWeightsReorder.run(dnnl, e.diffWeightsScratch.pointer(), out);
         }
         CpuReorders.release(xs, x);
@@ -169,7 +194,7 @@ final class CpuConvolution implements AutoCloseable {
 
     /** The kernels oneDNN picked for forward, backward-data and backward-weights of one shape (diagnostics, tests). */
     List<String> implementations(Shape x, Shape w, Conv2dSpec spec) {
-        Entry e = entry(Key.of(x, w, spec, false));
+        Entry e = entry(Key.of(x, w, spec, false, backend.precision()));
         return List.of(e.forward(false).implementation(), e.backwardData().implementation(),
                 e.backwardWeights().implementation());
     }
@@ -224,6 +249,17 @@ final class CpuConvolution implements AutoCloseable {
         private Step bwdWeights;
         Step diffWeightsReorder;
         NativeMemory diffWeightsScratch;
+        memory.desc srcBf16;
+        memory.desc dstBf16;
+        private Step srcToBf16;
+        private Step dstToBf16;
+        private convolution_forward.primitive_desc halfHint;
+        /** Whether forward / backward-data run on bf16 operands (under BF16 precision). */
+        boolean fwdHalf;
+        boolean bwdDataHalf;
+        memory.desc fwdHalfWeights;
+        Step fwdHalfReorder;
+        private convolution_forward.primitive_desc fwdHalfPd;
 
         Entry(Key k) {
             key = k;
@@ -243,26 +279,92 @@ final class CpuConvolution implements AutoCloseable {
             fwdWeights = keep(hint.weights_desc());
             fwdReorder = fwdWeights.equals(plainWeights) ? null
                     : reorders.reorder("weights reorder for " + k, plainWeights, fwdWeights);
+            if (k.precision() == Precision.BF16) {
+                fwdHalf = true;
+                fwdHalfPd = keep(new convolution_forward.primitive_desc(dnnl.engine, prop_kind.forward_training,
+                        algorithm.convolution_direct, srcBf16(), anyHalf(), dst, strides, dilates, pad, pad));
+                fwdHalfWeights = keep(fwdHalfPd.weights_desc());
+                fwdHalfReorder = reorders.reorder("bf16 weights reorder for " + k, plainWeights, fwdHalfWeights);
+            }
+        }
+
+        private long[] weightDims() {
+            int g = key.spec().groups();
+            return g == 1 ? new long[] {key.k(), key.c(), key.r(), key.s()}
+                    : new long[] {g, key.k() / g, key.c() / g, key.r(), key.s()};
+        }
+
+        private memory.desc anyHalf() {
+            return keep(new memory.desc(weightDims(), memory.data_type.bf16, memory.format_tag.any));
+        }
+
+        memory.desc srcBf16() {
+            if (srcBf16 == null) {
+                srcBf16 = keep(new memory.desc(new long[] {key.n(), key.c(), key.h(), key.w()}, memory.data_type.bf16,
+                        memory.format_tag.nhwc));
+            }
+            return srcBf16;
+        }
+
+        memory.desc dstBf16() {
+            if (dstBf16 == null) {
+                dstBf16 = keep(new memory.desc(new long[] {key.n(), key.k(), key.p(), key.q()}, memory.data_type.bf16,
+                        memory.format_tag.nhwc));
+            }
+            return dstBf16;
+        }
+
+        Step srcToBf16() {
+            if (srcToBf16 == null) {
+                srcToBf16 = reorders.reorder("bf16 input reorder for " + key, src, srcBf16());
+            }
+            return srcToBf16;
+        }
+
+        Step dstToBf16() {
+            if (dstToBf16 == null) {
+                dstToBf16 = reorders.reorder("bf16 output-gradient reorder for " + key, dst, dstBf16());
+            }
+            return dstToBf16;
+        }
+
+        /** The all-bf16 forward descriptor, the hint of the explicit bf16 backward passes. */
+        convolution_forward.primitive_desc halfHint() {
+            if (halfHint == null) {
+                halfHint = keep(new convolution_forward.primitive_desc(dnnl.engine, prop_kind.forward_training,
+                        algorithm.convolution_direct, srcBf16(), anyHalf(), dstBf16(), strides, dilates, pad, pad));
+            }
+            return halfHint;
+        }
+
+        /** {@code f32} (laid out as {@code reorder}'s source) rounded to bf16 in new memory the caller closes. */
+        NativeMemory toBf16(Step reorder, memory.desc half, Pointer f32) {
+            NativeMemory m = new NativeMemory(half.get_size());
+            reorder.run(dnnl, f32, m.pointer());
+            return m;
         }
 
         Step forward(boolean withBias) {
             if (!withBias) {
                 if (fwd == null) {
-                    fwd = Dnnl.build("convolution forward for " + key, () -> new Step("convolution forward " + key, dnnl, hint,
-                            new convolution_forward(hint), new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
-                            new memory.desc[] {src, fwdWeights, dst}));
+                    convolution_forward.primitive_desc pd = fwdHalf ? fwdHalfPd : hint;
+                    fwd = Dnnl.build("convolution forward for " + key, () -> new Step("convolution forward " + key, dnnl, pd,
+                            new convolution_forward(pd), new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
+                            new memory.desc[] {fwdHalf ? srcBf16 : src, fwdHalf ? fwdHalfWeights : fwdWeights, dst}));
                 }
                 return fwd;
             }
             if (fwdBias == null) {
                 fwdBias = Dnnl.build("convolution forward with bias for " + key, () -> {
                     memory.desc bias = Dnnl.plain(new long[] {key.k()});
+                    memory.desc xd = fwdHalf ? srcBf16 : src;
+                    memory.desc wd = fwdHalf ? fwdHalfWeights : fwdWeights;
                     convolution_forward.primitive_desc pd = new convolution_forward.primitive_desc(dnnl.engine,
-                            prop_kind.forward_training, algorithm.convolution_direct, src, fwdWeights, bias, dst,
+                            prop_kind.forward_training, algorithm.convolution_direct, xd, wd, bias, dst,
                             strides, dilates, pad, pad);
                     return new Step("convolution forward " + key, dnnl, pd, new convolution_forward(pd),
                             new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
-                            new memory.desc[] {src, fwdWeights, bias, dst});
+                            new memory.desc[] {xd, wd, bias, dst});
                 });
             }
             return fwdBias;
@@ -271,24 +373,43 @@ final class CpuConvolution implements AutoCloseable {
         Step backwardData() {
             if (bwdData == null) {
                 bwdData = Dnnl.build("convolution backward-data for " + key, () -> {
-                    convolution_backward_data.primitive_desc pd = new convolution_backward_data.primitive_desc(dnnl.engine,
-                            algorithm.convolution_direct, src, anyWeights, dst, strides, dilates, pad, pad, hint);
+                    convolution_backward_data.primitive_desc pd;
+                    if (key.precision() == Precision.BF16) {
+                        bwdDataHalf = true; // bf16 diff_dst and weights, f32 diff_src
+                        pd = new convolution_backward_data.primitive_desc(dnnl.engine, algorithm.convolution_direct, src,
+                                anyHalf(), dstBf16(), strides, dilates, pad, pad, halfHint());
+                    } else {
+                        pd = new convolution_backward_data.primitive_desc(dnnl.engine, algorithm.convolution_direct, src,
+                                anyWeights, dst, strides, dilates, pad, pad, hint);
+                    }
                     bwdDataWeights = keep(pd.weights_desc());
                     bwdDataReorder = bwdDataWeights.equals(plainWeights) ? null
                             : reorders.reorder("weights reorder for backward-data of " + key, plainWeights, bwdDataWeights);
                     return new Step("convolution backward-data " + key, dnnl, pd, new convolution_backward_data(pd),
                             new int[] {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC},
-                            new memory.desc[] {dst, bwdDataWeights, src});
+                            new memory.desc[] {bwdDataHalf ? dstBf16 : dst, bwdDataWeights, src});
                 });
             }
             return bwdData;
         }
 
+        /**
+         * Backward-weights, in F32 under every precision (see {@link dev.graft.engine.backend.Backend#precision}).
+         * Measured on this AMX machine (oneDNN 3.11, 2 cores, batch 16, ResNet-18/50 shapes, best of 2): bf16
+         * operands ({@code brgconv_bwd_w:avx10_1_512_amx}, x and dy reordered to bf16) took 1.1 to 18x longer than
+         * the F32 {@code jit:avx512_core} / {@code jit_1x1:avx512_core} kernels on every layer1-layer3 shape (64->64 3x3
+         * at 56x56: 1546 vs 85 ms) and were faster only at 14x14 and 7x7 (2-3x); a ResNet-18 batch-32 step's
+         * weight gradients took 9.2 s instead of 2.8 s. With {@code fpmath_mode::bf16} alone oneDNN keeps the F32
+         * kernel anyway. F32 weight gradients are also the more accurate choice.
+         */
         Step backwardWeights() {
             if (bwdWeights == null) {
                 bwdWeights = Dnnl.build("convolution backward-weights for " + key, () -> {
+                    memory.desc bwSrc = src;
+                    memory.desc bwDst = dst;
+                    convolution_forward.primitive_desc bwHint = hint;
                     convolution_backward_weights.primitive_desc pd = new convolution_backward_weights.primitive_desc(
-                            dnnl.engine, algorithm.convolution_direct, src, anyWeights, dst, strides, dilates, pad, pad, hint);
+                            dnnl.engine, algorithm.convolution_direct, bwSrc, anyWeights, bwDst, strides, dilates, pad, pad, bwHint);
                     memory.desc chosen = keep(pd.diff_weights_desc());
                     if (!chosen.equals(plainWeights)) {
                         diffWeightsReorder = reorders.reorder("weight-gradient reorder for " + key, chosen, plainWeights);
@@ -296,7 +417,7 @@ final class CpuConvolution implements AutoCloseable {
                     }
                     return new Step("convolution backward-weights " + key, dnnl, pd, new convolution_backward_weights(pd),
                             new int[] {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS},
-                            new memory.desc[] {src, dst, chosen});
+                            new memory.desc[] {bwSrc, bwDst, chosen});
                 });
             }
             return bwdWeights;
@@ -315,7 +436,8 @@ final class CpuConvolution implements AutoCloseable {
 
         @Override
         public void close() {
-            for (Step st : new Step[] {fwd, fwdBias, bwdData, bwdWeights, fwdReorder, bwdDataReorder, diffWeightsReorder}) {
+            for (Step st : new Step[] {fwd, fwdBias, bwdData, bwdWeights, fwdReorder, bwdDataReorder, diffWeightsReorder,
+                    srcToBf16, dstToBf16, fwdHalfReorder}) {
                 if (st != null) {
                     st.close();
                 }

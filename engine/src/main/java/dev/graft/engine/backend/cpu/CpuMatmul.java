@@ -3,29 +3,26 @@ package dev.graft.engine.backend.cpu;
 import dev.graft.engine.DType;
 import dev.graft.engine.Layout;
 import dev.graft.engine.NDArray;
+import dev.graft.engine.Precision;
 import dev.graft.engine.Shape;
-import org.bytedeco.dnnl.matmul;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.javacpp.Pointer;
 
 import java.util.HashMap;
 import java.util.Map;
 
-import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
-import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
-import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
-
 /**
  * {@code op(A) @ op(B)} with oneDNN's matmul. Transposes cost nothing: a transposed row-major operand is
- * described by swapped strides ([M,K] with strides {1, M} is A stored as [K,M]).
+ * described by swapped strides ([M,K] with strides {1, M} is A stored as [K,M]). Under {@link Precision#BF16} the
+ * primitive computes bf16 products with F32 accumulation ({@link MatmulStep}).
  */
 final class CpuMatmul implements AutoCloseable {
-    private record Key(int m, int k, int n, boolean transA, boolean transB) {
+    private record Key(int m, int k, int n, boolean transA, boolean transB, Precision precision) {
     }
 
     private final Dnnl dnnl;
     private final CpuBackend backend;
-    private final Map<Key, Step> cache = new HashMap<>();
+    private final Map<Key, MatmulStep> cache = new HashMap<>();
 
     CpuMatmul(Dnnl dnnl, CpuBackend backend) {
         this.dnnl = dnnl;
@@ -45,13 +42,13 @@ final class CpuMatmul implements AutoCloseable {
             Pointer.memset(NativeBuffer.of(c).pointer(), 0, (long) m * n * Float.BYTES);
             return c;
         }
-        Key key = new Key(m, k, n, transA, transB);
-        Step step = cache.computeIfAbsent(key, this::build);
+        Key key = new Key(m, k, n, transA, transB, backend.precision());
+        MatmulStep step = cache.computeIfAbsent(key, this::build);
         step.run(dnnl, NativeBuffer.of(a).pointer(), NativeBuffer.of(b).pointer(), NativeBuffer.of(c).pointer());
         return c;
     }
 
-    private Step build(Key key) {
+    private MatmulStep build(Key key) {
         String what = "matmul " + key;
         return Dnnl.build(what, () -> {
             memory.desc a = new memory.desc(new long[] {key.m(), key.k()}, memory.data_type.f32,
@@ -59,15 +56,13 @@ final class CpuMatmul implements AutoCloseable {
             memory.desc b = new memory.desc(new long[] {key.k(), key.n()}, memory.data_type.f32,
                     key.transB() ? new long[] {1, key.k()} : new long[] {key.n(), 1});
             memory.desc c = Dnnl.plain(new long[] {key.m(), key.n()});
-            matmul.primitive_desc pd = new matmul.primitive_desc(dnnl.engine, a, b, c);
-            return new Step(what, dnnl, pd, new matmul(pd), new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
-                    new memory.desc[] {a, b, c});
+            return MatmulStep.build(what, dnnl, a, b, c, key.precision());
         });
     }
 
     @Override
     public void close() {
-        cache.values().forEach(Step::close);
+        cache.values().forEach(MatmulStep::close);
         cache.clear();
     }
 }

@@ -3,12 +3,12 @@ package dev.graft.engine.backend.cpu;
 import dev.graft.engine.DType;
 import dev.graft.engine.Layout;
 import dev.graft.engine.NDArray;
+import dev.graft.engine.Precision;
 import dev.graft.engine.Shape;
 import dev.graft.engine.backend.PackedAttention;
 import dev.graft.engine.backend.TransformerKernels;
 import org.bytedeco.dnnl.global.dnnl.algorithm;
 import org.bytedeco.dnnl.global.dnnl.prop_kind;
-import org.bytedeco.dnnl.matmul;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.post_ops;
 import org.bytedeco.dnnl.primitive_attr;
@@ -29,13 +29,12 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_DST;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SRC;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
-import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
 
 /**
  * The transformer kernels on the cpu backend, all on row-major F32 arrays:
  * <ul>
  * <li>batched matmul: oneDNN matmul on 3-D descriptors [B,M,K] x [B,K,N]; a transposed operand is described by
- * swapped strides, as in {@link CpuMatmul}, so nothing is copied;</li>
+ * swapped strides, as in {@link CpuMatmul}, so nothing is copied; {@code fpmath_mode::bf16} under bf16 precision;</li>
  * <li>softmax over the last axis and its backward: oneDNN {@code softmax_accurate} (the row maximum subtracted);</li>
  * <li>permute: a oneDNN reorder from the input read with permuted strides to a dense output;</li>
  * <li>concat and narrow on any axis: copies of contiguous runs ([outer, axis, inner]: a slice along the axis is one
@@ -45,12 +44,16 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
  * Primitives are cached per shape, as everywhere in this backend.
  */
 final class CpuTransformer implements AutoCloseable {
-    private record Key(String op, List<Integer> dims, boolean flagA, boolean flagB) {
+    private record Key(String op, List<Integer> dims, boolean flagA, boolean flagB, Precision precision) {
+        Key(String op, List<Integer> dims, boolean flagA, boolean flagB) {
+            this(op, dims, flagA, flagB, Precision.FP32);
+        }
     }
 
     private final Dnnl dnnl;
     private final CpuBackend backend;
     private final Map<Key, Step> cache = new HashMap<>();
+    private final Map<Key, MatmulStep> products = new HashMap<>();
 
     CpuTransformer(Dnnl dnnl, CpuBackend backend) {
         this.dnnl = dnnl;
@@ -70,16 +73,14 @@ final class CpuTransformer implements AutoCloseable {
             Pointer.memset(NativeBuffer.of(c).pointer(), 0, (long) c.numel() * Float.BYTES);
             return c;
         }
-        Key key = new Key("bmm", List.of(batch, m, k, n), transA, transB);
-        Step step = cache.computeIfAbsent(key, x -> Dnnl.build("batched matmul " + x, () -> {
+        Key key = new Key("bmm", List.of(batch, m, k, n), transA, transB, backend.precision());
+        MatmulStep step = products.computeIfAbsent(key, x -> Dnnl.build("batched matmul " + x, () -> {
             memory.desc ad = new memory.desc(new long[] {batch, m, k}, memory.data_type.f32,
                     transA ? new long[] {(long) m * k, 1, m} : new long[] {(long) m * k, k, 1});
             memory.desc bd = new memory.desc(new long[] {batch, k, n}, memory.data_type.f32,
                     transB ? new long[] {(long) k * n, 1, k} : new long[] {(long) k * n, n, 1});
             memory.desc cd = Dnnl.plain(new long[] {batch, m, n});
-            matmul.primitive_desc pd = new matmul.primitive_desc(dnnl.engine, ad, bd, cd);
-            return new Step("batched matmul " + x, dnnl, pd, new matmul(pd), new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
-                    new memory.desc[] {ad, bd, cd});
+            return MatmulStep.build("batched matmul " + x, dnnl, ad, bd, cd, x.precision());
         }));
         step.run(dnnl, NativeBuffer.of(a).pointer(), NativeBuffer.of(b).pointer(), NativeBuffer.of(c).pointer());
         return c;
@@ -383,5 +384,7 @@ final class CpuTransformer implements AutoCloseable {
     public void close() {
         cache.values().forEach(Step::close);
         cache.clear();
+        products.values().forEach(MatmulStep::close);
+        products.clear();
     }
 }

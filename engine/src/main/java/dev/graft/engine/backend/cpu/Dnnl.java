@@ -3,10 +3,12 @@ package dev.graft.engine.backend.cpu;
 import dev.graft.engine.Layout;
 import dev.graft.engine.NDArray;
 import dev.graft.engine.NativeException;
+import dev.graft.engine.Precision;
 import dev.graft.engine.Shape;
 import dev.graft.engine.ShapeException;
 import org.bytedeco.dnnl.engine;
 import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.dnnl.stream;
 import org.bytedeco.dnnl.dnnl_version_t;
 import org.bytedeco.javacpp.PointerScope;
@@ -18,6 +20,7 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_RUNTIME_OMP;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_RUNTIME_SEQ;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_RUNTIME_TBB;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_version;
+import static org.bytedeco.dnnl.global.dnnl.fpmath_mode;
 import static org.bytedeco.dnnl.global.dnnl.get_effective_cpu_isa;
 
 /**
@@ -45,6 +48,40 @@ final class Dnnl implements AutoCloseable {
         };
         return "oneDNN " + v.major() + "." + v.minor() + "." + v.patch() + " (" + runtime + "), ISA "
                 + get_effective_cpu_isa().toString();
+    }
+
+    /**
+     * The attributes of an F32 matmul computing in {@code precision}: none for FP32 ({@code strict}
+     * fpmath), {@code fpmath_mode::bf16} for BF16, which lets oneDNN round the F32 operands to bfloat16 inside the
+     * kernel (round-to-nearest-even) and accumulate in F32, tensors staying F32 at the boundary. The caller owns
+     * (and closes) the result.
+     */
+    static primitive_attr arithmetic(Precision precision) {
+        primitive_attr attr = new primitive_attr();
+        switch (precision) {
+            case FP32 -> { }
+            case BF16 -> attr.set_fpmath_mode(fpmath_mode.bf16);
+            case INT8 -> throw new IllegalStateException("int8 is not a training arithmetic");
+        }
+        return attr;
+    }
+
+    /**
+     * Whether this machine computes bf16 products natively (oneDNN's effective ISA: {@code avx512_core_bf16}, AMX or
+     * AVX10), so {@code fpmath_mode::bf16} selects bf16 kernels. On older ISAs oneDNN would keep the F32 kernels or
+     * emulate, no faster than FP32, so the cpu backend refuses bf16 there instead.
+     */
+    static boolean nativeBf16(String isa) {
+        return isa.contains("bf16") || isa.contains("amx") || isa.startsWith("avx10");
+    }
+
+    /** Whether oneDNN's implementation name says it multiplies in bf16 (a bf16 or AMX ISA). */
+    static boolean bf16Kernel(String implementation) {
+        return implementation.contains("bf16") || implementation.contains("amx");
+    }
+
+    static String isa() {
+        return get_effective_cpu_isa().toString();
     }
 
     /**

@@ -83,6 +83,8 @@ final class NativeMemory implements AutoCloseable {
      * step because weight copies made during the first forward pass sat inside their freed segments).
      */
     NativeMemory(long bytes, boolean longLived) {
+        // Whole floats, so the FloatPointer's limit covers every byte (bf16 copies may hold an odd number of halves).
+        bytes = (bytes + Float.BYTES - 1) / Float.BYTES * Float.BYTES;
         this.bytes = bytes;
         long size = blockSize(bytes + GUARD_BYTES);
         Pointer base;

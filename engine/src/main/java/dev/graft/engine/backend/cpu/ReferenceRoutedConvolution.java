@@ -2,9 +2,11 @@ package dev.graft.engine.backend.cpu;
 
 import dev.graft.engine.Device;
 import dev.graft.engine.NDArray;
+import dev.graft.engine.Precision;
 import dev.graft.engine.Shape;
 import dev.graft.engine.backend.Backend;
 import dev.graft.engine.backend.Backends;
+import dev.graft.engine.backend.Bf16;
 import dev.graft.engine.backend.Conv2dSpec;
 
 /**
@@ -63,22 +65,35 @@ final class ReferenceRoutedConvolution {
 
     static NDArray forward(Backend cpu, NDArray x, NDArray w, NDArray bias, Conv2dSpec spec) {
         Backend ref = Backends.get(Device.REFERENCE);
-        NDArray y = ref.conv2d(toRef(ref, x), toRef(ref, w), bias == null ? null : toRef(ref, bias), spec);
+        boolean bf16 = cpu.precision() == Precision.BF16;
+        NDArray y = ref.conv2d(toRef(ref, x, bf16), toRef(ref, w, bf16), bias == null ? null : toRef(ref, bias, false), spec);
         return back(cpu, y);
     }
 
     static NDArray backwardData(Backend cpu, NDArray dy, NDArray w, Shape xShape, Conv2dSpec spec) {
         Backend ref = Backends.get(Device.REFERENCE);
-        return back(cpu, ref.conv2dBackwardData(toRef(ref, dy), toRef(ref, w), xShape, spec));
+        boolean bf16 = cpu.precision() == Precision.BF16;
+        return back(cpu, ref.conv2dBackwardData(toRef(ref, dy, bf16), toRef(ref, w, bf16), xShape, spec));
     }
 
     static NDArray backwardWeights(Backend cpu, NDArray dy, NDArray x, Shape wShape, Conv2dSpec spec) {
         Backend ref = Backends.get(Device.REFERENCE);
-        return back(cpu, ref.conv2dBackwardWeights(toRef(ref, dy), toRef(ref, x), wShape, spec));
+        return back(cpu, ref.conv2dBackwardWeights(toRef(ref, dy, false), toRef(ref, x, false), wShape, spec)); // F32 always
     }
 
-    private static NDArray toRef(Backend ref, NDArray a) {
-        return ref.fromHost(a.toFloatArray(), a.shape());
+    /**
+     * {@code a} copied to the reference backend, its values rounded to bfloat16 when the cpu backend computes in bf16
+     * (so a routed shape gets the products the oneDNN kernels would form; the reference backend's own precision is
+     * left alone: it is shared, and its FP32 sums of the rounded operands are the F32 accumulation bf16 asks for).
+     */
+    private static NDArray toRef(Backend ref, NDArray a, boolean bf16) {
+        float[] v = a.toFloatArray();
+        if (bf16) {
+            for (int i = 0; i < v.length; i++) {
+                v[i] = Bf16.round(v[i]);
+            }
+        }
+        return ref.fromHost(v, a.shape());
     }
 
     private static NDArray back(Backend cpu, NDArray r) {

@@ -3,6 +3,7 @@ package dev.graft.engine.backend.reference;
 import dev.graft.engine.DType;
 import dev.graft.engine.Device;
 import dev.graft.engine.Layout;
+import dev.graft.engine.DeviceException;
 import dev.graft.engine.NDArray;
 import dev.graft.engine.Precision;
 import dev.graft.engine.Shape;
@@ -11,6 +12,7 @@ import dev.graft.engine.backend.AvgPool2dSpec;
 import dev.graft.engine.backend.Backend;
 import dev.graft.engine.backend.BatchNormGrads;
 import dev.graft.engine.backend.BatchNormStats;
+import dev.graft.engine.backend.Bf16;
 import dev.graft.engine.backend.Conv2dSpec;
 import dev.graft.engine.backend.Pool2dSpec;
 import dev.graft.engine.backend.Pooled;
@@ -20,8 +22,59 @@ import dev.graft.engine.backend.SgdSpec;
  * The oracle: plain, obviously correct Java loops that accumulate in double and round once on store. Every
  * other backend is tested against this one. Kernels read inputs as logical row-major doubles and write
  * row-major outputs.
+ *
+ * <p>Under {@link Precision#BF16} it is the oracle of bf16 mixed precision: convolution forward and backward-data,
+ * {@link #gemm} and {@link #batchedGemm} round both operands to bfloat16 (weight gradients stay exact, as
+ * {@link Backend#precision} defines) ({@link Bf16#round}, nearest-even, as
+ * oneDNN does) and still sum the exact products in double; every other kernel is unchanged. A fast backend's bf16
+ * result then differs from this one only by its F32 accumulation.
  */
 public final class ReferenceBackend implements Backend {
+    private volatile Precision precision = Precision.FP32;
+
+    @Override
+    public Precision precision() {
+        return precision;
+    }
+
+    @Override
+    public void setPrecision(Precision p) {
+        if (p == Precision.INT8) {
+            throw new DeviceException("--precision int8 is for inference only; train with --precision fp32 or bf16");
+        }
+        precision = p;
+    }
+
+    /** {@code a}'s values as an operand of a product: rounded to bfloat16 under BF16 precision. */
+    private double[] operand(NDArray a) {
+        return precision() == Precision.BF16 ? Bf16.round(read(a)) : read(a);
+    }
+
+    /** Inference kernels compute in fp32 whatever the training precision ({@link Backend#precision}). */
+    @Override
+    public NDArray conv2dInference(NDArray x, NDArray w, NDArray bias, NDArray residual, boolean relu, Conv2dSpec spec,
+                                   NDArray out) {
+        Precision training = precision();
+        precision = Precision.FP32;
+        try {
+            return Backend.super.conv2dInference(x, w, bias, residual, relu, spec, out);
+        } finally {
+            precision = training;
+        }
+    }
+
+    @Override
+    public NDArray batchedGemm(NDArray a, NDArray b, boolean transA, boolean transB) {
+        if (precision() != Precision.BF16) {
+            return Backend.super.batchedGemm(a, b, transA, transB);
+        }
+        NDArray ar = out(a.dtype(), a.shape(), operand(a));
+        NDArray br = out(b.dtype(), b.shape(), operand(b));
+        NDArray c = Backend.super.batchedGemm(ar, br, transA, transB);
+        ar.buffer().close();
+        br.buffer().close();
+        return c;
+    }
 
     @Override
     public Device device() {
@@ -211,7 +264,7 @@ public final class ReferenceBackend implements Backend {
     @Override
     public NDArray conv2d(NDArray x, NDArray w, NDArray bias, Conv2dSpec spec) {
         ConvShape s = ConvShape.of(x.shape(), w.shape(), spec);
-        return out(x.dtype(), s.outputShape(), ReferenceConvolution.forward(s, read(x), read(w), bias == null ? null : read(bias)));
+        return out(x.dtype(), s.outputShape(), ReferenceConvolution.forward(s, operand(x), operand(w), bias == null ? null : read(bias)));
     }
 
     // ---- lower-precision inference, emulated: the oracles of the cpu kernels ------------------------------------
@@ -308,7 +361,7 @@ public final class ReferenceBackend implements Backend {
     @Override
     public NDArray conv2dBackwardData(NDArray dy, NDArray w, Shape xShape, Conv2dSpec spec) {
         ConvShape s = ConvShape.of(xShape, w.shape(), spec);
-        return out(dy.dtype(), xShape, ReferenceConvolution.backwardData(s, read(dy), read(w)));
+        return out(dy.dtype(), xShape, ReferenceConvolution.backwardData(s, operand(dy), operand(w)));
     }
 
     @Override
@@ -491,8 +544,8 @@ public final class ReferenceBackend implements Backend {
         int m = transA ? a.shape().dim(1) : a.shape().dim(0);
         int k = transA ? a.shape().dim(0) : a.shape().dim(1);
         int n = transB ? b.shape().dim(0) : b.shape().dim(1);
-        double[] av = read(a);
-        double[] bv = read(b);
+        double[] av = operand(a);
+        double[] bv = operand(b);
         int lda = a.shape().dim(1);
         int ldb = b.shape().dim(1);
         double[] c = new double[m * n];
