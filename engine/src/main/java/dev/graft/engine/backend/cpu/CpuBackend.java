@@ -676,6 +676,9 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized NDArray linear(NDArray x, NDArray w, NDArray b) {
         open();
+        if (precision() != Precision.FP32) { // the fused kernel is fp32: bf16 composes gemm (bf16 operands) and add
+            return Backend.super.linear(x, w, b);
+        }
         return transformer.linear(x, w, b);
     }
 
@@ -688,12 +691,18 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized NDArray[] packedAttention(NDArray qkv, int heads, double scale) {
         open();
+        if (precision() != Precision.FP32) { // the strided kernels are fp32: bf16 composes the batched gemms
+            return Backend.super.packedAttention(qkv, heads, scale);
+        }
         return transformer.packedAttention(qkv, heads, scale);
     }
 
     @Override
     public synchronized NDArray packedAttentionBackward(NDArray dOut, NDArray qkv, NDArray probs, int heads, double scale) {
         open();
+        if (precision() != Precision.FP32) {
+            return Backend.super.packedAttentionBackward(dOut, qkv, probs, heads, scale);
+        }
         return transformer.packedAttentionBackward(dOut, qkv, probs, heads, scale);
     }
 
