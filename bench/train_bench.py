@@ -5,7 +5,7 @@ side-by-side table (bench/train_bench_report.py). A configuration whose timed lo
 other processes' work is run again (up to --retries times) and the quietest attempt is kept.
 
     bench/train_bench.py --graft-cp CLASSPATH [--arch resnet18,resnet50] [--batch 32] [--image-size 224]
-                         [--only train,frozen,cached,infer] [--channels-last] [--rounds 1] [--out bench/out/train]
+                         [--only train,frozen,cached,infer] [--channels-last] [--bf16] [--rounds 1] [--out bench/out/train]
 """
 import argparse
 import json
@@ -63,6 +63,9 @@ def main():
     ap.add_argument("--only", default="train,frozen,cached,infer")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--channels-last", action="store_true", help="also run PyTorch with channels_last tensors")
+    ap.add_argument("--bf16", action="store_true",
+                    help="fine-tuning (train) only: also run graft bench --precision bf16 and PyTorch's bf16 autocast, "
+                         "NCHW and channels_last")
     ap.add_argument("--lock", default="/tmp/bench.lock")
     ap.add_argument("--quiet-cpus", type=float, default=0.25,
                     help="wait (up to --quiet-wait s) until other processes use fewer CPUs than this")
@@ -104,6 +107,8 @@ def main():
                 jobs.append(("torch", name.replace("_frozen_", "_frozentrack_"), arch))
             if a.channels_last:
                 jobs.append(("torch-cl", name, arch))
+            if a.bf16 and kind == "train":
+                jobs += [("graft-bf16", name, arch), ("torch-bf16", name, arch), ("torch-bf16-cl", name, arch)]
 
     # Rounds alternate the two sides config by config (graft, torch, torch, ... then again), so both see the same
     # machine: on this shared VM the speed of either drifts by 5-10% over minutes with no visible load.
@@ -117,15 +122,17 @@ def main():
                 out = os.path.join(a.out, "%s_%s_round%d.json" % (side, name, rnd + 1))
                 if os.path.exists(out):
                     os.remove(out)
-                if side == "graft":
+                if side.startswith("graft"):
                     cmd = ["flock", a.lock, "java"] + a.java_opts.split() + ["-cp", a.graft_cp, "dev.graft.cli.GraftCli",
                            "bench", "--arch", arch, "--batch", str(a.batch), "--image-size", str(a.image_size), "--only", name,
-                           "--json", out] + quick
+                           "--json", out] + quick + (["--precision", "bf16"] if side == "graft-bf16" else [])
                 else:
                     cmd = ["flock", a.lock, TORCH_PY, os.path.join(HERE, "train_bench_torch.py"), "--config", name,
                            "--image-size", str(a.image_size), "--threads", str(a.threads), "--out", out] + quick
-                    if side == "torch-cl":
+                    if side in ("torch-cl", "torch-bf16-cl"):
                         cmd.append("--channels-last")
+                    if side.startswith("torch-bf16"):
+                        cmd.append("--bf16")
                 r = run(cmd, out, env)
                 if r is None:
                     break

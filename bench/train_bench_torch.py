@@ -69,6 +69,9 @@ def main():
     ap.add_argument("--cached-images", type=int, default=320)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--channels-last", action="store_true")
+    ap.add_argument("--bf16", action="store_true",
+                    help="training kinds: forward and loss under torch.autocast('cpu', dtype=torch.bfloat16), as PyTorch's "
+                         "CPU mixed-precision recipe (fp32 weights, SGD in fp32)")
     ap.add_argument("--iters", type=int)
     ap.add_argument("--warmup", type=int)
     ap.add_argument("--min-time", type=float)
@@ -133,11 +136,12 @@ def main():
     if kind in ("train", "frozen", "frozentrack"):
         def step():
             opt.zero_grad()
-            out = model(x)
-            if isinstance(out, tuple):  # InceptionOutputs(logits, aux_logits) in training
-                loss = crit(out[0], y) + 0.4 * crit(out[1], y)
-            else:
-                loss = crit(out, y)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+                out = model(x)
+                if isinstance(out, tuple):  # InceptionOutputs(logits, aux_logits) in training
+                    loss = crit(out[0], y) + 0.4 * crit(out[1], y)
+                else:
+                    loss = crit(out, y)
             loss.backward()
             opt.step()
             return loss.item()
@@ -168,7 +172,7 @@ def main():
     times, own, others = timed_loop(step, warmup, min_iters, min_time, max_iters)
     med = statistics.median(times)
     res = dict(config=a.config, arch=arch, kind=kind, batch=batch, image_size=a.image_size, images_per_iter=images,
-               channels_last=a.channels_last, threads=torch.get_num_threads(), torch=torch.__version__,
+               channels_last=a.channels_last, bf16_autocast=a.bf16, threads=torch.get_num_threads(), torch=torch.__version__,
                device=str(dev), tf32=a.tf32 if dev.type == "cuda" else None,
                gpu=torch.cuda.get_device_name(dev) if dev.type == "cuda" else None,
                times_s=times, median_s=med, min_s=min(times), max_s=max(times), img_per_s_median=images / med,
