@@ -45,6 +45,7 @@ THREADS=${THREADS:-2}
 QUIET_LOAD=${QUIET_LOAD:-0.5}
 QUIET_WAIT_S=${QUIET_WAIT_S:-300}
 SECTIONS=${SECTIONS:-latency cold rss jar ort}   # a subset to rerun one part
+GRAFT_PRECISIONS=${GRAFT_PRECISIONS:-fp32,bf16,int8}   # Graft's cases in the ort part (bf16/int8: forward-bf16, forward-int8)
 COLD_RUNS=${COLD_RUNS:-5}
 ORT_ARCHS=${ORT_ARCHS:-resnet18,resnet50}   # section 5's architectures
 ORT_BATCHES=${ORT_BATCHES:-1 32}
@@ -213,7 +214,7 @@ for b in $ORT_BATCHES; do
     echo "# graft: load $(cut -d' ' -f1-3 /proc/loadavg)"
     flock -x "$BENCH_LOCK" env OMP_NUM_THREADS="$THREADS" java -Xmx2g -Dorg.bytedeco.javacpp.nopointergc=true -cp "$CP" \
         dev.graft.runtime.InferenceBench "${ARGS[@]}" --models "$OM/graft" --arch "$ORT_ARCHS" --batch "$b" \
-        --out "$ORTD/json/graft_b$b.json"
+        --precisions "$GRAFT_PRECISIONS" --out "$ORTD/json/graft_b$b.json"
     wait_quiet
     echo "# torch: load $(cut -d' ' -f1-3 /proc/loadavg)"
     flock -x "$BENCH_LOCK" /usr/bin/python3 bench/inference_bench_torch.py --threads "$THREADS" "${ARGS[@]}" --pth-dir "$OM" \

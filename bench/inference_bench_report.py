@@ -64,6 +64,12 @@ def ort(d):
                 cells.append("%8.2f (%.1f-%.1f)" % (r["median_ms"], r["p10_ms"], r["p90_ms"]) if r else "-")
             print("%-9s %5s | %-24s | %-24s | %-24s | %9s %9s" % (arch, b, cells[0], cells[1], cells[2],
                                                                 ratio(medians[0], medians[2]), ratio(medians[0], medians[1])))
+            for what in ("forward-bf16", "forward-int8"):  # Graft's low-precision cases against the others' fp32
+                r = graft.get((arch, what))
+                if r:
+                    print("%-9s %5s | %-24s | %-24s | %-24s | %9s %9s" % (
+                        "", "", "%s %.2f (%.1f-%.1f)" % (what[8:], r["median_ms"], r["p10_ms"], r["p90_ms"]), "", "",
+                        ratio(r["median_ms"], medians[2]), ratio(r["median_ms"], medians[1])))
             bg = [side.get((arch, "forward"), {}).get("bg_cpu") for side in (graft, torch, o)]
             print("%-9s %5s   background CPU from other processes: %s" % ("", "", " / ".join(
                 "-" if v is None else "%.2f" % v for v in bg)))
