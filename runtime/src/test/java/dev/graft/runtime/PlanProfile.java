@@ -1,6 +1,7 @@
 package dev.graft.runtime;
 
 import dev.graft.engine.Shape;
+import dev.graft.models.InferencePlan;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -13,7 +14,8 @@ import java.util.SplittableRandom;
  * {@code --warmup} times, then {@code --iters} times, printing {@code #call <i> <ms>} after each timed call. Run it
  * with {@code ONEDNN_VERBOSE=profile_exec}: oneDNN prints one line per primitive execution (its time last) to the
  * same stdout, so {@code bench/plan_profile.py} can add up the primitives of each call and compare the sum with the
- * call's wall time; the gap is Java, glue and allocation. Arguments: {@code --model FILE} (a safetensors file, int8
+ * call's wall time; the gap is Java, glue and allocation. With {@code -Dgraft.plan.profile=true} it also prints the
+ * plan's per-step wall times ({@link InferencePlan#stepTimes()}). Arguments: {@code --model FILE} (a safetensors file, int8
  * ones included), {@code --warmup 5}, {@code --iters 10}.
  */
 public final class PlanProfile {
@@ -57,6 +59,16 @@ public final class PlanProfile {
             }
             Arrays.sort(ms);
             System.out.printf(Locale.ROOT, "#median %.3f min %.3f%n", ms[iters / 2], ms[0]);
+            if (Boolean.getBoolean("graft.plan.profile")) { // the plan's per-step wall times (warm-up calls included)
+                try {
+                    java.lang.reflect.Field f = Classifier.class.getDeclaredField("plan");
+                    f.setAccessible(true);
+                    InferencePlan plan = (InferencePlan) f.get(c);
+                    System.out.print(plan == null ? "unoptimised model: no plan\n" : plan.stepTimes());
+                } catch (ReflectiveOperationException e) {
+                    throw new IllegalStateException("Classifier has no plan field to profile", e);
+                }
+            }
         }
     }
 }
