@@ -59,6 +59,13 @@ public final class InferencePlan implements AutoCloseable {
     private ResNet model;
     private boolean closed;
     private Precision precision = Precision.FP32;
+    /**
+     * Debug switch {@code -Dgraft.plan.profile=true}: every run adds each step's wall time to {@link #stepNanos}
+     * (read with {@link #stepTimes()}); off, the hot loop reads no clock.
+     */
+    private static final boolean PROFILE = Boolean.getBoolean("graft.plan.profile");
+    private long[] stepNanos;
+    private long profiledRuns;
     /** With {@link Precision#INT8}: each quantized unit's s8 weights, weight scales and input range. */
     private final Map<FoldedConvolution, Quantized> quantized = new IdentityHashMap<>();
 
@@ -391,9 +398,11 @@ public final class InferencePlan implements AutoCloseable {
         int[] lastUse = lastUses();
         NDArray[] v = new NDArray[values];
         v[0] = x;
+        long[] nanos = PROFILE ? new long[steps.size()] : null;
         for (int i = 0; i < steps.size(); i++) {
             Step s = steps.get(i);
             NDArray out;
+            long t0 = PROFILE ? System.nanoTime() : 0;
             if (s instanceof ConvStep c) {
                 NDArray residual = c.residual() < 0 ? null : v[c.residual()];
                 NDArray slot = ws == null ? null : ws.slots[c.out()];
@@ -423,8 +432,14 @@ public final class InferencePlan implements AutoCloseable {
                 out = be.globalAvgPool(v[((AvgPoolStep) s).in()]);
             }
             v[s.out()] = out;
+            if (nanos != null) {
+                nanos[i] = System.nanoTime() - t0;
+            }
             if (s.out() == target) {
                 freeAll(v, ws, target);
+                if (nanos != null) {
+                    addProfile(nanos);
+                }
                 return out;
             }
             for (int id = 1; id < values; id++) {
@@ -435,6 +450,42 @@ public final class InferencePlan implements AutoCloseable {
             }
         }
         throw new IllegalStateException("value " + target + " is not produced by the plan");
+    }
+
+    private synchronized void addProfile(long[] nanos) {
+        if (stepNanos == null) {
+            stepNanos = new long[steps.size()];
+        }
+        for (int i = 0; i < nanos.length; i++) {
+            stepNanos[i] += nanos[i];
+        }
+        profiledRuns++;
+    }
+
+    /**
+     * With {@code -Dgraft.plan.profile=true}: the mean wall time of each step over the runs so far (one line per step,
+     * as {@link #describe()} names them, then the total), and resets the sums; without it, a line saying how to switch
+     * it on. A diagnostic: a step's time includes its Java glue (bound checks, lookups), not only its kernel.
+     */
+    public synchronized String stepTimes() {
+        if (!PROFILE) {
+            return "per-step timing is off: run with -Dgraft.plan.profile=true\n";
+        }
+        if (profiledRuns == 0) {
+            return "no run profiled yet\n";
+        }
+        String[] lines = describe().split("\n");
+        StringBuilder b = new StringBuilder();
+        double total = 0;
+        for (int i = 0; i < stepNanos.length; i++) {
+            double ms = stepNanos[i] / 1e6 / profiledRuns;
+            total += ms;
+            b.append(String.format(java.util.Locale.ROOT, "%8.3f ms  %s%n", ms, lines[i]));
+        }
+        b.append(String.format(java.util.Locale.ROOT, "%8.3f ms  all steps, mean of %d runs%n", total, profiledRuns));
+        stepNanos = null;
+        profiledRuns = 0;
+        return b.toString();
     }
 
     private static NDArray maxPool(Backend be, NDArray x, Pool2dSpec spec) {

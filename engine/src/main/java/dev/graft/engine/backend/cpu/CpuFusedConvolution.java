@@ -61,6 +61,8 @@ final class CpuFusedConvolution implements AutoCloseable {
     private final ValueBounds bounds;
     /** Per weight buffer and version, the largest sum of |w| over one output channel (NaN or inf if not finite). */
     private final Map<Buffer, double[]> rowNorms = new WeakHashMap<>();
+    /** Per int8 weight buffer: each output channel's sum of |w|, then the buffer version. */
+    private final Map<Buffer, double[]> channelNorms = new WeakHashMap<>();
     /** Below this bound on a result's partial sums, nothing overflows (with a factor 2 to spare). */
     static final double SAFE = Float.MAX_VALUE / 2;
 
@@ -188,8 +190,10 @@ final class CpuFusedConvolution implements AutoCloseable {
      * destination scale (round to nearest even, saturating), the s8 weights are reordered once per weight version
      * into the primitive's layout (exact: wq holds integers), and the primitive applies {@code xScale * wScales[k]}
      * to the int32 sums before the bias and the post-ops. Quantization turns a NaN into a number, so x is checked
-     * first (its recorded bound, else a scan): an image of x holding a NaN or an infinity gets all-NaN outputs. A non-finite residual with a
-     * relu takes the unfused relu, as in fp32.
+     * first (its recorded bound, measured or derived, else a scan): an image of x holding a NaN or an infinity gets
+     * all-NaN outputs. The output's bound is recorded from the scales and the weights (quantization saturates), so a
+     * chain of int8 convolutions scans no activation once its first input is known finite. A non-finite residual with
+     * a relu takes the unfused relu, as in fp32.
      */
     NDArray forwardInt8(NDArray x, float xScale, boolean xUnsigned, NDArray wq, float[] wScales, NDArray bias, NDArray residual,
                         boolean relu, Conv2dSpec spec, NDArray out) {
@@ -203,7 +207,7 @@ final class CpuFusedConvolution implements AutoCloseable {
                 throw new IllegalArgumentException("int8 convolution: weight scale " + s + " is not a positive number");
             }
         }
-        double bx = bounds.measured(x) ? bounds.recorded(x) : bounds.measure(x);
+        double bx = bounds.of(x); // a recorded bound (measured or derived) proves x finite; else a scan
         Mode mode = xUnsigned ? Mode.INT8_U8 : Mode.INT8_S8;
         if (!(bx <= Float.MAX_VALUE)) {
             // Quantizing would turn a NaN or an infinity into a number: the images holding one get all-NaN outputs.
@@ -225,66 +229,100 @@ final class CpuFusedConvolution implements AutoCloseable {
             NativeBuffer.of(y).bumpVersion();
             return y;
         }
-        double br = residual == null ? 0 : bounds.measured(residual) ? bounds.recorded(residual) : bounds.measure(residual);
+        double br = residual == null ? 0 : bounds.of(residual);
         if (relu && !(br <= Float.MAX_VALUE)) {
             NDArray y = run(x, wq, bias, residual, false, spec, out, mode, new float[][] {{xScale}, wScales});
             elementwise.reluInPlace(y);
             return y;
         }
-        return run(x, wq, bias, residual, relu, spec, out, mode, new float[][] {{xScale}, wScales});
+        NDArray y = run(x, wq, bias, residual, relu, spec, out, mode, new float[][] {{xScale}, wScales});
+        // The quantized input saturates, |q| <= 255 (u8) or 128 (s8), so |y| is bounded by the scales and the weights alone
+        // (plus bias and residual), not by x's bound: the next int8 layer and the residual sums need no scan of y.
+        Shape ws = wq.shape();
+        long terms = (long) ws.dim(1) * ws.dim(2) * ws.dim(3);
+        double[] sums = channelNorms(wq);
+        double l = 0;
+        for (int o = 0; o < k; o++) {
+            l = Math.max(l, sums[o] * wScales[o]); // NaN sticks
+        }
+        double bound = bound(terms, l, (xUnsigned ? 255.0 : 128.0) * xScale, bias == null ? 0 : bounds.of(bias), br);
+        if (bound <= SAFE) {
+            bounds.record(y, bound);
+        }
+        return y;
+    }
+
+    /** Per output channel, the sum of |w| (cached per weight buffer and version; the last slot holds the version). */
+    private double[] channelNorms(NDArray w) {
+        Buffer b = w.buffer();
+        double[] known = channelNorms.get(b);
+        int k = w.shape().dim(0);
+        if (known != null && known[k] == b.version()) {
+            return known;
+        }
+        int per = w.numel() / k;
+        java.nio.FloatBuffer v = NativeBuffer.of(w).floats(0, w.numel());
+        double[] sums = new double[k + 1];
+        for (int o = 0; o < k; o++) {
+            double sum = 0;
+            for (int i = o * per; i < (o + 1) * per; i++) {
+                sum += Math.abs(v.get(i));
+            }
+            sums[o] = sum;
+        }
+        sums[k] = b.version();
+        channelNorms.put(b, sums);
+        return sums;
     }
 
     private NDArray run(NDArray x, NDArray w, NDArray bias, NDArray residual, boolean relu, Conv2dSpec spec, NDArray out,
                         Mode mode, float[][] scales) {
         CpuConvolution.Key ck = CpuConvolution.Key.of(x.shape(), w.shape(), spec, bias != null);
         Layout resLayout = residual == null ? null : storedLayout(residual);
-        Entry e = entry(new Key(ck, resLayout, relu, mode));
+        Key key = new Key(ck, resLayout, relu, mode);
+        Entry e = entry(key);
+        if (mode != Mode.F32) {
+            e.scratch(key);
+        }
         NDArray xs = reorders.channelsLast(x, backend);
         // Write straight into out when its storage is NHWC order; otherwise through a temporary.
         boolean direct = out != null && CpuReorders.storedAs(out, Layout.CHANNELS_LAST);
         NDArray dst = direct ? out : backend.empty(DType.F32, ck.outputShape(), Layout.CHANNELS_LAST);
         Pointer wp = e.reorder == null ? NativeBuffer.of(w).pointer() : weights.get(NativeBuffer.of(w), e.weights, e.reorder);
-        NativeMemory quantized = null;
-        NativeMemory scaleMemory = null;
+        Pointer src = NativeBuffer.of(xs).pointer();
+        org.bytedeco.javacpp.FloatPointer sp = null;
+        if (scales != null) {
+            // The entry's own scratch (the backend runs one call at a time): no allocation per call.
+            sp = e.scales.pointer();
+            sp.put(0, scales[0][0]);
+            for (int i = 0; i < scales[1].length; i++) {
+                sp.put(1 + i, scales[1][i]);
+            }
+            e.quantize.run(dnnl, src, e.converted.pointer(), sp);
+            src = e.converted.pointer();
+        } else if (mode == Mode.BF16) {
+            e.quantize.run(dnnl, src, e.converted.pointer());
+            src = e.converted.pointer();
+        }
+        Pointer[] args = e.args;
+        int a = 0;
+        args[a++] = src;
+        args[a++] = wp;
+        if (bias != null) {
+            args[a++] = NativeBuffer.of(bias).pointer();
+        }
+        if (residual != null) {
+            args[a++] = NativeBuffer.of(residual).pointer();
+        }
+        args[a++] = NativeBuffer.of(dst).pointer();
+        if (scales != null) {
+            args[a++] = sp;
+            args[a] = e.weightScales;
+        }
         try {
-            Pointer src = NativeBuffer.of(xs).pointer();
-            if (scales != null) {
-                scaleMemory = new NativeMemory(4L * (1 + scales[1].length));
-                org.bytedeco.javacpp.FloatPointer sp = scaleMemory.pointer();
-                sp.put(0, scales[0][0]);
-                for (int i = 0; i < scales[1].length; i++) {
-                    sp.put(1 + i, scales[1][i]);
-                }
-                quantized = new NativeMemory(((long) x.numel() + 3) / 4 * 4);
-                e.quantize.run(dnnl, src, quantized.pointer(), sp);
-                src = quantized.pointer();
-            } else if (mode == Mode.BF16) {
-                quantized = new NativeMemory(((long) x.numel() + 1) / 2 * 4);
-                e.quantize.run(dnnl, src, quantized.pointer());
-                src = quantized.pointer();
-            }
-            List<Pointer> args = new ArrayList<>(7);
-            args.add(src);
-            args.add(wp);
-            if (bias != null) {
-                args.add(NativeBuffer.of(bias).pointer());
-            }
-            if (residual != null) {
-                args.add(NativeBuffer.of(residual).pointer());
-            }
-            args.add(NativeBuffer.of(dst).pointer());
-            if (scales != null) {
-                args.add(scaleMemory.pointer());
-                args.add(scaleMemory.pointer().getPointer(1));
-            }
-            e.step.run(dnnl, args.toArray(new Pointer[0]));
+            e.step.run(dnnl, args);
         } finally {
-            if (quantized != null) {
-                quantized.close();
-            }
-            if (scaleMemory != null) {
-                scaleMemory.close();
-            }
+            java.util.Arrays.fill(args, null); // no reference to the caller's buffers outlives the call
         }
         CpuReorders.release(xs, x);
         NativeBuffer.of(dst).bumpVersion();
@@ -336,6 +374,7 @@ final class CpuFusedConvolution implements AutoCloseable {
         cache.values().forEach(Entry::close);
         cache.clear();
         rowNorms.clear();
+        channelNorms.clear();
         weights.close();
     }
 
@@ -344,8 +383,32 @@ final class CpuFusedConvolution implements AutoCloseable {
         final Step step;
         final memory.desc weights;
         final Step reorder;
-        /** int8: the f32 -> u8/s8 input reorder with a destination scale; null otherwise. */
+        /** int8: the f32 -> u8/s8 input reorder with a destination scale; bf16: the f32 -> bf16 conversion; else null. */
         final Step quantize;
+        /** int8 and bf16: the converted input, allocated by the first call (outside {@link Dnnl#build}'s pointer scope). */
+        NativeMemory converted;
+        /** int8: the input scale, then the weight scales (refilled by every call, as entries are shared by shape). */
+        NativeMemory scales;
+        /** int8: a view of {@link #scales} from its second float. */
+        Pointer weightScales;
+
+        /** Allocates the int8 or bf16 scratch once; the backend runs one call at a time, so one per entry suffices. */
+        void scratch(Key key) {
+            if (converted != null) {
+                return;
+            }
+            CpuConvolution.Key k = key.conv();
+            long numel = (long) k.n() * k.c() * k.h() * k.w();
+            if (key.mode() == Mode.BF16) {
+                converted = new NativeMemory((numel + 1) / 2 * 4, true);
+            } else {
+                scales = new NativeMemory(4L * (1 + k.k()), true);
+                weightScales = scales.pointer().getPointer(1);
+                converted = new NativeMemory((numel + 3) / 4 * 4, true);
+            }
+        }
+        /** The data pointers of one call, in the step's argument order (reused). */
+        final Pointer[] args;
 
         Entry(Key key) {
             boolean int8 = key.mode() == Mode.INT8_U8 || key.mode() == Mode.INT8_S8;
@@ -426,6 +489,7 @@ final class CpuFusedConvolution implements AutoCloseable {
             } else {
                 quantize = null;
             }
+            args = new Pointer[ids.size()];
             step = new Step(key.mode() + " fused inference convolution " + k + (residual != null ? " + residual" : "")
                     + (key.relu() ? " + relu" : ""), dnnl, pd, new convolution_forward(pd),
                     ids.stream().mapToInt(Integer::intValue).toArray(), descs.toArray(new memory.desc[0]));
@@ -439,6 +503,12 @@ final class CpuFusedConvolution implements AutoCloseable {
             }
             if (quantize != null) {
                 quantize.close();
+            }
+            if (converted != null) {
+                converted.close();
+            }
+            if (scales != null) {
+                scales.close();
             }
             weights.close();
         }

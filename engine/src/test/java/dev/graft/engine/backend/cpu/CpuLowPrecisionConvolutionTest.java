@@ -57,6 +57,55 @@ class CpuLowPrecisionConvolutionTest {
         }
     }
 
+    /**
+     * The bound an int8 convolution records for its output (so the next layer skips a scan, and a relu post-op is known
+     * not to meet a NaN) must hold: here the worst case, every quantized input saturated (u8 255; s8 -128 against weights
+     * -127), so the int32 sums reach {@code qmax * sum |wq|} exactly, plus a positive bias and residual. The recorded
+     * bound must not be below the largest |y|, and may exceed it only by its stated rounding slack and the bias's and
+     * residual's own (scanned, so coarse) bounds.
+     */
+    @Test
+    void int8RecordsASoundBound() {
+        int c = 64, h = 8, k = 16;
+        for (boolean unsigned : new boolean[] {true, false}) {
+            float xs = 1f; // the convolution's part (~2e7) dominates the bias's and residual's measured bounds (2^16 each)
+            float[] x = new float[c * h * h];
+            java.util.Arrays.fill(x, (unsigned ? 1000 : -1000) * xs);
+            float[] wq = new float[k * c * 9];
+            java.util.Arrays.fill(wq, unsigned ? 127 : -127);
+            float[] ws = new float[k];
+            java.util.Arrays.fill(ws, 1f);
+            float[] b = new float[k];
+            java.util.Arrays.fill(b, 0.5f);
+            float[] res = new float[k * h * h];
+            java.util.Arrays.fill(res, 2f);
+            try (Scope scope = Scope.open()) {
+                NDArray y = CPU.conv2dInferenceInt8(cpu(x, Shape.of(1, c, h, h), true), xs, unsigned, cpu(wq, Shape.of(k, c, 3, 3)),
+                        ws, cpu(b, Shape.of(k)), cpu(res, Shape.of(1, k, h, h), true), true, Conv2dSpec.of(1, 1), null);
+                float[] got = y.toFloatArray();
+                double max = assertBoundHolds(y, got, "saturated int8 " + (unsigned ? "u8" : "s8"));
+                double exact = (unsigned ? 255.0 : 128.0) * 127 * c * 9 * (double) xs * ws[0] + 0.5 + 2; // an interior output
+                assertTrue(Math.abs(max - exact) <= 1e-5 * exact, "largest output " + max + ", exact " + exact);
+                double bound = ((CpuBackend) CPU).bounds().recorded(y);
+                // |b| and |r| enter with their scanned bounds, 2^16 each (CpuReduction.magnitudeBound)
+                double stated = ((unsigned ? 255.0 : 128.0) * 127 * c * 9 + 2 * 0x1p16) * (1 + (c * 9 + 3) * 0x1p-22);
+                assertTrue(bound <= stated, "bound " + bound + " looser than stated " + stated);
+            }
+        }
+    }
+
+    /** The output's recorded bound is finite and at least every |y|; returns the largest |y|. */
+    private static double assertBoundHolds(NDArray y, float[] got, String what) {
+        double bound = ((CpuBackend) CPU).bounds().recorded(y);
+        double max = 0;
+        for (float v : got) {
+            max = Math.max(max, Math.abs(v));
+        }
+        assertTrue(bound < Double.POSITIVE_INFINITY, what + ": no bound recorded for the output");
+        assertTrue(max <= bound, what + ": |y| reaches " + max + " above its recorded bound " + bound);
+        return max;
+    }
+
     private void check(int[] sh, int n, boolean unsigned, boolean residual, boolean relu, long seed) {
         int c = sh[0], h = sh[1], k = sh[2], r = sh[3], stride = sh[4], pad = sh[5];
         Conv2dSpec spec = Conv2dSpec.of(stride, pad);
@@ -87,6 +136,7 @@ class CpuLowPrecisionConvolutionTest {
             NDArray y = CPU.conv2dInferenceInt8(cpu(x, Shape.of(n, c, h, h), true), xs, unsigned, cpu(wq, Shape.of(k, c, r, r)),
                     ws, cpu(b, Shape.of(k)), residual ? cpu(res, Shape.of(n, k, p, p), true) : null, relu, spec, null);
             got = y.toFloatArray();
+            assertBoundHolds(y, got, "int8 " + java.util.Arrays.toString(sh));
         }
         int qmin = unsigned ? 0 : -128;
         int qmax = unsigned ? 255 : 127;
