@@ -409,10 +409,16 @@ final class CpuConvolution implements AutoCloseable {
          * oneDNN pick nhwc anyway), nor the F32 gradient (a bf16 one is no faster). With one OpenMP thread the bf16 kernel
          * including the two reorders took 0.2-0.35x the F32 time on the ResNet 3x3 shapes from 56x56 to 14x14 (0.6x at
          * 7x7), 0.76x on the 7x7 stem and 0.4-0.7x on 1x1 shapes at 28x28 and below, but 1.4-2.1x on the 1x1 shapes at
-         * 56x56 (batch 8, a loaded 2-core machine, rough). With two threads on that loaded machine the bf16 times were
-         * bimodal (1-2 ms or 40-130 ms for the same call) while F32 stayed steady: the short AMX kernel has
-         * per-call thread barriers, and a barrier waiting on a descheduled thread costs a scheduler slice; the old
-         * measurement was taken like that. One rule for every shape keeps the oracle simple, so bf16 everywhere.
+         * 56x56 (batch 8 and 16, a 2-core machine under load average 4-8, rough). With two threads on that loaded
+         * machine the same bf16 call took anywhere from below F32's time to 30x above it (batch 16, 256->256 3x3 at
+         * 14x14: 288-369 ms against 6-16 ms on one thread and 43-99 ms for F32 on two; 64->64 at 56x56: 39-2011 ms;
+         * {@code OMP_WAIT_POLICY=passive} no better), while F32 stayed within about 2x: the short AMX kernel waits on
+         * its other thread (barriers, the per-thread gradient reduction) far more often than the F32 kernel, and on an
+         * oversubscribed machine each such wait can cost a scheduler slice. The old measurement was taken like that.
+         * This explanation is a hypothesis: no quiet machine was available to confirm that two threads are fast there
+         * (the probe with {@code OMP_NUM_THREADS=2} on a quiet machine decides it; if bf16 loses there, set
+         * {@code bwdWeightsHalf} false and drop the rounding in the reference's {@code conv2dBackwardWeights}). One
+         * rule for every shape keeps the oracle simple, so bf16 everywhere, the 1x1 shapes at 56x56 included.
          */
         Step backwardWeights() {
             if (bwdWeights == null) {

@@ -31,10 +31,16 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_TO;
  *   <li>{@code bf16-any/f32w}, {@code bf16-any/bf16w}: x and dy in the bf16 layout oneDNN picks
  *       ({@code format_tag::any}), reordered from F32 nhwc per call.</li>
  * </ul>
- * Each bf16 time includes the per-call reorders of x and dy from F32 nhwc (as a real step pays them). Run:
- * {@code java -cp <test classpath> dev.graft.engine.backend.cpu.ConvBackwardWeightsProbe [batch] [rounds]};
- * {@code OMP_NUM_THREADS} sets the threads. Prints median ms per variant, the ratio to F32 and the kernel names.
+ * Each bf16 time includes the per-call reorders of x and dy from F32 nhwc (as a real step pays them). Prints the
+ * median ms per variant, the ratio to F32, the kernel and the layouts oneDNN chose. Run (a probe, tagged slow so the
+ * default build skips it; {@code OMP_NUM_THREADS} sets the threads, 1 and 2 both worth a look):
+ * <pre>
+ * OMP_NUM_THREADS=1 mvn -o -pl engine -am test -Dgroups=slow -Dtest=ConvBackwardWeightsProbe \
+ *     -Dsurefire.failIfNoSpecifiedTests=false -Dprobe.batch=8 -Dprobe.rounds=5 [-Dprobe.only=3x3]
+ * </pre>
+ * (or its {@code main(batch, rounds, nameFilter)} on the test classpath).
  */
+@org.junit.jupiter.api.Tag("slow")
 public final class ConvBackwardWeightsProbe {
     private record Layer(String name, int c, int k, int hw, int r, int stride, int pad) {}
 
@@ -52,7 +58,12 @@ public final class ConvBackwardWeightsProbe {
         new Layer("2048->512 1x1 7", 2048, 512, 7, 1, 1, 0),
     };
 
-    private ConvBackwardWeightsProbe() {}
+    @org.junit.jupiter.api.Test
+    void probe() {
+        String only = System.getProperty("probe.only");
+        main(only == null ? new String[] {System.getProperty("probe.batch", "4"), System.getProperty("probe.rounds", "5")}
+                : new String[] {System.getProperty("probe.batch", "4"), System.getProperty("probe.rounds", "5"), only});
+    }
 
     public static void main(String[] args) {
         int batch = args.length > 0 ? Integer.parseInt(args[0]) : 4;
@@ -176,7 +187,9 @@ public final class ConvBackwardWeightsProbe {
         double base = median(vs.get(0).ms);
         for (Variant v : vs) {
             double m = median(v.ms);
-            System.out.printf("  %-16s %9.2f ms  x%.2f of f32   %s%n", v.name, m, m / base, v.impl);
+            double lo = v.ms.stream().mapToDouble(Double::doubleValue).min().orElse(0);
+            double hi = v.ms.stream().mapToDouble(Double::doubleValue).max().orElse(0);
+            System.out.printf("  %-16s %9.2f ms (%.2f-%.2f)  x%.2f of f32   %s%n", v.name, m, lo, hi, m / base, v.impl);
         }
     }
 
