@@ -140,7 +140,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, reference or cuda[:N] (default ${DEFAULT-VALUE}).")
     String device;
     @Option(names = "--precision", defaultValue = "fp32", description = "fp32 or bf16: bf16 mixed precision (convolutions and "
-            + "matrix products in bfloat16 with fp32 accumulation; convolution weight gradients, weights, optimizer state, batch "
+            + "matrix products in bfloat16 with fp32 accumulation; weights, optimizer state, batch "
             + "norm and loss in fp32), on cpu "
             + "backends with native bf16 (AVX512-BF16 or AMX) and the reference (default ${DEFAULT-VALUE}).")
     String precision;

@@ -359,7 +359,7 @@ public final class Trainer implements AutoCloseable {
         try (Backend.PrecisionScope p = Backends.get(device).usePrecision(precision)) {
             if (precision != Precision.FP32) {
                 out.println("precision: " + precision + " (convolutions and matrix products in bfloat16 with fp32 accumulation; "
-                        + "convolution weight gradients, weights, optimizer state, batch norm and loss in fp32)");
+                        + "weights, optimizer state, batch norm and loss in fp32)");
             }
         }
     }

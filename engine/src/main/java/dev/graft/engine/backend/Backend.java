@@ -36,12 +36,10 @@ public interface Backend extends AutoCloseable {
     // ---- precision ----------------------------------------------------------------------------------
 
     /**
-     * The arithmetic of this backend's training convolutions (forward and backward-data), {@link #gemm} and
+     * The arithmetic of this backend's training convolutions (forward, backward-data and backward-weights), {@link #gemm} and
      * {@link #batchedGemm}. {@link Precision#FP32} (the default) computes them in F32 or better;
      * {@link Precision#BF16} rounds both operands of every such product to bfloat16 (round-to-nearest-even) and
-     * accumulates in F32 or better, with F32 tensors at the boundary, as PyTorch's CPU autocast does, except that
-     * convolution weight gradients ({@link #conv2dBackwardWeights}) stay F32 (oneDNN's bf16 kernel for them was slower
-     * than F32 on most ResNet shapes; see CpuConvolution; more accurate too). Every other
+     * accumulates in F32 or better, with F32 tensors at the boundary, as PyTorch's CPU autocast does. Every other
      * kernel (batch norm, layer norm, softmax, losses, reductions, optimizer updates) computes as in FP32 whatever
      * the precision, so master weights, optimizer state and statistics stay F32. Inference kernels
      * ({@link #conv2dInference}) are not affected.

@@ -11,8 +11,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The bf16 roundings a run chose, replayed on the reference. Under bf16 precision every convolution (forward and
- * backward-data; weight gradients stay F32) and matrix product rounds its two operands to bfloat16, a step function of each operand: where the oracle's F64 operand lies within the
+ * The bf16 roundings a run chose, replayed on the reference. Under bf16 precision every convolution (forward,
+ * backward-data and backward-weights) and matrix product rounds its two operands to bfloat16, a step function of each operand: where the oracle's F64 operand lies within the
  * tested run's F32 error of a midpoint between two bf16 values, the two round to neighbouring values 2^-8 apart
  * (relative), a difference that is no kernel's fault, as a relu flip is not ({@link ActivationPattern}). So the harness
  * records the rounded operands of every such call on the tested backend ({@link #record}) and the reference replays
@@ -24,7 +24,8 @@ import java.util.Set;
  * which the harness compares with the oracle's.
  */
 final class Bf16Pieces {
-    private static final Set<String> PRODUCTS = Set.of("conv2d", "conv2dBackwardData", "gemm", "batchedGemm"); // weight gradients stay F32
+    private static final Set<String> PRODUCTS = Set.of("conv2d", "conv2dBackwardData", "conv2dBackwardWeights", "gemm",
+            "batchedGemm");
 
     /** One product call: its kernel, and per operand (arguments 0 and 1) the tested run's values before rounding. */
     private record Call(String kernel, float[][] operands) {

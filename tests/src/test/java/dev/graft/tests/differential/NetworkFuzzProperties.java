@@ -157,7 +157,7 @@ class NetworkFuzzProperties {
 
     /**
      * The draw on cpu and the reference replays under {@code precision}; under bf16 the oracle is the reference's bf16
-     * arithmetic (operands of convolutions and matrix products rounded to bfloat16, weight gradients exact, exact sums), and the tolerance
+     * arithmetic (operands of convolutions, their weight gradients included, and of matrix products rounded to bfloat16, exact sums), and the tolerance
      * is the unchanged float32-accumulation criterion of {@link NetworkDifferential}.
      */
     static NetworkDifferential.Outcome check(DifferentialDraw c, Precision precision) {

@@ -38,7 +38,7 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
  * oneDNN counts dilation from 0, PyTorch from 1; padding is symmetric (PyTorch's floor rule matches
  * oneDNN's output-size check with padR = padL).
  *
- * <p>Under {@link Precision#BF16} forward and backward-data take bf16 operands: the activation (x, or dy) is
+ * <p>Under {@link Precision#BF16} all three passes take bf16 operands: the activations (x and/or dy) are
  * reordered to bf16 NHWC per call and the weights to the primitive's bf16 blocked layout once per weight version
  * ({@link WeightCache}), both by oneDNN reorders (nearest-even); the result is F32, accumulated in F32. Tried first:
  * F32 memory with {@code fpmath_mode::bf16}. oneDNN 3.11 honoured it on most shapes here
@@ -46,7 +46,7 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
  * ({@code brgconv_strided:avx512_core}), and in a ResNet-18 batch-32 step (2 loaded cores, graft bench --profile,
  * rough) its forward took 0.7-0.8 s against 0.4-0.5 s with explicit bf16 operands (F32 weights converted inside
  * every call; the 3-channel stem 143-181 ms against 46-55), backward-data 0.5-0.9 s both ways; F32 was 1.0 s and
- * 0.9 s. Backward-weights stays F32 (see {@link Entry#backwardWeights}). The precision is part of the cache key, so
+ * 0.9 s. Backward-weights takes bf16 x and dy too (see {@link Entry#backwardWeights}). The precision is part of the cache key, so
  * both modes' primitives can live side by side.
  */
 final class CpuConvolution implements AutoCloseable {
@@ -179,13 +179,16 @@ final class CpuConvolution implements AutoCloseable {
         NDArray dys = reorders.channelsLast(dy, backend);
         NDArray dw = backend.empty(DType.F32, wShape, Layout.ROW_MAJOR);
         Pointer out = NativeBuffer.of(dw).pointer();
-        Pointer xp = NativeBuffer.of(xs).pointer();
-        Pointer dyp = NativeBuffer.of(dys).pointer();
-        if (e.diffWeightsReorder == null) {
-            step.run(dnnl, xp, dyp, out);
-        } else {
-            step.run(dnnl, xp, dyp, e.diffWeightsScratch.pointer());
-            e.diffWeightsReorder.run(dnnl, e.diffWeightsScratch.pointer(), out);
+        try (NativeMemory xHalf = e.bwdWeightsHalf ? e.toBf16(e.srcToBf16(), e.srcBf16, NativeBuffer.of(xs).pointer()) : null;
+             NativeMemory dyHalf = e.bwdWeightsHalf ? e.toBf16(e.dstToBf16(), e.dstBf16, NativeBuffer.of(dys).pointer()) : null) {
+            Pointer xp = xHalf != null ? xHalf.pointer() : NativeBuffer.of(xs).pointer();
+            Pointer dyp = dyHalf != null ? dyHalf.pointer() : NativeBuffer.of(dys).pointer();
+            if (e.diffWeightsReorder == null) {
+                step.run(dnnl, xp, dyp, out);
+            } else {
+                step.run(dnnl, xp, dyp, e.diffWeightsScratch.pointer());
+                e.diffWeightsReorder.run(dnnl, e.diffWeightsScratch.pointer(), out);
+            }
         }
         CpuReorders.release(xs, x);
         CpuReorders.release(dys, dy);
@@ -257,6 +260,7 @@ final class CpuConvolution implements AutoCloseable {
         /** Whether forward / backward-data run on bf16 operands (under BF16 precision). */
         boolean fwdHalf;
         boolean bwdDataHalf;
+        boolean bwdWeightsHalf;
         memory.desc fwdHalfWeights;
         Step fwdHalfReorder;
         private convolution_forward.primitive_desc fwdHalfPd;
@@ -394,20 +398,35 @@ final class CpuConvolution implements AutoCloseable {
         }
 
         /**
-         * Backward-weights, in F32 under every precision (see {@link dev.graft.engine.backend.Backend#precision}).
-         * Measured on this AMX machine (oneDNN 3.11, 2 cores, batch 16, ResNet-18/50 shapes, best of 2): bf16
-         * operands ({@code brgconv_bwd_w:avx10_1_512_amx}, x and dy reordered to bf16) took 1.1 to 18x longer than
-         * the F32 {@code jit:avx512_core} / {@code jit_1x1:avx512_core} kernels on every layer1-layer3 shape (64->64 3x3
-         * at 56x56: 1546 vs 85 ms) and were faster only at 14x14 and 7x7 (2-3x); a ResNet-18 batch-32 step's
-         * weight gradients took 9.2 s instead of 2.8 s. With {@code fpmath_mode::bf16} alone oneDNN keeps the F32
-         * kernel anyway. F32 weight gradients are also the more accurate choice.
+         * Backward-weights. Under {@link Precision#BF16} x and dy are reordered to bf16 NHWC per call (as for the other
+         * passes) and the gradient is F32, accumulated in F32 ({@code brgconv_bwd_w:avx10_1_512_amx} on this AMX
+         * machine), as PyTorch's CPU autocast computes it; F32 operands ({@code jit:avx512_core},
+         * {@code jit_1x1:avx512_core}) under FP32.
+         *
+         * <p>This pass used to stay F32 because the bf16 kernel measured 1.1-18x slower (64->64 3x3 at 56x56, batch 32:
+         * 1546 vs 85 ms). {@code ConvBackwardWeightsProbe} (test scope) times the variants alternating within one run:
+         * the slowness is not the kernel, nor the nhwc activation layout ({@code format_tag::any} for x and dy makes
+         * oneDNN pick nhwc anyway), nor the F32 gradient (a bf16 one is no faster). With one OpenMP thread the bf16 kernel
+         * including the two reorders took 0.2-0.35x the F32 time on the ResNet 3x3 shapes from 56x56 to 14x14 (0.6x at
+         * 7x7), 0.76x on the 7x7 stem and 0.4-0.7x on 1x1 shapes at 28x28 and below, but 1.4-2.1x on the 1x1 shapes at
+         * 56x56 (batch 8 and 16, a 2-core machine under load average 4-8, rough). With two threads on that loaded
+         * machine the same bf16 call took anywhere from below F32's time to 30x above it (batch 16, 256->256 3x3 at
+         * 14x14: 288-369 ms against 6-16 ms on one thread and 43-99 ms for F32 on two; 64->64 at 56x56: 39-2011 ms;
+         * {@code OMP_WAIT_POLICY=passive} no better), while F32 stayed within about 2x: the short AMX kernel waits on
+         * its other thread (barriers, the per-thread gradient reduction) far more often than the F32 kernel, and on an
+         * oversubscribed machine each such wait can cost a scheduler slice. The old measurement was taken like that.
+         * This explanation is a hypothesis: no quiet machine was available to confirm that two threads are fast there
+         * (the probe with {@code OMP_NUM_THREADS=2} on a quiet machine decides it; if bf16 loses there, set
+         * {@code bwdWeightsHalf} false and drop the rounding in the reference's {@code conv2dBackwardWeights}). One
+         * rule for every shape keeps the oracle simple, so bf16 everywhere, the 1x1 shapes at 56x56 included.
          */
         Step backwardWeights() {
             if (bwdWeights == null) {
                 bwdWeights = Dnnl.build("convolution backward-weights for " + key, () -> {
-                    memory.desc bwSrc = src;
-                    memory.desc bwDst = dst;
-                    convolution_forward.primitive_desc bwHint = hint;
+                    bwdWeightsHalf = key.precision() == Precision.BF16; // bf16 x and dy, f32 diff_weights
+                    memory.desc bwSrc = bwdWeightsHalf ? srcBf16() : src;
+                    memory.desc bwDst = bwdWeightsHalf ? dstBf16() : dst;
+                    convolution_forward.primitive_desc bwHint = bwdWeightsHalf ? halfHint() : hint;
                     convolution_backward_weights.primitive_desc pd = new convolution_backward_weights.primitive_desc(
                             dnnl.engine, algorithm.convolution_direct, bwSrc, anyWeights, bwDst, strides, dilates, pad, pad, bwHint);
                     memory.desc chosen = keep(pd.diff_weights_desc());

@@ -23,9 +23,8 @@ import dev.graft.engine.backend.SgdSpec;
  * other backend is tested against this one. Kernels read inputs as logical row-major doubles and write
  * row-major outputs.
  *
- * <p>Under {@link Precision#BF16} it is the oracle of bf16 mixed precision: convolution forward and backward-data,
- * {@link #gemm} and {@link #batchedGemm} round both operands to bfloat16 (weight gradients stay exact, as
- * {@link Backend#precision} defines) ({@link Bf16#round}, nearest-even, as
+ * <p>Under {@link Precision#BF16} it is the oracle of bf16 mixed precision: convolution forward, backward-data and
+ * backward-weights, {@link #gemm} and {@link #batchedGemm} round both operands to bfloat16 ({@link Bf16#round}, nearest-even, as
  * oneDNN does) and still sum the exact products in double; every other kernel is unchanged. A fast backend's bf16
  * result then differs from this one only by its F32 accumulation.
  */
@@ -367,7 +366,7 @@ public final class ReferenceBackend implements Backend {
     @Override
     public NDArray conv2dBackwardWeights(NDArray dy, NDArray x, Shape wShape, Conv2dSpec spec) {
         ConvShape s = ConvShape.of(x.shape(), wShape, spec);
-        return out(dy.dtype(), wShape, ReferenceConvolution.backwardWeights(s, read(dy), read(x)));
+        return out(dy.dtype(), wShape, ReferenceConvolution.backwardWeights(s, operand(dy), operand(x)));
     }
 
     @Override
