@@ -68,6 +68,9 @@ final class OnnxExport {
     /** {@code model} (read from {@code file}) as an ONNX model; {@code producerVersion} is Graft's version. */
     static ModelProto model(String file, ModelFile model, String producerVersion) {
         ResNetConfig config = ResNet.configOf(model.state());
+        if (config.isVit()) {
+            return vit(file, model, config, producerVersion);
+        }
         InferenceGraph graph;
         // The reference backend keeps the folded copies on the Java heap: no native memory, no device needed.
         try (InferencePlan plan = InferencePlan.compile(config, model.state()::get, Device.REFERENCE)) {
@@ -102,6 +105,34 @@ final class OnnxExport {
                 .setDocString("Logits of " + config + " for images [N, " + graph.inChannels() + ", H, W], preprocessed as "
                         + "metadata_props says; batch norm is folded into the convolutions.")
                 .build();
+        return modelProto(file, model, config, producerVersion, g);
+    }
+
+    /** A plain vision transformer ({@link OnnxViTExport}): input [N, C, S, S] at the model's image size S. */
+    private static ModelProto vit(String file, ModelFile model, ResNetConfig config, String producerVersion) {
+        OnnxViTExport ex = OnnxViTExport.of(model, config);
+        long bytes = 0;
+        for (TensorProto t : ex.initializers) {
+            bytes += t.getRawData().size();
+        }
+        if (bytes > MAX_WEIGHT_BYTES) {
+            throw new ModelException(String.format(Locale.ROOT, "%s: the weights take %.2f GB; one ONNX file holds at most 2 GB (a "
+                    + "protobuf message), and graft export does not write ONNX's external-data form", file, bytes / 1e9));
+        }
+        int size = config.vitConfig().imageSize();
+        GraphProto g = GraphProto.newBuilder()
+                .setName(config.architecture())
+                .addAllNode(ex.nodes)
+                .addAllInitializer(ex.initializers)
+                .addInput(tensorInfo(INPUT, "N", config.inChannels(), size, size))
+                .addOutput(tensorInfo(OUTPUT, "N", config.numClasses()))
+                .setDocString("Logits of " + config + " for images [N, " + config.inChannels() + ", " + size + ", " + size
+                        + "], preprocessed as metadata_props says; the eval-mode forward pass of the vision transformer.")
+                .build();
+        return modelProto(file, model, config, producerVersion, g);
+    }
+
+    private static ModelProto modelProto(String file, ModelFile model, ResNetConfig config, String producerVersion, GraphProto g) {
         ModelProto.Builder m = ModelProto.newBuilder()
                 .setIrVersion(IR_VERSION)
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
@@ -250,7 +281,7 @@ final class OnnxExport {
         return b.build();
     }
 
-    private static AttributeProto ints(String name, int... values) {
+    static AttributeProto ints(String name, int... values) {
         AttributeProto.Builder b = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
         for (int v : values) {
             b.addInts(v);
@@ -259,7 +290,7 @@ final class OnnxExport {
     }
 
     /** A float32 tensor's name and shape; a String dimension is symbolic (dynamic), an Integer fixed. */
-    private static ValueInfoProto tensorInfo(String name, Object... dims) {
+    static ValueInfoProto tensorInfo(String name, Object... dims) {
         TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
         for (Object d : dims) {
             TensorShapeProto.Dimension.Builder dim = TensorShapeProto.Dimension.newBuilder();
