@@ -93,10 +93,10 @@ final class ExportCommand implements Callable<Integer> {
             ResNetConfig config = ResNet.configOf(mf.state());
             System.out.println("exported " + PrintableText.escape(model.toString()) + " (" + mf.describe() + ") to "
                     + PrintableText.escape(onnx.toString()));
-            if (config.isVit()) { // a fixed image size: the position embedding has one token per patch of it
-                int size = config.vitConfig().imageSize();
+            if (config.isTransformer()) { // a fixed image size (OnnxExport.imageSize)
+                int size = OnnxExport.imageSize(mf, config);
                 System.out.printf(Locale.ROOT, "  ONNX opset %d, %.1f MB: input '%s' float32 [N, %d, %d, %d], output '%s' [N, %d]; the"
-                                + " vision transformer's eval forward pass; preprocessing in its metadata (docs/onnx.md)%n", OnnxExport.OPSET,
+                                + " transformer's eval forward pass; preprocessing in its metadata (docs/onnx.md)%n", OnnxExport.OPSET,
                         Files.size(onnx) / 1e6, OnnxExport.INPUT, config.inChannels(), size, size, OnnxExport.OUTPUT, config.numClasses());
             } else {
                 System.out.printf(Locale.ROOT, "  ONNX opset %d, %.1f MB: input '%s' float32 [N, %d, H, W] (trained at %dx%d), output '%s' "

@@ -68,8 +68,8 @@ final class OnnxExport {
     /** {@code model} (read from {@code file}) as an ONNX model; {@code producerVersion} is Graft's version. */
     static ModelProto model(String file, ModelFile model, String producerVersion) {
         ResNetConfig config = ResNet.configOf(model.state());
-        if (config.isVit()) {
-            return vit(file, model, config, producerVersion);
+        if (config.isVit() || config.isSwin()) {
+            return transformer(file, model, config, producerVersion);
         }
         InferenceGraph graph;
         // The reference backend keeps the folded copies on the Java heap: no native memory, no device needed.
@@ -108,9 +108,13 @@ final class OnnxExport {
         return modelProto(file, model, config, producerVersion, g);
     }
 
-    /** A plain vision transformer ({@link OnnxViTExport}): input [N, C, S, S] at the model's image size S. */
-    private static ModelProto vit(String file, ModelFile model, ResNetConfig config, String producerVersion) {
-        OnnxViTExport ex = OnnxViTExport.of(model, config);
+    /**
+     * A plain vision transformer or a Swin Transformer ({@link OnnxTransformerExport}): input [N, C, S, S] at
+     * {@link #imageSize} S.
+     */
+    private static ModelProto transformer(String file, ModelFile model, ResNetConfig config, String producerVersion) {
+        int size = imageSize(model, config);
+        OnnxTransformerExport ex = config.isVit() ? OnnxTransformerExport.of(model, config) : OnnxTransformerExport.swin(model, config, size);
         long bytes = 0;
         for (TensorProto t : ex.initializers) {
             bytes += t.getRawData().size();
@@ -119,7 +123,6 @@ final class OnnxExport {
             throw new ModelException(String.format(Locale.ROOT, "%s: the weights take %.2f GB; one ONNX file holds at most 2 GB (a "
                     + "protobuf message), and graft export does not write ONNX's external-data form", file, bytes / 1e9));
         }
-        int size = config.vitConfig().imageSize();
         GraphProto g = GraphProto.newBuilder()
                 .setName(config.architecture())
                 .addAllNode(ex.nodes)
@@ -127,9 +130,18 @@ final class OnnxExport {
                 .addInput(tensorInfo(INPUT, "N", config.inChannels(), size, size))
                 .addOutput(tensorInfo(OUTPUT, "N", config.numClasses()))
                 .setDocString("Logits of " + config + " for images [N, " + config.inChannels() + ", " + size + ", " + size
-                        + "], preprocessed as metadata_props says; the eval-mode forward pass of the vision transformer.")
+                        + "], preprocessed as metadata_props says; the eval-mode forward pass of the transformer.")
                 .build();
         return modelProto(file, model, config, producerVersion, g);
+    }
+
+    /**
+     * The fixed image size of a transformer's graph: a ViT's configured size (its position embedding has one token per
+     * patch of it); a Swin Transformer's trained size ({@code graft.image_size}), since its window padding, shift and
+     * mask follow from the map size.
+     */
+    static int imageSize(ModelFile model, ResNetConfig config) {
+        return config.isVit() ? config.vitConfig().imageSize() : model.preprocessing().imageSize();
     }
 
     private static ModelProto modelProto(String file, ModelFile model, ResNetConfig config, String producerVersion, GraphProto g) {

@@ -9,6 +9,7 @@ import dev.graft.engine.StateDict;
 import dev.graft.loaders.SafeTensors;
 import dev.graft.models.ResNet;
 import dev.graft.models.ResNetConfig;
+import dev.graft.models.SwinConfig;
 import dev.graft.models.ViTConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,8 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@code graft export --onnx} of the narrow vision transformers of {@code make_vit_fixtures.py} (torch 1.13 /
- * torchvision 0.14 eval logits, independent of Graft): the exported file, run by ONNX Runtime on the fixture's input,
+ * {@code graft export --onnx} of the narrow vision transformers of {@code make_vit_fixtures.py} and the narrow Swin
+ * Transformers of the Swin fixtures (torch 1.13 / torchvision 0.14 eval logits, independent of Graft): the exported file, run by ONNX Runtime on the fixture's input,
  * gives torch's eval logits within {@value #TOLERANCE} of the largest one. Why 1e-4: float32 on both sides with
  * different summation orders (Graft's own forward matches these fixtures to 1e-5, {@link ViTParityTest}); a wrong op
  * or layout is off by far more. The 48 px case is the 32 px weights with the position embedding interpolated by Graft
@@ -37,27 +38,48 @@ class OnnxViTTorchParityTest {
     @Test
     void torchvisionNames() throws Exception {
         RawFixture f = RawFixture.resource("vit_narrow");
-        check(f.stateDict("init/"), ViTConfig.parse(f.meta().path("config").asText()), f, "vit");
+        check(f.stateDict("init/"), vit(f), f, "vit");
     }
 
     @Test
     void timmDeiTNames() throws Exception {
         RawFixture f = RawFixture.resource("deit_narrow");
-        check(f.stateDict("init/"), ViTConfig.parse(f.meta().path("config").asText()), f, "deit");
+        check(f.stateDict("init/"), vit(f), f, "deit");
     }
 
     @Test
     void positionEmbeddingInterpolatedFor48Pixels() throws Exception {
         RawFixture narrow = RawFixture.resource("vit_narrow");
         RawFixture resized = RawFixture.resource("vit_resized");
-        check(narrow.stateDict("init/"), ViTConfig.parse(resized.meta().path("config").asText()), resized, "vit48");
+        check(narrow.stateDict("init/"), vit(resized), resized, "vit48");
     }
 
-    private void check(StateDict weights, ViTConfig config, RawFixture f, String stem) throws Exception {
+    /** 36 px: a 9 x 9 map in windows of 4 (padding, the shift and its mask, an odd map into the patch merging). */
+    @Test
+    void swinWithPaddedWindows() throws Exception {
+        RawFixture f = RawFixture.resource("swin_pad");
+        check(f.stateDict("init/"), ResNetConfig.swin(SwinConfig.parse(f.meta().path("config").asText())), f, "swin_pad");
+    }
+
+    /** 56 px: a 14 x 14 map in windows of 7, then 7 x 7 (one window: no shift). */
+    @Test
+    void swinWithWindowsOfSeven() throws Exception {
+        RawFixture f = RawFixture.resource("swin_w7");
+        check(f.stateDict("init/"), ResNetConfig.swin(SwinConfig.parse(f.meta().path("config").asText())), f, "swin_w7");
+    }
+
+    private static ResNetConfig vit(RawFixture f) {
+        return ResNetConfig.vit(ViTConfig.parse(f.meta().path("config").asText()));
+    }
+
+    private void check(StateDict weights, ResNetConfig config, RawFixture f, String stem) throws Exception {
         StateDict sd = new StateDict();
         weights.keys().forEach(k -> sd.put(k, weights.get(k)));
         sd.metadata().put(ResNet.META_ARCHITECTURE, config.architecture());
-        sd.metadata().put(ResNet.META_CONFIG, ResNetConfig.vit(config).describe());
+        sd.metadata().put(ResNet.META_CONFIG, config.describe());
+        String size = Integer.toString(f.get("input").shape().dim(3));
+        sd.metadata().put("graft.image_size", size); // a Swin graph is exported at the trained size
+        sd.metadata().put("graft.resize_size", size);
         Path model = tmp.resolve(stem + ".safetensors");
         SafeTensors.write(model, sd);
         Path onnx = tmp.resolve(stem + ".onnx");
