@@ -17,6 +17,8 @@ import dev.graft.engine.Tensor;
 import dev.graft.loaders.SafeTensors;
 import dev.graft.models.ResNet;
 import dev.graft.models.ResNetConfig;
+import dev.graft.models.SwinConfig;
+import dev.graft.models.SwinTransformer;
 import dev.graft.models.ViTConfig;
 import dev.graft.train.ModelFile;
 import org.junit.jupiter.api.BeforeAll;
@@ -39,7 +41,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@code graft export --onnx} of plain vision transformers (torchvision's ViT names and timm's DeiT names): ONNX
+ * {@code graft export --onnx} of plain vision transformers (torchvision's ViT names and timm's DeiT names) and Swin
+ * Transformers (torchvision's names): ONNX
  * Runtime (Java, CPU) runs the exported file and its logits for random images must equal Graft's own eval forward
  * pass on the reference backend (unfused modules, the oracle every ViT parity test checks against torch) within
  * {@value #TOLERANCE} of the largest logit. Why 1e-4 relative: both sides are float32 but sum in other orders (MLAS
@@ -49,10 +52,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * size. The weights are random and far from torchvision's initialisation (class token, q/k/v biases and layer norms
  * not 0 / 1), so every tensor matters. Batch 1 and 3 run through one file: the batch axis is dynamic.
  */
-class OnnxViTExportTest {
+class OnnxTransformerExportTest {
     private static final double TOLERANCE = 1e-4;
     private static final Set<String> OPS = Set.of("Conv", "Reshape", "Transpose", "Shape", "Slice", "Concat", "Expand", "Add",
-            "LayerNormalization", "MatMul", "Gather", "Mul", "Softmax", "Erf", "Gemm");
+            "LayerNormalization", "MatMul", "Gather", "Mul", "Softmax", "Erf", "Gemm", "Pad", "ReduceMean");
 
     private static OrtEnvironment env;
 
@@ -67,11 +70,11 @@ class OnnxViTExportTest {
     @Test
     void torchvisionNamedViTAt224GivesGraftsLogits() throws Exception {
         ViTConfig vit = new ViTConfig("custom", ViTConfig.Naming.TORCHVISION, 224, 16, 32, 2, 4, 64, 5, 3);
-        Path model = modelFile(tmp.resolve("vit.safetensors"), vit, vit, 21);
+        Path model = modelFile(tmp.resolve("vit.safetensors"), ResNetConfig.vit(vit), ResNetConfig.vit(vit), 224, 21);
         Path onnx = tmp.resolve("vit.onnx");
         Cli.Run r = Cli.ok("export", "--model", model, "--onnx", onnx);
         assertTrue(r.out().contains("opset 17") && r.out().contains("[N, 3, 224, 224]"), r.out());
-        checkGraph(onnx, vit);
+        checkGraph(onnx, ResNetConfig.vit(vit), 224);
         assertSameLogits(model, onnx, 1, 224, 1);
         assertSameLogits(model, onnx, 3, 224, 2);
     }
@@ -79,10 +82,10 @@ class OnnxViTExportTest {
     @Test
     void timmNamedDeiTAt224GivesGraftsLogits() throws Exception {
         ViTConfig vit = new ViTConfig("custom", ViTConfig.Naming.TIMM, 224, 16, 24, 2, 3, 48, 4, 3);
-        Path model = modelFile(tmp.resolve("deit.safetensors"), vit, vit, 22);
+        Path model = modelFile(tmp.resolve("deit.safetensors"), ResNetConfig.vit(vit), ResNetConfig.vit(vit), 224, 22);
         Path onnx = tmp.resolve("deit.onnx");
         Cli.ok("export", "--model", model, "--onnx", onnx);
-        checkGraph(onnx, vit);
+        checkGraph(onnx, ResNetConfig.vit(vit), 224);
         assertSameLogits(model, onnx, 1, 224, 3);
         assertSameLogits(model, onnx, 3, 224, 4);
     }
@@ -95,11 +98,11 @@ class OnnxViTExportTest {
     void anotherImageSizeCarriesTheInterpolatedPositionEmbedding() throws Exception {
         ViTConfig at224 = new ViTConfig("custom", ViTConfig.Naming.TIMM, 224, 16, 24, 1, 2, 48, 3, 3);
         ViTConfig at96 = at224.withImageSize(96);
-        Path model = modelFile(tmp.resolve("deit96.safetensors"), at224, at96, 23);
+        Path model = modelFile(tmp.resolve("deit96.safetensors"), ResNetConfig.vit(at224), ResNetConfig.vit(at96), 96, 23);
         Path onnx = tmp.resolve("deit96.onnx");
         Cli.Run r = Cli.ok("export", "--model", model, "--onnx", onnx);
         assertTrue(r.out().contains("[N, 3, 96, 96]"), r.out());
-        checkGraph(onnx, at96);
+        checkGraph(onnx, ResNetConfig.vit(at96), 96);
         OnnxMl.ModelProto m = read(onnx);
         OnnxMl.TensorProto pos = m.getGraph().getInitializerList().stream().filter(t -> t.getName().equals("pos_embed")).findFirst().orElseThrow();
         assertEquals(java.util.List.of(1L, 37L, 24L), pos.getDimsList(), "1 + 6 * 6 tokens");
@@ -111,11 +114,43 @@ class OnnxViTExportTest {
     @Tag("slow")
     void fullSizeDeiTSmall() throws Exception {
         ViTConfig vit = ViTConfig.named("deit_s", 10);
-        Path model = modelFile(tmp.resolve("deit_s.safetensors"), vit, vit, 24);
+        Path model = modelFile(tmp.resolve("deit_s.safetensors"), ResNetConfig.vit(vit), ResNetConfig.vit(vit), 224, 24);
         Path onnx = tmp.resolve("deit_s.onnx");
         Cli.ok("export", "--model", model, "--onnx", onnx);
-        checkGraph(onnx, vit);
+        checkGraph(onnx, ResNetConfig.vit(vit), 224);
         assertSameLogits(model, onnx, 1, 224, 6);
+    }
+
+    /**
+     * A narrow Swin (torchvision's names) with random weights, relative position bias tables included, trained at 224:
+     * a 56 x 56 map in windows of 7 with the shift and its mask, patch merging, a 28 x 28 stage; batch 1 and 3.
+     */
+    @Test
+    void swinAt224GivesGraftsLogits() throws Exception {
+        ResNetConfig swin = ResNetConfig.swin(SwinConfig.parse(
+                "family=swin patch=4 embed=16 depths=2,2 heads=1,2 window=7 stochastic_depth=0.0 classes=3 in_channels=3"));
+        Path model = modelFile(tmp.resolve("swin.safetensors"), swin, swin, 224, 25);
+        Path onnx = tmp.resolve("swin.onnx");
+        Cli.Run r = Cli.ok("export", "--model", model, "--onnx", onnx);
+        assertTrue(r.out().contains("[N, 3, 224, 224]"), r.out());
+        checkGraph(onnx, swin, 224);
+        assertSameLogits(model, onnx, 1, 224, 7);
+        assertSameLogits(model, onnx, 3, 224, 8);
+    }
+
+    /**
+     * Trained at 100 px: a 25 x 25 map, padded to whole windows of 4 (and shifted), an odd map into the first patch
+     * merging (padded to 26), 13 x 13 then 7 x 7 maps: the graph is written for the trained size.
+     */
+    @Test
+    void swinAtAnOddMapSizeGivesGraftsLogits() throws Exception {
+        ResNetConfig swin = ResNetConfig.swin(SwinConfig.parse(
+                "family=swin patch=4 embed=8 depths=1,2,2 heads=1,2,2 window=4 stochastic_depth=0.0 classes=4 in_channels=3"));
+        Path model = modelFile(tmp.resolve("swin100.safetensors"), swin, swin, 100, 26);
+        Path onnx = tmp.resolve("swin100.onnx");
+        Cli.ok("export", "--model", model, "--onnx", onnx);
+        checkGraph(onnx, swin, 100);
+        assertSameLogits(model, onnx, 3, 100, 9);
     }
 
     // ---- helpers ----------------------------------------------------------------------------------------------
@@ -127,7 +162,7 @@ class OnnxViTExportTest {
     }
 
     /** Opset 17 of the default domain, only standard ops, input [N, C, S, S] with N symbolic, output [N, classes]. */
-    private static void checkGraph(Path onnx, ViTConfig config) throws IOException, OrtException {
+    private static void checkGraph(Path onnx, ResNetConfig config, int size) throws IOException, OrtException {
         OnnxMl.ModelProto m = read(onnx);
         assertEquals(8, m.getIrVersion());
         assertEquals(17, m.getOpsetImport(0).getVersion());
@@ -138,10 +173,9 @@ class OnnxViTExportTest {
         try (OrtSession s = env.createSession(onnx.toString(), new OrtSession.SessionOptions())) {
             NodeInfo in = s.getInputInfo().get("input");
             NodeInfo out = s.getOutputInfo().get("logits");
-            int size = config.imageSize();
             assertArrayEquals(new long[] {-1, config.inChannels(), size, size}, ((TensorInfo) in.getInfo()).getShape());
             assertArrayEquals(new long[] {-1, config.numClasses()}, ((TensorInfo) out.getInfo()).getShape());
-            assertEquals(ResNetConfig.vit(config).describe(), s.getMetadata().getCustomMetadata().get("graft.resnet"));
+            assertEquals(config.describe(), s.getMetadata().getCustomMetadata().get("graft.resnet"));
         }
     }
 
@@ -186,15 +220,19 @@ class OnnxViTExportTest {
      * A model file with random weights made for {@code weights} (its image size sets the position embedding's grid)
      * and configured as {@code config} in its metadata (another image size: Graft interpolates when it loads).
      */
-    private static Path modelFile(Path file, ViTConfig weights, ViTConfig config, long seed) {
+    private static Path modelFile(Path file, ResNetConfig weights, ResNetConfig config, int imageSize, long seed) {
         Random r = new Random(seed);
         StateDict sd = new StateDict();
-        try (ResNet shape = ResNet.builder(ResNetConfig.vit(weights)).device(Device.REFERENCE).initialize(false).build()) {
+        try (ResNet shape = ResNet.builder(weights).device(Device.REFERENCE).initialize(false).build()) {
             for (Map.Entry<String, Tensor> e : shape.namedState().entrySet()) {
                 String k = e.getKey();
                 Shape s = e.getValue().shape();
+                if (k.endsWith("relative_position_index")) { // a buffer: torchvision's index, not a weight
+                    sd.put(k, HostTensor.of(SwinTransformer.relativePositionIndex(weights.swinConfig().window()), s));
+                    continue;
+                }
                 float[] v = new float[s.numel()];
-                boolean norm = s.rank() == 1 && (k.contains("norm") || k.contains("ln"));
+                boolean norm = s.rank() == 1 && (k.contains("norm") || k.contains("ln") || k.startsWith("features.0.2."));
                 int fanIn = s.rank() > 1 ? s.numel() / s.dim(0) : 1;
                 for (int i = 0; i < v.length; i++) {
                     v[i] = (float) (norm && k.endsWith(".weight") ? 0.5 + r.nextDouble()
@@ -207,9 +245,9 @@ class OnnxViTExportTest {
             }
         }
         sd.metadata().put(ResNet.META_ARCHITECTURE, config.architecture());
-        sd.metadata().put(ResNet.META_CONFIG, ResNetConfig.vit(config).describe());
-        sd.metadata().put("graft.image_size", Integer.toString(config.imageSize()));
-        sd.metadata().put("graft.resize_size", Integer.toString(config.imageSize()));
+        sd.metadata().put(ResNet.META_CONFIG, config.describe());
+        sd.metadata().put("graft.image_size", Integer.toString(imageSize));
+        sd.metadata().put("graft.resize_size", Integer.toString(imageSize));
         SafeTensors.write(file, sd);
         return file;
     }
