@@ -41,7 +41,8 @@ import java.util.stream.Stream;
                 + "IMAGE<TAB>LABEL<TAB>PROBABILITY per image, as graft predict decides.",
             "--onnx FILE writes the network as an ONNX model (opset 17, batch norm folded into the convolutions): input "
                 + "'input' float32 [N, C, H, W], output 'logits' [N, classes]; the preprocessing, class names, threshold "
-                + "and temperature are in its metadata (docs/onnx.md). Give --runtime, --onnx or both."})
+                + "and temperature are in its metadata (docs/onnx.md). A vision transformer or Swin Transformer is written "
+                + "from its modules at a fixed image size, [N, C, S, S]. Give --runtime, --onnx or both."})
 final class ExportCommand implements Callable<Integer> {
     /** The platform of the oneDNN jars shipped: the one the runtime jar's manifest names (runtime/pom.xml). */
     static final String PLATFORM = "linux-x86_64";

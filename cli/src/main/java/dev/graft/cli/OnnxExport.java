@@ -45,6 +45,9 @@ import java.util.Map;
  * GlobalAveragePool, Flatten and Gemm for {@code fc}, as PyTorch's exporter writes a torchvision ResNet in eval
  * mode. The preprocessing, class names, decision rule and temperature go into {@code metadata_props} under the
  * model file's own keys (docs/onnx.md).
+ *
+ * <p>Transformers (ViT, DeiT, Swin) have no fused plan: {@link OnnxTransformerExport} writes their graph from the
+ * modules' eval computation, for images of one fixed size ({@link #imageSize}), the batch axis dynamic.
  */
 final class OnnxExport {
     static final int OPSET = 17;

@@ -22,7 +22,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The ONNX graph of a plain vision transformer (torchvision's ViT or timm's DeiT names), written from the module's
+ * The ONNX graph of a Swin Transformer ({@link #swin}, see there) or of a plain vision transformer (torchvision's ViT
+ * or timm's DeiT names), written from the module's
  * own eval computation, not from a fused plan (it has none): patch Conv, Reshape + Transpose to tokens, the class
  * token Expanded to the batch and Concatenated in front, the position embedding Added (the one the model loaded: a
  * file for another image size has it interpolated already), then per block LayerNormalization, the packed q/k/v

@@ -101,7 +101,7 @@ class ViTTrainTest {
             assertEquals(1, listing.count(), "one heat map");
         }
 
-        // ONNX export writes the vision transformer's eval graph (OnnxViTExportTest checks its logits) at the trained size
+        // ONNX export writes the vision transformer's eval graph (OnnxTransformerExportTest checks its logits) at the trained size
         Path onnx = dir.resolve("vit.onnx");
         TrainCommandTest.Run ex = TrainCommandTest.graft("export", "--model", best.toString(), "--onnx", onnx.toString());
         assertEquals(0, ex.code(), ex.out() + ex.err());
