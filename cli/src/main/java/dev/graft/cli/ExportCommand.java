@@ -41,7 +41,8 @@ import java.util.stream.Stream;
                 + "IMAGE<TAB>LABEL<TAB>PROBABILITY per image, as graft predict decides.",
             "--onnx FILE writes the network as an ONNX model (opset 17, batch norm folded into the convolutions): input "
                 + "'input' float32 [N, C, H, W], output 'logits' [N, classes]; the preprocessing, class names, threshold "
-                + "and temperature are in its metadata (docs/onnx.md). Give --runtime, --onnx or both."})
+                + "and temperature are in its metadata (docs/onnx.md). A vision transformer or Swin Transformer is written "
+                + "from its modules at a fixed image size, [N, C, S, S]. Give --runtime, --onnx or both."})
 final class ExportCommand implements Callable<Integer> {
     /** The platform of the oneDNN jars shipped: the one the runtime jar's manifest names (runtime/pom.xml). */
     static final String PLATFORM = "linux-x86_64";
@@ -93,10 +94,17 @@ final class ExportCommand implements Callable<Integer> {
             ResNetConfig config = ResNet.configOf(mf.state());
             System.out.println("exported " + PrintableText.escape(model.toString()) + " (" + mf.describe() + ") to "
                     + PrintableText.escape(onnx.toString()));
-            System.out.printf(Locale.ROOT, "  ONNX opset %d, %.1f MB: input '%s' float32 [N, %d, H, W] (trained at %dx%d), output '%s' "
-                            + "[N, %d]; batch norm folded; preprocessing in its metadata (docs/onnx.md)%n", OnnxExport.OPSET,
-                    Files.size(onnx) / 1e6, OnnxExport.INPUT, config.inChannels(), mf.preprocessing().imageSize(),
-                    mf.preprocessing().imageSize(), OnnxExport.OUTPUT, config.numClasses());
+            if (config.isTransformer()) { // a fixed image size (OnnxExport.imageSize)
+                int size = OnnxExport.imageSize(mf, config);
+                System.out.printf(Locale.ROOT, "  ONNX opset %d, %.1f MB: input '%s' float32 [N, %d, %d, %d], output '%s' [N, %d]; the"
+                                + " transformer's eval forward pass; preprocessing in its metadata (docs/onnx.md)%n", OnnxExport.OPSET,
+                        Files.size(onnx) / 1e6, OnnxExport.INPUT, config.inChannels(), size, size, OnnxExport.OUTPUT, config.numClasses());
+            } else {
+                System.out.printf(Locale.ROOT, "  ONNX opset %d, %.1f MB: input '%s' float32 [N, %d, H, W] (trained at %dx%d), output '%s' "
+                                + "[N, %d]; batch norm folded; preprocessing in its metadata (docs/onnx.md)%n", OnnxExport.OPSET,
+                        Files.size(onnx) / 1e6, OnnxExport.INPUT, config.inChannels(), mf.preprocessing().imageSize(),
+                        mf.preprocessing().imageSize(), OnnxExport.OUTPUT, config.numClasses());
+            }
         }
         return 0;
     }

@@ -45,6 +45,9 @@ import java.util.Map;
  * GlobalAveragePool, Flatten and Gemm for {@code fc}, as PyTorch's exporter writes a torchvision ResNet in eval
  * mode. The preprocessing, class names, decision rule and temperature go into {@code metadata_props} under the
  * model file's own keys (docs/onnx.md).
+ *
+ * <p>Transformers (ViT, DeiT, Swin) have no fused plan: {@link OnnxTransformerExport} writes their graph from the
+ * modules' eval computation, for images of one fixed size ({@link #imageSize}), the batch axis dynamic.
  */
 final class OnnxExport {
     static final int OPSET = 17;
@@ -68,6 +71,9 @@ final class OnnxExport {
     /** {@code model} (read from {@code file}) as an ONNX model; {@code producerVersion} is Graft's version. */
     static ModelProto model(String file, ModelFile model, String producerVersion) {
         ResNetConfig config = ResNet.configOf(model.state());
+        if (config.isVit() || config.isSwin()) {
+            return transformer(file, model, config, producerVersion);
+        }
         InferenceGraph graph;
         // The reference backend keeps the folded copies on the Java heap: no native memory, no device needed.
         try (InferencePlan plan = InferencePlan.compile(config, model.state()::get, Device.REFERENCE)) {
@@ -102,6 +108,46 @@ final class OnnxExport {
                 .setDocString("Logits of " + config + " for images [N, " + graph.inChannels() + ", H, W], preprocessed as "
                         + "metadata_props says; batch norm is folded into the convolutions.")
                 .build();
+        return modelProto(file, model, config, producerVersion, g);
+    }
+
+    /**
+     * A plain vision transformer or a Swin Transformer ({@link OnnxTransformerExport}): input [N, C, S, S] at
+     * {@link #imageSize} S.
+     */
+    private static ModelProto transformer(String file, ModelFile model, ResNetConfig config, String producerVersion) {
+        int size = imageSize(model, config);
+        OnnxTransformerExport ex = config.isVit() ? OnnxTransformerExport.of(model, config) : OnnxTransformerExport.swin(model, config, size);
+        long bytes = 0;
+        for (TensorProto t : ex.initializers) {
+            bytes += t.getRawData().size();
+        }
+        if (bytes > MAX_WEIGHT_BYTES) {
+            throw new ModelException(String.format(Locale.ROOT, "%s: the weights take %.2f GB; one ONNX file holds at most 2 GB (a "
+                    + "protobuf message), and graft export does not write ONNX's external-data form", file, bytes / 1e9));
+        }
+        GraphProto g = GraphProto.newBuilder()
+                .setName(config.architecture())
+                .addAllNode(ex.nodes)
+                .addAllInitializer(ex.initializers)
+                .addInput(tensorInfo(INPUT, "N", config.inChannels(), size, size))
+                .addOutput(tensorInfo(OUTPUT, "N", config.numClasses()))
+                .setDocString("Logits of " + config + " for images [N, " + config.inChannels() + ", " + size + ", " + size
+                        + "], preprocessed as metadata_props says; the eval-mode forward pass of the transformer.")
+                .build();
+        return modelProto(file, model, config, producerVersion, g);
+    }
+
+    /**
+     * The fixed image size of a transformer's graph: a ViT's configured size (its position embedding has one token per
+     * patch of it); a Swin Transformer's trained size ({@code graft.image_size}), since its window padding, shift and
+     * mask follow from the map size.
+     */
+    static int imageSize(ModelFile model, ResNetConfig config) {
+        return config.isVit() ? config.vitConfig().imageSize() : model.preprocessing().imageSize();
+    }
+
+    private static ModelProto modelProto(String file, ModelFile model, ResNetConfig config, String producerVersion, GraphProto g) {
         ModelProto.Builder m = ModelProto.newBuilder()
                 .setIrVersion(IR_VERSION)
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
@@ -250,7 +296,7 @@ final class OnnxExport {
         return b.build();
     }
 
-    private static AttributeProto ints(String name, int... values) {
+    static AttributeProto ints(String name, int... values) {
         AttributeProto.Builder b = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
         for (int v : values) {
             b.addInts(v);
@@ -259,7 +305,7 @@ final class OnnxExport {
     }
 
     /** A float32 tensor's name and shape; a String dimension is symbolic (dynamic), an Integer fixed. */
-    private static ValueInfoProto tensorInfo(String name, Object... dims) {
+    static ValueInfoProto tensorInfo(String name, Object... dims) {
         TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
         for (Object d : dims) {
             TensorShapeProto.Dimension.Builder dim = TensorShapeProto.Dimension.newBuilder();

@@ -123,7 +123,7 @@ public final class InferencePlan implements AutoCloseable {
         if (t.layers().stream().anyMatch(l -> l instanceof Topology.Swin || l instanceof Topology.ViT)) {
             throw new ModelException("a " + (t.family().equals(Architectures.SWIN) ? "Swin Transformer" : "vision transformer")
                     + " has no fused inference plan: it runs unfused through its modules (the inference runtime runs it so; "
-                    + "ONNX export does not take it yet)");
+                    + "ONNX export writes it from the modules)");
         }
         int y = 0;
         int cam = -1;
