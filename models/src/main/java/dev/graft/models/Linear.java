@@ -35,6 +35,11 @@ public final class Linear extends Module {
         return outFeatures;
     }
 
+    /** {@code gelu(forward(x))} (exact GELU): one fused kernel at inference ({@link Functional#linearGelu}). */
+    public Tensor forwardGelu(Tensor x) {
+        return Functional.linearGelu(x, weight.tensor(), bias == null ? null : bias.tensor());
+    }
+
     public Parameter weight() {
         return weight;
     }

@@ -484,7 +484,7 @@ public final class SwinTransformer extends Module implements AutoCloseable {
 
         @Override
         public Tensor forward(Tensor x) {
-            return fc2.forward(Functional.gelu(fc1.forward(x)));
+            return fc2.forward(fc1.forwardGelu(x));
         }
     }
 

@@ -581,7 +581,7 @@ public final class VisionTransformer extends Module implements AutoCloseable {
         @Override
         public Tensor forward(Tensor x) {
             Tensor y = Functional.add(x, attention.forward(norm1.forward(x)));
-            return Functional.add(y, fc2.forward(Functional.gelu(fc1.forward(norm2.forward(y)))));
+            return Functional.add(y, fc2.forward(fc1.forwardGelu(norm2.forward(y))));
         }
     }
 

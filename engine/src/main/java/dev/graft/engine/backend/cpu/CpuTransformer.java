@@ -92,6 +92,11 @@ final class CpuTransformer implements AutoCloseable {
 
     /** x [M,K] w [N,K]^T + b [N]: one oneDNN matmul with w read transposed in place and the bias as its argument. */
     NDArray linear(NDArray x, NDArray w, NDArray b) {
+        return linear(x, w, b, false);
+    }
+
+    /** {@code x w^T + b}, then the exact (erf) GELU when {@code gelu}: one oneDNN matmul with an eltwise post-op. */
+    NDArray linear(NDArray x, NDArray w, NDArray b, boolean gelu) {
         int m = x.shape().dim(0);
         int k = x.shape().dim(1);
         int n = w.shape().dim(0);
@@ -106,15 +111,27 @@ final class CpuTransformer implements AutoCloseable {
             NDArray r = backend.add(zero, b);
             zero.buffer().close();
             y.buffer().close();
+            if (gelu) {
+                NDArray g = backend.gelu(r, false);
+                r.buffer().close();
+                return g;
+            }
             return r;
         }
-        Step step = cache.computeIfAbsent(new Key("linear", List.of(m, k, n), false, false), key -> Dnnl.build("linear " + key, () -> {
+        String op = gelu ? "linear gelu" : "linear";
+        Step step = cache.computeIfAbsent(new Key(op, List.of(m, k, n), gelu, false), key -> Dnnl.build(op + " " + key, () -> {
             memory.desc xd = Dnnl.plain(new long[] {m, k});
             memory.desc wd = new memory.desc(new long[] {k, n}, memory.data_type.f32, new long[] {1, k});
             memory.desc bd = Dnnl.plain(new long[] {1, n});
             memory.desc yd = Dnnl.plain(new long[] {m, n});
-            matmul.primitive_desc pd = new matmul.primitive_desc(dnnl.engine, xd, wd, bd, yd);
-            return new Step("linear " + key, dnnl, pd, new matmul(pd), new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
+            primitive_attr attr = new primitive_attr();
+            if (gelu) {
+                post_ops ops = new post_ops();
+                ops.append_eltwise(algorithm.eltwise_gelu_erf, 0f, 0f);
+                attr.set_post_ops(ops);
+            }
+            matmul.primitive_desc pd = new matmul.primitive_desc(dnnl.engine, xd, wd, bd, yd, attr, false);
+            return new Step(op + " " + key, dnnl, pd, new matmul(pd), new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
                     new memory.desc[] {xd, wd, bd, yd});
         }));
         step.run(dnnl, NativeBuffer.of(x).pointer(), NativeBuffer.of(w).pointer(), NativeBuffer.of(b).pointer(), NativeBuffer.of(y).pointer());
