@@ -467,6 +467,14 @@ public interface Backend extends AutoCloseable {
         return gelu(linear(x, w, b), false);
     }
 
+    /**
+     * {@code residual + (x w^T + b)}, residual [M, N] (a transformer block's output projection and its skip
+     * connection at inference). The default is {@link #linear} then {@link #add}; a backend may fuse the two.
+     */
+    default NDArray linearAdd(NDArray x, NDArray w, NDArray b, NDArray residual) {
+        return add(residual, linear(x, w, b));
+    }
+
     /** The column sums of dy [M, N] -> [N] (a linear layer's bias gradient). The default is {@link #sumTo}. */
     default NDArray biasGrad(NDArray dy) {
         return sumTo(dy, Shape.of(dy.shape().dim(1)));
