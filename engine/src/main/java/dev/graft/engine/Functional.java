@@ -14,6 +14,8 @@ import dev.graft.engine.functions.ConcatFunction;
 import dev.graft.engine.functions.IndexSelectFunction;
 import dev.graft.engine.functions.NarrowFunction;
 import dev.graft.engine.functions.LinearFunction;
+import dev.graft.engine.functions.LinearAddFunction;
+import dev.graft.engine.functions.LinearGeluFunction;
 import dev.graft.engine.functions.PackedAttentionFunction;
 import dev.graft.engine.functions.PermuteFunction;
 import dev.graft.engine.functions.SoftmaxFunction;
@@ -823,6 +825,63 @@ public final class Functional {
         }
         // one kernel with the bias (Backend.linear), as tokens go through every transformer block's linears
         return reshape(Tensor.apply(new LinearFunction(), x2, w, b), outDims);
+    }
+
+    /**
+     * {@code gelu(linear(x, w, b))} with the exact GELU, on [..., in] as {@link #linear}. Where no gradient will be
+     * recorded (grad mode off, or no input requires one) and x has a token dimension, one fused kernel runs
+     * ({@link dev.graft.engine.backend.Backend#linearGelu}: a transformer MLP's first layer at inference); otherwise
+     * it is {@link #gelu(Tensor)} of {@link #linear}, with its gradient.
+     */
+    public static Tensor linearGelu(Tensor x, Tensor w, Tensor b) {
+        required("linearGelu", "x", x, "w", w);
+        boolean recorded = Grad.enabled() && (x.requiresGrad() || w.requiresGrad() || (b != null && b.requiresGrad()));
+        int r = x.shape().rank();
+        if (recorded || b == null || r < 3 || w.shape().rank() != 2 || x.dim(r - 1) != w.dim(1)) {
+            return gelu(linear(x, w, b)); // linear reports any shape error
+        }
+        sameDeviceAndType("linearGelu", x, w);
+        sameDeviceAndType("linearGelu", x, b);
+        if (!b.shape().equals(Shape.of(w.dim(0)))) {
+            throw ShapeException.of("linearGelu", "bias must be [out]", "weight", w.shape(), "bias", b.shape());
+        }
+        int[] outDims = new int[r];
+        for (int i = 0; i < r - 1; i++) {
+            outDims[i] = x.dim(i);
+        }
+        outDims[r - 1] = w.dim(0);
+        return reshape(Tensor.apply(new LinearGeluFunction(), reshape(x, -1, x.dim(r - 1)), w, b), outDims);
+    }
+
+    /**
+     * {@code add(residual, linear(x, w, b))} on [..., in] as {@link #linear}, residual of the output's shape [..., out]
+     * (a skip connection around an output projection). Where no gradient will be recorded and x has a token
+     * dimension, one fused kernel runs ({@link dev.graft.engine.backend.Backend#linearAdd}); otherwise it is
+     * {@link #add} of {@link #linear}, with its gradient.
+     */
+    public static Tensor linearAdd(Tensor x, Tensor w, Tensor b, Tensor residual) {
+        required("linearAdd", "x", x, "w", w, "residual", residual);
+        boolean recorded = Grad.enabled() && (x.requiresGrad() || w.requiresGrad() || residual.requiresGrad()
+                || (b != null && b.requiresGrad()));
+        int r = x.shape().rank();
+        if (recorded || b == null || r < 3 || w.shape().rank() != 2 || x.dim(r - 1) != w.dim(1)
+                || !b.shape().equals(Shape.of(w.dim(0))) || residual.shape().rank() != r) {
+            return add(residual, linear(x, w, b)); // linear and add report any shape error
+        }
+        int[] outDims = new int[r];
+        for (int i = 0; i < r - 1; i++) {
+            outDims[i] = x.dim(i);
+        }
+        outDims[r - 1] = w.dim(0);
+        if (!residual.shape().equals(Shape.of(outDims))) {
+            return add(residual, linear(x, w, b)); // a broadcast residual: add reports or broadcasts it
+        }
+        sameDeviceAndType("linearAdd", x, w);
+        sameDeviceAndType("linearAdd", x, b);
+        sameDeviceAndType("linearAdd", x, residual);
+        int rows = Shape.of(outDims).numel() / w.dim(0);
+        Tensor y = Tensor.apply(new LinearAddFunction(), reshape(x, -1, x.dim(r - 1)), w, b, reshape(residual, rows, w.dim(0)));
+        return reshape(y, outDims);
     }
 
     /** {@code x.permute(perm)} (then contiguous): output dimension i is input dimension {@code perm[i]}; negative entries count from the end. */

@@ -35,6 +35,16 @@ public final class Linear extends Module {
         return outFeatures;
     }
 
+    /** {@code gelu(forward(x))} (exact GELU): one fused kernel at inference ({@link Functional#linearGelu}). */
+    public Tensor forwardGelu(Tensor x) {
+        return Functional.linearGelu(x, weight.tensor(), bias == null ? null : bias.tensor());
+    }
+
+    /** {@code residual + forward(x)}: one fused kernel at inference ({@link Functional#linearAdd}). */
+    public Tensor forwardAdd(Tensor x, Tensor residual) {
+        return Functional.linearAdd(x, weight.tensor(), bias == null ? null : bias.tensor(), residual);
+    }
+
     public Parameter weight() {
         return weight;
     }

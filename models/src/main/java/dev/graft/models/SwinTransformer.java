@@ -484,7 +484,12 @@ public final class SwinTransformer extends Module implements AutoCloseable {
 
         @Override
         public Tensor forward(Tensor x) {
-            return fc2.forward(Functional.gelu(fc1.forward(x)));
+            return fc2.forward(fc1.forwardGelu(x));
+        }
+
+        /** {@code residual + forward(x)}: fc2 and the skip connection in one kernel at inference. */
+        Tensor forwardAdd(Tensor x, Tensor residual) {
+            return fc2.forwardAdd(fc1.forwardGelu(x), residual);
         }
     }
 
@@ -515,8 +520,11 @@ public final class SwinTransformer extends Module implements AutoCloseable {
             boolean sd = isTraining() && drop.enabled && dropPath > 0;
             Tensor a = attn.forward(norm1.forward(x));
             x = Functional.add(x, sd ? Functional.dropPath(a, dropPath, true, drop.rng) : a);
+            if (!sd) {
+                return mlp.forwardAdd(norm2.forward(x), x);
+            }
             Tensor m = mlp.forward(norm2.forward(x));
-            return Functional.add(x, sd ? Functional.dropPath(m, dropPath, true, drop.rng) : m);
+            return Functional.add(x, Functional.dropPath(m, dropPath, true, drop.rng));
         }
     }
 }

@@ -580,8 +580,8 @@ public final class VisionTransformer extends Module implements AutoCloseable {
 
         @Override
         public Tensor forward(Tensor x) {
-            Tensor y = Functional.add(x, attention.forward(norm1.forward(x)));
-            return Functional.add(y, fc2.forward(Functional.gelu(fc1.forward(norm2.forward(y)))));
+            Tensor y = attention.forwardAdd(norm1.forward(x), x);
+            return fc2.forwardAdd(fc1.forwardGelu(norm2.forward(y)), y);
         }
     }
 
@@ -614,10 +614,20 @@ public final class VisionTransformer extends Module implements AutoCloseable {
 
         @Override
         public Tensor forward(Tensor x) {
+            return proj.forward(attend(x));
+        }
+
+        /** {@code residual + forward(x)}, the output projection and the skip connection in one kernel at inference. */
+        Tensor forwardAdd(Tensor x, Tensor residual) {
+            return proj.forwardAdd(attend(x), residual);
+        }
+
+        /** The heads' outputs merged, [N, T, C], before the output projection. */
+        private Tensor attend(Tensor x) {
             int d = x.dim(2) / heads;
             Tensor packed = Functional.linear(x, qkvWeight.tensor(), qkvBias.tensor()); // [N, T, 3C]: q, k, v by head
             // softmax(q k^T / sqrt(d)) v per head, heads merged to [N, T, C]; q, k, v are read in place
-            return proj.forward(Functional.packedSelfAttention(packed, heads, 1.0 / Math.sqrt(d)));
+            return Functional.packedSelfAttention(packed, heads, 1.0 / Math.sqrt(d));
         }
     }
 }

@@ -73,6 +73,10 @@ public final class TransformerBench {
             throw new IllegalArgumentException("--kind must be train or infer, got " + kind);
         }
         Device dev = Device.CPU;
+        // installed before the model and the images exist: a kernel dispatches on its inputs' backend, so arrays made
+        // earlier (the parameters, the input batch) would route a model's work past the profiler (Swin's whole
+        // forward starts from the images and its cached masks; the optimizer only touches parameters)
+        KernelProfile kernels = profile ? KernelProfile.install(dev) : null;
         Module model;
         AutoCloseable owner;
         if (arch.equals("deit_s")) {
@@ -135,7 +139,6 @@ public final class TransformerBench {
                     sink[0] += model.forward(images).toFloatArray()[0];
                 }
             };
-            KernelProfile kernels = profile ? KernelProfile.install(dev) : null;
             TimedLoop.Result res = new TimedLoop(warmup, iters, minTime, maxIters).run(step, () -> {
                 if (kernels != null) {
                     kernels.reset();

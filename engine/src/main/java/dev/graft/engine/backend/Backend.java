@@ -457,6 +457,22 @@ public interface Backend extends AutoCloseable {
         return add(gemm(x, w, false, true), b);
     }
 
+    /**
+     * The exact (erf) GELU of {@code x w^T + b} (a transformer MLP's first layer at inference: nothing keeps the
+     * pre-activation). The default is {@link #linear} then {@link #gelu}; a backend may fuse the two.
+     */
+    default NDArray linearGelu(NDArray x, NDArray w, NDArray b) {
+        return gelu(linear(x, w, b), false);
+    }
+
+    /**
+     * {@code residual + (x w^T + b)}, residual [M, N] (a transformer block's output projection and its skip
+     * connection at inference). The default is {@link #linear} then {@link #add}; a backend may fuse the two.
+     */
+    default NDArray linearAdd(NDArray x, NDArray w, NDArray b, NDArray residual) {
+        return add(residual, linear(x, w, b));
+    }
+
     /** The column sums of dy [M, N] -> [N] (a linear layer's bias gradient). The default is {@link #sumTo}. */
     default NDArray biasGrad(NDArray dy) {
         return sumTo(dy, Shape.of(dy.shape().dim(1)));

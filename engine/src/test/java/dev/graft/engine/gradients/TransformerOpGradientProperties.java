@@ -61,6 +61,25 @@ class TransformerOpGradientProperties {
                 c.wrt().input(2, Values.uniform(c.out(), c.seed() + 2), c.out()));
     }
 
+    /** Functional.linearGelu records linear then gelu (the fused kernel runs only without gradients): its gradient. */
+    @Property(tries = 30)
+    void linearGeluGradients(@ForAll("linearCases") LinearCase c) {
+        GradCheck.check("linear gelu " + c, t -> Functional.linearGelu(t.get(0), t.get(1), c.bias() ? t.get(2) : null),
+                c.wrt().input(0, Values.uniform(c.n() * c.t() * c.in(), c.seed()), c.n(), c.t(), c.in()),
+                c.wrt().input(1, Values.uniform(c.out() * c.in(), c.seed() + 1), c.out(), c.in()),
+                c.wrt().input(2, Values.uniform(c.out(), c.seed() + 2), c.out()));
+    }
+
+    /** Functional.linearAdd records linear then add (the fused kernel runs only without gradients): its gradient. */
+    @Property(tries = 30)
+    void linearAddGradients(@ForAll("linearCases") LinearCase c) {
+        GradCheck.check("linear add " + c, t -> Functional.linearAdd(t.get(0), t.get(1), c.bias() ? t.get(2) : null, t.get(3)),
+                c.wrt().input(0, Values.uniform(c.n() * c.t() * c.in(), c.seed()), c.n(), c.t(), c.in()),
+                c.wrt().input(1, Values.uniform(c.out() * c.in(), c.seed() + 1), c.out(), c.in()),
+                c.wrt().input(2, Values.uniform(c.out(), c.seed() + 2), c.out()),
+                c.wrt().input(0, Values.uniform(c.n() * c.t() * c.out(), c.seed() + 3), c.n(), c.t(), c.out()));
+    }
+
     @Provide
     Arbitrary<LinearCase> linearCases() {
         Arbitrary<Integer> size = Arbitraries.integers().between(1, 4);

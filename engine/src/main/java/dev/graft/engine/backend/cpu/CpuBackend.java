@@ -683,6 +683,24 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public synchronized NDArray linearGelu(NDArray x, NDArray w, NDArray b) {
+        open();
+        if (precision() != Precision.FP32) { // as linear: the fused kernel is fp32, bf16 composes
+            return Backend.super.linearGelu(x, w, b);
+        }
+        return transformer.linear(x, w, b, true);
+    }
+
+    @Override
+    public synchronized NDArray linearAdd(NDArray x, NDArray w, NDArray b, NDArray residual) {
+        open();
+        if (precision() != Precision.FP32) { // as linear: the fused kernel is fp32, bf16 composes
+            return Backend.super.linearAdd(x, w, b, residual);
+        }
+        return transformer.linear(x, w, b, false, residual);
+    }
+
+    @Override
     public synchronized NDArray biasGrad(NDArray dy) {
         open();
         return transformer.biasGrad(dy);

@@ -25,7 +25,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_BIAS;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC_1;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_DST;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SRC;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
@@ -92,6 +94,19 @@ final class CpuTransformer implements AutoCloseable {
 
     /** x [M,K] w [N,K]^T + b [N]: one oneDNN matmul with w read transposed in place and the bias as its argument. */
     NDArray linear(NDArray x, NDArray w, NDArray b) {
+        return linear(x, w, b, false);
+    }
+
+    /** {@code x w^T + b}, then the exact (erf) GELU when {@code gelu}: one oneDNN matmul with an eltwise post-op. */
+    NDArray linear(NDArray x, NDArray w, NDArray b, boolean gelu) {
+        return linear(x, w, b, gelu, null);
+    }
+
+    /**
+     * {@code x w^T + b}, then the exact GELU when {@code gelu}, then plus {@code residual} [M, N] (row-major) when it
+     * is not null: one oneDNN matmul with eltwise and binary-add post-ops.
+     */
+    NDArray linear(NDArray x, NDArray w, NDArray b, boolean gelu, NDArray residual) {
         int m = x.shape().dim(0);
         int k = x.shape().dim(1);
         int n = w.shape().dim(0);
@@ -106,18 +121,52 @@ final class CpuTransformer implements AutoCloseable {
             NDArray r = backend.add(zero, b);
             zero.buffer().close();
             y.buffer().close();
+            if (gelu) {
+                NDArray g = backend.gelu(r, false);
+                r.buffer().close();
+                r = g;
+            }
+            if (residual != null) {
+                NDArray s = backend.add(r, residual);
+                r.buffer().close();
+                r = s;
+            }
             return r;
         }
-        Step step = cache.computeIfAbsent(new Key("linear", List.of(m, k, n), false, false), key -> Dnnl.build("linear " + key, () -> {
+        boolean add = residual != null;
+        String op = "linear" + (gelu ? " gelu" : "") + (add ? " add" : "");
+        Step step = cache.computeIfAbsent(new Key(op, List.of(m, k, n), gelu, add), key -> Dnnl.build(op + " " + key, () -> {
             memory.desc xd = Dnnl.plain(new long[] {m, k});
             memory.desc wd = new memory.desc(new long[] {k, n}, memory.data_type.f32, new long[] {1, k});
             memory.desc bd = Dnnl.plain(new long[] {1, n});
             memory.desc yd = Dnnl.plain(new long[] {m, n});
-            matmul.primitive_desc pd = new matmul.primitive_desc(dnnl.engine, xd, wd, bd, yd);
-            return new Step("linear " + key, dnnl, pd, new matmul(pd), new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
-                    new memory.desc[] {xd, wd, bd, yd});
+            primitive_attr attr = new primitive_attr();
+            post_ops ops = new post_ops();
+            if (gelu) {
+                ops.append_eltwise(algorithm.eltwise_gelu_erf, 0f, 0f);
+            }
+            if (add) {
+                ops.append_binary(algorithm.binary_add, yd);
+            }
+            if (gelu || add) {
+                attr.set_post_ops(ops);
+            }
+            matmul.primitive_desc pd = new matmul.primitive_desc(dnnl.engine, xd, wd, bd, yd, attr, false);
+            if (!add) {
+                return new Step(op + " " + key, dnnl, pd, new matmul(pd), new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
+                        new memory.desc[] {xd, wd, bd, yd});
+            }
+            int residualArg = DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE * ((gelu ? 1 : 0) + 1) | DNNL_ARG_SRC_1; // the binary post-op's index
+            return new Step(op + " " + key, dnnl, pd, new matmul(pd),
+                    new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST, residualArg},
+                    new memory.desc[] {xd, wd, bd, yd, yd});
         }));
-        step.run(dnnl, NativeBuffer.of(x).pointer(), NativeBuffer.of(w).pointer(), NativeBuffer.of(b).pointer(), NativeBuffer.of(y).pointer());
+        if (add) {
+            step.run(dnnl, NativeBuffer.of(x).pointer(), NativeBuffer.of(w).pointer(), NativeBuffer.of(b).pointer(), NativeBuffer.of(y).pointer(),
+                    NativeBuffer.of(residual).pointer());
+        } else {
+            step.run(dnnl, NativeBuffer.of(x).pointer(), NativeBuffer.of(w).pointer(), NativeBuffer.of(b).pointer(), NativeBuffer.of(y).pointer());
+        }
         return y;
     }
 

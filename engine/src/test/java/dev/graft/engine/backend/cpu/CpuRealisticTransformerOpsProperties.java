@@ -48,6 +48,33 @@ class CpuRealisticTransformerOpsProperties {
         }
     }
 
+    /**
+     * The fused linear + GELU of the MLPs' first layer at inference, with {@link CpuTransformerOpsProperties}'s
+     * tolerance: DeiT-S's fc1 at batch 2 ([394, 384] x [1536, 384]^T) and Swin-T's first-stage fc1 at batch 2
+     * ([6272, 96] x [384, 96]^T).
+     */
+    @Property(generation = GenerationMode.EXHAUSTIVE)
+    void mlpLinearGeluMatchesReference(@ForAll @IntRange(min = 0, max = 1) int which) {
+        if (which == 0) {
+            CpuTransformerOpsProperties.linearGelu(2 * 197, 384, 1536, 21);
+        } else {
+            CpuTransformerOpsProperties.linearGelu(2 * 3136, 96, 384, 22);
+        }
+    }
+
+    /**
+     * The fused output projection + residual with {@link CpuTransformerOpsProperties}'s tolerance: DeiT-S's fc2 at
+     * batch 2 ([394, 1536] x [384, 1536]^T) and Swin-T's first-stage fc2 at batch 2 ([6272, 384] x [96, 384]^T).
+     */
+    @Property(generation = GenerationMode.EXHAUSTIVE)
+    void residualLinearAddMatchesReference(@ForAll @IntRange(min = 0, max = 1) int which) {
+        if (which == 0) {
+            CpuTransformerOpsProperties.linearAdd(2 * 197, 1536, 384, 23);
+        } else {
+            CpuTransformerOpsProperties.linearAdd(2 * 3136, 384, 96, 24);
+        }
+    }
+
     @Property(generation = GenerationMode.EXHAUSTIVE)
     void swinWindowProductsMatchReference(@ForAll @IntRange(min = 0, max = 1) int which) {
         swinProducts(2, which);

@@ -98,6 +98,72 @@ class CpuTransformerOpsProperties {
     }
 
     /**
+     * Linear with bias then the exact GELU as one matmul with oneDNN's gelu_erf post-op (a transformer MLP's first
+     * layer at inference) against the reference's linear then gelu in F64. Tolerance: the pre-activation z carries
+     * the linear bound d = gamma(K + 1) * (sum|x||w| + |b|); GELU's derivative lies in [-0.13, 1.13], so that error
+     * reaches the output as at most 1.13 d (we allow 1.2 d). The float GELU itself, z/2 (1 + erf(z / sqrt 2)) with
+     * erf approximated to a few ulps of 1 and three roundings, errs by a few u |z|: we allow 16 u |z| (z from the
+     * F64 reference).
+     */
+    @Property(tries = 40)
+    void linearGeluMatchesReference(@ForAll @IntRange(min = 1, max = 20) int m, @ForAll @IntRange(min = 1, max = 40) int k,
+                                    @ForAll @IntRange(min = 1, max = 20) int n, @ForAll long seed) {
+        linearGelu(m, k, n, seed);
+    }
+
+    /** One case of {@link #linearGeluMatchesReference}: x [m, k], w [n, k], b [n], uniform in [-1, 1]. */
+    static void linearGelu(int m, int k, int n, long seed) {
+        Shape xs = Shape.of(m, k);
+        Shape ws = Shape.of(n, k);
+        Shape bs = Shape.of(n);
+        try (Scope scope = Scope.open()) {
+            float[] x = random(xs.numel(), seed);
+            float[] w = random(ws.numel(), seed + 1);
+            float[] b = random(n, seed + 2);
+            String what = "linear gelu " + xs + " x " + ws + "^T + b";
+            NDArray z = REF.linear(ref64(x, xs), ref64(w, ws), ref64(b, bs));
+            NDArray expected = REF.gelu(z, false);
+            NDArray actual = CPU.linearGelu(cpu(x, xs), cpu(w, ws), cpu(b, bs));
+            double[] tol = summationTolerance(k + 1, REF.linear(ref64(abs(x), xs), ref64(abs(w), ws), ref64(abs(b), bs)));
+            double[] zs = z.toDoubleArray();
+            for (int i = 0; i < tol.length; i++) {
+                tol[i] = 1.2 * tol[i] + 16 * U * Math.abs(zs[i]);
+            }
+            assertClose(what, expected, actual, tol);
+        }
+    }
+
+    /**
+     * Linear with bias plus a residual [M, N] as one matmul with oneDNN's binary-add post-op (an output projection and
+     * its skip connection at inference) against the reference's linear then add in F64. Each output is K products,
+     * the bias and the residual: the summation bound gamma(K + 2) * (sum|x||w| + |b| + |r|).
+     */
+    @Property(tries = 40)
+    void linearAddMatchesReference(@ForAll @IntRange(min = 1, max = 20) int m, @ForAll @IntRange(min = 1, max = 40) int k,
+                                   @ForAll @IntRange(min = 1, max = 20) int n, @ForAll long seed) {
+        linearAdd(m, k, n, seed);
+    }
+
+    /** One case of {@link #linearAddMatchesReference}: x [m, k], w [n, k], b [n], residual [m, n], uniform in [-1, 1]. */
+    static void linearAdd(int m, int k, int n, long seed) {
+        Shape xs = Shape.of(m, k);
+        Shape ws = Shape.of(n, k);
+        Shape bs = Shape.of(n);
+        Shape ys = Shape.of(m, n);
+        try (Scope scope = Scope.open()) {
+            float[] x = random(xs.numel(), seed);
+            float[] w = random(ws.numel(), seed + 1);
+            float[] b = random(n, seed + 2);
+            float[] r = random(ys.numel(), seed + 3);
+            String what = "linear add " + xs + " x " + ws + "^T + b + r";
+            NDArray expected = REF.add(ref64(r, ys), REF.linear(ref64(x, xs), ref64(w, ws), ref64(b, bs)));
+            NDArray actual = CPU.linearAdd(cpu(x, xs), cpu(w, ws), cpu(b, bs), cpu(r, ys));
+            NDArray bound = REF.add(ref64(abs(r), ys), REF.linear(ref64(abs(x), xs), ref64(abs(w), ws), ref64(abs(b), bs)));
+            assertClose(what, expected, actual, summationTolerance(k + 2, bound));
+        }
+    }
+
+    /**
      * Packed multi-head self-attention (CpuTransformer reads q, k, v in place through strided matmul descriptors and
      * writes the merged heads and d qkv the same way) against the reference's composition (permute, narrow, batched
      * matmul, scale, softmax; Backend's default) in F64, forward and backward. Tolerance, inputs and dOut uniform in
