@@ -32,7 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * A multi-label run end to end through the one training loop, on a generated set ({@link MultiLabelImages}): one
  * sigmoid per label, masked binary cross-entropy with --class-weights auto, per-label thresholds chosen on validation,
  * the per-label table and metrics.json, the model file's multi-label metadata, the test set at the end, and --resume
- * refused with a clear error.
+ * continuing bit for bit (refused with a clear error when the sets differ).
  */
 class MultiLabelTrainingTest {
 
@@ -136,9 +136,85 @@ class MultiLabelTrainingTest {
                 "--threshold", "0.3", test.images().get(0).path().toString());
         assertTrue(refused.code() != 0 && refused.err().contains("multi-label"), refused.err());
 
+        // A finished run: resuming it without its label sets, or with other sets, is refused with what to do.
         TrainingException e = assertThrows(TrainingException.class, () -> Trainer.resume(run, null, null, false, opt));
-        assertTrue(e.getMessage().contains("multi-label") && e.getMessage().contains("--out"), e.getMessage());
+        assertTrue(e.getMessage().contains("multi-label") && e.getMessage().contains("label sets"), e.getMessage());
+        TrainingException other = assertThrows(TrainingException.class, () -> Trainer.resumeMultiLabel(run,
+                MultiLabelRun.of(train, test, null, "auto"), null, null, false, new Trainer.More(0, 1, null), opt));
+        assertTrue(other.getMessage().contains("differ from the ones it was trained on"), other.getMessage());
         assertTrue(Files.exists(run.resolve("plots/roc.png")));
+    }
+
+    /**
+     * Resuming a multi-label run continues it exactly, as a single-label one does
+     * (TrainCommandTest#resumedRunIsBitIdenticalToAnUninterruptedOneOnTheReferenceBackend): both phases with augmentation
+     * on the reference backend, stopped after epoch 1 and after epoch 2 and resumed each time; the saved weights are equal
+     * tensor for tensor (no tolerance: data order and augmentation depend only on seed, epoch and position, and the
+     * reference backend's arithmetic is deterministic) and history.json equal but for its wall-clock fields. Then the
+     * finished run takes one more epoch, and the sets' fingerprint refuses other data.
+     */
+    @Test
+    void resumedMultiLabelRunIsBitIdenticalToAnUninterruptedOne(@TempDir Path dir) throws IOException {
+        TrainCommandTest.Run pre = TrainCommandTest.graft(TrainCommandTest.trainArgs(SyntheticImages.folder(dir.resolve("pretrain"), 5, 8, 8),
+                dir.resolve("pre"), "cpu", "--head-epochs", "1", "--finetune-epochs", "0").toArray(String[]::new));
+        assertEquals(0, pre.code(), pre.out() + pre.err());
+        Path weights = dir.resolve("pre/last.safetensors");
+        LabeledSet train = MultiLabelImages.set(dir.resolve("train"), 8, 32);
+        LabeledSet val = MultiLabelImages.set(dir.resolve("val"), 9, 16);
+        Path straight = dir.resolve("straight");
+        Path split = dir.resolve("split");
+        for (Path run : List.of(straight, split)) {
+            TrainConfig base = config(run, "generated", "auc", "auto");
+            TrainConfig cfg = new TrainConfig(base.data(), base.val(), base.valFraction(), base.arch(), weights.toString(), base.out(),
+                    base.imageSize(), base.resizeSize(), base.batchSize(), 2, 2, base.lr(), base.lrMult(), base.optimizer(),
+                    base.momentum(), base.weightDecay(), base.nesterov(), base.schedule(), base.warmupEpochs(), base.classWeights(),
+                    base.labelSmoothing(), base.clipGradNorm(), base.bnPolicy(), base.unfreezeFrom(), "crop=0.8,flip=0.5", base.sampler(),
+                    base.seed(), base.workers(), "reference", base.monitor(), base.threshold(), base.positiveClass(), base.strict(),
+                    base.maxImagePixels(), base.lenient(), base.calibrate(), null);
+            Trainer.Result r = Trainer.trainMultiLabel(cfg, MultiLabelRun.of(train, val, null, "auto"), 0, quiet(run == split ? 1 : 0));
+            assertEquals(run == straight, r.completed());
+        }
+        assertTrue(!Files.exists(split.resolve("metrics.json")), "the stopped run did not finish");
+        assertTrue(!Trainer.resumeMultiLabel(split, MultiLabelRun.of(train, val, null, "auto"), null, null, false, Trainer.More.NOTHING,
+                quiet(1)).completed());
+        assertTrue(Trainer.resumeMultiLabel(split, MultiLabelRun.of(train, val, null, "auto"), null, null, false, Trainer.More.NOTHING,
+                quiet(0)).completed());
+        for (String f : List.of("last.safetensors", "best.safetensors")) {
+            dev.graft.engine.StateDict a = dev.graft.loaders.StateDicts.read(straight.resolve(f));
+            dev.graft.engine.StateDict b = dev.graft.loaders.StateDicts.read(split.resolve(f));
+            assertEquals(a.keys(), b.keys());
+            for (String k : a.keys()) {
+                assertEquals(a.get(k), b.get(k), f + " " + k + " differs after resuming");
+            }
+            org.junit.jupiter.api.Assertions.assertArrayEquals(ModelFile.read(straight.resolve(f)).perLabel().thresholds(),
+                    ModelFile.read(split.resolve(f)).perLabel().thresholds(), f + " thresholds");
+        }
+        assertEquals(withoutTimings(straight.resolve("history.json")), withoutTimings(split.resolve("history.json")));
+        JsonNode ms = new ObjectMapper().readTree(straight.resolve("metrics.json").toFile());
+        JsonNode mp = new ObjectMapper().readTree(split.resolve("metrics.json").toFile());
+        assertEquals(ms.get("validation"), mp.get("validation"), "the per-label validation metrics");
+
+        Trainer.Result more = Trainer.resumeMultiLabel(split, MultiLabelRun.of(train, val, null, "auto"), null, null, false,
+                new Trainer.More(0, 1, null), quiet(0));
+        assertTrue(more.completed());
+        assertEquals(5, more.history().size());
+        TrainingException e = assertThrows(TrainingException.class, () -> Trainer.resumeMultiLabel(split,
+                MultiLabelRun.of(train, val, null, "none"), null, null, false, new Trainer.More(0, 1, null), quiet(0)));
+        assertTrue(e.getMessage().contains("differ from the ones it was trained on"), e.getMessage());
+    }
+
+    private static Trainer.Options quiet(int stopAfterEpochs) {
+        return new Trainer.Options(false, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), w -> { },
+                stopAfterEpochs);
+    }
+
+    /** history.json without wall-clock fields, which legitimately differ between runs. */
+    private static JsonNode withoutTimings(Path history) throws IOException {
+        JsonNode h = new ObjectMapper().readTree(history.toFile());
+        for (JsonNode e : h) {
+            ((com.fasterxml.jackson.databind.node.ObjectNode) e).remove(List.of("seconds", "imagesPerSecond"));
+        }
+        return h;
     }
 
     /**
