@@ -136,6 +136,22 @@ class MultiLabelTrainingTest {
                 "--threshold", "0.3", test.images().get(0).path().toString());
         assertTrue(refused.code() != 0 && refused.err().contains("multi-label"), refused.err());
 
+        // report.html: every label's row with the AUC metrics.json holds (same figure, printed to 4 decimals), test included.
+        String html = Files.readString(run.resolve("report.html"));
+        for (String section : List.of("validation", "test")) {
+            JsonNode labels = m.get(section).get("labels");
+            String part = section.equals("validation") ? html.substring(0, html.indexOf("Test metrics of the best model"))
+                    : html.substring(html.indexOf("Test metrics of the best model"), html.indexOf("<h2>Plots</h2>"));
+            for (int j = 0; j < labels.size(); j++) {
+                JsonNode l = labels.get(j);
+                String auc = l.get("auc").isNull() ? "n/a" : String.format(java.util.Locale.ROOT, "%.4f", l.get("auc").asDouble());
+                assertTrue(part.contains("<td>" + MultiLabelImages.LABELS.get(j) + "</td><td class=\"n\">" + auc + "</td>"),
+                        section + " row of " + MultiLabelImages.LABELS.get(j) + " with AUC " + auc + ":\n" + part);
+            }
+        }
+        assertTrue(html.contains("alt=\"roc\"") && html.contains("alt=\"auc\"") && html.contains("alt=\"loss\""), "the three plots");
+        assertTrue(Files.exists(run.resolve("plots/auc.png")));
+
         // A finished run: resuming it without its label sets, or with other sets, is refused with what to do.
         TrainingException e = assertThrows(TrainingException.class, () -> Trainer.resume(run, null, null, false, opt));
         assertTrue(e.getMessage().contains("multi-label") && e.getMessage().contains("label sets"), e.getMessage());
@@ -143,6 +159,35 @@ class MultiLabelTrainingTest {
                 MultiLabelRun.of(train, test, null, "auto"), null, null, false, new Trainer.More(0, 1, null), opt));
         assertTrue(other.getMessage().contains("differ from the ones it was trained on"), other.getMessage());
         assertTrue(Files.exists(run.resolve("plots/roc.png")));
+    }
+
+    /** Labels are data: in report.html they are escaped, never markup (written atomically: no temporary file left). */
+    @Test
+    void reportEscapesLabels(@TempDir Path dir) throws IOException {
+        List<String> labels = List.of("<b>top</b>", "bottom & \"co\"", "never'");
+        LabeledSet train = relabelled(MultiLabelImages.set(dir.resolve("train"), 4, 16), labels);
+        LabeledSet val = relabelled(MultiLabelImages.set(dir.resolve("val"), 5, 16), labels);
+        Path run = dir.resolve("run");
+        TrainConfig base = config(run, "generated", "auc", "none");
+        TrainConfig cfg = new TrainConfig(base.data(), base.val(), base.valFraction(), base.arch(), null, base.out(), base.imageSize(),
+                base.resizeSize(), base.batchSize(), 0, 1, base.lr(), base.lrMult(), base.optimizer(), base.momentum(), base.weightDecay(),
+                base.nesterov(), base.schedule(), base.warmupEpochs(), base.classWeights(), base.labelSmoothing(), base.clipGradNorm(),
+                base.bnPolicy(), base.unfreezeFrom(), base.augment(), base.sampler(), base.seed(), base.workers(), base.device(),
+                base.monitor(), base.threshold(), base.positiveClass(), base.strict(), base.maxImagePixels(), base.lenient(),
+                base.calibrate(), null);
+        assertTrue(Trainer.trainMultiLabel(cfg, MultiLabelRun.of(train, val, null, "none"), 0, quiet(0)).completed());
+        String html = Files.readString(run.resolve("report.html"));
+        assertTrue(html.contains("<td>&lt;b&gt;top&lt;/b&gt;</td>"), html);
+        assertTrue(html.contains("<td>bottom &amp; &quot;co&quot;</td>"), html);
+        assertTrue(html.contains("<td>never&#39;</td>") || html.contains("<td>never&#x27;</td>"), html);
+        assertTrue(!html.contains("<b>top</b>"), "no label reaches the page as markup");
+        try (var files = Files.list(run)) {
+            assertTrue(files.noneMatch(f -> f.getFileName().toString().endsWith(".tmp")), "no temporary file left");
+        }
+    }
+
+    private static LabeledSet relabelled(LabeledSet s, List<String> labels) {
+        return new LabeledSet(labels, s.images(), s.description());
     }
 
     /**
