@@ -94,6 +94,17 @@ class MultiLabelTrainingTest {
             assertEquals(v.get("labels").get(j).get("threshold").asDouble(), rule.thresholds()[j], 0, "threshold of label " + j);
         }
         assertEquals(0.5, rule.thresholds()[2], "no AUC: threshold 0.5");
+        // describe / inspect speak of labels, not classes.
+        assertTrue(best.describe().contains("3 labels (multi-label: one sigmoid per label, [top, bottom, never], thresholds ")
+                && !best.describe().contains("classes"), best.describe());
+        TrainCommandTest.Run inspect = TrainCommandTest.graft("inspect", run.resolve("best.safetensors").toString());
+        assertEquals(0, inspect.code(), inspect.err());
+        assertTrue(inspect.out().contains("3 labels (multi-label: one sigmoid per label, [top, bottom, never]"), inspect.out());
+        TrainCommandTest.Run inspectJson = TrainCommandTest.graft("inspect", "--json", run.resolve("best.safetensors").toString());
+        assertEquals(0, inspectJson.code(), inspectJson.err());
+        JsonNode arch = new ObjectMapper().readTree(inspectJson.out()).get("architecture");
+        assertTrue(arch.get("multi_label").asBoolean());
+        assertEquals(3, arch.get("labels").size());
 
         // graft predict: one probability and one call per label, at the file's thresholds; the runtime agrees.
         List<String> args = new ArrayList<>(List.of("predict", "--model", run.resolve("best.safetensors").toString(), "--csv",
