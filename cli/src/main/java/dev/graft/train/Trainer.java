@@ -52,12 +52,13 @@ public final class Trainer implements AutoCloseable {
      */
     /**
      * {@code auxWeight}: the weight of an auxiliary head's loss (InceptionV3's AuxLogits; 0 does not run the head), 0.4
-     * by default as torchvision's reference training script ({@code loss1 + 0.4 * loss2}). {@code imageCache}: where the
+     * by default as torchvision's reference training script ({@code loss1 + 0.4 * loss2}); a new run records it in its
+     * {@link TrainConfig} and a resumed run takes the saved one. {@code imageCache}: where the
      * run's loaders keep decoded images (null: every epoch decodes every image; see {@link ImageCache}).
      */
     public record Options(boolean progress, PrintStream out, Consumer<String> warnings, int stopAfterEpochs, boolean featureCache,
                           double auxWeight, ImageCache imageCache) {
-        public static final double DEFAULT_AUX_WEIGHT = 0.4;
+        public static final double DEFAULT_AUX_WEIGHT = TrainConfig.DEFAULT_AUX_WEIGHT;
 
         public Options(boolean progress, PrintStream out, Consumer<String> warnings, int stopAfterEpochs, boolean featureCache,
                        double auxWeight) {
@@ -145,8 +146,8 @@ public final class Trainer implements AutoCloseable {
         this.pre = new Preprocessing(cfg.imageSize(), cfg.resizeSize(), ModelMetadata.mean(String.valueOf(cfg.weights()), weightsMeta),
                 ModelMetadata.std(String.valueOf(cfg.weights()), weightsMeta));
         this.model = resume != null ? ResNet.fromStateDict(resume.model(), device) : initialModel(weights);
-        this.model.setAuxTraining(opt.auxWeight() > 0);
-        if (model.hasAuxHead() && opt.auxWeight() > 0 && cfg.imageSize() < ResNet.AUX_MIN_IMAGE_SIZE) {
+        this.model.setAuxTraining(cfg.auxWeight() > 0);
+        if (model.hasAuxHead() && cfg.auxWeight() > 0 && cfg.imageSize() < ResNet.AUX_MIN_IMAGE_SIZE) {
             model.close();
             throw new OptionException("InceptionV3's auxiliary classifier needs images of at least " + ResNet.AUX_MIN_IMAGE_SIZE
                     + " px (its 5x5 convolution runs on Mixed_6e's map pooled 5/3), got --image-size " + cfg.imageSize()
@@ -206,7 +207,9 @@ public final class Trainer implements AutoCloseable {
         return start(cfg, multi, patience, opt);
     }
 
+    /** A new run trains with {@code opt.auxWeight()}, recorded in its configuration (a resumed run uses the saved one). */
     private static Result start(TrainConfig cfg, MultiLabelRun multi, int patience, Options opt) {
+        cfg = cfg.withAuxWeight(opt.auxWeight());
         OptionChecks.between("--patience", patience, 0, OptionChecks.MAX_EPOCHS, "the epochs without improvement before stopping (0: off)");
         Path dir = Path.of(cfg.out());
         if (Checkpoint.exists(dir)) {
@@ -319,7 +322,8 @@ public final class Trainer implements AutoCloseable {
                 c.nesterov(), c.schedule(), c.warmupEpochs(), c.classWeights(), c.labelSmoothing(), c.clipGradNorm(), c.bnPolicy(),
                 c.unfreezeFrom(), c.augment(), c.sampler(), c.seed(), workers != null ? workers : c.workers(),
                 device != null ? device : c.device(), c.monitor(), c.threshold(), c.positiveClass(), c.strict() || strict,
-                c.maxImagePixels(), c.lenient(), c.calibrate(), c.patientRegex(), c.init(), c.transferUpTo(), c.initAbove(), c.precision());
+                c.maxImagePixels(), c.lenient(), c.calibrate(), c.patientRegex(), c.init(), c.transferUpTo(), c.initAbove(), c.precision(),
+                c.auxWeight());
         TrainState s = extended(runDir, c, cp.state(), more, opt);
         try (Trainer t = new Trainer(c, opt, new Checkpoint(c, s, cp.model(), cp.optimizer()), multi)) {
             return t.run();
@@ -693,8 +697,8 @@ public final class Trainer implements AutoCloseable {
     private double optimize(Tensor logits, Batch b, int epoch, int batch) {
         Tensor loss = lossOf(logits, b);
         Tensor aux = model.takeAuxLogits(); // InceptionV3's AuxLogits in training: loss + w * aux loss, as torchvision's recipe
-        if (aux != null && opt.auxWeight() > 0) {
-            loss = Functional.add(loss, Functional.scale(lossOf(aux, b), opt.auxWeight()));
+        if (aux != null && cfg.auxWeight() > 0) {
+            loss = Functional.add(loss, Functional.scale(lossOf(aux, b), cfg.auxWeight()));
         }
         double value = loss.item();
         if (!Double.isFinite(value)) {
