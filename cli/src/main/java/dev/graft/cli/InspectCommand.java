@@ -14,6 +14,7 @@ import dev.graft.loaders.StateDicts;
 import dev.graft.loaders.TensorInfo;
 import dev.graft.loaders.Verification;
 import dev.graft.models.Architectures;
+import dev.graft.models.DecisionRule;
 import dev.graft.models.PrintableText;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -22,6 +23,7 @@ import picocli.CommandLine.Parameters;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
@@ -136,6 +138,11 @@ final class InspectCommand implements Callable<Integer> {
             field(out, "state dict", "at key path '" + s.selectedKey() + "' of a wrapped checkpoint");
         }
         field(out, "architecture", guess.describe());
+        if (DecisionRule.PerLabel.isMultiLabel(s.metadata())) {
+            List<String> labels = multiLabels(s);
+            field(out, "outputs", (labels == null ? "" : labels.size() + " ") + "labels (multi-label: one sigmoid per label"
+                    + (labels == null ? "" : ", " + labels) + "; the architecture's classes are its labels)");
+        }
         field(out, "parameters", String.format(Locale.ROOT, "%,d in %d tensors", c.parameters(), c.parameterTensors()));
         field(out, "buffers", String.format(Locale.ROOT, "%,d in %d tensors (running statistics, counters)",
                 c.buffers(), c.bufferTensors()));
@@ -172,6 +179,19 @@ final class InspectCommand implements Callable<Integer> {
         }
     }
 
+    /** A multi-label file's labels from its metadata (graft's class list), or null when it does not hold them. */
+    private static List<String> multiLabels(StateDictSummary s) {
+        String raw = s.metadata().get(dev.graft.models.ModelMetadata.META_CLASSES);
+        if (raw == null) {
+            return null;
+        }
+        try {
+            return List.of(new ObjectMapper().readValue(raw, String[].class));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException | RuntimeException e) {
+            return null; // malformed: the metadata table below shows it as it is
+        }
+    }
+
     private static void field(PrintStream out, String name, String value) {
         out.printf("%-13s %s%n", name, PrintableText.escape(value));
     }
@@ -204,6 +224,13 @@ final class InspectCommand implements Callable<Integer> {
             arch.put("key_prefix", guess.prefix());
         } else {
             arch.put("reason", guess.notResNetBecause());
+        }
+        if (DecisionRule.PerLabel.isMultiLabel(s.metadata())) {
+            arch.put("multi_label", true); // "classes" then counts labels, one sigmoid each
+            List<String> labels = multiLabels(s);
+            if (labels != null) {
+                labels.forEach(arch.putArray("labels")::add);
+            }
         }
         root.put("parameters", c.parameters());
         root.put("parameter_tensors", c.parameterTensors());

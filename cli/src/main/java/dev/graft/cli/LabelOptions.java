@@ -69,6 +69,53 @@ final class LabelOptions {
         return labels != null;
     }
 
+    /** The options as saved in a multi-label run folder (paths absolute), for {@link #fromSource} when it is resumed. */
+    java.util.Map<String, String> source() {
+        java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+        m.put("labels", absolute(labels));
+        m.put("images", absolute(images));
+        m.put("label-format", format);
+        m.put("metadata", absolute(metadata));
+        m.put("path-column", pathColumn);
+        m.put("label-columns", labelColumns);
+        m.put("patient-column", patientColumn);
+        m.put("uncertain", uncertain);
+        m.put("blank", blank);
+        m.put("targets", targets);
+        m.put("val-labels", absolute(valLabels));
+        m.put("test-labels", absolute(testLabels));
+        m.values().removeIf(java.util.Objects::isNull);
+        return m;
+    }
+
+    private static String absolute(Path p) {
+        return p == null ? null : p.toAbsolutePath().normalize().toString();
+    }
+
+    /** The options saved by {@link #source()}; checked as given ones are. */
+    static LabelOptions fromSource(java.util.Map<?, ?> m) {
+        LabelOptions o = new LabelOptions();
+        java.util.function.Function<String, String> s = k -> m.get(k) == null ? null : m.get(k).toString();
+        java.util.function.Function<String, Path> p = k -> s.apply(k) == null ? null : Path.of(s.apply(k));
+        o.labels = p.apply("labels");
+        o.images = p.apply("images");
+        o.format = s.apply("label-format") == null ? "auto" : s.apply("label-format");
+        o.metadata = p.apply("metadata");
+        o.pathColumn = s.apply("path-column");
+        o.labelColumns = s.apply("label-columns");
+        o.patientColumn = s.apply("patient-column");
+        o.uncertain = s.apply("uncertain") == null ? "ignore" : s.apply("uncertain");
+        o.blank = s.apply("blank") == null ? "zeros" : s.apply("blank");
+        o.targets = s.apply("targets");
+        o.valLabels = p.apply("val-labels");
+        o.testLabels = p.apply("test-labels");
+        if (o.labels == null) {
+            throw new OptionException("the saved label options have no label CSV");
+        }
+        o.check(null, null, null, null);
+        return o;
+    }
+
     /** Option errors: label options without --labels, --labels with the image-folder options, values out of their sets. */
     void check(Path data, Path val, Path test, String patientRegex) {
         if (labels == null) {

@@ -240,6 +240,10 @@ final class TrainCommand implements Callable<Integer> {
             checkResumeOptions();
             Trainer.More more = new Trainer.More(given("--head-epochs") ? headEpochs : 0, given("--finetune-epochs") ? finetuneEpochs : 0,
                     patience);
+            Map<String, Object> marker = Trainer.multiLabelMarker(resume);
+            if (marker != null) {
+                return exitCode(resumeMultiLabel(marker, more, opt));
+            }
             Trainer.Result resumed = Trainer.resume(resume, given("--device") ? device : null, workers, strict, more, opt);
             if (resumed.completed()) {
                 PatientSplit.recordAfterResume(resumed.runDir(), opt.warnings());
@@ -311,6 +315,35 @@ final class TrainCommand implements Callable<Integer> {
      * loop with binary cross-entropy per label ({@link MultiLabelRun}); the test CSV is evaluated at the end and the
      * patient leakage checks go into metrics.json.
      */
+    /** --resume of a multi-label run: its label sets read again with the saved options, seed and validation share. */
+    private Trainer.Result resumeMultiLabel(Map<String, Object> marker, Trainer.More more, Trainer.Options opt) {
+        if (!(marker.get("source") instanceof Map<?, ?> source)) {
+            throw new TrainingException(resume + " is a multi-label run whose label options were not recorded (started through the API "
+                    + "or by an older version), so --resume cannot read its sets again; its best.safetensors and last.safetensors are "
+                    + "usable; to train more, start a new run with --out");
+        }
+        TrainConfig saved = dev.graft.train.Checkpoint.read(resume).config();
+        LabelOptions.LabelSets sets = LabelOptions.fromSource(source).load(saved.valFraction(), saved.seed(), opt.warnings());
+        MultiLabelRun multi = MultiLabelRun.of(sets.train(), sets.validation(), sets.test(), saved.classWeights());
+        Trainer.Result r = Trainer.resumeMultiLabel(resume, multi, given("--device") ? device : null, workers, strict, more, opt);
+        if (r.completed()) {
+            recordLeakage(r.runDir(), sets);
+        }
+        return r;
+    }
+
+    private static void recordLeakage(Path runDir, LabelOptions.LabelSets sets) {
+        Path metrics = runDir.resolve("metrics.json");
+        try {
+            Map<String, Object> json = new com.fasterxml.jackson.databind.ObjectMapper().readValue(metrics.toFile(),
+                    new com.fasterxml.jackson.core.type.TypeReference<java.util.LinkedHashMap<String, Object>>() { });
+            json.put("patient_leakage", sets.leakageEntry());
+            Report.writeJson(metrics, json);
+        } catch (java.io.IOException e) {
+            throw new TrainingException("cannot update " + metrics + ": " + e.getMessage(), e);
+        }
+    }
+
     private int trainOnLabels(Trainer.Options opt, String rule, Path runDir, int resize, int threads) {
         LabelOptions.LabelSets sets = labelSets.load(valFraction, seed, opt.warnings());
         System.out.println(PrintableText.escape(labelSets.labels.toString()) + ": " + sets.train().labels().size() + " labels "
@@ -324,18 +357,10 @@ final class TrainCommand implements Callable<Integer> {
                 clipGradNorm, bnPolicy, unfreezeFrom, augment, sampler, seed, threads, device, monitor, rule, positiveClass, strict,
                 images.maxImagePixels, images.lenient, calibrate, null).withInit(init, transferUpTo, initAbove)
                 .withPrecision(precision);
-        Trainer.Result result = Trainer.trainMultiLabel(cfg, MultiLabelRun.of(sets.train(), sets.validation(), sets.test(), classWeights),
-                patience == null ? 0 : patience, opt);
+        Trainer.Result result = Trainer.trainMultiLabel(cfg, MultiLabelRun.of(sets.train(), sets.validation(), sets.test(), classWeights)
+                .withSource(labelSets.source()), patience == null ? 0 : patience, opt);
         if (result.completed()) {
-            Path metrics = result.runDir().resolve("metrics.json");
-            try {
-                Map<String, Object> json = new com.fasterxml.jackson.databind.ObjectMapper().readValue(metrics.toFile(),
-                        new com.fasterxml.jackson.core.type.TypeReference<java.util.LinkedHashMap<String, Object>>() { });
-                json.put("patient_leakage", sets.leakageEntry());
-                Report.writeJson(metrics, json);
-            } catch (java.io.IOException e) {
-                throw new TrainingException("cannot update " + metrics + ": " + e.getMessage(), e);
-            }
+            recordLeakage(result.runDir(), sets);
         }
         return exitCode(result);
     }

@@ -129,10 +129,17 @@ public record ModelFile(StateDict state, List<String> classes, Preprocessing pre
         return ResNet.fromStateDict(state, device);
     }
 
-    /** One line for the terminal: architecture, classes (escaped, see {@link PrintableText}) and input size. */
+    /**
+     * One line for the terminal: architecture, classes (escaped, see {@link PrintableText}) and input size; a multi-label
+     * model's outputs are labels, each with its own sigmoid and threshold, and are named so.
+     */
     public String describe() {
-        return PrintableText.escape(String.format(Locale.ROOT, "%s, %d classes %s, input %dx%d", state.metadata().getOrDefault(ResNet.META_ARCHITECTURE, "resnet"),
-                classes.size(), classes, preprocessing.imageSize(), preprocessing.imageSize()));
+        DecisionRule.PerLabel rule = perLabel();
+        String outputs = rule == null ? String.format(Locale.ROOT, "%d classes %s", classes.size(), classes)
+                : String.format(Locale.ROOT, "%d labels (multi-label: one sigmoid per label, %s, thresholds %s)", rule.labels().size(),
+                rule.labels(), java.util.Arrays.stream(rule.thresholds()).mapToObj(t -> String.format(Locale.ROOT, "%.4f", t)).toList());
+        return PrintableText.escape(String.format(Locale.ROOT, "%s, %s, input %dx%d", state.metadata().getOrDefault(ResNet.META_ARCHITECTURE, "resnet"),
+                outputs, preprocessing.imageSize(), preprocessing.imageSize()));
     }
 
     static String json(Object o) {

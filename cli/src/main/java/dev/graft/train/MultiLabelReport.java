@@ -23,8 +23,9 @@ import java.util.Map;
  * validation set by the run's rule (Youden's J by default, {@code --target-sensitivity}, or a fixed {@code --threshold}
  * for every label), stored in last.safetensors and best.safetensors ({@link DecisionRule.PerLabel}); the per-label
  * table of the best model ({@link MultiLabelMetrics}) on the terminal and in metrics.json; history.json, the loss
- * curve and the per-label ROC curves in plots/. Not made for multi-label runs (yet): report.html, the top-losses
- * gallery, the accuracy and confusion plots.
+ * curve, the mean validation AUC per epoch and the per-label ROC curves in plots/; report.html with the per-label
+ * tables (validation, and test when given), those plots, the history and the settings. Not made for multi-label runs
+ * (yet): the top-losses gallery, the accuracy and confusion plots.
  */
 public final class MultiLabelReport {
     private MultiLabelReport() {
@@ -75,10 +76,74 @@ public final class MultiLabelReport {
         opt.out().print(metrics.table());
         opt.out().println("wrote " + runDir.resolve("best.safetensors") + ", last.safetensors, metrics.json, history.json and plots/ in "
                 + runDir);
-        if (multi.test() != null) {
-            test(runDir, multi.test(), cfg, opt);
-        }
+        MultiLabelMetrics testMetrics = multi.test() == null ? null : test(runDir, multi.test(), cfg, opt);
+        html(runDir, cfg, state, metrics, multi, testMetrics, last.config().describe());
+        opt.out().println("wrote report.html in " + runDir);
         return metrics;
+    }
+
+    /** The cells of the per-label table of report.html: the same figures as the terminal's, the interval in its own column. */
+    static List<List<String>> rows(MultiLabelMetrics m) {
+        List<List<String>> rows = new java.util.ArrayList<>();
+        for (MultiLabelMetrics.Row r : m.rows()) {
+            boolean none = Double.isNaN(r.auc());
+            rows.add(List.of(r.label(), none ? "n/a" : String.format(java.util.Locale.ROOT, "%.4f", r.auc()),
+                    none ? "n/a" : String.format(java.util.Locale.ROOT, "[%.4f, %.4f]", r.aucLow(), r.aucHigh()),
+                    dev.graft.cli.Table.pct(r.sensitivity()), dev.graft.cli.Table.pct(r.specificity()),
+                    dev.graft.cli.Table.num(r.threshold(), 4), r.positives() + "/" + r.known()));
+        }
+        rows.add(List.of("mean (" + m.labelsInMean() + " of " + m.rows().size() + " labels)",
+                Double.isNaN(m.meanAuc()) ? "n/a" : String.format(java.util.Locale.ROOT, "%.4f", m.meanAuc()), "",
+                dev.graft.cli.Table.pct(m.meanSensitivity()), dev.graft.cli.Table.pct(m.meanSpecificity()), "", ""));
+        return rows;
+    }
+
+    private static final List<String> HEADER = List.of("label", "AUC", "95% CI (DeLong)", "sensitivity", "specificity", "threshold",
+            "positives/known");
+
+    /** report.html (written atomically; every label, file and setting escaped by {@link HtmlReport}). */
+    private static void html(Path runDir, TrainConfig cfg, TrainState state, MultiLabelMetrics validation, MultiLabelRun multi,
+                             MultiLabelMetrics test, String architecture) {
+        try {
+            HtmlReport html = new HtmlReport("Multi-label training run " + runDir.toAbsolutePath().normalize().getFileName());
+            html.heading("Validation metrics of the best model").paragraph(String.format(java.util.Locale.ROOT,
+                    "Best epoch %d of %d, chosen by validation %s; each label's threshold is chosen on the same validation set "
+                            + "(rule: %s), so sensitivity and specificity are optimistic: evaluate on held-out images with "
+                            + "'graft evaluate'. Unknown targets are left out of each label's figures; labels without a positive "
+                            + "or a negative have no AUC and are left out of the mean. Validation set: %s.", state.bestEpoch(),
+                    state.epochsDone(), cfg.monitor(), cfg.threshold() == null ? "youden" : cfg.threshold(), multi.validation().description()))
+                    .table(HEADER, rows(validation));
+            if (test != null) {
+                html.heading("Test metrics of the best model").paragraph(multi.test().images().size() + " images of "
+                        + multi.test().description() + ", evaluated once after training at the thresholds chosen on validation.")
+                        .table(HEADER, rows(test));
+            }
+            html.heading("Plots");
+            for (String f : List.of("loss", "auc", "roc")) {
+                html.image(runDir.resolve("plots").resolve(f + ".png"), f);
+            }
+            List<List<String>> history = new java.util.ArrayList<>();
+            for (EpochRecord r : state.history()) {
+                history.add(List.of(r.epoch() + (r.epoch() == state.bestEpoch() ? " (best)" : ""), r.phase(),
+                        dev.graft.cli.Table.num(r.trainLoss(), 4), dev.graft.cli.Table.num(r.valLoss(), 4),
+                        dev.graft.cli.Table.pct(r.valAccuracy()), dev.graft.cli.Table.num(r.valAuc(), 4),
+                        String.format(java.util.Locale.ROOT, "%.2e", r.lr()), String.format(java.util.Locale.ROOT, "%.1f", r.seconds())));
+            }
+            html.heading("History").table(List.of("epoch", "phase", "train loss", "val loss", "val acc (at 0.5)", "val mean AUC", "peak lr",
+                    "seconds"), history);
+            Map<String, Object> config = new LinkedHashMap<>();
+            config.put("model", architecture);
+            config.put("labels", multi.labels());
+            config.put("positive weights", multi.posWeight() == null ? "none" : java.util.Arrays.toString(multi.posWeight()));
+            @SuppressWarnings("unchecked")
+            Map<String, Object> options = new ObjectMapper().convertValue(cfg, Map.class);
+            options.forEach(config::put);
+            config.put("versions", HtmlReport.version());
+            html.heading("Configuration").keyValues(config);
+            html.write(runDir.resolve("report.html"));
+        } catch (IOException e) {
+            throw new TrainingException(e.getMessage(), e);
+        }
     }
 
     /**
@@ -162,6 +227,11 @@ public final class MultiLabelReport {
             loss.put("train", trainLoss);
             loss.put("validation", valLoss);
             Plots.curves(dir.resolve("loss.png"), "Loss per epoch", "binary cross-entropy (mean over known targets)", loss, boundary);
+            double[] meanAuc = history.stream().mapToDouble(EpochRecord::valAuc).toArray();
+            if (java.util.Arrays.stream(meanAuc).anyMatch(Double::isFinite)) {
+                Plots.curves(dir.resolve("auc.png"), "Mean validation AUC per epoch", "mean AUC over labels with both classes",
+                        Map.of("validation", meanAuc), boundary);
+            }
             Map<String, Roc> curves = new LinkedHashMap<>();
             for (int j = 0; j < labels.size(); j++) {
                 int known = 0;

@@ -36,7 +36,10 @@ import java.util.Locale;
  * </ul>
  */
 public final class MultiLabelRun {
-    /** Written into the run folder: the labels, and that {@code --resume} is not available for the run. */
+    /**
+     * Written into the run folder: the labels, the {@link #fingerprint} of the sets, and (when the run came from the
+     * command line) the label-CSV options that re-read them, so that {@code --resume} can rebuild the run.
+     */
     public static final String MARKER = "multi-label.json";
 
     private final List<String> labels;
@@ -44,13 +47,55 @@ public final class MultiLabelRun {
     private final LabeledSet validation;
     private final LabeledSet test;
     private final float[] posWeight;
+    /** How to read the sets again (the command line's label options), or null: the run cannot be rebuilt by --resume. */
+    private final java.util.Map<String, String> source;
 
-    private MultiLabelRun(LabeledSet train, LabeledSet validation, LabeledSet test, float[] posWeight) {
+    private MultiLabelRun(LabeledSet train, LabeledSet validation, LabeledSet test, float[] posWeight, java.util.Map<String, String> source) {
         this.labels = train.labels();
         this.train = train;
         this.validation = validation;
         this.test = test;
         this.posWeight = posWeight;
+        this.source = source;
+    }
+
+    /** This run, recording {@code source} (option name to value) in its marker: what {@code --resume} reads the sets with. */
+    public MultiLabelRun withSource(java.util.Map<String, String> source) {
+        return new MultiLabelRun(train, validation, test, posWeight, java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(source)));
+    }
+
+    java.util.Map<String, String> source() {
+        return source;
+    }
+
+    /**
+     * SHA-256 over the labels, every image's path and targets (train, validation, test) and the positive weights: a
+     * resumed run must see exactly the sets it started with, or its continuation would not be the same run.
+     */
+    public String fingerprint() {
+        try {
+            java.security.MessageDigest d = java.security.MessageDigest.getInstance("SHA-256");
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4);
+            java.util.function.Consumer<String> text = t -> {
+                byte[] bytes = t.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                d.update(java.nio.ByteBuffer.allocate(4).putInt(bytes.length).array());
+                d.update(bytes);
+            };
+            labels.forEach(text);
+            for (LabeledSet set : java.util.Arrays.asList(train, validation, test)) {
+                text.accept(set == null ? "<none>" : "set " + set.images().size());
+                for (LabeledImage im : set == null ? List.<LabeledImage>of() : set.images()) {
+                    text.accept(im.path().toAbsolutePath().normalize().toString()); // relative or absolute: the same file
+                    for (float t : im.targets()) {
+                        d.update(b.clear().putInt(Float.floatToIntBits(t)).array());
+                    }
+                }
+            }
+            text.accept(posWeight == null ? "<no weights>" : java.util.Arrays.toString(posWeight));
+            return java.util.HexFormat.of().formatHex(d.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
     }
 
     /**
@@ -68,7 +113,7 @@ public final class MultiLabelRun {
             throw new TrainingException("a multi-label run needs training and validation images; " + (train.images().isEmpty()
                     ? train.description() : validation.description()) + " has none");
         }
-        return new MultiLabelRun(train, validation, test, posWeights(train, classWeights));
+        return new MultiLabelRun(train, validation, test, posWeights(train, classWeights), null);
     }
 
     /** Options of the single-label recipe that have no multi-label meaning are refused by name. */

@@ -30,7 +30,9 @@ import java.util.List;
  * ({@code --init}, {@code --transfer-up-to}, {@code --init-above}): how the network starts ({@link Initialization}); null in
  * configurations saved before they existed, which started from {@code weights} as they are, else at random.
  * {@code precision} ({@code --precision}): fp32 or bf16 mixed precision ({@link dev.graft.engine.Precision}); stored
- * as its name, fp32 for configurations saved before it existed.
+ * as its name, fp32 for configurations saved before it existed. {@code auxWeight} ({@code --aux-weight}): the weight of
+ * an auxiliary head's loss (InceptionV3's AuxLogits; 0 does not run it), saved so that a resumed run and the model file
+ * keep it; configurations saved before it existed read as {@link #DEFAULT_AUX_WEIGHT}.
  */
 public record TrainConfig(
         String data,
@@ -73,7 +75,11 @@ public record TrainConfig(
         String init,
         String transferUpTo,
         String initAbove,
-        String precision) {
+        String precision,
+        Double auxWeight) {
+
+    /** torchvision's reference recipe: {@code loss + 0.4 * aux_loss}. */
+    public static final double DEFAULT_AUX_WEIGHT = 0.4;
 
     public static final List<String> OPTIMIZERS = List.of("adamw", "sgd");
     public static final List<String> SAMPLERS = List.of("shuffle", "weighted");
@@ -133,6 +139,30 @@ public record TrainConfig(
         init = Initialization.check(init, weights != null, transferUpTo, initAbove);
         initAbove = Initialization.lower(initAbove);
         precision = checkPrecision(precision);
+        auxWeight = auxWeight == null ? DEFAULT_AUX_WEIGHT : auxWeight;
+        require(auxWeight >= 0 && auxWeight <= 10, "--aux-weight must be between 0 and 10, got " + auxWeight);
+    }
+
+    /** With every setting but the auxiliary loss weight, which is the default (before {@code --aux-weight} was saved). */
+    public TrainConfig(String data, String val, double valFraction, String arch, String weights, String out, int imageSize,
+                       int resizeSize, int batchSize, int headEpochs, int finetuneEpochs, double lr, double lrMult, String optimizer,
+                       double momentum, double weightDecay, boolean nesterov, String schedule, int warmupEpochs, String classWeights,
+                       double labelSmoothing, double clipGradNorm, String bnPolicy, String unfreezeFrom, String augment, String sampler,
+                       long seed, int workers, String device, String monitor, String threshold, String positiveClass, boolean strict,
+                       Long maxImagePixels, boolean lenient, boolean calibrate, String patientRegex, String init, String transferUpTo,
+                       String initAbove, String precision) {
+        this(data, val, valFraction, arch, weights, out, imageSize, resizeSize, batchSize, headEpochs, finetuneEpochs, lr, lrMult,
+                optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing, clipGradNorm, bnPolicy,
+                unfreezeFrom, augment, sampler, seed, workers, device, monitor, threshold, positiveClass, strict, maxImagePixels, lenient,
+                calibrate, patientRegex, init, transferUpTo, initAbove, precision, null);
+    }
+
+    /** This configuration with the auxiliary head's loss weighted {@code auxWeight}; the other settings unchanged. */
+    public TrainConfig withAuxWeight(double auxWeight) {
+        return new TrainConfig(data, val, valFraction, arch, weights, out, imageSize, resizeSize, batchSize, headEpochs, finetuneEpochs,
+                lr, lrMult, optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing,
+                clipGradNorm, bnPolicy, unfreezeFrom, augment, sampler, seed, workers, device, monitor, threshold, positiveClass, strict,
+                maxImagePixels, lenient, calibrate, patientRegex, init, transferUpTo, initAbove, precision, auxWeight);
     }
 
     /**
@@ -179,7 +209,7 @@ public record TrainConfig(
         return new TrainConfig(data, val, valFraction, arch, weights, out, imageSize, resizeSize, batchSize, headEpochs, finetuneEpochs,
                 lr, lrMult, optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing,
                 clipGradNorm, bnPolicy, unfreezeFrom, augment, sampler, seed, workers, device, monitor, threshold, positiveClass, strict,
-                maxImagePixels, lenient, calibrate, patientRegex, init, transferUpTo, initAbove, precision);
+                maxImagePixels, lenient, calibrate, patientRegex, init, transferUpTo, initAbove, precision, auxWeight);
     }
 
     /** With the network's starting point as before {@code --init} existed (the weights as they are, else random). */
@@ -200,7 +230,7 @@ public record TrainConfig(
         return new TrainConfig(data, val, valFraction, arch, weights, out, imageSize, resizeSize, batchSize, headEpochs, finetuneEpochs,
                 lr, lrMult, optimizer, momentum, weightDecay, nesterov, schedule, warmupEpochs, classWeights, labelSmoothing,
                 clipGradNorm, bnPolicy, unfreezeFrom, augment, sampler, seed, workers, device, monitor, threshold, positiveClass, strict,
-                maxImagePixels, lenient, calibrate, patientRegex, init, transferUpTo, initAbove, precision);
+                maxImagePixels, lenient, calibrate, patientRegex, init, transferUpTo, initAbove, precision, auxWeight);
     }
 
     /** Without patient-level splits (the settings before {@code --patient-regex} existed). */

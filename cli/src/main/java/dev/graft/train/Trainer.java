@@ -52,12 +52,13 @@ public final class Trainer implements AutoCloseable {
      */
     /**
      * {@code auxWeight}: the weight of an auxiliary head's loss (InceptionV3's AuxLogits; 0 does not run the head), 0.4
-     * by default as torchvision's reference training script ({@code loss1 + 0.4 * loss2}). {@code imageCache}: where the
+     * by default as torchvision's reference training script ({@code loss1 + 0.4 * loss2}); a new run records it in its
+     * {@link TrainConfig} and a resumed run takes the saved one. {@code imageCache}: where the
      * run's loaders keep decoded images (null: every epoch decodes every image; see {@link ImageCache}).
      */
     public record Options(boolean progress, PrintStream out, Consumer<String> warnings, int stopAfterEpochs, boolean featureCache,
                           double auxWeight, ImageCache imageCache) {
-        public static final double DEFAULT_AUX_WEIGHT = 0.4;
+        public static final double DEFAULT_AUX_WEIGHT = TrainConfig.DEFAULT_AUX_WEIGHT;
 
         public Options(boolean progress, PrintStream out, Consumer<String> warnings, int stopAfterEpochs, boolean featureCache,
                        double auxWeight) {
@@ -145,8 +146,8 @@ public final class Trainer implements AutoCloseable {
         this.pre = new Preprocessing(cfg.imageSize(), cfg.resizeSize(), ModelMetadata.mean(String.valueOf(cfg.weights()), weightsMeta),
                 ModelMetadata.std(String.valueOf(cfg.weights()), weightsMeta));
         this.model = resume != null ? ResNet.fromStateDict(resume.model(), device) : initialModel(weights);
-        this.model.setAuxTraining(opt.auxWeight() > 0);
-        if (model.hasAuxHead() && opt.auxWeight() > 0 && cfg.imageSize() < ResNet.AUX_MIN_IMAGE_SIZE) {
+        this.model.setAuxTraining(cfg.auxWeight() > 0);
+        if (model.hasAuxHead() && cfg.auxWeight() > 0 && cfg.imageSize() < ResNet.AUX_MIN_IMAGE_SIZE) {
             model.close();
             throw new OptionException("InceptionV3's auxiliary classifier needs images of at least " + ResNet.AUX_MIN_IMAGE_SIZE
                     + " px (its 5x5 convolution runs on Mixed_6e's map pooled 5/3), got --image-size " + cfg.imageSize()
@@ -197,15 +198,18 @@ public final class Trainer implements AutoCloseable {
     /**
      * A multi-label run ({@link MultiLabelRun}): the same two phases, optimizers, schedules, checkpoints and early
      * stopping, with one sigmoid output per label and binary cross-entropy. {@code cfg.data()}/{@code cfg.val()} only
-     * name the sets for the record; the images and targets come from {@code multi}. Such a run cannot be resumed
-     * (its label sets are not re-read from the checkpoint yet); a marker file in the run folder says so to --resume.
+     * name the sets for the record; the images and targets come from {@code multi}. A marker file in the run folder
+     * ({@link MultiLabelRun#MARKER}) holds the labels, the sets' fingerprint and how to read them again, for
+     * {@link #resumeMultiLabel}.
      */
     public static Result trainMultiLabel(TrainConfig cfg, MultiLabelRun multi, int patience, Options opt) {
         MultiLabelRun.checkOptions(cfg);
         return start(cfg, multi, patience, opt);
     }
 
+    /** A new run trains with {@code opt.auxWeight()}, recorded in its configuration (a resumed run uses the saved one). */
     private static Result start(TrainConfig cfg, MultiLabelRun multi, int patience, Options opt) {
+        cfg = cfg.withAuxWeight(opt.auxWeight());
         OptionChecks.between("--patience", patience, 0, OptionChecks.MAX_EPOCHS, "the epochs without improvement before stopping (0: off)");
         Path dir = Path.of(cfg.out());
         if (Checkpoint.exists(dir)) {
@@ -223,8 +227,13 @@ public final class Trainer implements AutoCloseable {
         }
         if (multi != null) {
             try {
-                OutputFiles.write(dir.resolve(MultiLabelRun.MARKER), (ModelFile.json(java.util.Map.of("labels", multi.labels(),
-                        "resume", "not supported for multi-label runs yet")) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                Map<String, Object> marker = new java.util.LinkedHashMap<>();
+                marker.put("labels", multi.labels());
+                marker.put("fingerprint", multi.fingerprint());
+                if (multi.source() != null) {
+                    marker.put("source", multi.source());
+                }
+                OutputFiles.write(dir.resolve(MultiLabelRun.MARKER), (ModelFile.json(marker) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
             } catch (java.io.IOException e) {
                 throw new TrainingException("cannot write " + dir.resolve(MultiLabelRun.MARKER) + ": " + e.getMessage(), e);
             }
@@ -250,14 +259,60 @@ public final class Trainer implements AutoCloseable {
      * over where the phase continues. A finished run resumed without more epochs is an error saying how to add some.
      */
     public static Result resume(Path runDir, String device, Integer workers, boolean strict, More more, Options opt) {
+        if (Files.exists(runDir.resolve(MultiLabelRun.MARKER))) {
+            throw new TrainingException(runDir + " is a multi-label run: resume it with its label sets (graft train --resume reads "
+                    + "them again from the options saved in " + MultiLabelRun.MARKER + ")");
+        }
+        return resume(runDir, device, workers, strict, more, opt, null);
+    }
+
+    /**
+     * The saved marker of a multi-label run folder ({@link MultiLabelRun#MARKER}): labels, fingerprint and, when the
+     * run came from the command line, {@code source} (its label-CSV options); null for a single-label run folder.
+     */
+    public static Map<String, Object> multiLabelMarker(Path runDir) {
+        Path f = runDir.resolve(MultiLabelRun.MARKER);
+        if (!Files.exists(f)) {
+            return null;
+        }
+        try {
+            return new com.fasterxml.jackson.databind.ObjectMapper().readValue(f.toFile(),
+                    new com.fasterxml.jackson.core.type.TypeReference<java.util.LinkedHashMap<String, Object>>() { });
+        } catch (java.io.IOException e) {
+            throw new TrainingException("cannot read " + f + ": " + e.getMessage() + "; the run's label sets are unknown, so it cannot "
+                    + "be resumed (its best.safetensors and last.safetensors are usable; start a new run with --out to train more)", e);
+        }
+    }
+
+    /**
+     * As {@link #resume(Path, String, Integer, boolean, More, Options)} for a multi-label run: {@code multi} must hold
+     * the sets the run started with (the marker's fingerprint: same labels, images, targets and positive weights), else
+     * it is refused, as a continuation on other data would not be the same run.
+     */
+    public static Result resumeMultiLabel(Path runDir, MultiLabelRun multi, String device, Integer workers, boolean strict, More more,
+                                          Options opt) {
+        Map<String, Object> marker = multiLabelMarker(runDir);
+        if (marker == null) {
+            throw new TrainingException(runDir + " is not a multi-label run (no " + MultiLabelRun.MARKER + "); resume it without label sets");
+        }
+        Object saved = marker.get("fingerprint");
+        if (saved == null) {
+            throw new TrainingException(runDir + " is a multi-label run from a version that did not record its label sets, so it cannot "
+                    + "be resumed; its best.safetensors and last.safetensors are usable; to train more, start a new run with --out");
+        }
+        if (!saved.equals(multi.fingerprint())) {
+            throw new TrainingException("the label sets given to resume " + runDir + " differ from the ones it was trained on (labels "
+                    + marker.get("labels") + "; images, targets or positive weights changed): give the same label CSVs, options and "
+                    + "images, or start a new run with --out");
+        }
+        return resume(runDir, device, workers, strict, more, opt, multi);
+    }
+
+    private static Result resume(Path runDir, String device, Integer workers, boolean strict, More more, Options opt, MultiLabelRun multi) {
         OptionChecks.between("--head-epochs", more.headEpochs(), 0, OptionChecks.MAX_EPOCHS, "the number of phase 1 epochs to add");
         OptionChecks.between("--finetune-epochs", more.finetuneEpochs(), 0, OptionChecks.MAX_EPOCHS, "the number of phase 2 epochs to add");
         if (more.patience() != null) {
             OptionChecks.between("--patience", more.patience(), 0, OptionChecks.MAX_EPOCHS, "the epochs without improvement before stopping (0: off)");
-        }
-        if (Files.exists(runDir.resolve(MultiLabelRun.MARKER))) {
-            throw new TrainingException(runDir + " is a multi-label run; --resume does not support multi-label runs yet. Its "
-                    + "best.safetensors and last.safetensors are usable; to train more, start a new run with --out");
         }
         Checkpoint cp = Checkpoint.read(runDir);
         removeStaleTemporaries(runDir);
@@ -267,9 +322,10 @@ public final class Trainer implements AutoCloseable {
                 c.nesterov(), c.schedule(), c.warmupEpochs(), c.classWeights(), c.labelSmoothing(), c.clipGradNorm(), c.bnPolicy(),
                 c.unfreezeFrom(), c.augment(), c.sampler(), c.seed(), workers != null ? workers : c.workers(),
                 device != null ? device : c.device(), c.monitor(), c.threshold(), c.positiveClass(), c.strict() || strict,
-                c.maxImagePixels(), c.lenient(), c.calibrate(), c.patientRegex(), c.init(), c.transferUpTo(), c.initAbove(), c.precision());
+                c.maxImagePixels(), c.lenient(), c.calibrate(), c.patientRegex(), c.init(), c.transferUpTo(), c.initAbove(), c.precision(),
+                c.auxWeight());
         TrainState s = extended(runDir, c, cp.state(), more, opt);
-        try (Trainer t = new Trainer(c, opt, new Checkpoint(c, s, cp.model(), cp.optimizer()))) {
+        try (Trainer t = new Trainer(c, opt, new Checkpoint(c, s, cp.model(), cp.optimizer()), multi)) {
             return t.run();
         }
     }
@@ -641,8 +697,8 @@ public final class Trainer implements AutoCloseable {
     private double optimize(Tensor logits, Batch b, int epoch, int batch) {
         Tensor loss = lossOf(logits, b);
         Tensor aux = model.takeAuxLogits(); // InceptionV3's AuxLogits in training: loss + w * aux loss, as torchvision's recipe
-        if (aux != null && opt.auxWeight() > 0) {
-            loss = Functional.add(loss, Functional.scale(lossOf(aux, b), opt.auxWeight()));
+        if (aux != null && cfg.auxWeight() > 0) {
+            loss = Functional.add(loss, Functional.scale(lossOf(aux, b), cfg.auxWeight()));
         }
         double value = loss.item();
         if (!Double.isFinite(value)) {

@@ -106,6 +106,57 @@ class LabelOptionsCliTest {
         assertTrue(pr[1].contains("P(Large)") && pr[1].contains("P(Shirt)") && pr[1].contains("decision: per label"), pr[1]);
     }
 
+    /**
+     * {@code graft train --resume} of a multi-label run reads its label CSVs again with the options saved in
+     * multi-label.json (from another working directory's view: the paths are saved absolute): stopped after epoch 1
+     * and resumed, it ends with the same weights in last.safetensors and best.safetensors, tensor for tensor, as an uninterrupted run (reference backend,
+     * deterministic; no tolerance). Label options beside --resume are refused, as other settings are, and so is a resume
+     * after the label CSV changed.
+     */
+    @Test
+    void aMultiLabelRunResumesFromItsSavedLabelOptions(@TempDir Path dir) throws java.io.IOException {
+        String arch = "block=basic layers=1,1,1,1 groups=1 width_per_group=64 stem=4 planes=4,8,8,8 classes=2 in_channels=3";
+        Path csv = dir.resolve("train.csv"); // a copy, edited at the end
+        Files.copy(Path.of(TRAIN), csv);
+        java.util.List<String> common = java.util.List.of("--labels", csv.toString(), "--images", DEMO.toString(), "--targets", "Large,Shirt",
+                "--no-progress", "--arch", arch, "--image-size", "16", "--resize-size", "16", "--batch-size", "32", "--head-epochs", "0",
+                "--finetune-epochs", "2", "--device", "reference", "--workers", "2", "--class-weights", "auto", "--augment", "flip=0.5");
+        Path straight = dir.resolve("straight");
+        Path split = dir.resolve("split");
+        for (Path runDir : java.util.List.of(straight, split)) {
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("train", "--out", runDir.toString()));
+            args.addAll(common);
+            if (runDir == split) {
+                args.addAll(java.util.List.of("--stop-after-epochs", "1"));
+            }
+            String[] r = run(args.toArray(String[]::new));
+            assertEquals("0", r[0], r[1] + r[2]);
+        }
+        assertFalse(Files.exists(split.resolve("metrics.json")));
+        optionError("--targets would change them", "train", "--resume", split.toString(), "--targets", "Large");
+        String[] r = run("train", "--resume", split.toString(), "--no-progress");
+        assertEquals("0", r[0], r[1] + r[2]);
+        assertTrue(r[1].contains("resuming " + split + " after epoch 1 of 2"), r[1]);
+        for (String f : java.util.List.of("last.safetensors", "best.safetensors")) {
+            dev.graft.engine.StateDict a = dev.graft.loaders.StateDicts.read(straight.resolve(f));
+            dev.graft.engine.StateDict b = dev.graft.loaders.StateDicts.read(split.resolve(f));
+            assertEquals(a.keys(), b.keys());
+            for (String k : a.keys()) {
+                assertEquals(a.get(k), b.get(k), f + " " + k + " differs after resuming");
+            }
+        }
+        String metrics = Files.readString(split.resolve("metrics.json"));
+        assertTrue(metrics.contains("\"patient_leakage\""), metrics);
+        assertTrue(Files.exists(split.resolve("report.html")));
+
+        // The CSV edited (its last row dropped): training more on other sets is refused, and nothing is trained.
+        java.util.List<String> rows = Files.readAllLines(csv);
+        Files.write(csv, rows.subList(0, rows.size() - 1));
+        String[] changed = run("train", "--resume", split.toString(), "--finetune-epochs", "1", "--no-progress");
+        assertTrue(!changed[0].equals("0") && changed[2].contains("differ from the ones it was trained on"), changed[1] + changed[2]);
+        assertFalse(changed[2].contains("\tat "), changed[2]);
+    }
+
     @Test
     void aValidationCsvSharingPatientsIsAWarning(@TempDir Path dir) {
         // --label-smoothing, refused for multi-label training after the sets are loaded, stops each run before training.

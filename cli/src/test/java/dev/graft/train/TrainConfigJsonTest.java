@@ -52,6 +52,23 @@ class TrainConfigJsonTest {
         assertFalse(TrainConfig.fromJson(old.toString()).calibrate());
     }
 
+    /** --aux-weight travels with the configuration; one saved before it was recorded reads as the default 0.4. */
+    @Test
+    void auxWeightRoundTripsAndReadsTheDefaultFromOlderConfigurations() throws Exception {
+        TrainConfig c = config(null, false);
+        assertEquals(0.4, c.auxWeight(), "not given: torchvision's 0.4");
+        TrainConfig weighted = c.withAuxWeight(0.25);
+        assertEquals(0.25, TrainConfig.fromJson(weighted.toJson()).auxWeight());
+        assertEquals(0.0, TrainConfig.fromJson(c.withAuxWeight(0).toJson()).auxWeight());
+        assertEquals(0.25, weighted.withPrecision("bf16").withInit(null, null, null).auxWeight(), "the other with-ers keep it");
+        ObjectNode old = (ObjectNode) new ObjectMapper().readTree(weighted.toJson());
+        assertEquals(0.25, old.get("auxWeight").asDouble());
+        old.remove("auxWeight");
+        assertEquals(0.4, TrainConfig.fromJson(old.toString()).auxWeight());
+        OptionException e = assertThrows(OptionException.class, () -> c.withAuxWeight(11));
+        assertTrue(e.getMessage().contains("--aux-weight"), e.getMessage());
+    }
+
     @Test
     void aLimitBelowOneIsRefused() {
         OptionException e = assertThrows(OptionException.class, () -> config(0L, false));

@@ -32,7 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * A multi-label run end to end through the one training loop, on a generated set ({@link MultiLabelImages}): one
  * sigmoid per label, masked binary cross-entropy with --class-weights auto, per-label thresholds chosen on validation,
  * the per-label table and metrics.json, the model file's multi-label metadata, the test set at the end, and --resume
- * refused with a clear error.
+ * continuing bit for bit (refused with a clear error when the sets differ).
  */
 class MultiLabelTrainingTest {
 
@@ -94,6 +94,17 @@ class MultiLabelTrainingTest {
             assertEquals(v.get("labels").get(j).get("threshold").asDouble(), rule.thresholds()[j], 0, "threshold of label " + j);
         }
         assertEquals(0.5, rule.thresholds()[2], "no AUC: threshold 0.5");
+        // describe / inspect speak of labels, not classes.
+        assertTrue(best.describe().contains("3 labels (multi-label: one sigmoid per label, [top, bottom, never], thresholds ")
+                && !best.describe().contains("classes"), best.describe());
+        TrainCommandTest.Run inspect = TrainCommandTest.graft("inspect", run.resolve("best.safetensors").toString());
+        assertEquals(0, inspect.code(), inspect.err());
+        assertTrue(inspect.out().contains("3 labels (multi-label: one sigmoid per label, [top, bottom, never]"), inspect.out());
+        TrainCommandTest.Run inspectJson = TrainCommandTest.graft("inspect", "--json", run.resolve("best.safetensors").toString());
+        assertEquals(0, inspectJson.code(), inspectJson.err());
+        JsonNode arch = new ObjectMapper().readTree(inspectJson.out()).get("architecture");
+        assertTrue(arch.get("multi_label").asBoolean());
+        assertEquals(3, arch.get("labels").size());
 
         // graft predict: one probability and one call per label, at the file's thresholds; the runtime agrees.
         List<String> args = new ArrayList<>(List.of("predict", "--model", run.resolve("best.safetensors").toString(), "--csv",
@@ -136,9 +147,130 @@ class MultiLabelTrainingTest {
                 "--threshold", "0.3", test.images().get(0).path().toString());
         assertTrue(refused.code() != 0 && refused.err().contains("multi-label"), refused.err());
 
+        // report.html: every label's row with the AUC metrics.json holds (same figure, printed to 4 decimals), test included.
+        String html = Files.readString(run.resolve("report.html"));
+        for (String section : List.of("validation", "test")) {
+            JsonNode labels = m.get(section).get("labels");
+            String part = section.equals("validation") ? html.substring(0, html.indexOf("Test metrics of the best model"))
+                    : html.substring(html.indexOf("Test metrics of the best model"), html.indexOf("<h2>Plots</h2>"));
+            for (int j = 0; j < labels.size(); j++) {
+                JsonNode l = labels.get(j);
+                String auc = l.get("auc").isNull() ? "n/a" : String.format(java.util.Locale.ROOT, "%.4f", l.get("auc").asDouble());
+                assertTrue(part.contains("<td>" + MultiLabelImages.LABELS.get(j) + "</td><td class=\"n\">" + auc + "</td>"),
+                        section + " row of " + MultiLabelImages.LABELS.get(j) + " with AUC " + auc + ":\n" + part);
+            }
+        }
+        assertTrue(html.contains("alt=\"roc\"") && html.contains("alt=\"auc\"") && html.contains("alt=\"loss\""), "the three plots");
+        assertTrue(Files.exists(run.resolve("plots/auc.png")));
+
+        // A finished run: resuming it without its label sets, or with other sets, is refused with what to do.
         TrainingException e = assertThrows(TrainingException.class, () -> Trainer.resume(run, null, null, false, opt));
-        assertTrue(e.getMessage().contains("multi-label") && e.getMessage().contains("--out"), e.getMessage());
+        assertTrue(e.getMessage().contains("multi-label") && e.getMessage().contains("label sets"), e.getMessage());
+        TrainingException other = assertThrows(TrainingException.class, () -> Trainer.resumeMultiLabel(run,
+                MultiLabelRun.of(train, test, null, "auto"), null, null, false, new Trainer.More(0, 1, null), opt));
+        assertTrue(other.getMessage().contains("differ from the ones it was trained on"), other.getMessage());
         assertTrue(Files.exists(run.resolve("plots/roc.png")));
+    }
+
+    /** Labels are data: in report.html they are escaped, never markup (written atomically: no temporary file left). */
+    @Test
+    void reportEscapesLabels(@TempDir Path dir) throws IOException {
+        List<String> labels = List.of("<b>top</b>", "bottom & \"co\"", "never'");
+        LabeledSet train = relabelled(MultiLabelImages.set(dir.resolve("train"), 4, 16), labels);
+        LabeledSet val = relabelled(MultiLabelImages.set(dir.resolve("val"), 5, 16), labels);
+        Path run = dir.resolve("run");
+        TrainConfig base = config(run, "generated", "auc", "none");
+        TrainConfig cfg = new TrainConfig(base.data(), base.val(), base.valFraction(), base.arch(), null, base.out(), base.imageSize(),
+                base.resizeSize(), base.batchSize(), 0, 1, base.lr(), base.lrMult(), base.optimizer(), base.momentum(), base.weightDecay(),
+                base.nesterov(), base.schedule(), base.warmupEpochs(), base.classWeights(), base.labelSmoothing(), base.clipGradNorm(),
+                base.bnPolicy(), base.unfreezeFrom(), base.augment(), base.sampler(), base.seed(), base.workers(), base.device(),
+                base.monitor(), base.threshold(), base.positiveClass(), base.strict(), base.maxImagePixels(), base.lenient(),
+                base.calibrate(), null);
+        assertTrue(Trainer.trainMultiLabel(cfg, MultiLabelRun.of(train, val, null, "none"), 0, quiet(0)).completed());
+        String html = Files.readString(run.resolve("report.html"));
+        assertTrue(html.contains("<td>&lt;b&gt;top&lt;/b&gt;</td>"), html);
+        assertTrue(html.contains("<td>bottom &amp; &quot;co&quot;</td>"), html);
+        assertTrue(html.contains("<td>never&#39;</td>") || html.contains("<td>never&#x27;</td>"), html);
+        assertTrue(!html.contains("<b>top</b>"), "no label reaches the page as markup");
+        try (var files = Files.list(run)) {
+            assertTrue(files.noneMatch(f -> f.getFileName().toString().endsWith(".tmp")), "no temporary file left");
+        }
+    }
+
+    private static LabeledSet relabelled(LabeledSet s, List<String> labels) {
+        return new LabeledSet(labels, s.images(), s.description());
+    }
+
+    /**
+     * Resuming a multi-label run continues it exactly, as a single-label one does
+     * (TrainCommandTest#resumedRunIsBitIdenticalToAnUninterruptedOneOnTheReferenceBackend): both phases with augmentation
+     * on the reference backend, stopped after epoch 1 and after epoch 2 and resumed each time; the saved weights are equal
+     * tensor for tensor (no tolerance: data order and augmentation depend only on seed, epoch and position, and the
+     * reference backend's arithmetic is deterministic) and history.json equal but for its wall-clock fields. Then the
+     * finished run takes one more epoch, and the sets' fingerprint refuses other data.
+     */
+    @Test
+    void resumedMultiLabelRunIsBitIdenticalToAnUninterruptedOne(@TempDir Path dir) throws IOException {
+        TrainCommandTest.Run pre = TrainCommandTest.graft(TrainCommandTest.trainArgs(SyntheticImages.folder(dir.resolve("pretrain"), 5, 8, 8),
+                dir.resolve("pre"), "cpu", "--head-epochs", "1", "--finetune-epochs", "0").toArray(String[]::new));
+        assertEquals(0, pre.code(), pre.out() + pre.err());
+        Path weights = dir.resolve("pre/last.safetensors");
+        LabeledSet train = MultiLabelImages.set(dir.resolve("train"), 8, 32);
+        LabeledSet val = MultiLabelImages.set(dir.resolve("val"), 9, 16);
+        Path straight = dir.resolve("straight");
+        Path split = dir.resolve("split");
+        for (Path run : List.of(straight, split)) {
+            TrainConfig base = config(run, "generated", "auc", "auto");
+            TrainConfig cfg = new TrainConfig(base.data(), base.val(), base.valFraction(), base.arch(), weights.toString(), base.out(),
+                    base.imageSize(), base.resizeSize(), base.batchSize(), 2, 2, base.lr(), base.lrMult(), base.optimizer(),
+                    base.momentum(), base.weightDecay(), base.nesterov(), base.schedule(), base.warmupEpochs(), base.classWeights(),
+                    base.labelSmoothing(), base.clipGradNorm(), base.bnPolicy(), base.unfreezeFrom(), "crop=0.8,flip=0.5", base.sampler(),
+                    base.seed(), base.workers(), "reference", base.monitor(), base.threshold(), base.positiveClass(), base.strict(),
+                    base.maxImagePixels(), base.lenient(), base.calibrate(), null);
+            Trainer.Result r = Trainer.trainMultiLabel(cfg, MultiLabelRun.of(train, val, null, "auto"), 0, quiet(run == split ? 1 : 0));
+            assertEquals(run == straight, r.completed());
+        }
+        assertTrue(!Files.exists(split.resolve("metrics.json")), "the stopped run did not finish");
+        assertTrue(!Trainer.resumeMultiLabel(split, MultiLabelRun.of(train, val, null, "auto"), null, null, false, Trainer.More.NOTHING,
+                quiet(1)).completed());
+        assertTrue(Trainer.resumeMultiLabel(split, MultiLabelRun.of(train, val, null, "auto"), null, null, false, Trainer.More.NOTHING,
+                quiet(0)).completed());
+        for (String f : List.of("last.safetensors", "best.safetensors")) {
+            dev.graft.engine.StateDict a = dev.graft.loaders.StateDicts.read(straight.resolve(f));
+            dev.graft.engine.StateDict b = dev.graft.loaders.StateDicts.read(split.resolve(f));
+            assertEquals(a.keys(), b.keys());
+            for (String k : a.keys()) {
+                assertEquals(a.get(k), b.get(k), f + " " + k + " differs after resuming");
+            }
+            org.junit.jupiter.api.Assertions.assertArrayEquals(ModelFile.read(straight.resolve(f)).perLabel().thresholds(),
+                    ModelFile.read(split.resolve(f)).perLabel().thresholds(), f + " thresholds");
+        }
+        assertEquals(withoutTimings(straight.resolve("history.json")), withoutTimings(split.resolve("history.json")));
+        JsonNode ms = new ObjectMapper().readTree(straight.resolve("metrics.json").toFile());
+        JsonNode mp = new ObjectMapper().readTree(split.resolve("metrics.json").toFile());
+        assertEquals(ms.get("validation"), mp.get("validation"), "the per-label validation metrics");
+
+        Trainer.Result more = Trainer.resumeMultiLabel(split, MultiLabelRun.of(train, val, null, "auto"), null, null, false,
+                new Trainer.More(0, 1, null), quiet(0));
+        assertTrue(more.completed());
+        assertEquals(5, more.history().size());
+        TrainingException e = assertThrows(TrainingException.class, () -> Trainer.resumeMultiLabel(split,
+                MultiLabelRun.of(train, val, null, "none"), null, null, false, new Trainer.More(0, 1, null), quiet(0)));
+        assertTrue(e.getMessage().contains("differ from the ones it was trained on"), e.getMessage());
+    }
+
+    private static Trainer.Options quiet(int stopAfterEpochs) {
+        return new Trainer.Options(false, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), w -> { },
+                stopAfterEpochs);
+    }
+
+    /** history.json without wall-clock fields, which legitimately differ between runs. */
+    private static JsonNode withoutTimings(Path history) throws IOException {
+        JsonNode h = new ObjectMapper().readTree(history.toFile());
+        for (JsonNode e : h) {
+            ((com.fasterxml.jackson.databind.node.ObjectNode) e).remove(List.of("seconds", "imagesPerSecond"));
+        }
+        return h;
     }
 
     /**

@@ -121,6 +121,27 @@ class TrainCommandTest {
         assertEquals(historyWithoutTimings(straight), historyWithoutTimings(split));
     }
 
+    /**
+     * --aux-weight is a saved setting: the checkpoint's configuration and the model file's metadata hold it, and a
+     * resumed run (which cannot take --aux-weight) keeps it rather than falling back to the default.
+     */
+    @Test
+    void auxWeightIsSavedAndKeptByResume(@TempDir Path dir) throws IOException {
+        Path data = SyntheticImages.folder(dir.resolve("data"), 6, 8, 8);
+        Path run = dir.resolve("run");
+        List<String> args = trainArgs(data, run, "cpu", "--head-epochs", "0", "--finetune-epochs", "2", "--aux-weight", "0.25",
+                "--stop-after-epochs", "1");
+        assertEquals(0, graft(args.toArray(String[]::new)).code());
+        assertEquals(0.25, dev.graft.train.Checkpoint.read(run).config().auxWeight());
+        Run refused = graft("train", "--resume", run.toString(), "--aux-weight", "0.4");
+        assertTrue(refused.code() != 0 && refused.err().contains("--aux-weight"), refused.err());
+        Run r = graft("train", "--resume", run.toString(), "--no-progress");
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertEquals(0.25, dev.graft.train.Checkpoint.read(run).config().auxWeight());
+        String saved = StateDicts.read(run.resolve("best.safetensors")).metadata().get(dev.graft.train.ModelFile.META_TRAIN_CONFIG);
+        assertEquals(0.25, dev.graft.train.TrainConfig.fromJson(saved).auxWeight(), saved);
+    }
+
     /** history.json without wall-clock fields, which legitimately differ between runs. */
     private static JsonNode historyWithoutTimings(Path run) throws IOException {
         JsonNode h = new ObjectMapper().readTree(run.resolve("history.json").toFile());
