@@ -155,6 +155,21 @@ class CpuBf16KernelsTest {
         check("linear backward-weights", List.of(Shape.of(t, h), Shape.of(t, c)), t, (b, in) -> b.gemm(in[0], in[1], true, false), 6);
     }
 
+    /**
+     * The token linear with its bias and the output projection with its residual (Backend.linear / linearAdd): the
+     * cpu's fused matmuls are fp32 kernels, so under bf16 the cpu backend must route them to bf16 products; the
+     * reference computes them from bf16-rounded x and w. One output sums K products plus the bias (and residual):
+     * terms K + 2. Check 3 fails if the fp32 fused kernel ran under bf16.
+     */
+    @Test
+    void deitTokenLinearWithBiasAndResidual() {
+        int t = 394, c = 384, h = 1536;
+        check("token linear + bias", List.of(Shape.of(t, c), Shape.of(h, c), Shape.of(h)), c + 2,
+                (b, in) -> b.linear(in[0], in[1], in[2]), 9);
+        check("projection + bias + residual", List.of(Shape.of(t, h), Shape.of(c, h), Shape.of(c), Shape.of(t, c)), h + 2,
+                (b, in) -> b.linearAdd(in[0], in[1], in[2], in[3]), 10);
+    }
+
     @Test
     void deitAttentionBatchedMatmul() {
         int bh = 12, t = 197, d = 64;
