@@ -76,9 +76,13 @@ public final class ResNetConfig {
     /** Plain vision transformers only (family {@code vit}): the transformer's shape; null for the other families. */
     private final ViTConfig vit;
 
-    /** A plain vision transformer (family {@code vit}); its layers are one {@link Topology.ViT} layer run unfused. */
-    private ResNetConfig(ViTConfig vit) {
-        this.family = Architectures.VIT;
+    /**
+     * A transformer (family {@code vit} or {@code swin}): exactly one of {@code vit} and {@code swin} is set; its layers
+     * are one {@link Topology.ViT} or {@link Topology.Swin} layer run unfused, none of the convnet fields apply.
+     */
+    private ResNetConfig(String family, int numClasses, int inChannels, int stemChannels, int featureWidth, SwinConfig swin,
+                         ViTConfig vit) {
+        this.family = family;
         this.kernel = 0;
         this.pools = new boolean[0];
         this.transformInput = false;
@@ -87,17 +91,18 @@ public final class ResNetConfig {
         this.layers = new int[0];
         this.groups = 1;
         this.widthPerGroup = 64;
-        this.numClasses = vit.numClasses();
-        this.inChannels = vit.inChannels();
-        this.stemChannels = vit.hidden();
-        this.planes = new int[] {vit.hidden()};
-        this.swin = null;
-        this.vit = vit.renamed();
+        this.numClasses = numClasses;
+        this.inChannels = inChannels;
+        this.stemChannels = stemChannels;
+        this.planes = new int[] {featureWidth};
+        this.swin = swin;
+        this.vit = vit;
     }
 
     /** The registry's configuration for a plain vision transformer ({@code vit_b_16}, ..., {@code deit_s}). */
     public static ResNetConfig vit(ViTConfig vit) {
-        return new ResNetConfig(vit);
+        return new ResNetConfig(Architectures.VIT, vit.numClasses(), vit.inChannels(), vit.hidden(), vit.hidden(), null,
+                vit.renamed());
     }
 
     public boolean isVit() {
@@ -119,28 +124,10 @@ public final class ResNetConfig {
         return isVit() ? vit(vit.withImageSize(size)) : this;
     }
 
-    /** A Swin Transformer (family {@code swin}); its layers are one {@link Topology.Swin} layer run unfused. */
-    private ResNetConfig(SwinConfig swin) {
-        this.family = Architectures.SWIN;
-        this.kernel = 0;
-        this.pools = new boolean[0];
-        this.transformInput = false;
-        this.auxLogits = false;
-        this.block = null;
-        this.layers = new int[0];
-        this.groups = 1;
-        this.widthPerGroup = 64;
-        this.numClasses = swin.numClasses();
-        this.inChannels = swin.inChannels();
-        this.stemChannels = swin.embed();
-        this.planes = new int[] {swin.featureWidth()};
-        this.swin = swin;
-        this.vit = null;
-    }
-
     /** The registry's configuration for a Swin Transformer ({@code swin_t}: {@code swin(SwinConfig.swinT(classes))}). */
     public static ResNetConfig swin(SwinConfig swin) {
-        return new ResNetConfig(swin);
+        return new ResNetConfig(Architectures.SWIN, swin.numClasses(), swin.inChannels(), swin.embed(), swin.featureWidth(), swin,
+                null);
     }
 
     public boolean isSwin() {
